@@ -1,0 +1,1 @@
+"""Safe parsing of formulas (placeholder until implemented)."""

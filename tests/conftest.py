@@ -1,0 +1,20 @@
+"""Test configuration: a deterministic hypothesis profile for CI and local runs.
+
+The ``ci`` profile (the default) derandomises hypothesis and bounds the number
+of examples so that the suite is reproducible and fast; set
+``HYPOTHESIS_PROFILE=dev`` for a wider random search.
+"""
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
