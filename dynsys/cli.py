@@ -1,0 +1,118 @@
+"""The ``dynsys`` command line.
+
+    dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT]
+    dynsys models
+
+``analyze`` finds and classifies the fixed and slow points of a built-in
+model (see ``dynsys models``) or of a system declared in a TOML file, prints
+them as a table and optionally writes them as JSON.  Bad input exits with
+status 2 and a one-line message.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ._io import atomic_write_text
+from .fixed_points import find_fixed_points
+from .models import MODELS, get_model
+from .parse import load_system, parse_assignment
+from .systems import System
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported in one line, exit status 2."""
+
+
+def parse_bounds(spec: str, dim: int) -> np.ndarray:
+    """Bounds from ``"LO:HI"`` (every state) or ``"LO:HI,LO:HI,..."`` (one per state)."""
+    try:
+        pairs = [tuple(float(v) for v in part.split(":")) for part in spec.split(",")]
+    except ValueError:
+        raise UsageError(f"--bounds: cannot read {spec!r}; write LO:HI or LO:HI,LO:HI,... ") from None
+    if any(len(p) != 2 for p in pairs):
+        raise UsageError(f"--bounds: every entry of {spec!r} must be LO:HI")
+    if len(pairs) == 1:
+        pairs = pairs * dim
+    if len(pairs) != dim:
+        raise UsageError(f"--bounds: {len(pairs)} ranges given for {dim} states")
+    return np.array(pairs)
+
+
+def load_model_or_file(target: str) -> System:
+    """A built-in model by name, or a system from a TOML file."""
+    if target in MODELS:
+        return get_model(target)
+    path = Path(target)
+    if path.suffix.lower() == ".toml" or path.exists():
+        return load_system(path)
+    raise UsageError(f"{target!r} is neither a built-in model ({', '.join(sorted(MODELS))}) nor a TOML file")
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    system = load_model_or_file(args.target)
+    if args.param:
+        system = system.with_params(**dict(parse_assignment(a) for a in args.param))
+    bounds = parse_bounds(args.bounds, system.dim) if args.bounds else None
+    result = find_fixed_points(
+        system,
+        bounds=bounds,
+        n_starts=args.n_starts,
+        tol=args.tol,
+        seed=args.seed,
+        method="exact" if args.exact else "numeric",
+    )
+    params = ", ".join(f"{k}={v:g}" for k, v in system.params.items())
+    print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
+    print(result.table())
+    if args.json:
+        atomic_write_text(args.json, result.to_json())
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    for name in sorted(MODELS):
+        system = get_model(name)
+        params = ", ".join(f"{k}={v:g}" for k, v in system.params.items())
+        print(f"{name:16s} {system.kind:4s} n={system.dim:<3d} {params}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dynsys", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    analyze = sub.add_parser("analyze", help="find and classify fixed and slow points")
+    analyze.add_argument("target", metavar="MODEL_OR_FILE", help="built-in model name or TOML file")
+    analyze.add_argument("--param", action="append", metavar="NAME=VALUE", help="set a parameter (repeatable)")
+    analyze.add_argument("--bounds", metavar="LO:HI[,LO:HI...]", help="search box; use --bounds=... for negative values")
+    analyze.add_argument("--n-starts", type=int, default=512, help="number of starts (default 512)")
+    analyze.add_argument("--tol", type=float, default=1e-10, help="|F| below which a point is fixed (default 1e-10)")
+    analyze.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+    analyze.add_argument("--exact", action="store_true", help="solve a polynomial system exactly with sympy")
+    analyze.add_argument("--json", metavar="OUT", help="write the fixed points as JSON")
+    analyze.set_defaults(run=_analyze)
+
+    models = sub.add_parser("models", help="list the built-in models")
+    models.set_defaults(run=_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dynsys`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (UsageError, ValueError, OSError) as exc:
+        print(f"dynsys: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

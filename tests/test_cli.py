@@ -1,0 +1,116 @@
+"""The command line: ``dynsys analyze`` on built-in models and TOML files."""
+import json
+
+import numpy as np
+import pytest
+
+from dynsys.cli import main
+from dynsys.fixed_points import FixedPointSet
+
+LORENZ_TOML = """
+kind = "flow"
+name = "lorenz-from-file"
+[states]
+x = "sigma*(y - x)"
+y = "x*(rho - z) - y"
+z = "x*y - beta*z"
+[params]
+sigma = 10
+rho = 28
+beta = 2.6666666666666665
+[bounds]
+x = [-25, 25]
+y = [-25, 25]
+z = [-5, 55]
+"""
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def lorenz_points(sigma=10.0, rho=28.0, beta=8 / 3):
+    """Lorenz fixed points by hand: the origin and C± = (±a, ±a, ρ-1), a = sqrt(β(ρ-1))."""
+    if rho <= 1:
+        return np.zeros((1, 3))
+    a = np.sqrt(beta * (rho - 1))
+    return np.array([[0, 0, 0], [a, a, rho - 1], [-a, -a, rho - 1]])
+
+
+def assert_same_points(found, expected, atol=1e-8):
+    assert len(found) == len(expected)
+    for p in expected:
+        assert np.min(np.linalg.norm(found - p, axis=1)) < atol
+
+
+@pytest.mark.parametrize("target", ["lorenz", "FILE"])
+def test_analyze_lorenz_writes_json(capsys, tmp_path, target):
+    if target == "FILE":
+        target = tmp_path / "lorenz.toml"
+        target.write_text(LORENZ_TOML)
+    out_json = tmp_path / "fp.json"
+    code, out, err = run(capsys, "analyze", str(target), "--n-starts", "200", "--json", str(out_json))
+    assert code == 0, err
+    assert "saddle" in out
+    result = FixedPointSet.from_json(out_json.read_text())
+    json.loads(out_json.read_text())  # plain JSON
+    assert_same_points(result.x[result.is_fixed], lorenz_points())
+    assert sorted(result.index[result.is_fixed].tolist()) == [1, 2, 2]
+
+
+def test_analyze_param_and_exact(capsys, tmp_path):
+    out_json = tmp_path / "fp.json"
+    code, out, err = run(capsys, "analyze", "lorenz", "--param", "rho=0.5", "--exact", "--json", str(out_json))
+    assert code == 0, err
+    result = FixedPointSet.from_json(out_json.read_text())
+    assert_same_points(result.x, lorenz_points(rho=0.5))
+    assert result.label[0] == "stable node"
+
+
+def test_analyze_bounds(capsys, tmp_path):
+    out_json = tmp_path / "fp.json"
+    # starts in a small box around C+ find C+
+    code, _, err = run(capsys, "analyze", "lorenz", "--bounds=5:11,5:11,20:34", "--json", str(out_json))
+    assert code == 0, err
+    result = FixedPointSet.from_json(out_json.read_text())
+    c_plus = lorenz_points()[1]
+    assert np.min(np.linalg.norm(result.x[result.is_fixed] - c_plus, axis=1)) < 1e-8
+
+
+def test_models_lists_the_registry(capsys):
+    from dynsys.models import MODELS
+
+    code, out, _ = run(capsys, "models")
+    assert code == 0
+    assert {line.split()[0] for line in out.strip().splitlines()} == set(MODELS)
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["analyze", "no_such_model"], "no_such_model"),
+        (["analyze", "lorenz", "--param", "rho=nan"], "rho"),
+        (["analyze", "lorenz", "--param", "kappa=1"], "kappa"),
+        (["analyze", "lorenz", "--param", "rho"], "rho"),
+        (["analyze", "lorenz", "--bounds", "1:2:3"], "bounds"),
+        (["analyze", "lorenz", "--bounds=1:2,3:4"], "bounds"),
+        (["analyze", "lorenz", "--bounds=2:1"], "bounds"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert needle in err
+
+
+def test_malicious_file_runs_nothing(capsys, tmp_path):
+    marker = tmp_path / "pwned"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'[states]\nx = "__import__(\'os\').system(\'touch {marker}\')"\n')
+    code, _, err = run(capsys, "analyze", str(bad))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert not marker.exists()
