@@ -1,1 +1,429 @@
-"""Safe parsing of formulas (placeholder until implemented)."""
+"""Safe parsing of formulas and model files: text in, sympy out, nothing evaluated.
+
+A formula such as ``"sigma*(y - x)"`` is parsed with Python's :mod:`ast`
+(``mode="eval"``) and the syntax tree is walked against a whitelist; the
+sympy expression is built from sympy objects node by node.  Nothing is ever
+passed to ``eval``, ``exec``, ``compile`` or ``sympy.sympify`` of a string.
+
+Grammar (everything else raises :class:`FormulaError`)::
+
+    expr := number | name | constant | +expr | -expr
+          | expr (+ | - | * | / | **) expr | function(expr, ...) | (expr)
+
+- numbers: int and float literals (``2``, ``0.5``, ``1e-3``), finite, real;
+- names: the declared state and parameter names;
+- constants: ``pi`` and ``e``, unless a declared name shadows them;
+- functions: the keys of :data:`FUNCTIONS`, called by plain name with
+  positional arguments.
+
+``^`` is rejected (it is XOR in Python); write ``**``.  To keep parsing
+fast and bounded, a formula has at most :data:`MAX_LENGTH` characters and
+:data:`MAX_DEPTH` levels of nesting, a numeric exponent has modulus at most
+:data:`MAX_EXPONENT`, and a power of two numbers at most
+:data:`MAX_DIGITS` digits, so ``9**9**9`` is refused instead of computed.
+"""
+from __future__ import annotations
+
+import ast
+import keyword
+import math
+import os
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import sympy as sp
+
+from .systems import KINDS, System
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 100
+MAX_EXPONENT = 1_000
+MAX_DIGITS = 10_000
+
+
+class FormulaError(ValueError):
+    """A formula that is not in the accepted grammar, or is not finite and real."""
+
+
+def _sigmoid(x: sp.Expr) -> sp.Expr:
+    """The logistic function 1 / (1 + exp(-x))."""
+    return 1 / (1 + sp.exp(-x))
+
+
+#: The functions a formula may call: name -> (sympy function, number of
+#: arguments; ``None`` means two or more).
+FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int | None]] = {
+    "sin": (sp.sin, 1),
+    "cos": (sp.cos, 1),
+    "tan": (sp.tan, 1),
+    "asin": (sp.asin, 1),
+    "arcsin": (sp.asin, 1),
+    "acos": (sp.acos, 1),
+    "arccos": (sp.acos, 1),
+    "atan": (sp.atan, 1),
+    "arctan": (sp.atan, 1),
+    "atan2": (sp.atan2, 2),
+    "arctan2": (sp.atan2, 2),
+    "sinh": (sp.sinh, 1),
+    "cosh": (sp.cosh, 1),
+    "tanh": (sp.tanh, 1),
+    "exp": (sp.exp, 1),
+    "log": (sp.log, 1),
+    "sqrt": (sp.sqrt, 1),
+    "abs": (sp.Abs, 1),
+    "sigmoid": (_sigmoid, 1),
+    "min": (sp.Min, None),
+    "max": (sp.Max, None),
+}
+
+#: Named constants, shadowed by a declared name of the same spelling.
+CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
+
+_NODE_WORDS = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscript",
+    ast.Slice: "slice",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension",
+    ast.GeneratorExp: "generator expression",
+    ast.Compare: "comparison",
+    ast.BoolOp: "boolean operator",
+    ast.IfExp: "conditional expression",
+    ast.JoinedStr: "f-string",
+    ast.NamedExpr: "assignment expression (:=)",
+    ast.Starred: "starred argument",
+    ast.List: "list",
+    ast.Tuple: "tuple",
+    ast.Dict: "dict",
+    ast.Set: "set",
+    ast.Await: "await",
+}
+
+_OPERATOR_SYMBOLS = {
+    ast.BitXor: "^",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.MatMult: "@",
+    ast.Invert: "~",
+    ast.Not: "not",
+}
+
+# Left-associative chains flattened into one sympy Add / Mul (so that a sum of
+# many terms is one level deep): operator -> how an operand enters.
+_ADDITIVE: dict[type, Callable[[sp.Expr], sp.Expr]] = {ast.Add: lambda t: t, ast.Sub: lambda t: -t}
+_MULTIPLICATIVE: dict[type, Callable[[sp.Expr], sp.Expr]] = {ast.Mult: lambda t: t, ast.Div: lambda t: sp.Pow(t, -1)}
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _Builder:
+    """Walks one formula's syntax tree and builds its sympy expression."""
+
+    def __init__(self, text: str, symbols: Mapping[str, sp.Symbol]):
+        self.text = text
+        self.symbols = {unicodedata.normalize("NFKC", k): v for k, v in symbols.items()}
+        self.declared = sorted(symbols)
+
+    def fail(self, node: ast.AST, problem: str) -> FormulaError:
+        col = getattr(node, "col_offset", None)
+        where = "" if col is None else f" at column {col + 1}"
+        return FormulaError(f"in formula {_shorten(self.text)!r}{where}: {problem}")
+
+    def piece(self, node: ast.AST) -> str:
+        return _shorten(ast.get_source_segment(self.text, node) or type(node).__name__, 40)
+
+    def build(self, node: ast.AST, depth: int) -> sp.Expr:
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"nested more than {MAX_DEPTH} levels deep")
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            what = _NODE_WORDS.get(type(node), type(node).__name__)
+            raise self.fail(node, f"{what} {self.piece(node)!r} is not allowed")
+        return method(node, depth)
+
+    def _Constant(self, node: ast.Constant, depth: int) -> sp.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(node, f"constant {self.piece(node)!r} is not a real number")
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise self.fail(node, f"number {self.piece(node)!r} is not finite")
+            return sp.Float(value)
+        return sp.Integer(value)
+
+    def _Name(self, node: ast.Name, depth: int) -> sp.Expr:
+        if node.id in self.symbols:
+            return self.symbols[node.id]
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        if node.id in FUNCTIONS:
+            raise self.fail(node, f"function {node.id!r} must be called, as in {node.id}(x)")
+        raise self.fail(
+            node, f"unknown name {node.id!r}; declared names are {self.declared}, constants {sorted(CONSTANTS)}"
+        )
+
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> sp.Expr:
+        if isinstance(node.op, ast.UAdd):
+            return self.build(node.operand, depth + 1)
+        if isinstance(node.op, ast.USub):
+            return -self.build(node.operand, depth + 1)
+        raise self.fail(node, f"operator {_OPERATOR_SYMBOLS[type(node.op)]!r} is not allowed")
+
+    def _BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        op = type(node.op)
+        if op in _ADDITIVE:
+            return sp.Add(*self.chain(node, _ADDITIVE, depth))
+        if op in _MULTIPLICATIVE:
+            return sp.Mul(*self.chain(node, _MULTIPLICATIVE, depth))
+        if op is ast.Pow:
+            return self.power(node, self.build(node.left, depth + 1), self.build(node.right, depth + 1))
+        hint = "; write ** for powers" if op is ast.BitXor else ""
+        raise self.fail(node, f"operator {_OPERATOR_SYMBOLS[op]!r} in {self.piece(node)!r} is not allowed{hint}")
+
+    def chain(self, node: ast.AST, ops: dict[type, Callable[[sp.Expr], sp.Expr]], depth: int) -> list[sp.Expr]:
+        """Operands of a left-associative chain a op b op c ..., each transformed by its operator."""
+        tail = []
+        while isinstance(node, ast.BinOp) and type(node.op) in ops:
+            tail.append((ops[type(node.op)], node.right))
+            node = node.left
+        return [self.build(node, depth + 1)] + [enter(self.build(r, depth + 1)) for enter, r in reversed(tail)]
+
+    def power(self, node: ast.AST, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+            raise self.fail(node, f"exponent in {self.piece(node)!r} is larger than {MAX_EXPONENT} in modulus")
+        if base.is_Number and exponent.is_Number and base != 0:
+            digits = abs(float(exponent)) * _log10_magnitude(base)
+            if digits > MAX_DIGITS:
+                raise self.fail(node, f"{self.piece(node)!r} has about {digits:.3g} digits (at most {MAX_DIGITS})")
+        return sp.Pow(base, exponent)
+
+    def _Call(self, node: ast.Call, depth: int) -> sp.Expr:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(node, f"call {self.piece(node)!r} is not allowed; only {sorted(FUNCTIONS)} can be called")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise self.fail(node, f"unknown function {name!r}; known functions are {sorted(FUNCTIONS)}")
+        if node.keywords:
+            raise self.fail(node, f"keyword arguments in {self.piece(node)!r} are not allowed")
+        fn, nargs = FUNCTIONS[name]
+        given = len(node.args)
+        if (nargs is None and given < 2) or (nargs is not None and given != nargs):
+            wanted = "at least 2 arguments" if nargs is None else f"{nargs} argument{'s' * (nargs > 1)}"
+            raise self.fail(node, f"{name}() takes {wanted}, got {given} in {self.piece(node)!r}")
+        return fn(*(self.build(arg, depth + 1) for arg in node.args))
+
+
+def _log10_magnitude(number: sp.Number) -> float:
+    """|log10 |number||, for a nonzero sympy number of any size."""
+    exact = sp.Rational(number)  # exact for Floats too
+    return abs(abs(int(exact.p)).bit_length() - int(exact.q).bit_length()) * math.log10(2) + 1
+
+
+def parse_formula(text: str, symbols: Mapping[str, sp.Symbol]) -> sp.Expr:
+    """The sympy expression of a formula, parsed safely against a whitelist.
+
+    Parameters
+    ----------
+    text : str
+        e.g. ``"sigma*(y - x)"``, ``"-d*v - a*x - b*x**3"``,
+        ``"alpha/(1 + v**beta) - u"``.  See the module docstring for the
+        grammar.
+    symbols : mapping of str to sympy.Symbol
+        The declared names (states and parameters) and their symbols.
+
+    Returns
+    -------
+    sympy.Expr
+        A finite, real expression in ``symbols`` (no ``zoo``, ``nan``, ``oo``
+        or ``I``).
+
+    Raises
+    ------
+    FormulaError
+        For text outside the grammar, with the offending piece, its column and
+        the formula in the message; unknown names list the declared ones.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, k = sp.symbols("x k", real=True)
+    >>> parse_formula("-k*x + sin(x)**2", {"x": x, "k": k})
+    -k*x + sin(x)**2
+    """
+    if not isinstance(text, str):
+        raise FormulaError(f"a formula must be a string, got {type(text).__name__} {text!r}")
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"formula {_shorten(text)!r} is {len(text)} characters long (at most {MAX_LENGTH})")
+    if not text.strip():
+        raise FormulaError("empty formula")
+    for name, symbol in symbols.items():
+        if not isinstance(symbol, sp.Symbol):
+            raise FormulaError(f"symbols[{name!r}] must be a sympy Symbol, got {symbol!r}")
+    source = text.strip()
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        where = f" at column {exc.offset}" if exc.offset else ""
+        raise FormulaError(f"in formula {_shorten(source)!r}{where}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise FormulaError(f"formula {_shorten(source)!r} is nested too deeply to parse") from None
+    expr = _Builder(source, symbols).build(tree.body, 0)
+    if expr.has(sp.zoo, sp.oo, sp.nan):
+        raise FormulaError(f"formula {_shorten(source)!r} is not finite (division by zero?): {expr}")
+    complex_parts = [a for a in expr.atoms(sp.Pow, sp.Function) if a.is_number and a.is_extended_real is False]
+    if expr.has(sp.I) or complex_parts:
+        raise FormulaError(f"formula {_shorten(source)!r} is not real: {expr}")
+    return expr
+
+
+def check_name(name: Any, what: str = "name") -> str:
+    """``name`` if it can name a state or parameter in a formula, else ValueError.
+
+    A name is a Python identifier that is not a keyword, does not start with
+    ``_`` and is not one of :data:`FUNCTIONS` or :data:`CONSTANTS`.
+    """
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"{what} {name!r} is not a valid identifier")
+    if name.startswith("_"):
+        raise ValueError(f"{what} {name!r} must not start with '_'")
+    if name in FUNCTIONS or name in CONSTANTS:
+        raise ValueError(f"{what} {name!r} clashes with the built-in {'function' if name in FUNCTIONS else 'constant'}")
+    return name
+
+
+def _constant(value: Any, what: str) -> float:
+    """A finite real number from a number or a constant formula such as ``"8/3"``."""
+    if isinstance(value, str):
+        try:
+            number = float(parse_formula(value, {}))
+        except (FormulaError, TypeError) as exc:
+            raise ValueError(f"{what} must be a finite real number, got {value!r} ({exc})") from None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value) if abs(value) < 2**1024 else math.inf
+    else:
+        raise ValueError(f"{what} must be a finite real number, got {value!r}")
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return number
+
+
+def parse_assignment(text: str) -> tuple[str, float]:
+    """``(name, value)`` from ``"name=value"``, as given to ``--param``.
+
+    The value is a number or a constant formula (``"rho=0.5"``,
+    ``"beta=8/3"``, ``"theta=pi/4"``); it must be finite and real.
+    """
+    name, sep, value = str(text).partition("=")
+    if not sep:
+        raise ValueError(f"expected NAME=VALUE, got {text!r}")
+    name = check_name(name.strip(), "parameter name")
+    return name, _constant(value.strip(), f"value of {name!r}")
+
+
+_FILE_KEYS = ("kind", "name", "description", "states", "params", "bounds")
+
+
+def load_system(path: str | os.PathLike[str]) -> System:
+    """A :class:`~dynsys.System` declared in a TOML file.
+
+    The file holds::
+
+        kind = "flow"            # or "map"; default "flow"
+        name = "lorenz"          # optional; default the file's stem
+        description = "..."      # optional, ignored
+        [states]                 # name = formula, in the order of the states
+        x = "sigma*(y - x)"
+        y = "x*(rho - z) - y"
+        z = "x*y - beta*z"
+        [params]                 # name = number (or a constant formula, "8/3")
+        sigma = 10
+        rho = 28
+        beta = "8/3"
+        [bounds]                 # optional: [low, high] for every state ...
+        x = [-25, 25]
+        y = [-25, 25]
+        z = [-5, 55]
+
+    or ``bounds = [low, high]`` (before the tables) for one box in every
+    direction.  Formulas are parsed with :func:`parse_formula`.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the problem: a missing or unreadable file, invalid
+        TOML, no ``[states]``, a formula that is not a string or not in the
+        grammar (:class:`FormulaError`), a bad name, a parameter that is not a
+        finite number, bounds for unknown or missing states, an unknown key.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            table = tomllib.load(fh)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a valid TOML file ({exc})") from None
+    try:
+        return _system_from_table(table, path.stem)
+    except ValueError as exc:
+        raise (FormulaError if isinstance(exc, FormulaError) else ValueError)(f"{path}: {exc}") from None
+
+
+def _system_from_table(table: dict[str, Any], default_name: str) -> System:
+    unknown = sorted(set(table) - set(_FILE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown}; a model file has {list(_FILE_KEYS)}")
+    kind = table.get("kind", "flow")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be 'flow' or 'map', got {kind!r}")
+    name = table.get("name", default_name)
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string, got {name!r}")
+    states = table.get("states")
+    if not isinstance(states, dict) or not states:
+        raise ValueError("a model file needs a non-empty [states] table of name = formula")
+    for state, formula in states.items():
+        check_name(state, "state name")
+        if not isinstance(formula, str):
+            raise ValueError(f"the formula for state {state!r} must be a string, got {formula!r}")
+    params = table.get("params", {})
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a table of name = number, got {params!r}")
+    values = {check_name(p, "parameter name"): _constant(v, f"parameter {p!r}") for p, v in params.items()}
+    bounds = _bounds_from_table(table["bounds"], list(states)) if "bounds" in table else None
+    return System.from_strings(states, values, kind=kind, name=name, bounds=bounds)
+
+
+def _bounds_from_table(bounds: Any, states: list[str]) -> list[list[float]]:
+    """One [low, high] pair per state from ``[low, high]`` or a table state -> [low, high]."""
+    if isinstance(bounds, dict):
+        unknown = sorted(set(bounds) - set(states))
+        missing = [s for s in states if s not in bounds]
+        if unknown or missing:
+            raise ValueError(
+                f"[bounds] must give [low, high] for exactly the states {states}; "
+                f"unknown {unknown}, missing {missing}"
+            )
+        return [_pair(bounds[s], f"bounds for {s!r}") for s in states]
+    return [_pair(bounds, "bounds")] * len(states)
+
+
+def _pair(value: Any, what: str) -> list[float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"{what} must be [low, high], got {value!r}")
+    return [_constant(v, what) for v in value]

@@ -315,7 +315,8 @@ class System:
                     f"the formula for {s} uses undeclared name(s) {sorted(map(str, free))}; "
                     f"states are {[str(x) for x in xs]}, parameters {sorted(pvals)}"
                 )
-        jac_exprs = sp.Matrix(fs).jacobian(sp.Matrix(xs))
+        # powsimp turns sympy's b*v**b/v into b*v**(b - 1), finite at v = 0
+        jac_exprs = sp.Matrix(fs).jacobian(sp.Matrix(xs)).applyfunc(sp.powsimp)
         rhs = _lambdify_batch(list(fs), xs, ps, (len(xs),))
         jac = _lambdify_batch(list(jac_exprs), xs, ps, (len(xs), len(xs)))
         return cls(

@@ -1,0 +1,421 @@
+"""Classic dynamical systems with literature parameters, ready to analyse.
+
+Every model returns a :class:`~dynsys.System` with an exact Jacobian (from
+sympy, or analytic for :func:`hopfield`), a ``name`` and a ``bounds`` box that
+holds the fixed points of interest at the default parameters.  Change
+parameters with ``System.with_params``; the box stays as it is.
+
+:data:`MODELS` maps the names used by the command line to the constructors;
+:func:`get_model` builds one by name.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import replace
+from typing import Any, Callable
+
+import numpy as np
+import sympy as sp
+
+from .systems import Kind, System
+
+
+def _symbols(names: str) -> tuple[sp.Symbol, ...]:
+    return sp.symbols(names, real=True)
+
+
+def lorenz(sigma: float = 10.0, rho: float = 28.0, beta: float = 8 / 3) -> System:
+    """Lorenz's convection model (Lorenz 1963).
+
+    x' = σ (y − x),   y' = x (ρ − z) − y,   z' = x y − β z
+
+    with σ = 10, ρ = 28, β = 8/3.  Fixed points: the origin and, for ρ > 1,
+    C± = (±√(β(ρ−1)), ±√(β(ρ−1)), ρ − 1).  At the defaults the origin is a
+    saddle of index 1 and C± are saddle-foci of index 2; for ρ < 1 the origin
+    is the only fixed point and is stable.  Bounds: x, y ∈ [−25, 25],
+    z ∈ [−5, 55].
+
+    References
+    ----------
+    E. N. Lorenz, "Deterministic nonperiodic flow", J. Atmos. Sci. 20 (1963).
+    """
+    x, y, z, s, r, b = _symbols("x y z sigma rho beta")
+    return System.from_sympy(
+        [s * (y - x), x * (r - z) - y, x * y - b * z],
+        [x, y, z],
+        {s: sigma, r: rho, b: beta},
+        name="lorenz",
+        bounds=[(-25, 25), (-25, 25), (-5, 55)],
+    )
+
+
+def duffing(delta: float = 0.3, alpha: float = -1.0, beta: float = 1.0) -> System:
+    """The unforced Duffing oscillator x'' + δ x' + α x + β x³ = 0 as a flow.
+
+    x' = v,   v' = −δ v − α x − β x³
+
+    With δ = 0.3, α = −1, β = 1 (the double well): stable foci at
+    (±1, 0) (±√(−α/β) in general) and a saddle at the origin, whose unstable
+    branches fall into the two wells.  Bounds: [−2, 2]².
+
+    References
+    ----------
+    G. Duffing, "Erzwungene Schwingungen bei veränderlicher Eigenfrequenz"
+    (1918); I. Kovacic & M. J. Brennan (eds.), "The Duffing Equation" (2011).
+    """
+    x, v, d, a, b = _symbols("x v delta alpha beta")
+    return System.from_sympy(
+        [v, -d * v - a * x - b * x**3],
+        [x, v],
+        {d: delta, a: alpha, b: beta},
+        name="duffing",
+        bounds=[(-2, 2), (-2, 2)],
+    )
+
+
+def van_der_pol(mu: float = 1.0) -> System:
+    """The van der Pol oscillator (van der Pol 1926).
+
+    x' = y,   y' = μ (1 − x²) y − x
+
+    with μ = 1: one fixed point, the origin, an unstable focus (node for
+    μ ≥ 2), surrounded by a stable limit cycle of amplitude about 2.
+    Bounds: [−3, 3] × [−4, 4].
+
+    References
+    ----------
+    B. van der Pol, "On relaxation-oscillations", Phil. Mag. 2 (1926).
+    """
+    x, y, m = _symbols("x y mu")
+    return System.from_sympy(
+        [y, m * (1 - x**2) * y - x], [x, y], {m: mu}, name="van_der_pol", bounds=[(-3, 3), (-4, 4)]
+    )
+
+
+def toggle_switch(alpha1: float = 10.0, alpha2: float = 10.0, beta: float = 2.0, gamma: float = 2.0) -> System:
+    """The genetic toggle switch of Gardner, Cantor & Collins (2000).
+
+    u' = α₁ / (1 + v^β) − u,   v' = α₂ / (1 + u^γ) − v
+
+    With α₁ = α₂ = 10, β = γ = 2 it is bistable: two stable nodes, one with
+    u high and v low and its mirror image, and a saddle on the diagonal at
+    u = v = 2 (the real root of u³ + u − 10 = 0).  Bounds: [0, 12]².
+
+    References
+    ----------
+    T. S. Gardner, C. R. Cantor, J. J. Collins, "Construction of a genetic
+    toggle switch in Escherichia coli", Nature 403 (2000).
+    """
+    u, v, a1, a2, b, g = _symbols("u v alpha1 alpha2 beta gamma")
+    return System.from_sympy(
+        [a1 / (1 + v**b) - u, a2 / (1 + u**g) - v],
+        [u, v],
+        {a1: alpha1, a2: alpha2, b: beta, g: gamma},
+        name="toggle_switch",
+        bounds=[(0, 12), (0, 12)],
+    )
+
+
+def fitzhugh_nagumo(a: float = 0.7, b: float = 0.8, tau: float = 12.5, I: float = 0.5) -> System:  # noqa: E741
+    """The FitzHugh–Nagumo model of an excitable neuron (FitzHugh 1961).
+
+    v' = v − v³/3 − w + I,   w' = (v + a − b w) / τ
+
+    with a = 0.7, b = 0.8, τ = 12.5, I = 0.5: one fixed point, where
+    v³/3 + (1/b − 1) v + a/b − I = 0 and w = (v + a)/b (v ≈ −0.80); it is an
+    unstable focus surrounded by a stable limit cycle (tonic spiking).
+    Bounds: v ∈ [−2.5, 2.5], w ∈ [−1, 2.5].
+
+    References
+    ----------
+    R. FitzHugh, "Impulses and physiological states in theoretical models of
+    nerve membrane", Biophys. J. 1 (1961); J. Nagumo, S. Arimoto,
+    S. Yoshizawa, Proc. IRE 50 (1962).
+    """
+    v, w, a_, b_, t, i = _symbols("v w a b tau I")
+    return System.from_sympy(
+        [v - v**3 / 3 - w + i, (v + a_ - b_ * w) / t],
+        [v, w],
+        {a_: a, b_: b, t: tau, i: I},
+        name="fitzhugh_nagumo",
+        bounds=[(-2.5, 2.5), (-1, 2.5)],
+    )
+
+
+def lotka_volterra(alpha: float = 2 / 3, beta: float = 4 / 3, gamma: float = 1.0, delta: float = 1.0) -> System:
+    """The Lotka–Volterra predator–prey model.
+
+    x' = α x − β x y   (prey),   y' = δ x y − γ y   (predators)
+
+    with α = 2/3, β = 4/3, γ = δ = 1.  Fixed points: the origin, a saddle,
+    and (γ/δ, α/β) = (1, 1/2), a centre (eigenvalues ±i√(αγ)) surrounded by
+    closed orbits.  Bounds: [0, 3]².
+
+    References
+    ----------
+    A. J. Lotka, "Elements of Physical Biology" (1925); V. Volterra,
+    "Variazioni e fluttuazioni del numero d'individui in specie animali
+    conviventi" (1926).
+    """
+    x, y, a, b, g, d = _symbols("x y alpha beta gamma delta")
+    return System.from_sympy(
+        [a * x - b * x * y, d * x * y - g * y],
+        [x, y],
+        {a: alpha, b: beta, g: gamma, d: delta},
+        name="lotka_volterra",
+        bounds=[(0, 3), (0, 3)],
+    )
+
+
+def pendulum(g: float = 9.81, length: float = 1.0, damping: float = 0.0) -> System:
+    """The (damped) pendulum.
+
+    θ' = ω,   ω' = −(g / L) sin θ − c ω
+
+    with g = 9.81, L = 1, c = 0.  Fixed points (kπ, 0): k even are centres
+    (stable when c > 0: foci for c² < 4g/L, nodes above), k odd saddles.  Bounds: θ ∈ [−4, 4] (holding
+    −π, 0, π), ω ∈ [−5, 5].
+    """
+    theta, omega, g_, L, c = _symbols("theta omega g length damping")
+    return System.from_sympy(
+        [omega, -(g_ / L) * sp.sin(theta) - c * omega],
+        [theta, omega],
+        {g_: g, L: length, c: damping},
+        name="pendulum",
+        bounds=[(-4, 4), (-5, 5)],
+    )
+
+
+def logistic(r: float = 3.7) -> System:
+    """The logistic map x ↦ r x (1 − x) (May 1976).
+
+    Fixed points 0 and 1 − 1/r, with multipliers r and 2 − r: the origin
+    loses stability at r = 1, the other point at r = 3 (period doubling);
+    r = 3.7 is in the chaotic regime.  Bounds: [0, 1].
+
+    References
+    ----------
+    R. M. May, "Simple mathematical models with very complicated dynamics",
+    Nature 261 (1976).
+    """
+    x, r_ = _symbols("x r")
+    return System.from_sympy([r_ * x * (1 - x)], [x], {r_: r}, kind="map", name="logistic", bounds=[(0, 1)])
+
+
+def henon(a: float = 1.4, b: float = 0.3) -> System:
+    """The Hénon map (x, y) ↦ (1 − a x² + y, b x) (Hénon 1976).
+
+    Fixed points: y = b x with a x² + (1 − b) x − 1 = 0, i.e.
+    x = (−(1 − b) ± √((1 − b)² + 4a)) / (2a); at a = 1.4, b = 0.3 they are
+    x ≈ 0.631 and x ≈ −1.131, both saddles.  Bounds: [−2, 2] × [−0.6, 0.6],
+    which also holds the strange attractor.
+
+    References
+    ----------
+    M. Hénon, "A two-dimensional mapping with a strange attractor",
+    Commun. Math. Phys. 50 (1976).
+    """
+    x, y, a_, b_ = _symbols("x y a b")
+    return System.from_sympy(
+        [1 - a_ * x**2 + y, b_ * x], [x, y], {a_: a, b_: b}, kind="map", name="henon", bounds=[(-2, 2), (-0.6, 0.6)]
+    )
+
+
+def hebbian_weights(patterns: Any) -> np.ndarray:
+    """W = (1/n) Σ_μ ξ^μ (ξ^μ)ᵀ with zero diagonal, for ±1 patterns ξ^μ (rows, shape (p, n))."""
+    xi = np.asarray(patterns, dtype=float)
+    if xi.ndim != 2 or xi.shape[0] < 1 or xi.shape[1] < 1 or not np.all(np.abs(xi) == 1):
+        raise ValueError(f"patterns must be a (p, n) array of ±1 with p, n ≥ 1, got shape {np.shape(patterns)}")
+    W = xi.T @ xi / xi.shape[1]
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+def random_patterns(p: int, n: int, seed: int = 0, max_tries: int = 1000) -> np.ndarray:
+    """p random ±1 patterns of length n, shape (p, n), with small overlaps.
+
+    Drawn uniformly with ``numpy.random.default_rng(seed)`` and redrawn until
+    every pair overlaps by |ξ^μ · ξ^ν| ≤ max(n/4, 1), so that the Hebbian
+    crosstalk is small and each pattern is an attractor of :func:`hopfield`.
+    """
+    rng = np.random.default_rng(seed)
+    limit = max(n / 4, 1)
+    for _ in range(max_tries):
+        xi = rng.choice([-1.0, 1.0], size=(p, n))
+        if np.all(np.abs(xi @ xi.T)[np.triu_indices(p, 1)] <= limit):
+            return xi
+    raise ValueError(f"no {p} patterns of length {n} with overlaps <= {limit:g} in {max_tries} draws; pass patterns")
+
+
+def hopfield(
+    n: int | None = None,
+    patterns: Any = None,
+    gain: float = 4.0,
+    tau: float = 1.0,
+    bias: Any = None,
+    seed: int = 0,
+    n_patterns: int = 2,
+) -> System:
+    """A continuous Hopfield network with Hebbian weights (Hopfield 1984).
+
+    τ x' = −x + W tanh(g x) + b
+
+    with W = (1/n) Σ_μ ξ^μ (ξ^μ)ᵀ, diagonal set to zero, for the stored
+    ±1 patterns ξ^μ, gain g = 4 and τ = 1.
+
+    Parameters
+    ----------
+    n : int, optional
+        Number of units; 8 when ``patterns`` is not given, else its width.
+    patterns : array_like of shape (p, n), optional
+        The stored ±1 patterns; ``n_patterns`` random ones with small
+        overlaps (:func:`random_patterns`) drawn with ``seed`` when not given.
+    gain, tau : float
+        g and τ, the system's parameters.
+    bias : array_like of shape (n,), optional
+        b, zero when not given.
+    seed, n_patterns : int
+        For the random patterns.
+
+    Notes
+    -----
+    For mutually orthogonal patterns and b = 0, W ξ = λ ξ with λ = 1 − p/n,
+    so x = c ξ is a fixed point exactly when c = λ tanh(g c); a nonzero root
+    exists iff g λ > 1, and it is stable, since there the Jacobian
+    (−I + g sech²(g c) W)/τ has eigenvalues (−1 + g sech²(g c) μ)/τ, μ ∈ {λ, −p/n},
+    and g sech²(g c) λ < 1 (the slope of λ tanh(g c) at the crossing).  With
+    n = 8, p = 2, λ = 3/4 any g > 4/3 stores the patterns; g = 4 does so with
+    margin, also for the random patterns of :func:`random_patterns`.
+
+    The system is built from analytic, batched formulas (no sympy), so large
+    n is cheap: f(x) = (−x + W tanh(g x) + b)/τ, Jacobian
+    (−I + W diag(g sech²(g x)))/τ and Jacobian–vector product
+    (−v + W (g sech²(g x) ⊙ v))/τ.  Every fixed point has
+    |x_i| ≤ Σ_j |W_ij| + |b_i|, which gives the bounds for all g and τ.
+
+    References
+    ----------
+    J. J. Hopfield, "Neurons with graded response have collective
+    computational properties like those of two-state neurons", PNAS 81 (1984).
+    """
+    if patterns is None:
+        n = 8 if n is None else n
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        patterns = random_patterns(n_patterns, int(n), seed)
+    W = hebbian_weights(patterns)
+    if n is not None and n != W.shape[0]:
+        raise ValueError(f"n = {n!r} does not match the patterns' width {W.shape[0]}")
+    n = W.shape[0]
+    b = np.zeros(n) if bias is None else np.asarray(bias, dtype=float)
+    if b.shape != (n,) or not np.all(np.isfinite(b)):
+        raise ValueError(f"bias must be a finite array of shape ({n},), got {np.shape(bias)}")
+
+    def f(X: np.ndarray, gain: float, tau: float) -> np.ndarray:
+        return (-X + np.tanh(gain * X) @ W.T + b) / tau
+
+    def slope(X: np.ndarray, gain: float) -> np.ndarray:
+        return gain / np.cosh(gain * X) ** 2  # g sech²(g x), (B, n)
+
+    def jacobian(X: np.ndarray, gain: float, tau: float) -> np.ndarray:
+        return (W * slope(X, gain)[:, None, :] - np.eye(n)) / tau
+
+    def jvp(X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray:
+        gain, tau = p
+        return (-V + (slope(X, gain) * V) @ W.T) / tau
+
+    radius = np.max(np.abs(W).sum(axis=1) + np.abs(b)) + 0.5
+    system = System.from_callable(
+        f, n, jacobian, params={"gain": gain, "tau": tau}, vectorized=True, name="hopfield", bounds=(-radius, radius)
+    )
+    return replace(system, _jvp=jvp)
+
+
+_LINEAR_EXACT_MAX_DIM = 20
+
+
+def linear(A: Any, kind: Kind = "flow") -> System:
+    """The linear flow x' = A x or map x ↦ A x.
+
+    Parameters
+    ----------
+    A : array_like of shape (n, n)
+        A real, finite, square matrix.
+    kind : {"flow", "map"}
+
+    Returns
+    -------
+    System
+        With states x0, ..., x{n-1} and the exact Jacobian A, evaluated by
+        batched matrix products (fast for any n).  ``exprs`` hold the rows of
+        A x with the entries as exact rationals of their decimal forms, for
+        exact solving.  The origin is a fixed point, the only one when A
+        (flow) or A − I (map) is invertible.  Bounds: [−1, 1]^n.
+        ``exprs`` are left out (None) for n > 20, where building them costs
+        seconds and exact solving is out of reach anyway.
+    """
+    try:
+        arr = np.asarray(A)
+    except ValueError:
+        raise ValueError(f"A must be a square matrix of shape (n, n), got the ragged {A!r}") from None
+    if arr.dtype == object or np.iscomplexobj(arr) or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"A must be a real matrix, got dtype {arr.dtype}")
+    A = arr.astype(float)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 1:
+        raise ValueError(f"A must be a square matrix of shape (n, n), got shape {A.shape}")
+    if not np.all(np.isfinite(A)):
+        raise ValueError(f"A must be finite, got {A.tolist()}")
+    n = A.shape[0]
+    system = System.from_callable(
+        lambda X: X @ A.T,
+        n,
+        lambda X: np.repeat(A[None], X.shape[0], axis=0),
+        kind=kind,
+        vectorized=True,
+        name="linear",
+        bounds=(-1, 1),
+    )
+    if n > _LINEAR_EXACT_MAX_DIM:
+        return system
+    xs = _symbols(f"x0:{n}")
+    M = sp.Matrix(n, n, [sp.Rational(repr(v)) for v in A.ravel().tolist()])
+    return replace(system, exprs=tuple(M * sp.Matrix(xs)), symbols=xs, param_symbols=())
+
+
+MODELS: dict[str, Callable[..., System]] = {
+    f.__name__: f
+    for f in (
+        lorenz,
+        duffing,
+        van_der_pol,
+        toggle_switch,
+        fitzhugh_nagumo,
+        lotka_volterra,
+        pendulum,
+        hopfield,
+        logistic,
+        henon,
+    )
+}
+
+
+def get_model(name: str, **params: Any) -> System:
+    """The built-in model ``name`` of :data:`MODELS`, built with ``params``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown model, listing the known ones, or an argument the
+        model does not take, listing the ones it does.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models are {sorted(MODELS)}")
+    build = MODELS[name]
+    accepted = list(inspect.signature(build).parameters)
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"model {name!r} has no argument(s) {unknown}; it takes {accepted}")
+    return build(**params)
+
+
+__all__ = [*MODELS, "linear", "hebbian_weights", "random_patterns", "MODELS", "get_model"]
