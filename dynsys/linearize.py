@@ -1,0 +1,385 @@
+"""Linearisation at a point and the stability class of that point.
+
+At a point x* the system is approximated by its Jacobian J, the matrix Df(x*)
+of a flow dx/dt = f(x) or Dg(x*) of a map x -> g(x) (not Dg - I).  Each
+eigenvalue lambda of J is classified through its *score*
+
+    s(lambda) = Re lambda          (flow)
+    s(lambda) = |lambda| - 1       (map)
+
+as stable when s < -tol, unstable when s > tol and centre otherwise, where
+tol is the effective tolerance ``tol * max(1, ||J||_2)`` (relative to the size
+of J, since eigenvalues are computed with an error proportional to ||J||).
+The state space splits into the invariant subspaces E^s, E^u and E^c, the
+spans of the generalised eigenspaces of each group; their dimensions add up to
+n, and the index of the point is dim E^u.
+
+Labels (the vocabulary is ``LABELS``):
+
+- hyperbolic (no centre eigenvalue): "stable node", "unstable node", "saddle"
+  when all eigenvalues are real; "stable focus", "unstable focus",
+  "saddle-focus" when some eigenvalue has |Im lambda| > tol;
+- "centre" when every eigenvalue is a centre eigenvalue and none is real
+  (purely imaginary pairs for a flow, pairs on the unit circle other than
+  +-1 for a map): the linear part is a rotation;
+- "non-hyperbolic" otherwise (some centre eigenvalue).
+
+For a map, ``flip`` is True when some eigenvalue is real and negative
+(|Im lambda| <= tol and Re lambda < -tol: orbits alternate sides), and
+``FLIP`` (" (flip)") is appended to the label, e.g. "saddle (flip)".
+
+The bases of E^s, E^u and E^c are real and orthonormal.  They come from a
+real Schur decomposition J = Z T Z^T sorted so that one group's eigenvalues
+lead T: the first k columns of Z then span that group's invariant subspace,
+also for complex pairs and defective (Jordan) matrices, where eigenvectors
+would be ill-conditioned or missing.  The subspaces of a defective
+eigenvalue are accurate, but the eigenvalue itself, of multiplicity m in a
+Jordan block, moves by about (eps ||J||)^(1/m) under rounding and may show a
+spurious imaginary part ("focus" for a "node"): raise ``tol`` there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.linalg import LinAlgError, schur
+from scipy.linalg.lapack import ztrsen
+
+from .systems import Kind, System, _check_kind
+
+LABELS: tuple[str, ...] = (
+    "stable node",
+    "stable focus",
+    "unstable node",
+    "unstable focus",
+    "saddle",
+    "saddle-focus",
+    "centre",
+    "non-hyperbolic",
+)
+"""Every label a point can get; a map's label may carry the suffix ``FLIP``."""
+
+FLIP = " (flip)"
+
+# Group codes, ordered like the score: stable < centre < unstable.
+STABLE, CENTRE, UNSTABLE = -1, 0, 1
+
+
+@dataclass(frozen=True, eq=False)
+class Linearization:
+    """The linearisation of a flow or map at a point, and its stability class.
+
+    Attributes
+    ----------
+    x : ndarray of shape (n,) or None
+        The point (None for a bare matrix given to :func:`linearize_matrix`).
+    jacobian : ndarray of shape (n, n)
+        J = Df(x) for a flow, Dg(x) for a map.
+    kind : {"flow", "map"}
+    eigenvalues : ndarray of shape (n,), complex
+        Sorted by decreasing Re (flow) or decreasing modulus (map), ties by
+        decreasing Im then decreasing Re.
+    eigenvectors : ndarray of shape (n, n), complex
+        Column i, of unit norm, belongs to ``eigenvalues[i]``.
+    Es, Eu, Ec : ndarray of shape (n, k_s), (n, k_u), (n, k_c)
+        Real orthonormal bases of the stable, unstable and centre subspaces.
+    index : int
+        dim E^u.
+    label : str
+        One of ``LABELS``, for a map possibly followed by ``FLIP``.
+    flip : bool
+        A map with a real negative eigenvalue (always False for a flow).
+    margin : float
+        Hyperbolicity margin min |s(lambda)|: min |Re lambda| (flow) or
+        min ||lambda| - 1| (map); 0 < margin <= tol means non-hyperbolic.
+    tol : float
+        The effective tolerance ``tol * max(1, ||J||_2)`` that was used.
+    """
+
+    x: np.ndarray | None
+    jacobian: np.ndarray
+    kind: Kind
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    Es: np.ndarray
+    Eu: np.ndarray
+    Ec: np.ndarray
+    index: int
+    label: str
+    flip: bool
+    margin: float
+    tol: float
+
+    def __post_init__(self) -> None:
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+
+    @property
+    def dims(self) -> tuple[int, int, int]:
+        """(dim E^s, dim E^u, dim E^c)."""
+        return self.Es.shape[1], self.Eu.shape[1], self.Ec.shape[1]
+
+    @property
+    def is_hyperbolic(self) -> bool:
+        """No centre directions."""
+        return self.Ec.shape[1] == 0
+
+    @property
+    def is_attractor(self) -> bool:
+        """Hyperbolic with every direction stable (index 0)."""
+        return self.is_hyperbolic and self.index == 0
+
+    @property
+    def is_saddle(self) -> bool:
+        """Hyperbolic with both stable and unstable directions."""
+        return self.is_hyperbolic and self.Es.shape[1] > 0 and self.index > 0
+
+    def __repr__(self) -> str:
+        at = "" if self.x is None else f"x={np.array2string(self.x, precision=4, threshold=6)}, "
+        eigs = np.array2string(self.eigenvalues, precision=4, threshold=6)
+        return (
+            f"Linearization({self.kind}, {at}label={self.label!r}, index={self.index}, "
+            f"dims={self.dims}, eigenvalues={eigs}, margin={self.margin:.3g})"
+        )
+
+
+# ---------------------------------------------------------------- public API
+def linearize(system: System, x: Any, *, tol: float = 1e-8) -> Linearization:
+    """Linearise ``system`` at one point and classify the point.
+
+    Parameters
+    ----------
+    system : System
+    x : array_like of shape (n,)
+    tol : float, default 1e-8
+        Relative tolerance of the classification; the effective tolerance is
+        ``tol * max(1, ||J||_2)`` (see the module docstring).
+
+    Returns
+    -------
+    Linearization
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a finite state of shape (n,), or the Jacobian there
+        is not finite.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from dynsys import System
+    >>> x, y = sp.symbols("x y")
+    >>> duffing = System.from_sympy([y, -y / 2 + x - x**3], [x, y])
+    >>> linearize(duffing, [0.0, 0.0]).label
+    'saddle'
+    >>> linearize(duffing, [1.0, 0.0]).label
+    'stable focus'
+    """
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"x must be one state of shape (n,), got shape {arr.shape}; use linearize_batch for batches")
+    return linearize_batch(system, arr[None, :], tol=tol)[0]
+
+
+def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linearization]:
+    """Linearise ``system`` at each row of ``X``.
+
+    The Jacobians are evaluated in one call, ``system.jacobian(X)`` of shape
+    (B, n, n), and their eigenvalues in one batched ``numpy.linalg.eig``;
+    only the Schur step that gives the subspaces runs point by point.
+
+    Parameters
+    ----------
+    system : System
+    X : array_like of shape (B, n)
+    tol : float, default 1e-8
+        As in :func:`linearize`.
+
+    Returns
+    -------
+    list of Linearization, one per row of ``X``
+    """
+    if not isinstance(system, System):
+        raise TypeError(f"system must be a dynsys.System, got {type(system).__name__}")
+    tol = _check_tol(tol)
+    Xb = np.asarray(X, dtype=float)
+    if Xb.ndim != 2 or Xb.shape[1] != system.dim:
+        raise ValueError(f"X must have shape (B, {system.dim}) for {system.name!r}, got shape {Xb.shape}")
+    bad = ~np.isfinite(Xb).all(axis=1)
+    if bad.any():
+        raise ValueError(f"X must be finite, got x = {Xb[np.argmax(bad)].tolist()}")
+    if len(Xb) == 0:
+        return []
+    J = system.jacobian(Xb)
+    bad = ~np.isfinite(J).all(axis=(1, 2))
+    if bad.any():
+        raise ValueError(
+            f"the Jacobian of {system.name!r} at x = {Xb[np.argmax(bad)].tolist()} has non-finite entries"
+        )
+    w, V = np.linalg.eig(J)
+    return [_linearization(J[b], w[b], V[b], system.kind, tol, Xb[b]) for b in range(len(Xb))]
+
+
+def linearize_matrix(J: Any, kind: Kind, *, tol: float = 1e-8, x: Any = None) -> Linearization:
+    """Classify the linear flow dx/dt = J x or map x -> J x at the origin.
+
+    This is the linearisation of any system whose Jacobian at ``x`` is J.
+
+    Parameters
+    ----------
+    J : array_like of shape (n, n), real and finite
+    kind : {"flow", "map"}
+    tol : float, default 1e-8
+        As in :func:`linearize`.
+    x : array_like of shape (n,), optional
+        The point J belongs to, stored in the result.
+
+    Returns
+    -------
+    Linearization
+
+    Examples
+    --------
+    >>> linearize_matrix([[-2.0, 0.0], [0.0, 0.5]], "map").label
+    'saddle (flip)'
+    """
+    _check_kind(kind)
+    tol = _check_tol(tol)
+    if np.iscomplexobj(J):
+        raise ValueError(f"J must be a real matrix, got dtype {np.asarray(J).dtype}")
+    Jm = np.asarray(J, dtype=float)
+    if Jm.ndim != 2 or Jm.shape[0] != Jm.shape[1] or Jm.shape[0] == 0:
+        raise ValueError(f"J must be a square matrix of shape (n, n), n >= 1, got shape {Jm.shape}")
+    n = Jm.shape[0]
+    if x is not None:
+        x = np.asarray(x, dtype=float)
+        if x.shape != (n,):
+            raise ValueError(f"x must have shape ({n},) like J, got shape {x.shape}")
+    if not np.isfinite(Jm).all():
+        where = "" if x is None else f" at x = {x.tolist()}"
+        raise ValueError(f"J{where} has non-finite entries: {Jm.tolist()}")
+    w, V = np.linalg.eig(Jm)
+    return _linearization(Jm, w, V, kind, tol, x)
+
+
+# ------------------------------------------------------------------- helpers
+def _check_tol(tol: Any) -> float:
+    try:
+        value = float(tol)
+    except (TypeError, ValueError):
+        raise ValueError(f"tol must be a non-negative number, got {tol!r}") from None
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"tol must be a non-negative finite number, got {tol!r}")
+    return value
+
+
+def _score(re: Any, im: Any, kind: Kind) -> Any:
+    """s(lambda): Re lambda for a flow, |lambda| - 1 for a map (scalars or arrays)."""
+    return re if kind == "flow" else np.hypot(re, im) - 1.0
+
+
+def _group(score: Any, tol: float) -> Any:
+    """STABLE (score < -tol), UNSTABLE (score > tol) or CENTRE."""
+    return np.where(score < -tol, STABLE, np.where(score > tol, UNSTABLE, CENTRE))
+
+
+def _linearization(
+    J: np.ndarray, w: np.ndarray, V: np.ndarray, kind: Kind, tol: float, x: np.ndarray | None
+) -> Linearization:
+    """Assemble a Linearization from J and its (unsorted) eigen-decomposition."""
+    n = J.shape[0]
+    tol_eff = tol * max(1.0, float(np.linalg.norm(J, 2)))
+    w = w.astype(complex)
+    primary = np.abs(w) if kind == "map" else w.real
+    order = np.lexsort((-w.real, -w.imag, -primary))  # last key sorts first
+    w, V = w[order], V[:, order].astype(complex)
+    score = _score(w.real, w.imag, kind)
+    groups = _group(score, tol_eff)
+    s, c = int(np.sum(groups == STABLE)), int(np.sum(groups == CENTRE))
+    u = n - s - c
+    # Ranks by increasing score: stable [0, s), centre [s, s + c), unstable [s + c, n).
+    Es = _invariant_basis(J, kind, tol_eff, STABLE, 0, s)
+    Ec = _invariant_basis(J, kind, tol_eff, CENTRE, s, s + c)
+    Eu = _invariant_basis(J, kind, tol_eff, UNSTABLE, s + c, n)
+    nonreal = np.abs(w.imag) > tol_eff
+    flip = kind == "map" and bool(np.any(~nonreal & (w.real < -tol_eff)))
+    label = _label(s, u, c, bool(nonreal.any()), bool(nonreal.all())) + (FLIP if flip else "")
+    return Linearization(
+        x=None if x is None else np.array(x, dtype=float),
+        jacobian=np.array(J, dtype=float),
+        kind=kind,
+        eigenvalues=w,
+        eigenvectors=V,
+        Es=Es,
+        Eu=Eu,
+        Ec=Ec,
+        index=u,
+        label=label,
+        flip=flip,
+        margin=float(np.min(np.abs(score))),
+        tol=tol_eff,
+    )
+
+
+def _label(s: int, u: int, c: int, oscillating: bool, all_nonreal: bool) -> str:
+    """The label from the subspace dimensions and whether eigenvalues are non-real."""
+    if c:
+        return "centre" if s == u == 0 and all_nonreal else "non-hyperbolic"
+    shape = "focus" if oscillating else "node"
+    if u == 0:
+        return f"stable {shape}"
+    if s == 0:
+        return f"unstable {shape}"
+    return "saddle-focus" if oscillating else "saddle"
+
+
+def _invariant_basis(J: np.ndarray, kind: Kind, tol: float, group: int, lo: int, hi: int) -> np.ndarray:
+    """Real orthonormal basis (n, hi - lo) of J's invariant subspace for one group.
+
+    ``lo:hi`` are the group's ranks among the eigenvalues sorted by increasing
+    score.  A real Schur decomposition sorted by the group's test gives the
+    basis directly.  Its eigenvalues may differ from ``numpy.linalg.eig``'s by
+    rounding; when that moves one across the threshold (LAPACK then returns
+    another count, or fails to reorder), :func:`_basis_by_rank` selects the
+    group by rank instead, so the dimension is always ``hi - lo``.
+    """
+    k = hi - lo
+    if k == 0:
+        return np.zeros((J.shape[0], 0))
+
+    def in_group(re: float, im: float) -> bool:
+        return bool(_group(_score(re, im, kind), tol) == group)
+
+    try:
+        _, Z, sdim = schur(J, output="real", sort=in_group)
+    except LinAlgError:
+        return _basis_by_rank(J, kind, lo, hi)
+    return Z[:, :k] if sdim == k else _basis_by_rank(J, kind, lo, hi)
+
+
+def _basis_by_rank(J: np.ndarray, kind: Kind, lo: int, hi: int) -> np.ndarray:
+    """Real orthonormal basis of the invariant subspace of the eigenvalues of
+    ranks ``lo:hi`` by increasing score.
+
+    The complex Schur form J = Z T Z^H is reordered by LAPACK's ``ztrsen``
+    with an explicit selection (no threshold is re-tested, and complex
+    reordering cannot fail), so exactly k = hi - lo eigenvalues lead T.  The
+    leading k columns Z_k span a complex invariant subspace closed under
+    conjugation; the left singular vectors of [Re Z_k, Im Z_k] for its k
+    largest singular values form a real orthonormal basis of the same
+    subspace.
+    """
+    k = hi - lo
+    T, Z = schur(J.astype(complex), output="complex")
+    d = np.diag(T)
+    order = np.argsort(_score(d.real, d.imag, kind), kind="stable")
+    select = np.zeros(len(d), dtype=np.int32)
+    select[order[lo:hi]] = 1
+    _, Zs, _, _, _, _, info = ztrsen(select, T, Z, job="N")
+    if info != 0:
+        raise LinAlgError(f"LAPACK ztrsen failed to reorder the Schur form (info={info})")
+    U, _, _ = np.linalg.svd(np.hstack([Zs[:, :k].real, Zs[:, :k].imag]), full_matrices=False)
+    return U[:, :k]

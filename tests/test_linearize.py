@@ -1,0 +1,435 @@
+"""Tests of dynsys.linearize on systems with known answers (dynsys.testing).
+
+Expected dimensions, indices and labels come from the spectra the systems
+were built with, from closed forms derived by hand, or from independent
+numpy/sympy computations; expected subspaces from the change of basis P
+that built the matrix.
+"""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+from scipy.linalg import LinAlgError, orth, schur
+from scipy.optimize import linear_sum_assignment
+
+import dynsys.linearize as lz
+from dynsys import System
+from dynsys.linearize import FLIP, LABELS, linearize, linearize_batch, linearize_matrix
+from dynsys.testing import (
+    GROUPS,
+    Spectrum,
+    affine_maps,
+    conjugate,
+    linear_systems,
+    polynomial_systems,
+    spectra,
+)
+
+KINDS = ["flow", "map"]
+BASES = {"stable": "Es", "unstable": "Eu", "centre": "Ec"}
+
+
+# ------------------------------------------------------------------ helpers
+def projector(B):
+    """Orthogonal projector onto the column span of B (any basis)."""
+    Q = orth(B) if B.shape[1] else B
+    return Q @ Q.T
+
+
+def assert_same_subspace(B, C, atol=1e-8):
+    assert B.shape[1] == C.shape[1]
+    assert_allclose(projector(B), projector(C), atol=atol)
+
+
+def assert_invariant_bases(lin, rank_tol=1e-6):
+    """Es, Eu, Ec real orthonormal, J-invariant, together spanning R^n
+    (singular values of [Es Eu Ec] above ``rank_tol``)."""
+    J = lin.jacobian
+    n = J.shape[0]
+    scale = max(1.0, np.linalg.norm(J, 2))
+    for B in (lin.Es, lin.Eu, lin.Ec):
+        assert B.dtype == float
+        assert_allclose(B.T @ B, np.eye(B.shape[1]), atol=1e-12)
+        residual = J @ B - B @ (B.T @ J @ B)
+        assert np.linalg.norm(residual) <= 1e-10 * scale
+    assert sum(lin.dims) == n
+    assert np.linalg.matrix_rank(np.hstack([lin.Es, lin.Eu, lin.Ec]), tol=rank_tol) == n
+
+
+def assert_same_eigenvalues(computed, expected, atol=1e-9):
+    """Equal as multisets (optimal matching)."""
+    cost = np.abs(np.asarray(computed)[:, None] - np.asarray(expected)[None, :])
+    rows, cols = linear_sum_assignment(cost)
+    assert cost[rows, cols].max() <= atol
+
+
+def origin(case):
+    return np.zeros(case.system.dim)
+
+
+# ------------------------------------------------------- linear systems
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_linear_systems_match_their_spectrum(kind, data):
+    case = data.draw(linear_systems(kind, groups=GROUPS))
+    spec = case.spectrum
+    lin = linearize(case.system, origin(case))
+    assert (lin.dims, lin.index, lin.label, lin.flip) == (spec.dims, spec.index, spec.label, spec.flip)
+    assert lin.label.removesuffix(FLIP) in LABELS
+    assert lin.is_hyperbolic == (spec.dims[2] == 0)
+    assert lin.is_attractor == (spec.dims[1:] == (0, 0))
+    assert lin.is_saddle == (spec.dims[0] > 0 and spec.dims[1] > 0 and spec.dims[2] == 0)
+    assert lin.margin == pytest.approx(spec.margin, abs=1e-9)
+    assert lin.tol == pytest.approx(1e-8 * max(1.0, np.linalg.norm(case.A, 2)))
+    assert_same_eigenvalues(lin.eigenvalues, spec.eigenvalues)
+    # sorted by decreasing Re (flow) or modulus (map); eigenpairs with unit vectors
+    key = lin.eigenvalues.real if kind == "flow" else np.abs(lin.eigenvalues)
+    assert np.all(np.diff(key) <= 1e-12)
+    V = lin.eigenvectors
+    assert_allclose(np.linalg.norm(V, axis=0), 1.0)
+    assert_allclose(case.A @ V, V * lin.eigenvalues, atol=1e-9)
+    # bases: orthonormal, invariant, and the very subspaces P built
+    assert_invariant_bases(lin)
+    for group, attr in BASES.items():
+        assert_same_subspace(getattr(lin, attr), case.subspace(group))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_affine_change_of_coordinates_preserves_the_classification(kind, data):
+    case = data.draw(linear_systems(kind, dims=(1, 4), groups=GROUPS))
+    M, b = data.draw(affine_maps(case.system.dim))
+    moved = conjugate(case.system, M, b)
+    assert_allclose(moved.residual(b), 0.0, atol=1e-12)  # the origin moved to b
+    lin = linearize(moved, b)
+    spec = case.spectrum
+    assert (lin.dims, lin.index, lin.label) == (spec.dims, spec.index, spec.label)
+    assert_same_eigenvalues(lin.eigenvalues, spec.eigenvalues, atol=1e-8)
+    for group, attr in BASES.items():
+        assert_same_subspace(getattr(lin, attr), M @ case.subspace(group))
+
+
+@given(linear_systems("flow", groups=GROUPS))
+def test_reversing_time_swaps_stable_and_unstable(case):
+    forward = linearize(case.system, origin(case))
+    backward = linearize(case.system.reverse_time(), origin(case))
+    s, u, c = forward.dims
+    assert backward.dims == (u, s, c)
+    assert_same_subspace(backward.Es, forward.Eu)
+    assert_same_subspace(backward.Eu, forward.Es)
+    assert_same_subspace(backward.Ec, forward.Ec)
+    # -A has eigenvalues -a -+ ib: pairs stored with b > 0 become -a + ib
+    swap = {"stable": "unstable", "unstable": "stable", "centre": "centre"}
+    spec = case.spectrum
+    reversed_spec = Spectrum(
+        "flow", tuple(complex(-z.real, z.imag) for z in spec.blocks), tuple(swap[g] for g in spec.groups)
+    )
+    assert backward.label == reversed_spec.label
+
+
+# ------------------------------------------------------- defective matrices
+def rotation(seed, n):
+    Q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
+    return Q
+
+
+@pytest.mark.parametrize("kind, J, label, dims", [
+    ("flow", [[-1.0, 1.0], [0.0, -1.0]], "stable node", (2, 0, 0)),
+    ("map", [[0.5, 1.0], [0.0, 0.5]], "stable node", (2, 0, 0)),
+    ("map", [[-2.0, 1.0], [0.0, -2.0]], "unstable node (flip)", (0, 2, 0)),
+    ("flow", [[0.0, 1.0], [0.0, 0.0]], "non-hyperbolic", (0, 0, 2)),
+])
+def test_jordan_block(kind, J, label, dims):
+    lin = linearize_matrix(J, kind)
+    assert (lin.label, lin.dims) == (label, dims)
+    assert_invariant_bases(lin)
+
+
+def test_repeated_complex_pair_in_a_jordan_block():
+    # J0 = [[C, I], [0, C]] (+) [1.5], C = [[a, b], [-b, a]]: a - ib, a + ib
+    # each of algebraic multiplicity 2 and geometric multiplicity 1.
+    a, b = -0.5, 2.0
+    C = np.array([[a, b], [-b, a]])
+    J0 = np.zeros((5, 5))
+    J0[:2, :2] = J0[2:4, 2:4] = C
+    J0[:2, 2:4] = np.eye(2)
+    J0[4, 4] = 1.5
+    Q = rotation(1, 5)
+    lin = linearize_matrix(Q @ J0 @ Q.T, "flow")
+    assert (lin.dims, lin.index, lin.label) == ((4, 1, 0), 1, "saddle-focus")
+    assert_allclose(lin.eigenvalues.real, [1.5, a, a, a, a], atol=1e-6)
+    assert_allclose(np.abs(lin.eigenvalues.imag), [0, b, b, b, b], atol=1e-6)
+    assert_invariant_bases(lin)
+    assert_same_subspace(lin.Es, Q[:, :4])
+    assert_same_subspace(lin.Eu, Q[:, 4:])
+
+
+def test_jordan_block_of_size_three_next_to_an_unstable_direction():
+    J0 = np.diag([-2.0, -2.0, -2.0, 3.0]) + np.diag([1.0, 1.0, 0.0], 1)
+    Q = rotation(2, 4)
+    lin = linearize_matrix(Q @ J0 @ Q.T, "flow")
+    assert (lin.dims, lin.index) == ((3, 1, 0), 1)  # the label may read "focus": see the module notes
+    assert_invariant_bases(lin)
+    assert_same_subspace(lin.Es, Q[:, :3])
+    assert_same_subspace(lin.Eu, Q[:, 3:])
+
+
+# ------------------------------------------------------ the Schur fallback
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_basis_by_rank_finds_each_group(kind, data):
+    case = data.draw(linear_systems(kind, groups=GROUPS))
+    s, u, c = case.spectrum.dims
+    for group, (lo, hi) in {"stable": (0, s), "centre": (s, s + c), "unstable": (s + c, s + c + u)}.items():
+        if hi > lo:
+            B = lz._basis_by_rank(case.A, kind, lo, hi)
+            assert_allclose(B.T @ B, np.eye(hi - lo), atol=1e-12)
+            assert_same_subspace(B, case.subspace(group))
+
+
+def near_threshold_matrix():
+    """A non-normal J = Q T Q^T (T triangular, diagonal -1, 1e-8, 2, -3) whose
+    near-zero eigenvalue numpy.linalg.eig and the real Schur form of scipy
+    compute differently (both are accurate only to ~eps ||T|| cond), and a
+    tol whose threshold lies between the two values."""
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        T = np.triu(1e3 * rng.standard_normal((4, 4)), 1) + np.diag([-1.0, 1e-8, 2.0, -3.0])
+        Q = rotation(seed, 4)
+        J = Q @ T @ Q.T
+        by_eig = np.sort(np.linalg.eigvals(J).real)[2]
+        by_schur = np.sort(np.diag(schur(J, output="real")[0]))[2]
+        low, high = sorted([by_eig, by_schur])
+        if low > 0 and high > 2 * low:
+            return J, np.sqrt(low * high) / max(1.0, np.linalg.norm(J, 2))
+    pytest.skip("this LAPACK build computes eig and Schur alike on all candidates; the forced-failure test covers the fallback")
+
+
+def test_fallback_when_schur_and_eig_disagree_at_the_threshold(monkeypatch):
+    J, tol = near_threshold_matrix()
+    calls = []
+    real_fallback = lz._basis_by_rank
+    monkeypatch.setattr(lz, "_basis_by_rank", lambda *a: calls.append(a) or real_fallback(*a))
+    lin = linearize_matrix(J, "flow", tol=tol)
+    assert calls  # the sorted real Schur form disagreed with eig
+    w = np.linalg.eigvals(J)
+    tol_eff = tol * max(1.0, np.linalg.norm(J, 2))
+    expected = (np.sum(w.real < -tol_eff), np.sum(w.real > tol_eff), np.sum(np.abs(w.real) <= tol_eff))
+    assert lin.dims == expected
+    assert_invariant_bases(lin, rank_tol=1e-9)  # so non-normal that E^s and E^u nearly meet
+
+
+def test_fallback_when_real_schur_fails(monkeypatch):
+    def failing_real_schur(J, output="real", **kw):
+        if output == "real":
+            raise LinAlgError("Leading eigenvalues do not satisfy sort condition.")
+        return schur(J, output=output, **kw)
+
+    monkeypatch.setattr(lz, "schur", failing_real_schur)
+    # the map x -> A x with A = P diag(-2, 0.5) P^-1, P = [[1, 1], [0, 1]]
+    P = np.array([[1.0, 1.0], [0.0, 1.0]])
+    lin = linearize_matrix(P @ np.diag([-2.0, 0.5]) @ np.linalg.inv(P), "map")
+    assert (lin.dims, lin.label) == ((1, 1, 0), "saddle (flip)")
+    assert_same_subspace(lin.Eu, P[:, :1])
+    assert_same_subspace(lin.Es, P[:, 1:])
+
+
+# ---------------------------------------------------------- hand examples
+def lorenz(sigma=10.0, rho=28.0, beta=8.0 / 3.0):
+    x, y, z, s, r, b = sp.symbols("x y z sigma rho beta", real=True)
+    exprs = [s * (y - x), x * (r - z) - y, x * y - b * z]
+    return System.from_sympy(exprs, [x, y, z], {s: sigma, r: rho, b: beta}, name="lorenz")
+
+
+def test_lorenz_origin_is_an_index_one_saddle():
+    sigma, rho, beta = 10.0, 28.0, 8.0 / 3.0
+    lin = linearize(lorenz(), [0.0, 0.0, 0.0])
+    # eigenvalues -beta and the roots of l^2 + (sigma + 1) l - sigma (rho - 1) = 0
+    root = np.sqrt((sigma + 1) ** 2 / 4 + sigma * (rho - 1))
+    l_plus, l_minus = -(sigma + 1) / 2 + root, -(sigma + 1) / 2 - root
+    assert_allclose(lin.eigenvalues, [l_plus, -beta, l_minus], atol=1e-12)
+    assert (lin.label, lin.index, lin.dims) == ("saddle", 1, (2, 1, 0))
+    assert lin.is_saddle and not lin.is_attractor
+    assert lin.margin == pytest.approx(beta)
+    # eigenvectors (1, 1 + l / sigma, 0) from the first row, and e_z for -beta
+    v = lambda l: np.array([[1.0], [1.0 + l / sigma], [0.0]])  # noqa: E731
+    assert_same_subspace(lin.Eu, v(l_plus))
+    assert_same_subspace(lin.Es, np.hstack([v(l_minus), [[0.0], [0.0], [1.0]]]))
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_lorenz_off_origin_fixed_points_are_index_two_saddle_foci(sign):
+    sigma, rho, beta = 10.0, 28.0, 8.0 / 3.0
+    c = sign * np.sqrt(beta * (rho - 1))
+    lin = linearize(lorenz(), [c, c, rho - 1])
+    # characteristic polynomial there: l^3 + (s + b + 1) l^2 + b (s + r) l + 2 s b (r - 1)
+    expected = np.roots([1.0, sigma + beta + 1, beta * (sigma + rho), 2 * sigma * beta * (rho - 1)])
+    assert_same_eigenvalues(lin.eigenvalues, expected)
+    assert (lin.label, lin.index, lin.dims) == ("saddle-focus", 2, (1, 2, 0))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_rotation_is_a_centre(kind):
+    theta = 0.7
+    R = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    J = R if kind == "map" else theta * np.array([[0.0, -1.0], [1.0, 0.0]])
+    lin = linearize_matrix(J, kind)
+    assert (lin.label, lin.dims, lin.index, lin.flip) == ("centre", (0, 0, 2), 0, False)
+    assert not lin.is_hyperbolic and lin.margin <= 1e-15
+    expected = np.exp(1j * theta * np.array([1, -1])) if kind == "map" else 1j * theta * np.array([1, -1])
+    assert_allclose(lin.eigenvalues, expected, atol=1e-15)
+
+
+@pytest.mark.parametrize("eigenvalues, label, flip, attractor", [
+    ((-2.0, 0.5), "saddle (flip)", True, False),
+    ((-0.5, 0.3), "stable node (flip)", True, True),
+    ((2.0, 0.5), "saddle", False, False),
+    ((-1.0, 0.5), "non-hyperbolic (flip)", True, False),
+])
+def test_maps_with_negative_eigenvalues_flip(eigenvalues, label, flip, attractor):
+    P = np.array([[2.0, 1.0], [1.0, 1.0]])
+    lin = linearize_matrix(P @ np.diag(eigenvalues) @ np.linalg.inv(P), "map", x=[1.0, 2.0])
+    assert (lin.label, lin.flip, lin.is_attractor) == (label, flip, attractor)
+    assert_allclose(lin.x, [1.0, 2.0])
+    assert repr(lin).startswith("Linearization(map, x=[1. 2.], label=")
+
+
+def test_zero_eigenvalue_of_a_flow_is_non_hyperbolic():
+    lin = linearize_matrix(np.diag([0.0, -1.0]), "flow")
+    assert (lin.label, lin.dims, lin.margin) == ("non-hyperbolic", (1, 0, 1), 0.0)
+    assert_same_subspace(lin.Ec, np.array([[1.0], [0.0]]))
+
+
+def test_batch_evaluates_the_jacobian_once():
+    # Duffing x'' = -delta x' + x - x^3: at (+-1, 0) J = [[0, 1], [-2, -delta]],
+    # l^2 + delta l + 2 = 0; at the origin J = [[0, 1], [1, -delta]], l^2 + delta l - 1 = 0.
+    delta = 0.5
+    calls = []
+
+    def jacobian(X):
+        calls.append(len(X))
+        J = np.zeros((len(X), 2, 2))
+        J[:, 0, 1] = 1.0
+        J[:, 1, 0] = 1.0 - 3.0 * X[:, 0] ** 2
+        J[:, 1, 1] = -delta
+        return J
+
+    def f(X):
+        return np.stack([X[:, 1], -delta * X[:, 1] + X[:, 0] - X[:, 0] ** 3], axis=1)
+
+    duffing = System.from_callable(f, 2, jacobian=jacobian, vectorized=True)
+    X = np.array([[1.0, 0.0], [0.0, 0.0], [-1.0, 0.0]])
+    lins = linearize_batch(duffing, X)
+    assert calls == [3]
+    assert [lin.label for lin in lins] == ["stable focus", "saddle", "stable focus"]
+    focus = (-delta + np.array([1, -1]) * np.sqrt(complex(delta**2 - 8))) / 2
+    saddle = (-delta + np.array([1, -1]) * np.sqrt(delta**2 + 4)) / 2
+    for lin, expected, x in zip(lins, [focus, saddle, focus], X):
+        assert_allclose(lin.eigenvalues, expected, atol=1e-12)
+        assert_allclose(lin.x, x)
+    single = linearize(duffing, X[1])
+    assert_allclose(single.Eu @ single.Eu.T, lins[1].Eu @ lins[1].Eu.T)
+    assert linearize_batch(duffing, np.zeros((0, 2))) == []
+
+
+def test_results_are_read_only():
+    lin = linearize_matrix([[-1.0, 0.0], [0.0, 2.0]], "flow")
+    with pytest.raises(ValueError):
+        lin.Es[0, 0] = 1.0
+    with pytest.raises(AttributeError):
+        lin.label = "stable node"
+
+
+# ------------------------------------------------------------ bad input
+def test_bad_input_is_named():
+    system = lorenz()
+    with pytest.raises(TypeError, match="dynsys.System"):
+        linearize("lorenz", [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="finite"):
+        linearize(system, [np.nan, 0.0, 0.0])
+    with pytest.raises(ValueError, match=r"shape \(n,\)"):
+        linearize(system, np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"shape \(B, 3\)"):
+        linearize(system, [0.0, 0.0])
+    with pytest.raises(ValueError, match="tol"):
+        linearize(system, [0.0, 0.0, 0.0], tol=-1.0)
+    with pytest.raises(ValueError, match="kind"):
+        linearize_matrix(np.eye(2), "orbit")
+    with pytest.raises(ValueError, match="square"):
+        linearize_matrix(np.zeros((2, 3)), "flow")
+    with pytest.raises(ValueError, match="real"):
+        linearize_matrix([[1j]], "flow")
+    with pytest.raises(ValueError, match=r"x must have shape \(2,\)"):
+        linearize_matrix(np.eye(2), "flow", x=[0.0])
+    with pytest.raises(ValueError, match="non-finite"):
+        linearize_matrix([[np.inf]], "map")
+
+
+def test_non_finite_jacobian_names_the_point():
+    system = System.from_callable(
+        lambda X: np.sqrt(X), 2, jacobian=lambda X: np.zeros((len(X), 2, 2)) / X[:, :1, None], vectorized=True
+    )
+    with np.errstate(all="ignore"), pytest.raises(ValueError, match=r"Jacobian .* at x = \[0\.0, 1\.0\]"):
+        linearize_batch(system, [[1.0, 1.0], [0.0, 1.0]])
+
+
+# ------------------------------------------- the public strategies themselves
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_spectra_keep_their_margins(kind, data):
+    spec = data.draw(spectra(kind, groups=GROUPS))
+    assert_same_eigenvalues(np.linalg.eigvals(spec.matrix()), spec.eigenvalues, atol=1e-12)
+    assert sum(spec.dims) == spec.n == len(spec.eigenvalues)
+    score = spec.eigenvalues.real if kind == "flow" else np.abs(spec.eigenvalues) - 1.0
+    for value, group in zip(score, np.repeat(spec.groups, spec.sizes)):
+        assert value <= -0.1 if group == "stable" else value >= 0.1 if group == "unstable" else abs(value) < 1e-15
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_polynomial_systems_vanish_exactly_at_their_roots(kind, data):
+    case = data.draw(polynomial_systems(kind))
+    system = case.system
+    assert len(case.roots) == len({tuple(r) for r in case.roots}) <= 12
+    residual = [e - x if kind == "map" else e for e, x in zip(system.exprs, system.symbols)]
+    for root in case.exact_roots:
+        values = [r.xreplace(dict(zip(system.symbols, root))) for r in residual]
+        assert values == [0] * system.dim
+    assert_allclose(system.residual(case.roots), 0.0, atol=1e-9)
+    assert np.all(np.abs(np.linalg.det(system.residual_jacobian(case.roots))) > 1e-9)  # simple roots
+    assert np.all((system.bounds[:, 0] < case.roots) & (case.roots < system.bounds[:, 1]))
+
+
+@given(data=st.data())
+def test_conjugate_jacobian_matches_finite_differences(data):
+    case = data.draw(linear_systems("map", dims=(2, 3)))
+    M, b = data.draw(affine_maps(case.system.dim))
+    moved = conjugate(case.system, M, b)
+    Y = np.random.default_rng(0).standard_normal((4, case.system.dim))
+    x = (Y - b) @ np.linalg.inv(M).T
+    assert_allclose(moved.rhs(Y), case.system.rhs(x) @ M.T + b, atol=1e-12)
+    h = 1e-6
+    E = np.eye(case.system.dim)
+    fd = np.stack([(moved.rhs(Y + h * e) - moved.rhs(Y - h * e)) / (2 * h) for e in E], axis=2)
+    assert_allclose(moved.jacobian(Y), fd, atol=1e-7)
+
+
+def test_strategy_arguments_are_checked():
+    with pytest.raises(ValueError, match="groups"):
+        spectra(groups=("stable", "neutral"))
+    with pytest.raises(ValueError, match="dims"):
+        spectra(dims=(3, 2))
+    with pytest.raises(ValueError, match="within"):
+        polynomial_systems(dims=(1, 4))
+    with pytest.raises(ValueError, match="M must be"):
+        conjugate(lorenz(), np.eye(2), np.zeros(3))
+
+
+def test_importing_dynsys_does_not_import_hypothesis_strategies():
+    code = "import sys, dynsys; assert 'dynsys.testing' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
