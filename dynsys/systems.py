@@ -501,7 +501,12 @@ def _shaped(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
 
 
 def _accepts_batches(f: Callable[..., Any], dim: int, kws: dict[str, float]) -> bool:
-    """Whether f maps a (2, n) batch to a (2, n) array row by row."""
+    """Whether f maps a (2, n) batch to a (2, n) array row by row.
+
+    The rows are checked against calls on batches of one row each, so that a
+    function written for single states (which may misread a batch without
+    failing) is not taken for a vectorised one.
+    """
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2, dim))
     try:
@@ -509,7 +514,7 @@ def _accepts_batches(f: Callable[..., Any], dim: int, kws: dict[str, float]) -> 
             out = np.asarray(f(X, **kws), dtype=float)
             if out.shape != (2, dim):
                 return False
-            rows = np.stack([np.asarray(f(x, **kws), dtype=float).reshape(dim) for x in X])
+            rows = np.concatenate([np.asarray(f(X[i : i + 1], **kws), dtype=float).reshape(1, dim) for i in range(2)])
     except Exception:
         return False
     return bool(np.allclose(out, rows, equal_nan=True))

@@ -5,6 +5,7 @@ were built with, from closed forms derived by hand, or from independent
 numpy/sympy computations; expected subspaces from the change of basis P
 that built the matrix.
 """
+import importlib
 import subprocess
 import sys
 
@@ -17,7 +18,6 @@ from numpy.testing import assert_allclose
 from scipy.linalg import LinAlgError, orth, schur
 from scipy.optimize import linear_sum_assignment
 
-import dynsys.linearize as lz
 from dynsys import System
 from dynsys.linearize import FLIP, LABELS, linearize, linearize_batch, linearize_matrix
 from dynsys.testing import (
@@ -29,6 +29,9 @@ from dynsys.testing import (
     polynomial_systems,
     spectra,
 )
+
+# dynsys exports a function named linearize, which hides the module as an attribute
+lz = importlib.import_module("dynsys.linearize")
 
 KINDS = ["flow", "map"]
 BASES = {"stable": "Es", "unstable": "Eu", "centre": "Ec"}
