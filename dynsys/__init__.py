@@ -1,5 +1,36 @@
-"""dynsys: fixed points, slow points and their stability for any dynamical system."""
+"""dynsys: fixed points, slow points and their stability for any dynamical system.
+
+The public API (this module's ``__all__``) is the contract:
+
+- defining systems: :class:`System` (``from_sympy``, ``from_strings``,
+  ``from_callable``), :func:`load_system` (TOML files), :mod:`dynsys.models`;
+- trajectories: :func:`simulate`, :func:`sample_states`;
+- linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
+- fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`.
+
+Hypothesis strategies for property tests live in :mod:`dynsys.testing`
+(imported on demand, since hypothesis is a test dependency).
+"""
+from . import models
+from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points
+from .linearize import Linearization, linearize, linearize_batch
+from .parse import FormulaError, load_system
+from .simulate import Trajectories, sample_states, simulate
 from .systems import System
 
-__all__ = ["System"]
+__all__ = [
+    "System",
+    "load_system",
+    "FormulaError",
+    "models",
+    "simulate",
+    "sample_states",
+    "Trajectories",
+    "linearize",
+    "linearize_batch",
+    "Linearization",
+    "find_fixed_points",
+    "FixedPointSet",
+    "FixedPoint",
+]
 __version__ = "0.1.0"

@@ -1,0 +1,994 @@
+"""Fixed points and slow points: the zeros and small local minima of q(x) = ½|F(x)|².
+
+The residual F(x) is f(x) for a flow dx/dt = f(x) and g(x) - x for a map
+x -> g(x), so fixed points are the zeros of F in both cases.  Following
+Sussillo & Barak (2013), the search minimises the "kinetic energy"
+
+    q(x) = ½ |F(x)|²,      grad q(x) = DF(x)^T F(x),
+
+from many starts at once.  Its minima with q = 0 are the fixed points; the
+local minima with q > 0 are *slow points*, where the system moves slowly
+(speed |F|) and which shape the dynamics of, e.g., trained recurrent
+networks like fixed points do.
+
+The numeric search (:func:`find_fixed_points`, ``method="numeric"``) runs
+
+1. a batched Levenberg-Marquardt minimisation of q for all starts together
+   (a damped Gauss-Newton method that behaves like gradient descent far from
+   a minimum and like Newton's method close to a zero);
+2. plain Newton steps on F = 0 to polish the points that look like zeros to
+   machine precision;
+3. the classification of every start as fixed, slow, unconverged or
+   diverged, the merging of duplicates, and the linearisation of the
+   distinct points (:func:`dynsys.linearize.linearize_batch`).
+
+``method="exact"`` solves rational systems exactly instead
+(:func:`dynsys.symbolic.solve_exact`).  Either way the answer is a
+:class:`FixedPointSet`.
+
+References
+----------
+D. Sussillo and O. Barak, "Opening the black box: low-dimensional dynamics in
+high-dimensional recurrent neural networks", Neural Computation 25(3),
+pp. 626-649, 2013.
+
+K. Madsen, H. B. Nielsen and O. Tingleff, "Methods for non-linear least
+squares problems", 2nd ed., IMM, DTU, 2004 (the Levenberg-Marquardt damping
+update used here).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import zipfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+from scipy.stats import qmc
+
+from ._io import atomic_write
+from .linearize import Linearization, linearize_batch
+from .simulate import sample_states, simulate
+from .symbolic import solve_exact
+from .systems import System, _check_bounds
+
+METHODS = ("numeric", "exact")
+FORMAT = "dynsys.FixedPointSet"
+FORMAT_VERSION = 1
+
+DEFAULT_T_SPAN = (0.0, 10.0)  # flows: trajectories that give the starts
+DEFAULT_MAP_STEPS = 100  # maps: iterations that give the starts
+MAX_TRAJECTORIES = 100  # trajectories simulated for trajectory starts
+
+LM_TAU = 1e-3  # initial damping mu = LM_TAU * max diag(J^T J)
+DIVERGENCE_FACTOR = 1e8  # |x|_inf > DIVERGENCE_FACTOR * L means diverged
+NEWTON_MAX_ITER = 20  # Newton polishing steps at most
+CURVATURE_RTOL = 1e-6  # slow points: Hessian eigenvalues >= -CURVATURE_RTOL * max |eigenvalue|
+EPS = np.finfo(float).eps
+
+# Outcome of a start.
+FIXED, SLOW, UNCONVERGED, DIVERGED = 0, 1, 2, 3
+
+
+# ------------------------------------------------------------------ results
+@dataclass(frozen=True, eq=False)
+class FixedPoint:
+    """One fixed or slow point of a :class:`FixedPointSet`.
+
+    Attributes
+    ----------
+    x : ndarray of shape (n,)
+    q : float
+        ½|F(x)|².
+    speed : float
+        |F(x)|.
+    is_fixed, is_slow : bool
+    linearization : Linearization
+    """
+
+    x: np.ndarray
+    q: float
+    speed: float
+    is_fixed: bool
+    is_slow: bool
+    linearization: Linearization
+
+    @property
+    def index(self) -> int:
+        """dim E^u."""
+        return self.linearization.index
+
+    @property
+    def label(self) -> str:
+        """Stability class, e.g. "saddle" (see :mod:`dynsys.linearize`)."""
+        return self.linearization.label
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of Df (flow) or Dg (map), sorted as in :class:`Linearization`."""
+        return self.linearization.eigenvalues
+
+    def __repr__(self) -> str:
+        what = "fixed" if self.is_fixed else "slow"
+        x = np.array2string(self.x, precision=6, threshold=8)
+        return f"FixedPoint({what}, x={x}, q={self.q:.3g}, label={self.label!r}, index={self.index})"
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPointSet:
+    """The distinct fixed and slow points of a system, with their linearisations.
+
+    Points are ordered: fixed points first, then slow points; within each
+    group by index, then lexicographically by coordinates.
+
+    Attributes
+    ----------
+    x : ndarray of shape (m, n)
+    q : ndarray of shape (m,)
+        q(x) = ½|F(x)|².
+    speed : ndarray of shape (m,)
+        |F(x)|, the speed of the flow (or the step length g(x) - x of a map).
+    is_fixed, is_slow : ndarray of bool, shape (m,)
+        Exactly one of them is true for each point.
+    linearizations : tuple of Linearization, length m
+    kind : {"flow", "map"}
+    state_names : tuple of str
+    system_name : str
+    params : dict of str to float
+    stats : dict
+        About the search: ``n_starts``, ``n_diverged``, ``n_unconverged``,
+        ``n_above_max_slow_q``, ``n_not_minima``, ``n_outside``, ``n_fixed`` and ``n_slow``
+        (distinct points found), ``method``, ``tol``, ``iterations``,
+        ``time_s``; see :func:`find_fixed_points`.
+    eigenvalues : ndarray of shape (m, n), complex
+        Each point's eigenvalues (derived from ``linearizations``).
+    index : ndarray of int, shape (m,)
+        dim E^u of each point.
+    label : ndarray of str, shape (m,)
+        Each point's stability class.
+    """
+
+    x: np.ndarray
+    q: np.ndarray
+    speed: np.ndarray
+    is_fixed: np.ndarray
+    is_slow: np.ndarray
+    linearizations: tuple[Linearization, ...]
+    kind: str
+    state_names: tuple[str, ...]
+    system_name: str = "system"
+    params: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    eigenvalues: np.ndarray = field(init=False, repr=False)
+    index: np.ndarray = field(init=False, repr=False)
+    label: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.state_names)
+        x = np.asarray(self.x, dtype=float).reshape(-1, n)
+        m = len(x)
+        lins = tuple(self.linearizations)
+        if len(lins) != m:
+            raise ValueError(f"{m} points but {len(lins)} linearizations")
+        derived = {
+            "x": x,
+            "q": np.asarray(self.q, dtype=float),
+            "speed": np.asarray(self.speed, dtype=float),
+            "is_fixed": np.asarray(self.is_fixed, dtype=bool),
+            "is_slow": np.asarray(self.is_slow, dtype=bool),
+            "linearizations": lins,
+            "state_names": tuple(self.state_names),
+            "eigenvalues": np.array([lin.eigenvalues for lin in lins], dtype=complex).reshape(m, n),
+            "index": np.array([lin.index for lin in lins], dtype=int),
+            "label": np.array([lin.label for lin in lins], dtype=str),
+        }
+        for name in ("q", "speed", "is_fixed", "is_slow"):
+            if derived[name].shape != (m,):
+                raise ValueError(f"{name} must have shape ({m},), got {derived[name].shape}")
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+
+    # -------------------------------------------------------------- access
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __iter__(self) -> Iterator[FixedPoint]:
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, key: Any) -> FixedPoint | FixedPointSet:
+        """An int gives a :class:`FixedPoint`; a slice, boolean mask or integer
+        array gives the :class:`FixedPointSet` of those points."""
+        if isinstance(key, (bool, np.bool_)):
+            raise TypeError("index a FixedPointSet with an int, a slice, a boolean mask or an integer array")
+        if isinstance(key, (int, np.integer)):
+            i = range(len(self))[key]  # raises IndexError when out of range
+            return FixedPoint(
+                x=self.x[i],
+                q=float(self.q[i]),
+                speed=float(self.speed[i]),
+                is_fixed=bool(self.is_fixed[i]),
+                is_slow=bool(self.is_slow[i]),
+                linearization=self.linearizations[i],
+            )
+        idx = np.arange(len(self))[key]
+        return FixedPointSet(
+            x=self.x[idx],
+            q=self.q[idx],
+            speed=self.speed[idx],
+            is_fixed=self.is_fixed[idx],
+            is_slow=self.is_slow[idx],
+            linearizations=tuple(self.linearizations[i] for i in idx),
+            kind=self.kind,
+            state_names=self.state_names,
+            system_name=self.system_name,
+            params=dict(self.params),
+            stats=dict(self.stats),
+        )
+
+    def fixed(self) -> FixedPointSet:
+        """The fixed points (|F| <= tol)."""
+        return self[self.is_fixed]
+
+    def slow(self) -> FixedPointSet:
+        """The slow points (local minima of q with q > 0)."""
+        return self[self.is_slow]
+
+    def stable(self) -> FixedPointSet:
+        """The fixed points that are attractors (hyperbolic, index 0)."""
+        return self[self.is_fixed & np.array([lin.is_attractor for lin in self.linearizations], dtype=bool)]
+
+    def saddles(self) -> FixedPointSet:
+        """The fixed points that are hyperbolic saddles (stable and unstable directions)."""
+        return self[self.is_fixed & np.array([lin.is_saddle for lin in self.linearizations], dtype=bool)]
+
+    # ------------------------------------------------------------- display
+    def table(self) -> str:
+        """An aligned text table: one row per point with its coordinates, q,
+        kind (fixed/slow), index, label and leading eigenvalue (largest real
+        part for a flow, largest modulus for a map)."""
+        header = ["#", *self.state_names, "q", "type", "index", "label", "leading eigenvalue"]
+        rows = [
+            [
+                str(i),
+                *(f"{v:.6g}" for v in self.x[i]),
+                f"{self.q[i]:.3g}",
+                "fixed" if self.is_fixed[i] else "slow",
+                str(self.index[i]),
+                str(self.label[i]),
+                _format_complex(self.eigenvalues[i, 0]),
+            ]
+            for i in range(len(self))
+        ]
+        widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows])
+
+    def __repr__(self) -> str:
+        return (
+            f"FixedPointSet({self.system_name!r}, kind={self.kind!r}, "
+            f"{int(self.is_fixed.sum())} fixed, {int(self.is_slow.sum())} slow)"
+        )
+
+    def __str__(self) -> str:
+        return f"{self!r}\n{self.table()}" if len(self) else repr(self)
+
+    # ---------------------------------------------------------- round trips
+    def to_json(self) -> str:
+        """The set as JSON text; :meth:`from_json` restores it exactly.
+
+        Arrays are stored as ``{"dtype", "shape", "data"}`` with the data
+        flattened; floats are written by ``repr`` (shortest round-trip
+        form), complex numbers as ``[re, im]``.
+        """
+        arrays, meta = self._parts()
+        meta["arrays"] = {name: _encode_array(a) for name, a in arrays.items()}
+        return json.dumps(meta)
+
+    @classmethod
+    def from_json(cls, text: str) -> FixedPointSet:
+        """The set written by :meth:`to_json`."""
+        try:
+            meta = json.loads(text)
+            arrays = {name: _decode_array(d) for name, d in meta.pop("arrays").items()}
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise ValueError(f"text is not the JSON of a {FORMAT}: {exc}") from None
+        return cls._from_parts(arrays, meta, "text")
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the set to ``path`` as an ``.npz`` archive (no pickle), atomically.
+
+        The archive holds the arrays and, under ``"meta"``, the other fields
+        as a JSON string; the file is written exactly at ``path`` (no suffix
+        is added); returns the path.  :meth:`load` restores the set exactly.
+        """
+        arrays, meta = self._parts()
+        return atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(meta)), **arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> FixedPointSet:
+        """The set written by :meth:`save` to ``path``."""
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValueError(f"{os.fspath(path)!r} is not a {FORMAT} .npz file: {exc}") from None
+        if "meta" not in arrays:
+            raise ValueError(f"{os.fspath(path)!r} is not a {FORMAT} .npz file: no 'meta' entry")
+        meta = json.loads(str(arrays.pop("meta")))
+        return cls._from_parts(arrays, meta, repr(os.fspath(path)))
+
+    def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The arrays, and everything else as JSON-ready metadata.
+
+        Each linearisation's array fields go to arrays named
+        ``"lin{i}.{field}"``, its other fields to ``meta["linearizations"][i]``.
+        """
+        arrays = {
+            "x": self.x,
+            "q": self.q,
+            "speed": self.speed,
+            "is_fixed": self.is_fixed,
+            "is_slow": self.is_slow,
+        }
+        scalars = []
+        for i, lin in enumerate(self.linearizations):
+            rest = {}
+            for f in fields(lin):
+                value = getattr(lin, f.name)
+                if isinstance(value, np.ndarray):
+                    arrays[f"lin{i}.{f.name}"] = value
+                else:
+                    rest[f.name] = value.item() if isinstance(value, np.generic) else value
+            scalars.append(rest)
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "kind": self.kind,
+            "state_names": list(self.state_names),
+            "system_name": self.system_name,
+            "params": self.params,
+            "stats": self.stats,
+            "linearizations": scalars,
+        }
+        return arrays, meta
+
+    @classmethod
+    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], source: str) -> FixedPointSet:
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{source} is not a {FORMAT} (format {meta.get('format')!r})")
+        if meta.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{source} has {FORMAT} version {meta.get('version')!r}; this dynsys reads {FORMAT_VERSION}"
+            )
+        try:
+            lins = tuple(
+                Linearization(**rest, **{k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"lin{i}.")})
+                for i, rest in enumerate(meta["linearizations"])
+            )
+            return cls(
+                x=arrays["x"],
+                q=arrays["q"],
+                speed=arrays["speed"],
+                is_fixed=arrays["is_fixed"],
+                is_slow=arrays["is_slow"],
+                linearizations=lins,
+                kind=meta["kind"],
+                state_names=tuple(meta["state_names"]),
+                system_name=meta["system_name"],
+                params=meta["params"],
+                stats=meta["stats"],
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{source} is not a valid {FORMAT}: {exc!r}") from None
+
+
+def _encode_array(a: np.ndarray) -> dict[str, Any]:
+    data = a.ravel()
+    values = np.stack([data.real, data.imag], axis=-1).tolist() if np.iscomplexobj(data) else data.tolist()
+    return {"dtype": a.dtype.str, "shape": list(a.shape), "data": values}
+
+
+def _decode_array(d: dict[str, Any]) -> np.ndarray:
+    dtype = np.dtype(d["dtype"])
+    if dtype.kind not in "biufcU":
+        raise ValueError(f"arrays of dtype {dtype} are not allowed")
+    if dtype.kind == "c":
+        pairs = np.array(d["data"], dtype=float).reshape(-1, 2)
+        data = np.empty(len(pairs), dtype=dtype)
+        data.real, data.imag = pairs[:, 0], pairs[:, 1]
+    else:
+        data = np.array(d["data"], dtype=dtype)
+    return data.reshape(d["shape"])
+
+
+def _format_complex(z: complex) -> str:
+    return f"{z.real:.6g}" if z.imag == 0 else f"{z.real:.6g}{z.imag:+.6g}j"
+
+
+# --------------------------------------------------------------- the search
+def find_fixed_points(
+    system: System,
+    starts: Any = None,
+    *,
+    n_starts: int = 512,
+    bounds: Any = None,
+    noise: float = 0.0,
+    method: str = "numeric",
+    tol: float = 1e-10,
+    max_iter: int = 200,
+    merge_tol: float = 1e-6,
+    slow_gtol: float = 1e-8,
+    max_slow_q: float = np.inf,
+    linearize_tol: float = 1e-8,
+    seed: int | np.random.Generator | None = 0,
+    t_span: tuple[float, float] | None = None,
+) -> FixedPointSet:
+    """Find the fixed points and slow points of a flow or map.
+
+    Parameters
+    ----------
+    system : System
+    starts : array_like of shape (B, n) or (n,), optional
+        Initial guesses.  By default ``n_starts`` points of a Latin hypercube
+        in ``bounds`` (or ``system.bounds``); when there is no box either,
+        states visited by trajectories of the system from standard normal
+        initial states (over ``t_span`` for a flow, 100 iterations for a
+        map), as Sussillo & Barak do.
+    n_starts : int, default 512
+        Number of starts to generate (unused when ``starts`` is given).
+    bounds : array_like of shape (n, 2) or (2,), optional
+        The region to search (low, high per state): starts are drawn in it
+        and only the points inside it (to within the merge radius) are
+        reported, with the others counted as ``n_outside``; also applies to
+        ``method="exact"``.  Without it, starts are drawn in
+        ``system.bounds`` (a box of interest) and every point found is
+        reported, wherever it lies.
+    noise : float, default 0
+        Standard deviation of Gaussian noise added to every start coordinate
+        (absolute units).
+    method : {"numeric", "exact"}
+        "numeric" minimises q from the starts (see Notes); "exact" solves a
+        system of rational formulas exactly with
+        :func:`dynsys.symbolic.solve_exact` and returns all its real fixed
+        points (starts, bounds and the other search options are not used).
+    tol : float, default 1e-10
+        A point is fixed when |F(x)| <= tol (absolute, in the units of F;
+        equivalently q <= tol² / 2).
+    max_iter : int, default 200
+        Levenberg-Marquardt iterations at most.
+    merge_tol : float, default 1e-6
+        Points closer than ``merge_tol * L`` are one point (L is defined in
+        the Notes).
+    slow_gtol : float, default 1e-8
+        A non-fixed point is a slow point when the gradient of q is this
+        small relative to its natural scale (see Notes).
+    max_slow_q : float, default inf
+        Slow points with q above this are not reported.
+    linearize_tol : float, default 1e-8
+        ``tol`` of :func:`dynsys.linearize.linearize_batch`.
+    seed : int, numpy.random.Generator or None, default 0
+        Seeds the generated starts (Latin hypercube or trajectories) and the
+        noise.
+    t_span : (t0, t1), optional, flows only
+        Time span of the trajectories that give the starts; default (0, 10).
+
+    Returns
+    -------
+    FixedPointSet
+        The distinct fixed points, then the distinct slow points; within each
+        group ordered by index, then lexicographically by coordinates
+        (rounded to the merge radius), so that the result does not depend on
+        the order of the starts.  ``stats`` counts the starts that diverged
+        (``n_diverged``) or did not converge (``n_unconverged``) and the
+        slow-point starts above ``max_slow_q`` (``n_above_max_slow_q``);
+        ``n_outside`` the distinct points outside ``bounds``;
+        ``n_not_minima`` counts the distinct stationary points of q that are
+        not minima.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments (named in the message); for ``method="exact"``, see
+        :func:`dynsys.symbolic.solve_exact`.
+    TypeError
+        If ``system`` is not a :class:`System`.
+
+    Notes
+    -----
+    *Levenberg-Marquardt.*  For every start at once, with J = DF(x) and
+    g = J^T F = grad q, the trial step solves
+
+        (J^T J + mu I) delta = -g
+
+    (one batched ``numpy.linalg.solve`` over the active starts).  Where mu
+    is above its starting level, the undamped Newton step J delta = -F is
+    tried as well and taken when it gives the lower q: the damping mu I
+    shortens the steps along the directions of small singular values of J,
+    so that plain LM crawls along curved valleys of q, where Newton's
+    affine-invariant step goes straight to the zero.  A step is
+    accepted when q(x + delta) < q(x); the damping mu of each start then
+    shrinks by max(1/3, 1 - (2 rho - 1)^3), where rho is the ratio of the
+    actual to the predicted decrease ½ delta^T (mu delta - g), and otherwise
+    grows by nu (nu doubling on every rejection in a row; a Newton step
+    counts as rho = 1), starting from
+    mu = 1e-3 max diag(J^T J) (Madsen, Nielsen & Tingleff 2004).  Near a
+    slow point q cannot decrease below its rounding error, so a step that
+    leaves q unchanged to within 4 eps q is accepted when it decreases
+    |grad q| instead (without changing mu).  A start stops when |F| <= tol, when it is stationary (below), when its step
+    is below rounding (|delta| <= eps (|x| + eps L)) and rejected, or after
+    ``max_iter`` iterations; the Jacobian is evaluated only at accepted
+    points.
+
+    *Newton polishing.*  Points with |F| <= sqrt(tol) then take Newton
+    steps x <- x - J^{-1} F (``numpy.linalg.solve``, or the pseudo-inverse
+    when some J is singular) while |F| decreases, keeping the best iterate;
+    a polished point that does not reach |F| <= tol is restored.
+
+    *Classification.*  With L = max(1, max |start|_inf), the length scale of
+    the search, a start ends
+
+    - fixed when |F(x)| <= tol;
+    - slow when not fixed but stationary,
+      |J^T F| <= slow_gtol |F| (||J||_F + |F| / L),
+      i.e. the gradient of q is negligible against |F| ||J||_F, its scale
+      where J does not vanish, or against |F|² / L where it does (as at the
+      slow point x = 0 of dx/dt = 1 + x²), and q <= max_slow_q.  After
+      merging, each distinct slow point must also be a local minimum of q:
+      the Hessian of q, by central differences of J^T F, may have no
+      eigenvalue below -1e-6 times its largest in modulus (a start placed
+      exactly on a maximum or saddle of q, e.g. x = 0 for dx/dt = x² - 1,
+      stays there; such points are dropped and counted as
+      ``n_not_minima``);
+    - diverged when F or J becomes non-finite (e.g. log of a negative
+      number) or |x|_inf > 1e8 L;
+    - unconverged otherwise.
+
+    Since ``tol`` is absolute, a residual that merely tends to zero far
+    away (dx/dt = e^x as x -> -inf) yields points with |F| <= tol there;
+    scale F or lower ``tol`` for such systems.
+
+    *Merging.*  Fixed and slow points closer than r = merge_tol L are joined
+    (single linkage, through bins of diameter r,
+    ``scipy.spatial.cKDTree.query_pairs`` and connected components of the
+    pair graph, never a B x B distance matrix; points up to 3r apart may be
+    joined too); each cluster is represented by a fixed point if it has
+    one, then by its lowest q.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> duffing = System.from_sympy([y, x - x**3 - y / 5], [x, y], bounds=[[-2, 2], [-2, 2]])
+    >>> fps = find_fixed_points(duffing, n_starts=64)
+    >>> fps.x.round(12) + 0.0
+    array([[-1.,  0.],
+           [ 1.,  0.],
+           [ 0.,  0.]])
+    >>> fps.label.tolist()
+    ['stable focus', 'stable focus', 'saddle']
+    """
+    if not isinstance(system, System):
+        raise TypeError(f"system must be a dynsys.System, got {type(system).__name__}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    tol = _check_positive(tol, "tol")
+    merge_tol = _check_positive(merge_tol, "merge_tol")
+    slow_gtol = _check_nonnegative(slow_gtol, "slow_gtol")
+    max_slow_q = _check_nonnegative(max_slow_q, "max_slow_q", finite=False)
+    max_iter = _check_count(max_iter, "max_iter")
+    clock = time.perf_counter()
+    region = None if bounds is None else _check_bounds(bounds, system.dim)
+    if method == "exact":
+        X = solve_exact(system)
+        radius = merge_tol * max(1.0, float(np.max(np.abs(X), initial=0.0)))
+        inside = _inside(X, region, radius)
+        X = X[inside]
+        with np.errstate(all="ignore"):
+            F = system.residual(X)
+        stats = {"n_starts": 0, "n_diverged": 0, "n_unconverged": 0, "n_above_max_slow_q": 0, "n_not_minima": 0}
+        stats.update(n_outside=int(np.sum(~inside)), iterations=0)
+        points = _assemble(system, X, F, np.ones(len(X), bool), radius, linearize_tol)
+        return _with_stats(points, stats, method, tol, clock)
+
+    rng = np.random.default_rng(seed)
+    X0 = _starts(system, starts, n_starts, region, noise, rng, t_span)
+    L = max(1.0, float(np.max(np.abs(X0))))
+    X, F, J, iterations = _levenberg_marquardt(system, X0, tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L)
+    X, F, J = _polish(system, X, F, J, tol)
+    outcome = _classify(X, F, J, tol=tol, gtol=slow_gtol, length=L)
+    q = 0.5 * np.einsum("bi,bi->b", F, F)
+    too_slow = (outcome == SLOW) & (q > max_slow_q)
+    found = np.flatnonzero(((outcome == FIXED) | (outcome == SLOW)) & ~too_slow)
+    distinct = found[_merge(X[found], q[found], outcome[found] == FIXED, merge_tol * L)]
+    stationary = distinct[outcome[distinct] == SLOW]
+    not_minimum = stationary[~_is_local_minimum(system, X[stationary])]
+    distinct = np.setdiff1d(distinct, not_minimum)
+    inside = _inside(X[distinct], region, merge_tol * L)
+    outside, distinct = distinct[~inside], distinct[inside]
+    points = _assemble(system, X[distinct], F[distinct], outcome[distinct] == FIXED, merge_tol * L, linearize_tol)
+    stats = {
+        "n_starts": len(X0),
+        "n_diverged": int(np.sum(outcome == DIVERGED)),
+        "n_unconverged": int(np.sum(outcome == UNCONVERGED)),
+        "n_above_max_slow_q": int(np.sum(too_slow)),
+        "n_not_minima": len(not_minimum),
+        "n_outside": len(outside),
+        "iterations": iterations,
+    }
+    return _with_stats(points, stats, method, tol, clock)
+
+
+def _with_stats(points: FixedPointSet, stats: dict[str, Any], method: str, tol: float, clock: float) -> FixedPointSet:
+    points.stats.update(
+        stats,
+        n_fixed=int(points.is_fixed.sum()),
+        n_slow=int(points.is_slow.sum()),
+        method=method,
+        tol=tol,
+        time_s=time.perf_counter() - clock,
+    )
+    return points
+
+
+def _assemble(
+    system: System, X: np.ndarray, F: np.ndarray, is_fixed: np.ndarray, radius: float, linearize_tol: float
+) -> FixedPointSet:
+    """The FixedPointSet of distinct points, in the canonical order: fixed
+    first, then by index, then by coordinates rounded to ``radius``."""
+    lins = linearize_batch(system, X, tol=linearize_tol)
+    index = np.array([lin.index for lin in lins], dtype=int)
+    grid = np.round(X / radius)
+    order = np.lexsort((*grid.T[::-1], index, ~is_fixed))
+    lins = [lins[i] for i in order]
+    X, F, is_fixed = X[order], F[order], is_fixed[order]
+    speed = np.linalg.norm(F, axis=1)
+    return FixedPointSet(
+        x=X,
+        q=0.5 * speed**2,
+        speed=speed,
+        is_fixed=is_fixed,
+        is_slow=~is_fixed,
+        linearizations=tuple(lins),
+        kind=system.kind,
+        state_names=system.state_names,
+        system_name=system.name,
+        params=dict(system.params),
+        stats={},
+    )
+
+
+def _inside(X: np.ndarray, region: np.ndarray | None, radius: float) -> np.ndarray:
+    """Which rows of X lie in the box ``region`` widened by ``radius`` (all when None)."""
+    if region is None:
+        return np.ones(len(X), dtype=bool)
+    return np.all((X >= region[:, 0] - radius) & (X <= region[:, 1] + radius), axis=1)
+
+
+# ------------------------------------------------------------------- starts
+def _starts(
+    system: System,
+    starts: Any,
+    n_starts: int,
+    bounds: Any,
+    noise: float,
+    rng: np.random.Generator,
+    t_span: tuple[float, float] | None,
+) -> np.ndarray:
+    """The (B, n) starts: given, a Latin hypercube in a box, or trajectory states."""
+    n = system.dim
+    noise = _check_nonnegative(noise, "noise")
+    if t_span is not None and system.kind == "map":
+        raise ValueError(f"t_span applies to flows only; {system.name} is a map")
+    if starts is not None:
+        X0 = np.array(starts, dtype=float)
+        if X0.ndim == 1:
+            X0 = X0[None, :]
+        if X0.ndim != 2 or X0.shape[1] != n or X0.shape[0] == 0:
+            raise ValueError(
+                f"starts must have shape (B, {n}) or ({n},) with B >= 1 for {system.name}, got shape {np.shape(starts)}"
+            )
+        if not np.isfinite(X0).all():
+            rows = np.flatnonzero(~np.isfinite(X0).all(axis=1))
+            raise ValueError(f"starts must be finite; rows {rows[:10].tolist()} are not")
+    else:
+        n_starts = _check_count(n_starts, "n_starts")
+        box = bounds if bounds is not None else system.bounds
+        if box is not None:
+            unit = qmc.LatinHypercube(d=n, rng=rng).random(n_starts)
+            X0 = qmc.scale(unit, box[:, 0], box[:, 1])
+        else:
+            X0 = _trajectory_starts(system, n_starts, rng, t_span)
+    if noise:
+        X0 = X0 + noise * rng.standard_normal(X0.shape)
+    return X0
+
+
+def _trajectory_starts(
+    system: System, n_starts: int, rng: np.random.Generator, t_span: tuple[float, float] | None
+) -> np.ndarray:
+    """States visited by trajectories from standard normal initial states."""
+    x0 = rng.standard_normal((min(n_starts, MAX_TRAJECTORIES), system.dim))
+    if system.kind == "map":
+        trajectories = simulate(system, x0, steps=DEFAULT_MAP_STEPS)
+    else:
+        trajectories = simulate(system, x0, DEFAULT_T_SPAN if t_span is None else t_span)
+    return sample_states(trajectories, n_starts, seed=rng)
+
+
+# -------------------------------------------------------------- the solver
+def _levenberg_marquardt(
+    system: System, X0: np.ndarray, *, tol: float, gtol: float, max_iter: int, length: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Minimise q = ½|F|² from every row of X0 at once (see find_fixed_points).
+
+    Returns the final states X, residuals F, Jacobians J = DF(X) and the
+    number of iterations run.  Rows whose F or J is not finite, or that run
+    off beyond DIVERGENCE_FACTOR * length, stop where that happened (and are
+    classified as diverged later).
+
+    The rows still iterating are kept in compact arrays (``x``, ``f``, ``j``
+    and the damping state), so each iteration costs one batched solve (two
+    for the rows that also try a Newton step), one evaluation of F at the
+    trial points and one of J at the accepted ones; a row that stops is
+    written back to (X, F, J) once.
+    """
+    X = X0.copy()
+    with np.errstate(all="ignore"):
+        F = system.residual(X)
+        J = system.residual_jacobian(X)
+    rows = np.flatnonzero(_healthy(X, F, J, length))
+    x, f, j = X[rows], F[rows], J[rows]
+    q = 0.5 * np.einsum("bi,bi->b", f, f)
+    mu = LM_TAU * np.max(np.einsum("bij,bij->bj", j, j), axis=1, initial=0.0)  # tau max diag(J^T J)
+    mu[mu <= 0] = LM_TAU
+    nu = np.full(len(rows), 2.0)
+    diagonal = np.arange(X.shape[1])
+    iterations = 0
+    while rows.size and iterations < max_iter:
+        iterations += 1
+        g = np.einsum("bij,bi->bj", j, f)
+        going = ~_converged(f, j, g, tol, gtol, length)
+        if not going.all():
+            rows, x, f, j, g, q, mu, nu = _retire(X, F, J, going, rows, x, f, j, g, q, mu, nu)
+            if not rows.size:
+                break
+        A = np.matmul(j.transpose(0, 2, 1), j)
+        # Where the damping is still above its starting level, the undamped
+        # (Newton) step is tried too: mu I damps the directions of small
+        # singular values, along which LM alone crawls in curved valleys.
+        probe = np.flatnonzero(mu > LM_TAU * np.max(A[:, diagonal, diagonal], axis=1))
+        A[:, diagonal, diagonal] += mu[:, None]
+        with np.errstate(all="ignore"):
+            delta = _solve(A, -g)
+            rho_denominator = 0.5 * np.einsum("bi,bi->b", delta, mu[:, None] * delta - g)
+            delta_newton = _solve(j[probe], -f[probe])
+            trials = np.concatenate([x + delta, x[probe] + delta_newton])
+            f_trials = system.residual(trials)
+            q_trials = 0.5 * np.einsum("bi,bi->b", f_trials, f_trials)
+            m = len(x)
+            newton = np.zeros(m, dtype=bool)
+            newton[probe] = q_trials[m:] < q_trials[probe]  # False where NaN
+            pick = np.arange(m)
+            pick[probe] = np.where(newton[probe], np.arange(m, m + probe.size), probe)
+            xt, ft, qt = trials[pick], f_trials[pick], q_trials[pick]
+            delta[newton] = delta_newton[newton[probe]]
+            # gain ratio of the damped step; a better Newton step counts as perfect
+            rho = np.where(newton, 1.0, (q - qt) / rho_denominator)
+        descent = qt < q  # False where qt is NaN
+        # On the rounding floor of q (a slow point), progress is a smaller |grad q|.
+        flat = np.flatnonzero(~descent & (qt <= q * (1.0 + 4.0 * EPS)))
+        j_flat = j[:0]
+        if flat.size:
+            with np.errstate(all="ignore"):
+                j_flat = system.residual_jacobian(xt[flat])
+            smaller = _norm(np.einsum("bij,bi->bj", j_flat, ft[flat])) < _norm(g[flat])
+            flat, j_flat = flat[smaller], j_flat[smaller]
+        accept = descent.copy()
+        accept[flat] = True
+        # Accepted: move, re-evaluate J, relax the damping (kept on the floor).
+        with np.errstate(all="ignore"):
+            if descent.all():  # the common case early on: no copies
+                x, f, q, j = xt, ft, qt, system.residual_jacobian(xt)
+            else:
+                x[accept], f[accept], q[accept] = xt[accept], ft[accept], qt[accept]
+                j[descent] = system.residual_jacobian(xt[descent])
+                j[flat] = j_flat
+        mu[descent] *= np.fmax(1.0 / 3.0, 1.0 - (2.0 * rho[descent] - 1.0) ** 3)
+        nu[accept] = 2.0
+        # Rejected: stiffen the damping.
+        mu[~accept] *= nu[~accept]
+        nu[~accept] *= 2.0
+        # Stop rows that became unhealthy, or whose rejected step is below rounding.
+        stalled = ~accept & (_norm(delta) <= EPS * (_norm(x) + EPS * length))
+        going = ~stalled
+        going[accept] = _healthy(x[accept], f[accept], j[accept], length)
+        if not going.all():
+            rows, x, f, j, g, q, mu, nu = _retire(X, F, J, going, rows, x, f, j, g, q, mu, nu)
+    X[rows], F[rows], J[rows] = x, f, j
+    return X, F, J, iterations
+
+
+def _retire(
+    X: np.ndarray, F: np.ndarray, J: np.ndarray, going: np.ndarray, rows: np.ndarray, *working: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Write the stopping rows (``~going``) of the working arrays x, f, j back
+    to X, F, J, and return ``rows`` and the working arrays without them."""
+    x, f, j = working[:3]
+    done = ~going
+    X[rows[done]], F[rows[done]], J[rows[done]] = x[done], f[done], j[done]
+    return (rows[going], *(w[going] for w in working))
+
+
+def _polish(system: System, X: np.ndarray, F: np.ndarray, J: np.ndarray, tol: float) -> tuple[np.ndarray, ...]:
+    """Newton steps on F = 0 from the rows with |F| <= sqrt(tol), while |F| decreases.
+
+    A row that does not reach |F| <= tol keeps its input values.
+    """
+    fnorm = np.linalg.norm(F, axis=1)
+    rows = np.flatnonzero(fnorm <= np.sqrt(tol))
+    Xp, Fp, Jp, fp = X[rows], F[rows], J[rows], fnorm[rows]
+    active = np.flatnonzero(fp > 0)
+    for _ in range(NEWTON_MAX_ITER):
+        if not active.size:
+            break
+        with np.errstate(all="ignore"):
+            Xt = Xp[active] + _solve(Jp[active], -Fp[active])
+            Ft = system.residual(Xt)
+        ft = np.linalg.norm(Ft, axis=1)
+        better = ft < fp[active]  # False where ft is NaN
+        b = active[better]
+        Xp[b], Fp[b], fp[b] = Xt[better], Ft[better], ft[better]
+        with np.errstate(all="ignore"):
+            Jp[b] = system.residual_jacobian(Xp[b])
+        active = b[(fp[b] > 0) & np.isfinite(Jp[b]).all(axis=(1, 2))]
+    done = fp <= tol
+    X, F, J = X.copy(), F.copy(), J.copy()
+    X[rows[done]], F[rows[done]], J[rows[done]] = Xp[done], Fp[done], Jp[done]
+    return X, F, J
+
+
+def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve A_k y_k = b_k for a batch.
+
+    Where some A_k is exactly singular (LAPACK stops the whole batch), those
+    rows (det A_k = 0 or not finite) get the least-squares solution
+    pinv(A_k) b_k instead, and rows with non-finite entries get NaN.
+    """
+    try:
+        return np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        y = np.full(b.shape, np.nan)
+        finite = np.isfinite(A).all(axis=(1, 2)) & np.isfinite(b).all(axis=1)
+        det = np.zeros(len(A))
+        det[finite] = np.linalg.det(A[finite])
+        regular = finite & np.isfinite(det) & (det != 0)
+        singular = finite & ~regular
+        y[regular] = np.linalg.solve(A[regular], b[regular][..., None])[..., 0]
+        y[singular] = np.matmul(np.linalg.pinv(A[singular]), b[singular][..., None])[..., 0]
+        return y
+
+
+def _norm(V: np.ndarray) -> np.ndarray:
+    """Euclidean norm of each row of a (B, n) batch."""
+    return np.sqrt(np.einsum("bi,bi->b", V, V))
+
+
+def _healthy(X: np.ndarray, F: np.ndarray, J: np.ndarray, length: float) -> np.ndarray:
+    """Rows with finite F and J and |x|_inf <= DIVERGENCE_FACTOR * length."""
+    return (
+        np.isfinite(F).all(axis=1)
+        & np.isfinite(J).all(axis=(1, 2))
+        & (np.max(np.abs(X), axis=1, initial=0.0) <= DIVERGENCE_FACTOR * length)
+    )
+
+
+def _converged(F: np.ndarray, J: np.ndarray, g: np.ndarray, tol: float, gtol: float, length: float) -> np.ndarray:
+    """|F| <= tol (a zero) or stationary: |g| <= gtol |F| (||J||_F + |F| / L)."""
+    fnorm = np.linalg.norm(F, axis=1)
+    scale = fnorm * (np.sqrt(np.einsum("bij,bij->b", J, J)) + fnorm / length)
+    return (fnorm <= tol) | (np.linalg.norm(g, axis=1) <= gtol * scale)
+
+
+def _classify(X: np.ndarray, F: np.ndarray, J: np.ndarray, *, tol: float, gtol: float, length: float) -> np.ndarray:
+    """FIXED, SLOW, UNCONVERGED or DIVERGED for every row."""
+    healthy = _healthy(X, F, J, length)
+    with np.errstate(all="ignore"):
+        fnorm = np.linalg.norm(F, axis=1)
+        g = np.einsum("bij,bi->bj", J, F)
+        stationary = _converged(F, J, g, 0.0, gtol, length)
+    outcome = np.where(fnorm <= tol, FIXED, np.where(stationary, SLOW, UNCONVERGED))
+    return np.where(healthy, outcome, DIVERGED)
+
+
+def _is_local_minimum(system: System, X: np.ndarray) -> np.ndarray:
+    """Whether q has a local minimum (not a saddle or maximum) at each row of X.
+
+    The Hessian of q is taken by central differences of grad q = J^T F,
+    H[k] = (grad q(x + h_k e_k) - grad q(x - h_k e_k)) / (2 h_k) with
+    h_k = eps^(1/3) max(1, |x_k|), symmetrised; a minimum has no eigenvalue
+    below -CURVATURE_RTOL max |eigenvalue| (zero curvature is allowed: slow
+    points may form lines).  Rows are processed in chunks of at most about
+    2^22 Jacobian entries.
+    """
+    m, n = X.shape
+    ok = np.ones(m, dtype=bool)
+    chunk = max(1, 2**22 // (2 * n**3))
+    for lo in range(0, m, chunk):  # a loop over memory-sized chunks, not over points
+        Xc = X[lo : lo + chunk]
+        h = np.cbrt(EPS) * np.maximum(1.0, np.abs(Xc))  # (c, n)
+        steps = h[:, :, None] * np.eye(n)  # (c, k, n)
+        both = np.concatenate([Xc[:, None, :] + steps, Xc[:, None, :] - steps], axis=1).reshape(-1, n)
+        with np.errstate(all="ignore"):
+            g = np.einsum("bij,bi->bj", system.residual_jacobian(both), system.residual(both))
+        g = g.reshape(len(Xc), 2, n, n)
+        H = (g[:, 0] - g[:, 1]) / (2.0 * h[:, :, None])
+        H = 0.5 * (H + H.transpose(0, 2, 1))
+        finite = np.isfinite(H).all(axis=(1, 2))
+        eig = np.full((len(Xc), n), np.nan)
+        eig[finite] = np.linalg.eigvalsh(H[finite])
+        ok[lo : lo + chunk] = finite & (eig[:, 0] >= -CURVATURE_RTOL * np.max(np.abs(eig), axis=1))
+    return ok
+
+
+def _merge(X: np.ndarray, q: np.ndarray, is_fixed: np.ndarray, radius: float) -> np.ndarray:
+    """Indices of one representative per cluster of points, r = ``radius``.
+
+    Every two points closer than r end up in one cluster (points up to 3r
+    apart may too).  Many starts converge to the same few points, so the
+    points are first binned into cubes of side r / sqrt(n), whose diameter
+    is r; the bins' representatives are joined when closer than 3r
+    (``cKDTree.query_pairs`` and connected components of the pair graph),
+    which covers every pair of points closer than r (each is within r of
+    its bin's representative).  A cluster's representative is a fixed point
+    if it has one, then the one with the lowest q, then the
+    lexicographically smallest.
+    """
+    m, n = X.shape
+    if m == 0:
+        return np.zeros(0, dtype=int)
+    preference = np.lexsort((*X.T[::-1], q, ~is_fixed))  # best first
+    _, first = np.unique(np.floor(X[preference] * (np.sqrt(n) / radius)), axis=0, return_index=True)
+    reps = preference[first]  # the best point of each bin
+    pairs = cKDTree(X[reps]).query_pairs(3 * radius, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(reps), len(reps)))
+    _, cluster = connected_components(graph, directed=False)
+    rank = np.empty(m, dtype=int)
+    rank[preference] = np.arange(m)
+    order = np.lexsort((rank[reps], cluster))
+    best = np.r_[True, cluster[order][1:] != cluster[order][:-1]]
+    return reps[order[best]]
+
+
+# ------------------------------------------------------------------ checks
+def _check_positive(value: Any, name: str) -> float:
+    v = _as_float(value, name)
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return v
+
+
+def _check_nonnegative(value: Any, name: str, *, finite: bool = True) -> float:
+    v = _as_float(value, name)
+    if np.isnan(v) or v < 0 or (finite and not np.isfinite(v)):
+        raise ValueError(f"{name} must be a {'finite ' if finite else ''}number >= 0, got {value!r}")
+    return v
+
+
+def _as_float(value: Any, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+def _check_count(value: Any, name: str) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)

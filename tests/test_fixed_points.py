@@ -1,0 +1,543 @@
+"""find_fixed_points and FixedPointSet.
+
+Expected points and eigenvalues are closed forms derived by hand (written
+beside each check), roots of a resultant computed by numpy, or the exactly
+known zeros of ``dynsys.testing.polynomial_systems``; residuals are checked
+with ``System.residual``, independently of the search.
+"""
+import dataclasses
+import json
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dynsys import System
+from dynsys.fixed_points import FixedPoint, FixedPointSet, find_fixed_points
+from dynsys.models import duffing, henon, logistic, lorenz, toggle_switch, van_der_pol
+from dynsys.models import pendulum as pendulum_model
+from dynsys.testing import polynomial_systems
+
+x, y = sp.symbols("x y", real=True)
+TOL = 1e-10
+
+
+def sort_rows(P):
+    """Rows in lexicographic order, ties within 1e-6 broken by the next column."""
+    P = np.asarray(P, dtype=float)
+    return P[np.lexsort(np.round(P, 6).T[::-1])]
+
+
+def assert_same_points(found, expected, atol=1e-9):
+    assert found.shape == np.shape(expected), (found, expected)
+    np.testing.assert_allclose(sort_rows(found), sort_rows(expected), rtol=0, atol=atol)
+
+
+def at(result, point, atol=1e-9):
+    """The FixedPoint of ``result`` at ``point``."""
+    hits = [p for p in result if np.allclose(p.x, point, rtol=0, atol=atol)]
+    assert len(hits) == 1, (point, result.x)
+    return hits[0]
+
+
+def assert_eigenvalues(point, expected):
+    expected = np.sort_complex(np.asarray(expected, dtype=complex))
+    np.testing.assert_allclose(np.sort_complex(point.eigenvalues), expected, atol=1e-9)
+
+
+def assert_truly_fixed(system, result, tol=TOL):
+    F = system.residual(result.fixed().x)
+    assert np.all(np.linalg.norm(F, axis=1) <= tol)
+
+
+# ------------------------------------------------------------ known answers
+def test_lorenz_three_fixed_points():
+    s, r, b = 10.0, 28.0, 8 / 3
+    system = lorenz(s, r, b)
+    result = find_fixed_points(system, n_starts=2000)
+    c = np.sqrt(b * (r - 1))  # x = y, x^2 = b (r - 1), z = r - 1
+    assert_same_points(result.x, [[0, 0, 0], [c, c, r - 1], [-c, -c, r - 1]])
+    assert result.is_fixed.all() and not result.is_slow.any()
+    assert_truly_fixed(system, result)
+    origin = at(result, [0, 0, 0])
+    assert (origin.index, origin.label) == (1, "saddle")
+    # at 0 the z-equation decouples (-b); the (x, y) block [[-s, s], [r, -1]] has
+    # eigenvalues (-(s + 1) +- sqrt((s + 1)^2 + 4 s (r - 1))) / 2
+    disc = np.sqrt((s + 1) ** 2 + 4 * s * (r - 1))
+    assert_eigenvalues(origin, [-b, (-(s + 1) + disc) / 2, (-(s + 1) - disc) / 2])
+    for sign in (1, -1):
+        p = at(result, [sign * c, sign * c, r - 1])
+        assert (p.index, p.label) == (2, "saddle-focus")
+    # fixed points first, then by index: the origin (index 1) leads
+    assert result.index.tolist() == [1, 2, 2]
+    assert result.stats["n_fixed"] == 3 and result.stats["n_starts"] == 2000
+
+
+def test_lorenz_below_rho_one_only_the_stable_origin():
+    b = 8 / 3
+    result = find_fixed_points(lorenz(rho=0.5), n_starts=500)
+    assert_same_points(result.x, [[0, 0, 0]])
+    assert result.label.tolist() == ["stable node"]
+    # eigenvalues -b and (-11 +- sqrt(121 + 40 (rho - 1))) / 2 = (-11 +- sqrt(101)) / 2
+    assert_eigenvalues(result[0], [-b, (-11 + np.sqrt(101)) / 2, (-11 - np.sqrt(101)) / 2])
+
+
+def test_duffing_two_foci_and_a_saddle():
+    d = 0.3
+    result = find_fixed_points(duffing(delta=d), n_starts=1000)
+    assert_same_points(result.x, [[-1, 0], [0, 0], [1, 0]])
+    # Jacobian [[0, 1], [1 - 3 x^2, -d]]: at x = +-1, l^2 + d l + 2 = 0; at 0, l^2 + d l - 1 = 0
+    for xs in (1, -1):
+        p = at(result, [xs, 0])
+        assert p.label == "stable focus" and p.index == 0
+        assert_eigenvalues(p, np.roots([1, d, 2]))
+    saddle = at(result, [0, 0])
+    assert (saddle.label, saddle.index) == ("saddle", 1)
+    assert_eigenvalues(saddle, np.roots([1, d, -1]))
+    assert len(result.stable()) == 2 and len(result.saddles()) == 1
+
+
+def test_toggle_switch_bistable():
+    a = 10.0
+    # u = a / (1 + v^2), v = a / (1 + u^2); eliminating u:
+    # v^5 - a v^4 + 2 v^3 - 2 a v^2 + (1 + a^2) v - a = 0
+    v = np.roots([1, -a, 2, -2 * a, 1 + a**2, -a])
+    v = v[np.abs(v.imag) < 1e-9].real
+    expected = np.stack([a / (1 + v**2), v], axis=1)
+    result = find_fixed_points(toggle_switch(), n_starts=1000)
+    assert_same_points(result.x, expected)
+    assert len(result.stable()) == 2
+    assert all(p.label == "stable node" for p in result.stable())
+    saddle = result.saddles()
+    assert len(saddle) == 1
+    np.testing.assert_allclose(saddle.x, [[2.0, 2.0]], atol=1e-12)  # u^3 + u - 10 = 0 on the diagonal
+
+
+@pytest.mark.parametrize(
+    "r, expected",
+    [
+        # g'(x) = r (1 - 2x): g'(0) = r, g'(1 - 1/r) = 2 - r
+        (0.5, {0.0: ("stable node", 0)}),  # 1 - 1/r = -1 lies outside the search box [0, 1]
+        (2.0, {0.0: ("unstable node", 1), 0.5: ("stable node", 0)}),
+        (3.5, {0.0: ("unstable node", 1), 1 - 1 / 3.5: ("unstable node (flip)", 1)}),
+    ],
+)
+def test_logistic_map(r, expected):
+    result = find_fixed_points(logistic(r), n_starts=200)
+    assert_same_points(result.x, np.array(sorted(expected))[:, None])
+    for x0, (label, index) in expected.items():
+        p = at(result, [x0])
+        assert (p.label, p.index) == (label, index)
+        np.testing.assert_allclose(p.eigenvalues.real, [r * (1 - 2 * x0)], atol=1e-12)
+
+
+def test_logistic_exact_method_finds_the_point_outside_the_box():
+    # 1 - 1/r = -1 for r = 1/2, where g'(-1) = 3r = 1.5: unstable; g'(0) = r: stable
+    result = find_fixed_points(logistic(0.5), method="exact")
+    np.testing.assert_array_equal(result.x, [[0.0], [-1.0]])  # ordered by index
+    assert result.label.tolist() == ["stable node", "unstable node"]
+
+
+def test_henon_two_saddles():
+    a, b = 1.4, 0.3
+    # x = 1 - a x^2 + b x  =>  a x^2 + (1 - b) x - 1 = 0, y = b x
+    xs = np.array([(-(1 - b) + s * np.sqrt((1 - b) ** 2 + 4 * a)) / (2 * a) for s in (-1, 1)])
+    result = find_fixed_points(henon(a, b), n_starts=500)
+    assert_same_points(result.x, np.stack([xs, b * xs], axis=1))
+    for x0 in xs:
+        p = at(result, [x0, b * x0])
+        assert p.index == 1 and p.linearization.is_saddle
+        # Dg = [[-2 a x, 1], [b, 0]]: l^2 + 2 a x l - b = 0
+        assert_eigenvalues(p, np.roots([1, 2 * a * x0, -b]))
+
+
+def test_van_der_pol_unstable_focus():
+    mu = 1.0
+    result = find_fixed_points(van_der_pol(mu), n_starts=300)
+    assert_same_points(result.fixed().x, [[0, 0]])
+    p = result.fixed()[0]
+    assert p.label == "unstable focus" and p.index == 2
+    # Jacobian [[0, 1], [-1, mu]] at 0: l = (mu +- sqrt(mu^2 - 4)) / 2
+    root = np.sqrt(complex(mu**2 - 4))
+    assert_eigenvalues(p, [(mu + root) / 2, (mu - root) / 2])
+
+
+def test_logistic_period_two_points():
+    r = 3.5
+    # g(g(x)) = x besides 0 and 1 - 1/r: x = (r + 1 +- sqrt((r - 3)(r + 1))) / (2 r)
+    cycle = [(r + 1 + s * np.sqrt((r - 3) * (r + 1))) / (2 * r) for s in (-1, 1)]
+    result = find_fixed_points(logistic(r).iterate(2), n_starts=400)
+    assert_same_points(result.x, np.array([[0.0], [1 - 1 / r], [cycle[0]], [cycle[1]]]))
+    # the cycle's multiplier g'(p+) g'(p-) = r^2 (1 - 2p+)(1 - 2p-) = -r^2 + 2r + 4
+    for c in cycle:
+        np.testing.assert_allclose(at(result, [c]).eigenvalues, [-(r**2) + 2 * r + 4], atol=1e-9)
+
+
+# ------------------------------------------------------------- slow points
+def test_no_zero_but_one_slow_point():
+    # dx/dt = 1 + x^2 never vanishes; q = (1 + x^2)^2 / 2 has its minimum q = 1/2 at x = 0
+    system = System.from_sympy([1 + x**2], [x], bounds=[(-2, 2)])
+    result = find_fixed_points(system, n_starts=100)
+    assert len(result) == 1 and not result.is_fixed.any() and result.is_slow.all()
+    np.testing.assert_allclose(result.x, [[0.0]], atol=1e-7)
+    np.testing.assert_allclose(result.q, [0.5], rtol=1e-12)
+    np.testing.assert_allclose(result.speed, [1.0], rtol=1e-12)
+    assert result.stats["n_fixed"] == 0 and result.stats["n_slow"] == 1
+    assert result.stats["n_unconverged"] == 0 and result.stats["n_diverged"] == 0
+    assert len(result.slow()) == 1 and len(result.fixed()) == 0
+
+
+def test_slow_point_where_the_jacobian_does_not_vanish():
+    # F = (x, 1 + y^2): q = (x^2 + (1 + y^2)^2) / 2, minimum 1/2 at the origin, DF = diag(1, 2y)
+    system = System.from_sympy([x, 1 + y**2], [x, y], bounds=[(-2, 2), (-2, 2)])
+    result = find_fixed_points(system, n_starts=100)
+    assert len(result) == 1 and result.is_slow.all()
+    np.testing.assert_allclose(result.x, [[0.0, 0.0]], atol=1e-7)
+    np.testing.assert_allclose(result.q, [0.5], rtol=1e-12)
+
+
+def test_map_with_a_slow_point():
+    # g(x) = x + c + x^2 has F = g(x) - x = c + x^2 > 0: slow point at 0 with q = c^2 / 2
+    c = 0.01
+    system = System.from_sympy([x + c + x**2], [x], kind="map", bounds=[(-1, 1)])
+    result = find_fixed_points(system, n_starts=100)
+    assert len(result) == 1 and result.is_slow.all()
+    np.testing.assert_allclose(result.x, [[0.0]], atol=1e-7)
+    np.testing.assert_allclose(result.q, [c**2 / 2], rtol=1e-10)
+
+
+def fixed_and_slow_system():
+    # F = (x + 2)(x^2 + 1) = x^3 + 2x^2 + x + 2: one zero, x = -2 (F'(-2) = 5); F' = (3x + 1)(x + 1)
+    # vanishes at x = -1 (max of F = 2) and x = -1/3, a local min of F = 50/27 > 0: a slow point
+    return System.from_sympy([(x + 2) * (x**2 + 1)], [x], bounds=[(-3, 1)])
+
+
+def test_fixed_and_slow_points_together():
+    result = find_fixed_points(fixed_and_slow_system(), n_starts=200)
+    assert result.is_fixed.tolist() == [True, False]  # fixed points first
+    np.testing.assert_allclose(result.x, [[-2.0], [-1 / 3]], atol=1e-7)
+    np.testing.assert_allclose(result.q, [0.0, (50 / 27) ** 2 / 2], atol=1e-12)
+    assert result[0].label == "unstable node"
+    np.testing.assert_allclose(result[0].eigenvalues, [5.0], atol=1e-9)
+
+
+def test_maxima_and_saddles_of_q_are_not_slow_points():
+    # dx/dt = x^2 - 1: q = (x^2 - 1)^2 / 2 is stationary at x = 0 but a maximum (q'' = -2);
+    # a start exactly there does not move
+    result = find_fixed_points(System.from_sympy([x**2 - 1], [x]), [[0.0], [0.5], [-3.0]])
+    assert_same_points(result.x, [[-1.0], [1.0]])
+    assert result.is_fixed.all() and result.stats["n_not_minima"] == 1
+    # F = (x^2 - 1, y): q = ((x^2 - 1)^2 + y^2) / 2 has a saddle at the origin; starts on
+    # the line x = 0 (where dq/dx = 0) descend to it and stop there
+    result = find_fixed_points(System.from_sympy([x**2 - 1, y], [x, y]), [[0.0, 1.0], [0.0, -2.0]])
+    assert len(result) == 0 and result.stats["n_not_minima"] == 1
+
+
+def test_max_slow_q_filters_slow_points():
+    system = System.from_sympy([1 + x**2], [x], bounds=[(-2, 2)])
+    result = find_fixed_points(system, n_starts=50, max_slow_q=0.1)
+    assert len(result) == 0
+    assert result.stats["n_above_max_slow_q"] == 50
+
+
+# ------------------------------------------------- divergence, bad regions
+def test_starts_in_a_nan_region_are_dropped_and_counted():
+    # log x is NaN for x < 0 and -inf at 0: the 31 starts x <= 0 diverge; x > 0 converge to x = 1
+    system = System.from_sympy([sp.log(x)], [x])
+    starts = np.linspace(-3, 3, 61)[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = find_fixed_points(system, starts)
+    np.testing.assert_allclose(result.x, [[1.0]], atol=1e-12)
+    assert result.label.tolist() == ["unstable node"]  # f'(1) = 1
+    assert result.stats["n_diverged"] == 31
+    assert result.stats["n_starts"] == 61
+
+
+def test_starts_running_off_to_infinity_are_counted_as_diverged():
+    # dx/dt = 1/x has no zero, and q = 1 / (2 x^2) decreases towards |x| = inf
+    system = System.from_sympy([1 / x], [x])
+    starts = np.array([[-3.0], [-0.5], [0.5], [2.0], [3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = find_fixed_points(system, starts)
+    assert len(result) == 0
+    assert result.stats["n_diverged"] == 5
+
+
+def test_starts_escaping_along_a_valley_are_counted():
+    # van der Pol: on the curve x = mu (1 - x^2) y the second component vanishes and
+    # q = y^2 / 2 = x^2 / (2 mu^2 (1 - x^2)^2) -> 0 as |x| -> inf, a valley without a zero
+    result = find_fixed_points(van_der_pol(), n_starts=200, max_iter=50)
+    assert result.stats["n_diverged"] + result.stats["n_unconverged"] > 0
+    assert_same_points(result.x, [[0, 0]])
+
+
+# --------------------------------------------------------------- properties
+def rounding_level(case):
+    """An upper bound of the rounding error of F near the zeros: 64 eps times
+    the largest sum of the absolute terms of f_i (or g_i and x_i for a map)."""
+    system, worst = case.system, 0.0
+    for i, e in enumerate(system.exprs):
+        poly = sp.Poly(e, *system.symbols)
+        for root in case.roots:
+            size = sum(abs(float(c)) * np.prod(np.abs(root) ** np.array(m)) for m, c in poly.terms())
+            worst = max(worst, size + (abs(root[i]) if system.kind == "map" else 0.0))
+    return 64 * np.finfo(float).eps * worst
+
+
+@settings(max_examples=15)
+@given(data=st.data(), kind=st.sampled_from(["flow", "map"]))
+def test_numeric_search_finds_every_root_of_polynomial_systems(data, kind):
+    case = data.draw(polynomial_systems(kind, max_roots=8))
+    # an absolute tol cannot be below the rounding error of F (terms of size ~1e6 give ~1e-10)
+    tol = max(TOL, rounding_level(case))
+    # some zeros have small basins of attraction: many starts (~0.2 s here)
+    result = find_fixed_points(case.system, n_starts=4000, tol=tol)
+    fixed = result.fixed()
+    assert_same_points(fixed.x, case.roots, atol=1e-7)
+    # every reported fixed point has |F| <= tol, by the system's own residual
+    assert_truly_fixed(case.system, result, tol)
+    assert np.all(fixed.speed <= tol)
+
+
+@settings(max_examples=10)
+@given(data=st.data())
+def test_exact_and_numeric_agree_on_polynomial_systems(data):
+    case = data.draw(polynomial_systems("flow", max_roots=6))
+    exact = find_fixed_points(case.system, method="exact")
+    numeric = find_fixed_points(case.system, n_starts=4000, tol=max(TOL, rounding_level(case)))
+    assert len(exact) == len(numeric.fixed())
+    np.testing.assert_allclose(numeric.fixed().x, exact.x, atol=1e-8)
+    # (labels node/focus are ill-conditioned at repeated eigenvalues; the index is not)
+    assert numeric.fixed().index.tolist() == exact.index.tolist()
+    eigenvalues = np.sort_complex(numeric.fixed().eigenvalues)
+    np.testing.assert_allclose(eigenvalues, np.sort_complex(exact.eigenvalues), atol=1e-6)
+    assert exact.stats["method"] == "exact" and exact.is_fixed.all()
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_result_does_not_depend_on_the_order_of_the_starts(seed):
+    rng = np.random.default_rng(seed)
+    starts = rng.uniform(0, 12, size=(300, 2))
+    a = find_fixed_points(toggle_switch(), starts)
+    b = find_fixed_points(toggle_switch(), starts[rng.permutation(len(starts))])
+    np.testing.assert_allclose(a.x, b.x, rtol=0, atol=1e-12)
+    assert a.label.tolist() == b.label.tolist()
+    assert a.is_fixed.tolist() == b.is_fixed.tolist()
+
+
+def test_many_starts_merge_into_few_points():
+    result = find_fixed_points(duffing(), n_starts=5000)
+    assert len(result) == 3
+    assert result.stats["n_fixed"] == 3 and result.stats["n_starts"] == 5000
+
+
+# -------------------------------------------------------------- the starts
+def test_starts_from_trajectories_when_there_is_no_box():
+    r, b = 28.0, 8 / 3
+    c = np.sqrt(b * (r - 1))
+    system = dataclasses.replace(lorenz(), bounds=None)
+    result = find_fixed_points(system, n_starts=300)
+    assert_same_points(result.x, [[0, 0, 0], [c, c, r - 1], [-c, -c, r - 1]])
+
+
+def test_starts_from_orbits_of_a_map_when_there_is_no_box():
+    a, bb = 1.4, 0.3
+    xs = np.array([(-(1 - bb) + s * np.sqrt((1 - bb) ** 2 + 4 * a)) / (2 * a) for s in (-1, 1)])
+    system = dataclasses.replace(henon(), bounds=None)
+    result = find_fixed_points(system, n_starts=300)
+    assert_same_points(result.x, np.stack([xs, bb * xs], axis=1))
+
+
+def test_noise_spreads_the_starts():
+    # all starts on the saddle of the Duffing system: without noise nothing else is found
+    starts = np.zeros((50, 2))
+    assert_same_points(find_fixed_points(duffing(), starts).x, [[0, 0]])
+    noisy = find_fixed_points(duffing(), starts, noise=1.0, seed=3)
+    assert_same_points(noisy.x, [[-1, 0], [0, 0], [1, 0]])
+
+
+def test_a_single_start_and_explicit_bounds():
+    result = find_fixed_points(duffing(), [0.9, 0.1])
+    assert_same_points(result.x, [[1, 0]])
+    boxed = find_fixed_points(duffing(), n_starts=200, bounds=[(0.5, 2), (-0.5, 0.5)])
+    assert_same_points(boxed.x, [[1, 0]])  # only the point inside the box is reported
+
+
+def test_bounds_are_the_region_searched():
+    # the pendulum has fixed points (k pi, 0) for every integer k; in |theta| <= 4 those with k = -1, 0, 1
+    pendulum = pendulum_model(damping=0.5)
+    box = [(-4.0, 4.0), (-3.0, 3.0)]
+    starts = np.random.default_rng(0).uniform([-4, -3], [4, 3], size=(300, 2))
+    result = find_fixed_points(pendulum, starts, bounds=box)
+    assert_same_points(result.x, [[-np.pi, 0], [0, 0], [np.pi, 0]])
+    everywhere = find_fixed_points(pendulum, starts)  # the same starts, no region
+    assert len(everywhere) > 3  # Newton's steps leave the box from near the maxima of cos
+    assert result.stats["n_outside"] == len(everywhere) - 3
+    exact = find_fixed_points(duffing(), method="exact", bounds=[(0.5, 2), (-1, 1)])
+    np.testing.assert_array_equal(exact.x, [[1.0, 0.0]])
+    assert exact.stats["n_outside"] == 2
+
+
+def test_seed_reproducible():
+    a = find_fixed_points(van_der_pol(), n_starts=100, seed=7)
+    b = find_fixed_points(van_der_pol(), n_starts=100, seed=7)
+    np.testing.assert_array_equal(a.x, b.x)
+    assert a.stats["n_unconverged"] == b.stats["n_unconverged"]
+
+
+# ---------------------------------------------------------- exact method
+def test_exact_method_lorenz():
+    r, b = 28.0, 8 / 3
+    c = np.sqrt(b * (r - 1))
+    result = find_fixed_points(lorenz(), method="exact")
+    np.testing.assert_allclose(result.x, [[0, 0, 0], [-c, -c, r - 1], [c, c, r - 1]], rtol=1e-15)
+    assert result.index.tolist() == [1, 2, 2]
+    assert result.is_fixed.all() and np.all(result.speed <= 1e-12)
+
+
+def test_exact_method_refuses_callables():
+    system = System.from_callable(lambda X: -X, 2, vectorized=True)
+    with pytest.raises(ValueError, match="built from formulas"):
+        find_fixed_points(system, method="exact")
+
+
+# ------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"starts": np.zeros((4, 3))}, "starts must have shape"),
+        ({"starts": np.zeros((0, 2))}, "starts must have shape"),
+        ({"starts": [[0.0, np.nan]]}, "starts must be finite"),
+        ({"bounds": [(0, 1)] * 3}, "bounds must have shape"),
+        ({"bounds": [(1, 0), (0, 1)]}, "bounds need low < high"),
+        ({"bounds": [(0, np.inf), (0, 1)]}, "bounds must be finite"),
+        ({"tol": 0.0}, "tol must be"),
+        ({"tol": "small"}, "tol must be a number"),
+        ({"merge_tol": -1.0}, "merge_tol must be"),
+        ({"slow_gtol": np.nan}, "slow_gtol must be"),
+        ({"max_slow_q": -1.0}, "max_slow_q must be"),
+        ({"method": "newton"}, "method must be one of"),
+        ({"n_starts": 0}, "n_starts must be a positive integer"),
+        ({"n_starts": 2.5}, "n_starts must be a positive integer"),
+        ({"max_iter": 0}, "max_iter must be a positive integer"),
+        ({"noise": -0.1}, "noise must be"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        find_fixed_points(duffing(), **kwargs)
+
+
+def test_t_span_is_for_flows_and_system_must_be_a_system():
+    with pytest.raises(ValueError, match="t_span applies to flows only"):
+        find_fixed_points(dataclasses.replace(henon(), bounds=None), t_span=(0, 5))
+    with pytest.raises(TypeError, match="system must be a dynsys.System"):
+        find_fixed_points(lambda v: v)
+
+
+# ------------------------------------------------------ the result type
+@pytest.fixture(scope="module")
+def lorenz_result():
+    return find_fixed_points(lorenz(), n_starts=500)
+
+
+def test_indexing_iteration_and_subsets(lorenz_result):
+    res = lorenz_result
+    assert len(res) == 3 and len(list(res)) == 3
+    p = res[0]
+    assert isinstance(p, FixedPoint)
+    assert p.index == res.index[0] and p.label == res.label[0]
+    np.testing.assert_array_equal(p.eigenvalues, res.eigenvalues[0])
+    np.testing.assert_array_equal(res[-1].x, res.x[2])
+    with pytest.raises(IndexError):
+        res[3]
+    sub = res[1:]
+    assert isinstance(sub, FixedPointSet) and len(sub) == 2
+    np.testing.assert_array_equal(sub.x, res.x[1:])
+    masked = res[res.index == 2]
+    assert masked.index.tolist() == [2, 2]
+    picked = res[np.array([2, 0])]
+    np.testing.assert_array_equal(picked.x, res.x[[2, 0]])
+    assert picked.linearizations[1] is res.linearizations[0]
+    assert len(res.fixed()) == 3 and len(res.slow()) == 0
+    assert len(res.stable()) == 0 and len(res.saddles()) == 3
+    assert res.eigenvalues.shape == (3, 3) and res.eigenvalues.dtype == complex
+
+
+def test_table_and_repr(lorenz_result):
+    table = lorenz_result.table()
+    lines = table.splitlines()
+    assert len(lines) == 4
+    for name in ("x", "y", "z", "q", "index", "label"):
+        assert name in lines[0].split()
+    assert "saddle-focus" in table and "saddle" in lines[1]
+    assert "lorenz" in repr(lorenz_result) and "3 fixed" in repr(lorenz_result)
+    assert table in str(lorenz_result)
+
+
+def assert_identical(a: FixedPointSet, b: FixedPointSet):
+    for name in ("x", "q", "speed", "is_fixed", "is_slow", "eigenvalues", "index", "label"):
+        va, vb = getattr(a, name), getattr(b, name)
+        assert va.dtype == vb.dtype and va.shape == vb.shape, name
+        np.testing.assert_array_equal(va, vb)
+    assert (a.kind, a.state_names, a.system_name, a.params, a.stats) == (
+        b.kind,
+        b.state_names,
+        b.system_name,
+        b.params,
+        b.stats,
+    )
+    assert len(a.linearizations) == len(b.linearizations)
+    for la, lb in zip(a.linearizations, b.linearizations):
+        for f in dataclasses.fields(la):
+            va, vb = getattr(la, f.name), getattr(lb, f.name)
+            if isinstance(va, np.ndarray):
+                assert va.dtype == vb.dtype and va.shape == vb.shape, f.name
+                np.testing.assert_array_equal(va, vb)
+            else:
+                assert va == vb and type(va) is type(vb), f.name
+
+
+@pytest.fixture(scope="module")
+def round_trip_cases():
+    slow = find_fixed_points(System.from_sympy([1 + x**2], [x], bounds=[(-2, 2)]), n_starts=20)
+    return {
+        "lorenz": find_fixed_points(lorenz(), n_starts=200),
+        "henon": find_fixed_points(henon(), n_starts=200),
+        "slow": slow,
+        "mixed": find_fixed_points(fixed_and_slow_system(), n_starts=50),
+        "empty": slow.fixed(),
+    }
+
+
+@pytest.mark.parametrize("name", ["lorenz", "henon", "slow", "mixed", "empty"])
+def test_json_and_npz_round_trips_are_exact(name, round_trip_cases, tmp_path):
+    result = round_trip_cases[name]
+    text = result.to_json()
+    json.loads(text)  # valid JSON
+    assert_identical(FixedPointSet.from_json(text), result)
+    path = tmp_path / "points.npz"
+    result.save(path)
+    assert_identical(FixedPointSet.load(path), result)
+    assert [p.name for p in tmp_path.iterdir()] == ["points.npz"]  # no temporary file left
+
+
+def test_load_refuses_other_files(tmp_path):
+    other = tmp_path / "other.npz"
+    np.savez(other, x=np.zeros(3))
+    with pytest.raises(ValueError, match="not a dynsys.FixedPointSet"):
+        FixedPointSet.load(other)
+    text_file = tmp_path / "notes.npz"
+    text_file.write_text("hello")
+    with pytest.raises(ValueError, match="not a dynsys.FixedPointSet"):
+        FixedPointSet.load(text_file)
+    with pytest.raises(ValueError, match="not the JSON"):
+        FixedPointSet.from_json("[1, 2")
+    with pytest.raises(ValueError, match="not a dynsys.FixedPointSet"):
+        FixedPointSet.from_json(json.dumps({"format": "something else", "arrays": {}}))
