@@ -69,6 +69,13 @@ def _analyze(args: argparse.Namespace) -> int:
     params = ", ".join(f"{k}={v:g}" for k, v in system.params.items())
     print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
     print(result.table())
+    st = result.stats
+    print(
+        f"{st['n_fixed']} fixed and {st['n_slow']} slow points ({st['method']}"
+        + (f", {st['n_starts']} starts: {st['n_diverged']} diverged, {st['n_unconverged']} unconverged, "
+           f"{st['n_outside']} points outside the bounds" if st["method"] == "numeric" else "")
+        + f") in {st['time_s']:.2f} s"
+    )
     if args.json:
         atomic_write_text(args.json, result.to_json())
         print(f"wrote {args.json}")

@@ -19,7 +19,7 @@ from dynsys import System
 from dynsys.fixed_points import FixedPoint, FixedPointSet, find_fixed_points
 from dynsys.models import duffing, henon, logistic, lorenz, toggle_switch, van_der_pol
 from dynsys.models import pendulum as pendulum_model
-from dynsys.testing import polynomial_systems
+from dynsys.testing import affine_maps, conjugate, polynomial_systems
 
 x, y = sp.symbols("x y", real=True)
 TOL = 1e-10
@@ -152,6 +152,36 @@ def test_henon_two_saddles():
         assert p.index == 1 and p.linearization.is_saddle
         # Dg = [[-2 a x, 1], [b, 0]]: l^2 + 2 a x l - b = 0
         assert_eigenvalues(p, np.roots([1, 2 * a * x0, -b]))
+
+
+def lorenz_points_by_hand(sigma=10.0, rho=28.0, beta=8 / 3):
+    a = np.sqrt(beta * (rho - 1))
+    return np.array([[0.0, 0.0, 0.0], [a, a, rho - 1], [-a, -a, rho - 1]])
+
+
+def henon_points_by_hand(a=1.4, b=0.3):
+    xs = np.array([(-(1 - b) + s * np.sqrt((1 - b) ** 2 + 4 * a)) / (2 * a) for s in (-1, 1)])
+    return np.stack([xs, b * xs], axis=1)
+
+
+@pytest.mark.parametrize(
+    "make, points_by_hand", [(lorenz, lorenz_points_by_hand), (henon, henon_points_by_hand)], ids=["lorenz", "henon"]
+)
+@given(data=st.data())
+@settings(max_examples=8)
+def test_affine_change_of_coordinates_moves_the_points_and_keeps_their_class(make, points_by_hand, data):
+    system = make()
+    M, b = data.draw(affine_maps(system.dim))
+    moved = conjugate(system, M, b)
+    starts = np.random.default_rng(0).uniform(system.bounds[:, 0], system.bounds[:, 1], (300, system.dim))
+    original = find_fixed_points(system, starts)
+    result = find_fixed_points(moved, starts @ M.T + b)
+    expected = points_by_hand() @ M.T + b  # y* = M x* + b
+    assert_same_points(result.fixed().x, expected, atol=1e-8)
+    for p in original:
+        q = at(result, M @ p.x + b, atol=1e-8)
+        assert (q.label, q.linearization.dims) == (p.label, p.linearization.dims)
+        assert_eigenvalues(q, p.eigenvalues)
 
 
 def test_van_der_pol_unstable_focus():
