@@ -53,6 +53,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
 from ._io import atomic_write
+from ._validate import check_count, check_real, check_system
 from .linearize import Linearization, linearize_batch
 from .simulate import sample_states, simulate
 from .symbolic import solve_exact
@@ -574,15 +575,14 @@ def find_fixed_points(
     >>> fps.label.tolist()
     ['stable focus', 'stable focus', 'saddle']
     """
-    if not isinstance(system, System):
-        raise TypeError(f"system must be a dynsys.System, got {type(system).__name__}")
+    check_system(system)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    tol = _check_positive(tol, "tol")
-    merge_tol = _check_positive(merge_tol, "merge_tol")
-    slow_gtol = _check_nonnegative(slow_gtol, "slow_gtol")
-    max_slow_q = _check_nonnegative(max_slow_q, "max_slow_q", finite=False)
-    max_iter = _check_count(max_iter, "max_iter")
+    tol = check_real(tol, "tol", positive=True)
+    merge_tol = check_real(merge_tol, "merge_tol", positive=True)
+    slow_gtol = check_real(slow_gtol, "slow_gtol")
+    max_slow_q = check_real(max_slow_q, "max_slow_q", finite=False)
+    max_iter = check_count(max_iter, "max_iter")
     clock = time.perf_counter()
     region = None if bounds is None else _check_bounds(bounds, system.dim)
     if method == "exact":
@@ -683,7 +683,7 @@ def _starts(
 ) -> np.ndarray:
     """The (B, n) starts: given, a Latin hypercube in a box, or trajectory states."""
     n = system.dim
-    noise = _check_nonnegative(noise, "noise")
+    noise = check_real(noise, "noise")
     if t_span is not None and system.kind == "map":
         raise ValueError(f"t_span applies to flows only; {system.name} is a map")
     if starts is not None:
@@ -698,7 +698,7 @@ def _starts(
             rows = np.flatnonzero(~np.isfinite(X0).all(axis=1))
             raise ValueError(f"starts must be finite; rows {rows[:10].tolist()} are not")
     else:
-        n_starts = _check_count(n_starts, "n_starts")
+        n_starts = check_count(n_starts, "n_starts")
         box = bounds if bounds is not None else system.bounds
         if box is not None:
             unit = qmc.LatinHypercube(d=n, rng=rng).random(n_starts)
@@ -967,28 +967,3 @@ def _merge(X: np.ndarray, q: np.ndarray, is_fixed: np.ndarray, radius: float) ->
 
 
 # ------------------------------------------------------------------ checks
-def _check_positive(value: Any, name: str) -> float:
-    v = _as_float(value, name)
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
-
-
-def _check_nonnegative(value: Any, name: str, *, finite: bool = True) -> float:
-    v = _as_float(value, name)
-    if np.isnan(v) or v < 0 or (finite and not np.isfinite(v)):
-        raise ValueError(f"{name} must be a {'finite ' if finite else ''}number >= 0, got {value!r}")
-    return v
-
-
-def _as_float(value: Any, name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-
-
-def _check_count(value: Any, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

@@ -46,6 +46,7 @@ import numpy as np
 from scipy.linalg import LinAlgError, schur
 from scipy.linalg.lapack import ztrsen
 
+from ._validate import check_real, check_system
 from .systems import Kind, System, _check_kind
 
 LABELS: tuple[str, ...] = (
@@ -202,9 +203,8 @@ def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linear
     -------
     list of Linearization, one per row of ``X``
     """
-    if not isinstance(system, System):
-        raise TypeError(f"system must be a dynsys.System, got {type(system).__name__}")
-    tol = _check_tol(tol)
+    check_system(system)
+    tol = check_real(tol, "tol")
     Xb = np.asarray(X, dtype=float)
     if Xb.ndim != 2 or Xb.shape[1] != system.dim:
         raise ValueError(f"X must have shape (B, {system.dim}) for {system.name!r}, got shape {Xb.shape}")
@@ -247,7 +247,7 @@ def linearize_matrix(J: Any, kind: Kind, *, tol: float = 1e-8, x: Any = None) ->
     'saddle (flip)'
     """
     _check_kind(kind)
-    tol = _check_tol(tol)
+    tol = check_real(tol, "tol")
     if np.iscomplexobj(J):
         raise ValueError(f"J must be a real matrix, got dtype {np.asarray(J).dtype}")
     Jm = np.asarray(J, dtype=float)
@@ -266,16 +266,6 @@ def linearize_matrix(J: Any, kind: Kind, *, tol: float = 1e-8, x: Any = None) ->
 
 
 # ------------------------------------------------------------------- helpers
-def _check_tol(tol: Any) -> float:
-    try:
-        value = float(tol)
-    except (TypeError, ValueError):
-        raise ValueError(f"tol must be a non-negative number, got {tol!r}") from None
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"tol must be a non-negative finite number, got {tol!r}")
-    return value
-
-
 def _score(re: Any, im: Any, kind: Kind) -> Any:
     """s(lambda): Re lambda for a flow, |lambda| - 1 for a map (scalars or arrays)."""
     return re if kind == "flow" else np.hypot(re, im) - 1.0

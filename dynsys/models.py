@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
+from ._validate import check_count
 from .systems import Kind, System
 
 
@@ -300,9 +301,7 @@ def hopfield(
     """
     if patterns is None:
         n = 8 if n is None else n
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
-        patterns = random_patterns(n_patterns, int(n), seed)
+        patterns = random_patterns(n_patterns, check_count(n, "n"), seed)
     W = hebbian_weights(patterns)
     if n is not None and n != W.shape[0]:
         raise ValueError(f"n = {n!r} does not match the patterns' width {W.shape[0]}")

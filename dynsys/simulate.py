@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from scipy import integrate, sparse
 
+from ._validate import check_count, check_real
 from .systems import System
 
 IVP_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
@@ -175,15 +176,13 @@ def simulate(
     if not np.all(np.isfinite(X0)):
         bad = np.flatnonzero(~np.isfinite(X0).all(axis=1))
         raise ValueError(f"x0 must be finite, got NaN or inf in rows {bad.tolist()}")
-    max_norm = float(max_norm)
-    if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    max_norm = check_real(max_norm, "max_norm", positive=True, finite=False)
     if system.kind == "map":
         flow_only = dict(t_span=t_span, n_points=n_points, t_eval=t_eval, dt=dt)
         given = [k for k, v in flow_only.items() if v is not None] + (["method"] if method != "auto" else [])
         if given:
             raise ValueError(f"{given} apply to flows only; {system.name} is a map: give steps")
-        return _iterate(system, X0, _check_count(steps, "steps", 0), max_norm)
+        return _iterate(system, X0, check_count(steps, "steps", 0), max_norm)
 
     if steps is not None:
         raise ValueError(f"steps applies to maps only; {system.name} is a flow: give t_span=(t0, t1)")
@@ -245,11 +244,9 @@ def sample_states(
         Bad shapes or arguments, or no finite state to draw from.
     """
     X = trajectories.X if isinstance(trajectories, Trajectories) else np.asarray(trajectories, dtype=float)
-    n = _check_count(n, "n", 0)
-    burn_in = _check_count(burn_in, "burn_in", 0)
-    noise = float(noise)
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
+    n = check_count(n, "n", 0)
+    burn_in = check_count(burn_in, "burn_in", 0)
+    noise = check_real(noise, "noise")
     if X.ndim == 3:
         X = X[:, burn_in:].reshape(-1, X.shape[2])
     elif X.ndim != 2 or burn_in:
@@ -266,12 +263,6 @@ def sample_states(
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_count(value: Any, name: str, minimum: int) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_span(t_span: Any) -> tuple[float, float]:
     try:
         t0, t1 = (float(t) for t in t_span)
@@ -284,7 +275,7 @@ def _check_span(t_span: Any) -> tuple[float, float]:
 
 def _output_times(t0: float, t1: float, n_points: int | None, t_eval: Any) -> np.ndarray:
     if t_eval is None:
-        n_points = DEFAULT_N_POINTS if n_points is None else _check_count(n_points, "n_points", 2)
+        n_points = DEFAULT_N_POINTS if n_points is None else check_count(n_points, "n_points", 2)
         return np.linspace(t0, t1, n_points)
     if n_points is not None:
         raise ValueError(f"give n_points or t_eval, not both (n_points={n_points!r})")
@@ -342,8 +333,8 @@ def _rk4(
     if dt is None:
         rate = _fastest_rate(system, X0)
         dt = RK4_STEP_SCALE / rate if rate > 0 else np.inf
-    elif not (isinstance(dt, (int, float, np.number)) and np.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt must be a finite number > 0, got {dt!r}")
+    else:
+        dt = check_real(dt, "dt", positive=True)
     f = system.rhs
     X = np.empty((X0.shape[0], len(t_eval), X0.shape[1]))
     x = X0

@@ -21,6 +21,8 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
+from ._validate import check_count
+
 Kind = Literal["flow", "map"]
 KINDS = ("flow", "map")
 
@@ -214,9 +216,7 @@ class System:
         """
         if self.kind != "map":
             raise ValueError(f"iterate() needs a map, {self.name} is a {self.kind}")
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
-        k = int(k)
+        k = check_count(k, "k")
         base = self
 
         def rhs(X: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -403,9 +403,7 @@ class System:
         _check_kind(kind)
         if not callable(f):
             raise TypeError(f"f must be callable, got {type(f).__name__}")
-        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or dim < 1:
-            raise ValueError(f"dim must be a positive integer, got {dim!r}")
-        dim = int(dim)
+        dim = check_count(dim, "dim")
         pnames = list(dict(params or {}))
 
         def kw(p: np.ndarray) -> dict[str, float]:

@@ -37,6 +37,7 @@ import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
+from ._validate import check_count
 from .systems import Kind, System, _check_kind
 
 GROUPS = ("stable", "unstable", "centre")
@@ -310,12 +311,11 @@ def affine_maps(n: int, *, offset: float = 2.0) -> st.SearchStrategy[tuple[np.nd
     -------
     strategy of (M (n, n), b (n,))
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = check_count(n, "n")
 
     def build(seed: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(seed)
-        return _well_conditioned(rng, int(n)), rng.uniform(-offset, offset, int(n))
+        return _well_conditioned(rng, n), rng.uniform(-offset, offset, n)
 
     return _SEEDS.map(build)
 

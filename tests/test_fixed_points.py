@@ -453,9 +453,9 @@ def test_exact_method_refuses_callables():
         ({"slow_gtol": np.nan}, "slow_gtol must be"),
         ({"max_slow_q": -1.0}, "max_slow_q must be"),
         ({"method": "newton"}, "method must be one of"),
-        ({"n_starts": 0}, "n_starts must be a positive integer"),
-        ({"n_starts": 2.5}, "n_starts must be a positive integer"),
-        ({"max_iter": 0}, "max_iter must be a positive integer"),
+        ({"n_starts": 0}, "n_starts must be an integer >= 1"),
+        ({"n_starts": 2.5}, "n_starts must be an integer >= 1"),
+        ({"max_iter": 0}, "max_iter must be an integer >= 1"),
         ({"noise": -0.1}, "noise must be"),
     ],
 )
