@@ -1,5 +1,6 @@
 """The command line: ``dynsys analyze`` on built-in models and TOML files."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,22 +8,7 @@ import pytest
 from dynsys.cli import main
 from dynsys.fixed_points import FixedPointSet
 
-LORENZ_TOML = """
-kind = "flow"
-name = "lorenz-from-file"
-[states]
-x = "sigma*(y - x)"
-y = "x*(rho - z) - y"
-z = "x*y - beta*z"
-[params]
-sigma = 10
-rho = 28
-beta = 2.6666666666666665
-[bounds]
-x = [-25, 25]
-y = [-25, 25]
-z = [-5, 55]
-"""
+LORENZ_FILE = Path(__file__).resolve().parents[1] / "examples" / "lorenz.toml"
 
 
 def run(capsys, *argv):
@@ -48,8 +34,7 @@ def assert_same_points(found, expected, atol=1e-8):
 @pytest.mark.parametrize("target", ["lorenz", "FILE"])
 def test_analyze_lorenz_writes_json(capsys, tmp_path, target):
     if target == "FILE":
-        target = tmp_path / "lorenz.toml"
-        target.write_text(LORENZ_TOML)
+        target = LORENZ_FILE
     out_json = tmp_path / "fp.json"
     code, out, err = run(capsys, "analyze", str(target), "--n-starts", "200", "--json", str(out_json))
     assert code == 0, err

@@ -2,6 +2,7 @@
 import builtins
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -274,28 +275,11 @@ def test_check_name_rejects(name):
 
 
 # --------------------------------------------------------------- TOML files
-LORENZ_TOML = """
-kind = "flow"
-name = "lorenz-file"
-[states]
-x = "sigma*(y - x)"
-y = "x*(rho - z) - y"
-z = "x*y - beta*z"
-[params]
-sigma = 10
-rho = 28
-beta = "8/3"
-[bounds]
-x = [-25, 25]
-y = [-25, 25]
-z = [-5, 55]
-"""
+LORENZ_FILE = Path(__file__).resolve().parents[1] / "examples" / "lorenz.toml"
 
 
-def test_lorenz_file_matches_the_model(tmp_path):
-    path = tmp_path / "lorenz.toml"
-    path.write_text(LORENZ_TOML)
-    loaded, model = load_system(path), models.lorenz()
+def test_lorenz_file_matches_the_model():
+    loaded, model = load_system(LORENZ_FILE), models.lorenz()
     assert loaded.name == "lorenz-file" and loaded.kind == "flow"
     assert loaded.state_names == ("x", "y", "z")
     assert loaded.params == pytest.approx({"sigma": 10.0, "rho": 28.0, "beta": 8 / 3}, rel=1e-15)
