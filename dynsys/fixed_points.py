@@ -891,9 +891,10 @@ def _healthy(X: np.ndarray, F: np.ndarray, J: np.ndarray, length: float) -> np.n
 
 def _converged(F: np.ndarray, J: np.ndarray, g: np.ndarray, tol: float, gtol: float, length: float) -> np.ndarray:
     """|F| <= tol (a zero) or stationary: |g| <= gtol |F| (||J||_F + |F| / L)."""
-    fnorm = np.linalg.norm(F, axis=1)
-    scale = fnorm * (np.sqrt(np.einsum("bij,bij->b", J, J)) + fnorm / length)
-    return (fnorm <= tol) | (np.linalg.norm(g, axis=1) <= gtol * scale)
+    with np.errstate(all="ignore"):  # huge but finite rows overflow to inf here, harmlessly
+        fnorm = np.linalg.norm(F, axis=1)
+        scale = fnorm * (np.sqrt(np.einsum("bij,bij->b", J, J)) + fnorm / length)
+        return (fnorm <= tol) | (np.linalg.norm(g, axis=1) <= gtol * scale)
 
 
 def _classify(X: np.ndarray, F: np.ndarray, J: np.ndarray, *, tol: float, gtol: float, length: float) -> np.ndarray:

@@ -378,7 +378,7 @@ def linear(A: Any, kind: Kind = "flow") -> System:
         return system
     xs = _symbols(f"x0:{n}")
     M = sp.Matrix(n, n, [sp.Rational(repr(v)) for v in A.ravel().tolist()])
-    return replace(system, exprs=tuple(M * sp.Matrix(xs)), symbols=xs, param_symbols=())
+    return replace(system, _exprs=tuple(M * sp.Matrix(xs)), symbols=xs, param_symbols=())
 
 
 MODELS: dict[str, Callable[..., System]] = {

@@ -114,7 +114,7 @@ class System:
     _jvp: JvpFn | None = field(default=None, repr=False)
     name: str = "system"
     bounds: np.ndarray | None = field(default=None, repr=False)
-    exprs: tuple[sp.Expr, ...] | None = field(default=None, repr=False)
+    _exprs: tuple[sp.Expr, ...] | Callable[[], tuple[sp.Expr, ...]] | None = field(default=None, repr=False)
     symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
     param_symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
 
@@ -140,6 +140,14 @@ class System:
                 f"({', '.join(self.state_names)}), got shape {np.shape(X)}"
             )
         return arr, single
+
+    @property
+    def exprs(self) -> tuple[sp.Expr, ...] | None:
+        """The formulas of f (flow) or g (map), or None; built on first use
+        where they are costly (the composed formulas of :meth:`iterate`)."""
+        if callable(self._exprs):
+            object.__setattr__(self, "_exprs", self._exprs())
+        return self._exprs
 
     @property
     def _p(self) -> np.ndarray:
@@ -237,28 +245,28 @@ class System:
                 X = base._rhs(X, p)
             return V
 
-        exprs = None
-        if self.exprs is not None and self.symbols is not None:
-            composed = list(self.exprs)
+        def compose() -> tuple[sp.Expr, ...]:  # g^k as formulas, for exact solving
+            composed = base.exprs
             for _ in range(k - 1):
-                sub = dict(zip(self.symbols, composed))
-                composed = [e.xreplace(sub) for e in self.exprs]
-            exprs = tuple(composed)
-        return replace(self, _rhs=rhs, _jac=jac, _jvp=jvp, name=f"{self.name}^{k}", exprs=exprs)
+                composed = tuple(e.xreplace(dict(zip(base.symbols, composed))) for e in base.exprs)
+            return composed
+
+        exprs = None if self._exprs is None or self.symbols is None else compose
+        return replace(self, _rhs=rhs, _jac=jac, _jvp=jvp, name=f"{self.name}^{k}", _exprs=exprs)
 
     def reverse_time(self) -> "System":
         """The flow dx/dt = -f(x): same orbits, run backwards (E^s and E^u swap)."""
         if self.kind != "flow":
             raise ValueError(f"reverse_time() needs a flow, {self.name} is a {self.kind}")
         f, J, jv = self._rhs, self._jac, self._jvp
-        exprs = None if self.exprs is None else tuple(-e for e in self.exprs)
+        exprs = None if self._exprs is None else (lambda: tuple(-e for e in self.exprs))
         return replace(
             self,
             _rhs=lambda X, p: -f(X, p),
             _jac=None if J is None else (lambda X, p: -J(X, p)),
             _jvp=None if jv is None else (lambda X, V, p: -jv(X, V, p)),
             name=f"{self.name} (reversed)",
-            exprs=exprs,
+            _exprs=exprs,
         )
 
     def __repr__(self) -> str:
@@ -302,7 +310,9 @@ class System:
         xs = tuple(_as_symbol(s, "state") for s in states)
         ps = tuple(_as_symbol(s, "parameter") for s in params)
         pvals = {str(s): v for s, v in zip(ps, params.values())}
-        fs = tuple(sp.sympify(e) for e in exprs)
+        if any(isinstance(e, str) for e in exprs):  # sympify would eval the text
+            raise TypeError("from_sympy takes sympy expressions; give formulas as text to System.from_strings")
+        fs = tuple(sp.sympify(e, strict=True) for e in exprs)
         if len(fs) != len(xs):
             raise ValueError(f"{len(fs)} expressions for {len(xs)} states")
         if set(xs) & set(ps):
@@ -328,7 +338,7 @@ class System:
             _jac=jac,
             name=name,
             bounds=bounds,
-            exprs=fs,
+            _exprs=fs,
             symbols=xs,
             param_symbols=ps,
         )

@@ -159,3 +159,24 @@ def test_bad_evaluation(lorenz):
     bad = System.from_callable(lambda X: X[:, :1], 2, vectorized=True)
     with pytest.raises(ValueError, match="returned shape"):
         bad.rhs(np.zeros((3, 2)))
+
+
+def test_from_sympy_refuses_text_which_sympify_would_eval(tmp_path):
+    marker = tmp_path / "pwned"
+    with pytest.raises(TypeError, match="from_strings"):
+        System.from_sympy([f"__import__('os').system('touch {marker}')"], [x])
+    assert not marker.exists()
+
+
+def test_iterate_builds_its_formulas_only_when_asked():
+    logistic = System.from_sympy([sp.Rational(7, 2) * x * (1 - x)], [x], kind="map")
+    deep = logistic.iterate(40)  # 2**40 terms if composed eagerly
+    np.testing.assert_allclose(deep.rhs(np.array([[0.5]])), [[_logistic_power(0.5, 3.5, 40)]], rtol=1e-12)
+    two = logistic.iterate(2).exprs[0]
+    assert sp.expand(two - sp.Rational(7, 2) * (7 * x * (1 - x) / 2) * (1 - 7 * x * (1 - x) / 2)) == 0
+
+
+def _logistic_power(v, r, k):
+    for _ in range(k):
+        v = r * v * (1 - v)
+    return v
