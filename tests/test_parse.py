@@ -225,7 +225,7 @@ def test_long_flat_sums_and_products_parse():
 
 def test_rejected_through_from_strings_and_load_system(tmp_path):
     marker, cases = malicious(tmp_path)
-    for text, needle in cases[:12]:
+    for text, _ in cases[:12]:
         with pytest.raises(FormulaError, match="formula"):
             System.from_strings({"x": text, "y": "x"}, {"k": 1.0})
         path = tmp_path / "bad.toml"
