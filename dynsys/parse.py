@@ -282,6 +282,8 @@ def parse_formula(text: str, symbols: Mapping[str, sp.Symbol]) -> sp.Expr:
         raise FormulaError(f"in formula {_shorten(source)!r}{where}: {exc.msg}") from None
     except (RecursionError, MemoryError):
         raise FormulaError(f"formula {_shorten(source)!r} is nested too deeply to parse") from None
+    except ValueError as exc:  # Python 3.10: "source code string cannot contain null bytes"
+        raise FormulaError(f"in formula {_shorten(source)!r}: {exc}") from None
     expr = _Builder(source, symbols).build(tree.body, 0)
     if expr.has(sp.zoo, sp.oo, sp.nan):
         raise FormulaError(f"formula {_shorten(source)!r} is not finite (division by zero?): {expr}")

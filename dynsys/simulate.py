@@ -94,8 +94,9 @@ def simulate(
         Flows only.  "rk4" is the classic fourth-order Runge-Kutta scheme
         with a fixed step, vectorised over the batch.  The other names are
         the ``scipy.integrate.solve_ivp`` methods, stepped over the whole
-        batch as one ODE of size B*n (the implicit ones get the exact
-        block-diagonal Jacobian: sparse for Radau/BDF, banded for LSODA).  "auto" is
+        batch as one ODE of size B*n (Radau and BDF get the exact
+        block-diagonal Jacobian as a sparse matrix; LSODA approximates it
+        by banded finite differences).  "auto" is
         DOP853, or rk4 once a row diverges (see Notes).
     dt : float > 0, optional, rk4 only
         Largest step.  Each interval between output times is cut into
@@ -385,14 +386,6 @@ class _BatchODE:
         N = self.B * self.n
         return sparse.bsr_matrix((self.block_jacobian(y), np.arange(self.B), np.arange(self.B + 1)), shape=(N, N))
 
-    def banded_jac(self, t: float, y: np.ndarray) -> np.ndarray:
-        """The same in LSODA's packed band format, P[n-1 + i - j, j] = J[i, j]."""
-        n = self.n
-        i, j = np.indices((n, n))
-        P = np.zeros((2 * n - 1, self.B * n))
-        P[n - 1 + i - j, np.arange(self.B)[:, None, None] * n + j] = self.block_jacobian(y)
-        return P
-
 
 def _solve_batch(
     system: System, X0: np.ndarray, t0: float, t1: float, t_eval: np.ndarray,
@@ -417,7 +410,9 @@ def _solve_batch(
     if method in ("Radau", "BDF"):
         options["jac"] = ode.sparse_jac
     elif method == "LSODA":
-        options.update(jac=ode.banded_jac, lband=n - 1, uband=n - 1)
+        # banded finite differences over each row's block (a user Jacobian in
+        # LSODA's packed band format fails under scipy < 1.17's Fortran LSODA)
+        options.update(lband=n - 1, uband=n - 1)
     solver_class = getattr(integrate, method)
     Y = np.empty((len(t_eval), B * n))
     k = int(t_eval[0] == t0)
