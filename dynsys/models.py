@@ -319,15 +319,20 @@ def hopfield(
     def jacobian(X: np.ndarray, gain: float, tau: float) -> np.ndarray:
         return (W * slope(X, gain)[:, None, :] - np.eye(n)) / tau
 
-    def jvp(X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray:
-        gain, tau = p
+    def jvp(X: np.ndarray, V: np.ndarray, gain: float, tau: float) -> np.ndarray:
         return (-V + (slope(X, gain) * V) @ W.T) / tau
 
     radius = np.max(np.abs(W).sum(axis=1) + np.abs(b)) + 0.5
-    system = System.from_callable(
-        f, n, jacobian, params={"gain": gain, "tau": tau}, vectorized=True, name="hopfield", bounds=(-radius, radius)
+    return System.from_callable(
+        f,
+        n,
+        jacobian,
+        jvp=jvp,
+        params={"gain": gain, "tau": tau},
+        vectorized=True,
+        name="hopfield",
+        bounds=(-radius, radius),
     )
-    return replace(system, _jvp=jvp)
 
 
 _LINEAR_EXACT_MAX_DIM = 20

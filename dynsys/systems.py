@@ -386,6 +386,7 @@ class System:
         dim: int,
         jacobian: Callable[..., Any] | None = None,
         *,
+        jvp: Callable[..., Any] | None = None,
         kind: Kind = "flow",
         params: Mapping[str, float] | None = None,
         vectorized: bool | None = None,
@@ -406,6 +407,11 @@ class System:
             ``jacobian(x, **params)`` returning (n, n), or (B, n, n) for a
             batch when ``vectorized``.  Central finite differences are used
             when it is not given.
+        jvp : callable, optional
+            ``jvp(X, V, **params)`` returning the products Df(x_b) v_b for
+            batches X, V of shape (B, n), without forming Df: the fast path
+            for large n.  Always batched.  By default products with
+            ``jacobian``, or central differences of f.
         vectorized : bool, optional
             Whether ``f`` (and ``jacobian``) accept batches.  Detected by a
             trial call on a batch of two states when not given.
@@ -442,6 +448,11 @@ class System:
                         X.shape[0], dim, dim
                     )
 
+        jv = None
+        if jvp is not None:
+            def jv(X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray:
+                return _shaped(jvp(X, V, **kw(p)), X.shape, "jvp")
+
         names = tuple(state_names) if state_names is not None else tuple(f"x{i}" for i in range(dim))
         return cls(
             kind=kind,
@@ -450,6 +461,7 @@ class System:
             params=dict(params or {}),
             _rhs=rhs,
             _jac=jac,
+            _jvp=jv,
             name=name,
             bounds=bounds,
         )

@@ -180,3 +180,16 @@ def _logistic_power(v, r, k):
     for _ in range(k):
         v = r * v * (1 - v)
     return v
+
+
+def test_from_callable_with_analytic_jvp(points):
+    def jvp(X, V, rho):
+        return np.einsum("bij,bj->bi", lorenz_jacobian_numpy(X, r=rho), V)
+
+    s = System.from_callable(lambda X, rho: lorenz_numpy(X, r=rho), 3, jvp=jvp, params={"rho": 28}, vectorized=True)
+    V = np.random.default_rng(4).standard_normal(points.shape)
+    expected = np.einsum("bij,bj->bi", lorenz_jacobian_numpy(points, r=5.0), V)
+    np.testing.assert_allclose(s.with_params(rho=5).jvp(points, V), expected, rtol=1e-14)  # exact, not differenced
+    bad = System.from_callable(lorenz_numpy, 3, jvp=lambda X, V: V[:, :2], vectorized=True)
+    with pytest.raises(ValueError, match="jvp returned shape"):
+        bad.jvp(points, V)
