@@ -72,7 +72,8 @@ def _analyze(args: argparse.Namespace) -> int:
     st = result.stats
     print(
         f"{st['n_fixed']} fixed and {st['n_slow']} slow points ({st['method']}"
-        + (f", {st['n_starts']} starts: {st['n_diverged']} diverged, {st['n_unconverged']} unconverged, "
+        + (f", {st['n_starts']} starts: {st['n_diverged']} diverged, {st['n_escaped']} escaped, "
+           f"{st['n_unconverged']} unconverged, "
            f"{st['n_outside']} points outside the bounds" if st["method"] == "numeric" else "")
         + f") in {st['time_s']:.2f} s"
     )

@@ -74,7 +74,7 @@ CURVATURE_RTOL = 1e-6  # slow points: Hessian eigenvalues >= -CURVATURE_RTOL * m
 EPS = np.finfo(float).eps
 
 # Outcome of a start.
-FIXED, SLOW, UNCONVERGED, DIVERGED = 0, 1, 2, 3
+FIXED, SLOW, UNCONVERGED, DIVERGED, ESCAPED = 0, 1, 2, 3, 4
 
 
 # ------------------------------------------------------------------ results
@@ -143,7 +143,7 @@ class FixedPointSet:
     system_name : str
     params : dict of str to float
     stats : dict
-        About the search: ``n_starts``, ``n_diverged``, ``n_unconverged``,
+        About the search: ``n_starts``, ``n_diverged``, ``n_escaped``, ``n_unconverged``,
         ``n_above_max_slow_q``, ``n_not_minima``, ``n_outside``, ``n_fixed`` and ``n_slow``
         (distinct points found), ``method``, ``tol``, ``iterations``,
         ``time_s``; see :func:`find_fixed_points`.
@@ -430,6 +430,7 @@ def find_fixed_points(
     linearize_tol: float = 1e-8,
     seed: int | np.random.Generator | None = 0,
     t_span: tuple[float, float] | None = None,
+    max_drift: float | None = 1.0,
 ) -> FixedPointSet:
     """Find the fixed points and slow points of a flow or map.
 
@@ -479,6 +480,14 @@ def find_fixed_points(
         noise.
     t_span : (t0, t1), optional, flows only
         Time span of the trajectories that give the starts; default (0, 10).
+    max_drift : float or None, default 1
+        The trust region: a start stops as *escaped* (dropped and counted)
+        when it leaves the box of all starts widened on every side by
+        ``max_drift * w``, w = max(widest side of that box, L).  It keeps
+        the search where the dynamics live: q of a saturating system (a GRU
+        whose gates are pinned, dx/dt = 1/(1 + x²)) decreases towards
+        infinity, where |F| falls below any tolerance without a fixed point.
+        None allows any finite excursion below 1e8 L.
 
     Returns
     -------
@@ -487,7 +496,8 @@ def find_fixed_points(
         group ordered by index, then lexicographically by coordinates
         (rounded to the merge radius), so that the result does not depend on
         the order of the starts.  ``stats`` counts the starts that diverged
-        (``n_diverged``) or did not converge (``n_unconverged``) and the
+        (``n_diverged``), left the trust region (``n_escaped``) or did not
+        converge (``n_unconverged``) and the
         slow-point starts above ``max_slow_q`` (``n_above_max_slow_q``);
         ``n_outside`` the distinct points outside ``bounds``;
         ``n_not_minima`` counts the distinct stationary points of q that are
@@ -548,7 +558,8 @@ def find_fixed_points(
       stays there; such points are dropped and counted as
       ``n_not_minima``);
     - diverged when F or J becomes non-finite (e.g. log of a negative
-      number) or |x|_inf > 1e8 L;
+      number);
+    - escaped when it leaves the trust region (``max_drift``);
     - unconverged otherwise.
 
     Since ``tol`` is absolute, a residual that merely tends to zero far
@@ -592,7 +603,8 @@ def find_fixed_points(
         X = X[inside]
         with np.errstate(all="ignore"):
             F = system.residual(X)
-        stats = {"n_starts": 0, "n_diverged": 0, "n_unconverged": 0, "n_above_max_slow_q": 0, "n_not_minima": 0}
+        stats = {"n_starts": 0, "n_diverged": 0, "n_escaped": 0, "n_unconverged": 0}
+        stats.update(n_above_max_slow_q=0, n_not_minima=0)
         stats.update(n_outside=int(np.sum(~inside)), iterations=0)
         points = _assemble(system, X, F, np.ones(len(X), bool), radius, linearize_tol)
         return _with_stats(points, stats, method, tol, clock)
@@ -600,9 +612,12 @@ def find_fixed_points(
     rng = np.random.default_rng(seed)
     X0 = _starts(system, starts, n_starts, region, noise, rng, t_span)
     L = max(1.0, float(np.max(np.abs(X0))))
-    X, F, J, iterations = _levenberg_marquardt(system, X0, tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L)
+    trust = _trust_region(X0, L, max_drift)
+    X, F, J, iterations = _levenberg_marquardt(
+        system, X0, tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L, trust=trust
+    )
     X, F, J = _polish(system, X, F, J, tol)
-    outcome = _classify(X, F, J, tol=tol, gtol=slow_gtol, length=L)
+    outcome = _classify(X, F, J, tol=tol, gtol=slow_gtol, length=L, trust=trust)
     q = 0.5 * np.einsum("bi,bi->b", F, F)
     too_slow = (outcome == SLOW) & (q > max_slow_q)
     found = np.flatnonzero(((outcome == FIXED) | (outcome == SLOW)) & ~too_slow)
@@ -616,6 +631,7 @@ def find_fixed_points(
     stats = {
         "n_starts": len(X0),
         "n_diverged": int(np.sum(outcome == DIVERGED)),
+        "n_escaped": int(np.sum(outcome == ESCAPED)),
         "n_unconverged": int(np.sum(outcome == UNCONVERGED)),
         "n_above_max_slow_q": int(np.sum(too_slow)),
         "n_not_minima": len(not_minimum),
@@ -724,14 +740,14 @@ def _trajectory_starts(
 
 # -------------------------------------------------------------- the solver
 def _levenberg_marquardt(
-    system: System, X0: np.ndarray, *, tol: float, gtol: float, max_iter: int, length: float
+    system: System, X0: np.ndarray, *, tol: float, gtol: float, max_iter: int, length: float, trust: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Minimise q = ½|F|² from every row of X0 at once (see find_fixed_points).
 
     Returns the final states X, residuals F, Jacobians J = DF(X) and the
-    number of iterations run.  Rows whose F or J is not finite, or that run
-    off beyond DIVERGENCE_FACTOR * length, stop where that happened (and are
-    classified as diverged later).
+    number of iterations run.  Rows whose F or J is not finite, or that
+    leave the ``trust`` box, stop where that happened (and are classified
+    as diverged or escaped later).
 
     The rows still iterating are kept in compact arrays (``x``, ``f``, ``j``
     and the damping state), so each iteration costs one batched solve (two
@@ -743,7 +759,7 @@ def _levenberg_marquardt(
     with np.errstate(all="ignore"):
         F = system.residual(X)
         J = system.residual_jacobian(X)
-    rows = np.flatnonzero(_healthy(X, F, J, length))
+    rows = np.flatnonzero(_healthy(X, F, J, trust))
     x, f, j = X[rows], F[rows], J[rows]
     q = 0.5 * np.einsum("bi,bi->b", f, f)
     mu = LM_TAU * np.max(np.einsum("bij,bij->bj", j, j), axis=1, initial=0.0)  # tau max diag(J^T J)
@@ -808,7 +824,7 @@ def _levenberg_marquardt(
         # Stop rows that became unhealthy, or whose rejected step is below rounding.
         stalled = ~accept & (_norm(delta) <= EPS * (_norm(x) + EPS * length))
         going = ~stalled
-        going[accept] = _healthy(x[accept], f[accept], j[accept], length)
+        going[accept] = _healthy(x[accept], f[accept], j[accept], trust)
         if not going.all():
             rows, x, f, j, g, q, mu, nu = _retire(X, F, J, going, rows, x, f, j, g, q, mu, nu)
     X[rows], F[rows], J[rows] = x, f, j
@@ -880,13 +896,21 @@ def _norm(V: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("bi,bi->b", V, V))
 
 
-def _healthy(X: np.ndarray, F: np.ndarray, J: np.ndarray, length: float) -> np.ndarray:
-    """Rows with finite F and J and |x|_inf <= DIVERGENCE_FACTOR * length."""
-    return (
-        np.isfinite(F).all(axis=1)
-        & np.isfinite(J).all(axis=(1, 2))
-        & (np.max(np.abs(X), axis=1, initial=0.0) <= DIVERGENCE_FACTOR * length)
-    )
+def _trust_region(X0: np.ndarray, length: float, max_drift: float | None) -> np.ndarray:
+    """The (n, 2) box a start may not leave (see ``max_drift``)."""
+    if max_drift is None:
+        return np.tile([-DIVERGENCE_FACTOR * length, DIVERGENCE_FACTOR * length], (X0.shape[1], 1))
+    drift = check_real(max_drift, "max_drift") * max(float(np.ptp(X0, axis=0).max()), length)
+    return np.stack([X0.min(axis=0) - drift, X0.max(axis=0) + drift], axis=1)
+
+
+def _finite(F: np.ndarray, J: np.ndarray) -> np.ndarray:
+    return np.isfinite(F).all(axis=1) & np.isfinite(J).all(axis=(1, 2))
+
+
+def _healthy(X: np.ndarray, F: np.ndarray, J: np.ndarray, trust: np.ndarray) -> np.ndarray:
+    """Rows with finite F and J inside the ``trust`` box."""
+    return _finite(F, J) & _inside(X, trust, 0.0)
 
 
 def _converged(F: np.ndarray, J: np.ndarray, g: np.ndarray, tol: float, gtol: float, length: float) -> np.ndarray:
@@ -897,15 +921,16 @@ def _converged(F: np.ndarray, J: np.ndarray, g: np.ndarray, tol: float, gtol: fl
         return (fnorm <= tol) | (np.linalg.norm(g, axis=1) <= gtol * scale)
 
 
-def _classify(X: np.ndarray, F: np.ndarray, J: np.ndarray, *, tol: float, gtol: float, length: float) -> np.ndarray:
-    """FIXED, SLOW, UNCONVERGED or DIVERGED for every row."""
-    healthy = _healthy(X, F, J, length)
+def _classify(
+    X: np.ndarray, F: np.ndarray, J: np.ndarray, *, tol: float, gtol: float, length: float, trust: np.ndarray
+) -> np.ndarray:
+    """FIXED, SLOW, UNCONVERGED, DIVERGED or ESCAPED for every row."""
     with np.errstate(all="ignore"):
         fnorm = np.linalg.norm(F, axis=1)
         g = np.einsum("bij,bi->bj", J, F)
         stationary = _converged(F, J, g, 0.0, gtol, length)
     outcome = np.where(fnorm <= tol, FIXED, np.where(stationary, SLOW, UNCONVERGED))
-    return np.where(healthy, outcome, DIVERGED)
+    return np.where(_finite(F, J), np.where(_inside(X, trust, 0.0), outcome, ESCAPED), DIVERGED)
 
 
 def _is_local_minimum(system: System, X: np.ndarray) -> np.ndarray:

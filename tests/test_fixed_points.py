@@ -287,7 +287,7 @@ def test_starts_in_a_nan_region_are_dropped_and_counted():
     assert result.stats["n_starts"] == 61
 
 
-def test_starts_running_off_to_infinity_are_counted_as_diverged():
+def test_starts_running_off_to_infinity_are_counted():
     # dx/dt = 1/x has no zero, and q = 1 / (2 x^2) decreases towards |x| = inf
     system = System.from_sympy([1 / x], [x])
     starts = np.array([[-3.0], [-0.5], [0.5], [2.0], [3.0]])
@@ -295,14 +295,27 @@ def test_starts_running_off_to_infinity_are_counted_as_diverged():
         warnings.simplefilter("error")
         result = find_fixed_points(system, starts)
     assert len(result) == 0
-    assert result.stats["n_diverged"] == 5
+    assert result.stats["n_escaped"] == 5  # they leave the trust region on their way out
+    unbounded = find_fixed_points(system, starts, max_drift=None)
+    assert len(unbounded) == 0
+    assert unbounded.stats["n_diverged"] + unbounded.stats["n_escaped"] == 5
+
+
+def test_a_saturating_valley_is_not_reported_as_fixed_points():
+    # dx/dt = 1/(1 + x^2) has no zero but |F| < 1e-10 for |x| > 1e5, as a GRU
+    # whose gates are pinned barely moves far from its states: the trust region stops the drift
+    system = System.from_sympy([1 / (1 + x**2)], [x])
+    starts = np.linspace(-1, 1, 20)[:, None]  # not x = 0, the maximum of q
+    result = find_fixed_points(system, starts)
+    assert len(result) == 0
+    assert result.stats["n_escaped"] == 20
 
 
 def test_starts_escaping_along_a_valley_are_counted():
     # van der Pol: on the curve x = mu (1 - x^2) y the second component vanishes and
     # q = y^2 / 2 = x^2 / (2 mu^2 (1 - x^2)^2) -> 0 as |x| -> inf, a valley without a zero
     result = find_fixed_points(van_der_pol(), n_starts=200, max_iter=50)
-    assert result.stats["n_diverged"] + result.stats["n_unconverged"] > 0
+    assert result.stats["n_diverged"] + result.stats["n_escaped"] + result.stats["n_unconverged"] > 0
     assert_same_points(result.x, [[0, 0]])
 
 
