@@ -4,7 +4,7 @@ The public API (this module's ``__all__``) is the contract:
 
 - defining systems: :class:`System` (``from_sympy``, ``from_strings``,
   ``from_callable``), :func:`load_system` (TOML files), :mod:`dynsys.models`;
-- trajectories: :func:`simulate`, :func:`sample_states`;
+- trajectories: :func:`simulate`, :func:`sample_states`, :func:`settling_period`;
 - linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
 - fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`.
 
@@ -15,7 +15,7 @@ from . import models
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points
 from .linearize import Linearization, linearize, linearize_batch
 from .parse import FormulaError, load_system
-from .simulate import Trajectories, sample_states, simulate
+from .simulate import Trajectories, sample_states, settling_period, simulate
 from .systems import System
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "models",
     "simulate",
     "sample_states",
+    "settling_period",
     "Trajectories",
     "linearize",
     "linearize_batch",

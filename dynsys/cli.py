@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -83,6 +83,54 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_network(args: argparse.Namespace, out: Path) -> Any:
+    """The cell to analyse: the bundled model, a freshly trained one, or the user's file."""
+    from . import rnn
+
+    if args.train:
+        from tasks import train
+
+        path = out / "model.npz"
+        argv = ["flipflop", "--bits", str(args.bits), "--hidden", str(args.hidden), "--seed", str(args.seed)]
+        if train.main([*argv, "--cell", args.cell or "rnn_tanh", "--out", str(path)]) != 0:
+            raise UsageError("training failed (see above)")
+        return rnn.load(path)
+    if args.model is None:
+        return rnn.load_flipflop()
+    path = Path(args.model)
+    if path.suffix == ".pt":
+        return rnn.from_state_dict(_torch_state_dict(path), cell=args.cell)
+    return rnn.load(path)
+
+
+def _torch_state_dict(path: Path) -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise UsageError(f"reading {path} needs PyTorch (pip install torch), or save its state_dict as .npz") from None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise UsageError(f"{path} holds a {type(state).__name__}, not a state_dict; save model.state_dict()")
+    return state
+
+
+def _flipflop(args: argparse.Namespace) -> int:
+    from .flipflop import analyze_flipflop
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cell = load_network(args, out)
+    print(f"network: {cell!r}")
+    analysis = analyze_flipflop(cell, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234)
+    print(analysis.fixed_points.table())
+    print(analysis.summary())
+    written = [atomic_write_text(out / "fixed_points.json", analysis.fixed_points.to_json())]
+    if analysis.cycle_points is not None:
+        written.append(atomic_write_text(out / "cycle_points.json", analysis.cycle_points.to_json()))
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
     for name in sorted(MODELS):
         system = get_model(name)
@@ -105,6 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--exact", action="store_true", help="solve a polynomial system exactly with sympy")
     analyze.add_argument("--json", metavar="OUT", help="write the fixed points as JSON")
     analyze.set_defaults(run=_analyze)
+
+    flipflop = sub.add_parser("flipflop", help="analyse a recurrent network trained on the n-bit flip-flop")
+    flipflop.add_argument("--model", metavar="FILE.npz|FILE.pt", help="a trained network (default: the bundled one)")
+    flipflop.add_argument("--train", action="store_true", help="train a network first (tasks.train)")
+    flipflop.add_argument("--bits", type=int, default=3, help="bits of the task, with --train (default 3)")
+    flipflop.add_argument("--hidden", type=int, default=64, help="hidden units, with --train (default 64)")
+    flipflop.add_argument("--cell", choices=["rnn_tanh", "rnn_relu", "gru", "lstm", "continuous"],
+                          help="cell type of --model FILE.pt or of --train (default: inferred / rnn_tanh)")
+    flipflop.add_argument("--n-starts", type=int, default=1024, help="starts sampled from the trials (default 1024)")
+    flipflop.add_argument("--noise", type=float, default=0.05, help="noise added to the starts (default 0.05)")
+    flipflop.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    flipflop.add_argument("--out", default="flipflop_out", metavar="DIR", help="output folder (default flipflop_out)")
+    flipflop.set_defaults(run=_flipflop)
 
     models = sub.add_parser("models", help="list the built-in models")
     models.set_defaults(run=_models)

@@ -208,6 +208,41 @@ def simulate(
     return Trajectories(t=t_eval, X=X, diverged=diverged, kind="flow", method=method)
 
 
+def settling_period(
+    system: System, x0: Any, *, steps: int = 1000, max_period: int = 8, rtol: float = 1e-6
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where the orbits of a map settle: on a fixed point, a k-cycle, or neither.
+
+    Iterates x_{j+1} = g(x_j) from each row of ``x0`` for ``steps`` steps and
+    returns, per row, the least k <= ``max_period`` with
+    |x_T - x_{T-k}| <= rtol (1 + |x_T|), T = ``steps``: 1 for a fixed point,
+    k for a cycle of period k, 0 when the orbit has not settled (or
+    diverged).  The attractors of a trained network are not always fixed
+    points: a memory held as a 2-cycle shows up as period 2, and its
+    points are the fixed points of ``system.iterate(2)``.
+
+    Returns
+    -------
+    period : ndarray of int, shape (B,)
+    final : ndarray of shape (B, n)
+        The states x_T.
+    """
+    if system.kind != "map":
+        raise ValueError(f"settling_period needs a map, {system.name} is a {system.kind}")
+    steps = check_count(steps, "steps")
+    max_period = check_count(max_period, "max_period")
+    if max_period > steps:
+        raise ValueError(f"max_period = {max_period} exceeds steps = {steps}")
+    rtol = check_real(rtol, "rtol", positive=True)
+    X = simulate(system, x0, steps=steps).X
+    final = X[:, -1]
+    gaps = np.linalg.norm(final[:, None, :] - X[:, -2 : -max_period - 2 : -1], axis=2)  # (B, k = 1..max_period)
+    with np.errstate(invalid="ignore"):
+        settled = gaps <= rtol * (1.0 + np.linalg.norm(final, axis=1, keepdims=True))
+    period = np.where(settled.any(axis=1), np.argmax(settled, axis=1) + 1, 0)
+    return period, final
+
+
 def sample_states(
     trajectories: Trajectories | np.ndarray,
     n: int,

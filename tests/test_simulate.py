@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.linalg import expm
 
-from dynsys.simulate import IVP_METHODS, Trajectories, sample_states, simulate
+from dynsys.simulate import IVP_METHODS, Trajectories, sample_states, settling_period, simulate
 from dynsys.systems import System
 
 x = sp.Symbol("x", real=True)
@@ -245,3 +245,16 @@ def test_batching_does_not_loosen_a_rows_tolerance(method: str) -> None:
     np.testing.assert_array_equal(batched[1:], 0.0)
     error_alone = np.abs(alone - exact).max()
     assert error_alone < 1e-5 and np.abs(batched[0] - exact).max() <= 2 * error_alone
+
+
+def test_settling_period_of_the_logistic_map():
+    # r = 2.8: the fixed point 1 - 1/r attracts; r = 3.2: a 2-cycle; r = 3.5: a 4-cycle;
+    # r = 4: chaos (no period <= 8); these are the classical period-doubling windows
+    for r, expected in [(2.8, 1), (3.2, 2), (3.5, 4), (4.0, 0)]:
+        logistic = System.from_sympy([r * x * (1 - x)], [x], kind="map")
+        period, final = settling_period(logistic, np.array([[0.2], [0.3], [0.61]]), steps=2000)
+        assert period.tolist() == [expected] * 3, r
+        if expected == 1:
+            np.testing.assert_allclose(final[:, 0], 1 - 1 / r, rtol=1e-9)
+        if expected == 2:  # the 2-cycle solves r^2 x^2 - r(r + 1) x + (r + 1) = 0
+            assert np.min(np.abs(final[:, :1] - np.roots([r * r, -r * (r + 1), r + 1])), axis=1).max() < 1e-6

@@ -1,0 +1,200 @@
+"""The flip-flop job: open a recurrent network trained on the n-bit flip-flop.
+
+Following Sussillo & Barak (2013), a network that stores n bits should hold
+each of the 2^n memories as an attractor, at a corner of a cube in its state
+space, with saddles between neighbouring corners.  :func:`analyze_flipflop`
+
+1. runs held-out trials of the task and scores the network on them;
+2. checks where the trials settle when the input is off (forward iteration,
+   :func:`dynsys.simulate.settling_period`): on fixed points, or on period-k
+   cycles, which a tanh network trained with a large learning rate may use
+   instead (then the k-th iterate is analysed too, and its attractors are
+   the cycles' points);
+3. samples starts from the trials' hidden states with noise and finds and
+   classifies the fixed and slow points of the network at zero input;
+4. reads out which corner of {-1, 1}^n each attractor encodes.
+
+``dynsys flipflop`` (see :mod:`dynsys.cli`) prints its summary and writes
+``fixed_points.json``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .fixed_points import FixedPointSet, find_fixed_points
+from .simulate import sample_states, settling_period
+from .systems import System
+
+
+@dataclass(frozen=True, eq=False)
+class FlipFlopAnalysis:
+    """What :func:`analyze_flipflop` found.
+
+    Attributes
+    ----------
+    system : System
+        The network at zero input (a map, or a flow for a continuous RNN).
+    inputs, targets, mask : ndarray of shape (B, T, bits)
+        The held-out trials.
+    states : ndarray of shape (B, T, n)
+        The network's states during the trials.
+    outputs : ndarray of shape (B, T, bits)
+        Its readout.
+    accuracy : float
+        Fraction of masked steps where sign(output) equals the target.
+    period : ndarray of int, shape (B,)
+        Where each trial's final state settles with the input off: 1 a
+        fixed point, k a k-cycle, 0 neither (maps only; all 1 for flows,
+        which are not checked this way).
+    fixed_points : FixedPointSet
+        Fixed and slow points of ``system``.
+    cycle_period : int
+        The period k of the cycles the trials settle on when that is not 1,
+        else 1.
+    cycle_points : FixedPointSet or None
+        Fixed points of ``system.iterate(cycle_period)`` when it is > 1.
+    corners : ndarray of int, shape (m, bits)
+        The sign of the readout at each attractor (rows of
+        ``attractors``), the memory it holds.
+    attractors : FixedPointSet
+        The attractors: the stable fixed points, or the stable points of the
+        k-th iterate when the memories are k-cycles.
+    readout : callable
+        The network's readout, states (m, n) -> outputs (m, bits).
+    """
+
+    system: System
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    states: np.ndarray
+    outputs: np.ndarray
+    accuracy: float
+    period: np.ndarray
+    fixed_points: FixedPointSet
+    cycle_period: int
+    cycle_points: FixedPointSet | None
+    attractors: FixedPointSet
+    corners: np.ndarray
+    readout: Callable[[np.ndarray], np.ndarray]
+
+    @property
+    def bits(self) -> int:
+        return self.inputs.shape[2]
+
+    def summary(self) -> str:
+        """A few lines for a person: the score, the points by kind, the corners."""
+        fps = self.fixed_points
+        fixed = fps.fixed()
+        saddles = fixed.saddles()
+        by_index = {int(k): int(np.sum(saddles.index == k)) for k in np.unique(saddles.index)}
+        lines = [
+            f"held-out trials: {len(self.inputs)} x {self.inputs.shape[1]} steps, "
+            f"accuracy {100 * self.accuracy:.2f}% of masked steps",
+            f"fixed points at zero input: {len(fixed)} ({len(fixed.stable())} stable; saddles by index "
+            + (", ".join(f"{k}: {v}" for k, v in by_index.items()) or "none")
+            + f"; {len(fixed) - len(fixed.stable()) - len(saddles)} other), {len(fps.slow())} slow points",
+        ]
+        settled = np.bincount(self.period, minlength=2)
+        if self.system.kind == "map":
+            lines.append(
+                f"trials settle with the input off: {settled[1]} on fixed points"
+                + "".join(f", {c} on {k}-cycles" for k, c in enumerate(settled) if k > 1 and c)
+                + (f", {settled[0]} not settled" if settled[0] else "")
+            )
+        if self.cycle_points is not None:
+            lines.append(
+                f"memories are held as {self.cycle_period}-cycles: the {self.cycle_period}-th iterate has "
+                f"{len(self.attractors)} stable points"
+            )
+        distinct = {tuple(c) for c in self.corners.tolist()}
+        lines.append(
+            f"attractors: {len(self.attractors)}, encoding {len(distinct)} of the {2 ** self.bits} corners of "
+            f"{{-1, 1}}^{self.bits}"
+        )
+        for x, corner, out in zip(self.attractors.x, self.corners, self.readout(self.attractors.x)):
+            bits = "".join("+" if c > 0 else "-" for c in corner)
+            lines.append(f"  {bits}  readout {np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
+        return "\n".join(lines)
+
+
+
+def analyze_flipflop(
+    cell: Any,
+    *,
+    n_trials: int = 128,
+    n_steps: int = 200,
+    n_starts: int = 1024,
+    noise: float = 0.05,
+    pulse_probability: float = 0.05,
+    seed: int = 1234,
+    tol: float = 1e-10,
+) -> FlipFlopAnalysis:
+    """Run the flip-flop analysis on a trained cell of :mod:`dynsys.rnn`.
+
+    Parameters
+    ----------
+    cell : a cell of :mod:`dynsys.rnn` with a readout of ``bits`` outputs
+    n_trials, n_steps : int
+        Size of the held-out batch of trials (seeded by ``seed``, distinct
+        from training seeds).
+    n_starts : int
+        Starts sampled from the trials' states.
+    noise : float
+        Standard deviation of the Gaussian noise added to the starts.
+    pulse_probability : float
+        Pulse probability per step and channel of the held-out trials.
+    seed : int
+    tol : float
+        |F| below which a point is fixed.
+
+    Returns
+    -------
+    FlipFlopAnalysis
+    """
+    from tasks.flipflop import generate
+
+    if getattr(cell, "W_out", None) is None:
+        raise ValueError("the network has no readout (readout.weight / readout.bias): cannot score the flip-flop")
+    bits = cell.W_out.shape[0]
+    trials = generate(n_trials, n_steps, bits=bits, p=pulse_probability, seed=seed)
+    states = cell.run(trials.inputs)
+    B, T, n = states.shape
+    outputs = cell.readout(states.reshape(B * T, n)).reshape(B, T, bits)
+    accuracy = float(np.mean(np.sign(outputs[trials.mask]) == trials.targets[trials.mask]))
+
+    system = cell.system()
+    starts = sample_states(states, n_starts, noise=noise, seed=seed)
+    fixed_points = find_fixed_points(system, starts, tol=tol, seed=seed)
+
+    period = np.ones(B, dtype=int)
+    cycle_period, cycle_points = 1, None
+    attractors = fixed_points.stable()
+    if system.kind == "map":
+        period, final = settling_period(system, states[:, -1])
+        settled = period[period > 0]
+        if settled.size and np.bincount(settled).argmax() > 1:
+            cycle_period = int(np.bincount(settled).argmax())
+            cycle_starts = np.concatenate([starts, final[period == cycle_period]])
+            cycle_points = find_fixed_points(system.iterate(cycle_period), cycle_starts, tol=tol, seed=seed)
+            attractors = cycle_points.stable()
+    corners = np.where(cell.readout(attractors.x) >= 0, 1, -1) if len(attractors) else np.zeros((0, bits), int)
+    return FlipFlopAnalysis(
+        system=system,
+        inputs=trials.inputs,
+        targets=trials.targets,
+        mask=trials.mask,
+        states=states,
+        outputs=outputs,
+        accuracy=accuracy,
+        period=period,
+        fixed_points=fixed_points,
+        cycle_period=cycle_period,
+        cycle_points=cycle_points,
+        attractors=attractors,
+        corners=corners,
+        readout=cell.readout,
+    )
