@@ -9,8 +9,14 @@ Cases:
   n = 64, g = 1.5 (from a callable with its analytic Jacobian), 1024 starts
   (256 with ``--quick``) drawn from its trajectories.
 
+- ``flipflop``: the bundled 3-bit flip-flop RNN (64 tanh units) at zero
+  input, 1024 starts sampled from held-out trials with noise 0.5, run by
+  dynsys and by the Adam-on-q baseline of ``adam_baseline.py``
+  (FixedPointFinder's defaults) on the same starts.
+
 For each: time, number of distinct fixed and slow points, the largest |F| over
-the fixed points, and the search statistics.  Prints a table and writes JSON
+the fixed points, and the search statistics; for ``flipflop`` also the
+baseline's time, distinct points and largest q, and the ratio of the times.  Prints a table and writes JSON
 (``benchmarks/results/`` by default, git-ignored).  ``--profile`` prints the
 top of a cProfile of the Lorenz case.
 
@@ -67,11 +73,54 @@ def summarise(name: str, result: FixedPointSet, seconds: float) -> dict[str, Any
     }
 
 
+def flipflop_comparison(quick: bool) -> dict[str, Any]:
+    """dynsys vs the Adam-on-q baseline on the bundled flip-flop network, same starts."""
+    from adam_baseline import adam_on_q
+
+    from dynsys.rnn import load_flipflop
+    from dynsys.simulate import sample_states
+    from tasks.flipflop import generate
+
+    cell = load_flipflop()
+    system = cell.system()
+    trials = generate(128, 200, bits=cell.W_out.shape[0], seed=7)
+    starts = sample_states(cell.run(trials.inputs), 1024, noise=0.5, seed=8)
+    find_fixed_points(system, starts[:16])  # warm-up
+    clock = time.perf_counter()
+    ours = find_fixed_points(system, starts)
+    ours_s = time.perf_counter() - clock
+    base = adam_on_q(system, starts, **({"max_iters": 500} if quick else {}))
+    fixed = ours.fixed()
+    row = {
+        "case": "flipflop",
+        "starts": len(starts),
+        "dynsys_time_s": ours_s,
+        "dynsys_n_fixed": len(fixed),
+        "dynsys_n_slow": len(ours.slow()),
+        "dynsys_max_q_fixed": float(fixed.q.max()) if len(fixed) else None,
+        "baseline_time_s": base["time_s"],
+        "baseline_iterations": base["iterations"],
+        "baseline_n_unique": base["n_unique"],
+        "baseline_n_fixed": base["n_fixed"],
+        "baseline_max_q_fixed": base["max_q_fixed"],
+        "speedup": base["time_s"] / ours_s,
+    }
+    print(
+        f"flipflop starts={len(starts)}  dynsys {ours_s:.3f} s: {len(fixed)} fixed (max q "
+        f"{row['dynsys_max_q_fixed'] or float('nan'):.1e}), {len(ours.slow())} slow  |  Adam on q "
+        f"{base['time_s']:.2f} s, {base['iterations']} iterations: {base['n_fixed']} fixed of "
+        f"{base['n_unique']} distinct (max q {base['max_q_fixed'] or float('nan'):.1e})  |  "
+        f"speed-up {row['speedup']:.1f}x"
+    )
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer starts")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "fixed_points.json"))
     parser.add_argument("--profile", action="store_true", help="cProfile the Lorenz case")
+    parser.add_argument("--no-flipflop", action="store_true", help="skip the comparison with Adam on q")
     args = parser.parse_args()
 
     rows = []
@@ -88,6 +137,9 @@ def main() -> None:
             f"iterations={result.stats['iterations']}  diverged={result.stats['n_diverged']}  "
             f"unconverged={result.stats['n_unconverged']}"
         )
+
+    if not args.no_flipflop:
+        rows.append(flipflop_comparison(args.quick))
 
     if args.profile:
         system, options = lorenz(), cases(args.quick)["lorenz"][1]

@@ -11,6 +11,7 @@ status 2 and a one-line message.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -99,8 +100,21 @@ def load_network(args: argparse.Namespace, out: Path) -> Any:
         return rnn.load_flipflop()
     path = Path(args.model)
     if path.suffix == ".pt":
-        return rnn.from_state_dict(_torch_state_dict(path), cell=args.cell)
+        state = _torch_state_dict(path)
+        return rnn.from_state_dict(state, cell=args.cell or _infer_cell(state, path))
     return rnn.load(path)
+
+
+def _infer_cell(state: Any, path: Path) -> str:
+    """rnn_tanh, gru or lstm from the stacked gate rows of weight_hh_l0 (G H rows, H columns)."""
+    keys = [k for k in state if str(k).endswith("weight_hh_l0")]
+    if len(keys) != 1:
+        raise UsageError(f"{path}: no single weight_hh_l0 in the state_dict; name the cell with --cell")
+    rows, cols = tuple(state[keys[0]].shape)
+    cells = {1: "rnn_tanh", 3: "gru", 4: "lstm"}
+    if rows % cols or rows // cols not in cells:
+        raise UsageError(f"{path}: weight_hh_l0 of shape {(rows, cols)} fits no cell; name it with --cell")
+    return cells[rows // cols]
 
 
 def _torch_state_dict(path: Path) -> Any:
@@ -124,9 +138,12 @@ def _flipflop(args: argparse.Namespace) -> int:
     analysis = analyze_flipflop(cell, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234)
     print(analysis.fixed_points.table())
     print(analysis.summary())
-    written = [atomic_write_text(out / "fixed_points.json", analysis.fixed_points.to_json())]
+    written = [
+        atomic_write_text(out / "fixed_points.json", json.dumps(analysis.to_dict(), indent=1)),
+        analysis.fixed_points.save(out / "fixed_points.npz"),
+    ]
     if analysis.cycle_points is not None:
-        written.append(atomic_write_text(out / "cycle_points.json", analysis.cycle_points.to_json()))
+        written.append(analysis.cycle_points.save(out / "cycle_points.npz"))
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 

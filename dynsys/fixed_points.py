@@ -249,15 +249,18 @@ class FixedPointSet:
         return self[self.is_fixed & np.array([lin.is_saddle for lin in self.linearizations], dtype=bool)]
 
     # ------------------------------------------------------------- display
-    def table(self) -> str:
-        """An aligned text table: one row per point with its coordinates, q,
-        kind (fixed/slow), index, label and leading eigenvalue (largest real
-        part for a flow, largest modulus for a map)."""
-        header = ["#", *self.state_names, "q", "type", "index", "label", "leading eigenvalue"]
+    def table(self, max_coordinates: int = 6) -> str:
+        """An aligned text table: one row per point with its coordinates (or,
+        beyond ``max_coordinates`` states, its norm |x|), q, kind
+        (fixed/slow), index, label and leading eigenvalue (largest real part
+        for a flow, largest modulus for a map)."""
+        wide = len(self.state_names) > max_coordinates
+        coordinates = ["|x|"] if wide else list(self.state_names)
+        header = ["#", *coordinates, "q", "type", "index", "label", "leading eigenvalue"]
         rows = [
             [
                 str(i),
-                *(f"{v:.6g}" for v in self.x[i]),
+                *(f"{v:.6g}" for v in ([np.linalg.norm(self.x[i])] if wide else self.x[i])),
                 f"{self.q[i]:.3g}",
                 "fixed" if self.is_fixed[i] else "slow",
                 str(self.index[i]),
@@ -268,6 +271,24 @@ class FixedPointSet:
         ]
         widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows])
+
+    def records(self) -> list[dict[str, Any]]:
+        """One plain dict per point (x, q, speed, type, index, label,
+        eigenvalues as [re, im] pairs, margin): a compact JSON-ready summary,
+        without the subspaces that :meth:`to_json` stores."""
+        return [
+            {
+                "x": p.x.tolist(),
+                "q": p.q,
+                "speed": p.speed,
+                "type": "fixed" if p.is_fixed else "slow",
+                "index": p.index,
+                "label": p.label,
+                "eigenvalues": np.stack([p.eigenvalues.real, p.eigenvalues.imag], axis=1).tolist(),
+                "margin": p.linearization.margin,
+            }
+            for p in self
+        ]
 
     def __repr__(self) -> str:
         return (

@@ -15,7 +15,8 @@ space, with saddles between neighbouring corners.  :func:`analyze_flipflop`
 4. reads out which corner of {-1, 1}^n each attractor encodes.
 
 ``dynsys flipflop`` (see :mod:`dynsys.cli`) prints its summary and writes
-``fixed_points.json``.
+``fixed_points.json`` (:meth:`FlipFlopAnalysis.to_dict`) and
+``fixed_points.npz`` (the whole :class:`FixedPointSet`, exactly).
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ import numpy as np
 from .fixed_points import FixedPointSet, find_fixed_points
 from .simulate import sample_states, settling_period
 from .systems import System
+
+SETTLE_STEPS = 1000  # iterations with the input off before the settling test
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,25 +88,56 @@ class FlipFlopAnalysis:
     def bits(self) -> int:
         return self.inputs.shape[2]
 
+    def counts(self) -> dict[str, Any]:
+        """Numbers of points by kind: stable, saddles by index, other fixed, slow."""
+        fixed = self.fixed_points.fixed()
+        saddles = fixed.saddles()
+        return {
+            "fixed": len(fixed),
+            "stable": len(fixed.stable()),
+            "saddles_by_index": {int(k): int(np.sum(saddles.index == k)) for k in np.unique(saddles.index)},
+            "other_fixed": len(fixed) - len(fixed.stable()) - len(saddles),
+            "slow": len(self.fixed_points.slow()),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready report: score, counts, attractors with their corners,
+        and every fixed and slow point with its readout."""
+        points = self.fixed_points.records()
+        for record, out in zip(points, self.readout(self.fixed_points.x)):
+            record["readout"] = out.tolist()
+        return {
+            "system": self.system.name,
+            "accuracy": self.accuracy,
+            "n_trials": len(self.inputs),
+            "counts": self.counts(),
+            "settling_periods": {int(k): int(c) for k, c in enumerate(np.bincount(self.period)) if c},
+            "cycle_period": self.cycle_period,
+            "attractors": [
+                {"x": x.tolist(), "corner": c.tolist(), "readout": out.tolist()}
+                for x, c, out in zip(self.attractors.x, self.corners, self.readout(self.attractors.x))
+            ],
+            "distinct_corners": len({tuple(c) for c in self.corners.tolist()}),
+            "points": points,
+            "search": self.fixed_points.stats,
+        }
+
     def summary(self) -> str:
         """A few lines for a person: the score, the points by kind, the corners."""
-        fps = self.fixed_points
-        fixed = fps.fixed()
-        saddles = fixed.saddles()
-        by_index = {int(k): int(np.sum(saddles.index == k)) for k in np.unique(saddles.index)}
+        n = self.counts()
         lines = [
             f"held-out trials: {len(self.inputs)} x {self.inputs.shape[1]} steps, "
             f"accuracy {100 * self.accuracy:.2f}% of masked steps",
-            f"fixed points at zero input: {len(fixed)} ({len(fixed.stable())} stable; saddles by index "
-            + (", ".join(f"{k}: {v}" for k, v in by_index.items()) or "none")
-            + f"; {len(fixed) - len(fixed.stable()) - len(saddles)} other), {len(fps.slow())} slow points",
+            f"fixed points at zero input: {n['fixed']} ({n['stable']} stable; saddles by index "
+            + (", ".join(f"{k}: {v}" for k, v in n["saddles_by_index"].items()) or "none")
+            + f"; {n['other_fixed']} other), {n['slow']} slow points",
         ]
         settled = np.bincount(self.period, minlength=2)
         if self.system.kind == "map":
             lines.append(
                 f"trials settle with the input off: {settled[1]} on fixed points"
                 + "".join(f", {c} on {k}-cycles" for k, c in enumerate(settled) if k > 1 and c)
-                + (f", {settled[0]} not settled" if settled[0] else "")
+                + (f", {settled[0]} not settled within {SETTLE_STEPS} steps" if settled[0] else "")
             )
         if self.cycle_points is not None:
             lines.append(
@@ -174,7 +208,7 @@ def analyze_flipflop(
     cycle_period, cycle_points = 1, None
     attractors = fixed_points.stable()
     if system.kind == "map":
-        period, final = settling_period(system, states[:, -1])
+        period, final = settling_period(system, states[:, -1], steps=SETTLE_STEPS)
         settled = period[period > 0]
         if settled.size and np.bincount(settled).argmax() > 1:
             cycle_period = int(np.bincount(settled).argmax())

@@ -522,6 +522,19 @@ def test_table_and_repr(lorenz_result):
     assert "saddle-focus" in table and "saddle" in lines[1]
     assert "lorenz" in repr(lorenz_result) and "3 fixed" in repr(lorenz_result)
     assert table in str(lorenz_result)
+    narrow = lorenz_result.table(max_coordinates=2).splitlines()
+    assert narrow[0].split()[:2] == ["#", "|x|"]
+    norms = [float(line.split()[1]) for line in narrow[1:]]
+    np.testing.assert_allclose(sorted(norms), sorted(np.linalg.norm(lorenz_result.x, axis=1)), rtol=1e-5)
+
+
+def test_records_are_plain_json(lorenz_result):
+    records = json.loads(json.dumps(lorenz_result.records()))
+    assert [r["label"] for r in records] == lorenz_result.label.tolist()
+    for r, p in zip(records, lorenz_result):
+        np.testing.assert_array_equal(r["x"], p.x)
+        np.testing.assert_array_equal(np.array(r["eigenvalues"]) @ [1, 1j], p.eigenvalues)
+        assert (r["q"], r["index"], r["type"]) == (p.q, p.index, "fixed")
 
 
 def assert_identical(a: FixedPointSet, b: FixedPointSet):

@@ -1,0 +1,91 @@
+"""The usual baseline: Adam on q, as FixedPointFinder runs it, in numpy.
+
+A re-implementation (not a copy) of the optimisation of Golub & Sussillo's
+FixedPointFinder (JOSS 2018) with its published defaults, for comparison on
+the same system and the same starts:
+
+- "joint" optimisation: one Adam optimiser on the mean of q over the batch,
+  so each point moves along grad q_b / B;
+- Adam with beta1 = 0.9, beta2 = 0.999 and epsilon = 0.01 (FixedPointFinder's
+  ``adam_hps``), initial learning rate 1.0 (``lr_init``);
+- adaptive learning rate: when the loss has not improved for 5 steps
+  (``lr_patience``), lr *= 0.95 (``lr_factor``, no cool-down);
+- stop when the mean q falls below 1e-12 (``tol_q``), when it changes by
+  less than 1e-20 (``tol_dq``), or after 5000 iterations (``max_iters``);
+- unique points: points closer than 1e-3 (``tol_unique``) are one.
+
+It runs in float64 here (FixedPointFinder defaults to float32), so that the
+comparison of accuracy is not about the dtype.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from dynsys.systems import System
+
+DEFAULTS = {
+    "lr_init": 1.0,
+    "lr_patience": 5,
+    "lr_factor": 0.95,
+    "tol_q": 1e-12,
+    "tol_dq": 1e-20,
+    "max_iters": 5000,
+    "adam_epsilon": 0.01,
+    "tol_unique": 1e-3,
+}
+
+
+def adam_on_q(system: System, starts: np.ndarray, **options: Any) -> dict[str, Any]:
+    """Minimise mean(q) over the batch with Adam from ``starts``; returns the points and counts."""
+    hp = {**DEFAULTS, **options}
+    X = np.array(starts, dtype=float)
+    m, v = np.zeros_like(X), np.zeros_like(X)
+    lr, best, since_best, previous = hp["lr_init"], np.inf, 0, np.inf
+    clock = time.perf_counter()
+    for it in range(1, hp["max_iters"] + 1):
+        F = system.residual(X)
+        q = 0.5 * np.einsum("bi,bi->b", F, F)
+        loss = q.mean()
+        if loss < hp["tol_q"] or abs(previous - loss) < hp["tol_dq"]:
+            break
+        previous = loss
+        grad = np.einsum("bij,bi->bj", system.residual_jacobian(X), F) / len(X)  # d mean(q) / dx_b
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad**2
+        X = X - lr * (m / (1 - 0.9**it)) / (np.sqrt(v / (1 - 0.999**it)) + hp["adam_epsilon"])
+        if loss < best:
+            best, since_best = loss, 0
+        else:
+            since_best += 1
+            if since_best >= hp["lr_patience"]:
+                lr, since_best = lr * hp["lr_factor"], 0
+    seconds = time.perf_counter() - clock
+    F = system.residual(X)
+    q = 0.5 * np.einsum("bi,bi->b", F, F)
+    unique = _unique(X, q, hp["tol_unique"])
+    fixed = unique[q[unique] <= hp["tol_q"]]
+    return {
+        "time_s": seconds,
+        "iterations": it,
+        "x": X[unique],
+        "q": q[unique],
+        "n_unique": len(unique),
+        "n_fixed": len(fixed),
+        "max_q_fixed": float(q[fixed].max()) if len(fixed) else None,
+    }
+
+
+def _unique(X: np.ndarray, q: np.ndarray, tol: float) -> np.ndarray:
+    """One index (lowest q) per cluster of points closer than ``tol``."""
+    pairs = cKDTree(X).query_pairs(tol, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(X), len(X)))
+    _, label = connected_components(graph, directed=False)
+    order = np.lexsort((q, label))
+    first = np.r_[True, label[order][1:] != label[order][:-1]]
+    return order[first]

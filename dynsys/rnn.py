@@ -1,0 +1,766 @@
+"""Recurrent neural networks as dynamical systems: PyTorch-style cells.
+
+A trained RNN with its input held constant at u is an autonomous dynamical
+system: a map h -> h' for the discrete cells (:class:`VanillaRNN`,
+:class:`GRU`, :class:`LSTM`) and a flow for :class:`ContinuousRNN`.
+``cell.system(u)`` returns it as a :class:`~dynsys.System` with analytic,
+batched Jacobians and Jacobian-vector products, after which the rest of
+dynsys (fixed points, linearisation, graphs) treats it like any other system.
+
+Weights follow PyTorch's ``state_dict`` names and layouts for a single-layer
+``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``:
+
+=================  ============  =============================================
+key                shape         meaning
+=================  ============  =============================================
+``weight_ih_l0``   (G*H, I)      input weights, gate blocks stacked by rows
+``weight_hh_l0``   (G*H, H)      recurrent weights, same stacking
+``bias_ih_l0``     (G*H,)        optional (``bias=False``: zeros)
+``bias_hh_l0``     (G*H,)        optional (``bias=False``: zeros)
+``readout.weight`` (O, H)        optional linear readout (an ``nn.Linear``
+``readout.bias``   (O,)          named ``readout``), optional bias
+=================  ============  =============================================
+
+with G = 1 (RNN, ContinuousRNN), 3 (GRU: gates r, z, n) or 4 (LSTM: gates
+i, f, g, o).  A model file (:meth:`RNNCell.save`, :func:`load`) is an ``.npz``
+of these arrays plus ``meta``, a 0-d unicode array holding a JSON object with
+at least ``"cell"`` (one of :data:`CELLS`) and, for ``"continuous"``,
+``"tau"`` and ``"dt"``.
+
+torch is never needed: :func:`from_state_dict` takes numpy arrays or torch
+tensors (anything with ``.detach().cpu().numpy()``), and only
+:func:`from_torch` imports torch, when it is called.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ._io import atomic_write
+from ._validate import check_real
+from .systems import System
+
+CELLS = ("rnn_tanh", "rnn_relu", "gru", "lstm", "continuous")
+RNN_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+READOUT_KEYS = ("readout.weight", "readout.bias")
+# any recurrent parameter PyTorch names: other layers (_l1), reverse directions, LSTM projections (_hr)
+_RNN_PARAMETER = re.compile(r"(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?")
+FLIPFLOP_PATH = Path(__file__).parent / "data" / "flipflop_3bit_64.npz"
+FLIPFLOP_COMMAND = "python -m tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out dynsys/data/flipflop_3bit_64.npz"
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^{-x}), without overflow for large |x|."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _as_float_array(value: Any, key: str) -> np.ndarray:
+    """``value`` (numpy array, torch tensor, nested lists) as a float64 array."""
+    if all(hasattr(value, m) for m in ("detach", "cpu", "numpy")):  # a torch tensor, without importing torch
+        value = value.detach().cpu().numpy()
+    try:
+        return np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be an array of numbers, got {type(value).__name__}") from None
+
+
+def _check_weight(value: Any, key: str, shape: tuple[int, ...], rows: str) -> np.ndarray:
+    """A finite float64 array of exactly ``shape``; errors name ``key`` and both shapes."""
+    arr = _as_float_array(value, key)
+    if arr.shape != shape:
+        raise ValueError(f"{key} must have shape {shape} ({rows}), got {arr.shape}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{key} has {int(bad.sum())} non-finite entries (NaN or inf), the first at index {first}")
+    return arr
+
+
+class RNNCell:
+    """Common part of every cell: weights, readout, ``step``/``run``, ``system``, ``save``.
+
+    A subclass states its number of gates ``G``, its ``cell`` name, its
+    ``kind`` ("map" or "flow") and the equations, as three functions of the
+    state batch X (B, n) and the input drive ``a = u W_ihᵀ + b_ih`` (B or 1,
+    G*H): ``_evolve`` (the next state for a map, the vector field for a flow),
+    ``_evolve_jacobian`` (B, n, n) and ``_evolve_jvp`` (B, n).
+
+    Parameters
+    ----------
+    weight_ih : array_like of shape (G*H, I)
+        ``weight_ih_l0`` of a PyTorch ``state_dict``.
+    weight_hh : array_like of shape (G*H, H)
+        ``weight_hh_l0``; its width sets the hidden size H.
+    bias_ih, bias_hh : array_like of shape (G*H,), optional
+        ``bias_ih_l0``, ``bias_hh_l0``; zeros when not given (``bias=False``).
+    W_out : array_like of shape (O, H), optional
+        Readout weights (``readout.weight``); no readout when not given.
+    b_out : array_like of shape (O,), optional
+        Readout bias (``readout.bias``); zeros when not given.
+    meta : mapping, optional
+        Extra metadata (training command, seed, loss ...), kept in ``meta``
+        and written by :meth:`save`.
+
+    Attributes
+    ----------
+    weight_ih, weight_hh, bias_ih, bias_hh, W_out, b_out : ndarray (float64)
+    hidden_size, input_size : int
+        H and I.
+    state_dim : int
+        n, the length of the state vector (H, or 2H for the LSTM).
+    meta : dict
+    """
+
+    G: int = 1
+    cell: str = ""
+    kind: str = "map"
+    state_prefixes: tuple[str, ...] = ("h",)
+
+    def __init__(
+        self,
+        weight_ih: Any,
+        weight_hh: Any,
+        bias_ih: Any = None,
+        bias_hh: Any = None,
+        *,
+        W_out: Any = None,
+        b_out: Any = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        G = self.G
+        whh = _as_float_array(weight_hh, "weight_hh (weight_hh_l0)")
+        if whh.ndim != 2 or whh.shape[1] == 0 or whh.shape[0] != G * whh.shape[1]:
+            raise ValueError(
+                f"weight_hh (weight_hh_l0) must have shape ({G}*H, H) for a {self.cell} cell, got {whh.shape}"
+            )
+        H = whh.shape[1]
+        wih = _as_float_array(weight_ih, "weight_ih (weight_ih_l0)")
+        if wih.ndim != 2 or wih.shape[1] == 0:
+            raise ValueError(f"weight_ih (weight_ih_l0) must have shape ({G * H}, I) with I >= 1, got {wih.shape}")
+        I = wih.shape[1]
+        rows = f"{G}*hidden_size" if G > 1 else "hidden_size"
+        self.hidden_size, self.input_size = H, I
+        self.weight_hh = _check_weight(whh, "weight_hh (weight_hh_l0)", (G * H, H), f"{rows}, hidden_size")
+        self.weight_ih = _check_weight(wih, "weight_ih (weight_ih_l0)", (G * H, I), f"{rows}, input_size")
+        self.bias_ih = _check_weight(
+            np.zeros(G * H) if bias_ih is None else bias_ih, "bias_ih (bias_ih_l0)", (G * H,), rows
+        )
+        self.bias_hh = _check_weight(
+            np.zeros(G * H) if bias_hh is None else bias_hh, "bias_hh (bias_hh_l0)", (G * H,), rows
+        )
+        if W_out is None:
+            if b_out is not None:
+                raise ValueError("b_out (readout.bias) given without W_out (readout.weight)")
+            self.W_out = self.b_out = None
+        else:
+            W = _as_float_array(W_out, "W_out (readout.weight)")
+            O = W.shape[0] if W.ndim == 2 else -1
+            self.W_out = _check_weight(W, "W_out (readout.weight)", (O, H), "outputs, hidden_size")
+            self.b_out = _check_weight(np.zeros(O) if b_out is None else b_out, "b_out (readout.bias)", (O,), "outputs")
+        self.meta = dict(meta or {})
+
+    # ------------------------------------------------------------ equations
+    def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _readout_features(self, X: np.ndarray) -> np.ndarray:
+        """What the readout reads: the h part of the state."""
+        return X[..., : self.hidden_size]
+
+    def _gate_blocks(self, M: np.ndarray) -> list[np.ndarray]:
+        """Split the last axis (G*H) into the G gate blocks of width H."""
+        return np.split(M, self.G, axis=-1)
+
+    def _bounds(self, a: np.ndarray) -> np.ndarray | None:
+        """A box holding every fixed point at input drive ``a``, or None."""
+        return None
+
+    # ------------------------------------------------------------- checking
+    @property
+    def state_dim(self) -> int:
+        return self.hidden_size * len(self.state_prefixes)
+
+    @property
+    def output_size(self) -> int | None:
+        """O, the number of readout outputs, or None without a readout."""
+        return None if self.W_out is None else self.W_out.shape[0]
+
+    def _states(self, X: Any, what: str) -> np.ndarray:
+        arr = np.asarray(X, dtype=float)
+        if arr.ndim != 2 or arr.shape[1] != self.state_dim:
+            raise ValueError(f"{what} must have shape (B, {self.state_dim}), got {np.shape(X)}")
+        return arr
+
+    def _drive(self, U: Any, what: str = "U") -> np.ndarray:
+        """a = U W_ihᵀ + b_ih for inputs of shape (..., I)."""
+        arr = np.asarray(U, dtype=float)
+        if arr.ndim == 0 or arr.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{what} must have last axis of length input_size = {self.input_size}, got shape {np.shape(U)}"
+            )
+        return arr @ self.weight_ih.T + self.bias_ih
+
+    # ------------------------------------------------------------ public API
+    def step(self, H: Any, U: Any) -> np.ndarray:
+        """One update of a batch of states.
+
+        Parameters
+        ----------
+        H : array_like of shape (B, n)
+            States (n = ``state_dim``).
+        U : array_like of shape (B, I) or (I,)
+            Inputs, one per state or one for all.
+
+        Returns
+        -------
+        ndarray of shape (B, n)
+            The next states (the cell's equations in its class docstring).
+        """
+        return self._evolve_step(*self._step_inputs(H, U))
+
+    def _step_inputs(self, H: Any, U: Any) -> tuple[np.ndarray, np.ndarray]:
+        """States (B, n) and input drives (B or 1, G*H), checked."""
+        X = self._states(H, "H")
+        a = self._drive(U)
+        if a.ndim != 1 and a.shape[:-1] != (X.shape[0],):
+            raise ValueError(
+                f"U must have shape ({X.shape[0]}, {self.input_size}) or ({self.input_size},), got {np.shape(U)}"
+            )
+        return X, np.atleast_2d(a)
+
+    def run(self, U_seq: Any, h0: Any = None) -> np.ndarray:
+        """The states along input sequences, as PyTorch computes them.
+
+        Parameters
+        ----------
+        U_seq : array_like of shape (B, T, I)
+            Inputs (batch first).
+        h0 : array_like of shape (B, n) or (n,), optional
+            Initial states; zeros when not given.  For the LSTM n = 2H and
+            h0 = concatenate(h_0, c_0).
+
+        Returns
+        -------
+        ndarray of shape (B, T, n)
+            The states after steps 1..T (PyTorch's ``output`` is the h part;
+            the last row is its final state).
+        """
+        U = np.asarray(U_seq, dtype=float)
+        if U.ndim != 3 or U.shape[2] != self.input_size:
+            raise ValueError(f"U_seq must have shape (B, T, {self.input_size}), got {np.shape(U_seq)}")
+        B, T, _ = U.shape
+        n = self.state_dim
+        X = np.zeros((B, n)) if h0 is None else np.asarray(h0, dtype=float)
+        if X.shape not in ((B, n), (n,)):
+            raise ValueError(f"h0 must have shape ({B}, {n}) or ({n},), got {np.shape(h0)}")
+        X = np.broadcast_to(X, (B, n))
+        A = self._drive(U)  # (B, T, G*H), all input projections at once
+        out = np.empty((B, T, n))
+        for t in range(T):  # the recurrence: a loop over time, not over the batch
+            X = self._evolve_step(X, A[:, t])
+            out[:, t] = X
+        return out
+
+    def _evolve_step(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """One discrete-time update (``step``, ``run``): the map itself for the discrete cells."""
+        return self._evolve(X, a)
+
+    def readout(self, H: Any) -> np.ndarray:
+        """The linear readout y = W_out φ(x) + b_out of states (..., n) -> (..., O).
+
+        φ(x) is the h part of the state (tanh(x) for :class:`ContinuousRNN`).
+        """
+        if self.W_out is None:
+            raise ValueError(f"this {self.cell} cell has no readout (W_out / readout.weight was not given)")
+        X = np.asarray(H, dtype=float)
+        if X.ndim == 0 or X.shape[-1] != self.state_dim:
+            raise ValueError(f"H must have last axis of length {self.state_dim}, got shape {np.shape(H)}")
+        return self._readout_features(X) @ self.W_out.T + self.b_out
+
+    def system(self, u: Any = None) -> System:
+        """The cell at constant input ``u`` as a :class:`~dynsys.System`.
+
+        Parameters
+        ----------
+        u : array_like of shape (I,), optional
+            The constant input; zeros when not given.
+
+        Returns
+        -------
+        System
+            A map (discrete cells) or a flow (:class:`ContinuousRNN`) of
+            dimension ``state_dim``, with the analytic batched Jacobian and
+            Jacobian-vector product of the class docstring, state names
+            h0.. (LSTM: h0.., c0..; continuous: x0..), name like
+            ``"gru(H=64)"`` and, where the equations bound them, ``bounds``
+            holding every fixed point.
+        """
+        u = np.zeros(self.input_size) if u is None else np.asarray(u, dtype=float)
+        if u.shape != (self.input_size,) or not np.all(np.isfinite(u)):
+            raise ValueError(f"u must be a finite array of shape ({self.input_size},), got {np.shape(u)}")
+        a = self._drive(u)[None, :]  # (1, G*H), broadcast over every batch
+
+        def f(X: np.ndarray) -> np.ndarray:
+            return self._evolve(X, a)
+
+        def jacobian(X: np.ndarray) -> np.ndarray:
+            return self._evolve_jacobian(X, a)
+
+        def jvp(X: np.ndarray, V: np.ndarray) -> np.ndarray:
+            return self._evolve_jvp(X, V, a)
+
+        names = [f"{p}{i}" for p in self.state_prefixes for i in range(self.hidden_size)]
+        return System.from_callable(
+            f,
+            self.state_dim,
+            jacobian,
+            jvp=jvp,
+            kind=self.kind,  # type: ignore[arg-type]
+            vectorized=True,
+            state_names=names,
+            name=f"{self.cell}(H={self.hidden_size})",
+            bounds=self._bounds(a[0]),
+        )
+
+    # ---------------------------------------------------------------- files
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The weights under PyTorch's ``state_dict`` names (plus ``readout.*``)."""
+        d = dict(zip(RNN_KEYS, (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)))
+        if self.W_out is not None:
+            d.update(zip(READOUT_KEYS, (self.W_out, self.b_out)))
+        return d
+
+    def _meta(self) -> dict[str, Any]:
+        return {**self.meta, "cell": self.cell, "hidden_size": self.hidden_size, "input_size": self.input_size}
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model as an ``.npz`` (state_dict keys plus JSON ``meta``), atomically.
+
+        Returns the path written; :func:`load` reads it back exactly.
+        """
+        arrays = {**self.state_dict(), "meta": np.array(json.dumps(self._meta()))}
+        return atomic_write(path, lambda f: np.savez(f, **arrays))
+
+    def __repr__(self) -> str:
+        out = "" if self.W_out is None else f", outputs={self.output_size}"
+        sizes = f"hidden_size={self.hidden_size}, input_size={self.input_size}"
+        return f"{type(self).__name__}(cell={self.cell!r}, {sizes}{out})"
+
+
+class VanillaRNN(RNNCell):
+    """Elman RNN, PyTorch's ``nn.RNN``: a map.
+
+    h' = act(W_ih u + b_ih + W_hh h + b_hh),   act = tanh or relu.
+
+    Jacobian: Dg(h) = diag(act'(s)) W_hh with s the pre-activation,
+    tanh'(s) = 1 − tanh²(s), relu'(s) = 1 for s > 0 and 0 otherwise (the
+    kink s = 0 has no derivative; 0 is used there, as autograd does).
+    Jacobian-vector product: act'(s) ⊙ (W_hh v).
+
+    Fixed points of the tanh network lie in [−1, 1]^H (the image of tanh),
+    which ``system(u).bounds`` states; the relu network has no such bound.
+
+    Parameters
+    ----------
+    nonlinearity : {"tanh", "relu"}
+        The rest as for :class:`RNNCell`, with G = 1.
+    """
+
+    def __init__(self, weight_ih: Any, weight_hh: Any, bias_ih: Any = None, bias_hh: Any = None, *,
+                 nonlinearity: str = "tanh", **kwargs: Any) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        self.cell = f"rnn_{nonlinearity}"
+        super().__init__(weight_ih, weight_hh, bias_ih, bias_hh, **kwargs)
+
+    def _activate(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """act(s) and act'(s) for s = a + W_hh h + b_hh."""
+        s = a + X @ self.weight_hh.T + self.bias_hh
+        if self.nonlinearity == "tanh":
+            h = np.tanh(s)
+            return h, 1.0 - h**2
+        return np.maximum(s, 0.0), (s > 0).astype(float)
+
+    def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return self._activate(X, a)[0]
+
+    def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return self._activate(X, a)[1][:, :, None] * self.weight_hh
+
+    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return self._activate(X, a)[1] * (V @ self.weight_hh.T)
+
+    def _bounds(self, a: np.ndarray) -> np.ndarray | None:
+        return np.tile([-1.0, 1.0], (self.hidden_size, 1)) if self.nonlinearity == "tanh" else None
+
+
+class GRU(RNNCell):
+    """Gated recurrent unit, PyTorch's ``nn.GRU``: a map.
+
+    With the gate blocks of the weights in PyTorch's order r, z, n::
+
+        r  = σ(W_ir u + b_ir + W_hr h + b_hr)
+        z  = σ(W_iz u + b_iz + W_hz h + b_hz)
+        m  = W_hn h + b_hn
+        n  = tanh(W_in u + b_in + r ⊙ m)
+        h' = (1 − z) ⊙ n + z ⊙ h
+
+    Jacobian (product rule; σ' = σ(1 − σ), tanh' = 1 − tanh²)::
+
+        Dg = diag(z) + diag(c_z) W_hz + diag(c_r) W_hr + diag(c_n) W_hn,
+        c_z = (h − n) ⊙ z(1 − z)
+        c_r = (1 − z) ⊙ (1 − n²) ⊙ m ⊙ r(1 − r)
+        c_n = (1 − z) ⊙ (1 − n²) ⊙ r
+
+    and Dg v = z ⊙ v + c_z ⊙ W_hz v + c_r ⊙ W_hr v + c_n ⊙ W_hn v.
+
+    At a fixed point (1 − z) ⊙ (n − h) = 0 with z < 1, so h = n ∈ (−1, 1)^H:
+    ``system(u).bounds`` is [−1, 1]^H.
+    """
+
+    G, cell = 3, "gru"
+
+    def _gates(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
+        a_r, a_z, a_n = self._gate_blocks(a)
+        h_r, h_z, m = self._gate_blocks(X @ self.weight_hh.T + self.bias_hh)
+        r, z = _sigmoid(a_r + h_r), _sigmoid(a_z + h_z)
+        n = np.tanh(a_n + r * m)
+        return r, z, n, m
+
+    def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        _, z, n, _ = self._gates(X, a)
+        return (1.0 - z) * n + z * X
+
+    def _coefficients(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """z (B, H) and the row scalings (c_r, c_z, c_n) stacked as (B, 3H), W_hh's row order."""
+        r, z, n, m = self._gates(X, a)
+        dn = (1.0 - z) * (1.0 - n**2)
+        return z, np.concatenate([dn * m * r * (1.0 - r), (X - n) * z * (1.0 - z), dn * r], axis=1)
+
+    def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        z, c = self._coefficients(X, a)
+        H = self.hidden_size
+        scaled = (c[:, :, None] * self.weight_hh).reshape(-1, 3, H, H)  # diag(c_r) W_hr, diag(c_z) W_hz, diag(c_n) W_hn
+        J = scaled.sum(axis=1)
+        J[:, np.arange(H), np.arange(H)] += z
+        return J
+
+    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
+        z, c = self._coefficients(X, a)
+        return z * V + sum(self._gate_blocks(c * (V @ self.weight_hh.T)))
+
+    def _bounds(self, a: np.ndarray) -> np.ndarray:
+        return np.tile([-1.0, 1.0], (self.hidden_size, 1))
+
+
+class LSTM(RNNCell):
+    """Long short-term memory, PyTorch's ``nn.LSTM`` (no projection): a map on (h, c).
+
+    The state is x = concatenate(h, c), of length 2H.  With the gate blocks
+    in PyTorch's order i, f, g, o and s_k = W_ik u + b_ik + W_hk h + b_hk::
+
+        i = σ(s_i),  f = σ(s_f),  g = tanh(s_g),  o = σ(s_o)
+        c' = f ⊙ c + i ⊙ g
+        h' = o ⊙ tanh(c')
+
+    Jacobian, in blocks (h' and c' by h and c)::
+
+        ∂c'/∂h = diag(c f(1−f)) W_hf + diag(g i(1−i)) W_hi + diag(i (1−g²)) W_hg
+        ∂c'/∂c = diag(f)
+        ∂h'/∂h = diag(tanh(c') o(1−o)) W_ho + diag(o (1 − tanh²(c'))) ∂c'/∂h
+        ∂h'/∂c = diag(o (1 − tanh²(c')) f)
+
+    and the Jacobian-vector product applies the same chain rule to
+    v = (v_h, v_c) with one product W_hh v_h.
+
+    Fixed points have h ∈ [−1, 1]^H and c = i g / (1 − f); as |h| ≤ 1,
+    |s_k| ≤ M_k = |W_ik u + b_ik + b_hk| + Σ_j |(W_hk)_j|, so
+    |c| ≤ σ(M_i) / (1 − σ(M_f)) = σ(M_i)(1 + e^{M_f}), which gives the c part
+    of ``system(u).bounds`` (none when that overflows).
+    """
+
+    G, cell = 4, "lstm"
+    state_prefixes = ("h", "c")
+
+    def _gates(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
+        H = self.hidden_size
+        h, c = X[:, :H], X[:, H:]
+        s_i, s_f, s_g, s_o = self._gate_blocks(a + h @ self.weight_hh.T + self.bias_hh)
+        i, f, g, o = _sigmoid(s_i), _sigmoid(s_f), np.tanh(s_g), _sigmoid(s_o)
+        c_next = f * c + i * g
+        return c, i, f, g, o, c_next, np.tanh(c_next)
+
+    def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        _, _, _, _, o, c_next, t = self._gates(X, a)
+        return np.concatenate([o * t, c_next], axis=1)
+
+    def _coefficients(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Row scalings: of W_hh in ∂c'/∂h (gate blocks i, f, g, and 0 for o), of W_ho in ∂h'/∂h,
+        then f and o (1 − tanh²(c'))."""
+        c, i, f, g, o, _, t = self._gates(X, a)
+        dc = np.concatenate([g * i * (1.0 - i), c * f * (1.0 - f), i * (1.0 - g**2), np.zeros_like(o)], axis=1)
+        return dc, t * o * (1.0 - o), f, o * (1.0 - t**2)
+
+    def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        H = self.hidden_size
+        dc, do, f, dt = self._coefficients(X, a)
+        dcdh = (dc[:, :, None] * self.weight_hh).reshape(-1, 4, H, H).sum(axis=1)
+        J = np.zeros((X.shape[0], 2 * H, 2 * H))
+        diag = np.arange(H)
+        J[:, H:, :H] = dcdh
+        J[:, H + diag, H + diag] = f
+        J[:, :H, :H] = do[:, :, None] * self.weight_hh[3 * H :] + dt[:, :, None] * dcdh
+        J[:, diag, H + diag] = dt * f
+        return J
+
+    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
+        H = self.hidden_size
+        dc, do, f, dt = self._coefficients(X, a)
+        P = V[:, :H] @ self.weight_hh.T  # (B, 4H): W_hi v_h, W_hf v_h, W_hg v_h, W_ho v_h
+        dc_v = sum(self._gate_blocks(dc * P)) + f * V[:, H:]
+        return np.concatenate([do * self._gate_blocks(P)[3] + dt * dc_v, dc_v], axis=1)
+
+    def _bounds(self, a: np.ndarray) -> np.ndarray | None:
+        M = np.abs(a + self.bias_hh) + np.abs(self.weight_hh).sum(axis=1)
+        M_i, M_f, _, _ = self._gate_blocks(M)
+        with np.errstate(over="ignore"):
+            c_max = _sigmoid(M_i) * (1.0 + np.exp(M_f))
+        if not np.all(np.isfinite(c_max)):
+            return None
+        high = np.concatenate([np.ones(self.hidden_size), c_max])
+        return np.stack([-high, high], axis=1)
+
+
+class ContinuousRNN(RNNCell):
+    """Continuous-time rate network (Sussillo & Barak 2013): a flow.
+
+    τ dx/dt = −x + W_hh tanh(x) + W_ih u + b,   b = b_ih + b_hh,
+
+    with the readout reading tanh(x).  ``step`` is one forward-Euler step of
+    length ``dt`` (the discretisation used in training)::
+
+        x_{k+1} = x_k + (dt/τ) (−x_k + W_hh tanh(x_k) + W_ih u_k + b)
+
+    and ``run`` iterates it; ``system(u)`` is the flow itself, with Jacobian
+    (−I + W_hh diag(1 − tanh²(x)))/τ and Jacobian-vector product
+    (−v + W_hh ((1 − tanh²(x)) ⊙ v))/τ.  Fixed points satisfy
+    x = W_hh tanh(x) + W_ih u + b, so |x_k| ≤ Σ_j |W_kj| + |(W_ih u + b)_k|,
+    the box ``system(u).bounds``.
+
+    Parameters
+    ----------
+    tau : float
+        τ > 0, the time constant.
+    dt : float
+        The Euler step of ``step``/``run``, > 0.
+        The rest as for :class:`RNNCell`, with G = 1.
+    """
+
+    cell, kind = "continuous", "flow"
+    state_prefixes = ("x",)
+
+    def __init__(self, weight_ih: Any, weight_hh: Any, bias_ih: Any = None, bias_hh: Any = None, *,
+                 tau: float = 1.0, dt: float = 0.25, **kwargs: Any) -> None:
+        self.tau = check_real(tau, "tau", positive=True)
+        self.dt = check_real(dt, "dt", positive=True)
+        super().__init__(weight_ih, weight_hh, bias_ih, bias_hh, **kwargs)
+
+    def rhs(self, X: Any, U: Any) -> np.ndarray:
+        """The vector field dx/dt for states (B, H) and inputs (B, I) or (I,)."""
+        return self._evolve(*self._step_inputs(X, U))
+
+    def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return (-X + np.tanh(X) @ self.weight_hh.T + a + self.bias_hh) / self.tau
+
+    def _evolve_step(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return X + self.dt * self._evolve(X, a)
+
+    def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return ((1.0 - np.tanh(X) ** 2)[:, None, :] * self.weight_hh - np.eye(self.hidden_size)) / self.tau
+
+    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return (-V + ((1.0 - np.tanh(X) ** 2) * V) @ self.weight_hh.T) / self.tau
+
+    def _readout_features(self, X: np.ndarray) -> np.ndarray:
+        return np.tanh(X)
+
+    def _bounds(self, a: np.ndarray) -> np.ndarray:
+        radius = np.abs(self.weight_hh).sum(axis=1) + np.abs(a + self.bias_hh)
+        high = radius + 0.5  # a margin: the box is a search region, strictly around the fixed points
+        return np.stack([-high, high], axis=1)
+
+    def _meta(self) -> dict[str, Any]:
+        return {**super()._meta(), "tau": self.tau, "dt": self.dt}
+
+
+# ------------------------------------------------------------------- loading
+def _find_prefix(keys: list[str]) -> str:
+    """The module prefix of the RNN keys: "" for ``weight_hh_l0``, "rnn." for ``rnn.weight_hh_l0``."""
+    if "weight_hh_l0" in keys:
+        return ""
+    found = [k[: -len("weight_hh_l0")] for k in keys if k.endswith(".weight_hh_l0")]
+    if len(found) != 1:
+        what = "no key" if not found else f"{len(found)} keys ({', '.join(f + 'weight_hh_l0' for f in found)})"
+        raise KeyError(f"state_dict must hold weight_hh_l0 (optionally as '<module>.weight_hh_l0'), found {what}")
+    return found[0]
+
+
+def from_state_dict(
+    state_dict: Mapping[str, Any],
+    cell: str,
+    *,
+    tau: float = 1.0,
+    dt: float = 0.25,
+    meta: Mapping[str, Any] | None = None,
+) -> RNNCell:
+    """A cell from PyTorch ``state_dict`` arrays (numpy arrays or torch tensors).
+
+    Parameters
+    ----------
+    state_dict : mapping of str to array_like
+        ``weight_ih_l0`` (G*H, I), ``weight_hh_l0`` (G*H, H), optionally
+        ``bias_ih_l0``, ``bias_hh_l0`` (G*H,) (zeros when absent, as for
+        PyTorch's ``bias=False``), and optionally a readout
+        ``readout.weight`` (O, H), ``readout.bias`` (O,).  The RNN keys may
+        carry one module prefix, as in a model's ``state_dict()`` where the
+        recurrent module is an attribute: ``rnn.weight_ih_l0`` ...  Torch
+        tensors are converted with ``.detach().cpu().numpy()``; everything
+        becomes float64.
+    cell : {"rnn_tanh", "rnn_relu", "gru", "lstm", "continuous"}
+    tau, dt : float
+        τ and the Euler step of a ``"continuous"`` cell (ignored otherwise).
+    meta : mapping, optional
+        Metadata kept in the cell's ``meta``.
+
+    Raises
+    ------
+    KeyError
+        A required key is missing.
+    ValueError
+        Unknown ``cell``; keys of a layout dynsys does not model (several
+        layers, bidirectional, LSTM projections); a weight of the wrong shape (the message names the
+        key, the expected and the actual shape) or with NaN/inf entries.
+    """
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+    keys = [str(k) for k in state_dict]
+    prefix = _find_prefix(keys)
+    unsupported = [k for k in keys if _RNN_PARAMETER.fullmatch(k[len(prefix):]) and k[len(prefix):] not in RNN_KEYS]
+    if unsupported:
+        raise ValueError(
+            f"state_dict has keys a single-layer, unidirectional {cell} cell does not have: {sorted(unsupported)}; "
+            f"dynsys reads {', '.join(prefix + k for k in RNN_KEYS)} and {', '.join(READOUT_KEYS)}"
+        )
+    if prefix + "weight_ih_l0" not in state_dict:
+        raise KeyError(f"state_dict has no {prefix}weight_ih_l0 (keys: {sorted(keys)})")
+    weights = [state_dict.get(prefix + k) for k in RNN_KEYS]
+    W_out, b_out = (state_dict.get(k) for k in READOUT_KEYS)
+    kwargs: dict[str, Any] = {"W_out": W_out, "b_out": b_out, "meta": meta}
+    if cell in ("rnn_tanh", "rnn_relu"):
+        return VanillaRNN(*weights, nonlinearity=cell[4:], **kwargs)
+    if cell == "continuous":
+        return ContinuousRNN(*weights, tau=tau, dt=dt, **kwargs)
+    return (GRU if cell == "gru" else LSTM)(*weights, **kwargs)
+
+
+def load(path: str | os.PathLike[str]) -> RNNCell:
+    """Read a model written by :meth:`RNNCell.save` (or by ``tasks.train``).
+
+    The ``.npz`` holds state_dict arrays and ``meta``, a JSON object naming
+    the ``"cell"`` (and ``"tau"``, ``"dt"`` for a continuous one); every key of
+    ``meta`` is kept in the cell's ``meta``.  Read with ``allow_pickle=False``.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        The file is not an ``.npz`` model: unreadable, no ``meta``, ``meta``
+        not a JSON object with a known ``"cell"``, or bad weights.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model file at {str(path)!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{str(path)!r} is not an .npz model file: {err}") from None
+    if "meta" not in arrays:
+        raise ValueError(f"{str(path)!r} has no 'meta' entry (a JSON object naming the cell); keys: {sorted(arrays)}")
+    try:
+        meta = json.loads(str(arrays.pop("meta")[()]))
+    except (json.JSONDecodeError, TypeError, IndexError) as err:
+        raise ValueError(f"'meta' of {str(path)!r} is not JSON: {err}") from None
+    if not isinstance(meta, dict) or "cell" not in meta:
+        raise ValueError(f"'meta' of {str(path)!r} must be a JSON object with a 'cell' key, got {meta!r}")
+    time_scales = {k: meta[k] for k in ("tau", "dt") if k in meta}  # used by a continuous cell only
+    return from_state_dict(arrays, str(meta["cell"]), meta=meta, **time_scales)
+
+
+def from_torch(module: Any, readout: Any = None) -> RNNCell:
+    """A cell from a PyTorch module (imports torch only now).
+
+    Parameters
+    ----------
+    module : torch.nn.RNN, torch.nn.GRU or torch.nn.LSTM
+        Single layer, unidirectional, without LSTM projections; batch_first
+        either way (it does not change the weights).
+    readout : torch.nn.Linear, optional
+        The readout from h, shape (O, H).
+
+    Raises
+    ------
+    TypeError
+        ``module`` or ``readout`` is not of a supported type.
+    ValueError
+        Several layers, bidirectional, ``proj_size`` > 0, or bad weights.
+    """
+    import torch
+
+    nn = torch.nn
+    if isinstance(module, nn.RNN):
+        cell = f"rnn_{module.nonlinearity}"
+    elif isinstance(module, nn.GRU):
+        cell = "gru"
+    elif isinstance(module, nn.LSTM):
+        cell = "lstm"
+    else:
+        raise TypeError(f"module must be a torch.nn.RNN, GRU or LSTM, got {type(module).__name__}")
+    if module.num_layers != 1 or module.bidirectional or getattr(module, "proj_size", 0):
+        raise ValueError(
+            f"only single-layer, unidirectional modules without projections are supported, got num_layers="
+            f"{module.num_layers}, bidirectional={module.bidirectional}, proj_size={getattr(module, 'proj_size', 0)}"
+        )
+    weights = dict(module.state_dict())
+    if readout is not None:
+        if not isinstance(readout, nn.Linear):
+            raise TypeError(f"readout must be a torch.nn.Linear or None, got {type(readout).__name__}")
+        weights.update({f"readout.{k}": v for k, v in readout.state_dict().items()})
+    return from_state_dict(weights, cell)
+
+
+def load_flipflop() -> RNNCell:
+    """The bundled 3-bit flip-flop network: 64 tanh units, readout of 3 outputs.
+
+    Trained by ``python -m tasks.train flipflop --bits 3 --hidden 64 --seed 0``
+    (the command, seed, loss and accuracy are in its ``meta``); see
+    ``dynsys/data/flipflop_3bit_64.npz``.
+    """
+    if not FLIPFLOP_PATH.is_file():
+        raise FileNotFoundError(
+            f"the bundled flip-flop model {str(FLIPFLOP_PATH)!r} is missing; train it with: {FLIPFLOP_COMMAND}"
+        )
+    return load(FLIPFLOP_PATH)

@@ -1,0 +1,624 @@
+"""Train recurrent networks on a task with backpropagation through time in numpy.
+
+Three cells, each with PyTorch's update equations and ``state_dict`` layout
+(``weight_ih_l0`` (G*H, I), ``weight_hh_l0`` (G*H, H), ``bias_ih_l0``,
+``bias_hh_l0`` (G*H,)), so that a trained model loads into
+``dynsys.rnn.from_state_dict`` or into ``torch.nn.RNN``/``nn.GRU`` as it is:
+
+* ``"rnn_tanh"`` (G = 1): :math:`h_{t} = \\tanh(W_{ih} u_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`.
+* ``"gru"`` (G = 3, rows stacked r, z, n):
+
+  .. math::
+
+      r &= \\sigma(W_{ir} u + b_{ir} + W_{hr} h + b_{hr}), \\quad
+      z = \\sigma(W_{iz} u + b_{iz} + W_{hz} h + b_{hz}), \\\\
+      n &= \\tanh(W_{in} u + b_{in} + r \\odot (W_{hn} h + b_{hn})), \\quad
+      h' = (1 - z) \\odot n + z \\odot h.
+
+* ``"continuous"`` (G = 1): :math:`\\tau \\dot x = -x + W_{hh} \\tanh(x) + W_{ih} u + b`
+  with :math:`b = b_{ih} + b_{hh}`, discretised by Euler with step ``dt``:
+  :math:`x_{t} = x_{t-1} + (dt/\\tau)(-x_{t-1} + W_{hh}\\tanh(x_{t-1}) + W_{ih} u_t + b)`.
+
+The state starts at 0, and the output at step t is a linear readout of the
+state *after* it consumed :math:`u_t` (PyTorch's convention):
+:math:`y_t = W_{out} h_t + b_{out}`, or :math:`W_{out}\\tanh(x_t) + b_{out}` for
+the continuous cell (parameters ``readout.weight`` (O, H), ``readout.bias``
+(O,)).  The loss is the mean squared error over the entries where the task's
+mask is True.  Gradients are exact (reverse-mode through the time loop); they
+are checked against finite differences in ``tests/test_tasks.py``.
+
+Optimisation: Adam (Kingma & Ba 2015) on the gradient after clipping its
+global norm (over all parameters) to ``clip``.  Initialisation follows
+PyTorch's defaults: every weight and bias uniform on
+:math:`[-1/\\sqrt{H}, 1/\\sqrt{H}]`, the readout's on the same interval
+(:math:`1/\\sqrt{\\text{fan-in}} = 1/\\sqrt{H}`).
+
+Command line::
+
+    python -m tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out model.npz
+
+trains a tanh network on the n-bit flip-flop (:mod:`tasks.flipflop`) until the
+sign of its output matches the target on >= 99.5 % of the masked steps of
+fresh validation trials at two consecutive checks, then reports the accuracy
+on fresh test trials and saves the model (see :func:`save_model`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from dynsys._io import atomic_write
+from dynsys._validate import check_count, check_real
+
+from . import flipflop
+
+__all__ = [
+    "CELLS",
+    "Cell",
+    "TanhRNN",
+    "GRU",
+    "ContinuousRNN",
+    "make_cell",
+    "init_params",
+    "outputs",
+    "loss_and_gradients",
+    "masked_mse",
+    "sign_accuracy",
+    "clip_by_global_norm",
+    "Adam",
+    "train",
+    "flipflop_batches",
+    "save_model",
+    "main",
+]
+
+CELLS = ("rnn_tanh", "gru", "continuous")
+RECURRENT_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+READOUT_KEYS = ("readout.weight", "readout.bias")
+
+Params = dict[str, np.ndarray]
+
+
+class Batch(Protocol):
+    """What a task yields: arrays of shape (B, T, I), (B, T, O), (B, T, O)."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+class Cell(ABC):
+    """A recurrent cell: its forward pass over time and the reverse pass.
+
+    Subclasses implement :meth:`forward` and :meth:`backward` for the
+    recurrent part only.  ``backward`` returns the gradients of the loss with
+    respect to the pre-activations fed by :math:`W_{ih}` and by :math:`W_{hh}`
+    at every step, together with the vectors multiplied by :math:`W_{hh}`;
+    :func:`_recurrent_gradients` turns them into parameter gradients, the same
+    way for every cell.
+    """
+
+    name: str
+    gates: int = 1
+
+    def meta(self) -> dict[str, Any]:
+        """The metadata a loader needs to rebuild this cell."""
+        return {"cell": self.name}
+
+    @abstractmethod
+    def forward(self, params: Params, U: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Run the cell from the zero state.
+
+        Parameters
+        ----------
+        params : dict
+            The parameters, in ``state_dict`` layout.
+        U : ndarray, shape (T, B, I)
+            Inputs, time first.
+
+        Returns
+        -------
+        R : ndarray, shape (T, B, H)
+            What the readout reads at each step (h_t, or tanh(x_t)).
+        cache : dict
+            Whatever :meth:`backward` needs.
+        """
+
+    @abstractmethod
+    def backward(
+        self, params: Params, cache: dict[str, np.ndarray], dR: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Back-propagate ``dR`` = dL/dR (T, B, H) through time.
+
+        Returns
+        -------
+        dA_ih, dA_hh : ndarray, shape (T, B, G*H)
+            dL/d(W_ih u_t + b_ih) and dL/d(W_hh s_t + b_hh) per step.
+        S : ndarray, shape (T, B, H)
+            The vectors s_t that W_hh multiplies at each step.
+        """
+
+
+class TanhRNN(Cell):
+    """PyTorch ``nn.RNN(nonlinearity='tanh')``: h_t = tanh(W_ih u_t + b_ih + W_hh h_{t-1} + b_hh)."""
+
+    name = "rnn_tanh"
+
+    def forward(self, params, U):
+        W_hh, b_hh = params["weight_hh_l0"], params["bias_hh_l0"]
+        A_in = U @ params["weight_ih_l0"].T + params["bias_ih_l0"]
+        T, B = U.shape[:2]
+        Hs = np.empty((T + 1, B, W_hh.shape[1]))
+        Hs[0] = 0.0
+        for t in range(T):
+            Hs[t + 1] = np.tanh(A_in[t] + Hs[t] @ W_hh.T + b_hh)
+        return Hs[1:], {"H": Hs}
+
+    def backward(self, params, cache, dR):
+        W_hh, Hs = params["weight_hh_l0"], cache["H"]
+        dA = np.empty_like(dR)
+        carry = np.zeros_like(dR[0])
+        for t in range(dR.shape[0] - 1, -1, -1):
+            dA[t] = (dR[t] + carry) * (1.0 - Hs[t + 1] ** 2)
+            carry = dA[t] @ W_hh
+        return dA, dA, Hs[:-1]
+
+
+class GRU(Cell):
+    """PyTorch ``nn.GRU`` (gate rows r, z, n; see the module docstring)."""
+
+    name = "gru"
+    gates = 3
+
+    def forward(self, params, U):
+        W_hh, b_hh = params["weight_hh_l0"], params["bias_hh_l0"]
+        H = W_hh.shape[1]
+        A_in = U @ params["weight_ih_l0"].T + params["bias_ih_l0"]
+        T, B = U.shape[:2]
+        Hs = np.empty((T + 1, B, H))
+        Hs[0] = 0.0
+        r, z, n, hn = (np.empty((T, B, H)) for _ in range(4))
+        for t in range(T):
+            A_h = Hs[t] @ W_hh.T + b_hh
+            r[t] = _sigmoid(A_in[t, :, :H] + A_h[:, :H])
+            z[t] = _sigmoid(A_in[t, :, H : 2 * H] + A_h[:, H : 2 * H])
+            hn[t] = A_h[:, 2 * H :]
+            n[t] = np.tanh(A_in[t, :, 2 * H :] + r[t] * hn[t])
+            Hs[t + 1] = (1.0 - z[t]) * n[t] + z[t] * Hs[t]
+        return Hs[1:], {"H": Hs, "r": r, "z": z, "n": n, "hn": hn}
+
+    def backward(self, params, cache, dR):
+        W_hh = params["weight_hh_l0"]
+        Hs, r, z, n, hn = (cache[k] for k in ("H", "r", "z", "n", "hn"))
+        T, B, H = dR.shape
+        dA_in = np.empty((T, B, 3 * H))
+        dA_h = np.empty((T, B, 3 * H))
+        carry = np.zeros((B, H))
+        for t in range(T - 1, -1, -1):
+            dh = dR[t] + carry
+            da_n = dh * (1.0 - z[t]) * (1.0 - n[t] ** 2)
+            da_z = dh * (Hs[t] - n[t]) * z[t] * (1.0 - z[t])
+            da_r = da_n * hn[t] * r[t] * (1.0 - r[t])
+            dA_in[t, :, :H] = dA_h[t, :, :H] = da_r
+            dA_in[t, :, H : 2 * H] = dA_h[t, :, H : 2 * H] = da_z
+            dA_in[t, :, 2 * H :] = da_n
+            dA_h[t, :, 2 * H :] = da_n * r[t]
+            carry = dh * z[t] + dA_h[t] @ W_hh
+        return dA_in, dA_h, Hs[:-1]
+
+
+class ContinuousRNN(Cell):
+    """Euler discretisation of tau dx/dt = -x + W_hh tanh(x) + W_ih u + b_ih + b_hh.
+
+    Parameters
+    ----------
+    tau : float
+        Time constant (> 0).
+    dt : float
+        Euler step (> 0, at most tau, so that x_t is a convex combination of
+        x_{t-1} and the drive).
+    """
+
+    name = "continuous"
+
+    def __init__(self, tau: float = 1.0, dt: float = 0.25) -> None:
+        self.tau = check_real(tau, "tau", positive=True)
+        self.dt = check_real(dt, "dt", positive=True)
+        if self.dt > self.tau:
+            raise ValueError(f"dt must be <= tau, got dt={dt!r}, tau={tau!r}")
+        self.alpha = self.dt / self.tau
+
+    def meta(self):
+        return {"cell": self.name, "tau": self.tau, "dt": self.dt}
+
+    def forward(self, params, U):
+        W_hh, a = params["weight_hh_l0"], self.alpha
+        A_in = U @ params["weight_ih_l0"].T + params["bias_ih_l0"] + params["bias_hh_l0"]
+        T, B = U.shape[:2]
+        X = np.empty((T + 1, B, W_hh.shape[1]))
+        X[0] = 0.0
+        Phi = np.tanh(X)  # Phi[t] = tanh(x_t), filled as x_t is computed
+        for t in range(T):
+            X[t + 1] = (1.0 - a) * X[t] + a * (Phi[t] @ W_hh.T + A_in[t])
+            Phi[t + 1] = np.tanh(X[t + 1])
+        return Phi[1:], {"Phi": Phi}
+
+    def backward(self, params, cache, dR):
+        W_hh, Phi, a = params["weight_hh_l0"], cache["Phi"], self.alpha
+        dA = np.empty_like(dR)
+        carry = np.zeros_like(dR[0])  # dL/dx_{t+1} from the steps after t+1
+        for t in range(dR.shape[0] - 1, -1, -1):
+            dx = dR[t] * (1.0 - Phi[t + 1] ** 2) + carry
+            dA[t] = a * dx
+            carry = (1.0 - a) * dx + (dA[t] @ W_hh) * (1.0 - Phi[t] ** 2)
+        return dA, dA, Phi[:-1]
+
+
+def make_cell(name: str, *, tau: float = 1.0, dt: float = 0.25) -> Cell:
+    """The cell called ``name`` (one of :data:`CELLS`); ``tau``, ``dt`` only for "continuous"."""
+    if name == "rnn_tanh":
+        return TanhRNN()
+    if name == "gru":
+        return GRU()
+    if name == "continuous":
+        return ContinuousRNN(tau, dt)
+    raise ValueError(f"cell must be one of {CELLS}, got {name!r}")
+
+
+def init_params(cell: Cell, n_inputs: int, hidden: int, n_outputs: int, rng: np.random.Generator) -> Params:
+    """PyTorch's default initialisation: every entry uniform on [-1/sqrt(H), 1/sqrt(H)].
+
+    Returns a dict with the keys and shapes of the model file: the four
+    recurrent arrays (G*H rows) and ``readout.weight`` (O, H), ``readout.bias`` (O,).
+    """
+    n_inputs = check_count(n_inputs, "n_inputs")
+    hidden = check_count(hidden, "hidden")
+    n_outputs = check_count(n_outputs, "n_outputs")
+    G, k = cell.gates, 1.0 / np.sqrt(hidden)
+    shapes = {
+        "weight_ih_l0": (G * hidden, n_inputs),
+        "weight_hh_l0": (G * hidden, hidden),
+        "bias_ih_l0": (G * hidden,),
+        "bias_hh_l0": (G * hidden,),
+        "readout.weight": (n_outputs, hidden),
+        "readout.bias": (n_outputs,),
+    }
+    return {key: rng.uniform(-k, k, size=shape) for key, shape in shapes.items()}
+
+
+def _time_first(a: np.ndarray, name: str, ndim_last: int | None = None) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    if a.ndim != 3 or (ndim_last is not None and a.shape[2] != ndim_last):
+        want = f"(B, T, {ndim_last})" if ndim_last is not None else "(B, T, n)"
+        raise ValueError(f"{name} must have shape {want}, got {a.shape}")
+    return np.ascontiguousarray(a.transpose(1, 0, 2))
+
+
+def outputs(params: Params, inputs: np.ndarray, cell: Cell) -> np.ndarray:
+    """Readout y of the network from the zero state.
+
+    Parameters
+    ----------
+    params : dict
+        Parameters in ``state_dict`` layout (see :func:`init_params`).
+    inputs : ndarray, shape (B, T, I)
+    cell : Cell
+
+    Returns
+    -------
+    ndarray, shape (B, T, O)
+        y_t = W_out r_t + b_out with r_t = h_t (or tanh(x_t)) after input u_t.
+    """
+    U = _time_first(inputs, "inputs", params["weight_ih_l0"].shape[1])
+    R, _ = cell.forward(params, U)
+    Y = R @ params["readout.weight"].T + params["readout.bias"]
+    return Y.transpose(1, 0, 2)
+
+
+def masked_mse(y: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:
+    """Mean of (y - target)^2 over the entries where ``mask`` is True (0 if none)."""
+    n = max(int(np.count_nonzero(mask)), 1)
+    return float(np.sum(np.where(mask, (y - targets) ** 2, 0.0)) / n)
+
+
+def sign_accuracy(y: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:
+    """Fraction of the masked entries where sign(y) equals the target."""
+    n = int(np.count_nonzero(mask))
+    if n == 0:
+        raise ValueError("mask selects no entries: accuracy is undefined")
+    return float(np.count_nonzero((np.sign(y) == targets) & mask) / n)
+
+
+def _recurrent_gradients(
+    U: np.ndarray, dA_in: np.ndarray, dA_h: np.ndarray, S: np.ndarray
+) -> Params:
+    """Parameter gradients from per-step pre-activation gradients, summed over (T, B)."""
+    gh = dA_in.shape[2]
+    dA_in2, dA_h2 = dA_in.reshape(-1, gh), dA_h.reshape(-1, gh)
+    return {
+        "weight_ih_l0": dA_in2.T @ U.reshape(-1, U.shape[2]),
+        "weight_hh_l0": dA_h2.T @ S.reshape(-1, S.shape[2]),
+        "bias_ih_l0": dA_in2.sum(axis=0),
+        "bias_hh_l0": dA_h2.sum(axis=0),
+    }
+
+
+def loss_and_gradients(params: Params, batch: Batch, cell: Cell) -> tuple[float, Params, np.ndarray]:
+    """Masked mean squared error and its exact gradient with respect to every parameter.
+
+    Parameters
+    ----------
+    params : dict
+        Parameters in ``state_dict`` layout.
+    batch : Batch
+        ``inputs`` (B, T, I), ``targets`` (B, T, O), ``mask`` (B, T, O).
+    cell : Cell
+
+    Returns
+    -------
+    loss : float
+        :math:`L = \\frac{1}{N}\\sum_{m} (y - y^*)^2` over the N masked entries.
+    grads : dict
+        dL/dp for every key of ``params``, same shapes.
+    y : ndarray, shape (B, T, O)
+        The outputs.
+    """
+    W_out, b_out = params["readout.weight"], params["readout.bias"]
+    U = _time_first(batch.inputs, "inputs", params["weight_ih_l0"].shape[1])
+    targets = _time_first(batch.targets, "targets", W_out.shape[0])
+    mask = np.asarray(batch.mask, dtype=bool).transpose(1, 0, 2)
+    if mask.shape != targets.shape:
+        raise ValueError(f"mask must have the shape of targets {batch.targets.shape}, got {batch.mask.shape}")
+    R, cache = cell.forward(params, U)
+    Y = R @ W_out.T + b_out
+    n = max(int(np.count_nonzero(mask)), 1)
+    err = np.where(mask, Y - targets, 0.0)
+    loss = float(np.sum(err**2) / n)
+    dY = (2.0 / n) * err
+    grads = _recurrent_gradients(U, *cell.backward(params, cache, dY @ W_out))
+    grads["readout.weight"] = dY.reshape(-1, dY.shape[2]).T @ R.reshape(-1, R.shape[2])
+    grads["readout.bias"] = dY.sum(axis=(0, 1))
+    return loss, grads, Y.transpose(1, 0, 2)
+
+
+def clip_by_global_norm(grads: Params, max_norm: float) -> float:
+    """Scale ``grads`` in place so that their joint 2-norm is at most ``max_norm``; return the norm before."""
+    norm = float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
+    if norm > max_norm:
+        for g in grads.values():
+            g *= max_norm / norm
+    return norm
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) with bias correction, updating a dict of arrays in place.
+
+    m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g^2,
+    p <- p - lr (m / (1-b1^k)) / (sqrt(v / (1-b2^k)) + eps).
+    """
+
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.lr = check_real(lr, "lr", positive=True)
+        self.b1, self.b2 = betas
+        self.eps = eps
+        self.k = 0
+        self.m = {key: np.zeros_like(p) for key, p in params.items()}
+        self.v = {key: np.zeros_like(p) for key, p in params.items()}
+
+    def step(self, params: Params, grads: Params) -> None:
+        """One update of every array of ``params`` from ``grads``."""
+        self.k += 1
+        c1, c2 = 1.0 - self.b1**self.k, 1.0 - self.b2**self.k
+        for key, g in grads.items():
+            m, v = self.m[key], self.v[key]
+            m *= self.b1
+            m += (1.0 - self.b1) * g
+            v *= self.b2
+            v += (1.0 - self.b2) * g**2
+            params[key] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+
+
+def train(
+    batches: Callable[[np.random.Generator], Batch],
+    *,
+    cell: Cell | str = "rnn_tanh",
+    hidden: int = 64,
+    seed: int = 0,
+    iters: int = 5000,
+    lr: float = 5e-3,
+    clip: float = 1.0,
+    check_every: int = 50,
+    target_accuracy: float = 0.995,
+    patience: int = 2,
+    n_test_batches: int = 4,
+    log: Callable[[str], None] | None = print,
+) -> tuple[Params, dict[str, Any]]:
+    """Train a network on a task with BPTT, Adam and global-norm clipping.
+
+    Parameters
+    ----------
+    batches : callable
+        ``batches(rng)`` returns a fresh training batch (``inputs`` (B, T, I),
+        ``targets`` (B, T, O), ``mask`` (B, T, O)) drawn with the Generator
+        ``rng``; I and O are read from the first batch.
+    cell : Cell or str, default "rnn_tanh"
+        The cell, or its name (see :func:`make_cell`).
+    hidden : int, default 64
+        Number of units H.
+    seed : int, default 0
+        Seeds the initialisation and three independent data streams
+        (training, validation, test) through :class:`numpy.random.SeedSequence`.
+    iters : int, default 5000
+        Maximum number of Adam steps.
+    lr : float, default 5e-3
+        Adam's learning rate (betas 0.9, 0.999).
+    clip : float, default 1.0
+        Maximum global norm of the gradient.
+    check_every : int, default 50
+        Steps between validation checks (accuracy on a fresh batch).
+    target_accuracy : float, default 0.995
+        Stop once validation accuracy reaches this ``patience`` checks in a row.
+    patience : int, default 2
+    n_test_batches : int, default 4
+        Fresh batches on which the final loss and accuracy are measured.
+    log : callable or None, default print
+        Receives one progress line per check.
+
+    Returns
+    -------
+    params : dict
+        Trained parameters in ``state_dict`` layout.
+    info : dict
+        ``final_loss`` and ``accuracy`` (on the test batches), ``train_loss``
+        (last step), ``iterations``, ``train_seconds``, ``history`` (list of
+        (iteration, train loss, validation accuracy)) and the cell's metadata.
+    """
+    cell = make_cell(cell) if isinstance(cell, str) else cell
+    hidden = check_count(hidden, "hidden")
+    iters = check_count(iters, "iters")
+    check_every = check_count(check_every, "check_every")
+    patience = check_count(patience, "patience")
+    n_test_batches = check_count(n_test_batches, "n_test_batches")
+    clip = check_real(clip, "clip", positive=True)
+    init_ss, train_ss, val_ss, test_ss = np.random.SeedSequence(check_count(seed, "seed", 0)).spawn(4)
+    train_rng, val_rng = np.random.default_rng(train_ss), np.random.default_rng(val_ss)
+    batch = batches(train_rng)
+    params = init_params(
+        cell, np.shape(batch.inputs)[2], hidden, np.shape(batch.targets)[2], np.random.default_rng(init_ss)
+    )
+    adam = Adam(params, lr)
+    history: list[tuple[int, float, float]] = []
+    streak, start = 0, time.perf_counter()
+    for k in range(1, iters + 1):
+        if k > 1:
+            batch = batches(train_rng)
+        loss, grads, _ = loss_and_gradients(params, batch, cell)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"training diverged at iteration {k} (loss {loss}); lower lr={lr!r}")
+        clip_by_global_norm(grads, clip)
+        adam.step(params, grads)
+        if k % check_every == 0 or k == iters:
+            val = batches(val_rng)
+            accuracy = sign_accuracy(outputs(params, val.inputs, cell), val.targets, val.mask)
+            history.append((k, loss, accuracy))
+            if log is not None:
+                log(f"iter {k:5d}  loss {loss:.5f}  val accuracy {accuracy:.4f}  ({time.perf_counter() - start:.1f} s)")
+            streak = streak + 1 if accuracy >= target_accuracy else 0
+            if streak >= patience:
+                break
+    seconds = time.perf_counter() - start
+    test_rng = np.random.default_rng(test_ss)
+    tests = [batches(test_rng) for _ in range(n_test_batches)]
+    Y = np.concatenate([outputs(params, b.inputs, cell) for b in tests])
+    targets = np.concatenate([b.targets for b in tests])
+    mask = np.concatenate([b.mask for b in tests])
+    info = {
+        **cell.meta(),
+        "hidden": hidden,
+        "seed": seed,
+        "lr": lr,
+        "clip": clip,
+        "iterations": k,
+        "train_seconds": round(seconds, 3),
+        "train_loss": loss,
+        "final_loss": masked_mse(Y, targets, mask),
+        "accuracy": sign_accuracy(Y, targets, mask),
+        "history": history,
+    }
+    return params, info
+
+
+def save_model(path: str, params: Params, meta: dict[str, Any]) -> None:
+    """Write ``params`` and ``meta`` (as a 0-d unicode array of JSON) to an ``.npz``, atomically.
+
+    The file holds exactly the keys of :func:`init_params` plus ``meta``, and
+    reads back with ``np.load(path, allow_pickle=False)``.
+    """
+    missing = [key for key in (*RECURRENT_KEYS, *READOUT_KEYS) if key not in params]
+    if missing:
+        raise ValueError(f"params lacks the keys {missing}")
+    if "cell" not in meta:
+        raise ValueError("meta must name the cell under 'cell'")
+    arrays = {key: np.asarray(params[key], dtype=np.float64) for key in (*RECURRENT_KEYS, *READOUT_KEYS)}
+    arrays["meta"] = np.array(json.dumps(meta))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def flipflop_batches(
+    bits: int, n_trials: int, n_steps: int, p: float = flipflop.DEFAULT_P
+) -> Callable[[np.random.Generator], flipflop.FlipFlopBatch]:
+    """A batch source for :func:`train`: ``rng -> flipflop.generate(n_trials, n_steps, bits, p, seed=rng)``."""
+    flipflop.generate(1, 1, bits, p)  # check the arguments now, not at the first step
+
+    def batches(rng: np.random.Generator) -> flipflop.FlipFlopBatch:
+        return flipflop.generate(n_trials, n_steps, bits, p, seed=rng)
+
+    return batches
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tasks.train", description="Train an RNN in numpy (BPTT + Adam) and save it as .npz."
+    )
+    parser.add_argument("task", choices=["flipflop"], help="the task to train on")
+    parser.add_argument("--bits", type=int, default=3, help="flip-flop channels (default 3)")
+    parser.add_argument("--hidden", type=int, default=64, help="hidden units (default 64)")
+    parser.add_argument("--cell", choices=CELLS, default="rnn_tanh", help="cell type (default rnn_tanh)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and data (default 0)")
+    parser.add_argument("--out", required=True, help="output .npz")
+    parser.add_argument("--iters", type=int, default=5000, help="maximum Adam steps (default 5000)")
+    parser.add_argument("--batch", type=int, default=64, help="trials per step (default 64)")
+    parser.add_argument("--steps", type=int, default=100, help="time steps per trial (default 100)")
+    parser.add_argument("--p", type=float, default=flipflop.DEFAULT_P, help="pulse probability per step")
+    parser.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default 5e-3)")
+    parser.add_argument("--clip", type=float, default=1.0, help="gradient global-norm clip (default 1)")
+    parser.add_argument("--tau", type=float, default=1.0, help="time constant, continuous cell")
+    parser.add_argument("--dt", type=float, default=0.25, help="Euler step, continuous cell")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    try:
+        cell = make_cell(args.cell, tau=args.tau, dt=args.dt)
+        batches = flipflop_batches(args.bits, args.batch, args.steps, args.p)
+        params, info = train(
+            batches, cell=cell, hidden=args.hidden, seed=args.seed, iters=args.iters, lr=args.lr, clip=args.clip
+        )
+    except (ValueError, FloatingPointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    meta = {
+        **{key: value for key, value in info.items() if key != "history"},
+        "task": args.task,
+        "bits": args.bits,
+        "batch": args.batch,
+        "steps": args.steps,
+        "p": args.p,
+        "command": shlex.join(["python", "-m", "tasks.train", *argv]),
+        "numpy": np.__version__,
+        "torch_free": True,
+    }
+    save_model(args.out, params, meta)
+    print(
+        f"accuracy {info['accuracy']:.4f} on fresh trials, loss {info['final_loss']:.5f}, "
+        f"{info['iterations']} iterations in {info['train_seconds']:.1f} s; saved {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

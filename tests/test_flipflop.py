@@ -1,0 +1,107 @@
+"""The flip-flop job on the bundled network and on a network whose memories are cycles.
+
+Expected answers come from the task's mathematics (2^n memories at the
+corners of {-1, 1}^n, joined along the edges of the n-cube) and from numpy
+computations written here from the weights, not from the code under test.
+"""
+import itertools
+import json
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from dynsys.cli import main
+from dynsys.flipflop import analyze_flipflop
+from dynsys.rnn import VanillaRNN, load_flipflop
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    cell = load_flipflop()
+    return cell, analyze_flipflop(cell, n_starts=1024)
+
+
+def step_numpy(cell, H):
+    """h' = tanh(W_hh h + b_hh + b_ih) at zero input, from the weights."""
+    return np.tanh(H @ cell.weight_hh.T + cell.bias_hh + cell.bias_ih)
+
+
+def settle(cell, H, steps=3000):
+    for _ in range(steps):
+        H = step_numpy(cell, H)
+    return H
+
+
+def test_bundled_network_holds_three_bits_at_the_corners_of_a_cube(bundled):
+    cell, analysis = bundled
+    assert analysis.accuracy >= 0.99
+    fixed = analysis.fixed_points.fixed()
+    # every fixed point is a zero of g(h) - h, checked with numpy from the weights
+    assert np.abs(step_numpy(cell, fixed.x) - fixed.x).max() <= 1e-10
+    stable = fixed.stable()
+    assert len(stable) == 8
+    corners = {tuple(c) for c in np.sign(stable.x @ cell.W_out.T + cell.b_out).astype(int).tolist()}
+    assert corners == set(itertools.product([-1, 1], repeat=3))
+    # the job's corners agree, and the memories are fixed points, not cycles
+    assert {tuple(c) for c in analysis.corners.tolist()} == corners
+    assert analysis.cycle_period == 1 and analysis.cycle_points is None
+    assert set(analysis.period.tolist()) == {1}
+    assert not np.any(analysis.fixed_points.is_fixed & analysis.fixed_points.is_slow)
+
+
+def test_index_one_saddles_join_neighbouring_corners(bundled):
+    """Leave each index-1 saddle along both branches of its unstable direction
+    (iterating the map in numpy) and read the corners the branches reach: the
+    12 edges of the cube, each joining corners that differ in one bit."""
+    cell, analysis = bundled
+    saddles = analysis.fixed_points.fixed().saddles()
+    saddles = saddles[saddles.index == 1]
+    edges = set()
+    for p in saddles:
+        v = p.linearization.Eu[:, 0]
+        ends = settle(cell, np.stack([p.x + 1e-3 * v, p.x - 1e-3 * v]))
+        a, b = (tuple(c) for c in np.sign(ends @ cell.W_out.T + cell.b_out).astype(int).tolist())
+        assert sum(x != y for x, y in zip(a, b)) == 1, (a, b)
+        edges.add(frozenset([a, b]))
+    cube_edges = {
+        frozenset([a, b])
+        for a, b in itertools.combinations(itertools.product([-1, 1], repeat=3), 2)
+        if sum(x != y for x, y in zip(a, b)) == 1
+    }
+    assert edges == cube_edges
+
+
+def test_memories_held_as_two_cycles_are_found_as_cycles():
+    # h' = tanh(-2 h) per unit: 0 is an unstable (flip) fixed point and every
+    # other orbit falls onto the 2-cycle {c, -c}, c = tanh(2 c) > 0, in each coordinate
+    bits = 3
+    cell = VanillaRNN(np.eye(bits), -2.0 * np.eye(bits), W_out=np.eye(bits), b_out=np.zeros(bits))
+    analysis = analyze_flipflop(cell, n_trials=32, n_steps=50, n_starts=256)
+    c = brentq(lambda s: s - np.tanh(2 * s), 0.5, 1.0)
+    assert analysis.cycle_period == 2
+    assert len(analysis.fixed_points.stable()) == 0  # no stable fixed point at all
+    expected = np.array(list(itertools.product([-c, c], repeat=bits)))
+    found = analysis.attractors.x
+    assert len(found) == 8
+    assert max(np.min(np.linalg.norm(found - e, axis=1)) for e in expected) < 1e-9
+    assert "2-cycles" in analysis.summary()
+
+
+def test_dynsys_flipflop_writes_its_files(tmp_path, capsys):
+    out = tmp_path / "ff"
+    assert main(["flipflop", "--n-starts", "256", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "8 stable" in printed
+    report = json.loads((out / "fixed_points.json").read_text())
+    assert report["counts"]["stable"] == 8
+    assert report["distinct_corners"] == 8
+    assert all(abs(p["q"]) <= 0.5e-20 for p in report["points"] if p["type"] == "fixed")
+    assert (out / "fixed_points.npz").exists()
+
+
+def test_dynsys_flipflop_bad_model_file(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros(3))
+    assert main(["flipflop", "--model", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -1,0 +1,339 @@
+"""Tests of the RNN adapter (dynsys.rnn).
+
+Conformance to PyTorch is checked against ``tests/fixtures/torch_reference.npz``
+(PyTorch's own outputs, made by ``tests/fixtures/make_torch_reference.py``),
+so torch is not needed here.  Jacobians are checked against central
+differences computed in this file, fixed points against plain forward
+iteration of contracting networks, and the continuous cell against its
+formula written out in numpy.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from dynsys import rnn
+from dynsys.rnn import CELLS, GRU, LSTM, ContinuousRNN, VanillaRNN, from_state_dict, load
+
+FIXTURE = Path(__file__).parent / "fixtures" / "torch_reference.npz"
+GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4, "continuous": 1}
+
+
+def random_state_dict(cell: str, H: int, I: int, rng: np.random.Generator, scale: float = 1.0, O: int = 2) -> dict:
+    G = GATES[cell]
+    return {
+        "weight_ih_l0": rng.uniform(-1, 1, (G * H, I)),
+        "weight_hh_l0": scale * rng.standard_normal((G * H, H)) / np.sqrt(H),
+        "bias_ih_l0": rng.uniform(-1, 1, G * H),
+        "bias_hh_l0": rng.uniform(-1, 1, G * H),
+        "readout.weight": rng.standard_normal((O, H)),
+        "readout.bias": rng.standard_normal(O),
+    }
+
+
+def random_cell(cell: str, H: int, I: int, rng: np.random.Generator, scale: float = 1.0) -> rnn.RNNCell:
+    return from_state_dict(random_state_dict(cell, H, I, rng, scale), cell, tau=0.7, dt=0.05)
+
+
+cell_cases = st.tuples(
+    st.sampled_from(CELLS),
+    st.integers(2, 6),  # H
+    st.integers(1, 3),  # I
+    st.integers(0, 2**32 - 1),  # seed
+    st.floats(0.3, 2.5),  # recurrent weight scale
+)
+
+
+def central_difference_jacobian(f, X: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    n = X.shape[1]
+    cols = [(f(X + h * e) - f(X - h * e)) / (2 * h) for e in np.eye(n)]
+    return np.stack(cols, axis=2)  # (B, i, j)
+
+
+# ------------------------------------------------------------- PyTorch conformance
+def fixture_case(case: str) -> dict[str, np.ndarray]:
+    with np.load(FIXTURE, allow_pickle=False) as data:
+        return {k.split("/", 1)[1]: data[k] for k in data.files if k.startswith(case + "/")}
+
+
+@pytest.mark.parametrize("case", ["rnn_tanh", "rnn_relu", "gru", "gru_nobias", "lstm"])
+def test_step_and_run_match_pytorch(case):
+    ref = fixture_case(case)
+    cell = from_state_dict(ref, "gru" if case == "gru_nobias" else case)  # extra fixture keys are ignored
+    H = cell.hidden_size
+    assert (cell.hidden_size, cell.input_size) == (5, 3)
+    h0 = np.concatenate([ref["h0"], ref["c0"]], axis=1) if case == "lstm" else ref["h0"]
+    states = cell.run(ref["input"], h0)
+    np.testing.assert_allclose(states[..., :H], ref["output"], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(states[:, -1, :H], ref["h_n"], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(cell.step(h0, ref["input"][:, 0])[:, :H], ref["output"][:, 0], atol=1e-6, rtol=0)
+    if case == "lstm":
+        np.testing.assert_allclose(states[:, -1, H:], ref["c_n"], atol=1e-6, rtol=0)
+    if case == "gru_nobias":
+        assert "bias_ih_l0" not in ref and np.all(cell.bias_ih == 0) and np.all(cell.bias_hh == 0)
+
+
+def test_fixture_records_torch_version():
+    with np.load(FIXTURE, allow_pickle=False) as data:
+        assert str(data["torch_version"]).split(".")[0].isdigit()
+    assert FIXTURE.stat().st_size < 100_000
+
+
+# ------------------------------------------------------------- Jacobians
+@given(cell_cases)
+def test_jacobian_matches_central_differences(case):
+    cell_name, H, I, seed, scale = case
+    rng = np.random.default_rng(seed)
+    cell = random_cell(cell_name, H, I, rng, scale)
+    u = rng.uniform(-1, 1, I)
+    X = rng.uniform(-2, 2, (3, cell.state_dim))
+    if cell_name == "rnn_relu":  # central differences need a margin from the kinks of relu
+        s = X @ cell.weight_hh.T + cell.weight_ih @ u + cell.bias_ih + cell.bias_hh
+        assume(np.min(np.abs(s)) > 1e-3)
+    system = cell.system(u)
+    J = system.jacobian(X)
+    assert J.shape == (3, cell.state_dim, cell.state_dim)
+    np.testing.assert_allclose(J, central_difference_jacobian(system.rhs, X), atol=1e-6, rtol=1e-6)
+
+
+@given(cell_cases)
+def test_jvp_is_jacobian_times_vector(case):
+    cell_name, H, I, seed, scale = case
+    rng = np.random.default_rng(seed)
+    cell = random_cell(cell_name, H, I, rng, scale)
+    system = cell.system(rng.uniform(-1, 1, I))
+    X = rng.uniform(-2, 2, (4, cell.state_dim))
+    V = rng.standard_normal(X.shape)
+    np.testing.assert_allclose(system.jvp(X, V), np.einsum("bij,bj->bi", system.jacobian(X), V), atol=1e-12)
+
+
+def test_system_attributes():
+    rng = np.random.default_rng(0)
+    lstm = random_cell("lstm", 3, 2, rng).system()
+    assert (lstm.kind, lstm.dim, lstm.name) == ("map", 6, "lstm(H=3)")
+    assert lstm.state_names == ("h0", "h1", "h2", "c0", "c1", "c2")
+    flow = random_cell("continuous", 4, 2, rng).system()
+    assert (flow.kind, flow.dim, flow.name) == ("flow", 4, "continuous(H=4)")
+    gru = random_cell("gru", 4, 2, rng).system()
+    assert gru.state_names == ("h0", "h1", "h2", "h3") and gru.name == "gru(H=4)"
+    np.testing.assert_array_equal(gru.bounds, np.tile([-1.0, 1.0], (4, 1)))
+
+
+# ------------------------------------------------------------- fixed points
+@given(cell_cases)
+def test_fixed_points_of_iteration_are_zeros_of_the_residual(case):
+    """Forward iteration of a contracting network converges to a fixed point x*
+    (found without dynsys's solver); system(u) must have F(x*) = 0 there, and
+    its bounds must hold x*."""
+    cell_name, H, I, seed, _ = case
+    rng = np.random.default_rng(seed)
+    cell = random_cell(cell_name, H, I, rng, scale=0.2)  # ‖W_hh‖ small: each cell contracts
+    u = rng.uniform(-1, 1, I)
+    X = rng.uniform(-1, 1, (3, cell.state_dim))
+    for _ in range(2000 if cell_name in ("continuous", "lstm") else 300):  # the forget gate may be near 1
+        X_prev, X = X, cell.step(X, u)
+    assert np.max(np.abs(X - X_prev)) < 1e-13  # converged
+    system = cell.system(u)
+    assert np.max(np.abs(system.residual(X))) < 1e-11
+    if cell_name == "continuous":  # the residual of a flow is f; x* is a zero of the formula
+        np.testing.assert_allclose(system.rhs(X), 0, atol=1e-11)
+    else:
+        np.testing.assert_allclose(system.rhs(X), X, atol=1e-12)
+    if system.bounds is not None:
+        assert np.all((system.bounds[:, 0] <= X) & (X <= system.bounds[:, 1]))
+
+
+# ------------------------------------------------------------- equations
+def test_continuous_rnn_follows_its_formula():
+    rng = np.random.default_rng(1)
+    H, I, tau, dt = 4, 2, 0.7, 0.05
+    sd = random_state_dict("continuous", H, I, rng)
+    cell = from_state_dict(sd, "continuous", tau=tau, dt=dt)
+    W, Wi, b = sd["weight_hh_l0"], sd["weight_ih_l0"], sd["bias_ih_l0"] + sd["bias_hh_l0"]
+    X, U = rng.standard_normal((5, H)), rng.standard_normal((5, I))
+    f = np.stack([(-x + W @ np.tanh(x) + Wi @ v + b) / tau for x, v in zip(X, U)])
+    np.testing.assert_allclose(cell.rhs(X, U), f, atol=1e-14)
+    np.testing.assert_allclose(cell.step(X, U), X + dt * f, atol=1e-14)
+    f_u0 = np.stack([(-x + W @ np.tanh(x) + Wi @ U[0] + b) / tau for x in X])
+    np.testing.assert_allclose(cell.system(U[0]).rhs(X), f_u0, atol=1e-14)
+    Useq = rng.standard_normal((2, 3, I))
+    x = np.zeros((2, H))
+    for t in range(3):
+        x = x + dt / tau * (-x + np.tanh(x) @ W.T + Useq[:, t] @ Wi.T + b)
+    np.testing.assert_allclose(cell.run(Useq)[:, -1], x, atol=1e-14)
+    np.testing.assert_allclose(cell.readout(X), np.tanh(X) @ sd["readout.weight"].T + sd["readout.bias"], atol=1e-14)
+
+
+@pytest.mark.parametrize("cell_name", ["rnn_tanh", "gru", "lstm"])
+def test_readout_reads_the_h_part(cell_name):
+    rng = np.random.default_rng(2)
+    sd = random_state_dict(cell_name, 3, 2, rng, O=4)
+    cell = from_state_dict(sd, cell_name)
+    X = rng.standard_normal((5, 6, cell.state_dim))  # any leading axes
+    expected = X[..., :3] @ sd["readout.weight"].T + sd["readout.bias"]
+    np.testing.assert_allclose(cell.readout(X), expected, atol=1e-14)
+    assert cell.output_size == 4
+
+
+def test_input_shape_errors():
+    cell = random_cell("gru", 3, 2, np.random.default_rng(3))
+    with pytest.raises(ValueError, match=r"H must have shape \(B, 3\)"):
+        cell.step(np.zeros((2, 4)), np.zeros(2))
+    with pytest.raises(ValueError, match=r"U must have shape \(2, 2\)"):
+        cell.step(np.zeros((2, 3)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"h0 must have shape \(4, 3\) or \(3,\)"):
+        cell.run(np.zeros((4, 5, 2)), np.zeros((2, 3)))
+    h0 = np.array([0.1, -0.2, 0.3])  # one initial state for the whole batch
+    np.testing.assert_array_equal(cell.run(np.zeros((2, 1, 2)), h0)[:, 0], cell.step(np.stack([h0, h0]), np.zeros(2)))
+    with pytest.raises(ValueError, match=r"U_seq must have shape \(B, T, 2\)"):
+        cell.run(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match=r"u must be a finite array of shape \(2,\)"):
+        cell.system(np.zeros(3))
+    with pytest.raises(ValueError, match="no readout"):
+        GRU(cell.weight_ih, cell.weight_hh).readout(np.zeros((1, 3)))
+
+
+# ------------------------------------------------------------- files
+@pytest.mark.parametrize("cell_name", CELLS)
+def test_save_load_round_trip_is_exact(tmp_path, cell_name):
+    rng = np.random.default_rng(4)
+    cell = random_cell(cell_name, 4, 3, rng)
+    cell.meta.update({"seed": 7, "command": "python -m tasks.train flipflop", "final_loss": 1.25e-3})
+    path = cell.save(tmp_path / "model.npz")
+    back = load(path)
+    assert type(back) is type(cell) and back.cell == cell_name
+    for key, value in cell.state_dict().items():
+        np.testing.assert_array_equal(back.state_dict()[key], value)
+    assert back.meta["seed"] == 7 and back.meta["final_loss"] == 1.25e-3 and back.meta["cell"] == cell_name
+    if cell_name == "continuous":
+        assert (back.tau, back.dt) == (0.7, 0.05)
+    with np.load(path, allow_pickle=False) as data:  # the contract's layout
+        assert set(data.files) == {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                                   "readout.weight", "readout.bias", "meta"}
+        assert json.loads(str(data["meta"][()]))["cell"] == cell_name
+    X = rng.standard_normal((3, cell.state_dim))
+    np.testing.assert_array_equal(back.system().rhs(X), cell.system().rhs(X))
+
+
+def test_load_rejects_files_that_are_not_models(tmp_path):
+    (tmp_path / "text.npz").write_text("not a zip")
+    with pytest.raises(ValueError, match="not an .npz model"):
+        load(tmp_path / "text.npz")
+    np.savez(tmp_path / "nometa.npz", weight_hh_l0=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="no 'meta'"):
+        load(tmp_path / "nometa.npz")
+    np.savez(tmp_path / "badcell.npz", weight_ih_l0=np.zeros((2, 1)), weight_hh_l0=np.zeros((2, 2)),
+             meta=np.array(json.dumps({"cell": "transformer"})))
+    with pytest.raises(ValueError, match="cell must be one of"):
+        load(tmp_path / "badcell.npz")
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.npz")
+
+
+# ------------------------------------------------------------- from_state_dict
+def test_state_dict_errors_name_key_and_shapes():
+    rng = np.random.default_rng(5)
+    sd = random_state_dict("gru", 5, 3, rng)
+    with pytest.raises(ValueError, match="cell must be one of.*'elman'"):
+        from_state_dict(sd, "elman")
+    with pytest.raises(KeyError, match="weight_hh_l0"):
+        from_state_dict({k: v for k, v in sd.items() if k != "weight_hh_l0"}, "gru")
+    with pytest.raises(KeyError, match="weight_ih_l0"):
+        from_state_dict({k: v for k, v in sd.items() if k != "weight_ih_l0"}, "gru")
+    with pytest.raises(ValueError, match=r"weight_ih_l0.*shape \(15, 3\).*got \(12, 3\)"):
+        from_state_dict({**sd, "weight_ih_l0": np.zeros((12, 3))}, "gru")
+    with pytest.raises(ValueError, match=r"bias_hh_l0.*shape \(15,\).*got \(5,\)"):
+        from_state_dict({**sd, "bias_hh_l0": np.zeros(5)}, "gru")
+    with pytest.raises(ValueError, match=r"weight_hh_l0.*\(4\*H, H\).*got \(15, 5\)"):
+        from_state_dict(sd, "lstm")
+    with pytest.raises(ValueError, match=r"readout.weight.*shape \(2, 5\).*got \(2, 4\)"):
+        from_state_dict({**sd, "readout.weight": np.zeros((2, 4))}, "gru")
+    bad = sd["weight_hh_l0"].copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"weight_hh_l0.*1 non-finite.*\(3, 1\)"):
+        from_state_dict({**sd, "weight_hh_l0": bad}, "gru")
+    with pytest.raises(ValueError, match=r"bias_ih_l0.*non-finite"):
+        from_state_dict({**sd, "bias_ih_l0": np.full(15, np.inf)}, "gru")
+    with pytest.raises(ValueError, match="weight_hh_l1"):  # a second layer is not silently ignored
+        from_state_dict({**sd, "weight_hh_l1": sd["weight_hh_l0"]}, "gru")
+
+
+def test_state_dict_with_module_prefix_and_tensor_like_values():
+    """A model's state_dict ("rnn.weight_ih_l0", "readout.weight") and tensors
+    (objects with .detach().cpu().numpy(), here in float32) load as they are."""
+
+    class FakeTensor:
+        def __init__(self, a):
+            self.a = a
+
+        def detach(self):
+            return self
+
+        def cpu(self):
+            return self
+
+        def numpy(self):
+            return self.a.astype(np.float32)
+
+    rng = np.random.default_rng(6)
+    sd = random_state_dict("rnn_tanh", 3, 2, rng)
+    model = {("" if k.startswith("readout") else "rnn.") + k: FakeTensor(v) for k, v in sd.items()}
+    model["encoder.weight"] = FakeTensor(np.zeros((2, 2)))
+    cell = from_state_dict(model, "rnn_tanh")
+    assert cell.weight_hh.dtype == np.float64
+    np.testing.assert_array_equal(cell.weight_hh, sd["weight_hh_l0"].astype(np.float32))
+    np.testing.assert_array_equal(cell.W_out, sd["readout.weight"].astype(np.float32))
+
+
+def test_biases_default_to_zero():
+    rng = np.random.default_rng(7)
+    W_ih, W_hh = rng.standard_normal((4, 2)), rng.standard_normal((4, 4))
+    cell = from_state_dict({"weight_ih_l0": W_ih, "weight_hh_l0": W_hh}, "rnn_relu")
+    assert isinstance(cell, VanillaRNN) and cell.nonlinearity == "relu"
+    X, U = rng.standard_normal((3, 4)), rng.standard_normal((3, 2))
+    np.testing.assert_allclose(cell.step(X, U), np.maximum(U @ W_ih.T + X @ W_hh.T, 0), atol=1e-14)
+
+
+def test_constructors_check_their_arguments():
+    with pytest.raises(ValueError, match="nonlinearity"):
+        VanillaRNN(np.zeros((2, 1)), np.zeros((2, 2)), nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="tau"):
+        ContinuousRNN(np.zeros((2, 1)), np.zeros((2, 2)), tau=0)
+    with pytest.raises(ValueError, match="b_out"):
+        LSTM(np.zeros((8, 1)), np.zeros((8, 2)), b_out=np.zeros(1))
+
+
+# ------------------------------------------------------------- bundled model, torch
+def test_load_flipflop(monkeypatch, tmp_path):
+    if rnn.FLIPFLOP_PATH.is_file():
+        cell = rnn.load_flipflop()
+        assert (cell.cell, cell.hidden_size, cell.input_size, cell.output_size) == ("rnn_tanh", 64, 3, 3)
+    monkeypatch.setattr(rnn, "FLIPFLOP_PATH", tmp_path / "absent.npz")
+    with pytest.raises(FileNotFoundError, match=r"python -m tasks\.train flipflop --bits 3 --hidden 64 --seed 0"):
+        rnn.load_flipflop()
+
+
+def test_from_torch_matches_the_module():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    for module in (torch.nn.RNN(3, 4, nonlinearity="relu"), torch.nn.GRU(3, 4, batch_first=True), torch.nn.LSTM(3, 4)):
+        module = module.double()
+        readout = torch.nn.Linear(4, 2).double()
+        cell = rnn.from_torch(module, readout)
+        x = torch.randn(2, 5, 3, dtype=torch.float64)
+        with torch.no_grad():
+            out = module(x if module.batch_first else x.transpose(0, 1))[0]
+            out = out if module.batch_first else out.transpose(0, 1)
+            y = readout(out)
+        states = cell.run(x.numpy())
+        np.testing.assert_allclose(states[..., :4], out.numpy(), atol=1e-12)
+        np.testing.assert_allclose(cell.readout(states), y.numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="num_layers=2"):
+        rnn.from_torch(torch.nn.GRU(3, 4, num_layers=2))
+    with pytest.raises(TypeError, match="Linear"):
+        rnn.from_torch(torch.nn.Linear(3, 4))
