@@ -5,13 +5,14 @@ The public API (this module's ``__all__``) is the contract:
 - defining systems: :class:`System` (``from_sympy``, ``from_strings``,
   ``from_callable``), :func:`load_system` (TOML files), :mod:`dynsys.models`;
 - trajectories: :func:`simulate`, :func:`sample_states`, :func:`settling_period`;
+- recurrent networks: :mod:`dynsys.rnn` (PyTorch-style cells -> System);
 - linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
 - fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`.
 
 Hypothesis strategies for property tests live in :mod:`dynsys.testing`
 (imported on demand, since hypothesis is a test dependency).
 """
-from . import models
+from . import models, rnn
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points
 from .linearize import Linearization, linearize, linearize_batch
 from .parse import FormulaError, load_system
@@ -23,6 +24,7 @@ __all__ = [
     "load_system",
     "FormulaError",
     "models",
+    "rnn",
     "simulate",
     "sample_states",
     "settling_period",
