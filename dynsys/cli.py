@@ -1,12 +1,15 @@
 """The ``dynsys`` command line.
 
     dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT]
+    dynsys flipflop [--model FILE.npz|FILE.pt] [--train] [--out DIR] ...
     dynsys models
 
 ``analyze`` finds and classifies the fixed and slow points of a built-in
 model (see ``dynsys models``) or of a system declared in a TOML file, prints
-them as a table and optionally writes them as JSON.  Bad input exits with
-status 2 and a one-line message.
+them as a table and optionally writes them as JSON.  ``flipflop`` opens a
+recurrent network trained on the n-bit flip-flop (the bundled one by
+default; see :mod:`dynsys.flipflop`).  Bad input exits with status 2 and a
+one-line message.
 """
 from __future__ import annotations
 
