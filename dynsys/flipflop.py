@@ -12,7 +12,10 @@ space, with saddles between neighbouring corners.  :func:`analyze_flipflop`
    the cycles' points);
 3. samples starts from the trials' hidden states with noise and finds and
    classifies the fixed and slow points of the network at zero input;
-4. reads out which corner of {-1, 1}^n each attractor encodes.
+4. reads out which corner of {-1, 1}^n each attractor encodes;
+5. builds the transition graph (:func:`dynsys.graph.transition_graph`, with
+   the saddle search between neighbouring attractors) and checks whether its
+   attractor graph is the n-cube.
 
 ``dynsys flipflop`` (see :mod:`dynsys.cli`) prints its summary and writes
 ``fixed_points.json`` (:meth:`FlipFlopAnalysis.to_dict`) and
@@ -23,9 +26,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import networkx as nx
 import numpy as np
 
 from .fixed_points import FixedPointSet, find_fixed_points
+from .graph import attractor_graph, transition_graph
 from .simulate import sample_states, settling_period
 from .systems import System
 
@@ -67,6 +72,9 @@ class FlipFlopAnalysis:
         k-th iterate when the memories are k-cycles.
     readout : callable
         The network's readout, states (m, n) -> outputs (m, bits).
+    graph : networkx.MultiDiGraph
+        The transition graph of the attractors' system (``system``, or its
+        k-th iterate for k-cycles).
     """
 
     system: System
@@ -83,6 +91,13 @@ class FlipFlopAnalysis:
     attractors: FixedPointSet
     corners: np.ndarray
     readout: Callable[[np.ndarray], np.ndarray]
+    graph: nx.MultiDiGraph
+
+    @property
+    def is_cube(self) -> bool:
+        """Whether the attractor graph is the n-cube, n = bits."""
+        A = nx.Graph(attractor_graph(self.graph))
+        return nx.is_isomorphic(A, nx.hypercube_graph(self.bits))
 
     @property
     def bits(self) -> int:
@@ -120,6 +135,25 @@ class FlipFlopAnalysis:
             "distinct_corners": len({tuple(c) for c in self.corners.tolist()}),
             "points": points,
             "search": self.fixed_points.stats,
+            "graph": self.graph_summary(),
+        }
+
+    def graph_summary(self) -> dict[str, Any]:
+        """Nodes of the transition graph by kind, its edges, and whether the
+        attractor graph is the n-cube."""
+        kinds: dict[str, int] = {}
+        for _, data in self.graph.nodes(data=True):
+            kind = "attractor" if data.get("attractor") else (
+                f"index-{data['index']} saddle" if data.get("index", -1) > 0 else data.get("type", "other")
+            )
+            kinds[kind] = kinds.get(kind, 0) + 1
+        A = attractor_graph(self.graph)
+        return {
+            "nodes": dict(sorted(kinds.items())),
+            "edges": self.graph.number_of_edges(),
+            "unresolved_edges": sum(1 for *_, d in self.graph.edges(data=True) if not d.get("resolved", True)),
+            "attractor_graph_edges": A.number_of_edges(),
+            "is_cube": self.is_cube,
         }
 
     def summary(self) -> str:
@@ -152,6 +186,12 @@ class FlipFlopAnalysis:
         for x, corner, out in zip(self.attractors.x, self.corners, self.readout(self.attractors.x)):
             bits = "".join("+" if c > 0 else "-" for c in corner)
             lines.append(f"  {bits}  readout {np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
+        g = self.graph_summary()
+        lines.append(
+            "transition graph: " + ", ".join(f"{v} {k}" for k, v in g["nodes"].items())
+            + f"; {g['edges']} edges ({g['unresolved_edges']} unresolved); attractor graph: "
+            + f"{g['attractor_graph_edges']} edges, " + ("the" if g["is_cube"] else "not the") + f" {self.bits}-cube"
+        )
         return "\n".join(lines)
 
 
@@ -207,13 +247,15 @@ def analyze_flipflop(
     period = np.ones(B, dtype=int)
     cycle_period, cycle_points = 1, None
     attractors = fixed_points.stable()
+    graph_system, graph_points = system, fixed_points
     if system.kind == "map":
         period, final = settling_period(system, states[:, -1], steps=SETTLE_STEPS)
         settled = period[period > 0]
         if settled.size and np.bincount(settled).argmax() > 1:
             cycle_period = int(np.bincount(settled).argmax())
             cycle_starts = np.concatenate([starts, final[period == cycle_period]])
-            cycle_points = find_fixed_points(system.iterate(cycle_period), cycle_starts, tol=tol, seed=seed)
+            graph_system = system.iterate(cycle_period)
+            graph_points = cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed)
             attractors = cycle_points.stable()
     corners = np.where(cell.readout(attractors.x) >= 0, 1, -1) if len(attractors) else np.zeros((0, bits), int)
     return FlipFlopAnalysis(
@@ -231,4 +273,5 @@ def analyze_flipflop(
         attractors=attractors,
         corners=corners,
         readout=cell.readout,
+        graph=transition_graph(graph_system, graph_points, search_saddles=True, seed=seed),
     )

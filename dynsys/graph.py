@@ -1,0 +1,513 @@
+"""The transition graph: how the saddles of a system connect its attractors.
+
+Every saddle x* of index k = dim E^u is left along its unstable subspace:
+
+    x_0 = x* + eps_i d,     d a unit vector of E^u,
+
+both branches d = +-v for k = 1, and for k > 1 the 2k directions +-w of
+the real unstable eigenvectors w (or +-the columns of the orthonormal basis
+Eu where an eigenvalue is complex or the eigenvectors are nearly dependent,
+as for a repeated eigenvalue), completed to ``n_directions`` by unit
+vectors of E^u from a scrambled Halton sequence mapped to the sphere.  All
+branches of all saddles are followed as one batch (``simulate`` with rk4
+for a flow, iteration for a map), in chunks of time; after each chunk a
+branch ends
+
+- at an attractor when it is inside that attractor's capture radius;
+- at a known fixed point (another saddle: a heteroclinic connection) when
+  it is inside its capture radius and *at rest*: over the whole chunk it
+  stayed within the smallest capture radius of its final state and its
+  speed did not grow;
+- at a new fixed point when at rest away from every known point: the state
+  is polished by :func:`dynsys.fixed_points.find_fixed_points`, classified
+  and added as a node (origin ``"branch"``), and its branches are followed
+  in turn;
+- unresolved when ``max_time`` is reached (or the branch diverges): the
+  edge goes to a node of type ``"unresolved"`` at the state where it
+  stopped (a branch that winds onto a limit cycle ends so; it is never
+  forced onto a fixed point).
+
+Scales (no absolute constants): with d_i the distance from point i to the
+nearest other point of the set (or L = max(1, max |x|) for a lone point),
+a saddle's branches start at eps_i = ``epsilon`` d_i and point i captures
+within r_i = ``capture_radius`` d_i.  With tau = 1 / min_i margin_i, the
+slowest linear timescale of the known fixed points (margin: min |Re lambda|
+for a flow, min ||lambda| - 1| for a map), a chunk lasts
+``CHUNK_TIMESCALES`` tau and ``max_time`` defaults to ``MAX_TIMESCALES``
+tau (iterations for a map).
+
+Saddle-to-saddle connections: a branch from an index-k saddle that passes
+within the capture radius of an index-(k-1) saddle while slowing down
+(speed below ``SLOW_FRACTION`` times the median speed along its path)
+records an extra edge saddle -> saddle with ``via=True``.
+
+References
+----------
+D. Sussillo and O. Barak, Neural Computation 25(3), 2013 (saddles between
+the attractors of a trained flip-flop network).
+N. Maheswaranathan et al., "Universality and individuality in neural
+dynamics across large populations of recurrent networks", NeurIPS 2019
+(comparing the topology of many networks).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from scipy.spatial.distance import cdist
+from scipy.stats import norm, qmc
+
+from ._validate import check_count, check_real, check_system
+from .fixed_points import FixedPointSet, find_fixed_points
+from .simulate import simulate
+from .systems import System
+
+EPSILON = 1e-3  # branch start: eps_i = EPSILON * (distance from saddle i to the nearest other point)
+CAPTURE_RADIUS = 0.1  # capture radius r_i = CAPTURE_RADIUS * (distance to the nearest other point)
+CHUNK_TIMESCALES = 2.0  # a chunk of integration lasts this many slowest linear timescales tau
+MAX_TIMESCALES = 100.0  # default max_time, in units of tau
+POINTS_PER_CHUNK = 64  # states stored per chunk and branch
+SLOW_FRACTION = 0.1  # a via-connection slows below this fraction of the branch's median speed
+MAX_ROUNDS = 4  # rounds of following the branches of newly found saddles
+DIVERGENCE_FACTOR = 1e3  # a branch with |x| > DIVERGENCE_FACTOR * L has diverged
+
+
+@dataclass
+class _Branch:
+    """One branch being followed: where it came from and what it did."""
+
+    saddle: str
+    number: int
+    direction: np.ndarray
+    chunks: list[np.ndarray] = field(default_factory=list)
+    time: float = 0.0
+    length: float = 0.0
+    left_home: bool = False
+    end: str | None = None
+
+
+# ---------------------------------------------------------------- public API
+def transition_graph(
+    system: System,
+    fixed_points: FixedPointSet,
+    *,
+    epsilon: float | None = None,
+    n_directions: int = 8,
+    max_time: float | None = None,
+    capture_radius: float | None = None,
+    keep_paths: bool = False,
+    search_saddles: bool = False,
+    seed: int = 0,
+) -> nx.MultiDiGraph:
+    """The graph of where the unstable branches of every saddle go.
+
+    Parameters
+    ----------
+    system : System
+    fixed_points : FixedPointSet
+        Points of ``system`` (from :func:`dynsys.find_fixed_points`).
+    epsilon : float > 0, optional
+        Branch starts x* +- eps_i d with eps_i = ``epsilon`` d_i, d_i the
+        distance from x* to the nearest other point (default ``EPSILON``).
+    n_directions : int >= 1
+        Directions per saddle of index k > 1: at least the 2k eigen- or
+        basis directions, completed by quasi-random unit vectors of E^u.
+    max_time : float > 0, optional
+        Time (iterations for a map) after which a branch is unresolved;
+        default ``MAX_TIMESCALES`` times the slowest timescale tau.
+    capture_radius : float > 0, optional
+        Capture radius r_i = ``capture_radius`` d_i (default ``CAPTURE_RADIUS``).
+    keep_paths : bool
+        Store each branch's sampled states as the edge attribute ``path``.
+    search_saddles : bool
+        Also look for saddles between neighbouring attractors with
+        :func:`dynsys.saddles.find_saddles_between`: each attractor with
+        every other attractor within ``sqrt(2)`` (+1 %) times its nearest
+        attractor distance (the diagonal of a square of neighbours is not
+        a neighbour).  Saddles found so get origin ``"saddle_search"``.
+    seed : int
+        Seed of the scrambled Halton directions.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Nodes ``"P{i}"`` (the points of ``fixed_points`` in its order, then
+        the points found on the way) with attributes ``x``, ``label``,
+        ``index``, ``q``, ``eigenvalues``, ``attractor``, ``type``
+        ("fixed"/"slow"), ``origin`` ("search", "branch" or
+        "saddle_search"); nodes ``"unresolved:{saddle}:{branch}"`` of type
+        "unresolved" (``x`` where the branch stopped, ``index`` -1).
+        Edges saddle -> end with ``branch``, ``direction``, ``time``,
+        ``length`` (of the polyline through the sampled states),
+        ``resolved``, ``via`` (False), and ``path`` (T, n) when
+        ``keep_paths``; via-edges saddle -> saddle with ``via=True`` and
+        the same branch attributes.  ``G.graph`` holds ``system``,
+        ``kind``, ``epsilon``, ``capture_radius``, ``max_time``, ``tau``
+        and ``counts``.
+
+    Notes
+    -----
+    The points followed ("saddles" here) are the hyperbolic fixed points of
+    index k >= 1, repellers (k = n) included: the origin of dx/dt = x - x³
+    (n = 1) is the boundary between its two attractors, and the index-3
+    point of the 3-cube is a repeller.
+    """
+    check_system(system)
+    if not isinstance(fixed_points, FixedPointSet):
+        raise TypeError(f"fixed_points must be a FixedPointSet, got {type(fixed_points).__name__}")
+    if fixed_points.x.shape[1:] != (system.dim,):
+        raise ValueError(f"fixed_points must be points of R^{system.dim}, got shape {fixed_points.x.shape}")
+    eps_fraction = EPSILON if epsilon is None else check_real(epsilon, "epsilon", positive=True)
+    capture = CAPTURE_RADIUS if capture_radius is None else check_real(capture_radius, "capture_radius", positive=True)
+    n_directions = check_count(n_directions, "n_directions")
+    tau = _timescale(fixed_points)
+    horizon = MAX_TIMESCALES * tau if max_time is None else check_real(max_time, "max_time", positive=True)
+
+    G = nx.MultiDiGraph()
+    _add_points(G, fixed_points, "search")
+    if search_saddles:
+        _add_searched_saddles(system, G)
+    pending = [v for v in G if G.nodes[v]["saddle"]]
+    for _ in range(MAX_ROUNDS):
+        if not pending:
+            break
+        before = set(G)
+        _follow(system, G, pending, eps_fraction, capture, n_directions, tau, horizon, keep_paths, seed)
+        pending = [v for v in G if v not in before and G.nodes[v].get("saddle", False)]
+    for v in G:  # working attributes, not part of the result
+        G.nodes[v].pop("saddle", None)
+        G.nodes[v].pop("linearization", None)
+    kinds = [G.nodes[v]["type"] for v in G]
+    G.graph.update(
+        system=system.name,
+        kind=system.kind,
+        epsilon=f"{eps_fraction:g} x distance to the nearest other point",
+        capture_radius=f"{capture:g} x distance to the nearest other point",
+        max_time=float(horizon),
+        tau=float(tau),
+        counts={
+            "nodes": G.number_of_nodes(),
+            "attractors": sum(bool(G.nodes[v]["attractor"]) for v in G),
+            "fixed": kinds.count("fixed"),
+            "slow": kinds.count("slow"),
+            "unresolved": kinds.count("unresolved"),
+            "edges": G.number_of_edges(),
+            "via_edges": sum(bool(d["via"]) for _, _, d in G.edges(data=True)),
+        },
+    )
+    return G
+
+
+def attractor_graph(G: nx.MultiDiGraph) -> nx.MultiGraph:
+    """Attractors joined through the index-1 saddles between them.
+
+    An index-1 saddle has a one-dimensional unstable manifold whose two
+    branches fall into the two attractors whose basins it separates; when
+    both branches of such a saddle end at attractors a and b, the result
+    has the edge a - b with attribute ``saddle`` (the saddle's node id).
+    Higher-index saddles are left out: their branches reach attractors
+    across the diagonals of the basin structure.  Every attractor is a
+    node (with the attributes of ``G``), isolated or not.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph from :func:`transition_graph`
+
+    Returns
+    -------
+    networkx.MultiGraph
+    """
+    A = nx.MultiGraph()
+    A.add_nodes_from((v, d) for v, d in G.nodes(data=True) if d.get("attractor"))
+    for s, d in G.nodes(data=True):
+        if d.get("index") != 1 or d.get("type") != "fixed":
+            continue
+        ends = [t for _, t, e in G.out_edges(s, data=True) if not e["via"] and e["resolved"]]
+        if len(ends) == 2 and all(t in A for t in ends):
+            A.add_edge(ends[0], ends[1], saddle=s)
+    return A
+
+
+def connection_graph(G: nx.MultiDiGraph) -> nx.DiGraph:
+    """The connection structure: saddle -> saddle of index one lower, index-1 saddle -> attractor.
+
+    Nodes are the fixed points of ``G`` (not the unresolved ends), added in
+    the order of their index (then of their id), each with its ``index``;
+    an edge s -> t exists when some resolved branch (or via-connection) of
+    s reaches t and index(t) = index(s) - 1.  For the 3-cube: 1 index-3
+    saddle -> 6 index-2 -> 12 index-1 -> 8 attractors.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph from :func:`transition_graph`
+
+    Returns
+    -------
+    networkx.DiGraph
+    """
+    C = nx.DiGraph()
+    points = [v for v, d in G.nodes(data=True) if d["type"] != "unresolved"]
+    for v in sorted(points, key=lambda v: (G.nodes[v]["index"], _node_number(v))):
+        C.add_node(v, index=G.nodes[v]["index"], attractor=G.nodes[v]["attractor"])
+    for s, t, d in G.edges(data=True):
+        if d["resolved"] and s in C and t in C and C.nodes[t]["index"] == C.nodes[s]["index"] - 1:
+            C.add_edge(s, t)
+    return C
+
+
+def compare_graphs(G1: nx.Graph, G2: nx.Graph, *, timeout: float = 5.0) -> dict[str, Any]:
+    """Compare two attractor graphs (from :func:`attractor_graph`).
+
+    Parameters
+    ----------
+    G1, G2 : networkx graphs
+        Compared as simple undirected graphs (parallel edges merged).
+    timeout : float > 0
+        Seconds allowed to ``networkx.graph_edit_distance``.
+
+    Returns
+    -------
+    dict
+        ``isomorphic`` (bool) and ``edit_distance`` (the number of node and
+        edge insertions/deletions turning one into the other, the best
+        found within ``timeout``; None when either graph has more than 12
+        nodes).
+    """
+    timeout = check_real(timeout, "timeout", positive=True)
+    for name, g in (("G1", G1), ("G2", G2)):
+        if not isinstance(g, nx.Graph):
+            raise TypeError(f"{name} must be a networkx graph, got {type(g).__name__}")
+    S1, S2 = nx.Graph(G1.to_undirected()), nx.Graph(G2.to_undirected())
+    isomorphic = nx.is_isomorphic(S1, S2)
+    distance = None
+    if max(len(S1), len(S2)) <= 12:
+        distance = 0.0 if isomorphic else nx.graph_edit_distance(S1, S2, timeout=timeout)
+    return {"isomorphic": isomorphic, "edit_distance": None if distance is None else float(distance)}
+
+
+# ------------------------------------------------------------------- helpers
+def _node_number(v: str) -> int:
+    return int(v[1:]) if v.startswith("P") and v[1:].isdigit() else -1
+
+
+def _timescale(points: FixedPointSet) -> float:
+    """tau = 1 / (smallest positive margin of the fixed points), 1 when there is none."""
+    margins = np.array([lin.margin for lin, f in zip(points.linearizations, points.is_fixed) if f], dtype=float)
+    margins = margins[margins > 0]
+    return 1.0 / float(margins.min()) if margins.size else 1.0
+
+
+def _add_points(G: nx.MultiDiGraph, points: FixedPointSet, origin: str) -> list[str]:
+    """Add the points as nodes P{m}, P{m+1}, ... (m = nodes so far); return their ids."""
+    start = sum(1 for v in G if _node_number(v) >= 0)
+    ids = []
+    for i, p in enumerate(points):
+        v = f"P{start + i}"
+        lin = p.linearization
+        G.add_node(
+            v,
+            x=np.array(p.x),
+            label=str(p.label),
+            index=int(p.index),
+            q=float(p.q),
+            eigenvalues=np.array(p.eigenvalues, dtype=complex),
+            attractor=bool(p.is_fixed and lin.is_attractor),
+            type="fixed" if p.is_fixed else "slow",
+            origin=origin,
+            saddle=bool(p.is_fixed and lin.is_hyperbolic and lin.index >= 1),
+            linearization=lin,
+        )
+        ids.append(v)
+    return ids
+
+
+def _points(G: nx.MultiDiGraph) -> tuple[list[str], np.ndarray]:
+    """The ids and positions (m, n) of the fixed and slow points of G."""
+    ids = [v for v in G if _node_number(v) >= 0]
+    return ids, np.array([G.nodes[v]["x"] for v in ids])
+
+
+def _radii(X: np.ndarray, fraction: float) -> np.ndarray:
+    """fraction * (distance from each point to the nearest other one; L for a lone point)."""
+    L = max(1.0, float(np.max(np.abs(X), initial=0.0)))
+    if len(X) < 2:
+        return np.full(len(X), fraction * L)
+    D = cdist(X, X)
+    np.fill_diagonal(D, np.inf)
+    return fraction * np.minimum(D.min(axis=1), L * np.sqrt(X.shape[1]))
+
+
+def _directions(lin: Any, n_directions: int, seed: int) -> np.ndarray:
+    """Unit directions (K, n) of E^u, sorted lexicographically (see the module docstring)."""
+    Eu = lin.Eu
+    k = Eu.shape[1]
+    unstable = lin.eigenvalues[:k]  # sorted by decreasing Re (flow) or modulus (map)
+    V = lin.eigenvectors[:, :k]
+    base = Eu
+    if np.all(np.abs(unstable.imag) <= lin.tol):
+        W = V.real / np.linalg.norm(V.real, axis=0)
+        if np.linalg.svd(W, compute_uv=False)[-1] > np.sqrt(np.finfo(float).eps):  # independent eigenvectors
+            base = W
+    D = np.concatenate([base.T, -base.T])
+    extra = n_directions - len(D) if k > 1 else 0
+    if extra > 0:
+        u = qmc.Halton(d=k, scramble=True, seed=seed).random(extra)
+        z = norm.ppf(np.clip(u, 1e-12, 1 - 1e-12)) @ Eu.T
+        D = np.concatenate([D, z / np.linalg.norm(z, axis=1, keepdims=True)])
+    D = D + 0.0  # no negative zeros in the sort
+    return D[np.lexsort(np.round(D, 12).T[::-1])]
+
+
+def _add_searched_saddles(system: System, G: nx.MultiDiGraph) -> None:
+    """Saddles between neighbouring attractors, from dynsys.saddles.find_saddles_between."""
+    from .saddles import find_saddles_between  # a later stage, imported only when asked for
+
+    attractors = [v for v in G if G.nodes[v]["attractor"]]
+    if len(attractors) < 2:
+        return
+    A = np.array([G.nodes[v]["x"] for v in attractors])
+    D = cdist(A, A)
+    np.fill_diagonal(D, np.inf)
+    near = D <= 1.01 * np.sqrt(2.0) * D.min(axis=1, keepdims=True)
+    pairs = sorted({(min(i, j), max(i, j)) for i, j in zip(*np.nonzero(near | near.T))})
+    found = []
+    for i, j in pairs:  # one boundary search per pair of neighbouring attractors
+        try:
+            s = find_saddles_between(system, A[i], A[j])
+        except (ValueError, RuntimeError):
+            continue
+        if s is not None:
+            found.append(np.asarray(s, dtype=float).reshape(-1, system.dim))
+    if found:
+        _add_new_points(system, G, np.concatenate(found), "saddle_search")
+
+
+def _add_new_points(system: System, G: nx.MultiDiGraph, Y: np.ndarray, origin: str) -> None:
+    """Polish the states Y into fixed points and add those not yet known as nodes."""
+    polished = find_fixed_points(system, starts=Y)
+    if not len(polished):
+        return
+    _, X = _points(G)
+    r = _radii(X, CAPTURE_RADIUS)  # a polished point within a known point's capture radius is that point
+    known = (cdist(polished.x, X) <= r).any(axis=1) if len(X) else np.zeros(len(polished), bool)
+    _add_points(G, polished[~known], origin)
+
+
+def _follow(
+    system: System,
+    G: nx.MultiDiGraph,
+    saddles: list[str],
+    eps_fraction: float,
+    capture: float,
+    n_directions: int,
+    tau: float,
+    horizon: float,
+    keep_paths: bool,
+    seed: int,
+) -> None:
+    """Follow every branch of ``saddles`` as one batch and add the edges to G."""
+    ids, X = _points(G)
+    eps = dict(zip(ids, _radii(X, eps_fraction)))
+    branches, starts = [], []
+    for s in saddles:
+        for b, d in enumerate(_directions(G.nodes[s]["linearization"], n_directions, seed)):
+            branches.append(_Branch(s, b, d))
+            starts.append(G.nodes[s]["x"] + eps[s] * d)
+    Y = np.array(starts)
+    L = max(1.0, float(np.max(np.abs(X))))
+    chunk = CHUNK_TIMESCALES * tau
+    if system.kind == "map":
+        chunk = float(np.ceil(chunk))
+    active = np.arange(len(branches))
+    elapsed = 0.0
+    while active.size and elapsed < horizon:
+        span = min(chunk, horizon - elapsed)
+        P, dt, diverged = _advance(system, Y[active], span, L)
+        elapsed += span
+        ids, X = _points(G)
+        r = _radii(X, capture)
+        speed = np.linalg.norm(np.nan_to_num(system.residual(P.reshape(-1, P.shape[2]))), axis=1)
+        speed = speed.reshape(P.shape[:2])
+        finite = ~diverged
+        end = P[:, -1]
+        D = cdist(np.nan_to_num(end), X)
+        inside = D <= r
+        attractor = np.array([G.nodes[v]["attractor"] for v in ids])
+        still = np.max(np.linalg.norm(P - end[:, None, :], axis=2), axis=1) <= r.min()
+        at_rest = finite & still & (speed[:, -1] <= speed[:, 0])
+        ended = np.zeros(len(active), dtype=bool)
+        new_rest = []
+        for j, a in enumerate(active):  # bookkeeping per branch; the integration is batched
+            br = branches[a]
+            path = P[j][np.isfinite(P[j]).all(axis=1)]
+            br.chunks.append(path)
+            br.length += float(np.sum(np.linalg.norm(np.diff(path, axis=0), axis=1)))
+            home = ids.index(br.saddle)
+            br.left_home |= bool(np.any(np.linalg.norm(path - X[home], axis=1) > r[home]))
+            eligible = inside[j].copy()
+            if not br.left_home:
+                eligible[home] = False
+            hits = np.flatnonzero(eligible & (attractor | at_rest[j]))
+            br.time = elapsed - span + dt * (len(path) - 1)
+            if diverged[j]:
+                ended[j] = True
+            elif hits.size:
+                e = hits[np.argmin(D[j, hits])]
+                br.end, ended[j] = ids[e], True
+                first = np.argmax(np.linalg.norm(path - X[e], axis=1) <= r[e])  # first sample inside
+                br.time = elapsed - span + dt * first
+            elif at_rest[j] and not inside[j].any():
+                new_rest.append(j)
+        if new_rest:  # such a branch ends at its new point at the next chunk's test
+            _add_new_points(system, G, end[new_rest], "branch")
+        Y[active] = np.where(np.isfinite(end), end, Y[active])
+        active = active[~ended]
+    for br in branches:
+        _add_branch_edges(system, G, br, keep_paths, capture)
+
+
+def _advance(system: System, Y: np.ndarray, span: float, L: float) -> tuple[np.ndarray, float, np.ndarray]:
+    """The states (B, T, n) of the batch over one chunk (T <= POINTS_PER_CHUNK + 1),
+    the time between stored states, and which rows diverged."""
+    if system.kind == "map":
+        steps = int(span)
+        tr = simulate(system, Y, steps=steps, max_norm=DIVERGENCE_FACTOR * L)
+        keep = np.unique(np.linspace(0, steps, min(steps, POINTS_PER_CHUNK) + 1).round().astype(int))
+        return tr.X[:, keep], float(steps) / max(1, len(keep) - 1), tr.diverged
+    tr = simulate(
+        system, Y, (0.0, span), method="rk4", n_points=POINTS_PER_CHUNK + 1, max_norm=DIVERGENCE_FACTOR * L
+    )
+    return tr.X, span / POINTS_PER_CHUNK, tr.diverged
+
+
+def _add_branch_edges(
+    system: System, G: nx.MultiDiGraph, br: _Branch, keep_paths: bool, capture: float
+) -> None:
+    """The edge saddle -> end of one branch, and its via-edges."""
+    path = np.concatenate(br.chunks) if br.chunks else np.empty((0, system.dim))
+    attrs = {"branch": br.number, "direction": br.direction, "time": br.time, "length": br.length}
+    if keep_paths:
+        attrs["path"] = path
+    end = br.end
+    if end is None:
+        end = f"unresolved:{br.saddle}:{br.number}"
+        x = path[-1] if len(path) else G.nodes[br.saddle]["x"]
+        F = system.residual(x[None, :])[0]
+        G.add_node(
+            end, x=np.array(x), label="unresolved", index=-1, q=float(0.5 * F @ F),
+            eigenvalues=np.zeros(0, dtype=complex), attractor=False, type="unresolved", origin="branch",
+        )
+    G.add_edge(br.saddle, end, resolved=br.end is not None, via=False, **attrs)
+    k = G.nodes[br.saddle]["index"]
+    ids, X = _points(G)
+    lower = [i for i, v in enumerate(ids) if G.nodes[v]["index"] == k - 1 and G.nodes[v]["saddle"] and v != br.end]
+    if not lower or len(path) < 3:
+        return
+    r = _radii(X, capture)[lower]
+    speed = np.linalg.norm(system.residual(path), axis=1)
+    slow = speed < SLOW_FRACTION * np.median(speed)
+    near = cdist(path, X[lower]) <= r
+    for i in np.flatnonzero((near & slow[:, None]).any(axis=0)):
+        G.add_edge(br.saddle, ids[lower[i]], resolved=True, via=True, **attrs)

@@ -1,0 +1,240 @@
+"""Tests of the transition graph against independently known structures."""
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dynsys import System, find_fixed_points, models, rnn, sample_states
+from dynsys.graph import attractor_graph, compare_graphs, connection_graph, transition_graph
+from dynsys.testing import conjugate
+
+
+def cubic(d: int, kind: str = "flow", h: float = 0.5) -> System:
+    """x_i' = x_i - x_i^3 (flow) or x_i -> x_i + h (x_i - x_i^3) (map), i = 1..d."""
+    xs = sp.symbols(f"x1:{d + 1}")
+    exprs = [x - x**3 for x in xs] if kind == "flow" else [x + h * (x - x**3) for x in xs]
+    return System.from_sympy(exprs, list(xs), kind=kind)
+
+
+def grid_starts(d: int, rng: np.random.Generator) -> np.ndarray:
+    """The 3^d points of {-1, 0, 1}^d perturbed, and a uniform sample of the box."""
+    grid = np.array(list(itertools.product([-1.0, 0.0, 1.0], repeat=d)))
+    return np.concatenate([grid + 0.05 * rng.standard_normal(grid.shape), rng.uniform(-1.5, 1.5, (64, d))])
+
+
+def orthogonal(d: int, rng: np.random.Generator) -> np.ndarray:
+    Q, R = np.linalg.qr(rng.standard_normal((d, d)))
+    return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
+
+
+def check_cube(G: nx.MultiDiGraph, d: int, M: np.ndarray, b: np.ndarray) -> None:
+    """The structure of x_i' = x_i - x_i^3 in the coordinates y = M x + b:
+    points M c + b for c in {-1, 0, 1}^d, of index (number of zeros of c),
+    attractors at the corners, attractor graph the d-cube with each edge
+    between corners that differ in one coordinate."""
+    points = [v for v in G if G.nodes[v]["type"] == "fixed"]
+    assert len(points) == 3**d
+    C = np.array([np.linalg.solve(M, G.nodes[v]["x"] - b) for v in points])
+    np.testing.assert_allclose(C, np.round(C), atol=1e-8)
+    for v, c in zip(points, np.round(C)):
+        assert G.nodes[v]["index"] == int(np.sum(c == 0))
+        assert G.nodes[v]["attractor"] == bool(np.all(c != 0))
+    assert sorted({G.nodes[v]["index"] for v in points}) == list(range(d + 1))
+    A = attractor_graph(G)
+    assert len(A) == 2**d
+    assert nx.is_isomorphic(nx.Graph(A), nx.hypercube_graph(d))
+    corner = {v: np.round(np.linalg.solve(M, G.nodes[v]["x"] - b)) for v in A}
+    for u, w, s in A.edges(data="saddle"):
+        assert np.sum(corner[u] != corner[w]) == 1
+        # the saddle is the midpoint of the edge: zero where the corners differ
+        saddle = np.round(np.linalg.solve(M, G.nodes[s]["x"] - b))
+        np.testing.assert_array_equal(saddle, np.where(corner[u] == corner[w], corner[u], 0.0))
+    assert not [e for e in G.edges(data=True) if not e[2]["resolved"]]
+
+
+# -------------------------------------------------------------- known cases
+def test_duffing_two_wells_one_saddle() -> None:
+    system = models.duffing()
+    G = transition_graph(system, find_fixed_points(system, n_starts=64, seed=0))
+    attractors = sorted(tuple(np.round(G.nodes[v]["x"], 9) + 0.0) for v in G if G.nodes[v]["attractor"])
+    assert attractors == [(-1.0, 0.0), (1.0, 0.0)]
+    A = attractor_graph(G)
+    assert A.number_of_edges() == 1
+    (u, w, s), = A.edges(data="saddle")
+    np.testing.assert_allclose(G.nodes[s]["x"], [0.0, 0.0], atol=1e-9)
+    assert {tuple(np.round(G.nodes[v]["x"])) for v in (u, w)} == {(-1.0, 0.0), (1.0, 0.0)}
+    # both branches of the saddle, along the unstable eigenvector of [[0, 1], [1, -delta]]
+    edges = list(G.out_edges(s, data=True))
+    assert sorted(e["branch"] for _, _, e in edges) == [0, 1]
+    lam = (-0.3 + np.sqrt(0.3**2 + 4)) / 2
+    v = np.array([1.0, lam]) / np.hypot(1.0, lam)
+    for _, _, e in edges:
+        assert e["resolved"] and e["time"] > 0 and e["length"] > 0.9  # at least |(±1, 0) - 0| - radius
+        assert abs(abs(e["direction"] @ v) - 1.0) < 1e-9
+
+
+def test_toggle_switch_two_attractors_through_one_saddle() -> None:
+    system = models.toggle_switch()
+    G = transition_graph(system, find_fixed_points(system, n_starts=64, seed=0))
+    A = attractor_graph(G)
+    assert len(A) == 2 and A.number_of_edges() == 1
+    (u, w, s), = A.edges(data="saddle")
+    # the saddle on the diagonal u = v = 2 (u^3 + u - 10 = 0), the attractors mirror images
+    np.testing.assert_allclose(G.nodes[s]["x"], [2.0, 2.0], atol=1e-9)
+    np.testing.assert_allclose(G.nodes[u]["x"], G.nodes[w]["x"][::-1], atol=1e-9)
+
+
+@settings(max_examples=12)
+@given(d=st.integers(1, 3), kind=st.sampled_from(["flow", "map"]), seed=st.integers(0, 2**16))
+def test_product_of_bistable_units_is_the_cube(d: int, kind: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    system = cubic(d, kind)
+    G = transition_graph(system, find_fixed_points(system, grid_starts(d, rng)))
+    check_cube(G, d, np.eye(d), np.zeros(d))
+
+
+@settings(max_examples=12)
+@given(d=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_cube_after_rotation_and_shift(d: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    M, b = orthogonal(d, rng), rng.uniform(-2, 2, d)
+    system = conjugate(cubic(d), M, b)
+    G = transition_graph(system, find_fixed_points(system, grid_starts(d, rng) @ M.T + b))
+    check_cube(G, d, M, b)
+
+
+def test_four_cube_map() -> None:
+    system = cubic(4, "map")
+    G = transition_graph(system, find_fixed_points(system, grid_starts(4, np.random.default_rng(4))))
+    check_cube(G, 4, np.eye(4), np.zeros(4))
+
+
+def test_connection_structure_of_the_3_cube() -> None:
+    """1 index-3 -> 6 index-2 (the axes) -> 12 index-1 (the faces' edges) -> 8 corners."""
+    system = cubic(3)
+    G = transition_graph(system, find_fixed_points(system, grid_starts(3, np.random.default_rng(0))))
+    C = connection_graph(G)
+    assert [C.nodes[v]["index"] for v in C] == sorted(C.nodes[v]["index"] for v in C)
+    x = {v: np.round(G.nodes[v]["x"]) for v in C}
+    for s, t in C.edges():
+        # t lies on the closure of s's cell: t agrees with s where s is non-zero, one zero less
+        nz = x[s] != 0
+        assert np.array_equal(x[t][nz], x[s][nz]) and np.sum(x[t] == 0) == np.sum(x[s] == 0) - 1
+    counts = {k: sum(1 for s, t in C.edges() if C.nodes[s]["index"] == k) for k in (1, 2, 3)}
+    assert counts == {3: 6, 2: 6 * 4, 1: 12 * 2}
+
+
+def test_branch_onto_a_limit_cycle_is_unresolved() -> None:
+    """x, y: the Hopf normal form r' = r (1 - r^2) (an unstable focus at r = 0,
+    a stable cycle r = 1), z' = z - z^3.  The planes z = +-1 are invariant,
+    and in them every orbit but the focus winds onto the cycle, which holds no
+    fixed point: the index-2 saddle-foci (0, 0, +-1) have every branch
+    unresolved, ending near the cycle r = 1 in their own plane."""
+    x, y, z = sp.symbols("x y z")
+    r2 = x**2 + y**2
+    system = System.from_sympy([x - y - x * r2, x + y - y * r2, z - z**3], [x, y, z])
+    starts = np.array([[0.1, 0.0, 0.0], [0.0, 0.1, 1.1], [0.1, 0.0, -0.9]])
+    points = find_fixed_points(system, starts)
+    assert len(points) == 3 and not points.stable().x.size
+    G = transition_graph(system, points)
+    for s in (v for v in G if G.nodes[v]["type"] == "fixed" and G.nodes[v]["index"] == 2):
+        z_s = G.nodes[s]["x"][2]
+        ends = [(t, e) for _, t, e in G.out_edges(s, data=True)]
+        assert len(ends) == 8
+        for t, e in ends:
+            assert not e["resolved"] and G.nodes[t]["type"] == "unresolved"
+            assert abs(np.hypot(*G.nodes[t]["x"][:2]) - 1.0) < 1e-3 and abs(G.nodes[t]["x"][2] - z_s) < 1e-9
+            assert e["time"] == G.graph["max_time"]
+
+
+# ----------------------------------------------------------------- flip-flop
+@pytest.fixture(scope="module")
+def flipflop():
+    from tasks.flipflop import generate
+
+    cell = rnn.load_flipflop()
+    states = cell.run(generate(64, 200, bits=3, seed=1).inputs)
+    return cell, states
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_flipflop_attractor_graph_is_the_cube(flipflop, seed: int) -> None:
+    cell, states = flipflop
+    system = cell.system()
+    points = find_fixed_points(system, sample_states(states, 1024, noise=0.5, seed=seed))
+    G = transition_graph(system, points)
+    A = attractor_graph(G)
+    assert nx.is_isomorphic(nx.Graph(A), nx.hypercube_graph(3))
+    corner = {v: np.sign(cell.readout(G.nodes[v]["x"][None, :])[0]) for v in A}
+    assert len({tuple(c) for c in corner.values()}) == 8
+    for u, w in A.edges():
+        assert np.sum(corner[u] != corner[w]) == 1
+
+
+def test_runs_with_other_starts_agree(flipflop) -> None:
+    """Two searches from different starts: isomorphic graphs, the same attractors."""
+    cell, states = flipflop
+    system = cell.system()
+    graphs = [
+        attractor_graph(transition_graph(system, find_fixed_points(system, sample_states(states, 512, noise=0.5, seed=s))))
+        for s in (2, 3)
+    ]
+    assert compare_graphs(*graphs) == {"isomorphic": True, "edit_distance": 0.0}
+    X1, X2 = (np.array(sorted(g.nodes[v]["x"].tolist() for v in g)) for g in graphs)
+    np.testing.assert_allclose(X1, X2, atol=1e-8)
+
+
+# ------------------------------------------------------------------ helpers
+def test_compare_graphs_edit_distance() -> None:
+    square, path = nx.cycle_graph(4), nx.path_graph(4)
+    assert compare_graphs(square, square) == {"isomorphic": True, "edit_distance": 0.0}
+    # a 4-cycle minus one edge is a path on 4 nodes
+    assert compare_graphs(square, path) == {"isomorphic": False, "edit_distance": 1.0}
+    assert compare_graphs(nx.hypercube_graph(4), nx.hypercube_graph(4))["edit_distance"] is None
+
+
+def test_keep_paths_and_graph_attributes() -> None:
+    system = models.duffing()
+    points = find_fixed_points(system, n_starts=64, seed=0)
+    G = transition_graph(system, points, keep_paths=True)
+    for s, t, e in G.edges(data=True):
+        path = e["path"]
+        np.testing.assert_allclose(path[0], G.nodes[s]["x"], atol=2e-3)
+        assert np.linalg.norm(path[-1] - G.nodes[t]["x"]) < 0.2
+        assert np.isclose(e["length"], np.sum(np.linalg.norm(np.diff(path, axis=0), axis=1)))
+    assert G.graph["system"] == "duffing" and G.graph["kind"] == "flow"
+    assert G.graph["counts"]["attractors"] == 2
+    assert "path" not in next(iter(transition_graph(system, points).edges(data=True)))[2]
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [({"epsilon": 0.0}, "epsilon"), ({"capture_radius": -1}, "capture_radius"), ({"n_directions": 0}, "n_directions"),
+     ({"max_time": float("nan")}, "max_time")],
+)
+def test_bad_arguments(kw, match) -> None:
+    system = models.duffing()
+    points = find_fixed_points(system, n_starts=16, seed=0)
+    with pytest.raises(ValueError, match=match):
+        transition_graph(system, points, **kw)
+    with pytest.raises(TypeError, match="fixed_points"):
+        transition_graph(system, points.x)
+
+
+def test_search_saddles_completes_the_cube(flipflop) -> None:
+    """Starts close to the trials' states miss index-1 saddles; the boundary search finds them."""
+    cell, states = flipflop
+    system = cell.system()
+    points = find_fixed_points(system, sample_states(states, 1024, noise=0.05, seed=0))
+    assert np.sum(points.index == 1) < 12  # the starts missed some (the reason for the search)
+    G = transition_graph(system, points, search_saddles=True)
+    A = attractor_graph(G)
+    assert nx.is_isomorphic(nx.Graph(A), nx.hypercube_graph(3))
+    found = [v for v in G if G.nodes[v]["origin"] == "saddle_search"]
+    assert len(found) == 12 - np.sum(points.index == 1) and all(G.nodes[v]["index"] == 1 for v in found)
