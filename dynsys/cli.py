@@ -1,6 +1,6 @@
 """The ``dynsys`` command line.
 
-    dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT]
+    dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT] [--graph OUT]
     dynsys flipflop [--model FILE.npz|FILE.pt] [--train] [--out DIR] ...
     dynsys models
 
@@ -23,6 +23,9 @@ import numpy as np
 
 from ._io import atomic_write_text
 from .fixed_points import find_fixed_points
+from .graph import attractor_graph, transition_graph
+from .graph_export import FORMATS as GRAPH_FORMATS
+from .graph_export import write_graph
 from .models import MODELS, get_model
 from .parse import load_system, parse_assignment
 from .systems import System
@@ -58,6 +61,8 @@ def load_model_or_file(target: str) -> System:
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    if args.graph and Path(args.graph).suffix.lower() not in GRAPH_FORMATS:
+        raise UsageError(f"--graph: {args.graph!r} must end in one of {', '.join(GRAPH_FORMATS)}")
     system = load_model_or_file(args.target)
     if args.param:
         system = system.with_params(**dict(parse_assignment(a) for a in args.param))
@@ -84,6 +89,14 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_text(args.json, result.to_json())
         print(f"wrote {args.json}")
+    if args.graph:
+        G = transition_graph(system, result, search_saddles=True, seed=args.seed)
+        A = attractor_graph(G)
+        print(
+            f"transition graph: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges; "
+            f"attractor graph: {A.number_of_nodes()} attractors, {A.number_of_edges()} edges"
+        )
+        print(f"wrote {write_graph(G, args.graph)}")
     return 0
 
 
@@ -144,6 +157,8 @@ def _flipflop(args: argparse.Namespace) -> int:
     written = [
         atomic_write_text(out / "fixed_points.json", json.dumps(analysis.to_dict(), indent=1)),
         analysis.fixed_points.save(out / "fixed_points.npz"),
+        write_graph(analysis.graph, out / "graph.graphml"),
+        write_graph(analysis.graph, out / "graph.json"),
     ]
     if analysis.cycle_points is not None:
         written.append(analysis.cycle_points.save(out / "cycle_points.npz"))
@@ -172,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
     analyze.add_argument("--exact", action="store_true", help="solve a polynomial system exactly with sympy")
     analyze.add_argument("--json", metavar="OUT", help="write the fixed points as JSON")
+    analyze.add_argument("--graph", metavar="OUT", help="write the transition graph (.graphml, .gexf, .json or .dot)")
     analyze.set_defaults(run=_analyze)
 
     flipflop = sub.add_parser("flipflop", help="analyse a recurrent network trained on the n-bit flip-flop")

@@ -52,7 +52,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
-from ._io import atomic_write
+from ._io import atomic_write, decode_array, encode_array
 from ._validate import check_count, check_real, check_system
 from .linearize import Linearization, linearize_batch
 from .simulate import sample_states, simulate
@@ -308,7 +308,7 @@ class FixedPointSet:
         form), complex numbers as ``[re, im]``.
         """
         arrays, meta = self._parts()
-        meta["arrays"] = {name: _encode_array(a) for name, a in arrays.items()}
+        meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
         return json.dumps(meta)
 
     @classmethod
@@ -316,7 +316,7 @@ class FixedPointSet:
         """The set written by :meth:`to_json`."""
         try:
             meta = json.loads(text)
-            arrays = {name: _decode_array(d) for name, d in meta.pop("arrays").items()}
+            arrays = {name: decode_array(d) for name, d in meta.pop("arrays").items()}
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise ValueError(f"text is not the JSON of a {FORMAT}: {exc}") from None
         return cls._from_parts(arrays, meta, "text")
@@ -409,25 +409,6 @@ class FixedPointSet:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{source} is not a valid {FORMAT}: {exc!r}") from None
-
-
-def _encode_array(a: np.ndarray) -> dict[str, Any]:
-    data = a.ravel()
-    values = np.stack([data.real, data.imag], axis=-1).tolist() if np.iscomplexobj(data) else data.tolist()
-    return {"dtype": a.dtype.str, "shape": list(a.shape), "data": values}
-
-
-def _decode_array(d: dict[str, Any]) -> np.ndarray:
-    dtype = np.dtype(d["dtype"])
-    if dtype.kind not in "biufcU":
-        raise ValueError(f"arrays of dtype {dtype} are not allowed")
-    if dtype.kind == "c":
-        pairs = np.array(d["data"], dtype=float).reshape(-1, 2)
-        data = np.empty(len(pairs), dtype=dtype)
-        data.real, data.imag = pairs[:, 0], pairs[:, 1]
-    else:
-        data = np.array(d["data"], dtype=dtype)
-    return data.reshape(d["shape"])
 
 
 def _format_complex(z: complex) -> str:

@@ -81,6 +81,7 @@ def test_models_lists_the_registry(capsys):
         (["analyze", "lorenz", "--bounds", "1:2:3"], "bounds"),
         (["analyze", "lorenz", "--bounds=1:2,3:4"], "bounds"),
         (["analyze", "lorenz", "--bounds=2:1"], "bounds"),
+        (["analyze", "lorenz", "--graph", "g.png"], "--graph"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv, needle):
@@ -98,3 +99,19 @@ def test_malicious_file_runs_nothing(capsys, tmp_path):
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert not marker.exists()
+
+
+def test_analyze_writes_the_transition_graph(capsys, tmp_path):
+    import networkx as nx
+
+    from dynsys.graph import attractor_graph
+    from dynsys.graph_export import read_graph
+
+    out = tmp_path / "toggle.graphml"
+    code, printed, err = run(capsys, "analyze", "toggle_switch", "--graph", str(out))
+    assert code == 0, err
+    A = attractor_graph(read_graph(out))
+    # the toggle switch: two attractors joined through the one saddle (2, 2)
+    assert nx.is_isomorphic(nx.Graph(A), nx.path_graph(2))
+    (saddle,) = {d["saddle"] for *_, d in A.edges(data=True)}
+    np.testing.assert_allclose(read_graph(out).nodes[saddle]["x"], [2.0, 2.0], atol=1e-9)

@@ -7,12 +7,15 @@ computations written here from the weights, not from the code under test.
 import itertools
 import json
 
+import networkx as nx
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
 from dynsys.cli import main
 from dynsys.flipflop import analyze_flipflop
+from dynsys.graph import attractor_graph
+from dynsys.graph_export import read_graph
 from dynsys.rnn import VanillaRNN, load_flipflop
 
 
@@ -48,6 +51,7 @@ def test_bundled_network_holds_three_bits_at_the_corners_of_a_cube(bundled):
     assert analysis.cycle_period == 1 and analysis.cycle_points is None
     assert set(analysis.period.tolist()) == {1}
     assert not np.any(analysis.fixed_points.is_fixed & analysis.fixed_points.is_slow)
+    assert analysis.is_cube
 
 
 def test_index_one_saddles_join_neighbouring_corners(bundled):
@@ -98,6 +102,11 @@ def test_dynsys_flipflop_writes_its_files(tmp_path, capsys):
     assert report["distinct_corners"] == 8
     assert all(abs(p["q"]) <= 0.5e-20 for p in report["points"] if p["type"] == "fixed")
     assert (out / "fixed_points.npz").exists()
+    assert report["graph"]["is_cube"] and "the 3-cube" in printed
+    G = read_graph(out / "graph.graphml")
+    A = attractor_graph(G)
+    assert nx.is_isomorphic(nx.Graph(A), nx.hypercube_graph(3))
+    assert read_graph(out / "graph.json").number_of_edges() == G.number_of_edges()
 
 
 def test_dynsys_flipflop_bad_model_file(tmp_path, capsys):
