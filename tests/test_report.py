@@ -1,0 +1,64 @@
+"""Progress lines, CSV tables and the HTML report."""
+import csv
+import io
+import re
+
+import pytest
+
+from dynsys.report import Progress, write_html_report, write_points_csv
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_plain_lines_off_a_terminal():
+    stream = io.StringIO()
+    p = Progress(2, stream)
+    p.step("first")
+    p.step("second")
+    p.done()
+    lines = stream.getvalue().splitlines()
+    assert [re.sub(r"\(.*\)", "()", line) for line in lines[:2]] == ["[1/2] first ()", "[2/2] second ()"]
+    assert lines[2].startswith("done in")
+    assert "\r" not in stream.getvalue()
+
+
+def test_progress_bar_on_a_terminal():
+    stream = FakeTerminal()
+    p = Progress(4, stream)
+    p.step("one")
+    p.step("two")
+    p.done()
+    text = stream.getvalue()
+    assert "\r[" in text and "1/4 one ..." in text and "2/4 two ..." in text
+    assert "[1/4] one (" in text and text.rstrip().splitlines()[-1].startswith("done in")
+
+
+def test_csv_rows(tmp_path):
+    rows = [{"#": 0, "label": "saddle", "readout": [0.5, -1.0]}, {"#": 1, "label": "stable node", "readout": [1, 2]}]
+    path = write_points_csv(rows, tmp_path / "p.csv")
+    back = list(csv.DictReader(path.open()))
+    assert back == [{"#": "0", "label": "saddle", "readout": "0.5;-1.0"}, {"#": "1", "label": "stable node", "readout": "1;2"}]
+
+
+def test_html_references_only_existing_files_and_escapes(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"png")
+    (tmp_path / "d.json").write_text("{}")
+    page = write_html_report(
+        tmp_path / "report.html",
+        title="<script>x</script> & co",
+        summary="8 stable < 9",
+        figures={"A picture": "a.png"},
+        table=[{"#": 0, "q": 1e-32, "label": "saddle"}],
+        links={"data": "d.json"},
+    )
+    text = page.read_text()
+    assert "<script>x" not in text and "&lt;script&gt;" in text and "8 stable &lt; 9" in text
+    for ref in re.findall(r'(?:src|href)="([^"]+)"', text):
+        assert (tmp_path / ref).is_file(), ref
+    assert "1e-32" in text
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        write_html_report(tmp_path / "r2.html", title="t", summary="", figures={"x": "missing.png"}, table=[])
+    assert not (tmp_path / "r2.html").exists()
