@@ -14,7 +14,6 @@ one-line message.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -145,24 +144,22 @@ def _torch_state_dict(path: Path) -> Any:
 
 
 def _flipflop(args: argparse.Namespace) -> int:
-    from .flipflop import analyze_flipflop
+    from .flipflop import analyze_flipflop, write_outputs
+    from .report import Progress
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cell = load_network(args, out)
     print(f"network: {cell!r}")
-    analysis = analyze_flipflop(cell, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234)
+    progress = Progress(6 if cell.kind == "map" else 5)
+    analysis = analyze_flipflop(cell, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234,
+                                progress=progress)
+    written = write_outputs(analysis, out, progress)
+    progress.done()
     print(analysis.fixed_points.table())
     print(analysis.summary())
-    written = [
-        atomic_write_text(out / "fixed_points.json", json.dumps(analysis.to_dict(), indent=1)),
-        analysis.fixed_points.save(out / "fixed_points.npz"),
-        write_graph(analysis.graph, out / "graph.graphml"),
-        write_graph(analysis.graph, out / "graph.json"),
-    ]
-    if analysis.cycle_points is not None:
-        written.append(analysis.cycle_points.save(out / "cycle_points.npz"))
-    print("wrote " + ", ".join(str(p) for p in written))
+    print("wrote " + ", ".join(p.name for p in written) + f" to {out}")
+    print(f"report: {(out / 'report.html').resolve()}")
     return 0
 
 

@@ -17,20 +17,27 @@ space, with saddles between neighbouring corners.  :func:`analyze_flipflop`
    the saddle search between neighbouring attractors) and checks whether its
    attractor graph is the n-cube.
 
-``dynsys flipflop`` (see :mod:`dynsys.cli`) prints its summary and writes
-``fixed_points.json`` (:meth:`FlipFlopAnalysis.to_dict`) and
-``fixed_points.npz`` (the whole :class:`FixedPointSet`, exactly).
+``dynsys flipflop`` (see :mod:`dynsys.cli`) prints its summary, and
+:func:`write_outputs` writes the pictures, ``fixed_points.json``
+(:meth:`FlipFlopAnalysis.to_dict`) and ``.csv``, ``fixed_points.npz`` (the
+whole :class:`FixedPointSet`, exactly), ``graph.graphml`` and ``graph.json``,
+and ``report.html``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+import json
+from pathlib import Path
 from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
 
+from ._io import atomic_write_text
 from .fixed_points import FixedPointSet, find_fixed_points
 from .graph import attractor_graph, transition_graph
+from .graph_export import write_graph
+from .report import Progress, write_html_report, write_points_csv
 from .simulate import sample_states, settling_period
 from .systems import System
 
@@ -206,6 +213,7 @@ def analyze_flipflop(
     pulse_probability: float = 0.05,
     seed: int = 1234,
     tol: float = 1e-10,
+    progress: Progress | None = None,
 ) -> FlipFlopAnalysis:
     """Run the flip-flop analysis on a trained cell of :mod:`dynsys.rnn`.
 
@@ -224,6 +232,8 @@ def analyze_flipflop(
     seed : int
     tol : float
         |F| below which a point is fixed.
+    progress : Progress, optional
+        Reports the steps of the analysis (see :class:`dynsys.report.Progress`).
 
     Returns
     -------
@@ -233,7 +243,9 @@ def analyze_flipflop(
 
     if getattr(cell, "W_out", None) is None:
         raise ValueError("the network has no readout (readout.weight / readout.bias): cannot score the flip-flop")
+    step = progress.step if progress is not None else (lambda what: None)
     bits = cell.W_out.shape[0]
+    step("running held-out trials")
     trials = generate(n_trials, n_steps, bits=bits, p=pulse_probability, seed=seed)
     states = cell.run(trials.inputs)
     B, T, n = states.shape
@@ -241,6 +253,7 @@ def analyze_flipflop(
     accuracy = float(np.mean(np.sign(outputs[trials.mask]) == trials.targets[trials.mask]))
 
     system = cell.system()
+    step("finding fixed and slow points")
     starts = sample_states(states, n_starts, noise=noise, seed=seed)
     fixed_points = find_fixed_points(system, starts, tol=tol, seed=seed)
 
@@ -249,6 +262,7 @@ def analyze_flipflop(
     attractors = fixed_points.stable()
     graph_system, graph_points = system, fixed_points
     if system.kind == "map":
+        step("checking where the trials settle")
         period, final = settling_period(system, states[:, -1], steps=SETTLE_STEPS)
         settled = period[period > 0]
         if settled.size and np.bincount(settled).argmax() > 1:
@@ -257,6 +271,8 @@ def analyze_flipflop(
             graph_system = system.iterate(cycle_period)
             graph_points = cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed)
             attractors = cycle_points.stable()
+    step("building the transition graph")
+    graph = transition_graph(graph_system, graph_points, search_saddles=True, keep_paths=True, seed=seed)
     corners = np.where(cell.readout(attractors.x) >= 0, 1, -1) if len(attractors) else np.zeros((0, bits), int)
     return FlipFlopAnalysis(
         system=system,
@@ -273,5 +289,75 @@ def analyze_flipflop(
         attractors=attractors,
         corners=corners,
         readout=cell.readout,
-        graph=transition_graph(graph_system, graph_points, search_saddles=True, seed=seed),
+        graph=graph,
     )
+
+
+def point_rows(analysis: FlipFlopAnalysis, mean: np.ndarray, components: np.ndarray) -> list[dict[str, Any]]:
+    """One row per fixed or slow point: kind, label, index, q, position on the
+    principal components of the trials' states, and the bits its readout encodes."""
+    fps = analysis.fixed_points
+    pcs = (fps.x - mean) @ components.T if len(fps) else np.zeros((0, len(components)))
+    outs = analysis.readout(fps.x) if len(fps) else np.zeros((0, analysis.bits))
+    return [
+        {
+            "#": i,
+            "type": "fixed" if fps.is_fixed[i] else "slow",
+            "label": str(fps.label[i]),
+            "index": int(fps.index[i]),
+            "q": float(fps.q[i]),
+            **{f"pc{j + 1}": float(pcs[i, j]) for j in range(pcs.shape[1])},
+            "bits": "".join("+" if o >= 0 else "-" for o in outs[i]),
+            "readout": [round(float(o), 4) for o in outs[i]],
+        }
+        for i in range(len(fps))
+    ]
+
+
+def write_outputs(analysis: FlipFlopAnalysis, out: Path, progress: Progress | None = None) -> list[Path]:
+    """Write the pictures, data files and ``report.html`` of an analysis to ``out``."""
+    from . import plot
+
+    step = progress.step if progress is not None else (lambda what: None)
+    step("drawing the pictures")
+    figures = {
+        "Inputs, targets and outputs of held-out trials": ("trials.png", plot.plot_trials(
+            analysis.inputs, analysis.targets, analysis.outputs)),
+        "Hidden states on their top principal components, with the fixed points and the saddles' branches": (
+            "state_space.png", plot.plot_state_space(
+                analysis.states, analysis.fixed_points, analysis.graph, system=analysis.system)),
+        "Eigenvalues of the fixed points": ("spectrum.png", plot.plot_spectrum(analysis.fixed_points.fixed())),
+        "Attractor graph: attractors joined through the index-1 saddles between them": (
+            "graph.png", plot.draw_graph(attractor_graph(analysis.graph), edge_labels=True)),
+    }
+    written = []
+    for name, fig in figures.values():
+        fig.savefig(out / name, dpi=110)
+        written.append(out / name)
+    step("writing data files and the report")
+    mean, components = plot.principal_components(analysis.states, 3)
+    graph = analysis.graph.copy()  # the branches' paths are for the pictures, not the files
+    for *_, data in graph.edges(data=True):
+        data.pop("path", None)
+    rows = point_rows(analysis, mean, components)
+    written += [
+        atomic_write_text(out / "fixed_points.json", json.dumps(analysis.to_dict(), indent=1)),
+        write_points_csv(rows, out / "fixed_points.csv"),
+        analysis.fixed_points.save(out / "fixed_points.npz"),
+        write_graph(graph, out / "graph.graphml"),
+        write_graph(graph, out / "graph.json"),
+    ]
+    if analysis.cycle_points is not None:
+        written.append(analysis.cycle_points.save(out / "cycle_points.npz"))
+    links = {p.name: p.name for p in written if p.suffix != ".png"}
+    written.append(
+        write_html_report(
+            out / "report.html",
+            title=f"Flip-flop analysis of {analysis.system.name}",
+            summary=analysis.summary(),
+            figures={caption: name for caption, (name, _) in figures.items()},
+            table=rows,
+            links=links,
+        )
+    )
+    return written

@@ -4,8 +4,10 @@ Expected answers come from the task's mathematics (2^n memories at the
 corners of {-1, 1}^n, joined along the edges of the n-cube) and from numpy
 computations written here from the weights, not from the code under test.
 """
+import csv
 import itertools
 import json
+import re
 
 import networkx as nx
 import numpy as np
@@ -107,6 +109,18 @@ def test_dynsys_flipflop_writes_its_files(tmp_path, capsys):
     A = attractor_graph(G)
     assert nx.is_isomorphic(nx.Graph(A), nx.hypercube_graph(3))
     assert read_graph(out / "graph.json").number_of_edges() == G.number_of_edges()
+    for name in ("trials.png", "state_space.png", "spectrum.png", "graph.png", "fixed_points.csv", "report.html"):
+        assert (out / name).is_file(), name
+    page = (out / "report.html").read_text()
+    refs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert {"trials.png", "state_space.png", "spectrum.png", "graph.png"} <= set(refs)
+    assert all((out / ref).is_file() for ref in refs)
+    rows = list(csv.DictReader((out / "fixed_points.csv").open()))
+    assert len(rows) == len(report["points"])
+    assert sorted(r["bits"] for r in rows if r["label"].startswith("stable")) == sorted(
+        "".join("+" if c > 0 else "-" for c in corner) for corner in itertools.product([-1, 1], repeat=3)
+    )
+    assert f"report: {(out / 'report.html').resolve()}" in printed
 
 
 def test_dynsys_flipflop_bad_model_file(tmp_path, capsys):

@@ -28,5 +28,12 @@ def test_readme_python_example_runs(tmp_path, block):
 
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
 def test_example_runs(tmp_path, script):
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    """Each example runs with its small settings and writes the files it names ("x.png", "y.npz") to --out."""
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
+    for name in set(re.findall(r'"([\w-]+\.(?:png|npz))"', script.read_text())):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, f"{script.name} did not write {name}"
