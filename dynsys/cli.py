@@ -1,6 +1,6 @@
 """The ``dynsys`` command line.
 
-    dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT] [--graph OUT]
+    dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT] [--graph OUT] [--out DIR]
     dynsys flipflop [--model FILE.npz|FILE.pt] [--train] [--out DIR] ...
     dynsys models
 
@@ -88,13 +88,27 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_text(args.json, result.to_json())
         print(f"wrote {args.json}")
-    if args.graph:
-        G = transition_graph(system, result, search_saddles=True, seed=args.seed)
+    if args.graph or args.out:
+        G = transition_graph(system, result, search_saddles=True, keep_paths=bool(args.out), seed=args.seed)
         A = attractor_graph(G)
         print(
             f"transition graph: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges; "
             f"attractor graph: {A.number_of_nodes()} attractors, {A.number_of_edges()} edges"
         )
+    if args.out:
+        from .analyze import write_outputs
+        from .report import Progress
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        progress = Progress(2)
+        written = write_outputs(system, result, G, out, seed=args.seed, progress=progress)
+        progress.done()
+        print("wrote " + ", ".join(p.name for p in written) + f" to {out}")
+        print(f"report: {(out / 'report.html').resolve()}")
+    if args.graph:
+        for *_, data in G.edges(data=True):
+            data.pop("path", None)
         print(f"wrote {write_graph(G, args.graph)}")
     return 0
 
@@ -185,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--exact", action="store_true", help="solve a polynomial system exactly with sympy")
     analyze.add_argument("--json", metavar="OUT", help="write the fixed points as JSON")
     analyze.add_argument("--graph", metavar="OUT", help="write the transition graph (.graphml, .gexf, .json or .dot)")
+    analyze.add_argument("--out", metavar="DIR", help="write pictures, data files and report.html to DIR")
     analyze.set_defaults(run=_analyze)
 
     flipflop = sub.add_parser("flipflop", help="analyse a recurrent network trained on the n-bit flip-flop")

@@ -21,7 +21,7 @@ args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)
 
 cell = rnn.load_flipflop()                     # PyTorch-style weights, stored as .npz
-print(cell, "\n", cell.meta.get("command", ""))
+print(cell, "trained by:", cell.meta.get("command"))
 
 # The task on its own: pulses of +-1 on 3 channels; the target holds the sign of the last pulse.
 trials = generate(4, 200, bits=3, seed=7)
@@ -37,8 +37,11 @@ print(analysis.fixed_points.table())
 # The transition graph again, keeping each branch's path (for the picture): every saddle's
 # unstable branches end on the attractors of the two memories it separates.
 graph = transition_graph(analysis.system, analysis.fixed_points, keep_paths=True, search_saddles=True)
+
+
 def corner(v):                                  # the bits an attractor's readout encodes, e.g. "+-+"
     return "".join("+" if o > 0 else "-" for o in cell.readout(graph.nodes[v]["x"]))
+
 
 edges = attractor_graph(graph).edges(data="saddle")
 print(f"attractor graph, {len(edges)} edges:", ", ".join(f"{corner(a)}~{corner(b)} (via {s})" for a, b, s in edges))

@@ -115,3 +115,17 @@ def test_analyze_writes_the_transition_graph(capsys, tmp_path):
     assert nx.is_isomorphic(nx.Graph(A), nx.path_graph(2))
     (saddle,) = {d["saddle"] for *_, d in A.edges(data=True)}
     np.testing.assert_allclose(read_graph(out).nodes[saddle]["x"], [2.0, 2.0], atol=1e-9)
+
+
+def test_analyze_out_writes_pictures_data_and_report(capsys, tmp_path):
+    import re
+
+    out = tmp_path / "duffing"
+    code, printed, err = run(capsys, "analyze", "duffing", "--out", str(out))
+    assert code == 0, err
+    for name in ("state_space.png", "spectrum.png", "graph.png", "fixed_points.csv", "graph.graphml", "report.html"):
+        assert (out / name).is_file(), name
+    refs = re.findall(r'(?:src|href)="([^"]+)"', (out / "report.html").read_text())
+    assert "state_space.png" in refs and all((out / ref).is_file() for ref in refs)
+    result = FixedPointSet.from_json((out / "fixed_points.json").read_text())
+    np.testing.assert_allclose(np.sort(result.x[:, 0]), [-1.0, 0.0, 1.0], atol=1e-12)  # Duffing: (±1, 0), (0, 0)
