@@ -143,3 +143,20 @@ def test_a_state_dict_that_fits_no_cell_is_refused(tmp_path):
 
     with pytest.raises(UsageError, match="--cell"):
         _infer_cell({"weight_hh_l0": np.zeros((10, 5))}, tmp_path / "m.pt")
+
+
+def test_the_continuous_time_network_with_the_same_weights_has_the_same_memories(bundled):
+    # tau dx/dt = -x + W tanh(x) + b vanishes exactly where h = tanh(x) solves h = tanh(W h + b),
+    # the fixed points of the discrete network: the same 8 memories, on a flow
+    from dynsys.rnn import ContinuousRNN
+
+    cell, discrete = bundled
+    flow = ContinuousRNN(cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, W_out=cell.W_out,
+                         b_out=cell.b_out, tau=1.0, dt=0.25)
+    analysis = analyze_flipflop(flow, n_starts=512)
+    assert analysis.system.kind == "flow"
+    h = np.tanh(analysis.fixed_points.stable().x)
+    expected = discrete.fixed_points.stable().x
+    assert len(h) == len(expected) == 8
+    assert max(np.min(np.linalg.norm(expected - v, axis=1)) for v in h) < 1e-9
+    assert analysis.is_cube
