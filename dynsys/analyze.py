@@ -10,7 +10,7 @@ attractor graph, ``fixed_points.json`` (exact), ``.csv``, ``.npz``,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -77,19 +77,8 @@ def write_outputs(
         figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points))
     if graph.number_of_nodes():
         figures["graph.png"] = ("Attractor graph", plot.draw_graph(attractor_graph(graph), edge_labels=True))
-    written = []
-    for name, (_, fig) in figures.items():
-        fig.savefig(out / name, dpi=110)
-        written.append(out / name)
+    written = save_figures(figures, out)
     step("writing data files and the report")
-    rows = point_rows(points)
-    written += [
-        atomic_write_text(out / "fixed_points.json", points.to_json()),
-        write_points_csv(rows, out / "fixed_points.csv"),
-        points.save(out / "fixed_points.npz"),
-        write_graph(graph, out / "graph.graphml"),
-        write_graph(graph, out / "graph.json"),
-    ]
     A = attractor_graph(graph)
     summary = (
         f"{system.name} ({system.kind}, n = {system.dim}; "
@@ -98,14 +87,46 @@ def write_outputs(
         f"transition graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges; "
         f"attractor graph: {A.number_of_nodes()} attractors, {A.number_of_edges()} edges"
     )
-    written.append(
-        write_html_report(
-            out / "report.html",
-            title=f"dynsys analysis of {system.name}",
-            summary=summary,
-            figures={caption: name for name, (caption, _) in figures.items()},
-            table=rows,
-            links={p.name: p.name for p in written if p.suffix != ".png"},
-        )
+    return written + save_data_and_report(
+        out, title=f"dynsys analysis of {system.name}", summary=summary, figures=figures, points=points,
+        graph=graph, rows=point_rows(points), report_json=points.to_json(),
     )
-    return written
+
+
+def save_figures(figures: Mapping[str, tuple[str, Any]], out: Path) -> list[Path]:
+    """Save figures given as file name -> (caption, Figure) into ``out``."""
+    for name, (_, fig) in figures.items():
+        fig.savefig(out / name, dpi=110)
+    return [out / name for name in figures]
+
+
+def save_data_and_report(
+    out: Path, *, title: str, summary: str, figures: Mapping[str, tuple[str, Any]], points: FixedPointSet,
+    graph: nx.MultiDiGraph, rows: list[dict[str, Any]], report_json: str, extra: Sequence[Path] = (),
+) -> list[Path]:
+    """The data files of a job (fixed_points.json/.csv/.npz, graph.graphml/.json) and
+    ``report.html`` showing ``figures`` and linking the data files and ``extra``.
+
+    The branches' paths (``transition_graph(keep_paths=True)``) are for the
+    pictures; the graph files leave them out.
+    """
+    graph = graph.copy()
+    for *_, data in graph.edges(data=True):
+        data.pop("path", None)
+    written = [
+        atomic_write_text(out / "fixed_points.json", report_json),
+        write_points_csv(rows, out / "fixed_points.csv"),
+        points.save(out / "fixed_points.npz"),
+        write_graph(graph, out / "graph.graphml"),
+        write_graph(graph, out / "graph.json"),
+        *extra,
+    ]
+    report = write_html_report(
+        out / "report.html",
+        title=title,
+        summary=summary,
+        figures={caption: name for name, (caption, _) in figures.items()},
+        table=rows,
+        links={p.name: p.name for p in written},
+    )
+    return [*written, report]

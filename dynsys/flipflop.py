@@ -25,19 +25,17 @@ and ``report.html``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
 
-from ._io import atomic_write_text
 from .fixed_points import FixedPointSet, find_fixed_points
 from .graph import attractor_graph, transition_graph
-from .graph_export import write_graph
-from .report import Progress, write_html_report, write_points_csv
+from .report import Progress
 from .simulate import sample_states, settling_period
 from .systems import System
 
@@ -317,47 +315,26 @@ def point_rows(analysis: FlipFlopAnalysis, mean: np.ndarray, components: np.ndar
 def write_outputs(analysis: FlipFlopAnalysis, out: Path, progress: Progress | None = None) -> list[Path]:
     """Write the pictures, data files and ``report.html`` of an analysis to ``out``."""
     from . import plot
+    from .analyze import save_data_and_report, save_figures
 
     step = progress.step if progress is not None else (lambda what: None)
     step("drawing the pictures")
     figures = {
-        "Inputs, targets and outputs of held-out trials": ("trials.png", plot.plot_trials(
+        "trials.png": ("Inputs, targets and outputs of held-out trials", plot.plot_trials(
             analysis.inputs, analysis.targets, analysis.outputs)),
-        "Hidden states on their top principal components, with the fixed points and the saddles' branches": (
-            "state_space.png", plot.plot_state_space(
-                analysis.states, analysis.fixed_points, analysis.graph, system=analysis.system)),
-        "Eigenvalues of the fixed points": ("spectrum.png", plot.plot_spectrum(analysis.fixed_points.fixed())),
-        "Attractor graph: attractors joined through the index-1 saddles between them": (
-            "graph.png", plot.draw_graph(attractor_graph(analysis.graph), edge_labels=True)),
+        "state_space.png": (
+            "Hidden states on their top principal components, with the fixed points and the saddles' branches",
+            plot.plot_state_space(analysis.states, analysis.fixed_points, analysis.graph, system=analysis.system)),
+        "spectrum.png": ("Eigenvalues of the fixed points", plot.plot_spectrum(analysis.fixed_points.fixed())),
+        "graph.png": ("Attractor graph: attractors joined through the index-1 saddles between them",
+                      plot.draw_graph(attractor_graph(analysis.graph), edge_labels=True)),
     }
-    written = []
-    for name, fig in figures.values():
-        fig.savefig(out / name, dpi=110)
-        written.append(out / name)
+    written = save_figures(figures, out)
     step("writing data files and the report")
     mean, components = plot.principal_components(analysis.states, 3)
-    graph = analysis.graph.copy()  # the branches' paths are for the pictures, not the files
-    for *_, data in graph.edges(data=True):
-        data.pop("path", None)
-    rows = point_rows(analysis, mean, components)
-    written += [
-        atomic_write_text(out / "fixed_points.json", json.dumps(analysis.to_dict(), indent=1)),
-        write_points_csv(rows, out / "fixed_points.csv"),
-        analysis.fixed_points.save(out / "fixed_points.npz"),
-        write_graph(graph, out / "graph.graphml"),
-        write_graph(graph, out / "graph.json"),
-    ]
-    if analysis.cycle_points is not None:
-        written.append(analysis.cycle_points.save(out / "cycle_points.npz"))
-    links = {p.name: p.name for p in written if p.suffix != ".png"}
-    written.append(
-        write_html_report(
-            out / "report.html",
-            title=f"Flip-flop analysis of {analysis.system.name}",
-            summary=analysis.summary(),
-            figures={caption: name for caption, (name, _) in figures.items()},
-            table=rows,
-            links=links,
-        )
+    cycles = [] if analysis.cycle_points is None else [analysis.cycle_points.save(out / "cycle_points.npz")]
+    return written + save_data_and_report(
+        out, title=f"Flip-flop analysis of {analysis.system.name}", summary=analysis.summary(), figures=figures,
+        points=analysis.fixed_points, graph=analysis.graph, rows=point_rows(analysis, mean, components),
+        report_json=json.dumps(analysis.to_dict(), indent=1), extra=cycles,
     )
-    return written

@@ -57,6 +57,7 @@ import numpy as np
 from ._validate import check_count, check_real, check_system
 from .fixed_points import find_fixed_points
 from .linearize import linearize_batch
+from .simulate import rk4_step
 from .systems import System
 
 A_SIDE, B_SIDE, UNDECIDED = 0, 1, -1
@@ -226,14 +227,7 @@ def _stepper(system: System, h: float) -> Stepper:
     if system.kind == "map":
         return f
 
-    def rk4(x: np.ndarray) -> np.ndarray:
-        k1 = f(x)
-        k2 = f(x + 0.5 * h * k1)
-        k3 = f(x + 0.5 * h * k2)
-        k4 = f(x + h * k3)
-        return x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-
-    return rk4
+    return lambda x: rk4_step(f, x, h)
 
 
 def _basin(step: Stepper, X: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n_steps: int) -> np.ndarray:
