@@ -4,6 +4,8 @@ Every model returns a :class:`~dynsys.System` with an exact Jacobian (from
 sympy, or analytic for :func:`hopfield`), a ``name`` and a ``bounds`` box that
 holds the fixed points of interest at the default parameters.  Change
 parameters with ``System.with_params``; the box stays as it is.
+:func:`hopfield` also has analytic Jacobian-vector and vector-Jacobian
+products (it is ``matrix_free``), for large n.
 
 :data:`MODELS` maps the names used by the command line to the constructors;
 :func:`get_model` builds one by name.
@@ -290,8 +292,12 @@ def hopfield(
 
     The system is built from analytic, batched formulas (no sympy), so large
     n is cheap: f(x) = (−x + W tanh(g x) + b)/τ, Jacobian
-    (−I + W diag(g sech²(g x)))/τ and Jacobian–vector product
-    (−v + W (g sech²(g x) ⊙ v))/τ.  Every fixed point has
+    (−I + W diag(g sech²(g x)))/τ, Jacobian–vector product
+    (−v + W (g sech²(g x) ⊙ v))/τ and vector–Jacobian product
+    (−v + g sech²(g x) ⊙ (Wᵀ v))/τ, the last two one (B, n) @ (n, n)
+    product each, without forming the (B, n, n) Jacobians (the system is
+    ``matrix_free``); ``residual_operator(X)`` computes the slopes
+    g sech²(g x) once for many products at the same states.  Every fixed point has
     |x_i| ≤ Σ_j |W_ij| + |b_i|, which gives the bounds for all g and τ.
 
     References
@@ -319,8 +325,24 @@ def hopfield(
     def jacobian(X: np.ndarray, gain: float, tau: float) -> np.ndarray:
         return (W * slope(X, gain)[:, None, :] - np.eye(n)) / tau
 
+    def operator(X: np.ndarray, gain: float, tau: float) -> tuple[tuple[np.ndarray], Any, Any]:
+        """The slopes at X, and the products with them: one (B, n) @ (n, n) product each."""
+
+        def jvp_with(T: tuple[np.ndarray], V: np.ndarray) -> np.ndarray:
+            return (-V + (T[0] * V) @ W.T) / tau
+
+        def vjp_with(T: tuple[np.ndarray], V: np.ndarray) -> np.ndarray:
+            return (-V + T[0] * (V @ W)) / tau
+
+        return (slope(X, gain),), jvp_with, vjp_with
+
     def jvp(X: np.ndarray, V: np.ndarray, gain: float, tau: float) -> np.ndarray:
-        return (-V + (slope(X, gain) * V) @ W.T) / tau
+        factors, product, _ = operator(X, gain, tau)
+        return product(factors, V)
+
+    def vjp(X: np.ndarray, V: np.ndarray, gain: float, tau: float) -> np.ndarray:
+        factors, _, product = operator(X, gain, tau)
+        return product(factors, V)
 
     radius = np.max(np.abs(W).sum(axis=1) + np.abs(b)) + 0.5
     return System.from_callable(
@@ -328,6 +350,8 @@ def hopfield(
         n,
         jacobian,
         jvp=jvp,
+        vjp=vjp,
+        operator=operator,
         params={"gain": gain, "tau": tau},
         vectorized=True,
         name="hopfield",

@@ -4,8 +4,14 @@ A trained RNN with its input held constant at u is an autonomous dynamical
 system: a map h -> h' for the discrete cells (:class:`VanillaRNN`,
 :class:`GRU`, :class:`LSTM`) and a flow for :class:`ContinuousRNN`.
 ``cell.system(u)`` returns it as a :class:`~dynsys.System` with analytic,
-batched Jacobians and Jacobian-vector products, after which the rest of
-dynsys (fixed points, linearisation, graphs) treats it like any other system.
+batched Jacobians, Jacobian-vector products Dg v and vector-Jacobian products
+Dgᵀ v, after which the rest of dynsys (fixed points, linearisation, graphs)
+treats it like any other system.  The products cost a few (B, n) @ (n, n)-shaped
+matrix products and never form the (B, n, n) Jacobians, so the systems are
+``matrix_free``: large networks (n in the thousands, B in the thousands) fit
+in memory.  ``System.residual_operator(X)`` computes the gates (and their
+derivatives) at X once, after which each product is one matrix product with
+W_hh.
 
 Weights follow PyTorch's ``state_dict`` names and layouts for a single-layer
 ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``:
@@ -88,7 +94,13 @@ class RNNCell:
     ``kind`` ("map" or "flow") and the equations, as three functions of the
     state batch X (B, n) and the input drive ``a = u W_ihᵀ + b_ih`` (B or 1,
     G*H): ``_evolve`` (the next state for a map, the vector field for a flow),
-    ``_evolve_jacobian`` (B, n, n) and ``_evolve_jvp`` (B, n).
+    ``_evolve_jacobian`` (B, n, n), and ``_tangent``, the state-dependent
+    factors of that Jacobian (gate values and derivatives, a tuple of arrays
+    with B rows), with the products ``_tangent_jvp`` (Dg v) and
+    ``_tangent_vjp`` (Dgᵀ v) that use them and the weights, never forming
+    Dg.  ``_evolve_jvp`` and ``_evolve_vjp`` are those products with the
+    factors at X; ``system(u).residual_operator(X)`` keeps the factors for
+    many products at the same states.
 
     Parameters
     ----------
@@ -171,8 +183,23 @@ class RNNCell:
     def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
+    def _tangent(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The factors of Dg at X that depend on the states: arrays with one row per state."""
         raise NotImplementedError
+
+    def _tangent_jvp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
+        """Dg v for the states whose factors are T (rows of ``_tangent``), one product with W_hh."""
+        raise NotImplementedError
+
+    def _tangent_vjp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
+        """Dgᵀ v for the states whose factors are T, one product with W_hh."""
+        raise NotImplementedError
+
+    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return self._tangent_jvp(self._tangent(X, a), V)
+
+    def _evolve_vjp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return self._tangent_vjp(self._tangent(X, a), V)
 
     def _readout_features(self, X: np.ndarray) -> np.ndarray:
         """What the readout reads: the h part of the state."""
@@ -301,7 +328,9 @@ class RNNCell:
         System
             A map (discrete cells) or a flow (:class:`ContinuousRNN`) of
             dimension ``state_dim``, with the analytic batched Jacobian and
-            Jacobian-vector product of the class docstring, state names
+            the Jacobian-vector and vector-Jacobian products of the class
+            docstring (``matrix_free`` is True; ``residual_operator``
+            computes the gates once for many products), state names
             h0.. (LSTM: h0.., c0..; continuous: x0..), name like
             ``"gru(H=64)"`` and, where the equations bound them, ``bounds``
             holding every fixed point.
@@ -320,12 +349,20 @@ class RNNCell:
         def jvp(X: np.ndarray, V: np.ndarray) -> np.ndarray:
             return self._evolve_jvp(X, V, a)
 
+        def vjp(X: np.ndarray, V: np.ndarray) -> np.ndarray:
+            return self._evolve_vjp(X, V, a)
+
+        def operator(X: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any, Any]:
+            return self._tangent(X, a), self._tangent_jvp, self._tangent_vjp
+
         names = [f"{p}{i}" for p in self.state_prefixes for i in range(self.hidden_size)]
         return System.from_callable(
             f,
             self.state_dim,
             jacobian,
             jvp=jvp,
+            vjp=vjp,
+            operator=operator,
             kind=self.kind,  # type: ignore[arg-type]
             vectorized=True,
             state_names=names,
@@ -366,7 +403,10 @@ class VanillaRNN(RNNCell):
     Jacobian: Dg(h) = diag(act'(s)) W_hh with s the pre-activation,
     tanh'(s) = 1 − tanh²(s), relu'(s) = 1 for s > 0 and 0 otherwise (the
     kink s = 0 has no derivative; 0 is used there, as autograd does).
-    Jacobian-vector product: act'(s) ⊙ (W_hh v).
+    Jacobian-vector product Dg v = act'(s) ⊙ (W_hh v), vector-Jacobian
+    product Dgᵀ v = W_hhᵀ (act'(s) ⊙ v); for tanh act'(s) = 1 − g², g = h'.
+    For a batch both are one (B, H) @ (H, H) product besides the one for s,
+    which ``residual_operator`` computes once.
 
     Fixed points of the tanh network lie in [−1, 1]^H (the image of tanh),
     which ``system(u).bounds`` states; the relu network has no such bound.
@@ -396,11 +436,21 @@ class VanillaRNN(RNNCell):
     def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
         return self._activate(X, a)[0]
 
-    def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return self._activate(X, a)[1][:, :, None] * self.weight_hh
+    def _tangent(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray]:
+        """act'(s), (B, H)."""
+        return (self._activate(X, a)[1],)
 
-    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return self._activate(X, a)[1] * (V @ self.weight_hh.T)
+    def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        (slope,) = self._tangent(X, a)
+        return slope[:, :, None] * self.weight_hh
+
+    def _tangent_jvp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
+        (slope,) = T
+        return slope * (V @ self.weight_hh.T)
+
+    def _tangent_vjp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
+        (slope,) = T
+        return (slope * V) @ self.weight_hh
 
     def _bounds(self, a: np.ndarray) -> np.ndarray | None:
         return np.tile([-1.0, 1.0], (self.hidden_size, 1)) if self.nonlinearity == "tanh" else None
@@ -424,7 +474,11 @@ class GRU(RNNCell):
         c_r = (1 − z) ⊙ (1 − n²) ⊙ m ⊙ r(1 − r)
         c_n = (1 − z) ⊙ (1 − n²) ⊙ r
 
-    and Dg v = z ⊙ v + c_z ⊙ W_hz v + c_r ⊙ W_hr v + c_n ⊙ W_hn v.
+    and Dg v = z ⊙ v + c_z ⊙ W_hz v + c_r ⊙ W_hr v + c_n ⊙ W_hn v,
+    Dgᵀ v = z ⊙ v + W_hzᵀ (c_z ⊙ v) + W_hrᵀ (c_r ⊙ v) + W_hnᵀ (c_n ⊙ v)
+          = z ⊙ v + W_hhᵀ (c ⊙ (v, v, v)),   c = (c_r, c_z, c_n),
+
+    each one product with W_hh (3H, H) for the whole batch.
 
     At a fixed point (1 − z) ⊙ (n − h) = 0 with z < 1, so h = n ∈ (−1, 1)^H:
     ``system(u).bounds`` is [−1, 1]^H.
@@ -443,23 +497,27 @@ class GRU(RNNCell):
         _, z, n, _ = self._gates(X, a)
         return (1.0 - z) * n + z * X
 
-    def _coefficients(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _tangent(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """z (B, H) and the row scalings (c_r, c_z, c_n) stacked as (B, 3H), W_hh's row order."""
         r, z, n, m = self._gates(X, a)
         dn = (1.0 - z) * (1.0 - n**2)
         return z, np.concatenate([dn * m * r * (1.0 - r), (X - n) * z * (1.0 - z), dn * r], axis=1)
 
     def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
-        z, c = self._coefficients(X, a)
+        z, c = self._tangent(X, a)
         H = self.hidden_size
         scaled = (c[:, :, None] * self.weight_hh).reshape(-1, 3, H, H)  # diag(c_r) W_hr, diag(c_z) W_hz, diag(c_n) W_hn
         J = scaled.sum(axis=1)
         J[:, np.arange(H), np.arange(H)] += z
         return J
 
-    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
-        z, c = self._coefficients(X, a)
+    def _tangent_jvp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
+        z, c = T
         return z * V + sum(self._gate_blocks(c * (V @ self.weight_hh.T)))
+
+    def _tangent_vjp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
+        z, c = T
+        return z * V + (c * np.tile(V, 3)) @ self.weight_hh
 
     def _bounds(self, a: np.ndarray) -> np.ndarray:
         return np.tile([-1.0, 1.0], (self.hidden_size, 1))
@@ -483,7 +541,15 @@ class LSTM(RNNCell):
         ∂h'/∂c = diag(o (1 − tanh²(c')) f)
 
     and the Jacobian-vector product applies the same chain rule to
-    v = (v_h, v_c) with one product W_hh v_h.
+    v = (v_h, v_c) with one product W_hh v_h.  The vector-Jacobian product
+    of w = (w_h, w_c) is the transposed blocks applied to w; with
+    e = o (1 − tanh²(c')) ⊙ w_h + w_c (the co-vector reaching c')::
+
+        (Dgᵀ w)_h = W_hoᵀ (t o(1−o) ⊙ w_h) + W_hiᵀ (g i(1−i) ⊙ e)
+                    + W_hfᵀ (c f(1−f) ⊙ e) + W_hgᵀ (i (1−g²) ⊙ e)
+        (Dgᵀ w)_c = f ⊙ e,    t = tanh(c'),
+
+    one product of a (B, 4H) batch with W_hh (4H, H).
 
     Fixed points have h ∈ [−1, 1]^H and c = i g / (1 − f); as |h| ≤ 1,
     |s_k| ≤ M_k = |W_ik u + b_ik + b_hk| + Σ_j |(W_hk)_j|, so
@@ -506,7 +572,7 @@ class LSTM(RNNCell):
         _, _, _, _, o, c_next, t = self._gates(X, a)
         return np.concatenate([o * t, c_next], axis=1)
 
-    def _coefficients(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _tangent(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
         """Row scalings: of W_hh in ∂c'/∂h (gate blocks i, f, g, and 0 for o), of W_ho in ∂h'/∂h,
         then f and o (1 − tanh²(c'))."""
         c, i, f, g, o, _, t = self._gates(X, a)
@@ -515,7 +581,7 @@ class LSTM(RNNCell):
 
     def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
         H = self.hidden_size
-        dc, do, f, dt = self._coefficients(X, a)
+        dc, do, f, dt = self._tangent(X, a)
         dcdh = (dc[:, :, None] * self.weight_hh).reshape(-1, 4, H, H).sum(axis=1)
         J = np.zeros((X.shape[0], 2 * H, 2 * H))
         diag = np.arange(H)
@@ -525,12 +591,20 @@ class LSTM(RNNCell):
         J[:, diag, H + diag] = dt * f
         return J
 
-    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
+    def _tangent_jvp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
         H = self.hidden_size
-        dc, do, f, dt = self._coefficients(X, a)
+        dc, do, f, dt = T
         P = V[:, :H] @ self.weight_hh.T  # (B, 4H): W_hi v_h, W_hf v_h, W_hg v_h, W_ho v_h
         dc_v = sum(self._gate_blocks(dc * P)) + f * V[:, H:]
         return np.concatenate([do * self._gate_blocks(P)[3] + dt * dc_v, dc_v], axis=1)
+
+    def _tangent_vjp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
+        H = self.hidden_size
+        dc, do, f, dt = T
+        e = dt * V[:, :H] + V[:, H:]  # the co-vector of c'
+        C = dc * np.tile(e, 4)  # scalings of W_hi, W_hf, W_hg rows (dc's o block is 0)
+        C[:, 3 * H :] = do * V[:, :H]  # and of W_ho, from h' = o ⊙ tanh(c')
+        return np.concatenate([C @ self.weight_hh, f * e], axis=1)
 
     def _bounds(self, a: np.ndarray) -> np.ndarray | None:
         M = np.abs(a + self.bias_hh) + np.abs(self.weight_hh).sum(axis=1)
@@ -554,8 +628,9 @@ class ContinuousRNN(RNNCell):
         x_{k+1} = x_k + (dt/τ) (−x_k + W_hh tanh(x_k) + W_ih u_k + b)
 
     and ``run`` iterates it; ``system(u)`` is the flow itself, with Jacobian
-    (−I + W_hh diag(1 − tanh²(x)))/τ and Jacobian-vector product
-    (−v + W_hh ((1 − tanh²(x)) ⊙ v))/τ.  Fixed points satisfy
+    (−I + W_hh diag(1 − tanh²(x)))/τ, Jacobian-vector product
+    (−v + W_hh ((1 − tanh²(x)) ⊙ v))/τ and vector-Jacobian product
+    (−v + (1 − tanh²(x)) ⊙ (W_hhᵀ v))/τ.  Fixed points satisfy
     x = W_hh tanh(x) + W_ih u + b, so |x_k| ≤ Σ_j |W_kj| + |(W_ih u + b)_k|,
     the box ``system(u).bounds``.
 
@@ -587,11 +662,21 @@ class ContinuousRNN(RNNCell):
     def _evolve_step(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
         return X + self.dt * self._evolve(X, a)
 
-    def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return ((1.0 - np.tanh(X) ** 2)[:, None, :] * self.weight_hh - np.eye(self.hidden_size)) / self.tau
+    def _tangent(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray]:
+        """tanh'(x) = 1 − tanh²(x), (B, H)."""
+        return (1.0 - np.tanh(X) ** 2,)
 
-    def _evolve_jvp(self, X: np.ndarray, V: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return (-V + ((1.0 - np.tanh(X) ** 2) * V) @ self.weight_hh.T) / self.tau
+    def _evolve_jacobian(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
+        (slope,) = self._tangent(X, a)
+        return (slope[:, None, :] * self.weight_hh - np.eye(self.hidden_size)) / self.tau
+
+    def _tangent_jvp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
+        (slope,) = T
+        return (-V + (slope * V) @ self.weight_hh.T) / self.tau
+
+    def _tangent_vjp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
+        (slope,) = T
+        return (-V + slope * (V @ self.weight_hh)) / self.tau
 
     def _readout_features(self, X: np.ndarray) -> np.ndarray:
         return np.tanh(X)

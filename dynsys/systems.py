@@ -12,6 +12,15 @@ Fixed points are the zeros of the residual
 
 so that everything downstream (fixed-point search, linearisation, graphs)
 treats both kinds alike through ``residual`` and ``residual_jacobian``.
+
+For large n, where a batch of Jacobians (B, n, n) does not fit in memory,
+the products with the Jacobian are available without forming it:
+``jvp`` (Df v) and ``vjp`` (Dfᵀ v), and ``residual_jvp``/``residual_vjp``
+for DF.  ``System.matrix_free`` says whether both are analytic products
+supplied by the system, rather than taken from a dense Jacobian.  Iterative
+solvers that apply DF at the same states many times take
+``System.residual_operator(X)``, a :class:`ResidualOperator` whose
+state-dependent parts (an RNN's gates, a network's slopes) are computed once.
 """
 from __future__ import annotations
 
@@ -30,7 +39,14 @@ KINDS = ("flow", "map")
 # values as a 1-D float array ordered like ``System.params``.
 RhsFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # -> (B, n)
 JacFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # -> (B, n, n)
-JvpFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # -> (B, n)
+JvpFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (X, V, p) -> Df(x_b) v_b, (B, n)
+VjpFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (X, V, p) -> Df(x_b)ᵀ v_b, (B, n)
+# The cached products of ``System.residual_operator``: the state-dependent factors of Df at a batch X, a tuple of
+# arrays whose first axis runs over the B states, and two products with them, (factors, V) -> Df v or Dfᵀ v, for
+# the states whose rows the factors hold.
+Factors = tuple[np.ndarray, ...]
+FactorProductFn = Callable[[Factors, np.ndarray], np.ndarray]
+OperatorFn = Callable[[np.ndarray, np.ndarray], tuple[Factors, FactorProductFn, FactorProductFn]]  # (X, p) -> ...
 
 
 def _check_kind(kind: str) -> str:
@@ -80,6 +96,100 @@ def _fd_jvp(f: RhsFn, X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray
     return (vals[:B] - vals[B:]) / (2.0 * h)
 
 
+class ResidualOperator:
+    """DF(x_b), the Jacobian of the residual, at a fixed batch of states, for repeated products.
+
+    Built by :meth:`System.residual_operator`.  DF = Dg − I for a map and
+    Df for a flow.  The parts of DF that depend on the states (an RNN's gate
+    values and derivatives, a network's slopes act'(s)) are computed once,
+    when the operator is built, so that each product afterwards costs only
+    the product itself: one (m, n) @ (n, n) matrix product for the RNN cells
+    and :func:`dynsys.models.hopfield`.  For systems without such factors
+    every product evaluates the system's own (see :meth:`System.residual_jvp`).
+
+    Attributes
+    ----------
+    states : ndarray of shape (B, n)
+        The states x_b (a copy of those given).
+    cached : bool
+        Whether the system supplied its state-dependent factors, so that
+        the products do not recompute them.
+    """
+
+    def __init__(self, states: np.ndarray, factors: Factors, jvp: FactorProductFn, vjp: FactorProductFn,
+                 minus_identity: bool, cached: bool) -> None:
+        self.states = states
+        self.cached = cached
+        self._factors, self._jvp, self._vjp, self._minus_identity = factors, jvp, vjp, minus_identity
+
+    def jvp(self, V: Any, rows: Any = None) -> np.ndarray:
+        """DF(x_r) v_r for the states x_r, r in ``rows``.
+
+        Parameters
+        ----------
+        V : array_like of shape (m, n)
+            Directions, one per row of ``rows`` (m = len(rows)), or one per
+            state (m = B) when ``rows`` is None.
+        rows : array_like of int, shape (m,), optional
+            Indices into ``states`` (0 <= r < B, repeats allowed); all
+            states, in order, when None.
+
+        Returns
+        -------
+        ndarray of shape (m, n)
+            Row i is DF(x_{rows[i]}) v_i: Dg v − v for a map, Df v for a flow.
+        """
+        return self._apply(self._jvp, V, rows)
+
+    def vjp(self, V: Any, rows: Any = None) -> np.ndarray:
+        """DF(x_r)ᵀ v_r for the states x_r, r in ``rows`` (the adjoint of :meth:`jvp`).
+
+        Parameters
+        ----------
+        V : array_like of shape (m, n)
+            Co-vectors, one per row of ``rows``, or one per state when
+            ``rows`` is None.
+        rows : array_like of int, shape (m,), optional
+            As for :meth:`jvp`.
+
+        Returns
+        -------
+        ndarray of shape (m, n)
+            Row i is DF(x_{rows[i]})ᵀ v_i: Dgᵀ v − v for a map, Dfᵀ v for a
+            flow, so that <u, DF w> = <DFᵀ u, w>.
+        """
+        return self._apply(self._vjp, V, rows)
+
+    def _apply(self, product: FactorProductFn, V: Any, rows: Any) -> np.ndarray:
+        """``product`` with the factors of the chosen rows, minus V for a map."""
+        B, n = self.states.shape
+        if rows is None:
+            factors, m = self._factors, B
+        else:
+            index = _check_rows(rows, B)
+            factors, m = tuple(f[index] for f in self._factors), len(index)
+        Vb = np.asarray(V, dtype=float)
+        if Vb.shape != (m, n):
+            per = "state" if rows is None else "entry of rows"
+            raise ValueError(f"V must have shape ({m}, {n}), one row per {per}, got {np.shape(V)}")
+        out = product(factors, Vb)
+        return out - Vb if self._minus_identity else out
+
+    def __repr__(self) -> str:
+        B, n = self.states.shape
+        return f"ResidualOperator(B={B}, n={n}, cached={self.cached})"
+
+
+def _check_rows(rows: Any, B: int) -> np.ndarray:
+    """``rows`` as a 1-D integer index array into B states."""
+    index = np.asarray(rows)
+    if index.ndim != 1 or not (np.issubdtype(index.dtype, np.integer) or index.size == 0):
+        raise ValueError(f"rows must be a 1-D array of integer indices, got shape {index.shape}, dtype {index.dtype}")
+    if index.size and (index.min() < 0 or index.max() >= B):
+        raise ValueError(f"rows must lie in [0, {B}) for {B} states, got indices from {index.min()} to {index.max()}")
+    return index.astype(np.intp, copy=False)
+
+
 @dataclass(frozen=True, eq=False)
 class System:
     """A flow dx/dt = f(x) or a map x -> g(x) on R^n, vectorised over batches.
@@ -103,6 +213,10 @@ class System:
     exprs : tuple of sympy.Expr or None
         f (flow) or g (map) as formulas in ``symbols`` and ``param_symbols``,
         when the system was built from formulas; enables exact solving.
+    matrix_free : bool
+        Whether :meth:`jvp` and :meth:`vjp` are analytic products that never
+        form a Jacobian (RNN cells, :func:`dynsys.models.hopfield`, callables
+        given both ``jvp`` and ``vjp``).
     """
 
     kind: Kind
@@ -112,6 +226,8 @@ class System:
     _rhs: RhsFn = field(repr=False)
     _jac: JacFn | None = field(default=None, repr=False)
     _jvp: JvpFn | None = field(default=None, repr=False)
+    _vjp: VjpFn | None = field(default=None, repr=False)
+    _operator: OperatorFn | None = field(default=None, repr=False)  # cached factors of Df, see residual_operator
     name: str = "system"
     bounds: np.ndarray | None = field(default=None, repr=False)
     _exprs: tuple[sp.Expr, ...] | Callable[[], tuple[sp.Expr, ...]] | None = field(default=None, repr=False)
@@ -188,21 +304,129 @@ class System:
             return np.einsum("bij,bj->bi", self._jac(X, p), V)
         return _fd_jvp(self._rhs, X, V, p)
 
+    def _vjp_at(self, X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray:
+        if self._vjp is not None:
+            return self._vjp(X, V, p)
+        return np.einsum("bji,bj->bi", self._jacobian_at(X, p), V)
+
     def residual_jacobian(self, X: Any) -> np.ndarray:
         """DF(X): the Jacobian of :meth:`residual` (Dg - I for a map)."""
         J = self.jacobian(X)
         return J - np.eye(self.dim) if self.kind == "map" else J
 
-    def jvp(self, X: Any, V: Any) -> np.ndarray:
-        """Jacobian-vector products Df(x_b) v_b for a batch, without forming Df.
+    @property
+    def matrix_free(self) -> bool:
+        """Whether :meth:`jvp` and :meth:`vjp` are both analytic products supplied by the system.
 
-        ``X`` and ``V`` have the same shape, (n,) or (B, n).
+        Then neither forms a Jacobian, and memory stays O(B n) for a batch
+        of B states: the path for large n.  False when either product is
+        taken from the dense Jacobian (B, n, n), analytic or by finite
+        differences, or is a finite difference itself.
         """
+        return self._jvp is not None and self._vjp is not None
+
+    def jvp(self, X: Any, V: Any) -> np.ndarray:
+        """Jacobian-vector products Df(x_b) v_b for a batch.
+
+        Parameters
+        ----------
+        X, V : array_like of the same shape, (n,) or (B, n)
+            States x_b and directions v_b.
+
+        Returns
+        -------
+        ndarray, shaped like ``X``
+            The analytic product where the system supplies one (see
+            :attr:`matrix_free`), else Df(x_b) @ v_b with the dense Jacobian,
+            or a central difference (f(x + h v) - f(x - h v)) / 2h.
+        """
+        return self._product(self._jvp_at, X, V)
+
+    def vjp(self, X: Any, V: Any) -> np.ndarray:
+        """Vector-Jacobian products Df(x_b)ᵀ v_b for a batch (the adjoint of :meth:`jvp`).
+
+        Parameters
+        ----------
+        X, V : array_like of the same shape, (n,) or (B, n)
+            States x_b and co-vectors v_b.
+
+        Returns
+        -------
+        ndarray, shaped like ``X``
+            Row b is Df(x_b)ᵀ v_b, i.e. (v_bᵀ Df(x_b))ᵀ, so that
+            <u, Df(x) w> = <Df(x)ᵀ u, w> for all u, w.  The analytic product
+            where the system supplies one (see :attr:`matrix_free`), else
+            Σ_j Df(x_b)_ji v_bj with the dense Jacobian, analytic or by
+            central differences.
+        """
+        return self._product(self._vjp_at, X, V)
+
+    def residual_jvp(self, X: Any, V: Any) -> np.ndarray:
+        """DF(x_b) v_b: :meth:`jvp` for the residual, (Dg - I) v = Dg v - v for a map, Df v for a flow."""
+        return self._product(self._jvp_at, X, V, residual=True)
+
+    def residual_vjp(self, X: Any, V: Any) -> np.ndarray:
+        """DF(x_b)ᵀ v_b: :meth:`vjp` for the residual, (Dg - I)ᵀ v = Dgᵀ v - v for a map, Dfᵀ v for a flow.
+
+        The gradient of q(x) = ½|F(x)|² is DF(x)ᵀ F(x) = ``residual_vjp(X, residual(X))``.
+        """
+        return self._product(self._vjp_at, X, V, residual=True)
+
+    def residual_operator(self, X: Any) -> ResidualOperator:
+        """DF at a fixed batch of states, for many products at the same states.
+
+        Parameters
+        ----------
+        X : array_like of shape (B, n)
+            The states x_b (copied).
+
+        Returns
+        -------
+        ResidualOperator
+            ``op.jvp(V, rows)`` = DF(x_r) v_r and ``op.vjp(V, rows)`` =
+            DF(x_r)ᵀ v_r for the states of the rows ``rows`` (all when None),
+            equal to ``residual_jvp(X[rows], V)`` and
+            ``residual_vjp(X[rows], V)``.  Where the system supplies them
+            (RNN cells, :func:`dynsys.models.hopfield`, ``operator=`` of
+            :meth:`from_callable`), the state-dependent factors of Df are
+            computed here, once, and each product is only the product with
+            them; otherwise (``op.cached`` is False) every product calls the
+            system's own, as :meth:`residual_jvp` does.
+
+        Notes
+        -----
+        The matrix-free Gauss–Newton solver applies DF and DFᵀ tens to
+        hundreds of times at the same states (CGLS iterations); for an RNN
+        cell each product with the cache is one matrix product with W_hh,
+        where :meth:`residual_jvp` first recomputes the pre-activations
+        W_hh h + a (another such product) and the gates.
+        """
+        Xb = np.array(X, dtype=float)  # a copy: the factors stay those of these states
+        if Xb.ndim != 2 or Xb.shape[1] != self.dim:
+            raise ValueError(f"X must have shape (B, n) with n = {self.dim}, got shape {np.shape(X)}")
+        p, minus_identity = self._p, self.kind == "map"
+        if self._operator is None:
+            factors: Factors = (Xb,)
+            return ResidualOperator(
+                Xb,
+                factors,
+                lambda F, V: self._jvp_at(F[0], V, p),
+                lambda F, V: self._vjp_at(F[0], V, p),
+                minus_identity,
+                cached=False,
+            )
+        factors, jvp, vjp = self._operator(Xb, p)
+        return ResidualOperator(Xb, factors, jvp, vjp, minus_identity, cached=True)
+
+    def _product(self, at: JvpFn, X: Any, V: Any, residual: bool = False) -> np.ndarray:
+        """``at(X, V, p)`` for checked batches, minus V for the residual of a map; unbatched for a single state."""
         Xb, single = self._batch(X)
         Vb, _ = self._batch(V, "V")
         if Vb.shape != Xb.shape:
             raise ValueError(f"V must have the shape of X {Xb.shape}, got {Vb.shape}")
-        out = self._jvp_at(Xb, Vb, self._p)
+        out = at(Xb, Vb, self._p)
+        if residual and self.kind == "map":
+            out = out - Vb
         return out[0] if single else out
 
     # ------------------------------------------------------------ derived systems
@@ -220,7 +444,13 @@ class System:
         """The k-th iterate g^k of a map, whose fixed points have period k.
 
         Its Jacobian is the chain rule product
-        D(g^k)(x) = Dg(x_{k-1}) ... Dg(x_1) Dg(x_0),  x_{i+1} = g(x_i).
+        D(g^k)(x) = Dg(x_{k-1}) ... Dg(x_1) Dg(x_0),  x_0 = x, x_{i+1} = g(x_i),
+
+        so D(g^k) v applies Dg(x_0), ..., Dg(x_{k-1}) to v in that order, and
+        D(g^k)ᵀ v = Dg(x_0)ᵀ ... Dg(x_{k-1})ᵀ v applies the transposes in
+        reverse: a forward pass stores x_0, ..., x_{k-1} (k states of (B, n)),
+        then v <- Dg(x_i)ᵀ v for i = k-1, ..., 0.  Both products are analytic
+        exactly when the map's are, so ``matrix_free`` carries over.
         """
         if self.kind != "map":
             raise ValueError(f"iterate() needs a map, {self.name} is a {self.kind}")
@@ -245,6 +475,15 @@ class System:
                 X = base._rhs(X, p)
             return V
 
+        def vjp(X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray:
+            orbit = []
+            for _ in range(k):
+                orbit.append(X)
+                X = base._rhs(X, p)
+            for Xi in reversed(orbit):
+                V = base._vjp_at(Xi, V, p)
+            return V
+
         def compose() -> tuple[sp.Expr, ...]:  # g^k as formulas, for exact solving
             composed = base.exprs
             for _ in range(k - 1):
@@ -252,19 +491,39 @@ class System:
             return composed
 
         exprs = None if self._exprs is None or self.symbols is None else compose
-        return replace(self, _rhs=rhs, _jac=jac, _jvp=jvp, name=f"{self.name}^{k}", _exprs=exprs)
+        return replace(
+            self,
+            _rhs=rhs,
+            _jac=jac,
+            _jvp=None if base._jvp is None else jvp,  # None: products from the composed Jacobian
+            _vjp=None if base._vjp is None else vjp,
+            _operator=None,  # residual_operator of g^k: the products above, the orbit recomputed for each
+            name=f"{self.name}^{k}",
+            _exprs=exprs,
+        )
 
     def reverse_time(self) -> "System":
-        """The flow dx/dt = -f(x): same orbits, run backwards (E^s and E^u swap)."""
+        """The flow dx/dt = -f(x): same orbits, run backwards (E^s and E^u swap).
+
+        Jacobian -Df, products -Df v and -Dfᵀ v, analytic where those of f are,
+        and cached in :meth:`residual_operator` where those of f are.
+        """
         if self.kind != "flow":
             raise ValueError(f"reverse_time() needs a flow, {self.name} is a {self.kind}")
-        f, J, jv = self._rhs, self._jac, self._jvp
+        f, J, jv, vj, op = self._rhs, self._jac, self._jvp, self._vjp, self._operator
         exprs = None if self._exprs is None else (lambda: tuple(-e for e in self.exprs))
+
+        def operator(X: np.ndarray, p: np.ndarray) -> tuple[Factors, FactorProductFn, FactorProductFn]:
+            factors, jvp, vjp = op(X, p)
+            return factors, lambda F, V: -jvp(F, V), lambda F, V: -vjp(F, V)
+
         return replace(
             self,
             _rhs=lambda X, p: -f(X, p),
             _jac=None if J is None else (lambda X, p: -J(X, p)),
             _jvp=None if jv is None else (lambda X, V, p: -jv(X, V, p)),
+            _vjp=None if vj is None else (lambda X, V, p: -vj(X, V, p)),
+            _operator=None if op is None else operator,
             name=f"{self.name} (reversed)",
             _exprs=exprs,
         )
@@ -387,6 +646,8 @@ class System:
         jacobian: Callable[..., Any] | None = None,
         *,
         jvp: Callable[..., Any] | None = None,
+        vjp: Callable[..., Any] | None = None,
+        operator: Callable[..., Any] | None = None,
         kind: Kind = "flow",
         params: Mapping[str, float] | None = None,
         vectorized: bool | None = None,
@@ -412,6 +673,24 @@ class System:
             batches X, V of shape (B, n), without forming Df: the fast path
             for large n.  Always batched.  By default products with
             ``jacobian``, or central differences of f.
+        vjp : callable, optional
+            ``vjp(X, V, **params)`` returning the products Df(x_b)ᵀ v_b
+            (i.e. Σ_i v_bi ∂f_i/∂x_j (x_b) in column j), batched like ``jvp``.
+            By default products with ``jacobian``, or with the
+            finite-difference Jacobian.  Give both ``jvp`` and ``vjp`` for a
+            :attr:`matrix_free` system, which never forms a (B, n, n) array.
+        operator : callable, optional
+            ``operator(X, **params)`` returning ``(factors, jvp_f, vjp_f)``
+            for a batch X (B, n): ``factors``, a tuple of arrays whose first
+            axis has length B, the state-dependent parts of Df at X (e.g.
+            act'(s) for a network h -> act(W h + b)); ``jvp_f(F, V)`` and
+            ``vjp_f(F, V)``, the products Df v and Dfᵀ v for the states whose
+            factors are ``F`` (the factors of some rows of X, each array
+            indexed along its first axis) and V of shape (len(F[0]), n).
+            :meth:`residual_operator` computes the factors once and each
+            product with them, the fast path of iterative solvers.  The
+            products must agree with ``jvp`` and ``vjp``.  Without it
+            :meth:`residual_operator` calls those products each time.
         vectorized : bool, optional
             Whether ``f`` (and ``jacobian``) accept batches.  Detected by a
             trial call on a batch of two states when not given.
@@ -448,10 +727,40 @@ class System:
                         X.shape[0], dim, dim
                     )
 
-        jv = None
-        if jvp is not None:
-            def jv(X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray:
-                return _shaped(jvp(X, V, **kw(p)), X.shape, "jvp")
+        def product(fn: Callable[..., Any] | None, what: str) -> JvpFn | None:
+            """``fn`` with the internal signature (X, V, p), its result checked to be (B, n)."""
+            if fn is None:
+                return None
+            if not callable(fn):
+                raise TypeError(f"{what} must be callable or None, got {type(fn).__name__}")
+
+            def evaluate(X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray:
+                return _shaped(fn(X, V, **kw(p)), X.shape, what)
+
+            return evaluate
+
+        def cached(fn: Callable[..., Any] | None) -> OperatorFn | None:
+            """``operator`` with the internal signature (X, p), its factors and products checked."""
+            if fn is None:
+                return None
+            if not callable(fn):
+                raise TypeError(f"operator must be callable or None, got {type(fn).__name__}")
+
+            def build(X: np.ndarray, p: np.ndarray) -> tuple[Factors, FactorProductFn, FactorProductFn]:
+                out = fn(X, **kw(p))
+                if not (isinstance(out, tuple) and len(out) == 3 and callable(out[1]) and callable(out[2])):
+                    raise ValueError("operator must return a tuple (factors, jvp, vjp) with callable jvp and vjp")
+                factors = tuple(np.asarray(a) for a in out[0])
+                if any(a.ndim == 0 or a.shape[0] != X.shape[0] for a in factors):
+                    shapes = [a.shape for a in factors]
+                    raise ValueError(f"operator's factors must each have first axis {X.shape[0]}, got shapes {shapes}")
+
+                def checked(product: Callable[..., Any], what: str) -> FactorProductFn:
+                    return lambda F, V: _shaped(product(F, V), V.shape, what)
+
+                return factors, checked(out[1], "operator's jvp"), checked(out[2], "operator's vjp")
+
+            return build
 
         names = tuple(state_names) if state_names is not None else tuple(f"x{i}" for i in range(dim))
         return cls(
@@ -461,7 +770,9 @@ class System:
             params=dict(params or {}),
             _rhs=rhs,
             _jac=jac,
-            _jvp=jv,
+            _jvp=product(jvp, "jvp"),
+            _vjp=product(vjp, "vjp"),
+            _operator=cached(operator),
             name=name,
             bounds=bounds,
         )

@@ -1,4 +1,6 @@
 """Built-in models against independent numpy formulas and hand-derived fixed points."""
+import tracemalloc
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -168,6 +170,10 @@ def test_model_matches_independent_formulas(name):
     np.testing.assert_allclose(system.jacobian(X), fd_jacobian(lambda Y: f(Y, **params), X), rtol=1e-6, atol=1e-6)
     residual = f(X, **params) - (X if system.kind == "map" else 0)
     np.testing.assert_allclose(system.residual(X), residual, rtol=1e-12, atol=1e-12)
+    # small n: vector-Jacobian products from the dense exact Jacobian, not matrix-free
+    assert not system.matrix_free
+    U = np.random.default_rng(1).standard_normal(X.shape)
+    np.testing.assert_allclose(system.vjp(X, U), np.einsum("bji,bj->bi", J(X, **params), U), rtol=1e-12, atol=1e-12)
 
 
 BUILT = {name: MODELS[name]() for name in CASES}
@@ -311,6 +317,60 @@ def test_hopfield_bias_and_params():
     system = hopfield(patterns=P, bias=bias).with_params(gain=1.5, tau=0.5)
     X = np.random.default_rng(6).uniform(-2, 2, size=(6, 12))
     np.testing.assert_allclose(system.rhs(X), f_hopfield(X, hebbian(P), 1.5, 0.5, bias), atol=1e-12)
+
+
+@given(
+    gain=st.floats(0.1, 8.0),
+    tau=st.floats(0.2, 5.0),
+    seed=st.integers(0, 2**32 - 1),
+    p=st.integers(1, 3),
+)
+def test_hopfield_products_are_those_with_the_independent_jacobian(gain, tau, seed, p):
+    P = np.random.default_rng(seed).choice([-1.0, 1.0], size=(p, 10))
+    system = hopfield(patterns=P, bias=np.linspace(-1, 1, 10)).with_params(gain=gain, tau=tau)
+    assert system.matrix_free
+    rng = np.random.default_rng(seed + 1)
+    X = rng.uniform(-2, 2, size=(5, 10))
+    U, V = rng.standard_normal(X.shape), rng.standard_normal(X.shape)
+    J = J_hopfield(X, hebbian(P), gain, tau)
+    np.testing.assert_allclose(system.vjp(X, U), np.einsum("bji,bj->bi", J, U), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(system.jvp(X, V), np.einsum("bij,bj->bi", J, V), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.sum(U * system.jvp(X, V), 1), np.sum(system.vjp(X, U) * V, 1), atol=1e-11)
+    np.testing.assert_array_equal(system.residual_vjp(X, U), system.vjp(X, U))  # a flow: DF = Df
+
+
+@given(gain=st.floats(0.1, 8.0), tau=st.floats(0.2, 5.0), seed=st.integers(0, 2**32 - 1))
+def test_hopfield_residual_operator_is_the_independent_jacobian(gain, tau, seed):
+    P = np.random.default_rng(seed).choice([-1.0, 1.0], size=(2, 10))
+    system = hopfield(patterns=P).with_params(gain=gain, tau=tau)
+    rng = np.random.default_rng(seed + 1)
+    X = rng.uniform(-2, 2, size=(5, 10))
+    U, V = rng.standard_normal(X.shape), rng.standard_normal(X.shape)
+    J = J_hopfield(X, hebbian(P), gain, tau)  # a flow: DF = Df
+    op = system.residual_operator(X)
+    assert op.cached
+    np.testing.assert_allclose(op.jvp(V), np.einsum("bij,bj->bi", J, V), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op.vjp(U), np.einsum("bji,bj->bi", J, U), rtol=1e-12, atol=1e-12)
+    rows = rng.integers(0, 5, size=3)
+    np.testing.assert_allclose(op.jvp(V[:3], rows), np.einsum("bij,bj->bi", J[rows], V[:3]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op.vjp(U[:3], rows), np.einsum("bji,bj->bi", J[rows], U[:3]), rtol=1e-12, atol=1e-12)
+    back = system.reverse_time().residual_operator(X)
+    np.testing.assert_allclose(back.jvp(V[:3], rows), -np.einsum("bij,bj->bi", J[rows], V[:3]), rtol=1e-12, atol=1e-12)
+
+
+def test_hopfield_products_never_form_the_jacobians():
+    system = hopfield(n=400)
+    rng = np.random.default_rng(7)
+    X, V = rng.uniform(-1, 1, size=(50, 400)), rng.standard_normal((50, 400))
+    dense = X.size * 400 * X.itemsize  # bytes of the (B, n, n) Jacobians: 64 MB
+    tracemalloc.start()
+    try:
+        system.jvp(X, V)
+        system.vjp(X, V)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < dense / 16
 
 
 @pytest.mark.parametrize(

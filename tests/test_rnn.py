@@ -10,6 +10,7 @@ formula written out in numpy.
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -102,14 +103,99 @@ def test_jacobian_matches_central_differences(case):
 
 
 @given(cell_cases)
-def test_jvp_is_jacobian_times_vector(case):
+def test_products_are_those_with_the_dense_jacobian(case):
+    """jvp and vjp (analytic, GEMM-based) against the dense analytic Jacobian, a separate formula."""
     cell_name, H, I, seed, scale = case
     rng = np.random.default_rng(seed)
     cell = random_cell(cell_name, H, I, rng, scale)
     system = cell.system(rng.uniform(-1, 1, I))
+    assert system.matrix_free
     X = rng.uniform(-2, 2, (4, cell.state_dim))
+    U, V = rng.standard_normal(X.shape), rng.standard_normal(X.shape)
+    J = system.jacobian(X)
+    np.testing.assert_allclose(system.jvp(X, V), np.einsum("bij,bj->bi", J, V), atol=1e-12)
+    np.testing.assert_allclose(system.vjp(X, U), np.einsum("bji,bj->bi", J, U), atol=1e-12)
+    # the adjoint identity <u, Dg v> = <Dgᵀ u, v>
+    np.testing.assert_allclose(np.sum(U * system.jvp(X, V), 1), np.sum(system.vjp(X, U) * V, 1), atol=1e-11)
+    # residual products: Dg - I for the discrete cells (maps), Df for the continuous one (a flow)
+    DF = J - np.eye(cell.state_dim) if cell.kind == "map" else J
+    np.testing.assert_allclose(system.residual_vjp(X, U), np.einsum("bji,bj->bi", DF, U), atol=1e-12)
+    np.testing.assert_allclose(system.residual_jvp(X, V), np.einsum("bij,bj->bi", DF, V), atol=1e-12)
+
+
+@pytest.mark.parametrize("cell_name", CELLS)
+def test_products_never_form_the_jacobians(cell_name):
+    """jvp and vjp of a batch allocate O(B n) memory, far below one (B, n, n) array."""
+    rng = np.random.default_rng(3)
+    cell = random_cell(cell_name, 256, 2, rng)
+    system = cell.system(rng.uniform(-1, 1, 2))
+    X = rng.uniform(-1, 1, (64, cell.state_dim))
     V = rng.standard_normal(X.shape)
-    np.testing.assert_allclose(system.jvp(X, V), np.einsum("bij,bj->bi", system.jacobian(X), V), atol=1e-12)
+    dense = X.shape[0] * cell.state_dim**2 * X.itemsize  # bytes of the (B, n, n) Jacobians: 32 MiB or more
+    tracemalloc.start()
+    try:
+        system.jvp(X, V)
+        system.vjp(X, V)
+        system.residual_vjp(X, V)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < dense / 8
+
+
+@given(cell_cases)
+def test_residual_operator_is_the_dense_residual_jacobian(case):
+    """The cached operator's products against DF from the dense analytic Jacobian, for all rows and a subset."""
+    cell_name, H, I, seed, scale = case
+    rng = np.random.default_rng(seed)
+    cell = random_cell(cell_name, H, I, rng, scale)
+    system = cell.system(rng.uniform(-1, 1, I))
+    X = rng.uniform(-2, 2, (5, cell.state_dim))
+    U, V = rng.standard_normal(X.shape), rng.standard_normal(X.shape)
+    J = system.jacobian(X)
+    DF = J - np.eye(cell.state_dim) if cell.kind == "map" else J
+    op = system.residual_operator(X)
+    assert op.cached
+    np.testing.assert_allclose(op.jvp(V), np.einsum("bij,bj->bi", DF, V), atol=1e-12)
+    np.testing.assert_allclose(op.vjp(U), np.einsum("bji,bj->bi", DF, U), atol=1e-12)
+    rows = rng.integers(0, 5, size=3)
+    np.testing.assert_allclose(op.jvp(V[:3], rows), np.einsum("bij,bj->bi", DF[rows], V[:3]), atol=1e-12)
+    np.testing.assert_allclose(op.vjp(U[:3], rows), np.einsum("bji,bj->bi", DF[rows], U[:3]), atol=1e-12)
+    if cell.kind == "flow":  # reversed time: -Df
+        back = system.reverse_time().residual_operator(X)
+        np.testing.assert_allclose(back.vjp(U[:3], rows), -np.einsum("bji,bj->bi", J[rows], U[:3]), atol=1e-12)
+
+
+@pytest.mark.parametrize("cell_name", CELLS)
+def test_residual_operator_computes_the_gates_once(cell_name):
+    """Building the operator evaluates the state-dependent factors; its products only multiply by W_hh."""
+    rng = np.random.default_rng(4)
+    cell = random_cell(cell_name, 256, 2, rng)
+    evaluations = []
+    tangent = cell._tangent
+
+    def counted(X, a):
+        evaluations.append(len(X))
+        return tangent(X, a)
+
+    cell._tangent = counted
+    system = cell.system(rng.uniform(-1, 1, 2))
+    X = rng.uniform(-1, 1, (64, cell.state_dim))
+    op = system.residual_operator(X)
+    assert evaluations == [64]
+    rows = np.arange(0, 64, 4)
+    V = rng.standard_normal((16, cell.state_dim))
+    op.jvp(V, rows)  # warm up numpy's buffers before measuring
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            op.jvp(V, rows)
+            op.vjp(V, rows)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert evaluations == [64]
+    assert peak < cell.weight_hh.nbytes / 2  # rows of the factors, never a copy of the weights
 
 
 def test_system_attributes():

@@ -193,3 +193,295 @@ def test_from_callable_with_analytic_jvp(points):
     bad = System.from_callable(lorenz_numpy, 3, jvp=lambda X, V: V[:, :2], vectorized=True)
     with pytest.raises(ValueError, match="jvp returned shape"):
         bad.jvp(points, V)
+
+
+
+# ------------------------------------------------- vector-Jacobian products
+def lorenz_jvp_numpy(X, V, rho=28.0, s=10.0, b=8 / 3):
+    """Df(x) v for Lorenz, the rows of the Jacobian written out."""
+    x_, y_, z_ = X.T
+    v0, v1, v2 = V.T
+    return np.stack([s * (v1 - v0), (rho - z_) * v0 - v1 - x_ * v2, y_ * v0 + x_ * v1 - b * v2], 1)
+
+
+def lorenz_vjp_numpy(X, V, rho=28.0, s=10.0, b=8 / 3):
+    """Df(x)ᵀ v for Lorenz, the columns of the Jacobian written out."""
+    x_, y_, z_ = X.T
+    v0, v1, v2 = V.T
+    return np.stack([-s * v0 + (rho - z_) * v1 + y_ * v2, s * v0 - v1 + x_ * v2, -x_ * v1 - b * v2], 1)
+
+
+def transposed_product(J, V):
+    return np.einsum("bji,bj->bi", J, V)
+
+
+def lorenz_with(**products):
+    f = lambda X, rho: lorenz_numpy(X, r=rho)  # noqa: E731
+    return System.from_callable(f, 3, params={"rho": 28}, vectorized=True, **products)
+
+
+LORENZ_SYSTEMS = {  # name -> (system, whether matrix-free, absolute tolerance of its products)
+    "jvp+vjp": (lambda: lorenz_with(jvp=lorenz_jvp_numpy, vjp=lorenz_vjp_numpy), True, 0),
+    "vjp only": (lambda: lorenz_with(vjp=lorenz_vjp_numpy), False, 1e-5),  # jvp by central differences
+    "jvp only": (lambda: lorenz_with(jvp=lorenz_jvp_numpy), False, 1e-5),  # vjp by the FD Jacobian
+    "jacobian": (lambda: lorenz_with(jacobian=lambda X, rho: lorenz_jacobian_numpy(X, r=rho)), False, 0),
+    "sympy": (
+        lambda: System.from_sympy(
+            [sigma * (y - x), x * (rho - z) - y, x * y - beta * z], [x, y, z], {rho: 28, sigma: 10, beta: 8 / 3}
+        ),
+        False,
+        0,
+    ),
+}
+
+
+@pytest.mark.parametrize("which", list(LORENZ_SYSTEMS))
+def test_vjp_is_the_transposed_jacobian_product(points, which):
+    make, matrix_free, atol = LORENZ_SYSTEMS[which]
+    s = make().with_params(rho=5.0)
+    assert s.matrix_free is matrix_free
+    rng = np.random.default_rng(5)
+    U, V = rng.standard_normal(points.shape), rng.standard_normal(points.shape)
+    J = lorenz_jacobian_numpy(points, r=5.0)
+    np.testing.assert_allclose(s.vjp(points, U), transposed_product(J, U), rtol=1e-12, atol=atol)
+    np.testing.assert_allclose(s.jvp(points, V), np.einsum("bij,bj->bi", J, V), rtol=1e-12, atol=atol)
+    # the adjoint identity <u, Df v> = <Dfᵀ u, v>, row by row
+    scale = np.linalg.norm(U, axis=1) * np.linalg.norm(V, axis=1) * np.linalg.norm(J, axis=(1, 2))
+    gap = np.sum(U * s.jvp(points, V), 1) - np.sum(s.vjp(points, U) * V, 1)
+    assert np.all(np.abs(gap) <= (1e-13 if atol == 0 else 1e-6) * scale)
+    assert s.vjp(points[0], U[0]).shape == (3,)
+    np.testing.assert_allclose(s.vjp(points[0], U[0]), transposed_product(J[:1], U[:1])[0], rtol=1e-12, atol=atol)
+    # a flow's residual is f itself
+    np.testing.assert_array_equal(s.residual_vjp(points, U), s.vjp(points, U))
+    np.testing.assert_array_equal(s.residual_jvp(points, V), s.jvp(points, V))
+    # reversed time: -Dfᵀ u, analytic where the forward products are
+    back = s.reverse_time()
+    assert back.matrix_free is matrix_free
+    np.testing.assert_allclose(back.vjp(points, U), -transposed_product(J, U), rtol=1e-12, atol=atol)
+
+
+def henon_numpy(X, a=1.4, b=0.3):
+    return np.stack([1 - a * X[:, 0] ** 2 + X[:, 1], b * X[:, 0]], 1)
+
+
+def henon_jacobian_numpy(X, a=1.4, b=0.3):
+    J = np.zeros((len(X), 2, 2))
+    J[:, 0, 0], J[:, 0, 1], J[:, 1, 0] = -2 * a * X[:, 0], 1.0, b
+    return J
+
+
+def henon_jvp_numpy(X, V, a=1.4, b=0.3):
+    return np.stack([-2 * a * X[:, 0] * V[:, 0] + V[:, 1], b * V[:, 0]], 1)
+
+
+def henon_vjp_numpy(X, V, a=1.4, b=0.3):
+    return np.stack([-2 * a * X[:, 0] * V[:, 0] + b * V[:, 1], V[:, 0]], 1)
+
+
+def henon_with(**products):
+    return System.from_callable(henon_numpy, 2, kind="map", vectorized=True, **products)
+
+
+HENON_MAPS = {  # name -> (map, whether matrix-free)
+    "jvp+vjp": (lambda: henon_with(jvp=henon_jvp_numpy, vjp=henon_vjp_numpy), True),
+    "vjp only": (lambda: henon_with(jacobian=henon_jacobian_numpy, vjp=henon_vjp_numpy), False),
+    "sympy": (
+        lambda: System.from_sympy([1 - sp.Rational(7, 5) * x**2 + y, sp.Rational(3, 10) * x], [x, y], kind="map"),
+        False,
+    ),
+}
+
+
+@given(k=st.integers(1, 5), seed=st.integers(0, 2**32 - 1), which=st.sampled_from(sorted(HENON_MAPS)))
+def test_iterate_vjp_is_the_transposed_chain_rule_product(k, seed, which):
+    make, matrix_free = HENON_MAPS[which]
+    hk = make().iterate(k)
+    assert hk.matrix_free is matrix_free
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-0.5, 0.5, size=(6, 2))
+    U, V = rng.standard_normal(X.shape), rng.standard_normal(X.shape)
+    J, orbit = np.broadcast_to(np.eye(2), (6, 2, 2)), X
+    for _ in range(k):  # D(g^k)(x) = Dg(x_{k-1}) ... Dg(x_0), from the formulas of this file
+        J = henon_jacobian_numpy(orbit) @ J
+        orbit = henon_numpy(orbit)
+    np.testing.assert_allclose(hk.vjp(X, U), transposed_product(J, U), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hk.jvp(X, V), np.einsum("bij,bj->bi", J, V), rtol=1e-12, atol=1e-12)
+    # the residual g^k(x) - x of a map: products with D(g^k) - I
+    np.testing.assert_allclose(hk.residual_vjp(X, U), transposed_product(J, U) - U, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(hk.residual_jvp(X, V), np.einsum("bij,bj->bi", J, V) - V, rtol=1e-12, atol=1e-12)
+    gap = np.sum(U * hk.jvp(X, V), 1) - np.sum(hk.vjp(X, U) * V, 1)
+    assert np.all(np.abs(gap) <= 1e-12 * (1 + np.abs(J).max()) ** 2)
+
+
+def test_residual_vjp_of_the_residual_is_the_gradient_of_q():
+    henon = HENON_MAPS["jvp+vjp"][0]()
+    X = np.random.default_rng(6).uniform(-1, 1, size=(7, 2))
+    F = henon_numpy(X) - X
+    DF = henon_jacobian_numpy(X) - np.eye(2)  # q = ½|F|², grad q = DFᵀ F
+    gradient = henon.residual_vjp(X, henon.residual(X))
+    np.testing.assert_allclose(gradient, transposed_product(DF, F), rtol=1e-13, atol=1e-14)
+    assert henon.residual_jvp(X[0], F[0]).shape == (2,)
+
+
+def test_matrix_free_survives_with_params_and_is_read_only():
+    s = lorenz_with(jvp=lorenz_jvp_numpy, vjp=lorenz_vjp_numpy)
+    assert s.with_params(rho=2.0).matrix_free and s.reverse_time().matrix_free
+    with pytest.raises(AttributeError):
+        s.matrix_free = False
+
+
+@pytest.mark.parametrize("method", ["jvp", "vjp", "residual_jvp", "residual_vjp"])
+def test_products_reject_bad_shapes(lorenz, method):
+    product = getattr(lorenz, method)
+    with pytest.raises(ValueError, match=r"V must have the shape of X \(4, 3\)"):
+        product(np.zeros((4, 3)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"V must have shape \(n,\) or \(B, n\) with n = 3"):
+        product(np.zeros((4, 3)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"X must have shape"):
+        product(np.zeros((4, 2)), np.zeros((4, 2)))
+
+
+def test_from_callable_checks_the_vjp(points):
+    bad = System.from_callable(lorenz_numpy, 3, vjp=lambda X, V: V[:, :2], vectorized=True)
+    with pytest.raises(ValueError, match="vjp returned shape"):
+        bad.vjp(points, points)
+    with pytest.raises(TypeError, match="vjp must be callable"):
+        System.from_callable(lorenz_numpy, 3, vjp="Df.T @ v", vectorized=True)
+
+
+# ------------------------------------------------- residual operators (DF at fixed states)
+def lorenz_operator(X, rho, s=10.0, b=8 / 3):
+    """The entries of the Lorenz Jacobian that vary with x (rho - z, x, y) and the products with them."""
+
+    def jvp(F, V):
+        c, x_, y_ = F
+        v0, v1, v2 = V.T
+        return np.stack([s * (v1 - v0), c * v0 - v1 - x_ * v2, y_ * v0 + x_ * v1 - b * v2], 1)
+
+    def vjp(F, V):
+        c, x_, y_ = F
+        v0, v1, v2 = V.T
+        return np.stack([-s * v0 + c * v1 + y_ * v2, s * v0 - v1 + x_ * v2, -x_ * v1 - b * v2], 1)
+
+    return (rho - X[:, 2], X[:, 0], X[:, 1]), jvp, vjp
+
+
+def henon_operator(X):
+    """∂g_0/∂x = -2 a x, the one varying entry of the Hénon Jacobian (a = 1.4, b = 0.3)."""
+
+    def jvp(F, V):
+        return np.stack([F[0] * V[:, 0] + V[:, 1], 0.3 * V[:, 0]], 1)
+
+    def vjp(F, V):
+        return np.stack([F[0] * V[:, 0] + 0.3 * V[:, 1], V[:, 0]], 1)
+
+    return (-2 * 1.4 * X[:, 0],), jvp, vjp
+
+
+OPERATOR_FLOWS = {  # name -> (system, whether it caches factors, absolute tolerance of its products)
+    **{name: (make, False, atol) for name, (make, _, atol) in LORENZ_SYSTEMS.items()},
+    "operator": (lambda: lorenz_with(jvp=lorenz_jvp_numpy, vjp=lorenz_vjp_numpy, operator=lorenz_operator), True, 0),
+}
+OPERATOR_MAPS = {  # name -> (map, whether it caches factors)
+    **{name: (make, False) for name, (make, _) in HENON_MAPS.items()},
+    "operator": (lambda: henon_with(jvp=henon_jvp_numpy, vjp=henon_vjp_numpy, operator=henon_operator), True),
+}
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("which", list(OPERATOR_FLOWS))
+def test_residual_operator_of_a_flow_is_the_dense_jacobian(points, which, reverse):
+    make, cached, atol = OPERATOR_FLOWS[which]
+    s = make().with_params(rho=5.0)  # the operator sees the new parameters
+    s, sign = (s.reverse_time(), -1.0) if reverse else (s, 1.0)
+    J = sign * lorenz_jacobian_numpy(points, r=5.0)  # DF = Df for a flow, -Df reversed
+    op = s.residual_operator(points)
+    assert op.cached is cached and op.states.shape == points.shape
+    rng = np.random.default_rng(8)
+    U, V = rng.standard_normal(points.shape), rng.standard_normal(points.shape)
+    np.testing.assert_allclose(op.jvp(V), np.einsum("bij,bj->bi", J, V), rtol=1e-12, atol=atol)
+    np.testing.assert_allclose(op.vjp(U), transposed_product(J, U), rtol=1e-12, atol=atol)
+    rows = np.array([7, 0, 7, 49])  # out of order, with a repeat
+    np.testing.assert_allclose(op.jvp(V[:4], rows), np.einsum("bij,bj->bi", J[rows], V[:4]), rtol=1e-12, atol=atol)
+    np.testing.assert_allclose(op.vjp(U[:4], rows), transposed_product(J[rows], U[:4]), rtol=1e-12, atol=atol)
+    assert op.jvp(np.empty((0, 3)), np.array([], dtype=int)).shape == (0, 3)
+
+
+@given(k=st.integers(1, 4), seed=st.integers(0, 2**32 - 1), which=st.sampled_from(sorted(OPERATOR_MAPS)))
+def test_residual_operator_of_a_map_is_dg_minus_identity(k, seed, which):
+    make, cached = OPERATOR_MAPS[which]
+    henon = make()
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-0.5, 0.5, size=(6, 2))
+    U, V = rng.standard_normal(X.shape), rng.standard_normal(X.shape)
+    rows = rng.integers(0, 6, size=4)
+    DF = henon_jacobian_numpy(X) - np.eye(2)
+    op = henon.residual_operator(X)
+    assert op.cached is cached
+    np.testing.assert_allclose(op.jvp(V), np.einsum("bij,bj->bi", DF, V), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op.vjp(U[:4], rows), transposed_product(DF[rows], U[:4]), rtol=1e-12, atol=1e-12)
+    # g^k: D(g^k) - I, through the products of the iterate (no cached factors)
+    J, orbit = np.broadcast_to(np.eye(2), (6, 2, 2)), X
+    for _ in range(k):
+        J = henon_jacobian_numpy(orbit) @ J
+        orbit = henon_numpy(orbit)
+    DF = J - np.eye(2)
+    op = henon.iterate(k).residual_operator(X)
+    assert not op.cached
+    np.testing.assert_allclose(op.jvp(V[:4], rows), np.einsum("bij,bj->bi", DF[rows], V[:4]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(op.vjp(U), transposed_product(DF, U), rtol=1e-12, atol=1e-12)
+
+
+def test_residual_operator_computes_the_factors_once(points):
+    calls = []
+
+    def counted(X, rho):
+        calls.append(len(X))
+        return lorenz_operator(X, rho)
+
+    s = lorenz_with(jvp=lorenz_jvp_numpy, vjp=lorenz_vjp_numpy, operator=counted)
+    op = s.residual_operator(points)
+    V = np.ones_like(points)
+    for rows in (None, np.arange(5), np.array([3])):
+        for _ in range(3):
+            op.jvp(V if rows is None else V[rows], rows)
+            op.vjp(V if rows is None else V[rows], rows)
+    assert calls == [len(points)]
+    before = points.copy()
+    points += 1.0  # the operator keeps its own copy of the states
+    np.testing.assert_array_equal(op.states, before)
+
+
+def test_residual_operator_rejects_bad_input(lorenz, points):
+    op = lorenz.residual_operator(points)
+    with pytest.raises(ValueError, match=r"V must have shape \(50, 3\), one row per state, got \(49, 3\)"):
+        op.jvp(np.zeros((49, 3)))
+    with pytest.raises(ValueError, match=r"V must have shape \(2, 3\), one row per entry of rows, got \(50, 3\)"):
+        op.vjp(np.zeros((50, 3)), [1, 2])
+    with pytest.raises(ValueError, match=r"V must have shape \(50, 3\)"):
+        op.jvp(np.zeros(3))
+    with pytest.raises(ValueError, match=r"rows must be a 1-D array of integer indices"):
+        op.jvp(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"rows must be a 1-D array of integer indices"):
+        op.jvp(np.zeros((2, 3)), np.array([[0], [1]]))
+    with pytest.raises(ValueError, match=r"rows must lie in \[0, 50\)"):
+        op.vjp(np.zeros((2, 3)), [0, 50])
+    with pytest.raises(ValueError, match=r"rows must lie in \[0, 50\)"):
+        op.vjp(np.zeros((1, 3)), [-1])
+    with pytest.raises(ValueError, match=r"X must have shape \(B, n\) with n = 3"):
+        lorenz.residual_operator(points[0])
+    with pytest.raises(ValueError, match=r"X must have shape \(B, n\) with n = 3"):
+        lorenz.residual_operator(points[:, :2])
+
+
+def test_from_callable_checks_the_operator(points):
+    with pytest.raises(TypeError, match="operator must be callable"):
+        lorenz_with(operator="Df at X")
+    shifted = lorenz_with(operator=lambda X, rho: ((X[1:],), lorenz_jvp_numpy, lorenz_vjp_numpy))
+    with pytest.raises(ValueError, match=r"factors must each have first axis 50, got shapes \[\(49, 3\)\]"):
+        shifted.residual_operator(points)
+    with pytest.raises(ValueError, match=r"operator must return a tuple \(factors, jvp, vjp\)"):
+        lorenz_with(operator=lambda X, rho: (X,)).residual_operator(points)
+    narrow = lorenz_with(operator=lambda X, rho: ((X,), lambda F, V: V[:, :2], lorenz_vjp_numpy))
+    with pytest.raises(ValueError, match="operator's jvp returned shape"):
+        narrow.residual_operator(points).jvp(points)
