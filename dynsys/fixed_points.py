@@ -55,6 +55,17 @@ from scipy.stats import qmc
 from ._io import atomic_write, decode_array, encode_array
 from ._validate import check_count, check_real, check_system
 from .linearize import Linearization, linearize_batch
+from .newton import (
+    DenseJacobian,
+    JacobianModel,
+    LMResult,
+    MatrixFreeJacobian,
+    cluster,
+    inside,
+    levenberg_marquardt,
+    polish,
+    stationary,
+)
 from .simulate import sample_states, simulate
 from .symbolic import solve_exact
 from .systems import System, _check_bounds
@@ -67,11 +78,10 @@ DEFAULT_T_SPAN = (0.0, 10.0)  # flows: trajectories that give the starts
 DEFAULT_MAP_STEPS = 100  # maps: iterations that give the starts
 MAX_TRAJECTORIES = 100  # trajectories simulated for trajectory starts
 
-LM_TAU = 1e-3  # initial damping mu = LM_TAU * max diag(J^T J)
+SOLVERS = ("auto", "dense", "matrix-free")
+DENSE_MAX_DIM = 128  # "auto" goes matrix-free above this dimension (when it can)
+DEFAULT_MAX_MEMORY = 2**30  # bytes of working memory of the search
 DIVERGENCE_FACTOR = 1e8  # |x|_inf > DIVERGENCE_FACTOR * L means diverged
-NEWTON_MAX_ITER = 20  # Newton polishing steps at most
-CURVATURE_RTOL = 1e-6  # slow points: Hessian eigenvalues >= -CURVATURE_RTOL * max |eigenvalue|
-EPS = np.finfo(float).eps
 
 # Outcome of a start.
 FIXED, SLOW, UNCONVERGED, DIVERGED, ESCAPED = 0, 1, 2, 3, 4
@@ -433,6 +443,8 @@ def find_fixed_points(
     seed: int | np.random.Generator | None = 0,
     t_span: tuple[float, float] | None = None,
     max_drift: float | None = 1.0,
+    solver: str = "auto",
+    max_memory: float = DEFAULT_MAX_MEMORY,
 ) -> FixedPointSet:
     """Find the fixed points and slow points of a flow or map.
 
@@ -490,6 +502,18 @@ def find_fixed_points(
         whose gates are pinned, dx/dt = 1/(1 + x²)) decreases towards
         infinity, where |F| falls below any tolerance without a fixed point.
         None allows any finite excursion below 1e8 L.
+    solver : {"auto", "dense", "matrix-free"}, default "auto"
+        How the linear algebra of each step is done (see Notes): "dense"
+        forms the (B, n, n) Jacobians; "matrix-free" only applies them
+        through ``system.residual_jvp`` and ``residual_vjp``.  "auto" is
+        matrix-free when the system has analytic products
+        (``system.matrix_free``, e.g. every :mod:`dynsys.rnn` cell) and
+        n > 128 or one start's dense Jacobians would not fit in
+        ``max_memory``; dense otherwise.
+    max_memory : float, default 2**30
+        Budget in bytes for the working memory of the search: the starts are
+        processed in as many equal chunks as it takes to stay below it
+        (``stats["n_chunks"]``).
 
     Returns
     -------
@@ -539,10 +563,32 @@ def find_fixed_points(
     ``max_iter`` iterations; the Jacobian is evaluated only at accepted
     points.
 
+    *Matrix-free steps.*  Without the Jacobians, the step minimises
+    |J delta + F|² + mu |delta|² by CGLS (conjugate gradients on the least
+    squares problem, one ``residual_jvp`` and one ``residual_vjp`` per
+    iteration, at most min(2n, 100) iterations), stopped at the relative
+    residual eta = min(0.1, sqrt(|F| / |F_0|)) of the normal equations
+    (F_0 at the start): an inexact Levenberg-Marquardt method that becomes
+    an inexact Newton-Krylov method as mu falls, with superlinear
+    convergence near a regular zero.  The gain ratio uses the decrease
+    -g.delta - ½|J delta|² of the quadratic model; ||J||_F is estimated
+    with Hutchinson's estimator (two random sign vectors); there is no
+    separate Newton probe.  Memory per start is O(n) instead of O(n²).
+
+    *Early merging.*  A start that is converging to a zero (|F| <= sqrt(tol))
+    stops as soon as it lies within min(1e-3 L, r + 4 |delta|) (delta its
+    last step, r the merge radius below) of a zero already found (in this
+    chunk or an earlier one), or of another converging start, whose result
+    it then takes; so the last, most expensive iterations and the Newton
+    polish run once per distinct point (``stats["n_merged_early"]`` counts
+    such starts).
+
     *Newton polishing.*  Points with |F| <= sqrt(tol) then take Newton
     steps x <- x - J^{-1} F (``numpy.linalg.solve``, or the pseudo-inverse
-    when some J is singular) while |F| decreases, keeping the best iterate;
-    a polished point that does not reach |F| <= tol is restored.
+    when some J is singular; matrix-free: CGLS to relative residual 1e-6)
+    while |F| decreases, keeping the best iterate; a polished point that
+    does not reach |F| <= tol is restored.  These points are first
+    clustered at the merge radius and each cluster is polished once.
 
     *Classification.*  With L = max(1, max |start|_inf), the length scale of
     the search, a start ends
@@ -601,35 +647,49 @@ def find_fixed_points(
     if method == "exact":
         X = solve_exact(system)
         radius = merge_tol * max(1.0, float(np.max(np.abs(X), initial=0.0)))
-        inside = _inside(X, region, radius)
-        X = X[inside]
+        within = inside(X, region, radius)
+        X = X[within]
         with np.errstate(all="ignore"):
             F = system.residual(X)
         stats = {"n_starts": 0, "n_diverged": 0, "n_escaped": 0, "n_unconverged": 0}
         stats.update(n_above_max_slow_q=0, n_not_minima=0)
-        stats.update(n_outside=int(np.sum(~inside)), iterations=0)
+        stats.update(n_outside=int(np.sum(~within)), iterations=0)
         points = _assemble(system, X, F, np.ones(len(X), bool), radius, linearize_tol)
         return _with_stats(points, stats, method, tol, clock)
 
     rng = np.random.default_rng(seed)
     X0 = _starts(system, starts, n_starts, region, noise, rng, t_span)
     L = max(1.0, float(np.max(np.abs(X0))))
+    radius = merge_tol * L
     trust = _trust_region(X0, L, max_drift)
-    X, F, J, iterations = _levenberg_marquardt(
-        system, X0, tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L, trust=trust
-    )
-    X, F, J = _polish(system, X, F, J, tol)
-    outcome = _classify(X, F, J, tol=tol, gtol=slow_gtol, length=L, trust=trust)
+    model, n_chunks = _jacobian_model(system, len(X0), solver, max_memory)
+    X, F = np.empty_like(X0), np.empty_like(X0)
+    outcome = np.empty(len(X0), dtype=int)
+    zeros = (X0[:0], X0[:0])  # the distinct zeros found so far, for early merging
+    iterations = n_merged = 0
+    for chunk in np.array_split(np.arange(len(X0)), n_chunks):  # a loop over memory-sized chunks
+        lm = levenberg_marquardt(
+            model, X0[chunk], tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L, trust=trust,
+            merge_radius=radius, zeros=zeros,
+        )
+        Xc, Fc, aux = _finish(model, lm, tol, radius)
+        outcome[chunk] = _classify(model, Xc, Fc, aux, tol=tol, gtol=slow_gtol, length=L, trust=trust)
+        X[chunk], F[chunk] = Xc, Fc
+        iterations, n_merged = max(iterations, lm.iterations), n_merged + int(lm.merged.sum())
+        zx = np.concatenate([zeros[0], Xc[outcome[chunk] == FIXED]])
+        zf = np.concatenate([zeros[1], Fc[outcome[chunk] == FIXED]])
+        distinct_zeros = np.unique(cluster(zx, 0.5 * np.einsum("bi,bi->b", zf, zf), np.ones(len(zx), bool), radius))
+        zeros = (zx[distinct_zeros], zf[distinct_zeros])
     q = 0.5 * np.einsum("bi,bi->b", F, F)
     too_slow = (outcome == SLOW) & (q > max_slow_q)
     found = np.flatnonzero(((outcome == FIXED) | (outcome == SLOW)) & ~too_slow)
-    distinct = found[_merge(X[found], q[found], outcome[found] == FIXED, merge_tol * L)]
-    stationary = distinct[outcome[distinct] == SLOW]
-    not_minimum = stationary[~_is_local_minimum(system, X[stationary])]
+    distinct = found[np.unique(cluster(X[found], q[found], outcome[found] == FIXED, radius))]
+    stationary_points = distinct[outcome[distinct] == SLOW]
+    not_minimum = stationary_points[~model.is_local_minimum(X[stationary_points])]
     distinct = np.setdiff1d(distinct, not_minimum)
-    inside = _inside(X[distinct], region, merge_tol * L)
-    outside, distinct = distinct[~inside], distinct[inside]
-    points = _assemble(system, X[distinct], F[distinct], outcome[distinct] == FIXED, merge_tol * L, linearize_tol)
+    within = inside(X[distinct], region, radius)
+    outside, distinct = distinct[~within], distinct[within]
+    points = _assemble(system, X[distinct], F[distinct], outcome[distinct] == FIXED, radius, linearize_tol)
     stats = {
         "n_starts": len(X0),
         "n_diverged": int(np.sum(outcome == DIVERGED)),
@@ -639,6 +699,9 @@ def find_fixed_points(
         "n_not_minima": len(not_minimum),
         "n_outside": len(outside),
         "iterations": iterations,
+        "solver": model.name,
+        "n_chunks": n_chunks,
+        "n_merged_early": n_merged,
     }
     return _with_stats(points, stats, method, tol, clock)
 
@@ -680,13 +743,6 @@ def _assemble(
         params=dict(system.params),
         stats={},
     )
-
-
-def _inside(X: np.ndarray, region: np.ndarray | None, radius: float) -> np.ndarray:
-    """Which rows of X lie in the box ``region`` widened by ``radius`` (all when None)."""
-    if region is None:
-        return np.ones(len(X), dtype=bool)
-    return np.all((X >= region[:, 0] - radius) & (X <= region[:, 1] + radius), axis=1)
 
 
 # ------------------------------------------------------------------- starts
@@ -740,162 +796,48 @@ def _trajectory_starts(
     return sample_states(trajectories, n_starts, seed=rng)
 
 
-# -------------------------------------------------------------- the solver
-def _levenberg_marquardt(
-    system: System, X0: np.ndarray, *, tol: float, gtol: float, max_iter: int, length: float, trust: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Minimise q = ½|F|² from every row of X0 at once (see find_fixed_points).
+def _jacobian_model(system: System, n_starts: int, solver: str, max_memory: float) -> tuple[JacobianModel, int]:
+    """The Jacobian model for ``solver`` and the number of chunks the starts
+    are split into so that each fits in ``max_memory`` bytes.
 
-    Returns the final states X, residuals F, Jacobians J = DF(X) and the
-    number of iterations run.  Rows whose F or J is not finite, or that
-    leave the ``trust`` box, stop where that happened (and are classified
-    as diverged or escaped later).
-
-    The rows still iterating are kept in compact arrays (``x``, ``f``, ``j``
-    and the damping state), so each iteration costs one batched solve (two
-    for the rows that also try a Newton step), one evaluation of F at the
-    trial points and one of J at the accepted ones; a row that stops is
-    written back to (X, F, J) once.
+    "auto" takes the matrix-free model when the system supplies analytic
+    Jacobian-vector products (``system.matrix_free``) and either n > DENSE_MAX_DIM
+    or one start's dense working memory exceeds the budget; the dense model otherwise.
     """
-    X = X0.copy()
-    with np.errstate(all="ignore"):
-        F = system.residual(X)
-        J = system.residual_jacobian(X)
-    rows = np.flatnonzero(_healthy(X, F, J, trust))
-    x, f, j = X[rows], F[rows], J[rows]
-    q = 0.5 * np.einsum("bi,bi->b", f, f)
-    mu = LM_TAU * np.max(np.einsum("bij,bij->bj", j, j), axis=1, initial=0.0)  # tau max diag(J^T J)
-    mu[mu <= 0] = LM_TAU
-    nu = np.full(len(rows), 2.0)
-    diagonal = np.arange(X.shape[1])
-    iterations = 0
-    while rows.size and iterations < max_iter:
-        iterations += 1
-        g = np.einsum("bij,bi->bj", j, f)
-        going = ~_converged(f, j, g, tol, gtol, length)
-        if not going.all():
-            rows, x, f, j, g, q, mu, nu = _retire(X, F, J, going, rows, x, f, j, g, q, mu, nu)
-            if not rows.size:
-                break
-        A = np.matmul(j.transpose(0, 2, 1), j)
-        # Where the damping is still above its starting level, the undamped
-        # (Newton) step is tried too: mu I damps the directions of small
-        # singular values, along which LM alone crawls in curved valleys.
-        probe = np.flatnonzero(mu > LM_TAU * np.max(A[:, diagonal, diagonal], axis=1))
-        A[:, diagonal, diagonal] += mu[:, None]
-        with np.errstate(all="ignore"):
-            delta = _solve(A, -g)
-            rho_denominator = 0.5 * np.einsum("bi,bi->b", delta, mu[:, None] * delta - g)
-            delta_newton = _solve(j[probe], -f[probe])
-            trials = np.concatenate([x + delta, x[probe] + delta_newton])
-            f_trials = system.residual(trials)
-            q_trials = 0.5 * np.einsum("bi,bi->b", f_trials, f_trials)
-            m = len(x)
-            newton = np.zeros(m, dtype=bool)
-            newton[probe] = q_trials[m:] < q_trials[probe]  # False where NaN
-            pick = np.arange(m)
-            pick[probe] = np.where(newton[probe], np.arange(m, m + probe.size), probe)
-            xt, ft, qt = trials[pick], f_trials[pick], q_trials[pick]
-            delta[newton] = delta_newton[newton[probe]]
-            # gain ratio of the damped step; a better Newton step counts as perfect
-            rho = np.where(newton, 1.0, (q - qt) / rho_denominator)
-        descent = qt < q  # False where qt is NaN
-        # On the rounding floor of q (a slow point), progress is a smaller |grad q|.
-        flat = np.flatnonzero(~descent & (qt <= q * (1.0 + 4.0 * EPS)))
-        j_flat = j[:0]
-        if flat.size:
-            with np.errstate(all="ignore"):
-                j_flat = system.residual_jacobian(xt[flat])
-            smaller = _norm(np.einsum("bij,bi->bj", j_flat, ft[flat])) < _norm(g[flat])
-            flat, j_flat = flat[smaller], j_flat[smaller]
-        accept = descent.copy()
-        accept[flat] = True
-        # Accepted: move, re-evaluate J, relax the damping (kept on the floor).
-        with np.errstate(all="ignore"):
-            if descent.all():  # the common case early on: no copies
-                x, f, q, j = xt, ft, qt, system.residual_jacobian(xt)
-            else:
-                x[accept], f[accept], q[accept] = xt[accept], ft[accept], qt[accept]
-                j[descent] = system.residual_jacobian(xt[descent])
-                j[flat] = j_flat
-        mu[descent] *= np.fmax(1.0 / 3.0, 1.0 - (2.0 * rho[descent] - 1.0) ** 3)
-        nu[accept] = 2.0
-        # Rejected: stiffen the damping.
-        mu[~accept] *= nu[~accept]
-        nu[~accept] *= 2.0
-        # Stop rows that became unhealthy, or whose rejected step is below rounding.
-        stalled = ~accept & (_norm(delta) <= EPS * (_norm(x) + EPS * length))
-        going = ~stalled
-        going[accept] = _healthy(x[accept], f[accept], j[accept], trust)
-        if not going.all():
-            rows, x, f, j, g, q, mu, nu = _retire(X, F, J, going, rows, x, f, j, g, q, mu, nu)
-    X[rows], F[rows], J[rows] = x, f, j
-    return X, F, J, iterations
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    max_memory = check_real(max_memory, "max_memory", positive=True)
+    n = system.dim
+    if solver == "auto":
+        large = n > DENSE_MAX_DIM or DenseJacobian.bytes_per_start(n) > max_memory
+        solver = "matrix-free" if system.matrix_free and large else "dense"
+    model = DenseJacobian(system) if solver == "dense" else MatrixFreeJacobian(system)
+    per_start = model.bytes_per_start(n)
+    if per_start > max_memory:
+        raise ValueError(
+            f"max_memory = {max_memory:.4g} bytes is below the {per_start} bytes one start needs with the "
+            f"{solver} solver in {n} dimensions"
+        )
+    return model, max(1, -(-n_starts * per_start // int(max_memory)))
 
 
-def _retire(
-    X: np.ndarray, F: np.ndarray, J: np.ndarray, going: np.ndarray, rows: np.ndarray, *working: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    """Write the stopping rows (``~going``) of the working arrays x, f, j back
-    to X, F, J, and return ``rows`` and the working arrays without them."""
-    x, f, j = working[:3]
-    done = ~going
-    X[rows[done]], F[rows[done]], J[rows[done]] = x[done], f[done], j[done]
-    return (rows[going], *(w[going] for w in working))
+def _finish(model: JacobianModel, lm: LMResult, tol: float, radius: float) -> tuple[np.ndarray, ...]:
+    """The final (X, F, aux) of a batch after :func:`levenberg_marquardt`.
 
-
-def _polish(system: System, X: np.ndarray, F: np.ndarray, J: np.ndarray, tol: float) -> tuple[np.ndarray, ...]:
-    """Newton steps on F = 0 from the rows with |F| <= sqrt(tol), while |F| decreases.
-
-    A row that does not reach |F| <= tol keeps its input values.
+    Rows that merged early take their leader's result; the rows near a zero
+    (|F| <= sqrt(tol)) are clustered (radius ``radius``), Newton polishing
+    runs once per cluster, on its representative, and every row of the
+    cluster takes the polished result.
     """
+    X, F, aux = lm.X, lm.F, lm.aux
+    follows = np.flatnonzero(lm.leader >= 0)
+    X[follows], F[follows], aux[follows] = X[lm.leader[follows]], F[lm.leader[follows]], aux[lm.leader[follows]]
     fnorm = np.linalg.norm(F, axis=1)
-    rows = np.flatnonzero(fnorm <= np.sqrt(tol))
-    Xp, Fp, Jp, fp = X[rows], F[rows], J[rows], fnorm[rows]
-    active = np.flatnonzero(fp > 0)
-    for _ in range(NEWTON_MAX_ITER):
-        if not active.size:
-            break
-        with np.errstate(all="ignore"):
-            Xt = Xp[active] + _solve(Jp[active], -Fp[active])
-            Ft = system.residual(Xt)
-        ft = np.linalg.norm(Ft, axis=1)
-        better = ft < fp[active]  # False where ft is NaN
-        b = active[better]
-        Xp[b], Fp[b], fp[b] = Xt[better], Ft[better], ft[better]
-        with np.errstate(all="ignore"):
-            Jp[b] = system.residual_jacobian(Xp[b])
-        active = b[(fp[b] > 0) & np.isfinite(Jp[b]).all(axis=(1, 2))]
-    done = fp <= tol
-    X, F, J = X.copy(), F.copy(), J.copy()
-    X[rows[done]], F[rows[done]], J[rows[done]] = Xp[done], Fp[done], Jp[done]
-    return X, F, J
-
-
-def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve A_k y_k = b_k for a batch.
-
-    Where some A_k is exactly singular (LAPACK stops the whole batch), those
-    rows (det A_k = 0 or not finite) get the least-squares solution
-    pinv(A_k) b_k instead, and rows with non-finite entries get NaN.
-    """
-    try:
-        return np.linalg.solve(A, b[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        y = np.full(b.shape, np.nan)
-        finite = np.isfinite(A).all(axis=(1, 2)) & np.isfinite(b).all(axis=1)
-        det = np.zeros(len(A))
-        det[finite] = np.linalg.det(A[finite])
-        regular = finite & np.isfinite(det) & (det != 0)
-        singular = finite & ~regular
-        y[regular] = np.linalg.solve(A[regular], b[regular][..., None])[..., 0]
-        y[singular] = np.matmul(np.linalg.pinv(A[singular]), b[singular][..., None])[..., 0]
-        return y
-
-
-def _norm(V: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row of a (B, n) batch."""
-    return np.sqrt(np.einsum("bi,bi->b", V, V))
+    near = np.flatnonzero(fnorm <= np.sqrt(tol))
+    rep_of = near[cluster(X[near], 0.5 * fnorm[near] ** 2, fnorm[near] <= tol, radius)]
+    polish(model, X, F, aux, tol, np.unique(rep_of))
+    X[near], F[near], aux[near] = X[rep_of], F[rep_of], aux[rep_of]
+    return X, F, aux
 
 
 def _trust_region(X0: np.ndarray, length: float, max_drift: float | None) -> np.ndarray:
@@ -906,92 +848,17 @@ def _trust_region(X0: np.ndarray, length: float, max_drift: float | None) -> np.
     return np.stack([X0.min(axis=0) - drift, X0.max(axis=0) + drift], axis=1)
 
 
-def _finite(F: np.ndarray, J: np.ndarray) -> np.ndarray:
-    return np.isfinite(F).all(axis=1) & np.isfinite(J).all(axis=(1, 2))
-
-
-def _healthy(X: np.ndarray, F: np.ndarray, J: np.ndarray, trust: np.ndarray) -> np.ndarray:
-    """Rows with finite F and J inside the ``trust`` box."""
-    return _finite(F, J) & _inside(X, trust, 0.0)
-
-
-def _converged(F: np.ndarray, J: np.ndarray, g: np.ndarray, tol: float, gtol: float, length: float) -> np.ndarray:
-    """|F| <= tol (a zero) or stationary: |g| <= gtol |F| (||J||_F + |F| / L)."""
-    with np.errstate(all="ignore"):  # huge but finite rows overflow to inf here, harmlessly
-        fnorm = np.linalg.norm(F, axis=1)
-        scale = fnorm * (np.sqrt(np.einsum("bij,bij->b", J, J)) + fnorm / length)
-        return (fnorm <= tol) | (np.linalg.norm(g, axis=1) <= gtol * scale)
-
-
 def _classify(
-    X: np.ndarray, F: np.ndarray, J: np.ndarray, *, tol: float, gtol: float, length: float, trust: np.ndarray
+    model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, *, tol: float, gtol: float, length: float,
+    trust: np.ndarray,
 ) -> np.ndarray:
     """FIXED, SLOW, UNCONVERGED, DIVERGED or ESCAPED for every row."""
-    with np.errstate(all="ignore"):
-        fnorm = np.linalg.norm(F, axis=1)
-        g = np.einsum("bij,bi->bj", J, F)
-        stationary = _converged(F, J, g, 0.0, gtol, length)
-    outcome = np.where(fnorm <= tol, FIXED, np.where(stationary, SLOW, UNCONVERGED))
-    return np.where(_finite(F, J), np.where(_inside(X, trust, 0.0), outcome, ESCAPED), DIVERGED)
-
-
-def _is_local_minimum(system: System, X: np.ndarray) -> np.ndarray:
-    """Whether q has a local minimum (not a saddle or maximum) at each row of X.
-
-    The Hessian of q is taken by central differences of grad q = J^T F,
-    H[k] = (grad q(x + h_k e_k) - grad q(x - h_k e_k)) / (2 h_k) with
-    h_k = eps^(1/3) max(1, |x_k|), symmetrised; a minimum has no eigenvalue
-    below -CURVATURE_RTOL max |eigenvalue| (zero curvature is allowed: slow
-    points may form lines).  Rows are processed in chunks of at most about
-    2^22 Jacobian entries.
-    """
-    m, n = X.shape
-    ok = np.ones(m, dtype=bool)
-    chunk = max(1, 2**22 // (2 * n**3))
-    for lo in range(0, m, chunk):  # a loop over memory-sized chunks, not over points
-        Xc = X[lo : lo + chunk]
-        h = np.cbrt(EPS) * np.maximum(1.0, np.abs(Xc))  # (c, n)
-        steps = h[:, :, None] * np.eye(n)  # (c, k, n)
-        both = np.concatenate([Xc[:, None, :] + steps, Xc[:, None, :] - steps], axis=1).reshape(-1, n)
-        with np.errstate(all="ignore"):
-            g = np.einsum("bij,bi->bj", system.residual_jacobian(both), system.residual(both))
-        g = g.reshape(len(Xc), 2, n, n)
-        H = (g[:, 0] - g[:, 1]) / (2.0 * h[:, :, None])
-        H = 0.5 * (H + H.transpose(0, 2, 1))
-        finite = np.isfinite(H).all(axis=(1, 2))
-        eig = np.full((len(Xc), n), np.nan)
-        eig[finite] = np.linalg.eigvalsh(H[finite])
-        ok[lo : lo + chunk] = finite & (eig[:, 0] >= -CURVATURE_RTOL * np.max(np.abs(eig), axis=1))
-    return ok
-
-
-def _merge(X: np.ndarray, q: np.ndarray, is_fixed: np.ndarray, radius: float) -> np.ndarray:
-    """Indices of one representative per cluster of points, r = ``radius``.
-
-    Every two points closer than r end up in one cluster (points up to 3r
-    apart may too).  Many starts converge to the same few points, so the
-    points are first binned into cubes of side r / sqrt(n), whose diameter
-    is r; the bins' representatives are joined when closer than 3r
-    (``cKDTree.query_pairs`` and connected components of the pair graph),
-    which covers every pair of points closer than r (each is within r of
-    its bin's representative).  A cluster's representative is a fixed point
-    if it has one, then the one with the lowest q, then the
-    lexicographically smallest.
-    """
-    m, n = X.shape
-    if m == 0:
-        return np.zeros(0, dtype=int)
-    preference = np.lexsort((*X.T[::-1], q, ~is_fixed))  # best first
-    _, first = np.unique(np.floor(X[preference] * (np.sqrt(n) / radius)), axis=0, return_index=True)
-    reps = preference[first]  # the best point of each bin
-    pairs = cKDTree(X[reps]).query_pairs(3 * radius, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(reps), len(reps)))
-    _, cluster = connected_components(graph, directed=False)
-    rank = np.empty(m, dtype=int)
-    rank[preference] = np.arange(m)
-    order = np.lexsort((rank[reps], cluster))
-    best = np.r_[True, cluster[order][1:] != cluster[order][:-1]]
-    return reps[order[best]]
-
-
-# ------------------------------------------------------------------ checks
+    fnorm = np.linalg.norm(F, axis=1)
+    outcome = np.where(fnorm <= tol, FIXED, UNCONVERGED)
+    finite = np.isfinite(F).all(axis=1) & model.finite(aux)
+    rest = np.flatnonzero(finite & (outcome != FIXED))
+    if rest.size:
+        g = model.gradient(X[rest], F[rest], aux[rest])
+        finite[rest] = np.isfinite(g).all(axis=1)
+        outcome[rest[stationary(model, X[rest], F[rest], aux[rest], gtol, length)]] = SLOW
+    return np.where(finite, np.where(inside(X, trust), outcome, ESCAPED), DIVERGED)

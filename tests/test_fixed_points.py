@@ -6,6 +6,7 @@ known zeros of ``dynsys.testing.polynomial_systems``; residuals are checked
 with ``System.residual``, independently of the search.
 """
 import dataclasses
+import functools
 import json
 import warnings
 
@@ -48,16 +49,23 @@ def assert_eigenvalues(point, expected):
     np.testing.assert_allclose(np.sort_complex(point.eigenvalues), expected, atol=1e-9)
 
 
+@pytest.fixture(params=["dense", "matrix-free"])
+def find(request):
+    """find_fixed_points with each solver (the matrix-free one uses the
+    systems' products, analytic or from their dense Jacobians)."""
+    return functools.partial(find_fixed_points, solver=request.param)
+
+
 def assert_truly_fixed(system, result, tol=TOL):
     F = system.residual(result.fixed().x)
     assert np.all(np.linalg.norm(F, axis=1) <= tol)
 
 
 # ------------------------------------------------------------ known answers
-def test_lorenz_three_fixed_points():
+def test_lorenz_three_fixed_points(find):
     s, r, b = 10.0, 28.0, 8 / 3
     system = lorenz(s, r, b)
-    result = find_fixed_points(system, n_starts=2000)
+    result = find(system, n_starts=2000)
     c = np.sqrt(b * (r - 1))  # x = y, x^2 = b (r - 1), z = r - 1
     assert_same_points(result.x, [[0, 0, 0], [c, c, r - 1], [-c, -c, r - 1]])
     assert result.is_fixed.all() and not result.is_slow.any()
@@ -85,9 +93,9 @@ def test_lorenz_below_rho_one_only_the_stable_origin():
     assert_eigenvalues(result[0], [-b, (-11 + np.sqrt(101)) / 2, (-11 - np.sqrt(101)) / 2])
 
 
-def test_duffing_two_foci_and_a_saddle():
+def test_duffing_two_foci_and_a_saddle(find):
     d = 0.3
-    result = find_fixed_points(duffing(delta=d), n_starts=1000)
+    result = find(duffing(delta=d), n_starts=1000)
     assert_same_points(result.x, [[-1, 0], [0, 0], [1, 0]])
     # Jacobian [[0, 1], [1 - 3 x^2, -d]]: at x = +-1, l^2 + d l + 2 = 0; at 0, l^2 + d l - 1 = 0
     for xs in (1, -1):
@@ -100,14 +108,14 @@ def test_duffing_two_foci_and_a_saddle():
     assert len(result.stable()) == 2 and len(result.saddles()) == 1
 
 
-def test_toggle_switch_bistable():
+def test_toggle_switch_bistable(find):
     a = 10.0
     # u = a / (1 + v^2), v = a / (1 + u^2); eliminating u:
     # v^5 - a v^4 + 2 v^3 - 2 a v^2 + (1 + a^2) v - a = 0
     v = np.roots([1, -a, 2, -2 * a, 1 + a**2, -a])
     v = v[np.abs(v.imag) < 1e-9].real
     expected = np.stack([a / (1 + v**2), v], axis=1)
-    result = find_fixed_points(toggle_switch(), n_starts=1000)
+    result = find(toggle_switch(), n_starts=1000)
     assert_same_points(result.x, expected)
     assert len(result.stable()) == 2
     assert all(p.label == "stable node" for p in result.stable())
@@ -125,8 +133,8 @@ def test_toggle_switch_bistable():
         (3.5, {0.0: ("unstable node", 1), 1 - 1 / 3.5: ("unstable node (flip)", 1)}),
     ],
 )
-def test_logistic_map(r, expected):
-    result = find_fixed_points(logistic(r), n_starts=200)
+def test_logistic_map(r, expected, find):
+    result = find(logistic(r), n_starts=200)
     assert_same_points(result.x, np.array(sorted(expected))[:, None])
     for x0, (label, index) in expected.items():
         p = at(result, [x0])
@@ -141,11 +149,11 @@ def test_logistic_exact_method_finds_the_point_outside_the_box():
     assert result.label.tolist() == ["stable node", "unstable node"]
 
 
-def test_henon_two_saddles():
+def test_henon_two_saddles(find):
     a, b = 1.4, 0.3
     # x = 1 - a x^2 + b x  =>  a x^2 + (1 - b) x - 1 = 0, y = b x
     xs = np.array([(-(1 - b) + s * np.sqrt((1 - b) ** 2 + 4 * a)) / (2 * a) for s in (-1, 1)])
-    result = find_fixed_points(henon(a, b), n_starts=500)
+    result = find(henon(a, b), n_starts=500)
     assert_same_points(result.x, np.stack([xs, b * xs], axis=1))
     for x0 in xs:
         p = at(result, [x0, b * x0])
@@ -184,9 +192,9 @@ def test_affine_change_of_coordinates_moves_the_points_and_keeps_their_class(mak
         assert_eigenvalues(q, p.eigenvalues)
 
 
-def test_van_der_pol_unstable_focus():
+def test_van_der_pol_unstable_focus(find):
     mu = 1.0
-    result = find_fixed_points(van_der_pol(mu), n_starts=300)
+    result = find(van_der_pol(mu), n_starts=300)
     assert_same_points(result.fixed().x, [[0, 0]])
     p = result.fixed()[0]
     assert p.label == "unstable focus" and p.index == 2
@@ -195,11 +203,11 @@ def test_van_der_pol_unstable_focus():
     assert_eigenvalues(p, [(mu + root) / 2, (mu - root) / 2])
 
 
-def test_logistic_period_two_points():
+def test_logistic_period_two_points(find):
     r = 3.5
     # g(g(x)) = x besides 0 and 1 - 1/r: x = (r + 1 +- sqrt((r - 3)(r + 1))) / (2 r)
     cycle = [(r + 1 + s * np.sqrt((r - 3) * (r + 1))) / (2 * r) for s in (-1, 1)]
-    result = find_fixed_points(logistic(r).iterate(2), n_starts=400)
+    result = find(logistic(r).iterate(2), n_starts=400)
     assert_same_points(result.x, np.array([[0.0], [1 - 1 / r], [cycle[0]], [cycle[1]]]))
     # the cycle's multiplier g'(p+) g'(p-) = r^2 (1 - 2p+)(1 - 2p-) = -r^2 + 2r + 4
     for c in cycle:
@@ -207,10 +215,10 @@ def test_logistic_period_two_points():
 
 
 # ------------------------------------------------------------- slow points
-def test_no_zero_but_one_slow_point():
+def test_no_zero_but_one_slow_point(find):
     # dx/dt = 1 + x^2 never vanishes; q = (1 + x^2)^2 / 2 has its minimum q = 1/2 at x = 0
     system = System.from_sympy([1 + x**2], [x], bounds=[(-2, 2)])
-    result = find_fixed_points(system, n_starts=100)
+    result = find(system, n_starts=100)
     assert len(result) == 1 and not result.is_fixed.any() and result.is_slow.all()
     np.testing.assert_allclose(result.x, [[0.0]], atol=1e-7)
     np.testing.assert_allclose(result.q, [0.5], rtol=1e-12)
@@ -220,20 +228,20 @@ def test_no_zero_but_one_slow_point():
     assert len(result.slow()) == 1 and len(result.fixed()) == 0
 
 
-def test_slow_point_where_the_jacobian_does_not_vanish():
+def test_slow_point_where_the_jacobian_does_not_vanish(find):
     # F = (x, 1 + y^2): q = (x^2 + (1 + y^2)^2) / 2, minimum 1/2 at the origin, DF = diag(1, 2y)
     system = System.from_sympy([x, 1 + y**2], [x, y], bounds=[(-2, 2), (-2, 2)])
-    result = find_fixed_points(system, n_starts=100)
+    result = find(system, n_starts=100)
     assert len(result) == 1 and result.is_slow.all()
     np.testing.assert_allclose(result.x, [[0.0, 0.0]], atol=1e-7)
     np.testing.assert_allclose(result.q, [0.5], rtol=1e-12)
 
 
-def test_map_with_a_slow_point():
+def test_map_with_a_slow_point(find):
     # g(x) = x + c + x^2 has F = g(x) - x = c + x^2 > 0: slow point at 0 with q = c^2 / 2
     c = 0.01
     system = System.from_sympy([x + c + x**2], [x], kind="map", bounds=[(-1, 1)])
-    result = find_fixed_points(system, n_starts=100)
+    result = find(system, n_starts=100)
     assert len(result) == 1 and result.is_slow.all()
     np.testing.assert_allclose(result.x, [[0.0]], atol=1e-7)
     np.testing.assert_allclose(result.q, [c**2 / 2], rtol=1e-10)
@@ -245,8 +253,8 @@ def fixed_and_slow_system():
     return System.from_sympy([(x + 2) * (x**2 + 1)], [x], bounds=[(-3, 1)])
 
 
-def test_fixed_and_slow_points_together():
-    result = find_fixed_points(fixed_and_slow_system(), n_starts=200)
+def test_fixed_and_slow_points_together(find):
+    result = find(fixed_and_slow_system(), n_starts=200)
     assert result.is_fixed.tolist() == [True, False]  # fixed points first
     np.testing.assert_allclose(result.x, [[-2.0], [-1 / 3]], atol=1e-7)
     np.testing.assert_allclose(result.q, [0.0, (50 / 27) ** 2 / 2], atol=1e-12)
@@ -254,67 +262,67 @@ def test_fixed_and_slow_points_together():
     np.testing.assert_allclose(result[0].eigenvalues, [5.0], atol=1e-9)
 
 
-def test_maxima_and_saddles_of_q_are_not_slow_points():
+def test_maxima_and_saddles_of_q_are_not_slow_points(find):
     # dx/dt = x^2 - 1: q = (x^2 - 1)^2 / 2 is stationary at x = 0 but a maximum (q'' = -2);
     # a start exactly there does not move
-    result = find_fixed_points(System.from_sympy([x**2 - 1], [x]), [[0.0], [0.5], [-3.0]])
+    result = find(System.from_sympy([x**2 - 1], [x]), [[0.0], [0.5], [-3.0]])
     assert_same_points(result.x, [[-1.0], [1.0]])
     assert result.is_fixed.all() and result.stats["n_not_minima"] == 1
     # F = (x^2 - 1, y): q = ((x^2 - 1)^2 + y^2) / 2 has a saddle at the origin; starts on
     # the line x = 0 (where dq/dx = 0) descend to it and stop there
-    result = find_fixed_points(System.from_sympy([x**2 - 1, y], [x, y]), [[0.0, 1.0], [0.0, -2.0]])
+    result = find(System.from_sympy([x**2 - 1, y], [x, y]), [[0.0, 1.0], [0.0, -2.0]])
     assert len(result) == 0 and result.stats["n_not_minima"] == 1
 
 
-def test_max_slow_q_filters_slow_points():
+def test_max_slow_q_filters_slow_points(find):
     system = System.from_sympy([1 + x**2], [x], bounds=[(-2, 2)])
-    result = find_fixed_points(system, n_starts=50, max_slow_q=0.1)
+    result = find(system, n_starts=50, max_slow_q=0.1)
     assert len(result) == 0
     assert result.stats["n_above_max_slow_q"] == 50
 
 
 # ------------------------------------------------- divergence, bad regions
-def test_starts_in_a_nan_region_are_dropped_and_counted():
+def test_starts_in_a_nan_region_are_dropped_and_counted(find):
     # log x is NaN for x < 0 and -inf at 0: the 31 starts x <= 0 diverge; x > 0 converge to x = 1
     system = System.from_sympy([sp.log(x)], [x])
     starts = np.linspace(-3, 3, 61)[:, None]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = find_fixed_points(system, starts)
+        result = find(system, starts)
     np.testing.assert_allclose(result.x, [[1.0]], atol=1e-12)
     assert result.label.tolist() == ["unstable node"]  # f'(1) = 1
     assert result.stats["n_diverged"] == 31
     assert result.stats["n_starts"] == 61
 
 
-def test_starts_running_off_to_infinity_are_counted():
+def test_starts_running_off_to_infinity_are_counted(find):
     # dx/dt = 1/x has no zero, and q = 1 / (2 x^2) decreases towards |x| = inf
     system = System.from_sympy([1 / x], [x])
     starts = np.array([[-3.0], [-0.5], [0.5], [2.0], [3.0]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = find_fixed_points(system, starts)
+        result = find(system, starts)
     assert len(result) == 0
     assert result.stats["n_escaped"] == 5  # they leave the trust region on their way out
-    unbounded = find_fixed_points(system, starts, max_drift=None)
+    unbounded = find(system, starts, max_drift=None)
     assert len(unbounded) == 0
     assert unbounded.stats["n_diverged"] + unbounded.stats["n_escaped"] == 5
 
 
-def test_a_saturating_valley_is_not_reported_as_fixed_points():
+def test_a_saturating_valley_is_not_reported_as_fixed_points(find):
     # dx/dt = 1/(1 + x^2) has no zero but |F| < 1e-10 for |x| > 1e5, as a GRU
     # whose gates are pinned barely moves far from its states: the trust region stops the drift
     system = System.from_sympy([1 / (1 + x**2)], [x])
     starts = np.linspace(-1, 1, 20)[:, None]  # not x = 0, the maximum of q
-    result = find_fixed_points(system, starts)
+    result = find(system, starts)
     assert len(result) == 0
     assert result.stats["n_escaped"] == 20
 
 
-def test_starts_escaping_along_a_valley_are_counted():
+def test_starts_escaping_along_a_valley_are_counted(find):
     # van der Pol: on the curve x = mu (1 - x^2) y the second component vanishes and
     # q = y^2 / 2 = x^2 / (2 mu^2 (1 - x^2)^2) -> 0 as |x| -> inf, a valley without a zero
-    result = find_fixed_points(van_der_pol(), n_starts=200, max_iter=50)
+    result = find(van_der_pol(), n_starts=200, max_iter=50)
     assert result.stats["n_diverged"] + result.stats["n_escaped"] + result.stats["n_unconverged"] > 0
     assert_same_points(result.x, [[0, 0]])
 
@@ -374,8 +382,8 @@ def test_result_does_not_depend_on_the_order_of_the_starts(seed):
     assert a.is_fixed.tolist() == b.is_fixed.tolist()
 
 
-def test_many_starts_merge_into_few_points():
-    result = find_fixed_points(duffing(), n_starts=5000)
+def test_many_starts_merge_into_few_points(find):
+    result = find(duffing(), n_starts=5000)
     assert len(result) == 3
     assert result.stats["n_fixed"] == 3 and result.stats["n_starts"] == 5000
 

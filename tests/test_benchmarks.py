@@ -1,0 +1,91 @@
+"""Smoke test of the benchmark scripts in benchmarks/: their smallest cases run and report what they should.
+
+Nothing about timing is asserted.  The baseline's fixed points are checked
+independently of dynsys: F(h) = tanh(W h) - h is recomputed from the weights.
+"""
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def scripts(monkeypatch):
+    """The benchmark scripts as modules (they import each other as top-level modules)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    names = ("networks", "adam_baseline", "bench_fixed_points", "bench_scaling")
+    return {name: importlib.import_module(name) for name in names}
+
+
+def test_baseline_fixed_points_have_small_q(scripts):
+    networks, baseline = scripts["networks"], scripts["adam_baseline"]
+    network = networks.Network("rnn_tanh", 8, "random")
+    prob = networks.problem(network, 32)
+    result = baseline.adam_on_q(prob.system, prob.starts)
+    tol_q = baseline.DEFAULTS["tol_q"]
+    fixed = result["x"][result["q"] <= tol_q]
+    assert len(fixed) == result["n_fixed"] > 0
+    W = networks.random_cell(network, seed=0).weight_hh  # the same seed as problem's
+    F = np.tanh(fixed @ W.T) - fixed  # zero input and zero biases: h' = tanh(W h)
+    assert np.all(0.5 * np.sum(F**2, axis=1) <= tol_q)
+
+
+def test_fixed_points_benchmark_writes_records_summary_and_targets(scripts, monkeypatch, tmp_path):
+    bench, networks = scripts["bench_fixed_points"], scripts["networks"]
+    tiny = bench.Case("tiny_B16", networks.Network("rnn_tanh", 8, "random"), 16)
+    lorenz = bench.Case("lorenz_B64", networks.Network("lorenz", 3, "model"), 64, max_time_s=5, n_fixed=3)
+    monkeypatch.setattr(bench, "QUICK_CASES", (tiny, lorenz))
+    targets = bench.main(["--quick", "--out-dir", str(tmp_path)])
+
+    summary = json.loads((tmp_path / "fixed_points_quick.json").read_text())
+    assert {"benchmark", "quick", "machine", "cases", "targets"} <= set(summary)
+    assert [r["case"] for r in summary["cases"]] == ["tiny_B16", "lorenz_B64"]
+    for record in summary["cases"]:
+        assert {"case", "network", "n_starts", "starts", "find_options", "dynsys", "baseline", "speedup",
+                "machine"} <= set(record)
+        assert {"time_s", "peak_mb", "n_fixed", "n_slow", "max_abs_F_fixed", "fixed_by_index", "stats"} <= set(
+            record["dynsys"])
+        base = record["baseline"]
+        assert {"time_s", "peak_mb", "iterations", "n_unique", "n_fixed", "max_q_fixed", "max_abs_F_fixed",
+                "options", "fingerprint", "reused_from"} <= set(base)
+        if base["n_fixed"]:
+            assert 0.5 * base["max_abs_F_fixed"] ** 2 <= base["options"]["tol_q"]
+        assert record["speedup"] == pytest.approx(base["time_s"] / record["dynsys"]["time_s"])
+    assert [t["status"] for t in summary["targets"]] == [status for status, _ in targets]
+    assert {status for status, _ in targets} <= {"PASS", "FAIL", "SKIP"}
+    assert any("lorenz_B64: " in what and "fixed points (all 3)" in what for _, what in targets)
+
+    # a second run takes the baseline over from the first one's record: same starts, same fingerprint
+    first = json.loads((tmp_path / "fixed_points" / "tiny_B16.json").read_text())
+    bench.main(["--quick", "--cases", "tiny_B16", "--reuse-baseline", "--out-dir", str(tmp_path)])
+    second = json.loads((tmp_path / "fixed_points" / "tiny_B16.json").read_text())
+    assert second["baseline"]["reused_from"] == "tiny_B16"
+    assert second["baseline"]["fingerprint"] == first["baseline"]["fingerprint"]
+    assert second["baseline"]["time_s"] == first["baseline"]["time_s"]
+
+
+def test_scaling_benchmark_fits_exponents(scripts, monkeypatch, tmp_path):
+    bench, networks = scripts["bench_scaling"], scripts["networks"]
+    rows = [{"B": B, "time_s": 3.0 * B**1.5} for B in (2, 8, 32)]
+    assert bench.loglog_slope(rows, "B", "time_s") == pytest.approx(1.5)
+    assert bench.loglog_slope(rows[:1], "B", "time_s") is None
+
+    sweeps = {"B_network": networks.Network("rnn_tanh", 8, "random"), "Bs": [8, 16, 32], "ns": [4, 8], "n_B": 16}
+    monkeypatch.setitem(bench.SWEEPS, True, sweeps)
+    bench.main(["--quick", "--no-plot", "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / "scaling_quick.json").read_text())
+    assert {"benchmark", "quick", "machine", "find_options", "against_B", "against_n", "targets"} <= set(report)
+    against_B, against_n = report["against_B"], report["against_n"]
+    assert [p["B"] for p in against_B["points"]] == [8, 16, 32]
+    assert [p["n"] for p in against_n["points"]] == [4, 8]
+    for key in ("time_exponent", "memory_exponent", "saturated_from_B", "time_per_start_ms_saturated"):
+        assert np.isfinite(against_B[key])
+    assert np.isfinite(against_n["time_exponent"]) and np.isfinite(against_n["memory_exponent"])
+    for point in against_B["points"] + against_n["points"]:
+        assert {"B", "n", "time_s", "peak_mb", "time_per_start_ms", "n_fixed", "n_slow", "iterations", "solver",
+                "n_chunks"} <= set(point)
+    assert report["targets"][0]["status"] in ("PASS", "FAIL", "SKIP")
