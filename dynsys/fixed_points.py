@@ -156,7 +156,7 @@ class FixedPointSet:
         About the search: ``n_starts``, ``n_diverged``, ``n_escaped``, ``n_unconverged``,
         ``n_above_max_slow_q``, ``n_not_minima``, ``n_outside``, ``n_fixed`` and ``n_slow``
         (distinct points found), ``method``, ``tol``, ``iterations``,
-        ``time_s``; see :func:`find_fixed_points`.
+        ``time_s`` (with ``time_search_s`` and ``time_linearize_s``, its two parts), ``solver``, ``n_chunks``, ``n_merged_early``; see :func:`find_fixed_points`.
     eigenvalues : ndarray of shape (m, n), complex
         Each point's eigenvalues (derived from ``linearizations``).
     index : ndarray of int, shape (m,)
@@ -689,8 +689,11 @@ def find_fixed_points(
     distinct = np.setdiff1d(distinct, not_minimum)
     within = inside(X[distinct], region, radius)
     outside, distinct = distinct[~within], distinct[within]
+    search_s = time.perf_counter() - clock
     points = _assemble(system, X[distinct], F[distinct], outcome[distinct] == FIXED, radius, linearize_tol)
     stats = {
+        "time_search_s": search_s,
+        "time_linearize_s": time.perf_counter() - clock - search_s,
         "n_starts": len(X0),
         "n_diverged": int(np.sum(outcome == DIVERGED)),
         "n_escaped": int(np.sum(outcome == ESCAPED)),

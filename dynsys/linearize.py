@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 from scipy.linalg import LinAlgError, schur
-from scipy.linalg.lapack import ztrsen
+from scipy.linalg.lapack import dtrsen, ztrsen
 
 from ._validate import check_real, check_system
 from .systems import Kind, System, _check_kind
@@ -291,9 +291,10 @@ def _linearization(
     s, c = int(np.sum(groups == STABLE)), int(np.sum(groups == CENTRE))
     u = n - s - c
     # Ranks by increasing score: stable [0, s), centre [s, s + c), unstable [s + c, n).
-    Es = _invariant_basis(J, kind, tol_eff, STABLE, 0, s)
-    Ec = _invariant_basis(J, kind, tol_eff, CENTRE, s, s + c)
-    Eu = _invariant_basis(J, kind, tol_eff, UNSTABLE, s + c, n)
+    T, Z = schur(J, output="real")
+    Es = _invariant_basis(J, T, Z, kind, tol_eff, STABLE, 0, s)
+    Ec = _invariant_basis(J, T, Z, kind, tol_eff, CENTRE, s, s + c)
+    Eu = _invariant_basis(J, T, Z, kind, tol_eff, UNSTABLE, s + c, n)
     nonreal = np.abs(w.imag) > tol_eff
     flip = kind == "map" and bool(np.any(~nonreal & (w.real < -tol_eff)))
     label = _label(s, u, c, bool(nonreal.any()), bool(nonreal.all())) + (FLIP if flip else "")
@@ -326,28 +327,41 @@ def _label(s: int, u: int, c: int, oscillating: bool, all_nonreal: bool) -> str:
     return "saddle-focus" if oscillating else "saddle"
 
 
-def _invariant_basis(J: np.ndarray, kind: Kind, tol: float, group: int, lo: int, hi: int) -> np.ndarray:
+def _invariant_basis(
+    J: np.ndarray, T: np.ndarray, Z: np.ndarray, kind: Kind, tol: float, group: int, lo: int, hi: int
+) -> np.ndarray:
     """Real orthonormal basis (n, hi - lo) of J's invariant subspace for one group.
 
     ``lo:hi`` are the group's ranks among the eigenvalues sorted by increasing
-    score.  A real Schur decomposition sorted by the group's test gives the
-    basis directly.  Its eigenvalues may differ from ``numpy.linalg.eig``'s by
-    rounding; when that moves one across the threshold (LAPACK then returns
-    another count, or fails to reorder), :func:`_basis_by_rank` selects the
-    group by rank instead, so the dimension is always ``hi - lo``.
+    score.  The real Schur form J = Z T Z^T (computed once per point) is
+    reordered by LAPACK's ``dtrsen`` so that the group's eigenvalues lead T;
+    the leading columns of the reordered Z are the basis.  The eigenvalues
+    of T's diagonal blocks may differ from ``numpy.linalg.eig``'s by
+    rounding; when that moves one across the threshold (another count), or
+    when a swap of ill-conditioned blocks fails, :func:`_basis_by_rank`
+    selects the group by rank instead, so the dimension is always ``hi - lo``.
     """
     k = hi - lo
     if k == 0:
         return np.zeros((J.shape[0], 0))
-
-    def in_group(re: float, im: float) -> bool:
-        return bool(_group(_score(re, im, kind), tol) == group)
-
-    try:
-        _, Z, sdim = schur(J, output="real", sort=in_group)
-    except LinAlgError:
+    d = _schur_eigenvalues(T)
+    select = (_group(_score(d.real, d.imag, kind), tol) == group).astype(np.int32)
+    if select.sum() != k:
         return _basis_by_rank(J, kind, lo, hi)
-    return Z[:, :k] if sdim == k else _basis_by_rank(J, kind, lo, hi)
+    _, Zs, _, _, _, _, _, info = dtrsen(select, T, Z, job="N")
+    return Zs[:, :k] if info == 0 else _basis_by_rank(J, kind, lo, hi)
+
+
+def _schur_eigenvalues(T: np.ndarray) -> np.ndarray:
+    """The eigenvalue at each diagonal position of a real Schur form T: the
+    diagonal entry, or for a 2 x 2 block [[a, b], [c, d]] (c != 0) the pair
+    (a + d)/2 ± i sqrt(-((a - d)²/4 + b c))."""
+    d = np.diag(T).astype(complex)
+    i = np.flatnonzero(np.diag(T, -1) != 0)  # the first rows of the 2 x 2 blocks
+    p, q, r, t = T[i, i], T[i, i + 1], T[i + 1, i], T[i + 1, i + 1]
+    im = np.sqrt(np.maximum(-((p - t) ** 2 / 4 + q * r), 0.0))
+    d[i], d[i + 1] = (p + t) / 2 + 1j * im, (p + t) / 2 - 1j * im
+    return d
 
 
 def _basis_by_rank(J: np.ndarray, kind: Kind, lo: int, hi: int) -> np.ndarray:

@@ -45,7 +45,7 @@ EPS = np.finfo(float).eps
 LM_TAU = 1e-3  # initial damping mu = LM_TAU * max diag(J^T J)
 NEWTON_MAX_ITER = 20  # Newton polishing steps at most
 CURVATURE_RTOL = 1e-6  # minima: Hessian eigenvalues >= -CURVATURE_RTOL * max |eigenvalue|
-CG_MAX_ITER = 100  # CGLS iterations per step at most (and at most 2n)
+CG_MAX_ITER = 500  # CGLS iterations per step at most (and at most 2n)
 CG_ETA_MAX = 0.1  # loosest relative residual of an inexact step
 POLISH_ETA = 1e-6  # relative residual of a matrix-free Newton step
 LANCZOS_MIN_DIM = 64  # matrix-free minimum test: Lanczos above, the formed Hessian up to this
@@ -357,16 +357,17 @@ def levenberg_marquardt(
     mu[~(mu > 0)] = LM_TAU
     nu = np.full(len(rows), 2.0)
     fnorm0 = np.maximum(np.sqrt(2.0 * q), EPS)
+    gnorm0 = np.full(len(rows), np.nan)  # |grad q| at the first iteration
     step = np.full(len(rows), np.inf)
     jnorm = model.frobenius(x, j)
     iterations = 0
 
     def retire(going: np.ndarray) -> None:
-        nonlocal rows, x, f, j, q, mu, nu, fnorm0, step, jnorm
+        nonlocal rows, x, f, j, q, mu, nu, fnorm0, gnorm0, step, jnorm
         done = ~going
         X[rows[done]], F[rows[done]], AUX[rows[done]] = x[done], f[done], j[done]
-        rows, x, f, j, q, mu, nu, fnorm0, step, jnorm = (
-            w[going] for w in (rows, x, f, j, q, mu, nu, fnorm0, step, jnorm)
+        rows, x, f, j, q, mu, nu, fnorm0, gnorm0, step, jnorm = (
+            w[going] for w in (rows, x, f, j, q, mu, nu, fnorm0, gnorm0, step, jnorm)
         )
 
     while rows.size and iterations < max_iter:
@@ -387,7 +388,11 @@ def levenberg_marquardt(
             if not rows.size:
                 break
         m = len(x)
-        eta = np.minimum(CG_ETA_MAX, np.sqrt(_norm(f) / fnorm0))
+        # forcing term: relative accuracy of an inexact step, tighter as |F|
+        # (towards a zero) or |grad q| (towards a slow point) falls
+        gnorm = _norm(g)
+        gnorm0 = np.where(np.isnan(gnorm0), np.maximum(gnorm, EPS), gnorm0)
+        eta = np.minimum(CG_ETA_MAX, np.sqrt(np.minimum(_norm(f) / fnorm0, gnorm / gnorm0)))
         with np.errstate(all="ignore"):
             delta, jdelta = model.damped_step(x, f, g, j, mu, eta)
             # Where the damping is still above its starting level, the undamped
