@@ -49,6 +49,8 @@ from scipy.linalg.lapack import dtrsen, ztrsen
 from ._validate import check_real, check_system
 from .systems import Kind, System, _check_kind
 
+BATCH_BYTES = 2**26  # Jacobians linearised in one batched call, at most
+
 LABELS: tuple[str, ...] = (
     "stable node",
     "stable focus",
@@ -188,9 +190,10 @@ def linearize(system: System, x: Any, *, tol: float = 1e-8) -> Linearization:
 def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linearization]:
     """Linearise ``system`` at each row of ``X``.
 
-    The Jacobians are evaluated in one call, ``system.jacobian(X)`` of shape
-    (B, n, n), and their eigenvalues in one batched ``numpy.linalg.eig``;
-    only the Schur step that gives the subspaces runs point by point.
+    The Jacobians are evaluated in batched calls, ``system.jacobian`` of
+    shape (k, n, n), and their eigenvalues in batched ``numpy.linalg.eig``,
+    k points at a time with k n² <= 2^23 entries (64 MB); the Schur step that
+    gives the subspaces runs point by point.
 
     Parameters
     ----------
@@ -213,14 +216,24 @@ def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linear
         raise ValueError(f"X must be finite, got x = {Xb[np.argmax(bad)].tolist()}")
     if len(Xb) == 0:
         return []
-    J = system.jacobian(Xb)
+    n = system.dim
+    chunk = max(1, BATCH_BYTES // (8 * n * n))
+    return [
+        lin
+        for lo in range(0, len(Xb), chunk)  # memory-sized chunks of points
+        for lin in _linearize_chunk(system, Xb[lo : lo + chunk], tol)
+    ]
+
+
+def _linearize_chunk(system: System, X: np.ndarray, tol: float) -> list[Linearization]:
+    J = system.jacobian(X)
     bad = ~np.isfinite(J).all(axis=(1, 2))
     if bad.any():
         raise ValueError(
-            f"the Jacobian of {system.name!r} at x = {Xb[np.argmax(bad)].tolist()} has non-finite entries"
+            f"the Jacobian of {system.name!r} at x = {X[np.argmax(bad)].tolist()} has non-finite entries"
         )
     w, V = np.linalg.eig(J)
-    return [_linearization(J[b], w[b], V[b], system.kind, tol, Xb[b]) for b in range(len(Xb))]
+    return [_linearization(J[b], w[b], V[b], system.kind, tol, X[b]) for b in range(len(X))]
 
 
 def linearize_matrix(J: Any, kind: Kind, *, tol: float = 1e-8, x: Any = None) -> Linearization:

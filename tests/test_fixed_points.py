@@ -605,3 +605,112 @@ def test_load_refuses_other_files(tmp_path):
         FixedPointSet.from_json("[1, 2")
     with pytest.raises(ValueError, match="not a dynsys.FixedPointSet"):
         FixedPointSet.from_json(json.dumps({"format": "something else", "arrays": {}}))
+
+
+# --------------------------------------------------- solvers, memory, merging
+def shifted_quadratics(n, slow):
+    """F_1 = x_1^2 - 1 (or 1 + x_1^2 when ``slow``), F_i = x_i for i > 1, with
+    analytic jvp and vjp (DF = diag(2 x_1, 1, ..., 1)): zeros (+-1, 0, ..., 0),
+    or one slow point at the origin (q = 1/2, Hessian diag(2, 1, ..., 1))."""
+    c = 1.0 if slow else -1.0
+
+    def f(X):
+        return np.concatenate([X[:, :1] ** 2 + c, X[:, 1:]], axis=1)
+
+    def jvp(X, V):
+        return np.concatenate([2 * X[:, :1] * V[:, :1], V[:, 1:]], axis=1)
+
+    return System.from_callable(f, n, vectorized=True, jvp=jvp, vjp=jvp)  # DF is symmetric
+
+
+@pytest.mark.parametrize("n", [3, 70])  # 70: the Lanczos test of slow points
+def test_matrix_free_solver_on_known_zeros_and_slow_points(n):
+    rng = np.random.default_rng(n)
+    system = shifted_quadratics(n, slow=False)
+    assert system.matrix_free
+    result = find_fixed_points(system, rng.uniform(-2, 2, (64, n)), solver="matrix-free")
+    expected = np.zeros((2, n))
+    expected[:, 0] = [-1.0, 1.0]
+    assert_same_points(result.x, expected)
+    # DF = diag(+-2, 1, ..., 1): n - 1 unstable directions at x_1 = -1, n at x_1 = 1
+    assert result.stats["solver"] == "matrix-free" and result.index.tolist() == [n - 1, n]
+    slow = find_fixed_points(shifted_quadratics(n, slow=True), rng.uniform(-2, 2, (64, n)), solver="matrix-free")
+    assert len(slow) == 1 and slow.is_slow.all()
+    np.testing.assert_allclose(slow.x, np.zeros((1, n)), atol=1e-7)
+    np.testing.assert_allclose(slow.q, [0.5], rtol=1e-10)
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), kind=st.sampled_from(["flow", "map"]))
+def test_matrix_free_solver_finds_the_zero_of_affine_systems(seed, n, kind):
+    # F(x) = A x + b (flow) or g(x) - x with g(x) = A x + b + x (map): one zero, x* = -A^-1 b (numpy)
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n)) + 3 * np.eye(n)
+    b = rng.standard_normal(n)
+    G = A + np.eye(n) if kind == "map" else A
+    system = System.from_callable(
+        lambda X: X @ G.T + b, n, vectorized=True, kind=kind, jvp=lambda X, V: V @ G.T, vjp=lambda X, V: V @ G
+    )
+    result = find_fixed_points(system, rng.uniform(-5, 5, (32, n)), solver="matrix-free")
+    assert len(result) == 1 and result.is_fixed.all()
+    np.testing.assert_allclose(result.x[0], np.linalg.solve(A, -b), atol=1e-9)
+    assert_truly_fixed(system, result)
+
+
+def test_both_solvers_find_the_27_points_of_the_flipflop_network():
+    # the bundled network's 3-cube: 8 attractors, 12 / 6 / 1 saddles of index 1 / 2 / 3 (tests/test_flipflop.py
+    # checks the cube independently, by following the saddles' branches); starts as the main job draws them
+    from dynsys.rnn import load_flipflop
+    from dynsys.simulate import sample_states
+    from tasks.flipflop import generate
+
+    cell = load_flipflop()
+    system = cell.system()
+    starts = sample_states(cell.run(generate(64, 200, bits=3, seed=7).inputs), 512, noise=0.5, seed=8)
+    dense = find_fixed_points(system, starts, solver="dense")
+    free = find_fixed_points(system, starts, solver="matrix-free")
+    assert dense.stats["solver"] == "dense" and free.stats["solver"] == "matrix-free"
+    for result in (dense, free):
+        assert np.bincount(result.fixed().index).tolist() == [8, 12, 6, 1]
+        assert_truly_fixed(system, result)
+    np.testing.assert_allclose(free.fixed().x, dense.fixed().x, atol=1e-9)
+
+
+def test_auto_solver_is_matrix_free_for_large_networks_with_products():
+    rng = np.random.default_rng(0)
+    large = shifted_quadratics(200, slow=False)
+    assert find_fixed_points(large, rng.uniform(-2, 2, (8, 200))).stats["solver"] == "matrix-free"
+    assert find_fixed_points(shifted_quadratics(5, slow=False), n_starts=8, bounds=(-2, 2)).stats["solver"] == "dense"
+    # formulas have no analytic products: dense whatever the size
+    assert find_fixed_points(duffing(), n_starts=8).stats["solver"] == "dense"
+
+
+@pytest.mark.parametrize("solver", ["dense", "matrix-free"])
+def test_chunks_under_a_memory_budget_give_the_same_points(solver):
+    system = duffing()
+    starts = np.random.default_rng(1).uniform(-2, 2, (300, 2))
+    whole = find_fixed_points(system, starts, solver=solver)
+    budget = 50 * (8 * (5 * 4 + 40 * 2) if solver == "dense" else 8 * 60 * 2)  # 50 starts' working memory
+    chunked = find_fixed_points(system, starts, solver=solver, max_memory=budget)
+    assert whole.stats["n_chunks"] == 1 and chunked.stats["n_chunks"] == 6
+    np.testing.assert_allclose(chunked.x, whole.x, atol=1e-12)
+    assert_same_points(chunked.x, [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    # starts of later chunks merge early into the points found by the first ones
+    assert chunked.stats["n_merged_early"] > 0 and chunked.stats["n_unconverged"] == 0
+
+
+def test_early_merging_keeps_every_start_accounted_for():
+    starts = np.random.default_rng(2).uniform(-2, 2, (500, 2))
+    result = find_fixed_points(duffing(), starts)
+    s = result.stats
+    assert s["n_merged_early"] > 400  # 500 starts, 3 points
+    assert s["n_diverged"] + s["n_escaped"] + s["n_unconverged"] == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"solver": "qr"}, "solver"), ({"max_memory": 0}, "max_memory"), ({"max_memory": 100.0}, "max_memory")],
+)
+def test_bad_solver_options_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        find_fixed_points(duffing(), n_starts=4, **kwargs)
