@@ -47,9 +47,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
 from ._io import atomic_write, decode_array, encode_array
@@ -156,7 +153,9 @@ class FixedPointSet:
         About the search: ``n_starts``, ``n_diverged``, ``n_escaped``, ``n_unconverged``,
         ``n_above_max_slow_q``, ``n_not_minima``, ``n_outside``, ``n_fixed`` and ``n_slow``
         (distinct points found), ``method``, ``tol``, ``iterations``,
-        ``time_s`` (with ``time_search_s`` and ``time_linearize_s``, its two parts), ``solver``, ``n_chunks``, ``n_merged_early``; see :func:`find_fixed_points`.
+        ``time_s`` (with ``time_search_s`` and ``time_linearize_s``, its two
+        parts), ``solver``, ``n_chunks``, ``n_merged_early``; see
+        :func:`find_fixed_points`.
     eigenvalues : ndarray of shape (m, n), complex
         Each point's eigenvalues (derived from ``linearizations``).
     index : ndarray of int, shape (m,)
@@ -863,5 +862,5 @@ def _classify(
     if rest.size:
         g = model.gradient(X[rest], F[rest], aux[rest])
         finite[rest] = np.isfinite(g).all(axis=1)
-        outcome[rest[stationary(model, X[rest], F[rest], aux[rest], gtol, length)]] = SLOW
+        outcome[rest[stationary(model, X[rest], F[rest], aux[rest], g, gtol, length)]] = SLOW
     return np.where(finite, np.where(inside(X, trust), outcome, ESCAPED), DIVERGED)

@@ -630,9 +630,10 @@ def _converged(
         return done
 
 
-def stationary(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, gtol: float, length: float) -> np.ndarray:
-    """Rows where grad q is negligible: |J^T F| <= gtol |F| (||J||_F + |F| / L)."""
+def stationary(
+    model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, g: np.ndarray, gtol: float, length: float
+) -> np.ndarray:
+    """Rows where g = grad q is negligible: |g| <= gtol |F| (||J||_F + |F| / L)."""
     with np.errstate(all="ignore"):
-        g = model.gradient(X, F, aux)
         fnorm = _norm(F)
         return _norm(g) <= gtol * fnorm * (model.frobenius(X, aux) + fnorm / length)

@@ -15,7 +15,7 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from scipy.linalg import LinAlgError, orth, schur
+from scipy.linalg import orth, schur
 from scipy.optimize import linear_sum_assignment
 
 from dynsys import System
