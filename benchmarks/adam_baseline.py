@@ -38,10 +38,7 @@ import time
 from typing import Any
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
-
+from dynsys.newton import cluster
 from dynsys.systems import System
 
 DEFAULTS = {
@@ -119,10 +116,7 @@ def _decompose(system: System, X: np.ndarray, max_bytes: float = 2**28) -> np.nd
 
 
 def _unique(X: np.ndarray, q: np.ndarray, tol: float) -> np.ndarray:
-    """One index (lowest q) per cluster of points closer than ``tol``."""
-    pairs = cKDTree(X).query_pairs(tol, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(X), len(X)))
-    _, label = connected_components(graph, directed=False)
-    order = np.lexsort((q, label))
-    first = np.r_[True, label[order][1:] != label[order][:-1]]
-    return order[first]
+    """One index (lowest q) per cluster of points closer than ``tol`` (single
+    linkage through bins, as dynsys merges: no list of all close pairs, which
+    100,000 starts on three points would make enormous)."""
+    return np.unique(cluster(X, q, np.zeros(len(X), dtype=bool), tol))

@@ -5,6 +5,8 @@ of examples so that the suite is reproducible and fast; set
 ``HYPOTHESIS_PROFILE=dev`` for a wider random search.
 """
 import os
+import tracemalloc
+from typing import Any, Callable
 
 from hypothesis import HealthCheck, settings
 
@@ -18,3 +20,14 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def traced_peak(*calls: Callable[[], Any]) -> int:
+    """Peak bytes allocated (numpy reports to tracemalloc) while running ``calls`` in order."""
+    tracemalloc.start()
+    try:
+        for call in calls:
+            call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

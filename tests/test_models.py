@@ -1,10 +1,10 @@
 """Built-in models against independent numpy formulas and hand-derived fixed points."""
-import tracemalloc
 
 import numpy as np
 import pytest
 import scipy.linalg
 import sympy as sp
+from conftest import traced_peak
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -363,14 +363,7 @@ def test_hopfield_products_never_form_the_jacobians():
     rng = np.random.default_rng(7)
     X, V = rng.uniform(-1, 1, size=(50, 400)), rng.standard_normal((50, 400))
     dense = X.size * 400 * X.itemsize  # bytes of the (B, n, n) Jacobians: 64 MB
-    tracemalloc.start()
-    try:
-        system.jvp(X, V)
-        system.vjp(X, V)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < dense / 16
+    assert traced_peak(lambda: system.jvp(X, V), lambda: system.vjp(X, V)) < dense / 16
 
 
 @pytest.mark.parametrize(

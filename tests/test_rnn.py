@@ -10,11 +10,11 @@ formula written out in numpy.
 from __future__ import annotations
 
 import json
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import traced_peak
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -132,14 +132,7 @@ def test_products_never_form_the_jacobians(cell_name):
     X = rng.uniform(-1, 1, (64, cell.state_dim))
     V = rng.standard_normal(X.shape)
     dense = X.shape[0] * cell.state_dim**2 * X.itemsize  # bytes of the (B, n, n) Jacobians: 32 MiB or more
-    tracemalloc.start()
-    try:
-        system.jvp(X, V)
-        system.vjp(X, V)
-        system.residual_vjp(X, V)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: system.jvp(X, V), lambda: system.vjp(X, V), lambda: system.residual_vjp(X, V))
     assert peak < dense / 8
 
 
@@ -186,14 +179,7 @@ def test_residual_operator_computes_the_gates_once(cell_name):
     rows = np.arange(0, 64, 4)
     V = rng.standard_normal((16, cell.state_dim))
     op.jvp(V, rows)  # warm up numpy's buffers before measuring
-    tracemalloc.start()
-    try:
-        for _ in range(3):
-            op.jvp(V, rows)
-            op.vjp(V, rows)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(*[lambda: (op.jvp(V, rows), op.vjp(V, rows))] * 3)
     assert evaluations == [64]
     assert peak < cell.weight_hh.nbytes / 2  # rows of the factors, never a copy of the weights
 
