@@ -102,13 +102,18 @@ def test_jacobian_matches_central_differences(case):
     np.testing.assert_allclose(J, central_difference_jacobian(system.rhs, X), atol=1e-6, rtol=1e-6)
 
 
-@given(cell_cases)
-def test_products_are_those_with_the_dense_jacobian(case):
-    """jvp and vjp (analytic, GEMM-based) against the dense analytic Jacobian, a separate formula."""
+def case_system(case):
+    """The random cell of a ``cell_cases`` example, its system at a random input, and the generator."""
     cell_name, H, I, seed, scale = case
     rng = np.random.default_rng(seed)
     cell = random_cell(cell_name, H, I, rng, scale)
-    system = cell.system(rng.uniform(-1, 1, I))
+    return cell, cell.system(rng.uniform(-1, 1, I)), rng
+
+
+@given(cell_cases)
+def test_products_are_those_with_the_dense_jacobian(case):
+    """jvp and vjp (analytic, GEMM-based) against the dense analytic Jacobian, a separate formula."""
+    cell, system, rng = case_system(case)
     assert system.matrix_free
     X = rng.uniform(-2, 2, (4, cell.state_dim))
     U, V = rng.standard_normal(X.shape), rng.standard_normal(X.shape)
@@ -139,10 +144,7 @@ def test_products_never_form_the_jacobians(cell_name):
 @given(cell_cases)
 def test_residual_operator_is_the_dense_residual_jacobian(case):
     """The cached operator's products against DF from the dense analytic Jacobian, for all rows and a subset."""
-    cell_name, H, I, seed, scale = case
-    rng = np.random.default_rng(seed)
-    cell = random_cell(cell_name, H, I, rng, scale)
-    system = cell.system(rng.uniform(-1, 1, I))
+    cell, system, rng = case_system(case)
     X = rng.uniform(-2, 2, (5, cell.state_dim))
     U, V = rng.standard_normal(X.shape), rng.standard_normal(X.shape)
     J = system.jacobian(X)
