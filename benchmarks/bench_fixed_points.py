@@ -291,6 +291,9 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
     parser.add_argument("--quick", action="store_true", help="the small stand-in cases (< 2 min in all)")
     parser.add_argument("--cases", help="comma-separated case names (default: all of the mode)")
     parser.add_argument("--no-baseline", action="store_true", help="run dynsys only")
+    parser.add_argument("--summary", action="store_true",
+                        help="run nothing: gather the records found in <out-dir>, taking each case's baseline "
+                             "from <out-dir>/baselines/ where the record has none, and check the targets")
     parser.add_argument("--baseline-only", action="store_true",
                         help="run the baseline only, into <out-dir>/baselines/ (for --reuse-baseline later)")
     parser.add_argument("--reuse-baseline", action="store_true",
@@ -326,7 +329,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
             write_json(baselines / f"{name}.json", {"case": name, "baseline": base, "machine": machine()})
             print(f"{name}: baseline {base['time_s']:.1f} s, {base['n_fixed']} fixed", flush=True)
         return []
-    for name in selected:
+    for name in [] if args.summary else selected:
         earlier = _records(folder) + _records(baselines) if args.reuse_baseline else []
         record = run_case(by_name[name], find_options=find_options, baseline=not args.no_baseline, earlier=earlier)
         write_json(folder / f"{name}.json", record)
@@ -334,7 +337,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
               + (f"; baseline {record['baseline']['time_s']:.1f} s, {record['baseline']['n_fixed']} fixed"
                  if record["baseline"] else "") + f"  -> {folder / (name + '.json')}", flush=True)
 
-    records = [r for r in _records(folder) if r["case"] in by_name]
+    records = [_with_baseline(r, _records(baselines)) for r in _records(folder) if r["case"] in by_name]
     records.sort(key=lambda r: list(by_name).index(r["case"]))
     targets = check_targets(records, cases)
     summary = args.out_dir / ("fixed_points_quick.json" if args.quick else "fixed_points.json")
@@ -347,6 +350,16 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
     print("\n".join(f"{status}  {what}" for status, what in targets))
     print(f"wrote {summary}")
     return targets
+
+
+def _with_baseline(record: dict[str, Any], baselines: list[dict[str, Any]]) -> dict[str, Any]:
+    """``record``, with the baseline run by ``--baseline-only`` for its case when it has none (a case's
+    network and starts are seeded, so the same case name is the same search)."""
+    if record["baseline"] is not None:
+        return record
+    base = next(({**b["baseline"], "reused_from": b["case"]} for b in baselines if b["case"] == record["case"]), None)
+    return record if base is None else {**record, "baseline": base,
+                                        "speedup": base["time_autodiff_s"] / record["dynsys"]["time_s"]}
 
 
 def _records(folder: Path) -> list[dict[str, Any]]:
