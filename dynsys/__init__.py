@@ -7,17 +7,18 @@ The public API (this module's ``__all__``) is the contract:
 - trajectories: :func:`simulate`, :func:`sample_states`, :func:`settling_period`;
 - recurrent networks: :mod:`dynsys.rnn` (PyTorch-style cells -> System);
 - linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
-- fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`;
+- fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`,
+  :func:`point_kind`;
 - graphs: :func:`transition_graph`, :func:`attractor_graph`,
-  :func:`connection_graph`, :func:`compare_graphs`,
+  :func:`connection_graph`, :func:`compare_graphs`, :func:`graph_points`,
   :func:`find_saddles_between`, :func:`write_graph`, :func:`read_graph`.
 
 Hypothesis strategies for property tests live in :mod:`dynsys.testing`
 (imported on demand, since hypothesis is a test dependency).
 """
 from . import models, rnn
-from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points
-from .graph import attractor_graph, compare_graphs, connection_graph, transition_graph
+from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
+from .graph import attractor_graph, compare_graphs, connection_graph, graph_points, transition_graph
 from .graph_export import read_graph, write_graph
 from .linearize import Linearization, linearize, linearize_batch
 from .parse import FormulaError, load_system
@@ -41,10 +42,12 @@ __all__ = [
     "find_fixed_points",
     "FixedPointSet",
     "FixedPoint",
+    "point_kind",
     "transition_graph",
     "attractor_graph",
     "connection_graph",
     "compare_graphs",
+    "graph_points",
     "find_saddles_between",
     "write_graph",
     "read_graph",

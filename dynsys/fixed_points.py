@@ -106,6 +106,12 @@ class FixedPoint:
     is_fixed: bool
     is_slow: bool
     linearization: Linearization
+    id: str = ""
+
+    @property
+    def kind(self) -> str:
+        """"attractor", "saddle", "repeller", "non-hyperbolic" or "slow" (see :func:`point_kind`)."""
+        return point_kind(self.is_fixed, self.linearization)
 
     @property
     def index(self) -> int:
@@ -125,7 +131,7 @@ class FixedPoint:
     def __repr__(self) -> str:
         what = "fixed" if self.is_fixed else "slow"
         x = np.array2string(self.x, precision=6, threshold=8)
-        return f"FixedPoint({what}, x={x}, q={self.q:.3g}, label={self.label!r}, index={self.index})"
+        return f"FixedPoint({self.id + ', ' if self.id else ''}{what}, x={x}, q={self.q:.3g}, label={self.label!r}, index={self.index})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,7 +139,10 @@ class FixedPointSet:
     """The distinct fixed and slow points of a system, with their linearisations.
 
     Points are ordered: fixed points first, then slow points; within each
-    group by index, then lexicographically by coordinates.
+    group by index, then lexicographically by coordinates.  Each point has
+    an id, ``"P{i}"`` by default, which subsets (:meth:`fixed`,
+    :meth:`stable`, ...), files and the transition graph keep, so the same
+    point has the same id in every output of a run.
 
     Attributes
     ----------
@@ -149,6 +158,8 @@ class FixedPointSet:
     state_names : tuple of str
     system_name : str
     params : dict of str to float
+    ids : tuple of str, length m
+        The points' ids (default ``("P0", "P1", ...)``), distinct.
     stats : dict
         About the search: ``n_starts``, ``n_diverged``, ``n_escaped``, ``n_unconverged``,
         ``n_above_max_slow_q``, ``n_not_minima``, ``n_outside``, ``n_fixed`` and ``n_slow``
@@ -162,6 +173,9 @@ class FixedPointSet:
         dim E^u of each point.
     label : ndarray of str, shape (m,)
         Each point's stability class.
+    kinds : ndarray of str, shape (m,)
+        Each point's kind (:func:`point_kind`): "attractor", "saddle",
+        "repeller", "non-hyperbolic" or "slow".
     """
 
     x: np.ndarray
@@ -175,9 +189,11 @@ class FixedPointSet:
     system_name: str = "system"
     params: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    ids: tuple[str, ...] = ()
     eigenvalues: np.ndarray = field(init=False, repr=False)
     index: np.ndarray = field(init=False, repr=False)
     label: np.ndarray = field(init=False, repr=False)
+    kinds: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.state_names)
@@ -197,10 +213,16 @@ class FixedPointSet:
             "eigenvalues": np.array([lin.eigenvalues for lin in lins], dtype=complex).reshape(m, n),
             "index": np.array([lin.index for lin in lins], dtype=int),
             "label": np.array([lin.label for lin in lins], dtype=str),
+            "ids": tuple(str(i) for i in self.ids) if len(self.ids) else tuple(f"P{i}" for i in range(m)),
         }
         for name in ("q", "speed", "is_fixed", "is_slow"):
             if derived[name].shape != (m,):
                 raise ValueError(f"{name} must have shape ({m},), got {derived[name].shape}")
+        if len(derived["ids"]) != m or len(set(derived["ids"])) != m:
+            raise ValueError(f"ids must be {m} distinct strings, got {self.ids!r}")
+        derived["kinds"] = np.array(
+            [point_kind(f, lin) for f, lin in zip(derived["is_fixed"], lins)], dtype=str
+        ).reshape(m)
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
@@ -225,6 +247,7 @@ class FixedPointSet:
                 is_fixed=bool(self.is_fixed[i]),
                 is_slow=bool(self.is_slow[i]),
                 linearization=self.linearizations[i],
+                id=self.ids[i],
             )
         idx = np.arange(len(self))[key]
         return FixedPointSet(
@@ -239,6 +262,49 @@ class FixedPointSet:
             system_name=self.system_name,
             params=dict(self.params),
             stats=dict(self.stats),
+            ids=tuple(self.ids[i] for i in idx),
+        )
+
+    def concat(self, other: FixedPointSet) -> FixedPointSet:
+        """This set followed by the points of ``other`` (same system), ids kept.
+
+        Parameters
+        ----------
+        other : FixedPointSet
+            Points of the same system whose ids differ from this set's.
+
+        Returns
+        -------
+        FixedPointSet
+            The union in this order, with this set's metadata and stats.
+
+        Examples
+        --------
+        >>> from dynsys import find_fixed_points, models
+        >>> pts = find_fixed_points(models.duffing(), seed=0)
+        >>> pts[:1].concat(pts[2:]).ids
+        ('P0', 'P2')
+        """
+        if not isinstance(other, FixedPointSet):
+            raise TypeError(f"other must be a FixedPointSet, got {type(other).__name__}")
+        if other.x.shape[1:] != self.x.shape[1:] or other.kind != self.kind:
+            raise ValueError(
+                f"cannot join points of a {other.kind} in R^{other.x.shape[1]} to those of a {self.kind} "
+                f"in R^{self.x.shape[1]}"
+            )
+        return FixedPointSet(
+            x=np.concatenate([self.x, other.x]),
+            q=np.concatenate([self.q, other.q]),
+            speed=np.concatenate([self.speed, other.speed]),
+            is_fixed=np.concatenate([self.is_fixed, other.is_fixed]),
+            is_slow=np.concatenate([self.is_slow, other.is_slow]),
+            linearizations=self.linearizations + other.linearizations,
+            kind=self.kind,
+            state_names=self.state_names,
+            system_name=self.system_name,
+            params=dict(self.params),
+            stats=dict(self.stats),
+            ids=self.ids + other.ids,
         )
 
     def fixed(self) -> FixedPointSet:
@@ -259,19 +325,19 @@ class FixedPointSet:
 
     # ------------------------------------------------------------- display
     def table(self, max_coordinates: int = 6) -> str:
-        """An aligned text table: one row per point with its coordinates (or,
-        beyond ``max_coordinates`` states, its norm |x|), q, kind
-        (fixed/slow), index, label and leading eigenvalue (largest real part
-        for a flow, largest modulus for a map)."""
+        """An aligned text table: one row per point with its id, coordinates
+        (or, beyond ``max_coordinates`` states, its norm |x|), q, kind
+        (:func:`point_kind`), index, label and leading eigenvalue (largest
+        real part for a flow, largest modulus for a map)."""
         wide = len(self.state_names) > max_coordinates
         coordinates = ["|x|"] if wide else list(self.state_names)
-        header = ["#", *coordinates, "q", "type", "index", "label", "leading eigenvalue"]
+        header = ["id", *coordinates, "q", "kind", "index", "label", "leading eigenvalue"]
         rows = [
             [
-                str(i),
+                self.ids[i],
                 *(f"{v:.6g}" for v in ([np.linalg.norm(self.x[i])] if wide else self.x[i])),
                 f"{self.q[i]:.3g}",
-                "fixed" if self.is_fixed[i] else "slow",
+                str(self.kinds[i]),
                 str(self.index[i]),
                 str(self.label[i]),
                 _format_complex(self.eigenvalues[i, 0]),
@@ -282,15 +348,17 @@ class FixedPointSet:
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows])
 
     def records(self) -> list[dict[str, Any]]:
-        """One plain dict per point (x, q, speed, type, index, label,
+        """One plain dict per point (id, x, q, speed, type, kind, index, label,
         eigenvalues as [re, im] pairs, margin): a compact JSON-ready summary,
         without the subspaces that :meth:`to_json` stores."""
         return [
             {
+                "id": p.id,
                 "x": p.x.tolist(),
                 "q": p.q,
                 "speed": p.speed,
                 "type": "fixed" if p.is_fixed else "slow",
+                "kind": p.kind,
                 "index": p.index,
                 "label": p.label,
                 "eigenvalues": np.stack([p.eigenvalues.real, p.eigenvalues.imag], axis=1).tolist(),
@@ -386,6 +454,7 @@ class FixedPointSet:
             "system_name": self.system_name,
             "params": self.params,
             "stats": self.stats,
+            "ids": list(self.ids),
             "linearizations": scalars,
         }
         return arrays, meta
@@ -415,9 +484,33 @@ class FixedPointSet:
                 system_name=meta["system_name"],
                 params=meta["params"],
                 stats=meta["stats"],
+                ids=tuple(meta.get("ids", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{source} is not a valid {FORMAT}: {exc!r}") from None
+
+
+def point_kind(is_fixed: bool, lin: Linearization) -> str:
+    """The kind of a point, the word tables, legends and graph files use.
+
+    "slow" for a slow point; for a fixed point "attractor" (hyperbolic,
+    index 0), "repeller" (hyperbolic, every direction unstable), "saddle"
+    (hyperbolic, both stable and unstable directions) or "non-hyperbolic"
+    (some centre direction).
+
+    Examples
+    --------
+    >>> from dynsys import linearize, models
+    >>> point_kind(True, linearize(models.duffing(), [0.0, 0.0]))
+    'saddle'
+    """
+    if not is_fixed:
+        return "slow"
+    if not lin.is_hyperbolic:
+        return "non-hyperbolic"
+    if lin.index == 0:
+        return "attractor"
+    return "repeller" if lin.index == len(lin.eigenvalues) else "saddle"
 
 
 def _format_complex(z: complex) -> str:

@@ -61,6 +61,7 @@ from scipy.stats import norm, qmc
 
 from ._validate import check_count, check_real, check_system
 from .fixed_points import FixedPointSet, find_fixed_points
+from .linearize import linearize_batch
 from .simulate import simulate
 from .systems import System
 
@@ -133,12 +134,21 @@ def transition_graph(
     Returns
     -------
     networkx.MultiDiGraph
-        Nodes ``"P{i}"`` (the points of ``fixed_points`` in its order, then
-        the points found on the way) with attributes ``x``, ``label``,
-        ``index``, ``q``, ``eigenvalues``, ``attractor``, ``type``
-        ("fixed"/"slow"), ``origin`` ("search", "branch" or
-        "saddle_search"); nodes ``"unresolved:{saddle}:{branch}"`` of type
-        "unresolved" (``x`` where the branch stopped, ``index`` -1).
+        Nodes: the points of ``fixed_points`` under their ids
+        (``fixed_points.ids``, "P0", "P1", ... by default), then the points
+        found on the way, numbered on ("P{m+1}", ...); :func:`graph_points`
+        gives all of them as one FixedPointSet.  Node attributes: ``label``
+        (the id; jobs may add a short text, e.g. a flip-flop corner),
+        ``kind`` ("attractor", "saddle", "repeller", "non-hyperbolic",
+        "slow", see :func:`dynsys.fixed_points.point_kind`), ``stability``
+        (the class from :mod:`dynsys.linearize`, e.g. "saddle-focus"),
+        ``index``, ``q``, ``stable`` (bool), ``lead_re``, ``lead_im`` (the
+        leading eigenvalue: largest real part for a flow, largest modulus
+        for a map), ``x``, ``eigenvalues``, ``attractor`` (= ``stable``),
+        ``type`` ("fixed"/"slow"), ``origin`` ("search", "branch" or
+        "saddle_search"); nodes ``"unresolved:{saddle}:{branch}"`` of kind
+        and type "unresolved" (``x`` where the branch stopped, ``index`` -1,
+        NaN leading eigenvalue).
         Edges saddle -> end with ``branch``, ``direction``, ``time``,
         ``length`` (of the polyline through the sampled states),
         ``resolved``, ``via`` (False), and ``path`` (T, n) when
@@ -166,7 +176,7 @@ def transition_graph(
     horizon = MAX_TIMESCALES * tau if max_time is None else check_real(max_time, "max_time", positive=True)
 
     G = nx.MultiDiGraph()
-    _add_points(G, fixed_points, "search")
+    _add_points(G, fixed_points, fixed_points.ids, "search")
     if search_saddles:
         _add_searched_saddles(system, G)
     pending = [v for v in G if G.nodes[v]["saddle"]]
@@ -257,6 +267,53 @@ def connection_graph(G: nx.MultiDiGraph) -> nx.DiGraph:
     return C
 
 
+def graph_points(G: nx.MultiDiGraph, system: System, fixed_points: FixedPointSet) -> FixedPointSet:
+    """All the fixed and slow points of a transition graph, as one set.
+
+    ``fixed_points`` (what :func:`transition_graph` was given) followed by
+    the points the graph added on the way (saddle search, branches that came
+    to rest at a new point), in the order of their ids, each linearised
+    again; unresolved branch ends are not points.  A run that shows this set
+    in its tables and files shows the same points under the same ids as
+    its graph.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph from :func:`transition_graph`
+    system : System
+        The system the graph was built for.
+    fixed_points : FixedPointSet
+        The points the graph was built from.
+
+    Returns
+    -------
+    FixedPointSet
+        With ``ids`` equal to the graph's point nodes.
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models, transition_graph
+    >>> duffing = models.duffing()
+    >>> attractors = find_fixed_points(duffing, seed=0).stable()
+    >>> G = transition_graph(duffing, attractors, search_saddles=True)
+    >>> graph_points(G, duffing, attractors).kinds.tolist()
+    ['attractor', 'attractor', 'saddle']
+    """
+    known = set(fixed_points.ids)
+    added = sorted((v for v in G if _node_number(v) >= 0 and v not in known), key=_node_number)
+    if not added:
+        return fixed_points
+    X = np.array([G.nodes[v]["x"] for v in added], dtype=float)
+    q = np.array([G.nodes[v]["q"] for v in added], dtype=float)
+    is_fixed = np.array([G.nodes[v]["type"] == "fixed" for v in added])
+    extra = FixedPointSet(
+        x=X, q=q, speed=np.sqrt(2 * q), is_fixed=is_fixed, is_slow=~is_fixed,
+        linearizations=tuple(linearize_batch(system, X)), kind=system.kind, state_names=system.state_names,
+        system_name=system.name, params=dict(system.params), ids=tuple(added),
+    )
+    return fixed_points.concat(extra)
+
+
 def compare_graphs(G1: nx.Graph, G2: nx.Graph, *, timeout: float = 5.0) -> dict[str, Any]:
     """Compare two attractor graphs (from :func:`attractor_graph`).
 
@@ -299,28 +356,35 @@ def _timescale(points: FixedPointSet) -> float:
     return 1.0 / float(margins.min()) if margins.size else 1.0
 
 
-def _add_points(G: nx.MultiDiGraph, points: FixedPointSet, origin: str) -> list[str]:
-    """Add the points as nodes P{m}, P{m+1}, ... (m = nodes so far); return their ids."""
-    start = sum(1 for v in G if _node_number(v) >= 0)
-    ids = []
-    for i, p in enumerate(points):
-        v = f"P{start + i}"
+def _new_ids(G: nx.MultiDiGraph, k: int) -> list[str]:
+    """k fresh ids P{m+1}, ..., P{m+k}, m the largest number of a node so far."""
+    start = max((_node_number(v) for v in G), default=-1) + 1
+    return [f"P{start + i}" for i in range(k)]
+
+
+def _add_points(G: nx.MultiDiGraph, points: FixedPointSet, ids: list[str] | tuple[str, ...], origin: str) -> None:
+    """Add the points as nodes with the given ids (attributes: see :func:`transition_graph`)."""
+    for v, p in zip(ids, points):
         lin = p.linearization
+        lead = complex(p.eigenvalues[0]) if len(p.eigenvalues) else 0j
         G.add_node(
             v,
-            x=np.array(p.x),
-            label=str(p.label),
+            label=v,
+            kind=p.kind,
+            stability=str(p.label),
             index=int(p.index),
             q=float(p.q),
+            stable=p.kind == "attractor",
+            lead_re=lead.real,
+            lead_im=lead.imag,
+            x=np.array(p.x),
             eigenvalues=np.array(p.eigenvalues, dtype=complex),
-            attractor=bool(p.is_fixed and lin.is_attractor),
+            attractor=p.kind == "attractor",
             type="fixed" if p.is_fixed else "slow",
             origin=origin,
             saddle=bool(p.is_fixed and lin.is_hyperbolic and lin.index >= 1),
             linearization=lin,
         )
-        ids.append(v)
-    return ids
 
 
 def _points(G: nx.MultiDiGraph) -> tuple[list[str], np.ndarray]:
@@ -392,7 +456,8 @@ def _add_new_points(system: System, G: nx.MultiDiGraph, Y: np.ndarray, origin: s
     _, X = _points(G)
     r = _radii(X, CAPTURE_RADIUS)  # a polished point within a known point's capture radius is that point
     known = (cdist(polished.x, X) <= r).any(axis=1) if len(X) else np.zeros(len(polished), bool)
-    _add_points(G, polished[~known], origin)
+    new = polished[~known]
+    _add_points(G, new, _new_ids(G, len(new)), origin)
 
 
 def _follow(
@@ -496,7 +561,8 @@ def _add_branch_edges(
         x = path[-1] if len(path) else G.nodes[br.saddle]["x"]
         F = system.residual(x[None, :])[0]
         G.add_node(
-            end, x=np.array(x), label="unresolved", index=-1, q=float(0.5 * F @ F),
+            end, label=end, kind="unresolved", stability="unresolved", index=-1, q=float(0.5 * F @ F),
+            stable=False, lead_re=float("nan"), lead_im=float("nan"), x=np.array(x),
             eigenvalues=np.zeros(0, dtype=complex), attractor=False, type="unresolved", origin="branch",
         )
     G.add_edge(br.saddle, end, resolved=br.end is not None, via=False, **attrs)

@@ -38,7 +38,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
 from ._validate import check_count, check_real, check_system
-from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points
+from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .linearize import Linearization
 from .simulate import simulate
 from .systems import System, _check_bounds
@@ -98,24 +98,14 @@ def point_style(kind: str, index: int = 0) -> dict[str, Any]:
 
 
 def _kind_of(is_fixed: bool, lin: Linearization) -> str:
-    if not is_fixed:
-        return "slow"
-    if lin.is_attractor:
-        return "attractor"
-    return "saddle" if lin.is_hyperbolic else "nonhyperbolic"
+    kind = point_kind(is_fixed, lin)
+    return {"non-hyperbolic": "nonhyperbolic", "repeller": "saddle"}.get(kind, kind)
 
 
 def _node_kind(data: dict[str, Any]) -> str:
     """The point kind of a graph node from its attributes."""
-    if data.get("type") == "unresolved":
-        return "unresolved"
-    if data.get("type") == "slow":
-        return "slow"
-    if data.get("attractor"):
-        return "attractor"
-    return "saddle" if "non-hyperbolic" not in str(data.get("label", "")) and data.get("index", 0) > 0 else (
-        "nonhyperbolic"
-    )
+    kind = data.get("kind", "non-hyperbolic")
+    return {"non-hyperbolic": "nonhyperbolic", "repeller": "saddle"}.get(kind, kind)
 
 
 def _scatter_points(ax: Axes, Y: np.ndarray, kinds: list[str], index: np.ndarray) -> None:

@@ -531,7 +531,7 @@ def test_table_and_repr(lorenz_result):
     assert "lorenz" in repr(lorenz_result) and "3 fixed" in repr(lorenz_result)
     assert table in str(lorenz_result)
     narrow = lorenz_result.table(max_coordinates=2).splitlines()
-    assert narrow[0].split()[:2] == ["#", "|x|"]
+    assert narrow[0].split()[:2] == ["id", "|x|"]
     norms = [float(line.split()[1]) for line in narrow[1:]]
     np.testing.assert_allclose(sorted(norms), sorted(np.linalg.norm(lorenz_result.x, axis=1)), rtol=1e-5)
 
