@@ -26,21 +26,99 @@ from .systems import System
 N_TRAJECTORIES = 24  # trajectories drawn for systems of more than 2 dimensions
 
 
-def point_rows(points: FixedPointSet) -> list[dict[str, Any]]:
-    """One row per point: kind, label, index, q, coordinates (up to 6), leading eigenvalue."""
-    names = points.state_names if len(points.state_names) <= 6 else ()
+def format_eigenvalue(z: complex) -> str:
+    """An eigenvalue as a person reads it: ``"0.5"`` when real, ``"0.5+0.2j"`` otherwise.
+
+    Examples
+    --------
+    >>> format_eigenvalue(0.5 + 0j), format_eigenvalue(complex(-1, 2))
+    ('0.5', '-1+2j')
+    """
+    z = complex(z)
+    return f"{z.real:.4g}" if z.imag == 0 else f"{z.real:.4g}{z.imag:+.4g}j"
+
+
+def point_rows(
+    points: FixedPointSet,
+    coordinates: Mapping[str, np.ndarray] | None = None,
+    readout: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """One row per point for tables, the CSV and the report.
+
+    Parameters
+    ----------
+    points : FixedPointSet
+    coordinates : mapping of column name to ndarray of shape (m,), optional
+        Positions to show, e.g. ``pc1..pc3`` on the pictures' principal
+        components; default: the states' own coordinates when n <= 6.
+    readout : ndarray of shape (m, k), optional
+        A network's readout at each point: columns ``readout`` and, for
+        attractors only, ``corner`` (the signs, e.g. "+-+"; empty for other
+        points, which encode no memory).
+
+    Returns
+    -------
+    list of dict
+        Keys: id, kind, label (the stability class), index, q, the
+        coordinates, leading eigenvalue (real when real), and the readout
+        columns.
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> rows = point_rows(find_fixed_points(models.duffing(), seed=0))
+    >>> [(r["id"], r["kind"]) for r in rows]
+    [('P0', 'attractor'), ('P1', 'attractor'), ('P2', 'saddle')]
+    """
+    if coordinates is None:
+        names = points.state_names if len(points.state_names) <= 6 else ()
+        coordinates = {name: points.x[:, j] for j, name in enumerate(names)}
     return [
         {
-            "#": i,
-            "type": "fixed" if p.is_fixed else "slow",
+            "id": p.id,
+            "kind": p.kind,
             "label": p.label,
             "index": p.index,
             "q": p.q,
-            **{name: float(v) for name, v in zip(names, p.x)},
-            "leading eigenvalue": f"{p.eigenvalues[0]:.4g}",
+            **{name: float(v[i]) for name, v in coordinates.items()},
+            "leading eigenvalue": format_eigenvalue(p.eigenvalues[0]) if len(p.eigenvalues) else "",
+            **({} if readout is None else {
+                "readout": [round(float(o), 4) for o in readout[i]],
+                "corner": corner(readout[i]) if p.kind == "attractor" else "",
+            }),
         }
         for i, p in enumerate(points)
     ]
+
+
+def corner(output: np.ndarray) -> str:
+    """The corner of {-1, 1}^k a readout encodes, as signs: ``"+-+"``."""
+    return "".join("+" if o >= 0 else "-" for o in output)
+
+
+def annotate_graph(G: nx.MultiDiGraph, rows: Sequence[Mapping[str, Any]], coordinates: Sequence[str]) -> None:
+    """Copy the rows' scalar columns into the graph's nodes, for tools that colour and lay out by them.
+
+    Each row's ``coordinates`` columns become node attributes of the same
+    name; a readout becomes ``readout1..readoutk``; an attractor's corner
+    becomes ``corner`` and its label ``"P3 (+-+)"``.
+    """
+    for row in rows:
+        data = G.nodes[row["id"]]
+        data.update({name: row[name] for name in coordinates})
+        for j, value in enumerate(row.get("readout", ()), start=1):
+            data[f"readout{j}"] = value
+        if row.get("corner"):
+            data["corner"] = row["corner"]
+            data["label"] = f"{row['id']} ({row['corner']})"
+
+
+def without_paths(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy of a transition graph without the branches' sampled paths (kept for pictures only)."""
+    G = G.copy()
+    for *_, data in G.edges(data=True):
+        data.pop("path", None)
+    return G
 
 
 def sample_trajectories(system: System, points: FixedPointSet, seed: int) -> np.ndarray:
@@ -59,38 +137,64 @@ def sample_trajectories(system: System, points: FixedPointSet, seed: int) -> np.
 
 def write_outputs(
     system: System, points: FixedPointSet, graph: nx.MultiDiGraph, out: Path, *, seed: int = 0,
-    progress: Progress | None = None,
+    progress: Progress | None = None, command: str | None = None,
 ) -> list[Path]:
-    """Write the pictures, data files and ``report.html`` of an analysis to ``out``."""
+    """Write the pictures, data files and ``report.html`` of an analysis to ``out``.
+
+    ``points`` are all the points of the run (:func:`dynsys.graph.graph_points`
+    of ``graph``), so every output shows the same points under the same ids.
+    """
     from . import plot
 
     step = progress.step if progress is not None else (lambda what: None)
     step("drawing the pictures")
+    stable = points.stable()
     if system.dim == 2:
-        main = ("Phase portrait with the saddles' manifolds and the basins",
-                plot.phase_portrait(system, fixed_points=points, basins=True, resolution=100))
+        drawn = [what for what, shown in (("the saddles' manifolds", len(points.saddles())),
+                                          ("the basins", len(stable) > 1)) if shown]
+        main = ("Phase portrait" + (" with " + " and ".join(drawn) if drawn else ""),
+                plot.phase_portrait(system, fixed_points=points, basins=len(stable) > 1, resolution=100))
+        coordinates = {name: points.x[:, j] for j, name in enumerate(system.state_names)}
     else:
+        trajectories = sample_trajectories(system, points, seed)
         main = ("Trajectories with the fixed points and the saddles' branches",
-                plot.plot_state_space(sample_trajectories(system, points, seed), points, graph, system=system))
+                plot.plot_state_space(trajectories, points, graph, system=system))
+        coordinates = point_coordinates(points, trajectories)
     figures = {"state_space.png": main}
-    if len(points):
-        figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points))
-    if graph.number_of_nodes():
-        figures["graph.png"] = ("Attractor graph", plot.draw_graph(attractor_graph(graph), edge_labels=True))
+    if points.is_fixed.any():
+        figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points.fixed()))
+    A = attractor_graph(graph)
+    if A.number_of_nodes() > 1:
+        figures["graph.png"] = ("Attractor graph: attractors joined through the index-1 saddles between them",
+                                plot.draw_graph(A, edge_labels=True))
     written = save_figures(figures, out)
     step("writing data files and the report")
-    A = attractor_graph(graph)
+    rows = point_rows(points, coordinates)
     summary = (
-        f"{system.name} ({system.kind}, n = {system.dim}; "
-        + ", ".join(f"{k} = {v:g}" for k, v in system.params.items())
+        f"{system.name} ({system.kind}, n = {system.dim}"
+        + "".join(f", {k} = {v:g}" for k, v in system.params.items())
         + f")\n{int(points.is_fixed.sum())} fixed and {int(points.is_slow.sum())} slow points\n{points.table()}\n"
         f"transition graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges; "
         f"attractor graph: {A.number_of_nodes()} attractors, {A.number_of_edges()} edges"
     )
+    graph = without_paths(graph)
+    annotate_graph(graph, rows, list(coordinates))
     return written + save_data_and_report(
         out, title=f"dynsys analysis of {system.name}", summary=summary, figures=figures, points=points,
-        graph=graph, rows=point_rows(points), report_json=points.to_json(),
+        graph=graph, rows=rows, report_json=points.to_json(), command=command,
     )
+
+
+def point_coordinates(points: FixedPointSet, states: np.ndarray) -> dict[str, np.ndarray]:
+    """The points' coordinates in the pictures' axes: their own states for n <= 3 (named
+    ``coord_<state>``), else ``pc1..pc3`` on the top principal components of ``states``."""
+    from .plot import principal_components
+
+    if points.x.shape[1] <= 3:
+        return {f"coord_{name}": points.x[:, j] for j, name in enumerate(points.state_names)}
+    mean, components = principal_components(states, 3)
+    pcs = (points.x - mean) @ components.T
+    return {f"pc{j + 1}": pcs[:, j] for j in range(pcs.shape[1])}
 
 
 def save_figures(figures: Mapping[str, tuple[str, Any]], out: Path) -> list[Path]:
@@ -103,16 +207,15 @@ def save_figures(figures: Mapping[str, tuple[str, Any]], out: Path) -> list[Path
 def save_data_and_report(
     out: Path, *, title: str, summary: str, figures: Mapping[str, tuple[str, Any]], points: FixedPointSet,
     graph: nx.MultiDiGraph, rows: list[dict[str, Any]], report_json: str, extra: Sequence[Path] = (),
+    command: str | None = None,
 ) -> list[Path]:
     """The data files of a job (fixed_points.json/.csv/.npz, graph.graphml/.json) and
     ``report.html`` showing ``figures`` and linking the data files and ``extra``.
 
-    The branches' paths (``transition_graph(keep_paths=True)``) are for the
-    pictures; the graph files leave them out.
+    ``points``, ``rows`` and the point nodes of ``graph`` are to be the same
+    points under the same ids; ``graph`` is written as given (without
+    branch paths: see :func:`without_paths`).
     """
-    graph = graph.copy()
-    for *_, data in graph.edges(data=True):
-        data.pop("path", None)
     written = [
         atomic_write_text(out / "fixed_points.json", report_json),
         write_points_csv(rows, out / "fixed_points.csv"),

@@ -1,4 +1,4 @@
-"""The ``dynsys`` command line.
+"""The dynsys command line.
 
     dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT] [--graph OUT] [--out DIR]
     dynsys flipflop [--model FILE.npz|FILE.pt] [--train] [--out DIR] ...
@@ -6,7 +6,8 @@
 
 ``analyze`` finds and classifies the fixed and slow points of a built-in
 model (see ``dynsys models``) or of a system declared in a TOML file, prints
-them as a table and optionally writes them as JSON.  ``flipflop`` opens a
+them as a table and optionally writes them as JSON, the transition graph
+and a report.  ``flipflop`` opens a
 recurrent network trained on the n-bit flip-flop (the bundled one by
 default; see :mod:`dynsys.flipflop`).  Bad input exits with status 2 and a
 one-line message.
@@ -14,19 +15,27 @@ one-line message.
 from __future__ import annotations
 
 import argparse
+import difflib
+import shlex
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
+import networkx as nx
 import numpy as np
 
+from . import __version__
 from ._io import atomic_write_text
 from .fixed_points import find_fixed_points
-from .graph import attractor_graph, transition_graph
+from .graph import attractor_graph, graph_points, transition_graph
 from .graph_export import FORMATS as GRAPH_FORMATS
 from .graph_export import write_graph
 from .models import MODELS, get_model
 from .parse import load_system, parse_assignment
+from .analyze import without_paths
+from .report import Progress
 from .systems import System
 
 
@@ -56,61 +65,88 @@ def load_model_or_file(target: str) -> System:
     path = Path(target)
     if path.suffix.lower() == ".toml" or path.exists():
         return load_system(path)
-    raise UsageError(f"{target!r} is neither a built-in model ({', '.join(sorted(MODELS))}) nor a TOML file")
+    close = difflib.get_close_matches(target.lower(), list(MODELS), n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise UsageError(
+        f"{target!r} is neither a built-in model nor a TOML file; {hint}"
+        f"built-in models: {', '.join(sorted(MODELS))} (see dynsys models)"
+    )
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    clock = time.perf_counter()
     if args.graph and Path(args.graph).suffix.lower() not in GRAPH_FORMATS:
         raise UsageError(f"--graph: {args.graph!r} must end in one of {', '.join(GRAPH_FORMATS)}")
     system = load_model_or_file(args.target)
     if args.param:
         system = system.with_params(**dict(parse_assignment(a) for a in args.param))
     bounds = parse_bounds(args.bounds, system.dim) if args.bounds else None
-    result = find_fixed_points(
-        system,
-        bounds=bounds,
-        n_starts=args.n_starts,
-        tol=args.tol,
-        seed=args.seed,
-        method="exact" if args.exact else "numeric",
-    )
+    build_graph = bool(args.graph or args.out)
+    progress = Progress(2 + 2 * bool(args.out) if build_graph else 1, start=clock)
+    progress.step("finding fixed and slow points")
+    try:
+        result = find_fixed_points(
+            system, bounds=bounds, n_starts=args.n_starts, tol=args.tol, seed=args.seed,
+            method="exact" if args.exact else "numeric",
+        )
+    except ValueError as exc:
+        if not args.exact:
+            raise
+        raise UsageError(f"--exact cannot solve {system.name}: {exc}; drop --exact to search numerically") from None
+    points, G = result, None
+    if build_graph:
+        progress.step("building the transition graph")
+        G = transition_graph(system, result, search_saddles=True, keep_paths=bool(args.out), seed=args.seed,
+                             progress=progress.note)
+        points = graph_points(G, system, result)
+    if args.out:
+        from .analyze import write_outputs
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        written = write_outputs(system, points, G, out, seed=args.seed, progress=progress,
+                                command=command_line(args.argv))
+    progress.done()
     params = ", ".join(f"{k}={v:g}" for k, v in system.params.items())
     print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
-    print(result.table())
+    print(points.table())
     st = result.stats
     print(
-        f"{st['n_fixed']} fixed and {st['n_slow']} slow points ({st['method']}"
+        f"{st['n_fixed']} fixed and {st['n_slow']} slow points from the search ({st['method']}"
         + (f", {st['n_starts']} starts: {st['n_diverged']} diverged, {st['n_escaped']} escaped, "
            f"{st['n_unconverged']} unconverged, "
            f"{st['n_outside']} points outside the bounds" if st["method"] == "numeric" else "")
         + f") in {st['time_s']:.2f} s"
     )
+    if G is not None:
+        print(graph_summary(G, len(points) - len(result)))
     if args.json:
-        atomic_write_text(args.json, result.to_json())
+        atomic_write_text(args.json, points.to_json())
         print(f"wrote {args.json}")
-    if args.graph or args.out:
-        G = transition_graph(system, result, search_saddles=True, keep_paths=bool(args.out), seed=args.seed)
-        A = attractor_graph(G)
-        print(
-            f"transition graph: {G.number_of_nodes()} nodes, {G.number_of_edges()} edges; "
-            f"attractor graph: {A.number_of_nodes()} attractors, {A.number_of_edges()} edges"
-        )
     if args.out:
-        from .analyze import write_outputs
-        from .report import Progress
-
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        progress = Progress(2)
-        written = write_outputs(system, result, G, out, seed=args.seed, progress=progress)
-        progress.done()
         print("wrote " + ", ".join(p.name for p in written) + f" to {out}")
         print(f"report: {(out / 'report.html').resolve()}")
     if args.graph:
-        for *_, data in G.edges(data=True):
-            data.pop("path", None)
-        print(f"wrote {write_graph(G, args.graph)}")
+        print(f"wrote {write_graph(without_paths(G), args.graph)}")
     return 0
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The command as a person would type it again: ``dynsys`` and the quoted arguments."""
+    return shlex.join(["dynsys", *map(str, argv)])
+
+
+def graph_summary(G: nx.MultiDiGraph, added: int) -> str:
+    """One line about a transition graph: its points by kind, edges, unresolved ends, attractor graph."""
+    kinds = Counter(d["kind"] for _, d in G.nodes(data=True))
+    unresolved = kinds.pop("unresolved", 0)
+    A = attractor_graph(G)
+    return (
+        "transition graph: " + ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in sorted(kinds.items()))
+        + (f" ({added} found by the graph)" if added else "")
+        + f"; {G.number_of_edges()} edges, {unresolved} unresolved branch end{'s' if unresolved != 1 else ''}; "
+        f"attractor graph: {A.number_of_nodes()} attractors, {A.number_of_edges()} edges"
+    )
 
 
 def load_network(args: argparse.Namespace, out: Path) -> Any:
@@ -120,6 +156,7 @@ def load_network(args: argparse.Namespace, out: Path) -> Any:
     if args.train:
         from tasks import train
 
+        out.mkdir(parents=True, exist_ok=True)  # the trained model is the run's first output
         path = out / "model.npz"
         argv = ["flipflop", "--bits", str(args.bits), "--hidden", str(args.hidden), "--seed", str(args.seed)]
         if train.main([*argv, "--cell", args.cell or "rnn_tanh", "--out", str(path)]) != 0:
@@ -159,16 +196,16 @@ def _torch_state_dict(path: Path) -> Any:
 
 def _flipflop(args: argparse.Namespace) -> int:
     from .flipflop import analyze_flipflop, write_outputs
-    from .report import Progress
 
+    clock = time.perf_counter()
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     cell = load_network(args, out)
     print(f"network: {cell!r}")
-    progress = Progress(6 if cell.kind == "map" else 5)
+    progress = Progress(6 if cell.kind == "map" else 5, start=clock)
     analysis = analyze_flipflop(cell, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234,
                                 progress=progress)
-    written = write_outputs(analysis, out, progress)
+    out.mkdir(parents=True, exist_ok=True)
+    written = write_outputs(analysis, out, progress, command=command_line(args.argv))
     progress.done()
     print(analysis.fixed_points.table())
     print(analysis.summary())
@@ -186,10 +223,23 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dynsys", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="dynsys",
+        description="Fixed points, slow points, their stability and the saddles between attractors, for "
+        "dynamical systems and trained recurrent networks.",
+        epilog="Bad input exits with status 2 and a one-line message. Run 'dynsys COMMAND --help' for a command's "
+        "options.",
+    )
+    parser.add_argument("--version", action="version", version=f"dynsys {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    analyze = sub.add_parser("analyze", help="find and classify fixed and slow points")
+    analyze = sub.add_parser(
+        "analyze", help="find and classify the fixed and slow points of a model or TOML file",
+        description="Find and classify the fixed and slow points of a built-in model (see 'dynsys models') or "
+        "of a system declared in a TOML file; print them as a table; with --graph or --out also build the "
+        "transition graph (saddles and the attractors their branches reach) and write it, the pictures, "
+        "the data files and report.html.",
+    )
     analyze.add_argument("target", metavar="MODEL_OR_FILE", help="built-in model name or TOML file")
     analyze.add_argument("--param", action="append", metavar="NAME=VALUE", help="set a parameter (repeatable)")
     analyze.add_argument("--bounds", metavar="LO:HI[,LO:HI...]", help="search box; use --bounds=... for negative values")
@@ -202,7 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--out", metavar="DIR", help="write pictures, data files and report.html to DIR")
     analyze.set_defaults(run=_analyze)
 
-    flipflop = sub.add_parser("flipflop", help="analyse a recurrent network trained on the n-bit flip-flop")
+    flipflop = sub.add_parser(
+        "flipflop", help="analyse a recurrent network trained on the n-bit flip-flop",
+        description="Open a recurrent network trained on the n-bit flip-flop (the bundled 3-bit, 64-unit tanh "
+        "network by default): score it on held-out trials, find its fixed and slow points, the corners its "
+        "attractors encode and the saddles between them, and write pictures, data files, the graph and "
+        "report.html to --out.",
+    )
     flipflop.add_argument("--model", metavar="FILE.npz|FILE.pt", help="a trained network (default: the bundled one)")
     flipflop.add_argument("--train", action="store_true", help="train a network first (tasks.train)")
     flipflop.add_argument("--bits", type=int, default=3, help="bits of the task, with --train (default 3)")
@@ -215,7 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
     flipflop.add_argument("--out", default="flipflop_out", metavar="DIR", help="output folder (default flipflop_out)")
     flipflop.set_defaults(run=_flipflop)
 
-    models = sub.add_parser("models", help="list the built-in models")
+    models = sub.add_parser(
+        "models", help="list the built-in models", description="List the built-in models with their kind "
+        "(flow or map), dimension and default parameters.",
+    )
     models.set_defaults(run=_models)
     return parser
 
@@ -224,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dynsys`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.run(args)
     except (UsageError, ValueError, OSError) as exc:

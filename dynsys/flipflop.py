@@ -33,8 +33,10 @@ from typing import Any, Callable
 import networkx as nx
 import numpy as np
 
+from .analyze import corner
 from .fixed_points import FixedPointSet, find_fixed_points
 from .graph import attractor_graph, transition_graph
+from .graph import graph_points as graph_points_of
 from .report import Progress
 from .simulate import sample_states, settling_period
 from .systems import System
@@ -109,23 +111,28 @@ class FlipFlopAnalysis:
         return self.inputs.shape[2]
 
     def counts(self) -> dict[str, Any]:
-        """Numbers of points by kind: stable, saddles by index, other fixed, slow."""
-        fixed = self.fixed_points.fixed()
-        saddles = fixed.saddles()
+        """Numbers of points by kind: stable, saddles by index, repellers, non-hyperbolic, slow."""
+        kinds = self.fixed_points.kinds
+        saddle_index = self.fixed_points.index[kinds == "saddle"]
         return {
-            "fixed": len(fixed),
-            "stable": len(fixed.stable()),
-            "saddles_by_index": {int(k): int(np.sum(saddles.index == k)) for k in np.unique(saddles.index)},
-            "other_fixed": len(fixed) - len(fixed.stable()) - len(saddles),
-            "slow": len(self.fixed_points.slow()),
+            "fixed": int(self.fixed_points.is_fixed.sum()),
+            "stable": int(np.sum(kinds == "attractor")),
+            "saddles_by_index": {int(k): int(np.sum(saddle_index == k)) for k in np.unique(saddle_index)},
+            "repellers": int(np.sum(kinds == "repeller")),
+            "non_hyperbolic": int(np.sum(kinds == "non-hyperbolic")),
+            "slow": int(np.sum(kinds == "slow")),
         }
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready report: score, counts, attractors with their corners,
-        and every fixed and slow point with its readout."""
+        and every fixed and slow point (ids as in the graph and the tables)
+        with its readout, and its corner when it is an attractor."""
         points = self.fixed_points.records()
-        for record, out in zip(points, self.readout(self.fixed_points.x)):
+        outs = self.readout(self.fixed_points.x)
+        for record, out in zip(points, outs):
             record["readout"] = out.tolist()
+            if record["kind"] == "attractor":
+                record["corner"] = corner(out)
         return {
             "system": self.system.name,
             "accuracy": self.accuracy,
@@ -134,8 +141,9 @@ class FlipFlopAnalysis:
             "settling_periods": {int(k): int(c) for k, c in enumerate(np.bincount(self.period)) if c},
             "cycle_period": self.cycle_period,
             "attractors": [
-                {"x": x.tolist(), "corner": c.tolist(), "readout": out.tolist()}
-                for x, c, out in zip(self.attractors.x, self.corners, self.readout(self.attractors.x))
+                {"id": i, "x": x.tolist(), "corner": corner(c), "readout": out.tolist()}
+                for i, x, c, out in zip(self.attractors.ids, self.attractors.x, self.corners,
+                                        self.readout(self.attractors.x))
             ],
             "distinct_corners": len({tuple(c) for c in self.corners.tolist()}),
             "points": points,
@@ -148,15 +156,13 @@ class FlipFlopAnalysis:
         attractor graph is the n-cube."""
         kinds: dict[str, int] = {}
         for _, data in self.graph.nodes(data=True):
-            kind = "attractor" if data.get("attractor") else (
-                f"index-{data['index']} saddle" if data.get("index", -1) > 0 else data.get("type", "other")
-            )
+            kind = f"index-{data['index']} saddle" if data["kind"] == "saddle" else data["kind"]
             kinds[kind] = kinds.get(kind, 0) + 1
         A = attractor_graph(self.graph)
         return {
             "nodes": dict(sorted(kinds.items())),
             "edges": self.graph.number_of_edges(),
-            "unresolved_edges": sum(1 for *_, d in self.graph.edges(data=True) if not d.get("resolved", True)),
+            "unresolved_edges": sum(1 for *_, d in self.graph.edges(data=True) if not d["resolved"]),
             "attractor_graph_edges": A.number_of_edges(),
             "is_cube": self.is_cube,
         }
@@ -169,7 +175,9 @@ class FlipFlopAnalysis:
             f"accuracy {100 * self.accuracy:.2f}% of masked steps",
             f"fixed points at zero input: {n['fixed']} ({n['stable']} stable; saddles by index "
             + (", ".join(f"{k}: {v}" for k, v in n["saddles_by_index"].items()) or "none")
-            + f"; {n['other_fixed']} other), {n['slow']} slow points",
+            + "".join(f"; {n[key]} {name}" for key, name in (("repellers", "repellers"),
+                                                             ("non_hyperbolic", "non-hyperbolic")) if n[key])
+            + f"), {n['slow']} slow points",
         ]
         settled = np.bincount(self.period, minlength=2)
         if self.system.kind == "map":
@@ -188,9 +196,8 @@ class FlipFlopAnalysis:
             f"attractors: {len(self.attractors)}, encoding {len(distinct)} of the {2 ** self.bits} corners of "
             f"{{-1, 1}}^{self.bits}"
         )
-        for x, corner, out in zip(self.attractors.x, self.corners, self.readout(self.attractors.x)):
-            bits = "".join("+" if c > 0 else "-" for c in corner)
-            lines.append(f"  {bits}  readout {np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
+        for i, x, c, out in zip(self.attractors.ids, self.attractors.x, self.corners, self.readout(self.attractors.x)):
+            lines.append(f"  {i:>4}  {corner(c)}  readout {np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
         g = self.graph_summary()
         lines.append(
             "transition graph: " + ", ".join(f"{v} {k}" for k, v in g["nodes"].items())
@@ -270,7 +277,14 @@ def analyze_flipflop(
             graph_points = cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed)
             attractors = cycle_points.stable()
     step("building the transition graph")
-    graph = transition_graph(graph_system, graph_points, search_saddles=True, keep_paths=True, seed=seed)
+    graph = transition_graph(graph_system, graph_points, search_saddles=True, keep_paths=True, seed=seed,
+                             progress=None if progress is None else progress.note)
+    graph_points = graph_points_of(graph, graph_system, graph_points)  # with the points the graph added
+    if cycle_points is None:
+        fixed_points = graph_points
+    else:
+        cycle_points = graph_points
+    attractors = graph_points.stable()
     corners = np.where(cell.readout(attractors.x) >= 0, 1, -1) if len(attractors) else np.zeros((0, bits), int)
     return FlipFlopAnalysis(
         system=system,
@@ -291,50 +305,46 @@ def analyze_flipflop(
     )
 
 
-def point_rows(analysis: FlipFlopAnalysis, mean: np.ndarray, components: np.ndarray) -> list[dict[str, Any]]:
-    """One row per fixed or slow point: kind, label, index, q, position on the
-    principal components of the trials' states, and the bits its readout encodes."""
-    fps = analysis.fixed_points
-    pcs = (fps.x - mean) @ components.T if len(fps) else np.zeros((0, len(components)))
-    outs = analysis.readout(fps.x) if len(fps) else np.zeros((0, analysis.bits))
-    return [
-        {
-            "#": i,
-            "type": "fixed" if fps.is_fixed[i] else "slow",
-            "label": str(fps.label[i]),
-            "index": int(fps.index[i]),
-            "q": float(fps.q[i]),
-            **{f"pc{j + 1}": float(pcs[i, j]) for j in range(pcs.shape[1])},
-            "bits": "".join("+" if o >= 0 else "-" for o in outs[i]),
-            "readout": [round(float(o), 4) for o in outs[i]],
-        }
-        for i in range(len(fps))
-    ]
+def write_outputs(
+    analysis: FlipFlopAnalysis, out: Path, progress: Progress | None = None, command: str | None = None
+) -> list[Path]:
+    """Write the pictures, data files and ``report.html`` of an analysis to ``out``.
 
-
-def write_outputs(analysis: FlipFlopAnalysis, out: Path, progress: Progress | None = None) -> list[Path]:
-    """Write the pictures, data files and ``report.html`` of an analysis to ``out``."""
+    Every output shows the same points (``analysis.fixed_points``, which
+    holds the points the graph added) under the same ids; the graph's nodes
+    carry their coordinates on the top principal components of the trials'
+    states (``pc1..pc3``, the axes of ``state_space.png``), their readout
+    and, for attractors, the corner they encode.
+    """
     from . import plot
-    from .analyze import save_data_and_report, save_figures
+    from .analyze import annotate_graph, point_coordinates, point_rows, save_data_and_report, save_figures, without_paths
 
     step = progress.step if progress is not None else (lambda what: None)
     step("drawing the pictures")
+    points = analysis.fixed_points
     figures = {
         "trials.png": ("Inputs, targets and outputs of held-out trials", plot.plot_trials(
             analysis.inputs, analysis.targets, analysis.outputs)),
         "state_space.png": (
             "Hidden states on their top principal components, with the fixed points and the saddles' branches",
-            plot.plot_state_space(analysis.states, analysis.fixed_points, analysis.graph, system=analysis.system)),
-        "spectrum.png": ("Eigenvalues of the fixed points", plot.plot_spectrum(analysis.fixed_points.fixed())),
-        "graph.png": ("Attractor graph: attractors joined through the index-1 saddles between them",
-                      plot.draw_graph(attractor_graph(analysis.graph), edge_labels=True)),
+            plot.plot_state_space(analysis.states, points, analysis.graph, system=analysis.system)),
     }
+    if points.is_fixed.any():
+        figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points.fixed()))
+    graph = without_paths(analysis.graph)
+    coordinates = point_coordinates(points, analysis.states)
+    rows = point_rows(points, coordinates, analysis.readout(points.x))
+    if analysis.cycle_points is None:
+        annotate_graph(graph, rows, list(coordinates))
+    A = attractor_graph(graph)
+    if A.number_of_nodes() > 1:
+        figures["graph.png"] = ("Attractor graph: attractors joined through the index-1 saddles between them",
+                                plot.draw_graph(A, edge_labels=True))
     written = save_figures(figures, out)
     step("writing data files and the report")
-    mean, components = plot.principal_components(analysis.states, 3)
     cycles = [] if analysis.cycle_points is None else [analysis.cycle_points.save(out / "cycle_points.npz")]
     return written + save_data_and_report(
         out, title=f"Flip-flop analysis of {analysis.system.name}", summary=analysis.summary(), figures=figures,
-        points=analysis.fixed_points, graph=analysis.graph, rows=point_rows(analysis, mean, components),
-        report_json=json.dumps(analysis.to_dict(), indent=1), extra=cycles,
+        points=points, graph=graph, rows=rows, report_json=json.dumps(analysis.to_dict(), indent=1),
+        extra=cycles, command=command,
     )

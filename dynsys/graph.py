@@ -52,7 +52,7 @@ dynamics across large populations of recurrent networks", NeurIPS 2019
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
@@ -101,6 +101,7 @@ def transition_graph(
     keep_paths: bool = False,
     search_saddles: bool = False,
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
 ) -> nx.MultiDiGraph:
     """The graph of where the unstable branches of every saddle go.
 
@@ -130,6 +131,10 @@ def transition_graph(
         a neighbour).  Saddles found so get origin ``"saddle_search"``.
     seed : int
         Seed of the scrambled Halton directions.
+    progress : callable, optional
+        Called with a short text while the work goes on (pairs of the
+        saddle search done, branches ended and time reached), e.g.
+        :meth:`dynsys.report.Progress.note`.
 
     Returns
     -------
@@ -149,7 +154,7 @@ def transition_graph(
         "saddle_search"); nodes ``"unresolved:{saddle}:{branch}"`` of kind
         and type "unresolved" (``x`` where the branch stopped, ``index`` -1,
         NaN leading eigenvalue).
-        Edges saddle -> end with ``branch``, ``direction``, ``time``,
+        Edges saddle -> end with ``saddle`` (its id), ``branch``, ``direction``, ``time``,
         ``length`` (of the polyline through the sampled states),
         ``resolved``, ``via`` (False), and ``path`` (T, n) when
         ``keep_paths``; via-edges saddle -> saddle with ``via=True`` and
@@ -177,14 +182,15 @@ def transition_graph(
 
     G = nx.MultiDiGraph()
     _add_points(G, fixed_points, fixed_points.ids, "search")
+    note = progress if progress is not None else (lambda text: None)
     if search_saddles:
-        _add_searched_saddles(system, G)
+        _add_searched_saddles(system, G, note)
     pending = [v for v in G if G.nodes[v]["saddle"]]
     for _ in range(MAX_ROUNDS):
         if not pending:
             break
         before = set(G)
-        _follow(system, G, pending, eps_fraction, capture, n_directions, tau, horizon, keep_paths, seed)
+        _follow(system, G, pending, eps_fraction, capture, n_directions, tau, horizon, keep_paths, seed, note)
         pending = [v for v in G if v not in before and G.nodes[v].get("saddle", False)]
     for v in G:  # working attributes, not part of the result
         G.nodes[v].pop("saddle", None)
@@ -424,7 +430,7 @@ def _directions(lin: Any, n_directions: int, seed: int) -> np.ndarray:
     return D[np.lexsort(np.round(D, 12).T[::-1])]
 
 
-def _add_searched_saddles(system: System, G: nx.MultiDiGraph) -> None:
+def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[str], None]) -> None:
     """Saddles between neighbouring attractors, from dynsys.saddles.find_saddles_between."""
     from .saddles import find_saddles_between  # a later stage, imported only when asked for
 
@@ -437,7 +443,8 @@ def _add_searched_saddles(system: System, G: nx.MultiDiGraph) -> None:
     near = D <= 1.01 * np.sqrt(2.0) * D.min(axis=1, keepdims=True)
     pairs = sorted({(min(i, j), max(i, j)) for i, j in zip(*np.nonzero(near | near.T))})
     found = []
-    for i, j in pairs:  # one boundary search per pair of neighbouring attractors
+    for k, (i, j) in enumerate(pairs):  # one boundary search per pair of neighbouring attractors
+        note(f"saddle search: pair {k + 1} of {len(pairs)}")
         try:
             s = find_saddles_between(system, A[i], A[j])
         except (ValueError, RuntimeError):
@@ -471,6 +478,7 @@ def _follow(
     horizon: float,
     keep_paths: bool,
     seed: int,
+    note: Callable[[str], None],
 ) -> None:
     """Follow every branch of ``saddles`` as one batch and add the edges to G."""
     ids, X = _points(G)
@@ -488,6 +496,7 @@ def _follow(
     active = np.arange(len(branches))
     elapsed = 0.0
     while active.size and elapsed < horizon:
+        note(f"branches: {len(branches) - active.size} of {len(branches)} ended, t = {elapsed:.4g} of {horizon:.4g}")
         span = min(chunk, horizon - elapsed)
         P, dt, diverged = _advance(system, Y[active], span, L)
         elapsed += span
@@ -552,7 +561,7 @@ def _add_branch_edges(
 ) -> None:
     """The edge saddle -> end of one branch, and its via-edges."""
     path = np.concatenate(br.chunks) if br.chunks else np.empty((0, system.dim))
-    attrs = {"branch": br.number, "direction": br.direction, "time": br.time, "length": br.length}
+    attrs = {"saddle": br.saddle, "branch": br.number, "direction": br.direction, "time": br.time, "length": br.length}
     if keep_paths:
         attrs["path"] = path
     end = br.end

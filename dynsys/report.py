@@ -22,17 +22,34 @@ from ._io import atomic_write_text
 
 
 class Progress:
-    """Steps of a job, ``[k/total] what (seconds)``.
+    """Steps of a job, ``[k/total] what (seconds)``, and notes while a step runs.
 
-    On a terminal the current step is redrawn in place as a bar; elsewhere
-    every step is a plain line, so logs stay readable.
+    On a terminal the current step is redrawn in place as a bar, with the
+    latest note; elsewhere every step is a plain line, so logs stay
+    readable, and notes are plain indented lines, at most one every
+    ``interval`` seconds.  ``start`` is when the run began (default: now),
+    so :meth:`done` counts the whole run, loading included.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> p = Progress(1, stream=out)
+    >>> p.step("counting")
+    >>> p.done()
+    >>> out.getvalue().splitlines()[0].startswith("[1/1] counting")
+    True
     """
 
-    def __init__(self, total: int, stream: IO[str] | None = None, width: int = 24) -> None:
-        self.total, self.k, self.width = total, 0, width
+    def __init__(
+        self, total: int, stream: IO[str] | None = None, width: int = 24, *, interval: float = 2.0,
+        start: float | None = None,
+    ) -> None:
+        self.total, self.k, self.width, self.interval = total, 0, width, interval
         self.stream = sys.stdout if stream is None else stream
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.clock = self.start = time.perf_counter()
+        self.start = time.perf_counter() if start is None else start
+        self.clock = self.last_note = time.perf_counter()
         self.what = ""
 
     def step(self, what: str) -> None:
@@ -40,11 +57,29 @@ class Progress:
         self._finish_current()
         self.k += 1
         self.what = what
+        self.last_note = time.perf_counter()
+        self._draw("")
+
+    def note(self, text: str) -> None:
+        """Say how the current step is going (redrawn on a terminal, rate-limited lines otherwise)."""
+        now = time.perf_counter()
         if self.tty:
-            filled = self.width * (self.k - 1) // self.total
-            bar = "#" * filled + "-" * (self.width - filled)
-            self.stream.write(f"\r[{bar}] {self.k}/{self.total} {what} ...")
+            self._draw(text)
+        elif now - self.last_note >= self.interval:
+            self.stream.write(f"      {self.what}: {text} ({now - self.clock:.0f} s)\n")
             self.stream.flush()
+        else:
+            return
+        self.last_note = now
+
+    def _draw(self, text: str) -> None:
+        if not self.tty:
+            return
+        filled = self.width * (self.k - 1) // self.total
+        bar = "#" * filled + "-" * (self.width - filled)
+        detail = f": {text}" if text else " ..."
+        self.stream.write(f"\r\x1b[2K[{bar}] {self.k}/{self.total} {self.what}{detail}")
+        self.stream.flush()
 
     def done(self) -> None:
         """Finish the last step and print the total time."""

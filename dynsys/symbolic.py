@@ -134,7 +134,7 @@ def rational_residual(system: System) -> tuple[list[sp.Expr], list[sp.Expr]]:
         if not (p.is_polynomial(*xs) and d.is_polynomial(*xs)):
             raise ValueError(
                 f"the exact method needs rational functions of the states, but the residual for "
-                f"{x} in {system.name} is {F}; use method='numeric'"
+                f"{x} in {system.name} is {F}"
             )
         numerators.append(_with_rational_coefficients(p, xs))
         denominators.append(_with_rational_coefficients(d, xs))

@@ -15,6 +15,7 @@ import pytest
 from scipy.optimize import brentq
 
 from dynsys.cli import main
+from dynsys.fixed_points import FixedPointSet
 from dynsys.flipflop import analyze_flipflop
 from dynsys.graph import attractor_graph
 from dynsys.graph_export import read_graph
@@ -117,10 +118,27 @@ def test_dynsys_flipflop_writes_its_files(tmp_path, capsys):
     assert all((out / ref).is_file() for ref in refs)
     rows = list(csv.DictReader((out / "fixed_points.csv").open()))
     assert len(rows) == len(report["points"])
-    assert sorted(r["bits"] for r in rows if r["label"].startswith("stable")) == sorted(
+    assert sorted(r["corner"] for r in rows if r["kind"] == "attractor") == sorted(
         "".join("+" if c > 0 else "-" for c in corner) for corner in itertools.product([-1, 1], repeat=3)
     )
+    assert all(r["corner"] == "" for r in rows if r["kind"] != "attractor")
     assert f"report: {(out / 'report.html').resolve()}" in printed
+    assert_one_list_of_points(out, printed)
+
+
+def assert_one_list_of_points(out, printed):
+    """The table printed, fixed_points.csv/.json/.npz, graph.graphml (read by plain networkx) and
+    report.html show the same set of point ids."""
+    ids = {p["id"] for p in json.loads((out / "fixed_points.json").read_text())["points"]}
+    assert ids and ids == set(FixedPointSet.load(out / "fixed_points.npz").ids)
+    assert ids == {r["id"] for r in csv.DictReader((out / "fixed_points.csv").open())}
+    plain = nx.read_graphml(out / "graph.graphml")
+    assert ids == {v for v, d in plain.nodes(data=True) if d["kind"] != "unresolved"}
+    assert all(s in ids for s, _, d in plain.edges(data=True))  # every edge leaves a listed point
+    table_ids = set(re.findall(r"^(P\d+)\s", printed, flags=re.M))
+    assert ids == table_ids
+    page = (out / "report.html").read_text()
+    assert ids == set(re.findall(r"<td>(P\d+)</td>", page))
 
 
 def test_dynsys_flipflop_bad_model_file(tmp_path, capsys):

@@ -2,6 +2,7 @@
 import csv
 import io
 import re
+import time
 
 import pytest
 
@@ -32,8 +33,37 @@ def test_progress_bar_on_a_terminal():
     p.step("two")
     p.done()
     text = stream.getvalue()
-    assert "\r[" in text and "1/4 one ..." in text and "2/4 two ..." in text
+    assert "\r\x1b[2K[" in text and "1/4 one ..." in text and "2/4 two ..." in text
     assert "[1/4] one (" in text and text.rstrip().splitlines()[-1].startswith("done in")
+
+
+def test_progress_notes_redraw_the_step_on_a_terminal():
+    stream = FakeTerminal()
+    p = Progress(1, stream)
+    p.step("graph")
+    p.note("branches: 3 of 8 ended")
+    assert stream.getvalue().endswith("1/1 graph: branches: 3 of 8 ended")
+
+
+def test_progress_notes_off_a_terminal_are_lines_at_most_one_per_interval():
+    stream = io.StringIO()
+    p = Progress(1, stream, interval=0.0)
+    p.step("graph")
+    p.note("pair 1 of 2")
+    p.note("pair 2 of 2")
+    notes = [line.strip() for line in stream.getvalue().splitlines()]
+    assert [re.sub(r" \(.*\)", "", line) for line in notes] == ["graph: pair 1 of 2", "graph: pair 2 of 2"]
+    quiet = io.StringIO()
+    p = Progress(1, quiet, interval=3600.0)
+    p.step("graph")
+    p.note("pair 1 of 2")
+    assert quiet.getvalue() == ""
+
+
+def test_progress_done_counts_from_the_given_start():
+    stream = io.StringIO()
+    Progress(1, stream, start=time.perf_counter() - 100.0).done()
+    assert float(re.match(r"done in ([\d.]+) s", stream.getvalue()).group(1)) >= 100.0
 
 
 def test_csv_rows(tmp_path):
