@@ -142,11 +142,16 @@ def graph_summary(G: nx.MultiDiGraph, added: int) -> str:
     unresolved = kinds.pop("unresolved", 0)
     A = attractor_graph(G)
     return (
-        "transition graph: " + ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in sorted(kinds.items()))
+        "transition graph: " + (", ".join(plural(n, k) for k, n in sorted(kinds.items())) or "no points")
         + (f" ({added} found by the graph)" if added else "")
-        + f"; {G.number_of_edges()} edges, {unresolved} unresolved branch end{'s' if unresolved != 1 else ''}; "
-        f"attractor graph: {A.number_of_nodes()} attractors, {A.number_of_edges()} edges"
+        + f"; {plural(G.number_of_edges(), 'edge')}, {plural(unresolved, 'unresolved branch end')}; "
+        f"attractor graph: {plural(A.number_of_nodes(), 'attractor')}, {plural(A.number_of_edges(), 'edge')}"
     )
+
+
+def plural(n: int, noun: str) -> str:
+    """``"1 edge"``, ``"2 edges"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def load_network(args: argparse.Namespace, out: Path) -> Any:

@@ -129,3 +129,54 @@ def test_analyze_out_writes_pictures_data_and_report(capsys, tmp_path):
     assert "state_space.png" in refs and all((out / ref).is_file() for ref in refs)
     result = FixedPointSet.from_json((out / "fixed_points.json").read_text())
     np.testing.assert_allclose(np.sort(result.x[:, 0]), [-1.0, 0.0, 1.0], atol=1e-12)  # Duffing: (±1, 0), (0, 0)
+
+
+def test_json_and_out_write_the_same_points_under_the_graphs_ids(capsys, tmp_path):
+    """--json and --out's fixed_points.json are one schema and one set: the search's points and
+    the saddles the graph adds (Duffing from 3 starts (seed 0): the search finds the two wells, the
+    saddle search between them adds the saddle at the origin)."""
+    import networkx as nx
+
+    out, out_json = tmp_path / "o", tmp_path / "p.json"
+    code, printed, err = run(capsys, "analyze", "duffing", "--n-starts", "3", "--json", str(out_json),
+                             "--out", str(out))
+    assert code == 0, err
+    assert "2 fixed and 0 slow points from the search" in printed and "1 found by the graph" in printed
+    assert out_json.read_text() == (out / "fixed_points.json").read_text()
+    points = FixedPointSet.from_json(out_json.read_text())
+    plain = nx.read_graphml(out / "graph.graphml")
+    assert set(points.ids) == {v for v, d in plain.nodes(data=True) if d["kind"] != "unresolved"}
+    np.testing.assert_allclose(points.x[np.argsort(points.x[:, 0])], [[-1, 0], [0, 0], [1, 0]], atol=1e-12)
+    assert f"wrote {out_json}" in printed and "unresolved branch end" in printed
+
+
+def test_version_and_help_speak_plain_text(capsys):
+    from dynsys import __version__
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"dynsys {__version__}"
+    for argv in (["--help"], ["analyze", "--help"], ["flipflop", "--help"], ["models", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = capsys.readouterr().out
+        assert "``" not in text and ":func:" not in text and ":mod:" not in text
+        assert len(text.split("\n\n")) >= 3  # usage, a description, options
+
+
+def test_a_near_miss_model_name_gets_a_suggestion(capsys):
+    code, _, err = run(capsys, "analyze", "lorenzz")
+    assert code == 2 and "did you mean lorenz?" in err
+
+
+def test_exact_errors_speak_cli(capsys):
+    code, _, err = run(capsys, "analyze", "pendulum", "--exact")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "drop --exact" in err and "method=" not in err
+
+
+def test_nothing_is_created_in_out_before_the_model_loads(capsys, tmp_path):
+    out = tmp_path / "never"
+    assert run(capsys, "analyze", "no_such_model", "--out", str(out))[0] == 2
+    assert run(capsys, "flipflop", "--model", str(tmp_path / "missing.npz"), "--out", str(out))[0] == 2
+    assert not out.exists()

@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsys import System
-from dynsys.fixed_points import FixedPoint, FixedPointSet, find_fixed_points
+from dynsys.fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
+from dynsys.linearize import linearize_matrix
 from dynsys.models import duffing, henon, logistic, lorenz, toggle_switch, van_der_pol
 from dynsys.models import pendulum as pendulum_model
 from dynsys.testing import affine_maps, conjugate, polynomial_systems
@@ -714,3 +715,39 @@ def test_early_merging_keeps_every_start_accounted_for():
 def test_bad_solver_options_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         find_fixed_points(duffing(), n_starts=4, **kwargs)
+
+
+def test_ids_are_kept_by_subsets_and_round_trips(lorenz_result, tmp_path):
+    res = lorenz_result
+    assert res.ids == ("P0", "P1", "P2")
+    picked = res[np.array([2, 0])]
+    assert picked.ids == ("P2", "P0") and picked[0].id == "P2"
+    assert res.saddles().ids == res.ids
+    assert FixedPointSet.from_json(picked.to_json()).ids == ("P2", "P0")
+    picked.save(tmp_path / "p.npz")
+    assert FixedPointSet.load(tmp_path / "p.npz").ids == ("P2", "P0")
+    assert [r["id"] for r in picked.records()] == ["P2", "P0"]
+    assert [line.split()[0] for line in picked.table().splitlines()[1:]] == ["P2", "P0"]
+
+
+def test_concat_joins_sets_and_refuses_clashing_ids(lorenz_result):
+    res = lorenz_result
+    joined = res[:1].concat(res[2:])
+    assert joined.ids == ("P0", "P2")
+    np.testing.assert_array_equal(joined.x, res.x[[0, 2]])
+    with pytest.raises(ValueError, match="distinct"):
+        res.concat(res)
+    with pytest.raises(ValueError, match="cannot join"):
+        res.concat(find_fixed_points(henon(), n_starts=50))
+
+
+@pytest.mark.parametrize(
+    "eigenvalues, kind",
+    [((-1.0, -2.0), "attractor"), ((1.0, -2.0), "saddle"), ((1.0, 2.0), "repeller"), ((0.0, -1.0), "non-hyperbolic")],
+)
+def test_point_kind_follows_the_signs_of_the_eigenvalues(eigenvalues, kind):
+    lin = linearize_matrix(np.diag(eigenvalues), "flow")
+    assert point_kind(True, lin) == kind
+    assert point_kind(False, lin) == "slow"
+    # the same spectrum as multipliers of a map: |mu| < 1 stable
+    assert point_kind(True, linearize_matrix(np.diag(np.exp(eigenvalues)), "map")) == kind

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsys import System, find_fixed_points, models, rnn, sample_states
-from dynsys.graph import attractor_graph, compare_graphs, connection_graph, transition_graph
+from dynsys.graph import attractor_graph, compare_graphs, connection_graph, graph_points, transition_graph
 from dynsys.testing import conjugate
 
 
@@ -238,3 +238,38 @@ def test_search_saddles_completes_the_cube(flipflop) -> None:
     assert nx.is_isomorphic(nx.Graph(A), nx.hypercube_graph(3))
     found = [v for v in G if G.nodes[v]["origin"] == "saddle_search"]
     assert len(found) == 12 - np.sum(points.index == 1) and all(G.nodes[v]["index"] == 1 for v in found)
+
+
+def test_graph_points_are_the_graph_nodes_under_the_same_ids() -> None:
+    """From the attractors of x_i' = x_i - x_i^3 alone, the saddle search and the branches add the
+    saddles; graph_points lists the given points first, then the added ones, under the nodes' ids."""
+    system = cubic(2)
+    attractors = find_fixed_points(system, grid_starts(2, np.random.default_rng(0))).stable()
+    assert len(attractors) == 4
+    G = transition_graph(system, attractors, search_saddles=True)
+    points = graph_points(G, system, attractors)
+    assert points.ids[:4] == attractors.ids
+    assert set(points.ids) == {v for v, d in G.nodes(data=True) if d["kind"] != "unresolved"}
+    for v, x, kind, index in zip(points.ids, points.x, points.kinds, points.index):
+        assert G.nodes[v]["kind"] == kind and G.nodes[v]["index"] == index
+        np.testing.assert_array_equal(G.nodes[v]["x"], x)
+    # the points of x_i' = x_i - x_i^3: {-1, 0, 1}^2, the kind from the number of zero coordinates
+    np.testing.assert_allclose(points.x, np.round(points.x), atol=1e-9)
+    zeros = np.sum(np.round(points.x) == 0, axis=1)
+    assert points.kinds.tolist() == [{0: "attractor", 1: "saddle", 2: "repeller"}[z] for z in zeros]
+    assert len(points) == 9
+
+
+def test_node_attributes_are_plain_scalars_named_for_tools() -> None:
+    system = models.duffing()
+    points = find_fixed_points(system, seed=0)
+    G = transition_graph(system, points)
+    for v, d in G.nodes(data=True):
+        if d["kind"] == "unresolved":
+            continue
+        p = points[points.ids.index(v)]
+        lead = p.eigenvalues[np.argmax(p.eigenvalues.real)]
+        assert d["label"] == v and d["stability"] == p.label and d["stable"] == (p.kind == "attractor")
+        assert (d["lead_re"], d["lead_im"]) == (lead.real, lead.imag)
+        assert type(d["index"]) is int and type(d["stable"]) is bool and type(d["q"]) is float
+    assert all(d["saddle"] == s for s, _, d in G.edges(data=True))
