@@ -178,3 +178,12 @@ def test_the_continuous_time_network_with_the_same_weights_has_the_same_memories
     assert len(h) == len(expected) == 8
     assert max(np.min(np.linalg.norm(expected - v, axis=1)) for v in h) < 1e-9
     assert analysis.is_cube
+
+
+def test_a_gru_trained_by_the_job_shows_one_list_of_points(tmp_path, capsys):
+    """`dynsys flipflop --train --cell gru`: the ids in the table, CSV, JSON, npz, GraphML and
+    report are one set, the graph's added saddles included (about 30 s: training is part of it)."""
+    out = tmp_path / "gru"
+    assert main(["flipflop", "--train", "--cell", "gru", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert_one_list_of_points(out, printed)
