@@ -33,8 +33,8 @@ faster.  The dominant eigenvalues are
   dynamics seen in reversed time);
 - saddle: all the unstable ones (the unstable manifold, which the transition
   graph follows, is tangent to all of E^u) and the leading stable ones;
-- non-hyperbolic point: all eigenvalues (as before: the centre directions
-  decide, and which of the others matter depends on the nonlinear terms).
+- non-hyperbolic point: all eigenvalues (the centre directions decide
+  there, and which of the others matter depends on the nonlinear terms).
 
 "Leading" includes ties within the effective tolerance: a real eigenvalue and
 a complex pair of the same score are both leading.  Then:
@@ -59,8 +59,8 @@ v2 approach along v1, from one side and without alternating (the v2 part
 shrinks like 0.375^k relative to it), so it is a "stable node"; with
 diag(-0.8, 0.3) they alternate along v1, a "stable node (flip)".  For a
 repeller the same holds with the smaller modulus leading.  In three
-dimensions the Lorenz origin stays a "saddle" and C+- (a complex unstable
-pair) "saddle-focus"es.
+dimensions the Lorenz origin is a "saddle" and C+-, with a complex unstable
+pair, are "saddle-focus" points, as before.
 
 The bases of E^s, E^u and E^c are real and orthonormal.  They come from a
 real Schur decomposition J = Z T Z^T sorted so that one group's eigenvalues

@@ -129,7 +129,7 @@ class Spectrum:
 
     @property
     def label(self) -> str:
-        """The label DESIGN.md and issue 10 give this spectrum.
+        """The label DESIGN.md gives this spectrum, node/focus and flip read from :attr:`leading`.
 
         With centre eigenvalues: "centre" if all of them are (non-real)
         pairs, "non-hyperbolic" otherwise.  Without: a point all of whose
