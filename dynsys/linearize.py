@@ -14,19 +14,53 @@ The state space splits into the invariant subspaces E^s, E^u and E^c, the
 spans of the generalised eigenspaces of each group; their dimensions add up to
 n, and the index of the point is dim E^u.
 
-Labels (the vocabulary is ``LABELS``):
+Labels (the vocabulary is ``LABELS``) describe the *leading* behaviour of
+the point, decided from its dominant eigenvalues (``Linearization.leading``),
+not from any of its n eigenvalues: in a network of 64 units nearly every point
+has some complex and some negative eigenvalue deep inside its stable spectrum,
+which orbits near it never show.  This is the notion of leading eigenvalues of
+Shilnikov theory (L. P. Shilnikov, A. L. Shilnikov, D. V. Turaev and
+L. O. Chua, *Methods of Qualitative Theory in Nonlinear Dynamics*, Part I,
+World Scientific 1998, ch. 2; Yu. A. Kuznetsov, *Elements of Applied
+Bifurcation Theory*, 3rd ed., Springer 2004, ch. 6): near a stable node or
+focus almost every orbit approaches the point tangent to the leading stable
+eigenspace, the one nearest the stability boundary, because the others decay
+faster.  The dominant eigenvalues are
 
-- hyperbolic (no centre eigenvalue): "stable node", "unstable node", "saddle"
-  when all eigenvalues are real; "stable focus", "unstable focus",
-  "saddle-focus" when some eigenvalue has |Im lambda| > tol;
+- attractor (all eigenvalues stable): the leading stable ones, of largest
+  score s;
+- repeller (all unstable): the leading unstable ones, of smallest score (the
+  dynamics seen in reversed time);
+- saddle: all the unstable ones (the unstable manifold, which the transition
+  graph follows, is tangent to all of E^u) and the leading stable ones;
+- non-hyperbolic point: all eigenvalues (the centre directions decide
+  there, and which of the others matter depends on the nonlinear terms).
+
+"Leading" includes ties within the effective tolerance: a real eigenvalue and
+a complex pair of the same score are both leading.  Then:
+
+- hyperbolic: "stable node", "unstable node", "saddle" when the dominant
+  eigenvalues are all real; "stable focus", "unstable focus", "saddle-focus"
+  when one of them has |Im lambda| > tol;
 - "centre" when every eigenvalue is a centre eigenvalue and none is real
   (purely imaginary pairs for a flow, pairs on the unit circle other than
   +-1 for a map): the linear part is a rotation;
 - "non-hyperbolic" otherwise (some centre eigenvalue).
 
-For a map, ``flip`` is True when some eigenvalue is real and negative
+For a map, ``flip`` is True when a dominant eigenvalue is real and negative
 (|Im lambda| <= tol and Re lambda < -tol: orbits alternate sides), and
 ``FLIP`` (" (flip)") is appended to the label, e.g. "saddle (flip)".
+
+In two dimensions this is the classical phase-plane classification: a pair
+is always dominant, and both eigenvalues of a saddle are.  The one case the
+rule decides is a map node with one positive and one negative eigenvalue,
+e.g. the attractor x -> diag(0.8, -0.3) x: orbits c1 0.8^k v1 + c2 (-0.3)^k
+v2 approach along v1, from one side and without alternating (the v2 part
+shrinks like 0.375^k relative to it), so it is a "stable node"; with
+diag(-0.8, 0.3) they alternate along v1, a "stable node (flip)".  For a
+repeller the same holds with the smaller modulus leading.  In three
+dimensions the Lorenz origin is a "saddle" and C+-, with a complex unstable
+pair, are "saddle-focus" points, as before.
 
 The bases of E^s, E^u and E^c are real and orthonormal.  They come from a
 real Schur decomposition J = Z T Z^T sorted so that one group's eigenvalues
@@ -92,7 +126,8 @@ class Linearization:
     label : str
         One of ``LABELS``, for a map possibly followed by ``FLIP``.
     flip : bool
-        A map with a real negative eigenvalue (always False for a flow).
+        A map with a real negative eigenvalue among the dominant ones
+        (:attr:`leading`); always False for a flow.
     margin : float
         Hyperbolicity margin min |s(lambda)|: min |Re lambda| (flow) or
         min ||lambda| - 1| (map); 0 < margin <= tol means non-hyperbolic.
@@ -123,6 +158,28 @@ class Linearization:
     def dims(self) -> tuple[int, int, int]:
         """(dim E^s, dim E^u, dim E^c)."""
         return self.Es.shape[1], self.Eu.shape[1], self.Ec.shape[1]
+
+    @property
+    def leading(self) -> np.ndarray:
+        """Indices into ``eigenvalues`` of the dominant eigenvalues, from which
+        the label and ``flip`` are decided (see the module docstring).
+
+        Attractor: the leading stable eigenvalues; repeller: the leading
+        unstable ones; saddle: every unstable one and the leading stable
+        ones; non-hyperbolic point: all of them.  Since ``eigenvalues`` are
+        sorted by decreasing score, the indices are consecutive.
+
+        Examples
+        --------
+        A slow real direction and a fast spiral: orbits end along the former.
+
+        >>> lin = linearize_matrix([[-0.5, 0.0, 0.0], [0.0, -2.0, 3.0], [0.0, -3.0, -2.0]], "flow")
+        >>> lin.eigenvalues
+        array([-0.5+0.j, -2. +3.j, -2. -3.j])
+        >>> lin.leading, lin.label
+        (array([0]), 'stable node')
+        """
+        return _leading(_score(self.eigenvalues.real, self.eigenvalues.imag, self.kind), self.tol)
 
     @property
     def is_hyperbolic(self) -> bool:
@@ -308,8 +365,9 @@ def _linearization(
     Es = _invariant_basis(J, T, Z, kind, tol_eff, STABLE, 0, s)
     Ec = _invariant_basis(J, T, Z, kind, tol_eff, CENTRE, s, s + c)
     Eu = _invariant_basis(J, T, Z, kind, tol_eff, UNSTABLE, s + c, n)
-    nonreal = np.abs(w.imag) > tol_eff
-    flip = kind == "map" and bool(np.any(~nonreal & (w.real < -tol_eff)))
+    dominant = w[_leading(score, tol_eff)]
+    nonreal = np.abs(dominant.imag) > tol_eff
+    flip = kind == "map" and bool(np.any(~nonreal & (dominant.real < -tol_eff)))
     label = _label(s, u, c, bool(nonreal.any()), bool(nonreal.all())) + (FLIP if flip else "")
     return Linearization(
         x=None if x is None else np.array(x, dtype=float),
@@ -328,8 +386,29 @@ def _linearization(
     )
 
 
+def _leading(score: np.ndarray, tol: float) -> np.ndarray:
+    """Indices of the dominant eigenvalues, given their scores (any order).
+
+    With stable and no centre eigenvalues: the stable ones of score within
+    ``tol`` of the largest stable score, plus every unstable one; with
+    only unstable ones: those within ``tol`` of the smallest score; with a
+    centre eigenvalue: all.
+    """
+    groups = _group(score, tol)
+    stable, unstable = groups == STABLE, groups == UNSTABLE
+    if np.any(groups == CENTRE):
+        return np.arange(len(score))
+    if stable.any():
+        chosen = unstable | (stable & (score >= score[stable].max() - tol))
+    else:
+        chosen = score <= score.min() + tol
+    return np.flatnonzero(chosen)
+
+
 def _label(s: int, u: int, c: int, oscillating: bool, all_nonreal: bool) -> str:
-    """The label from the subspace dimensions and whether eigenvalues are non-real."""
+    """The label from the subspace dimensions and whether the dominant
+    eigenvalues (all of them when ``c`` > 0) are non-real: some of them
+    (``oscillating``) or all (``all_nonreal``)."""
     if c:
         return "centre" if s == u == 0 and all_nonreal else "non-hyperbolic"
     shape = "focus" if oscillating else "node"

@@ -44,6 +44,9 @@ GROUPS = ("stable", "unstable", "centre")
 
 _SEEDS = st.integers(0, 2**32 - 1)
 
+TIE = 1e-12
+"""Scores closer than this count as equal when :class:`Spectrum` picks its leading blocks."""
+
 
 # ----------------------------------------------------------------- spectra
 @dataclass(frozen=True)
@@ -93,23 +96,50 @@ class Spectrum:
         """Expected index, dim E^u."""
         return self.count("unstable")
 
+    def score(self, z: complex) -> float:
+        """s(z): Re z (flow) or |z| - 1 (map), the distance past the stability boundary."""
+        return z.real if self.kind == "flow" else abs(z) - 1.0
+
+    @property
+    def leading(self) -> tuple[int, ...]:
+        """Indices of the blocks whose eigenvalues decide the label.
+
+        With a centre block: all blocks.  Otherwise every unstable block and
+        the stable blocks of largest score, or, with no stable block, the
+        unstable blocks of smallest score; scores within ``TIE`` of each
+        other count as equal (a real eigenvalue r and a pair of modulus r
+        have the same score, up to rounding in the pair's modulus).
+        """
+        everything = tuple(range(len(self.blocks)))
+        if "centre" in self.groups:
+            return everything
+        scores = [self.score(z) for z in self.blocks]
+        stable = [j for j in everything if self.groups[j] == "stable"]
+        if stable:
+            weakest = max(scores[j] for j in stable)
+            return tuple(j for j in everything if j not in stable or scores[j] >= weakest - TIE)
+        return tuple(j for j in everything if scores[j] <= min(scores) + TIE)
+
     @property
     def flip(self) -> bool:
-        """A map with a real negative eigenvalue."""
-        return self.kind == "map" and any(z.imag == 0 and z.real < 0 for z in self.blocks)
+        """A map with a real negative eigenvalue in a :attr:`leading` block."""
+        return self.kind == "map" and any(
+            self.blocks[j].imag == 0 and self.blocks[j].real < 0 for j in self.leading
+        )
 
     @property
     def label(self) -> str:
-        """The label DESIGN.md gives this spectrum.
+        """The label DESIGN.md gives this spectrum, node/focus and flip read from :attr:`leading`.
 
         With centre eigenvalues: "centre" if all of them are (non-real)
         pairs, "non-hyperbolic" otherwise.  Without: a point all of whose
         directions are stable (unstable) is a stable (unstable) node, or
-        focus when there is a pair; with both kinds of directions it is a
-        saddle, or saddle-focus when there is a pair.  A map with a real
-        negative eigenvalue has " (flip)" appended.
+        focus when a :attr:`leading` block is a pair; with both kinds of
+        directions it is a saddle, or saddle-focus when a leading block (any
+        unstable one or a weakest stable one) is a pair.  A map with a real
+        negative leading eigenvalue has " (flip)" appended.
         """
-        has_pair = 2 in self.sizes
+        has_pair = any(self.sizes[j] == 2 for j in self.leading)
         if "centre" in self.groups:
             pure_rotation = all(g == "centre" and k == 2 for g, k in zip(self.groups, self.sizes))
             base = "centre" if pure_rotation else "non-hyperbolic"
@@ -122,8 +152,7 @@ class Spectrum:
     @property
     def margin(self) -> float:
         """min |Re lambda| (flow) or min ||lambda| - 1| (map) over the eigenvalues."""
-        z = self.eigenvalues
-        return float(np.min(np.abs(z.real) if self.kind == "flow" else np.abs(np.abs(z) - 1.0)))
+        return min(abs(self.score(z)) for z in self.blocks)
 
     def matrix(self) -> np.ndarray:
         """The real block-diagonal D with this spectrum: (lambda) for a real

@@ -135,6 +135,137 @@ def test_reversing_time_swaps_stable_and_unstable(case):
     assert backward.label == reversed_spec.label
 
 
+# ------------------------------------------- labels from the dominant eigenvalues
+ROLES = {  # role: (group of the weakest blocks, sign of their score, label without "focus"/"node")
+    "attractor": ("stable", -1.0, "stable {}"),
+    "repeller": ("unstable", 1.0, "unstable {}"),
+    "saddle": ("stable", -1.0, "saddle{}"),
+}
+
+
+@st.composite
+def known_leading(draw, kind, role):
+    """A point whose dominant eigenvalues are known by construction.
+
+    J = Q D Q^T with D block diagonal (``Spectrum.matrix``) and Q a random
+    orthogonal matrix.  D holds one or two "weakest" blocks at a common score
+    s with |s| in [0.05, 0.4] (the leading stable blocks of an attractor or a
+    saddle, the leading unstable ones of a repeller), each a real eigenvalue
+    (of either sign for a map) or a pair; "deeper" blocks of the same group,
+    of every kind, with |score| >= 0.45; and for a saddle 1 to 3 unstable
+    dimensions, all dominant.  Returns (J, label, dominant eigenvalues), the
+    label read off the construction: "focus" when a dominant block is a
+    pair, " (flip)" when one is real and negative.
+    """
+    group, sign, pattern = ROLES[role]
+    score = sign * draw(st.floats(0.05, 0.4))
+    weakest = []
+    for _ in range(draw(st.integers(1, 2))):
+        if draw(st.booleans()):  # a pair
+            if kind == "flow":
+                weakest.append(complex(score, draw(st.floats(0.1, 3.0))))
+            else:
+                weakest.append((1.0 + score) * np.exp(1j * draw(st.floats(0.1, np.pi - 0.1))))
+        else:
+            side = draw(st.sampled_from((1.0, -1.0))) if kind == "map" else 1.0
+            weakest.append(complex(score if kind == "flow" else side * (1.0 + score), 0.0))
+    deeper = draw(spectra(kind, (1, 4), groups=(group,), margin=0.45))
+    unstable = draw(spectra(kind, (1, 3), groups=("unstable",))).blocks if role == "saddle" else ()
+    dominant = Spectrum(kind, (*weakest, *unstable), (group,) * len(weakest) + ("unstable",) * len(unstable))
+    spectrum = Spectrum(kind, dominant.blocks + deeper.blocks, dominant.groups + deeper.groups)
+    focus = any(z.imag != 0 for z in dominant.blocks)
+    flip = kind == "map" and any(z.imag == 0 and z.real < 0 for z in dominant.blocks)
+    shape = ("-focus" if focus else "") if role == "saddle" else ("focus" if focus else "node")
+    label = pattern.format(shape) + (FLIP if flip else "")
+    assert spectrum.label == label  # dynsys.testing states the same rule
+    Q = rotation(draw(st.integers(0, 2**32 - 1)), spectrum.n)
+    return Q @ spectrum.matrix() @ Q.T, label, dominant.eigenvalues
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_label_follows_the_dominant_eigenvalues(kind, role, data):
+    """Whatever lies deeper (pairs, negative eigenvalues), the weakest blocks
+    (and a saddle's unstable ones) decide node/focus and flip."""
+    J, label, dominant = data.draw(known_leading(kind, role))
+    lin = linearize_matrix(J, kind)
+    assert (lin.label, lin.flip) == (label, label.endswith(FLIP))
+    assert len(lin.leading) == len(dominant)
+    assert_same_eigenvalues(lin.eigenvalues[lin.leading], dominant)
+    assert_same_eigenvalues(lin.eigenvalues, np.linalg.eigvals(J))  # the full spectrum is still there
+
+
+@pytest.mark.parametrize("kind, eigenvalues, label, leading", [
+    # a slow real direction, a fast spiral or fast alternation deeper inside
+    ("flow", (-0.5, -2 + 3j), "stable node", [-0.5]),
+    ("map", (0.7, -0.5, 0.3 + 0.4j), "stable node", [0.7]),
+    ("map", (-0.7, 0.5, 0.3 + 0.4j), "stable node (flip)", [-0.7]),
+    ("map", (0.3, 0.6j), "stable focus", [0.6j, -0.6j]),
+    # a real eigenvalue and a pair of the same score are both leading
+    ("flow", (-0.5, -0.5 + 1j, -3.0), "stable focus", [-0.5, -0.5 + 1j, -0.5 - 1j]),
+    ("map", (-0.5, 0.5j, 0.2), "stable focus (flip)", [-0.5, 0.5j, -0.5j]),
+    ("map", (-0.5, 0.5), "stable node (flip)", [-0.5, 0.5]),
+    # repellers: the weakest unstable eigenvalues, those of smallest score
+    ("flow", (0.5, 2 + 3j), "unstable node", [0.5]),
+    ("map", (1.5, -3.0, 2j), "unstable node", [1.5]),
+    ("map", (-1.5, 3.0), "unstable node (flip)", [-1.5]),
+    # saddles: every unstable eigenvalue and the weakest stable ones
+    ("flow", (0.1 + 1j, -0.2, -3 + 1j), "saddle-focus", [0.1 + 1j, 0.1 - 1j, -0.2]),
+    ("flow", (2.0, -0.2, -3 + 1j), "saddle", [2.0, -0.2]),
+    ("map", (1.2, 0.7, -0.6 + 0.1j, -0.5), "saddle", [1.2, 0.7]),
+    ("map", (-1.2, 3.0, 0.7, -0.5), "saddle (flip)", [3.0, -1.2, 0.7]),
+    ("map", (1.2, -0.7, 0.5), "saddle (flip)", [1.2, -0.7]),
+])
+def test_dominant_eigenvalues_by_hand(kind, eigenvalues, label, leading):
+    blocks = tuple(complex(z) for z in eigenvalues)
+    score = [z.real if kind == "flow" else abs(z) - 1 for z in blocks]
+    spectrum = Spectrum(kind, blocks, tuple("stable" if v < 0 else "unstable" for v in score))
+    Q = rotation(3, spectrum.n)
+    lin = linearize_matrix(Q @ spectrum.matrix() @ Q.T, kind)
+    assert lin.label == label
+    assert_same_eigenvalues(lin.eigenvalues[lin.leading], leading, atol=1e-12)
+
+
+def test_two_dimensional_map_nodes_flip_only_along_their_leading_direction():
+    """x -> diag(a, b) x: orbits (a^k x1, b^k x2) end along the axis of the
+    eigenvalue of larger modulus (stable) or, in reversed time, of smaller
+    modulus (unstable); they alternate sides when that eigenvalue is negative."""
+    cases = {(0.8, -0.3): "stable node", (-0.8, 0.3): "stable node (flip)",
+             (3.0, -2.0): "unstable node (flip)", (-3.0, 2.0): "unstable node"}
+    for (a, b), label in cases.items():
+        lin = linearize_matrix(np.diag([a, b]), "map")
+        assert (lin.label, lin.flip) == (label, label.endswith(FLIP))
+        x = np.linalg.matrix_power(np.diag([a, b]) if abs(a) < 1 else np.diag([1 / a, 1 / b]), 40) @ [1.0, 1.0]
+        lead = np.argmax(np.abs(x))  # the axis the orbit ends along (forward or backward in time)
+        assert lin.flip == (np.diag([a, b])[lead, lead] < 0)
+
+
+def test_flipflop_attractors_are_stable_nodes():
+    """The bundled 3-bit flip-flop network (64 tanh units, a map), with the
+    fixed points the flip-flop job finds: every attractor has complex and
+    negative eigenvalues deep inside, but its leading eigenvalue, computed
+    here with numpy from the network's Jacobian, is real and positive, so
+    all 8 read "stable node"."""
+    from dynsys import find_fixed_points, sample_states
+    from dynsys.rnn import load_flipflop
+    from tasks.flipflop import generate
+
+    cell = load_flipflop()
+    system = cell.system()
+    states = cell.run(generate(128, 200, bits=3, p=0.05, seed=1234).inputs)
+    points = find_fixed_points(system, sample_states(states, 1024, noise=0.05, seed=1234), tol=1e-10, seed=1234)
+    attractors = points.stable()
+    assert len(attractors) == 8
+    for p, J in zip(attractors, system.jacobian(attractors.x)):
+        w = np.linalg.eigvals(J)
+        lead = w[np.argmax(np.abs(w))]
+        assert abs(lead.imag) < 1e-12 and 0 < lead.real < 1
+        assert np.any(w.imag != 0) and np.any((w.imag == 0) & (w.real < 0))  # read "focus (flip)" before issue 10
+        assert p.label == "stable node" and not p.linearization.flip
+        assert_allclose(p.eigenvalues[p.linearization.leading], [lead], atol=1e-10)
+
+
 # ------------------------------------------------------- defective matrices
 def rotation(seed, n):
     Q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
