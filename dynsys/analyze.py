@@ -24,6 +24,7 @@ from .simulate import simulate
 from .systems import System
 
 N_TRAJECTORIES = 24  # trajectories drawn for systems of more than 2 dimensions
+CORNER_MARGIN = 0.5  # a readout encodes a corner of {-1, 1}^k when every |output| >= this
 
 
 def format_eigenvalue(z: complex) -> str:
@@ -53,8 +54,8 @@ def point_rows(
         components; default: the states' own coordinates when n <= 6.
     readout : ndarray of shape (m, k), optional
         A network's readout at each point: columns ``readout`` and, for
-        attractors only, ``corner`` (the signs, e.g. "+-+"; empty for other
-        points, which encode no memory).
+        attractors only, ``corner`` (the signs, e.g. "+-+", see
+        :func:`corner`; empty for other points, which hold no memory).
 
     Returns
     -------
@@ -92,8 +93,21 @@ def point_rows(
 
 
 def corner(output: np.ndarray) -> str:
-    """The corner of {-1, 1}^k a readout encodes, as signs: ``"+-+"``."""
-    return "".join("+" if o >= 0 else "-" for o in output)
+    """The corner of {-1, 1}^k a readout encodes, as signs (``"+-+"``), or ``""``.
+
+    A readout encodes a corner when every output is at least
+    ``CORNER_MARGIN`` away from 0, i.e. nearer its target +-1 than the
+    undecided 0; an untrained network's point near the origin encodes none.
+
+    Examples
+    --------
+    >>> corner(np.array([0.97, -1.02, 0.9])), corner(np.array([0.97, -0.01, 0.9]))
+    ('+-+', '')
+    """
+    output = np.asarray(output, dtype=float)
+    if np.any(np.abs(output) < CORNER_MARGIN):
+        return ""
+    return "".join("+" if o > 0 else "-" for o in output)
 
 
 def annotate_graph(G: nx.MultiDiGraph, rows: Sequence[Mapping[str, Any]], coordinates: Sequence[str]) -> None:

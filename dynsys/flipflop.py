@@ -141,11 +141,10 @@ class FlipFlopAnalysis:
             "settling_periods": {int(k): int(c) for k, c in enumerate(np.bincount(self.period)) if c},
             "cycle_period": self.cycle_period,
             "attractors": [
-                {"id": i, "x": x.tolist(), "corner": corner(c), "readout": out.tolist()}
-                for i, x, c, out in zip(self.attractors.ids, self.attractors.x, self.corners,
-                                        self.readout(self.attractors.x))
+                {"id": i, "x": x.tolist(), "corner": corner(out), "readout": out.tolist()}
+                for i, x, out in zip(self.attractors.ids, self.attractors.x, self.readout(self.attractors.x))
             ],
-            "distinct_corners": len({tuple(c) for c in self.corners.tolist()}),
+            "distinct_corners": len(self.encoded_corners()),
             "points": points,
             "search": self.fixed_points.stats,
             "graph": self.graph_summary(),
@@ -167,14 +166,19 @@ class FlipFlopAnalysis:
             "is_cube": self.is_cube,
         }
 
+    def encoded_corners(self) -> set[str]:
+        """The distinct corners the attractors encode (:func:`dynsys.analyze.corner`)."""
+        return {c for c in map(corner, self.readout(self.attractors.x)) if c}
+
     def summary(self) -> str:
         """A few lines for a person: the score, the points by kind, the corners."""
         n = self.counts()
         lines = [
             f"held-out trials: {len(self.inputs)} x {self.inputs.shape[1]} steps, "
             f"accuracy {100 * self.accuracy:.2f}% of masked steps",
-            f"fixed points at zero input: {n['fixed']} ({n['stable']} stable; saddles by index "
-            + (", ".join(f"{k}: {v}" for k, v in n["saddles_by_index"].items()) or "none")
+            f"fixed points at zero input: {n['fixed']} ({n['stable']} stable; "
+            + ("saddles by index " + ", ".join(f"{k}: {v}" for k, v in n["saddles_by_index"].items())
+               if n["saddles_by_index"] else "no saddles")
             + "".join(f"; {n[key]} {name}" for key, name in (("repellers", "repellers"),
                                                              ("non_hyperbolic", "non-hyperbolic")) if n[key])
             + f"), {n['slow']} slow points",
@@ -191,13 +195,13 @@ class FlipFlopAnalysis:
                 f"memories are held as {self.cycle_period}-cycles: the {self.cycle_period}-th iterate has "
                 f"{len(self.attractors)} stable points"
             )
-        distinct = {tuple(c) for c in self.corners.tolist()}
         lines.append(
-            f"attractors: {len(self.attractors)}, encoding {len(distinct)} of the {2 ** self.bits} corners of "
+            f"attractors: {len(self.attractors)}, encoding {len(self.encoded_corners())} of the {2 ** self.bits} corners of "
             f"{{-1, 1}}^{self.bits}"
         )
-        for i, x, c, out in zip(self.attractors.ids, self.attractors.x, self.corners, self.readout(self.attractors.x)):
-            lines.append(f"  {i:>4}  {corner(c)}  readout {np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
+        for i, x, out in zip(self.attractors.ids, self.attractors.x, self.readout(self.attractors.x)):
+            lines.append(f"  {i:>4}  {corner(out) or 'no corner':>{self.bits}}  readout "
+                         f"{np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
         g = self.graph_summary()
         lines.append(
             "transition graph: " + ", ".join(f"{v} {k}" for k, v in g["nodes"].items())

@@ -187,3 +187,24 @@ def test_a_gru_trained_by_the_job_shows_one_list_of_points(tmp_path, capsys):
     assert main(["flipflop", "--train", "--cell", "gru", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert_one_list_of_points(out, printed)
+
+
+def test_an_untrained_network_encodes_no_corner_and_draws_no_empty_graph(tmp_path):
+    """A contracting random network (spectral radius 0.5) has one fixed point, the origin, where
+    the readout is 0: it holds no memory, so it encodes no corner, and with one attractor there is
+    no attractor graph to draw."""
+    from dynsys.flipflop import write_outputs
+
+    rng = np.random.default_rng(0)
+    n = 16
+    W = rng.standard_normal((n, n))
+    W *= 0.5 / np.max(np.abs(np.linalg.eigvals(W)))
+    cell = VanillaRNN(0.1 * rng.standard_normal((n, 3)), W, W_out=rng.standard_normal((3, n)), b_out=np.zeros(3))
+    analysis = analyze_flipflop(cell, n_trials=16, n_steps=50, n_starts=64)
+    assert len(analysis.attractors) == 1 and np.allclose(analysis.attractors.x, 0)
+    assert "encoding 0 of the 8 corners" in analysis.summary()
+    report = analysis.to_dict()
+    assert report["distinct_corners"] == 0 and report["attractors"][0]["corner"] == ""
+    written = {p.name for p in write_outputs(analysis, tmp_path)}
+    assert "graph.png" not in written and "state_space.png" in written
+    assert not (tmp_path / "graph.png").exists()
