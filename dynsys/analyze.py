@@ -161,8 +161,10 @@ def write_outputs(
     from . import plot
 
     step = progress.step if progress is not None else (lambda what: None)
+    note = progress.note if progress is not None else (lambda text: None)
     step("drawing the pictures")
     stable = points.stable()
+    note("phase portrait" if system.dim == 2 else "trajectories")
     if system.dim == 2:
         drawn = [what for what, shown in (("the saddles' manifolds", len(points.saddles())),
                                           ("the basins", len(stable) > 1)) if shown]
@@ -175,6 +177,7 @@ def write_outputs(
                 plot.plot_state_space(trajectories, points, graph, system=system))
         coordinates = point_coordinates(points, trajectories)
     figures = {"state_space.png": main}
+    note("spectra and the attractor graph")
     if points.is_fixed.any():
         figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points.fixed()))
     A = attractor_graph(graph)
