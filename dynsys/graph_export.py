@@ -13,8 +13,8 @@ scalars) are written natively wherever every value of an attribute name has
 the same one of these types:
 
 - GraphML and GEXF: typed keys ``string``, ``long``, ``double``,
-  ``boolean`` (NaN and infinities as networkx writes them: ``nan``/``inf``
-  in GraphML, ``NaN``/``INF``/``-INF`` in GEXF);
+  ``boolean`` (``true``/``false``; NaN and infinities as networkx writes
+  them: ``nan``/``inf`` in GraphML, ``NaN``/``INF``/``-INF`` in GEXF);
 - node-link JSON: JSON strings, numbers (integers without a decimal point)
   and ``true``/``false``;
 - DOT: quoted strings, unquoted numbers (floats always with a decimal point
@@ -56,7 +56,7 @@ Names the format itself uses are given way to:
   as ``label_``;
 - node-link JSON: node ``id`` and edge ``source``, ``target``, ``key``
   become ``id_`` and so on;
-- GraphML: graph attributes ``node_default`` and ``edge_default``.
+- GraphML: graph attributes ``id``, ``node_default`` and ``edge_default``.
 
 (``_`` is appended again while the name is taken.)  Node ids that are not
 all strings (or hold characters XML cannot) are written as ``n0, n1, ...``
@@ -111,7 +111,7 @@ class _Format:
 
 _GEXF_TAKEN = frozenset({"id", "pid", "start", "end", "viz", "parents", "slices", "spells"})
 _FORMAT = {
-    ".graphml": _Format(True, {"graph": frozenset({"node_default", "edge_default"})}),
+    ".graphml": _Format(True, {"graph": frozenset({"id", "node_default", "edge_default"})}),
     ".gexf": _Format(
         True,
         {"node": _GEXF_TAKEN, "edge": _GEXF_TAKEN | {"weight", "type", "key", "networkx_key"}},
@@ -337,7 +337,9 @@ def write_graph(G: nx.Graph, path: str | os.PathLike[str]) -> Path:
         raise ValueError(f"cannot tell the format of {str(path)!r}: use one of {', '.join(FORMATS)}")
     H = _encoded_copy(G, _FORMAT[suffix])
     if suffix == ".graphml":
-        return atomic_write(path, lambda f: nx.write_graphml(H, f))
+        writer = _GraphMLWriter(encoding="utf-8")
+        writer.add_graph_element(H)
+        return atomic_write(path, writer.dump)
     if suffix == ".gexf":
         H.graph = {"name": json.dumps(H.graph)}  # the only graph attribute the GEXF writer keeps
         return atomic_write(path, lambda f: nx.write_gexf(H, f))
@@ -346,6 +348,13 @@ def write_graph(G: nx.Graph, path: str | os.PathLike[str]) -> Path:
     for (_, data), (v, original) in zip(H.nodes(data=True), G.nodes(data=True)):
         data["label"] = _graphviz_label(v, original)
     return atomic_write_text(path, _dot(H))
+
+
+class _GraphMLWriter(nx.readwrite.graphml.GraphMLWriter):
+    """networkx's GraphML writer, with booleans spelled as XML Schema's (``true``, not ``True``)."""
+
+    def add_data(self, name: str, element_type: type, value: str, scope: str = "all", default: Any = None) -> Any:
+        return super().add_data(name, element_type, value.lower() if element_type is bool else value, scope, default)
 
 
 def _graphviz_label(v: Any, data: dict[str, Any]) -> str:
