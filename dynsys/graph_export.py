@@ -30,12 +30,15 @@ JSON, JSON text (``x = "[1.0, -0.5]"``) in the other three formats, so
 keys other than strings a list of ``[key, value]`` pairs.  A name whose
 values mix types (an int here, a float or an array there), or a string
 attribute with characters XML cannot hold, is written as JSON text for all
-its values in GraphML, GEXF and DOT (``1``, ``1.5``, ``"text"``).  All
-JSON is strict: a non-finite float inside it is ``null``.
+its values in GraphML, GEXF and DOT (``1``, ``1.5``, ``"text"``).  This
+JSON is strict: a non-finite float inside it is ``null`` (so is a NaN or
+infinite scalar in node-link JSON), the schema says which.
 
 *Exact types* travel in one graph attribute, the schema :data:`SCHEMA`
 (JSON text; in GEXF, whose writer keeps no graph attribute but the graph's
-``name``, the name is the JSON object of all graph attributes).  It records
+``name``, the name is the JSON object of all graph attributes as written,
+where Python's ``json`` spells a non-finite float scalar ``NaN``,
+``Infinity``).  It records
 the graph type and, for every attribute name of the graph, the nodes and the
 edges, how its values were written (``"as"``: ``bool``, ``int``, ``float``,
 ``str``, ``json`` for JSON text, ``plain`` for node-link JSON values) and,
@@ -267,19 +270,19 @@ def _encoded_copy(G: nx.Graph, fmt: _Format) -> nx.Graph:
     nodes = list(G.nodes(data=True))
     string_ids = all(isinstance(v, str) and not _NOT_XML.search(v) for v, _ in nodes)
     names = [v if string_ids else f"n{i}" for i, (v, _) in enumerate(nodes)]
-    edges = list(G.edges(keys=True, data=True)) if G.is_multigraph() else [(u, v, None, d) for u, v, d in G.edges(data=True)]
+    multi = G.is_multigraph()
+    edges = list(G.edges(keys=True, data=True)) if multi else [(u, v, None, d) for u, v, d in G.edges(data=True)]
     positions = [str(i) for i in range(len(edges))]
     node_attrs, node_schema = _encode_scope(list(zip(names, (d for _, d in nodes))), fmt, "node")
     edge_attrs, edge_schema = _encode_scope(list(zip(positions, (e[3] for e in edges))), fmt, "edge")
     (graph_attrs,), graph_schema = _encode_scope([("graph", G.graph)], fmt, "graph")
-    schema: dict[str, Any] = {
-        "version": SCHEMA_VERSION, "type": type(G).__name__, "graph": graph_schema, "nodes": node_schema, "edges": edge_schema,
-    }
+    schema: dict[str, Any] = {"version": SCHEMA_VERSION, "type": type(G).__name__}
+    schema.update(graph=graph_schema, nodes=node_schema, edges=edge_schema)
     if not string_ids:
         schema["ids"], ids = _encode_values(names, [v for v, _ in nodes], fmt.text)
         for data, v in zip(node_attrs, ids):
             data[_ID] = v
-    if G.is_multigraph():
+    if multi:
         schema["keys"], keys = _encode_values(positions, [e[2] for e in edges], fmt.text)
         for data, k in zip(edge_attrs, keys):
             data[_KEY] = k
@@ -289,7 +292,7 @@ def _encoded_copy(G: nx.Graph, fmt: _Format) -> nx.Graph:
     H.add_nodes_from(zip(names, node_attrs))
     name = dict(zip((v for v, _ in nodes), names))
     for i, ((u, v, _, _), data) in enumerate(zip(edges, edge_attrs)):
-        H.add_edges_from([(name[u], name[v], i, data) if G.is_multigraph() else (name[u], name[v], data)])
+        H.add_edges_from([(name[u], name[v], i, data) if multi else (name[u], name[v], data)])
     return H
 
 
@@ -494,7 +497,8 @@ def _decoded(H: nx.Graph) -> nx.Graph:
 
 
 _DOT_TOKEN = re.compile(
-    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?(?:\.\d+|\d+(?:\.\d*)?))|(?P<sym>->|--|[{}\[\]=,;])|(?P<word>[A-Za-z_]\w*))'
+    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?(?:\.\d+|\d+(?:\.\d*)?))'
+    r"|(?P<sym>->|--|[{}\[\]=,;])|(?P<word>[A-Za-z_]\w*))"
 )
 
 

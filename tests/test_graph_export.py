@@ -106,7 +106,9 @@ values = st.one_of(
 @given(
     n=st.integers(1, 5),
     edges=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=6),
-    node_values=st.lists(st.dictionaries(st.sampled_from(["a", "b", "label"]), values, max_size=3), min_size=5, max_size=5),
+    node_values=st.lists(
+        st.dictionaries(st.sampled_from(["a", "b", "label"]), values, max_size=3), min_size=5, max_size=5
+    ),
     edge_value=values,
     suffix=st.sampled_from(FORMATS),
 )
@@ -258,3 +260,17 @@ def test_bad_files(tmp_path):
         read_graph(tmp_path / "g.dot")
     with pytest.raises(TypeError, match="object"):
         write_graph(nx.Graph(a=object()), tmp_path / "g.json")
+    with pytest.raises(TypeError, match="dtype object"):
+        write_graph(nx.Graph(a=np.array([None])), tmp_path / "g.json")
+
+
+def test_graphs_other_programs_wrote_are_refused(tmp_path):
+    G = nx.path_graph(3)
+    nx.write_graphml(G, tmp_path / "plain.graphml")
+    with pytest.raises(ValueError, match="not a graph written by dynsys: it has no __dynsys__ schema"):
+        read_graph(tmp_path / "plain.graphml")
+    nx.write_graphml(nx.Graph(__dynsys__='@dynsys:{"__value__": 1}'), tmp_path / "old.graphml")
+    with pytest.raises(ValueError, match="older dynsys"):
+        read_graph(tmp_path / "old.graphml")
+    with pytest.raises(FileNotFoundError):
+        read_graph(tmp_path / "missing.gexf")
