@@ -1,4 +1,8 @@
-"""GraphML, GEXF, node-link JSON and DOT: exact round trips of dynsys graphs."""
+"""GraphML, GEXF, node-link JSON and DOT: exact round trips of dynsys graphs, and files other tools read."""
+import json
+import math
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -10,7 +14,18 @@ from dynsys.graph_export import FORMATS, read_graph, write_graph
 
 def assert_same_value(a, b, where):
     if isinstance(b, np.ndarray):
-        assert isinstance(a, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b), where
+        assert isinstance(a, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape, where
+        assert np.array_equal(a, b, equal_nan=b.dtype.kind in "fc"), where
+    elif isinstance(b, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b), (where, a, b)
+        for x, y in zip(a, b):
+            assert_same_value(x, y, where)
+    elif isinstance(b, dict):
+        assert type(a) is dict and list(a) == list(b), (where, a, b)
+        for k in b:
+            assert_same_value(a[k], b[k], where)
+    elif isinstance(b, float) and math.isnan(b):
+        assert type(a) is float and math.isnan(a), (where, a)
     else:
         assert type(a) is type(b) and a == b, (where, a, b)
 
@@ -76,19 +91,24 @@ def _plain_scalars(G):
     return G
 
 
+scalars = st.one_of(st.integers(-(2**62), 2**62), st.floats(), st.text(max_size=8), st.booleans(), st.none())
 values = st.one_of(
-    st.integers(-(2**62), 2**62),
-    st.floats(allow_nan=False),
-    st.text(max_size=8),
-    st.booleans(),
-    st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=3).map(np.array),
+    scalars,
+    st.complex_numbers(),
+    st.lists(st.floats(), max_size=3).map(np.array),
+    st.lists(st.complex_numbers(), max_size=3).map(lambda z: np.array(z, dtype=complex).reshape(-1, 1)),
+    st.lists(scalars, max_size=3),
+    st.lists(scalars, max_size=3).map(tuple),
+    st.dictionaries(st.one_of(st.text(max_size=3), st.integers()), scalars, max_size=3),
 )
 
 
 @given(
     n=st.integers(1, 5),
     edges=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=6),
-    node_values=st.lists(st.dictionaries(st.sampled_from(["a", "b", "label"]), values, max_size=3), min_size=5, max_size=5),
+    node_values=st.lists(
+        st.dictionaries(st.sampled_from(["a", "b", "label"]), values, max_size=3), min_size=5, max_size=5
+    ),
     edge_value=values,
     suffix=st.sampled_from(FORMATS),
 )
@@ -103,22 +123,131 @@ def test_random_graphs_round_trip(tmp_path_factory, n, edges, node_values, edge_
     assert_same_graph(read_graph(path), G)
 
 
-@pytest.mark.parametrize("suffix, reader", [(".graphml", nx.read_graphml), (".gexf", nx.read_gexf)])
-def test_other_tools_read_the_scalars_natively(tmp_path, suffix, reader):
-    G = transition_like_graph()
-    plain = reader(write_graph(G, tmp_path / f"g{suffix}"))
-    assert plain.nodes["P1"]["q"] == 0.0 and plain.nodes["P1"]["index"] == 0
-    assert plain.nodes["P1"]["attractor"] is True
-
-
-def test_a_transition_graph_from_dynsys_round_trips(tmp_path):
-    from dynsys import find_fixed_points, models
-    from dynsys.graph import transition_graph
+@pytest.fixture(scope="module")
+def duffing_graphs():
+    """Duffing's transition graph with the attributes the jobs add (pc1..3,
+    readout1, corner and a corner label on attractors, saddle on edges), and
+    one whose branches stop early (unresolved nodes, NaN leading eigenvalues)."""
+    from dynsys import find_fixed_points, models, transition_graph
 
     system = models.duffing()
-    G = transition_graph(system, find_fixed_points(system, n_starts=64))
-    for suffix in FORMATS:
-        assert_same_graph(read_graph(write_graph(G, tmp_path / f"t{suffix}")), _plain_scalars(G))
+    points = find_fixed_points(system, seed=0)
+    G = transition_graph(system, points)
+    for v, d in G.nodes(data=True):
+        d.update(pc1=float(d["x"][0]), pc2=float(d["x"][1]), pc3=0.0, readout1=float(np.tanh(d["x"][0])))
+        if d["attractor"]:
+            d["corner"] = "+" if d["x"][0] > 0 else "-"
+            d["label"] = f"{v} ({d['corner']})"
+    for u, _, d in G.edges(data=True):
+        d["saddle"] = u
+    return _plain_scalars(G), _plain_scalars(transition_graph(system, points, max_time=0.01))
+
+
+def test_transition_graphs_from_dynsys_round_trip(tmp_path, duffing_graphs):
+    for G in duffing_graphs:
+        for suffix in FORMATS:
+            assert_same_graph(read_graph(write_graph(G, tmp_path / f"t{suffix}")), G)
+
+
+_DOT_STATEMENT = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"(?:\s*->\s*"((?:[^"\\]|\\.)*)")?\s*\[(.*)\];$', re.M)
+_DOT_PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^,\s]+)')
+
+
+def _dot_value(text):
+    """A DOT value by its spelling: quoted string, true/false, number with a point (float) or without (int)."""
+    if text.startswith('"'):
+        return json.loads(text)  # the escapes written (\\ \" \n) read as JSON's
+    if text in ("true", "false"):
+        return text == "true"
+    return float(text) if "." in text else int(text)
+
+
+def _read_dot_plainly(path):
+    """Node and edge attributes of a DOT file by a regex on key=value (no dynsys, no graphviz)."""
+    nodes, edges = {}, []
+    for u, v, attrs in _DOT_STATEMENT.findall(path.read_text()):
+        data = {k: _dot_value(x) for k, x in _DOT_PAIR.findall(attrs)}
+        if v:
+            edges.append((u, v, data))
+        else:
+            nodes[u] = data
+    return nodes, edges
+
+
+def _read_plainly(path):
+    """(nodes: id -> attributes, edges: [(u, v, attributes)]) as a tool that knows nothing of dynsys reads them."""
+    if path.suffix == ".dot":
+        return _read_dot_plainly(path)
+    if path.suffix == ".json":
+        def no_nan(token):
+            raise AssertionError(f"not strict JSON: {token}")
+        G = nx.node_link_graph(json.loads(path.read_text(), parse_constant=no_nan), edges="edges")
+    else:
+        G = {".graphml": nx.read_graphml, ".gexf": nx.read_gexf}[path.suffix](path)
+    return dict(G.nodes(data=True)), list(G.edges(data=True))
+
+
+def _structured(value, suffix):
+    """A vector as plain data: JSON lists in node-link JSON, JSON text elsewhere."""
+    if suffix == ".json":
+        assert isinstance(value, list)
+        return value
+    assert isinstance(value, str)
+    return json.loads(value)
+
+
+NODE_TYPES = {"kind": str, "stability": str, "index": int, "q": float, "stable": bool, "attractor": bool,
+              "lead_re": float, "lead_im": float, "pc1": float, "pc2": float, "readout1": float, "corner": str}
+EDGE_TYPES = {"branch": int, "resolved": bool, "via": bool, "time": float, "length": float, "saddle": str}
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_other_tools_read_plain_typed_scalars(tmp_path, duffing_graphs, suffix):
+    G = duffing_graphs[0]
+    nodes, edges = _read_plainly(write_graph(G, tmp_path / f"g{suffix}"))
+    assert list(nodes) == list(G)
+    for v, d in G.nodes(data=True):
+        plain = nodes[v]
+        for k, t in NODE_TYPES.items():
+            if k in d:
+                assert type(plain[k]) is t and plain[k] == d[k], (suffix, v, k, plain.get(k))
+        assert _structured(plain["x"], suffix) == d["x"].tolist()
+        assert _structured(plain["eigenvalues"], suffix) == [[z.real, z.imag] for z in d["eigenvalues"]]
+        shown = {".dot": "\n".join([v, d["kind"]] + ([d["corner"]] if "corner" in d else []))}.get(suffix, d["label"])
+        assert plain["label"] == shown  # GEXF: Gephi's node label is ours; DOT: what Graphviz draws
+    assert nodes["P1"].get("label_", nodes["P1"]["label"]) == "P1 (+)"  # DOT keeps ours as label_
+    assert len(edges) == G.number_of_edges()
+    for (u, v, plain), (u0, v0, d) in zip(edges, G.edges(data=True)):
+        assert (u, v) == (u0, v0)
+        for k, t in EDGE_TYPES.items():
+            assert type(plain[k]) is t and plain[k] == d[k], (suffix, u, v, k, plain.get(k))
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_nan_and_infinity_survive(tmp_path, duffing_graphs, suffix):
+    G = duffing_graphs[1].copy()
+    G.nodes["P0"].update(big=math.inf, small=-math.inf, v=np.array([[np.nan, np.inf], [-np.inf, 1.0]]),
+                         z=np.array([complex(np.nan, -np.inf)]), pair=(math.nan, 1))
+    path = write_graph(G, tmp_path / f"g{suffix}")
+    assert_same_graph(read_graph(path), G)
+    nodes, _ = _read_plainly(path)
+    lead = nodes["unresolved:P2:0"]["lead_re"]
+    if suffix == ".json":
+        assert lead is None and nodes["P0"]["big"] is None  # strict JSON: null (the schema says NaN, inf)
+    else:
+        assert math.isnan(float(lead)) and float(nodes["P0"]["big"]) == math.inf
+        assert float(nodes["P0"]["small"]) == -math.inf
+    assert _structured(nodes["P0"]["v"], suffix) == [[None, None], [None, 1.0]]
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_names_the_formats_use_themselves(tmp_path, suffix):
+    G = nx.MultiDiGraph(node_default={"a": 1}, name="g", id="i", __dynsys__="mine")
+    G.add_node("a", id=7, label="A", pid="p", viz=1.5, start=0, __id__="mine", label_="taken")
+    G.add_node("b")
+    G.add_edge("a", "b", key="k", weight="heavy", type="t", key_=1, source="s", target="t", label=2, id=None)
+    G.add_edge("b", "a", key=("t", 1), weight=0.5, __key__=3, networkx_key=4)
+    assert_same_graph(read_graph(write_graph(G, tmp_path / f"g{suffix}")), G)
 
 
 def test_bad_files(tmp_path):
@@ -131,3 +260,17 @@ def test_bad_files(tmp_path):
         read_graph(tmp_path / "g.dot")
     with pytest.raises(TypeError, match="object"):
         write_graph(nx.Graph(a=object()), tmp_path / "g.json")
+    with pytest.raises(TypeError, match="dtype object"):
+        write_graph(nx.Graph(a=np.array([None])), tmp_path / "g.json")
+
+
+def test_graphs_other_programs_wrote_are_refused(tmp_path):
+    G = nx.path_graph(3)
+    nx.write_graphml(G, tmp_path / "plain.graphml")
+    with pytest.raises(ValueError, match="not a graph written by dynsys: it has no __dynsys__ schema"):
+        read_graph(tmp_path / "plain.graphml")
+    nx.write_graphml(nx.Graph(__dynsys__='@dynsys:{"__value__": 1}'), tmp_path / "old.graphml")
+    with pytest.raises(ValueError, match="older dynsys"):
+        read_graph(tmp_path / "old.graphml")
+    with pytest.raises(FileNotFoundError):
+        read_graph(tmp_path / "missing.gexf")
