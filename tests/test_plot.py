@@ -230,7 +230,7 @@ def test_state_space_checks_its_arguments():
     with pytest.raises(ValueError, match="dims must be 2 or 3"):
         plot_state_space(np.zeros((2, 5, 4)), dims=4)
     with pytest.raises(ValueError, match="states must have shape"):
-        plot_state_space(np.zeros((2, 5, 1)))
+        plot_state_space(np.zeros((2, 5, 3, 1)))
     with pytest.raises(ValueError, match="3-D Axes"):
         plot_state_space(np.zeros((2, 5, 4)), ax=Figure().add_subplot())
 
