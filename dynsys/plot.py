@@ -837,7 +837,7 @@ def plot_spectrum(points: Any, *, ax: Axes | None = None) -> Figure:
     >>> from dynsys import find_fixed_points, models
     >>> fig = plot_spectrum(find_fixed_points(models.duffing(), method="exact"))
     >>> sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts())
-    ['P0: saddle (index 1)', 'P1, P2: stable focus (same eigenvalues)']
+    ['P0, P1: stable focus (same eigenvalues)', 'P2: saddle']
     """
     entries = _spectrum_entries(points)
     kinds = {kind for _, _, kind, _ in entries}
