@@ -8,9 +8,10 @@ it is drawn on and its figure returned.  Save a figure with
 the last expression of a cell.
 
 Fixed points are drawn the same way everywhere (:func:`point_style`):
-attractors as filled black discs, saddles (and repellers) as diamonds
-coloured by their index dim E^u, non-hyperbolic points as grey squares,
-slow points as faint grey discs and unresolved branch ends as grey crosses.
+attractors as filled black discs, repellers as open circles, saddles as
+diamonds coloured by their index dim E^u, non-hyperbolic points as grey
+squares, slow points as purple triangles and unresolved branch ends as grey
+crosses; legends name only what is drawn, in the colours it is drawn in.
 Colours come from the colour-blind-safe palette of Okabe & Ito (2008).
 
 The state-space view projects states on their principal components: with
@@ -505,11 +506,14 @@ def phase_portrait(
     states spread over the box are followed for ``MANIFOLD_TIMESCALES``
     slowest timescales (``CYCLE_STEPS`` iterations for a map); the last
     ``CYCLE_TAIL`` of each trajectory that stays in the box (enlarged by its
-    size on each side) and never comes within ``CYCLE_CLEARANCE`` times the
-    box's diagonal of a fixed point is drawn: for a flow, by the
-    Poincare-Bendixson theorem, it winds onto a limit cycle (labelled so);
-    for a map, its last iterates are drawn as dots (a cycle or a strange
-    attractor, not told apart).
+    size on each side) and reaches no fixed point is drawn.  For a flow
+    that is a tail that never comes within ``CYCLE_CLEARANCE`` times the
+    box's diagonal of a fixed point: bounded and away from the fixed
+    points, by the Poincare-Bendixson theorem it winds onto a limit cycle
+    (labelled so).  For a map it is an orbit whose last half of the tail
+    does not stay within that distance of one fixed point (a chaotic orbit
+    may pass near a saddle on its attractor); its last iterates are drawn
+    as dots (a cycle or a strange attractor, not told apart).
 
     Basins (``basins=True``): every grid point is followed (the whole grid
     as one batch, in chunks, until it is within ``BASIN_CAPTURE`` times the
@@ -676,15 +680,19 @@ def _draw_cycles(ax: Axes, system: System, points: FixedPointSet, box: np.ndarra
     clearance = CYCLE_CLEARANCE * float(np.linalg.norm(size))
     fixed = points.fixed().x
     if len(fixed):
-        gaps = np.linalg.norm(tail[:, :, None] - fixed[None, None], axis=-1).min(axis=(1, 2))
-        inside &= ~(gaps <= clearance)  # NaN gaps (escaped states) stay excluded through `inside`
+        D = np.linalg.norm(tail[:, :, None] - fixed[None, None], axis=-1)  # (B, tail, m)
+        if system.kind == "flow":  # comes near a fixed point: not told apart from reaching it
+            reaches = D.min(axis=(1, 2)) <= clearance
+        else:  # a map's chaotic orbit may pass near a saddle on its attractor: it reaches one when it stays there
+            reaches = D[:, D.shape[1] // 2:].max(axis=1).min(axis=1) <= clearance
+        inside &= ~reaches  # NaN distances (escaped states) stay excluded through `inside`
     if not inside.any():
         return
     for path in tail[inside]:
         if system.kind == "flow":
             ax.plot(*path.T, color=BLACK, lw=1.3, zorder=3)
         else:
-            ax.plot(*path.T, ".", color=BLACK, ms=1.2, zorder=3)
+            ax.plot(*path.T, ".", color=BLACK, ms=1.0, zorder=4)  # over W^u, which carries them
     if system.kind == "flow":
         ax.plot([], [], color=BLACK, lw=1.3, label="trajectories that reach no fixed point (limit cycle)")
     else:
@@ -1028,7 +1036,9 @@ def draw_graph(
         where = dict(loc="upper left") if dim == 3 else dict(loc="center left", bbox_to_anchor=(1.0, 0.5))
         ax.legend(fontsize="small", frameon=False, **where)
     else:
-        ax.text(0.5, 0.5, "no nodes", transform=ax.transAxes, ha="center", va="center", color=GREY)
+        ax.text(0.5, 0.5, "no nodes" if G.is_directed() else "no attractors", transform=ax.transAxes,
+                ha="center", va="center", color=GREY)
+        ax.set_axis_off()
     for set_label, text in zip((ax.set_xlabel, ax.set_ylabel, getattr(ax, "set_zlabel", None)), axis_labels):
         set_label(text)
     name = G.graph.get("system", "")
