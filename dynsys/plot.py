@@ -8,9 +8,10 @@ it is drawn on and its figure returned.  Save a figure with
 the last expression of a cell.
 
 Fixed points are drawn the same way everywhere (:func:`point_style`):
-attractors as filled black discs, saddles (and repellers) as diamonds
-coloured by their index dim E^u, non-hyperbolic points as grey squares,
-slow points as faint grey discs and unresolved branch ends as grey crosses.
+attractors as filled black discs, repellers as open circles, saddles as
+diamonds coloured by their index dim E^u, non-hyperbolic points as grey
+squares, slow points as purple triangles and unresolved branch ends as grey
+crosses; legends name only what is drawn, in the colours it is drawn in.
 Colours come from the colour-blind-safe palette of Okabe & Ito (2008).
 
 The state-space view projects states on their principal components: with
@@ -28,7 +29,8 @@ D. Sussillo and O. Barak, Neural Computation 25(3), pp. 626-649, 2013.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+import functools
+from typing import Any, Callable, Iterable
 
 import networkx as nx
 import numpy as np
@@ -36,6 +38,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
+from matplotlib.transforms import Bbox
 
 from ._validate import check_count, check_real, check_system
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
@@ -64,62 +67,95 @@ BASIN_TIMESCALES = 4.0  # basins: chunk length in slowest timescales
 BASIN_MAX_CHUNKS = 25  # basins: chunks at most before a grid point is left unassigned
 BASIN_CAPTURE = 0.25  # basins: settled within this fraction of the nearest-attractor distance
 QUIVER_POINTS = 25  # maps: arrows per side of the quiver grid
+CYCLE_GRID = 4  # phase portraits: CYCLE_GRID**2 states followed to show where the motion goes
+CYCLE_STEPS = 1000  # ... for this many iterations of a map (flows: MANIFOLD_TIMESCALES slowest timescales)
+CYCLE_TAIL = 0.25  # ... of which this last fraction is drawn, when it reaches no fixed point
+CYCLE_CLEARANCE = 0.02  # ... i.e. keeps this fraction of the box's diagonal away from every fixed point
+COBWEB_STARTS = (0.2, 0.45)  # 1-D maps: cobweb orbits start at these fractions of the interval
+COBWEB_STEPS = 40  # ... and are iterated this many times
+LABEL_RINGS = (6.0, 11.0, 17.0, 24.0, 32.0, 42.0)  # graph labels: offsets (points) tried around an anchor
 
 
 # ------------------------------------------------------------ shared styles
+KINDS = ("attractor", "saddle", "repeller", "non-hyperbolic", "slow", "unresolved")
+"""The point kinds of :func:`dynsys.fixed_points.point_kind` and graph nodes, in legend order."""
+
+
 def point_style(kind: str, index: int = 0) -> dict[str, Any]:
     """Marker keyword arguments (for ``Axes.scatter``) of a point kind.
 
+    Filled markers are stable, open ones unstable in every direction, as in
+    the textbooks: attractors are black discs, repellers open circles,
+    saddles diamonds coloured by their index, non-hyperbolic points grey
+    squares, slow points purple triangles and unresolved branch ends grey
+    crosses.
+
     Parameters
     ----------
-    kind : {"attractor", "saddle", "nonhyperbolic", "slow", "unresolved"}
+    kind : {"attractor", "saddle", "repeller", "non-hyperbolic", "slow", "unresolved"}
+        ``"nonhyperbolic"`` is accepted for ``"non-hyperbolic"``.
     index : int
         dim E^u, used for saddles.
 
     Returns
     -------
     dict
-        ``marker``, ``color``, ``s``, ``alpha``, ``edgecolors``, ``zorder``
-        and ``label`` (e.g. "index-1 saddle").
+        ``marker``, ``facecolors``, ``edgecolors``, ``s``, ``alpha``,
+        ``linewidths``, ``zorder`` and ``label`` (e.g. "index-1 saddle").
+        ``color`` is the kind's colour (the edge colour of a repeller), for
+        lines drawn with the point (manifolds, branches).
+
+    Examples
+    --------
+    >>> point_style("saddle", 2)["label"]
+    'index-2 saddle'
+    >>> point_style("repeller")["facecolors"]
+    'white'
     """
-    styles = {
-        "attractor": dict(marker="o", color=BLACK, s=60, alpha=1.0, label="attractor"),
-        "saddle": dict(
-            marker="D", color=INDEX_COLORS[(max(index, 1) - 1) % len(INDEX_COLORS)], s=45, alpha=1.0,
-            label=f"index-{index} saddle",
-        ),
-        "nonhyperbolic": dict(marker="s", color=GREY, s=40, alpha=1.0, label="non-hyperbolic"),
-        "slow": dict(marker="o", color=GREY, s=18, alpha=0.35, label="slow point"),
-        "unresolved": dict(marker="X", color=GREY, s=40, alpha=0.8, label="unresolved end"),
+    kind = "non-hyperbolic" if kind == "nonhyperbolic" else kind
+    saddle_color = INDEX_COLORS[(max(index, 1) - 1) % len(INDEX_COLORS)]
+    styles = {  # marker, colour, face colour, edge colour, size, label
+        "attractor": ("o", BLACK, BLACK, "white", 60, "attractor"),
+        "saddle": ("D", saddle_color, saddle_color, "white", 45, f"index-{index} saddle"),
+        "repeller": ("o", BLACK, "white", BLACK, 50, "repeller"),
+        "non-hyperbolic": ("s", GREY, GREY, "white", 40, "non-hyperbolic"),
+        "slow": ("v", PURPLE, PURPLE, BLACK, 45, "slow point"),
+        "unresolved": ("X", GREY, GREY, "white", 45, "unresolved end"),
     }
     if kind not in styles:
-        raise ValueError(f"kind must be one of {tuple(styles)}, got {kind!r}")
-    return {**styles[kind], "edgecolors": "white" if kind != "slow" else "none", "linewidths": 0.6, "zorder": 5}
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    marker, color, face, edge, size, label = styles[kind]
+    return dict(marker=marker, color=color, facecolors=face, edgecolors=edge, s=size, alpha=1.0,
+                linewidths=1.2 if kind == "repeller" else 0.6, zorder=5, label=label)
 
 
-def _kind_of(is_fixed: bool, lin: Linearization) -> str:
-    kind = point_kind(is_fixed, lin)
-    return {"non-hyperbolic": "nonhyperbolic", "repeller": "saddle"}.get(kind, kind)
+def _scatter_kwargs(kind: str, index: int = 0) -> dict[str, Any]:
+    """:func:`point_style` without ``color`` (which ``scatter`` would let override the face and edge colours)."""
+    return {k: v for k, v in point_style(kind, index).items() if k != "color"}
 
 
 def _node_kind(data: dict[str, Any]) -> str:
     """The point kind of a graph node from its attributes."""
-    kind = data.get("kind", "non-hyperbolic")
-    return {"non-hyperbolic": "nonhyperbolic", "repeller": "saddle"}.get(kind, kind)
+    return str(data.get("kind", "non-hyperbolic"))
 
 
-def _scatter_points(ax: Axes, Y: np.ndarray, kinds: list[str], index: np.ndarray) -> None:
-    """Scatter projected points Y (m, 2 or 3), one call (and legend entry) per kind and index."""
-    groups = sorted({(k, int(i) if k == "saddle" else 0) for k, i in zip(kinds, index)}, key=_legend_order)
-    for kind, k in groups:
-        sel = np.array([kk == kind and (kind != "saddle" or int(i) == k) for kk, i in zip(kinds, index)])
+def _group(kind: str, index: int) -> tuple[str, int]:
+    """The legend group of a point: (kind, index) for a saddle, (kind, 0) otherwise."""
+    return str(kind), int(index) if kind == "saddle" else 0
+
+
+def _scatter_points(ax: Axes, Y: np.ndarray, kinds: Any, index: Any) -> None:
+    """Scatter projected points Y (m, 2 or 3), one call (and legend entry) per kind and saddle index."""
+    keys = [_group(k, i) for k, i in zip(kinds, index)]
+    for group in sorted(set(keys), key=_legend_order):
+        sel = np.array([key == group for key in keys])
         shade = {"depthshade": False} if ax.name == "3d" else {}  # the same colours at any depth
-        ax.scatter(*Y[sel].T, **point_style(kind, k), **shade)
+        ax.scatter(*Y[sel].T, **_scatter_kwargs(*group), **shade)
 
 
 def _legend_order(group: tuple[str, int]) -> tuple[int, int]:
-    order = ("attractor", "saddle", "nonhyperbolic", "slow", "unresolved")
-    return order.index(group[0]), group[1]
+    kind = "non-hyperbolic" if group[0] == "nonhyperbolic" else group[0]
+    return KINDS.index(kind), group[1]
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float], projection: str | None = None) -> tuple[Figure, Axes]:
@@ -250,6 +286,7 @@ def plot_state_space(
     n_trajectories: int = 20,
     ax: Axes | None = None,
     dims: int | None = None,
+    times: Any = None,
 ) -> Figure:
     """Trajectories, fixed points and transition branches in the top principal components.
 
@@ -261,11 +298,17 @@ def plot_state_space(
     E^u, s = ``UNSTABLE_SEGMENT`` times the view's extent, before
     projection), and the branches of ``graph``: the paths they took when
     it was built with ``keep_paths=True``, else straight dotted lines from
-    each saddle to where its branch ended.
+    each saddle to where its branch ended, coloured like their saddle
+    (grey when unresolved), one legend entry per colour drawn.
+
+    A one-state system (n = 1) is drawn as x against time (or step): the
+    trajectories, and each fixed point as a dotted horizontal line x = x*
+    with its marker at the right end; the branches of ``graph`` are not
+    drawn there.
 
     Parameters
     ----------
-    states : array_like of shape (B, T, n) or (T, n), n >= 2
+    states : array_like of shape (B, T, n) or (T, n), n >= 1
         Trajectories (NaN rows allowed, e.g. after divergence).
     fixed_points : FixedPointSet, optional
         Its points are drawn; when None, the nodes of ``graph`` are.
@@ -276,21 +319,33 @@ def plot_state_space(
     n_trajectories : int >= 0
         The first ``n_trajectories`` trajectories are drawn.
     ax : Axes, optional
-        A 3-D Axes for ``dims`` 3, a 2-D one for ``dims`` 2.
+        A 3-D Axes for ``dims`` 3, a 2-D one otherwise.
     dims : {2, 3}, optional
-        Default 2 when n == 2, else 3.
+        Default 2 when n <= 2, else 3.
+    times : array_like of shape (T,), optional
+        The times of the T states, for n = 1 (default: the step numbers).
 
     Returns
     -------
     Figure
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> from dynsys.simulate import simulate
+    >>> system = models.logistic()
+    >>> states = simulate(system, [[0.1], [0.5]], steps=30).X
+    >>> fig = plot_state_space(states, find_fixed_points(system, seed=0), system=system)
+    >>> fig.axes[0].get_xlabel()
+    'step'
     """
     X = np.asarray(states, dtype=float)
     if X.ndim == 2:
         X = X[None]
-    if X.ndim != 3 or X.shape[2] < 2:
-        raise ValueError(f"states must have shape (B, T, n) or (T, n) with n >= 2, got {np.shape(states)}")
+    if X.ndim != 3 or X.shape[2] < 1:
+        raise ValueError(f"states must have shape (B, T, n) or (T, n) with n >= 1, got {np.shape(states)}")
     n = X.shape[2]
-    dims = (2 if n == 2 else 3) if dims is None else dims
+    dims = (2 if n <= 2 else 3) if dims is None else dims
     if dims not in (2, 3):
         raise ValueError(f"dims must be 2 or 3, got {dims!r}")
     n_trajectories = check_count(n_trajectories, "n_trajectories", 0)
@@ -298,6 +353,9 @@ def plot_state_space(
     names = system.state_names if system is not None else (
         fixed_points.state_names if fixed_points is not None else tuple(f"x{i + 1}" for i in range(n))
     )
+    title = system.name if system is not None else (fixed_points.system_name if fixed_points is not None else "")
+    if n == 1:
+        return _plot_time_series(X, points, names[0], title, n_trajectories, ax, times)
     if n <= dims:
         dims, mean, P = n, np.zeros(n), np.eye(n)
         labels = list(names)
@@ -337,9 +395,33 @@ def plot_state_space(
     if dims == 3:
         ax.set_zlabel(labels[2])
     where = "state space" if n <= 3 else f"top {dims} principal components"
-    title = system.name if system is not None else (fixed_points.system_name if fixed_points is not None else "")
     ax.set_title(f"{title}: trajectories and fixed points, {where}".lstrip(": "))
     ax.legend(loc="upper left", fontsize="small", framealpha=0.8)
+    return fig
+
+
+def _plot_time_series(
+    X: np.ndarray, points: Any, name: str, title: str, n_trajectories: int, ax: Axes | None, times: Any
+) -> Figure:
+    """x against time for a one-state system (see :func:`plot_state_space`)."""
+    T = X.shape[1]
+    t = np.arange(T, dtype=float) if times is None else np.asarray(times, dtype=float)
+    if t.shape != (T,):
+        raise ValueError(f"times must have shape ({T},) like the states' time axis, got {t.shape}")
+    fig, ax = _new_axes(ax, (6.5, 4.5))
+    for b in range(min(n_trajectories, len(X))):
+        ax.plot(t, X[b, :, 0], color=TRAJECTORY, lw=0.8, alpha=0.5)
+    if n_trajectories:
+        ax.plot([], [], color=TRAJECTORY, lw=0.8, label="trajectories")
+    if points is not None:
+        x, kinds, index, _ = points
+        for xi, kind, k in zip(x[:, 0], kinds, index):
+            ax.axhline(xi, color=point_style(kind, int(k))["color"], ls=":", lw=1.0, zorder=2)
+        _scatter_points(ax, np.column_stack([np.full(len(x), t[-1]), x[:, 0]]), kinds, index)
+    ax.set_xlabel("step" if times is None else "time")
+    ax.set_ylabel(name)
+    ax.set_title(f"{title}: trajectories and fixed points (dotted: x = x*)".lstrip(": "))
+    ax.legend(loc="best", fontsize="small", framealpha=0.8)
     return fig
 
 
@@ -352,8 +434,8 @@ def _points_of(
             raise TypeError(f"fixed_points must be a FixedPointSet, got {type(fixed_points).__name__}")
         if fixed_points.x.shape[1] != n:
             raise ValueError(f"fixed_points must be points of R^{n} like the states, got {fixed_points.x.shape}")
-        kinds = [_kind_of(f, lin) for f, lin in zip(fixed_points.is_fixed, fixed_points.linearizations)]
-        return fixed_points.x, kinds, fixed_points.index, [lin.Eu for lin in fixed_points.linearizations]
+        return (fixed_points.x, list(fixed_points.kinds), fixed_points.index,
+                [lin.Eu for lin in fixed_points.linearizations])
     if graph is None or len(graph) == 0:
         return None
     data = [d for _, d in graph.nodes(data=True)]
@@ -364,20 +446,27 @@ def _points_of(
 
 
 def _draw_branches(ax: Axes, graph: nx.MultiDiGraph, project: Any) -> None:
-    """The branches of a transition graph, coloured by their saddle's index."""
-    drawn = False
+    """The branches of a transition graph, coloured by their saddle's index (grey: unresolved).
+
+    One legend entry per colour drawn: "branches of index-k saddles" (or of
+    repellers), "unresolved branches".
+    """
+    drawn: dict[str, str] = {}  # colour -> legend label
     for s, t, d in graph.edges(data=True):
         if d.get("via"):
             continue
-        color = point_style("saddle", int(graph.nodes[s].get("index", 1)))["color"] if d.get("resolved", True) else GREY
+        k = int(graph.nodes[s].get("index", 1))
+        resolved = d.get("resolved", True)
+        color = point_style("saddle", k)["color"] if resolved else GREY
+        source = "repellers" if graph.nodes[s].get("kind") == "repeller" else f"index-{k} saddles"
+        drawn.setdefault(color, f"branches of {source}" if resolved else "unresolved branches")
         path = d.get("path")
         if path is not None and len(path):
             ax.plot(*project(np.vstack([graph.nodes[s]["x"], path])).T, color=color, lw=1.1, alpha=0.75)
         else:
             ax.plot(*project(np.stack([graph.nodes[s]["x"], graph.nodes[t]["x"]])).T, ":", color=color, lw=1.1)
-        drawn = True
-    if drawn:
-        ax.plot([], [], color=ORANGE, lw=1.1, label="saddle branches")
+    for color, label in sorted(drawn.items(), key=lambda item: (item[0] == GREY, item[1])):
+        ax.plot([], [], color=color, lw=1.1, label=label)
 
 
 # -------------------------------------------------------- phase portraits
@@ -392,8 +481,9 @@ def phase_portrait(
     manifolds: bool = True,
     basins: bool = False,
     density: float = 1.2,
+    cycles: bool = True,
 ) -> Figure:
-    """The phase portrait of a 2-D flow or map.
+    """The phase portrait of a 2-D flow or map, or the graph of a 1-D one.
 
     Flows: stream lines of f on a ``resolution`` x ``resolution`` grid,
     the nullclines f_1 = 0 and f_2 = 0, the fixed points by kind
@@ -401,7 +491,9 @@ def phase_portrait(
     W^u by integrating x* +- eps v (v spanning E^u) forward, W^s by
     integrating x* +- eps w (w spanning E^s) with ``system.reverse_time()``,
     both with rk4 (:func:`dynsys.simulate.simulate`) for
-    ``MANIFOLD_TIMESCALES`` slowest timescales 1 / min margin.
+    ``MANIFOLD_TIMESCALES`` slowest timescales 1 / min margin.  The
+    manifolds have their saddle's colour, W^u solid and W^s dashed, and so
+    have their legend entries.
 
     Maps: arrows of the step g(x) - x, the curves g_i(x) = x_i, the fixed
     points, and W^u of every saddle by iterating a fundamental domain
@@ -409,6 +501,19 @@ def phase_portrait(
     lambda < 0, so that each branch stays on its side) ``MANIFOLD_MAP_STEPS``
     times.  W^s of a map needs the inverse map, which a :class:`System` does
     not provide, and is not drawn.
+
+    Where the motion goes (``cycles=True``): ``CYCLE_GRID`` x ``CYCLE_GRID``
+    states spread over the box are followed for ``MANIFOLD_TIMESCALES``
+    slowest timescales (``CYCLE_STEPS`` iterations for a map); the last
+    ``CYCLE_TAIL`` of each trajectory that stays in the box (enlarged by its
+    size on each side) and reaches no fixed point is drawn.  For a flow
+    that is a tail that never comes within ``CYCLE_CLEARANCE`` times the
+    box's diagonal of a fixed point: bounded and away from the fixed
+    points, by the Poincare-Bendixson theorem it winds onto a limit cycle
+    (labelled so).  For a map it is an orbit whose last half of the tail
+    does not stay within that distance of one fixed point (a chaotic orbit
+    may pass near a saddle on its attractor); its last iterates are drawn
+    as dots (a cycle or a strange attractor, not told apart).
 
     Basins (``basins=True``): every grid point is followed (the whole grid
     as one batch, in chunks, until it is within ``BASIN_CAPTURE`` times the
@@ -418,12 +523,21 @@ def phase_portrait(
     row 0 at the lower bound of the second state, ``origin="lower"``)
     holds the number of the attractor in ``fixed_points.stable()``,
     masked where none was reached.  Its cost is that of simulating
-    ``resolution**2`` states.
+    ``resolution**2`` states.  Without attractors nothing is coloured; the
+    title names basins only where they are drawn ("basin" for one).
+
+    One-state systems: a map is drawn as its graph x' = g(x) with the
+    diagonal x' = x and a cobweb of the orbits of ``COBWEB_STARTS`` (as
+    fractions of the box) over ``COBWEB_STEPS`` iterations; a flow as the
+    graph of dx/dt = f(x) with arrows on the line dx/dt = 0 showing the
+    direction of motion (its phase line).  The fixed points lie on the
+    diagonal (maps) or the axis (flows).  ``nullclines``, ``manifolds``,
+    ``basins`` and ``cycles`` do not apply.
 
     Parameters
     ----------
-    system : System of dim 2
-    bounds : array_like of shape (2, 2), optional
+    system : System of dim 1 or 2
+    bounds : array_like of shape (dim, 2), optional
         The box drawn; default ``system.bounds``, else a box around the
         fixed points.
     fixed_points : FixedPointSet, optional
@@ -431,7 +545,7 @@ def phase_portrait(
     ax : Axes, optional
     resolution : int >= 10
         Grid points per side (stream lines, nullclines, basins).
-    nullclines, manifolds, basins : bool
+    nullclines, manifolds, basins, cycles : bool
     density : float > 0
         Stream line density (``Axes.streamplot``).
 
@@ -442,26 +556,37 @@ def phase_portrait(
     Raises
     ------
     ValueError
-        When ``system.dim != 2``, or bounds are needed and unknown.
+        When ``system.dim`` is not 1 or 2, or bounds are needed and unknown.
+
+    Examples
+    --------
+    >>> from dynsys import models
+    >>> fig = phase_portrait(models.van_der_pol(), resolution=30)
+    >>> fig.axes[0].get_title()
+    'van_der_pol: phase portrait'
+    >>> fig = phase_portrait(models.logistic())
+    >>> fig.axes[0].get_title()
+    'logistic: cobweb diagram'
     """
     check_system(system)
-    if system.dim != 2:
-        raise ValueError(f"phase_portrait needs a 2-D system, {system.name} has dim {system.dim}")
+    if system.dim not in (1, 2):
+        raise ValueError(f"phase_portrait needs a 1-D or 2-D system, {system.name} has dim {system.dim}")
     resolution = check_count(resolution, "resolution", 10)
     density = check_real(density, "density", positive=True)
     box = _portrait_bounds(system, bounds, fixed_points)
     if fixed_points is None:
         fixed_points = find_fixed_points(system, bounds=box, seed=0)
-    elif not isinstance(fixed_points, FixedPointSet) or fixed_points.x.shape[1] != 2:
-        raise ValueError(f"fixed_points must be a FixedPointSet of points of R^2, got {fixed_points!r}")
+    elif not isinstance(fixed_points, FixedPointSet) or fixed_points.x.shape[1] != system.dim:
+        raise ValueError(f"fixed_points must be a FixedPointSet of points of R^{system.dim}, got {fixed_points!r}")
+    if system.dim == 1:
+        return _portrait_1d(system, fixed_points, box[0], ax, resolution)
     fig, ax = _new_axes(ax, (6.5, 5.5))
     u = np.linspace(*box[0], resolution)
     v = np.linspace(*box[1], resolution)
     U, V = np.meshgrid(u, v)
     grid = np.column_stack([U.ravel(), V.ravel()])
     names = system.state_names
-    if basins:
-        _draw_basins(ax, system, fixed_points, grid, box, resolution)
+    n_basins = _draw_basins(ax, system, fixed_points, grid, box, resolution) if basins else 0
     F = system.residual(grid)
     F1, F2 = F[:, 0].reshape(U.shape), F[:, 1].reshape(U.shape)
     if system.kind == "flow":
@@ -478,23 +603,58 @@ def phase_portrait(
             if np.nanmin(Fi) < 0 < np.nanmax(Fi):
                 ax.contour(U, V, Fi, levels=[0.0], colors=[color], linewidths=1.3, zorder=2)
                 ax.plot([], [], color=color, lw=1.3, label=label)
+    if cycles:
+        _draw_cycles(ax, system, fixed_points, box)
     if manifolds:
         _draw_manifolds(ax, system, fixed_points, box)
-    kinds = [_kind_of(f, lin) for f, lin in zip(fixed_points.is_fixed, fixed_points.linearizations)]
-    _scatter_points(ax, fixed_points.x, kinds, fixed_points.index)
+    _scatter_points(ax, fixed_points.x, fixed_points.kinds, fixed_points.index)
     ax.set_xlim(*box[0])
     ax.set_ylim(*box[1])
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
-    ax.set_title(f"{system.name}: phase portrait" + (" and basins" if basins else ""))
+    ax.set_title(f"{system.name}: phase portrait" + {0: "", 1: " and basin"}.get(n_basins, " and basins"))
     ax.legend(loc="upper right", fontsize="small", framealpha=0.85)
     return fig
 
 
+def _portrait_1d(system: System, points: FixedPointSet, interval: np.ndarray, ax: Axes | None, resolution: int) -> Figure:
+    """The graph of a 1-D map (with a cobweb) or flow (with its phase line); see :func:`phase_portrait`."""
+    fig, ax = _new_axes(ax, (6.0, 5.0))
+    name = system.state_names[0]
+    x = np.linspace(*interval, max(resolution, 400))
+    g = system.rhs(x[:, None])[:, 0]
+    if system.kind == "map":
+        ax.plot(x, g, color=BLUE, lw=1.5, label=f"{name}' = g({name})", zorder=3)
+        ax.plot(interval, interval, color=GREY, lw=1.0, label=f"{name}' = {name}", zorder=2)
+        starts = interval[0] + np.asarray(COBWEB_STARTS)[:, None] * (interval[1] - interval[0])
+        orbits = simulate(system, starts, steps=COBWEB_STEPS).X[:, :, 0]
+        for orbit in orbits:  # (x0, x0) -> (x0, x1) -> (x1, x1) -> (x1, x2) -> ...
+            ax.plot(np.repeat(orbit, 2)[:-1], np.concatenate([[orbit[0]], np.repeat(orbit[1:], 2)]),
+                    color=TRAJECTORY, lw=0.7, alpha=0.7, zorder=1)
+        ax.plot([], [], color=TRAJECTORY, lw=0.7, label=f"cobweb of {len(orbits)} orbits, {COBWEB_STEPS} steps")
+        where, what = np.column_stack([points.x[:, 0], points.x[:, 0]]), "cobweb diagram"
+        ax.set_ylabel(f"{name}'")
+    else:
+        ax.plot(x, g, color=BLUE, lw=1.5, label=f"d{name}/dt = f({name})", zorder=3)
+        ax.axhline(0.0, color=GREY, lw=1.0, zorder=2)
+        arrows = np.linspace(*interval, QUIVER_POINTS)
+        direction = np.sign(system.rhs(arrows[:, None])[:, 0])
+        ax.quiver(arrows, np.zeros_like(arrows), direction, np.zeros_like(arrows), color=GREY, angles="xy",
+                  width=0.004, scale=2.5 * QUIVER_POINTS / np.ptp(interval), scale_units="x", zorder=2)
+        where, what = np.column_stack([points.x[:, 0], np.zeros(len(points))]), "phase line"
+        ax.set_ylabel(f"d{name}/dt")
+    _scatter_points(ax, where, points.kinds, points.index)
+    ax.set_xlim(*interval)
+    ax.set_xlabel(name)
+    ax.set_title(f"{system.name}: {what}")
+    ax.legend(loc="best", fontsize="small", framealpha=0.85)
+    return fig
+
+
 def _portrait_bounds(system: System, bounds: Any, fixed_points: FixedPointSet | None) -> np.ndarray:
-    """The box (2, 2) of a phase portrait (see :func:`phase_portrait`)."""
+    """The box (dim, 2) of a phase portrait (see :func:`phase_portrait`)."""
     if bounds is not None:
-        return _check_bounds(bounds, 2)
+        return _check_bounds(bounds, system.dim)
     if system.bounds is not None:
         return np.asarray(system.bounds, dtype=float)
     if fixed_points is None or len(fixed_points) == 0:
@@ -502,6 +662,41 @@ def _portrait_bounds(system: System, bounds: Any, fixed_points: FixedPointSet | 
     lo, hi = fixed_points.x.min(axis=0), fixed_points.x.max(axis=0)
     pad = np.maximum(0.5 * (hi - lo), 1.0)
     return np.column_stack([lo - pad, hi + pad])
+
+
+def _draw_cycles(ax: Axes, system: System, points: FixedPointSet, box: np.ndarray) -> None:
+    """The tails of trajectories that reach no fixed point (see :func:`phase_portrait`)."""
+    fractions = (np.arange(CYCLE_GRID) + 0.5) / CYCLE_GRID
+    starts = box[:, 0] + np.stack(np.meshgrid(fractions, fractions), axis=-1).reshape(-1, 2) * (box[:, 1] - box[:, 0])
+    size = box[:, 1] - box[:, 0]
+    L = 1e3 * (float(np.linalg.norm(size)) + float(np.max(np.abs(box))))
+    if system.kind == "flow":
+        span = MANIFOLD_TIMESCALES * _slowest_timescale(points)
+        X = simulate(system, starts, (0.0, span), method="rk4", n_points=MANIFOLD_POINTS, max_norm=L).X
+    else:
+        X = simulate(system, starts, steps=CYCLE_STEPS, max_norm=L).X
+    tail = X[:, -max(2, int(CYCLE_TAIL * X.shape[1])):]
+    inside = np.all((tail >= box[:, 0] - size) & (tail <= box[:, 1] + size), axis=(1, 2))  # False for NaN
+    clearance = CYCLE_CLEARANCE * float(np.linalg.norm(size))
+    fixed = points.fixed().x
+    if len(fixed):
+        D = np.linalg.norm(tail[:, :, None] - fixed[None, None], axis=-1)  # (B, tail, m)
+        if system.kind == "flow":  # comes near a fixed point: not told apart from reaching it
+            reaches = D.min(axis=(1, 2)) <= clearance
+        else:  # a map's chaotic orbit may pass near a saddle on its attractor: it reaches one when it stays there
+            reaches = D[:, D.shape[1] // 2:].max(axis=1).min(axis=1) <= clearance
+        inside &= ~reaches  # NaN distances (escaped states) stay excluded through `inside`
+    if not inside.any():
+        return
+    for path in tail[inside]:
+        if system.kind == "flow":
+            ax.plot(*path.T, color=BLACK, lw=1.3, zorder=3)
+        else:
+            ax.plot(*path.T, ".", color=BLACK, ms=1.0, zorder=4)  # over W^u, which carries them
+    if system.kind == "flow":
+        ax.plot([], [], color=BLACK, lw=1.3, label="trajectories that reach no fixed point (limit cycle)")
+    else:
+        ax.plot([], [], ".", color=BLACK, ms=4, label=f"orbits that reach no fixed point (last {tail.shape[1]} steps)")
 
 
 def _slowest_timescale(points: FixedPointSet) -> float:
@@ -530,12 +725,12 @@ def _unstable_manifold_of_map(system: System, lin: Linearization, eps: float, L:
 
 
 def _draw_manifolds(ax: Axes, system: System, points: FixedPointSet, box: np.ndarray) -> None:
-    """W^u (solid) and W^s (dashed, flows only) of every saddle of ``points``."""
+    """W^u (solid; dots for a map) and W^s (dashed, flows only) of every saddle of ``points``, in its colour."""
     diagonal = float(np.linalg.norm(box[:, 1] - box[:, 0]))
     eps, L = MANIFOLD_EPS * diagonal, 1e3 * (diagonal + float(np.max(np.abs(box))))
     span = MANIFOLD_TIMESCALES * _slowest_timescale(points)
-    saddles = points.saddles()
-    for lin in saddles.linearizations:
+    drawn: set[int] = set()
+    for lin in points.saddles().linearizations:
         color = point_style("saddle", lin.index)["color"]
         if system.kind == "flow":
             for path in _manifold_branches(system, lin.x, lin.Eu, eps, span, L):
@@ -545,10 +740,16 @@ def _draw_manifolds(ax: Axes, system: System, points: FixedPointSet, box: np.nda
         elif lin.index == 1:
             for path in _unstable_manifold_of_map(system, lin, eps, L):  # dots: the images spread apart
                 ax.plot(*path.T, ".", color=color, ms=1.5, zorder=3)
-    if len(saddles):
-        ax.plot([], [], color=BLACK, lw=1.8, label="unstable manifold")
+        else:
+            continue
+        drawn.add(lin.index)
+    for k in sorted(drawn):
+        color = point_style("saddle", k)["color"]
         if system.kind == "flow":
-            ax.plot([], [], "--", color=BLACK, lw=1.4, label="stable manifold")
+            ax.plot([], [], color=color, lw=1.8, label=f"unstable manifold (index-{k} saddle)")
+            ax.plot([], [], "--", color=color, lw=1.4, label=f"stable manifold (index-{k} saddle)")
+        else:
+            ax.plot([], [], ".", color=color, ms=5, label=f"unstable manifold (index-{k} saddle)")
 
 
 def basin_labels(system: System, attractors: FixedPointSet, X0: np.ndarray) -> np.ndarray:
@@ -597,17 +798,20 @@ def basin_labels(system: System, attractors: FixedPointSet, X0: np.ndarray) -> n
 
 def _draw_basins(
     ax: Axes, system: System, points: FixedPointSet, grid: np.ndarray, box: np.ndarray, resolution: int
-) -> None:
-    """Colour the grid by the attractor each point reaches (see :func:`phase_portrait`)."""
+) -> int:
+    """Colour the grid by the attractor each point reaches (see :func:`phase_portrait`); the number of attractors."""
     attractors = points.stable()
+    if not len(attractors):
+        return 0
     labels = basin_labels(system, attractors, grid).reshape(resolution, resolution)
-    colors = [to_rgba(c, 0.35) for c in SERIES_COLORS[: max(1, len(attractors))]]
+    colors = [to_rgba(SERIES_COLORS[i % len(SERIES_COLORS)], 0.35) for i in range(len(attractors))]
     ax.imshow(
         np.ma.masked_less(labels, 0), origin="lower", extent=(*box[0], *box[1]), aspect="auto",
         cmap=ListedColormap(colors), vmin=-0.5, vmax=len(colors) - 0.5, interpolation="nearest", zorder=0,
     )
-    for i, x in enumerate(attractors.x):
-        ax.fill([], [], color=colors[i % len(colors)], label=f"basin of ({x[0]:.3g}, {x[1]:.3g})")
+    for color, x in zip(colors, attractors.x):
+        ax.fill([], [], color=color, label=f"basin of ({x[0]:.3g}, {x[1]:.3g})")
+    return len(attractors)
 
 
 # ----------------------------------------------------------------- spectra
@@ -615,51 +819,109 @@ def plot_spectrum(points: Any, *, ax: Axes | None = None) -> Figure:
     """Eigenvalues of one or many linearisations in the complex plane.
 
     Flows are drawn with the imaginary axis (Re lambda = 0, the stability
-    boundary), maps with the unit circle |lambda| = 1.  Each point gets its
-    own colour when there are at most 8; beyond that the colours are those
-    of the point kinds (:func:`point_style`).
+    boundary), maps with the unit circle |lambda| = 1.  With at most 8
+    linearisations each gets its own colour and legend entry, named by
+    its id and label; linearisations with the same eigenvalues (up to
+    rounding, e.g. symmetric attractors) share one entry, "P1, P2: ...
+    (same eigenvalues)", since their markers coincide.  With more, they
+    are grouped by point kind (:func:`point_style`: attractors, saddles
+    by index, repellers, ...), drawn half-transparent (overlapping markers
+    look darker) and counted in the legend ("8 attractors"); without
+    ``ax``, each group gets its own panel.
 
     Parameters
     ----------
     points : FixedPointSet, FixedPoint, Linearization, or a list of them
         All of one kind (flows or maps).
     ax : Axes, optional
+        Everything is drawn on it (no panels).
 
     Returns
     -------
     Figure
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> fig = plot_spectrum(find_fixed_points(models.duffing(), method="exact"))
+    >>> sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    ['P0, P1: stable focus (same eigenvalues)', 'P2: saddle']
     """
     entries = _spectrum_entries(points)
     kinds = {kind for _, _, kind, _ in entries}
     if len(kinds) > 1:
         raise ValueError(f"points must all be of flows or all of maps, got both kinds: {sorted(kinds)}")
     kind = kinds.pop() if kinds else "flow"
-    fig, ax = _new_axes(ax, (6.0, 5.0))
-    by_kind = len(entries) > len(SERIES_COLORS)
-    seen: set[str] = set()
-    for i, (name, lam, _, style) in enumerate(entries):
-        if by_kind:
-            st = point_style(*style)
-            label = None if st["label"] in seen else st["label"]
-            seen.add(st["label"])
-            ax.scatter(lam.real, lam.imag, marker=st["marker"], color=st["color"], s=30, alpha=0.8, label=label)
-        else:
+    if len(entries) <= len(SERIES_COLORS):
+        fig, ax = _new_axes(ax, (6.0, 5.0))
+        for i, (names, lam) in enumerate(_same_spectra(entries)):
+            label = names[0] if len(names) == 1 else ", ".join(n.split(":")[0] for n in names) + ":" + \
+                names[0].split(":", 1)[1] + " (same eigenvalues)"
             ax.scatter(lam.real, lam.imag, marker="o", color=SERIES_COLORS[i], s=40, alpha=0.9,
-                       edgecolors="white", linewidths=0.5, label=name, zorder=3)
+                       edgecolors="white", linewidths=0.5, label=label, zorder=3)
+        axes = [ax]
+    else:
+        groups: dict[tuple[str, int], list[np.ndarray]] = {}
+        for _, lam, _, style in entries:
+            groups.setdefault(style, []).append(lam)
+        order = sorted(groups, key=_legend_order)
+        if ax is None and len(order) > 1:
+            cols = min(len(order), 3)
+            rows = -(-len(order) // cols)
+            fig = Figure(figsize=(1.0 + 3.6 * cols, 0.6 + 3.4 * rows), layout="constrained")
+            grid = np.asarray(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False))
+            axes = list(grid.ravel()[: len(order)])
+            for extra in grid.ravel()[len(order):]:
+                extra.set_visible(False)
+        else:
+            fig, ax = _new_axes(ax, (6.0, 5.0))
+            axes = [ax] * len(order)
+        for ax_k, style in zip(axes, order):
+            st = point_style(*style)
+            lam = np.concatenate(groups[style])
+            count = len(groups[style])
+            noun = st["label"] + (" point" if style[0] == "non-hyperbolic" else "")
+            ax_k.scatter(lam.real, lam.imag, marker=st["marker"], color=st["color"], s=30, alpha=0.35,
+                         linewidths=0, label=f"{count} {noun}{'s' if count != 1 else ''}", zorder=3)
+        axes = list(dict.fromkeys(axes))
+    what = "flow: stable where Re λ < 0" if kind == "flow" else "map: stable inside |λ| = 1"
+    for a in axes:
+        _spectrum_frame(a, kind)
+        if a.collections:
+            a.legend(loc="best", fontsize="small", framealpha=0.85)
+    if len(axes) > 1:
+        fig.suptitle(f"Eigenvalues ({what})")
+    else:
+        axes[0].set_title(f"Eigenvalues ({what})")
+    return fig
+
+
+def _spectrum_frame(ax: Axes, kind: str) -> None:
+    """The stability boundary (imaginary axis or unit circle), the real axis and the axis labels."""
     if kind == "flow":
         ax.axvline(0.0, color=GREY, lw=1.0, zorder=1)
-        ax.set_title("Eigenvalues (flow: stable where Re λ < 0)")
     else:
         theta = np.linspace(0, 2 * np.pi, 400)
         ax.plot(np.cos(theta), np.sin(theta), color=GREY, lw=1.0, zorder=1)
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.set_title("Eigenvalues (map: stable inside |λ| = 1)")
+        shared = len(ax.get_shared_x_axes().get_siblings(ax)) > 1  # panels: their limits are shared
+        ax.set_aspect("equal", adjustable="box" if shared else "datalim")
     ax.axhline(0.0, color=GREY, lw=0.5, zorder=1)
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
-    if entries:
-        ax.legend(loc="best", fontsize="small", framealpha=0.85)
-    return fig
+
+
+def _same_spectra(entries: list[tuple[str, np.ndarray, str, tuple[str, int]]]) -> list[tuple[list[str], np.ndarray]]:
+    """The entries' spectra with equal ones (same sorted eigenvalues up to rounding) merged: (names, eigenvalues)."""
+    merged: list[tuple[list[str], np.ndarray]] = []
+    for name, lam, _, _ in entries:
+        key = np.sort_complex(np.asarray(lam, dtype=complex))
+        for names, other in merged:
+            if other.shape == key.shape and np.allclose(np.sort_complex(other), key, rtol=1e-9, atol=1e-12):
+                names.append(name)
+                break
+        else:
+            merged.append(([name], np.asarray(lam)))
+    return merged
 
 
 def _spectrum_entries(points: Any) -> list[tuple[str, np.ndarray, str, tuple[str, int]]]:
@@ -671,15 +933,14 @@ def _spectrum_entries(points: Any) -> list[tuple[str, np.ndarray, str, tuple[str
     entries = []
     for item in points:
         if isinstance(item, FixedPointSet):
-            entries += [(f"#{len(entries) + j}: {p.label}", p.eigenvalues, item.kind,
-                         (_kind_of(p.is_fixed, p.linearization), p.index)) for j, p in enumerate(item)]
+            entries += [(f"{p.id or f'#{len(entries) + j}'}: {p.label}", p.eigenvalues, item.kind,
+                         _group(p.kind, p.index)) for j, p in enumerate(item)]
         elif isinstance(item, FixedPoint):
-            lin = item.linearization
-            entries.append((f"#{len(entries)}: {item.label}", item.eigenvalues, lin.kind,
-                            (_kind_of(item.is_fixed, lin), item.index)))
+            entries.append((f"{item.id or f'#{len(entries)}'}: {item.label}", item.eigenvalues,
+                            item.linearization.kind, _group(item.kind, item.index)))
         elif isinstance(item, Linearization):
             entries.append((f"#{len(entries)}: {item.label}", item.eigenvalues, item.kind,
-                            (_kind_of(True, item), item.index)))
+                            _group(point_kind(True, item), item.index)))
         else:
             raise TypeError(f"points must hold FixedPointSets, FixedPoints or Linearizations, got {type(item).__name__}")
     return entries
@@ -687,18 +948,29 @@ def _spectrum_entries(points: Any) -> list[tuple[str, np.ndarray, str, tuple[str
 
 # ------------------------------------------------------------------ graphs
 def draw_graph(
-    G: nx.Graph, *, ax: Axes | None = None, positions: dict[Any, Any] | None = None, edge_labels: bool = False
+    G: nx.Graph,
+    *,
+    ax: Axes | None = None,
+    positions: dict[Any, Any] | None = None,
+    edge_labels: bool = False,
+    projection: tuple[Any, Any] | None = None,
 ) -> Figure:
     """A transition graph or attractor graph, with nodes drawn by kind.
 
-    Node positions: ``positions`` when given; else, when every node has an
-    ``x`` attribute, the nodes' states projected on their top 2 principal
-    components (their own coordinates for n <= 2), so the picture matches
-    :func:`plot_state_space`; else a spring layout with seed 0.  Nodes are
-    drawn by kind (:func:`point_style`: attractors black, saddles coloured
-    by index, unresolved ends grey) with their ids; edges as arrows for a
-    directed graph (resolved solid, unresolved dashed grey, via-edges
-    dotted), parallel edges as arcs.
+    Node positions: ``positions`` when given; else, with ``projection =
+    (mean, components)`` (e.g. ``principal_components(states, 3)``, the
+    projection of :func:`plot_state_space`), each node's state ``x``
+    projected, y = (x - mean) components^T, in 3-D when ``components`` has
+    3 rows (with equal axis scales, so that the 2^3 attractors of a 3-bit
+    flip-flop sit at the corners of a cube); else, when every node has an
+    ``x`` attribute, the nodes' states projected on their own top 2
+    principal components (their own coordinates for n <= 2); else a
+    spring layout with seed 0.  Nodes are drawn by kind
+    (:func:`point_style`) and named by their ``label`` attribute (their id
+    when they have none); edges as arrows for a directed graph (resolved
+    solid, unresolved dashed grey, via-edges dotted), parallel edges as
+    arcs.  Labels are placed, for the view drawn, where they overlap no
+    other label and no node (the nearest free spot around their anchor).
 
     Parameters
     ----------
@@ -706,86 +978,252 @@ def draw_graph(
         From :func:`dynsys.graph.transition_graph` or
         :func:`dynsys.graph.attractor_graph`.
     ax : Axes, optional
-    positions : dict of node to (x, y), optional
+        A 3-D Axes when ``projection`` has 3 components (or ``positions``
+        are 3-D), else a 2-D one.
+    positions : dict of node to (x, y) or (x, y, z), optional
     edge_labels : bool
-        Write each edge's ``saddle`` attribute (attractor graphs) on it.
+        Write each edge's ``saddle`` attribute (attractor graphs: the
+        index-1 saddle between the two attractors) on it.
+    projection : (mean, components), optional
+        ``mean`` of shape (n,), ``components`` of shape (2 or 3, n) with
+        orthonormal rows; the axes are called PC1, PC2 (, PC3).
 
     Returns
     -------
     Figure
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> import numpy as np
+    >>> G = nx.MultiGraph()
+    >>> corners = [(-1.0, -1.0, 1.0), (1.0, -1.0, 1.0)]
+    >>> for i, c in enumerate(corners):
+    ...     G.add_node(f"P{i}", label=f"P{i} (corner {i})", kind="attractor", index=0, x=np.array(c))
+    >>> G.add_edge("P0", "P1", saddle="P2")
+    0
+    >>> fig = draw_graph(G, edge_labels=True, projection=(np.zeros(3), np.eye(3)))
+    >>> fig.axes[0].name, sorted(t.get_text() for t in fig.axes[0].texts)
+    ('3d', ['P0 (corner 0)', 'P1 (corner 1)', 'P2'])
     """
     if not isinstance(G, nx.Graph):
         raise TypeError(f"G must be a networkx graph, got {type(G).__name__}")
-    pos = _graph_positions(G, positions)
-    fig, ax = _new_axes(ax, (6.5, 5.5))
+    pos, axis_labels = _graph_positions(G, positions, projection)
+    dim = len(axis_labels)
+    fig, ax = _new_axes(ax, (7.0, 6.5) if dim == 3 else (6.5, 5.5), "3d" if dim == 3 else None)
+    nodes = list(G)
+    XY = np.array([pos[v] for v in nodes], dtype=float).reshape(-1, dim)
+    if dim == 3:
+        ax.computed_zorder = False  # nodes over edges, as in 2-D
+    to_data = _to_axes_data(ax)
+    anchors, arrows = _draw_edges(ax, G, pos, to_data)
+    data = [G.nodes[v] for v in nodes]
+    _scatter_points(ax, XY, [_node_kind(d) for d in data], [d.get("index", 0) for d in data])
+    if len(XY):
+        lo, hi = XY.min(axis=0), XY.max(axis=0)
+        pad = 0.12 * np.maximum(hi - lo, 1e-9) + (hi == lo)
+        if dim == 2 and positions is None and _has_states(G):
+            ax.set_aspect("equal", adjustable="datalim")  # distances as in state space: the limits follow
+            ax.update_datalim([lo - pad, hi + pad])
+            ax.autoscale_view()
+        else:
+            for set_lim, a, b in zip((ax.set_xlim, ax.set_ylim, getattr(ax, "set_zlim", None)), lo - pad, hi + pad):
+                set_lim(a, b)
+        if dim == 3:  # equal scales on the three axes when they are a state space, as large as the axes allow
+            ax.set_box_aspect(2 * pad + hi - lo if positions is None else None, zoom=0.95)
+        if not G.is_directed() and G.number_of_edges():
+            ax.plot([], [], color=GREY, lw=1.1, label="joined through an index-1 saddle")
+        where = dict(loc="upper left") if dim == 3 else dict(loc="center left", bbox_to_anchor=(1.0, 0.5))
+        ax.legend(fontsize="small", frameon=False, **where)
+    else:
+        ax.text(0.5, 0.5, "no nodes" if G.is_directed() else "no attractors", transform=ax.transAxes,
+                ha="center", va="center", color=GREY)
+        ax.set_axis_off()
+    for set_label, text in zip((ax.set_xlabel, ax.set_ylabel, getattr(ax, "set_zlabel", None)), axis_labels):
+        set_label(text)
+    name = G.graph.get("system", "")
+    what = "transition graph" if G.is_directed() else "attractor graph"
+    ax.set_title(f"{name}: {what}" if name else what.capitalize())
+    renderer = _draw_now(fig)
+    for tail, head, color in arrows:
+        ax.annotate("", to_data(head), xytext=to_data(tail), zorder=2, annotation_clip=False,
+                    arrowprops=dict(arrowstyle="-|>", color=color, lw=1.1, mutation_scale=10)).set_in_layout(False)
+    markers = np.array([to_data(p) for p in XY]).reshape(-1, 2)
+    texts = [(markers[i], str(d.get("label", v)), True) for i, (v, d) in enumerate(zip(nodes, data))]
+    if edge_labels:
+        texts += [(anchor(), str(d["saddle"]), False) for anchor, d in anchors if "saddle" in d]
+    _place_labels(ax, renderer, markers, texts)
+    return fig
+
+
+def _draw_edges(
+    ax: Axes, G: nx.Graph, pos: dict[Any, np.ndarray], to_data: Callable[[np.ndarray], np.ndarray]
+) -> tuple[list[tuple[Callable[[], np.ndarray], dict[str, Any]]], list[tuple[np.ndarray, np.ndarray, str]]]:
+    """Draw the edges, parallel ones as arcs.
+
+    Returns each edge's label anchor (a function giving the middle of its
+    arc in the axes' 2-D data coordinates, to be called once the figure is
+    drawn) with its attributes, and in 3-D the arrowheads of a directed
+    graph still to be drawn (tail, head, colour).  In 2-D an arc is
+    matplotlib's ``arc3``, a quadratic Bezier curve in display
+    coordinates; in 3-D it is one in data coordinates, bent by ``rad``
+    times the edge's length along a normal of the edge.
+    """
     directed = G.is_directed()
     count: dict[tuple[Any, Any], int] = {}
+    anchors, arrows = [], []
     for s, t, d in G.edges(data=True):
         key = (s, t) if directed else tuple(sorted((s, t), key=str))
         j = count[key] = count.get(key, -1) + 1
         resolved = d.get("resolved", True)
         style = ":" if d.get("via") else ("-" if resolved else "--")
-        color = GREY if not resolved else point_style("saddle", int(G.nodes[s].get("index", 1) or 1))["color"]
-        color = color if directed else GREY
+        color = GREY if not (resolved and directed) else point_style("saddle", int(G.nodes[s].get("index", 1) or 1))["color"]
         rad = 0.15 * ((j + 1) // 2) * (-1) ** j
-        ax.add_patch(FancyArrowPatch(
-            pos[s], pos[t], arrowstyle="-|>" if directed else "-", mutation_scale=10, linestyle=style, color=color,
-            lw=1.1, connectionstyle=f"arc3,rad={rad}", shrinkA=7, shrinkB=7, zorder=2,
-        ))
-        if edge_labels and "saddle" in d:
-            mid = 0.5 * (np.asarray(pos[s]) + np.asarray(pos[t]))
-            ax.annotate(str(d["saddle"]), mid, fontsize=7, color=BLACK, ha="center", va="center", zorder=4)
-    nodes = list(G)
-    XY = np.array([pos[v] for v in nodes], dtype=float).reshape(-1, 2)
-    data = [G.nodes[v] for v in nodes]
-    _scatter_points(ax, XY, [_node_kind(d) for d in data], np.array([d.get("index", 0) for d in data]))
-    for v, (a, b) in zip(nodes, XY):
-        ax.annotate(str(v).split(":")[0] if str(v).startswith("unresolved") else str(v), (a, b),
-                    xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=6)
-    if len(XY):
-        lo, hi = XY.min(axis=0), XY.max(axis=0)
-        pad = 0.1 * np.maximum(hi - lo, 1e-9) + (hi == lo)
-        ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
-        ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
-        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small", frameon=False)
-    xlabel, ylabel = _graph_axis_labels(G, positions)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    name = G.graph.get("system", "")
-    what = "transition graph" if directed else "attractor graph"
-    ax.set_title(f"{name}: {what}" if name else what.capitalize())
-    return fig
+        p0, p1 = pos[s], pos[t]
+        if len(p0) == 2:
+            ax.add_patch(FancyArrowPatch(
+                p0, p1, arrowstyle="-|>" if directed else "-", mutation_scale=10, linestyle=style, color=color,
+                lw=1.1, connectionstyle=f"arc3,rad={rad}", shrinkA=7, shrinkB=7, zorder=2,
+            ))
+            anchors.append((functools.partial(_arc3_middle, ax, p0, p1, rad), d))
+            continue
+        chord = p1 - p0
+        normal = np.cross(chord, np.eye(3)[np.argmin(np.abs(chord))])
+        normal /= max(float(np.linalg.norm(normal)), 1e-300)
+        control = 0.5 * (p0 + p1) + rad * float(np.linalg.norm(chord)) * normal
+        u = np.linspace(0.0, 1.0, 31)[:, None]
+        curve = (1 - u) ** 2 * p0 + 2 * u * (1 - u) * control + u**2 * p1
+        ax.plot(*curve.T, linestyle=style, color=color, lw=1.1, zorder=2)
+        anchors.append((functools.partial(to_data, curve[15]), d))
+        if directed:
+            arrows.append((curve[-6], curve[-4], color))
+    return anchors, arrows
+
+
+def _arc3_middle(ax: Axes, p0: np.ndarray, p1: np.ndarray, rad: float) -> np.ndarray:
+    """The middle (t = 1/2) of matplotlib's arc3 from p0 to p1, in data coordinates.
+
+    arc3 bends the chord in display coordinates through the control point
+    c = m + rad (dy, -dx), m the chord's middle and (dx, dy) = p1 - p0; the
+    quadratic Bezier curve passes through (p0 + 2c + p1) / 4 = m + rad (dy, -dx) / 2.
+    """
+    q0, q1 = ax.transData.transform(np.array([p0, p1], dtype=float))
+    dx, dy = q1 - q0
+    return ax.transData.inverted().transform(0.5 * (q0 + q1) + 0.5 * rad * np.array([dy, -dx]))
+
+
+def _to_axes_data(ax: Axes) -> Callable[[np.ndarray], np.ndarray]:
+    """The map from a position to the axes' 2-D data coordinates: projected by the 3-D view of the last draw."""
+    from mpl_toolkits.mplot3d import proj3d
+
+    def to_data(p: np.ndarray) -> np.ndarray:
+        p = np.asarray(p, dtype=float)
+        return np.array(proj3d.proj_transform(*p, ax.M)[:2]) if len(p) == 3 else p
+
+    return to_data
+
+
+def _draw_now(fig: Figure) -> Any:
+    """Draw the figure (so its layout and 3-D views are final) and return its renderer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _place_labels(ax: Axes, renderer: Any, markers: np.ndarray, texts: list[tuple[np.ndarray, str, bool]]) -> None:
+    """Annotate each anchor with its text where it overlaps no placed text and no marker.
+
+    ``markers``: node positions (m, 2) in 2-D data coordinates; ``texts``:
+    (anchor in 2-D data coordinates, text, whether it is a node label).
+    Node labels try the spots of :func:`_label_spots` around their node,
+    edge labels start on their edge; each takes the first free spot (or
+    the least covered one).  Labels are kept out of the layout, so that
+    the positions they were placed for do not move.
+    """
+    radius = 0.5 * np.sqrt(point_style("attractor")["s"]) * ax.figure.dpi / 72.0
+    occupied = [Bbox.from_extents(*(c - radius), *(c + radius)) for c in ax.transData.transform(markers)]
+    for xy, text, is_node in texts:
+        label = ax.annotate(
+            text, xy, xytext=(0, 0), textcoords="offset points", fontsize=7, zorder=6, annotation_clip=False,
+            bbox=None if is_node else dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85),
+        )
+        label.set_in_layout(False)
+        best, best_cost = None, np.inf
+        for offset, ha, va in _label_spots(is_node):
+            label.set(position=offset, ha=ha, va=va)
+            box = label.get_window_extent(renderer)
+            cost = sum(_overlap(box, other) for other in occupied)
+            if cost < best_cost:
+                best, best_cost = (offset, ha, va, box), cost
+            if cost == 0:
+                break
+        offset, ha, va, box = best
+        label.set(position=offset, ha=ha, va=va)
+        occupied.append(box)
+
+
+def _label_spots(is_node: bool) -> Iterable[tuple[tuple[float, float], str, str]]:
+    """Offsets (points) and alignments to try for a label: on rings of growing radius, 8 directions each."""
+    if not is_node:
+        yield (0.0, 0.0), "center", "center"
+    for r in LABEL_RINGS:
+        for angle in np.deg2rad([45, 135, -45, -135, 0, 180, 90, -90]):
+            c, s = np.cos(angle), np.sin(angle)
+            ha = "left" if c > 0.3 else ("right" if c < -0.3 else "center")
+            va = "bottom" if s > 0.3 else ("top" if s < -0.3 else "center")
+            yield (r * c, r * s), ha, va
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    """Area (display units) shared by two boxes."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0.0) * max(h, 0.0)
 
 
 def _has_states(G: nx.Graph) -> bool:
     return len(G) > 0 and all("x" in d for _, d in G.nodes(data=True))
 
 
-def _graph_axis_labels(G: nx.Graph, positions: dict[Any, Any] | None) -> tuple[str, str]:
-    if positions is None and _has_states(G):
-        n = len(np.atleast_1d(next(iter(G.nodes(data="x")))[1]))
-        return ("PC1", "PC2") if n > 2 else ("x1", "x2" if n == 2 else "")
-    return "", ""
-
-
-def _graph_positions(G: nx.Graph, positions: dict[Any, Any] | None) -> dict[Any, np.ndarray]:
-    """Node -> (x, y): given, PCA of the nodes' states, or a seeded spring layout."""
+def _graph_positions(
+    G: nx.Graph, positions: dict[Any, Any] | None, projection: tuple[Any, Any] | None
+) -> tuple[dict[Any, np.ndarray], tuple[str, ...]]:
+    """Node -> position (2-D or 3-D) and the axis labels: given, projected, PCA of the nodes' states, or a spring layout."""
     if positions is not None:
         missing = [v for v in G if v not in positions]
         if missing:
             raise ValueError(f"positions must give every node of G; missing {missing[:5]}")
-        return {v: np.asarray(positions[v], dtype=float).reshape(2) for v in G}
+        pos = {v: np.asarray(positions[v], dtype=float).ravel() for v in G}
+        dims = {len(p) for p in pos.values()} or {2}
+        if len(dims) > 1 or not dims <= {2, 3}:
+            raise ValueError(f"positions must all be 2-D or all 3-D, got lengths {sorted(dims)}")
+        return pos, ("",) * dims.pop()
+    nodes = list(G)
+    if projection is not None:
+        mean, components = (np.asarray(a, dtype=float) for a in projection)
+        if components.ndim != 2 or len(components) not in (2, 3) or mean.shape != components.shape[1:]:
+            raise ValueError(f"projection must be (mean (n,), components (2 or 3, n)), got shapes "
+                             f"{mean.shape} and {components.shape}")
+        if not _has_states(G):
+            raise ValueError("projection needs every node of G to have its state x")
+        X = np.array([np.ravel(G.nodes[v]["x"]) for v in nodes], dtype=float).reshape(len(nodes), -1)
+        if len(nodes) and X.shape[1] != len(mean):
+            raise ValueError(f"projection is of R^{len(mean)}, the nodes' states are of R^{X.shape[1]}")
+        Y = (X - mean) @ components.T
+        return dict(zip(nodes, Y)), tuple(f"PC{i + 1}" for i in range(len(components)))
     if _has_states(G):
-        nodes = list(G)
         X = np.array([np.atleast_1d(G.nodes[v]["x"]) for v in nodes], dtype=float)
-        if X.shape[1] == 1:
+        n = X.shape[1]
+        if n == 1:
             Y = np.column_stack([X[:, 0], np.zeros(len(X))])
-        elif X.shape[1] == 2:
+        elif n == 2:
             Y = X
         else:
             mean, P = principal_components(X, 2)
             Y = (X - mean) @ P.T
             if Y.shape[1] < 2:
                 Y = np.column_stack([Y, np.zeros(len(Y))])
-        return dict(zip(nodes, Y))
-    return {v: np.asarray(p, dtype=float) for v, p in nx.spring_layout(G, seed=0).items()}
+        return dict(zip(nodes, Y)), (("PC1", "PC2") if n > 2 else ("x1", "x2" if n == 2 else ""))
+    return {v: np.asarray(p, dtype=float) for v, p in nx.spring_layout(G, seed=0).items()}, ("", "")

@@ -8,6 +8,8 @@ covariance eigenvectors and numpy's eigvals.
 """
 from __future__ import annotations
 
+import itertools
+
 import matplotlib.image as mpimg
 import networkx as nx
 import numpy as np
@@ -22,6 +24,9 @@ from dynsys import find_fixed_points, models
 from dynsys.graph import attractor_graph, transition_graph
 from dynsys.linearize import linearize_matrix
 from dynsys.plot import (
+    GREY,
+    KINDS,
+    TRAJECTORY,
     draw_graph,
     phase_portrait,
     plot_spectrum,
@@ -31,6 +36,7 @@ from dynsys.plot import (
     principal_components,
 )
 from dynsys.simulate import simulate
+from dynsys.systems import System
 
 DELTA = 0.3  # damping of models.duffing()'s default
 
@@ -230,7 +236,7 @@ def test_state_space_checks_its_arguments():
     with pytest.raises(ValueError, match="dims must be 2 or 3"):
         plot_state_space(np.zeros((2, 5, 4)), dims=4)
     with pytest.raises(ValueError, match="states must have shape"):
-        plot_state_space(np.zeros((2, 5, 1)))
+        plot_state_space(np.zeros((2, 5, 3, 1)))
     with pytest.raises(ValueError, match="3-D Axes"):
         plot_state_space(np.zeros((2, 5, 4)), ax=Figure().add_subplot())
 
@@ -299,3 +305,221 @@ def test_every_function_draws_on_a_given_ax(duffing):
     assert plot_state_space(np.zeros((1, 5, 4)) + np.arange(4), ax=ax3) is fig3
     assert plot_state_space(states, points, ax=axes[0]) is fig
     assert all(ax.has_data() for ax in axes)
+
+
+# ------------------------------------------- pictures that do not mislead
+@pytest.fixture(scope="module")
+def cube():
+    """x_i' = x_i - x_i^3: fixed points {-1, 0, 1}^3, attractors at the 8 corners, the
+    index of a point the number of its zero coordinates (3: the repeller at the origin)."""
+    system = System.from_strings({"x": "x - x**3", "y": "y - y**3", "z": "z - z**3"}, name="cube",
+                                 bounds=[(-1.5, 1.5)] * 3)
+    grid = np.array(list(itertools.product([-1.0, 0.0, 1.0], repeat=3)))
+    points = find_fixed_points(system, grid + 0.01, seed=0)
+    G = transition_graph(system, points, keep_paths=True)
+    return system, points, G
+
+
+def legend_texts(ax) -> list[str]:
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
+
+
+def overlapping_pairs(boxes) -> list[tuple[int, int]]:
+    return [(i, j) for i, j in itertools.combinations(range(len(boxes)), 2)
+            if min(boxes[i].x1, boxes[j].x1) > max(boxes[i].x0, boxes[j].x0)
+            and min(boxes[i].y1, boxes[j].y1) > max(boxes[i].y0, boxes[j].y0)]
+
+
+def test_draw_graph_in_3d_at_the_projected_states(cube, tmp_path):
+    _, _, G = cube
+    A = attractor_graph(G)
+    for v, d in A.nodes(data=True):
+        d["label"] = f"{v} (" + "".join("+" if c > 0 else "-" for c in d["x"]) + ")"
+    rng = np.random.default_rng(4)
+    components, _ = np.linalg.qr(rng.normal(size=(3, 3)))  # an orthonormal basis, independent of any PCA
+    mean = rng.normal(size=3)
+    fig = draw_graph(A, edge_labels=True, projection=(mean, components.T))
+    ax = fig.axes[0]
+    assert ax.name == "3d" and (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("PC1", "PC2", "PC3")
+    drawn = np.column_stack(ax.collections[0]._offsets3d)
+    expected = np.array([(A.nodes[v]["x"] - mean) @ components for v in A])
+    np.testing.assert_allclose(drawn, expected, atol=1e-12)
+    # the corners of the cube: 12 edges, each edge labelled by the saddle between its ends (the middle of the edge)
+    texts = {t.get_text(): t for t in ax.texts}
+    assert {A.nodes[v]["label"] for v in A} <= set(texts) and len(A.edges) == 12
+    for a, b, d in A.edges(data=True):
+        np.testing.assert_allclose(G.nodes[d["saddle"]]["x"], (A.nodes[a]["x"] + A.nodes[b]["x"]) / 2, atol=1e-8)
+        assert d["saddle"] in texts
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert overlapping_pairs([t.get_window_extent(renderer) for t in ax.texts]) == []
+    assert set(legend_texts(ax)) == {"attractor", "joined through an index-1 saddle"}
+    check_png(fig, tmp_path / "cube_graph.png", 6, 5, 60)
+
+
+def test_draw_graph_labels_of_crowded_nodes_do_not_overlap(tmp_path):
+    rng = np.random.default_rng(5)
+    G = nx.MultiDiGraph()
+    centres = np.array([[0.0, 0.0], [1.0, 0.0]])
+    for i in range(12):  # two tight clusters of 6 nodes
+        G.add_node(f"P{i}", label=f"P{i} (node {i})", kind="saddle" if i % 3 else "attractor", index=i % 3,
+                   x=centres[i % 2] + 0.01 * rng.normal(size=2))
+    for i in range(1, 12, 3):
+        G.add_edge(f"P{i}", f"P{i - 1}", resolved=True, via=False)
+    fig = draw_graph(G)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    assert len(ax.texts) == 12
+    assert overlapping_pairs([t.get_window_extent(renderer) for t in ax.texts]) == []
+    assert set(legend_texts(ax)) == {"attractor", "index-1 saddle", "index-2 saddle"}
+    check_png(fig, tmp_path / "crowded.png", 5, 4, 60)
+
+
+def test_state_space_legend_has_the_colours_of_the_branches(cube, tmp_path):
+    system, points, G = cube
+    states = simulate(system, np.random.default_rng(6).uniform(-1.4, 1.4, (5, 3)), (0, 5), n_points=50).X
+    fig = plot_state_space(states, points, G, system=system)
+    ax = fig.axes[0]
+    handles, labels = ax.get_legend_handles_labels()
+    by_label = dict(zip(labels, handles))
+    # the branches leave the points with 1 and 2 zero coordinates and the origin, which is a repeller
+    assert {"branches of index-1 saddles", "branches of index-2 saddles", "branches of repellers"} <= set(labels)
+    for k in (1, 2):
+        assert by_label[f"branches of index-{k} saddles"].get_color() == point_style("saddle", k)["color"]
+    assert {"attractor", "index-1 saddle", "index-2 saddle", "repeller"} <= set(labels)
+    assert not any("index-3" in label for label in labels)  # a repeller is not an index-3 saddle
+    check_png(fig, tmp_path / "cube_state_space.png", 5, 4, 60)
+
+
+def test_point_styles_tell_the_kinds_apart():
+    styles = {k: point_style(k, 1) for k in KINDS}
+    looks = {(s["marker"], s["facecolors"], s["edgecolors"]) for s in styles.values()}
+    assert len(looks) == len(KINDS)
+    assert styles["slow"]["alpha"] == 1.0 and styles["slow"]["facecolors"] != GREY
+    assert point_style("nonhyperbolic") == point_style("non-hyperbolic")
+
+
+def test_van_der_pol_portrait_draws_the_limit_cycle(tmp_path):
+    system = models.van_der_pol()
+    fig = phase_portrait(system, resolution=30, basins=True)
+    ax = fig.axes[0]
+    assert ax.get_title() == "van_der_pol: phase portrait"  # no attractor: no basins drawn, none promised
+    assert not ax.images
+    texts = legend_texts(ax)
+    assert "trajectories that reach no fixed point (limit cycle)" in texts and "repeller" in texts
+    assert not any("saddle" in t or "manifold" in t for t in texts)
+    tails = [line.get_xydata() for line in ax.lines if line.get_color() == "#000000" and len(line.get_xydata()) > 10]
+    assert tails
+
+    def vdp(t, y):  # x' = y, y' = mu (1 - x^2) y - x with mu = 1
+        return [y[1], (1 - y[0] ** 2) * y[1] - y[0]]
+
+    sol = solve_ivp(vdp, (0, 100), [0.5, 0.0], rtol=1e-10, atol=1e-12, dense_output=True)
+    cycle = sol.sol(np.linspace(80, 100, 4000))  # three periods on the limit cycle
+    amplitude = np.max(np.abs(cycle[0]))
+    assert abs(amplitude - 2.0086) < 2e-3  # the known amplitude of the mu = 1 cycle
+    for xy in tails:
+        assert abs(np.max(np.abs(xy[:, 0])) - amplitude) < 0.02
+        assert abs(np.max(np.abs(xy[:, 1])) - np.max(np.abs(cycle[1]))) < 0.03
+    check_png(fig, tmp_path / "vdp.png", 5, 4, 60)
+
+
+def test_duffing_titles_and_legends_match_the_drawing(duffing):
+    system, points = duffing
+    fig = phase_portrait(system, fixed_points=points, resolution=30, basins=True)
+    ax = fig.axes[0]
+    assert ax.get_title() == "duffing: phase portrait and basins"
+    handles, labels = ax.get_legend_handles_labels()
+    by_label = dict(zip(labels, handles))
+    saddle = point_style("saddle", 1)["color"]
+    assert by_label["unstable manifold (index-1 saddle)"].get_color() == saddle
+    assert by_label["stable manifold (index-1 saddle)"].get_linestyle() == "--"
+    assert not any("limit cycle" in label for label in labels)  # the damped wells catch every trajectory
+    point_labels = {label for label in labels if label in ("attractor", "index-1 saddle", "repeller")}
+    assert point_labels == {"attractor", "index-1 saddle"}
+    kinds = list(points.kinds)
+    one = points[[kinds.index("saddle"), kinds.index("attractor")]]  # the saddle and one of the two attractors
+    fig = phase_portrait(system, fixed_points=one, resolution=20, basins=True, manifolds=False, cycles=False)
+    assert fig.axes[0].get_title() == "duffing: phase portrait and basin"
+
+
+def test_henon_manifold_legend_is_dotted_like_the_manifold():
+    fig = phase_portrait(models.henon(), resolution=30)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    manifold = dict(zip(labels, handles))["unstable manifold (index-1 saddle)"]
+    assert manifold.get_marker() == "." and manifold.get_color() == point_style("saddle", 1)["color"]
+
+
+def test_spectrum_counts_the_points_of_each_kind(tmp_path):
+    rng = np.random.default_rng(7)
+    signs = [(-1, -1, -1)] * 8 + [(1, -1, -1)] * 7 + [(1, 1, -1)] * 3 + [(1, 1, 1)] * 2
+    matrices = []
+    for sign in signs:
+        Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        matrices.append(Q @ np.diag(np.array(sign) * rng.uniform(0.5, 2.0, 3)) @ Q.T)
+    lins = [linearize_matrix(J, "flow") for J in matrices]
+    expected: dict[str, int] = {}
+    for J in matrices:  # the kinds, from numpy's eigenvalues
+        k = int(np.sum(np.linalg.eigvals(J).real > 0))
+        name = "attractors" if k == 0 else ("repellers" if k == 3 else f"index-{k} saddles")
+        expected[name] = expected.get(name, 0) + 1
+    for fig in (plot_spectrum(lins), plot_spectrum(lins, ax=Figure().add_subplot())):
+        counts = {}
+        for ax in fig.axes:
+            for text in legend_texts(ax):
+                number, name = text.split(" ", 1)
+                counts[name] = int(number)
+        assert counts == expected
+        assert all(c.get_alpha() < 1 for ax in fig.axes for c in ax.collections)
+    assert len([ax for ax in plot_spectrum(lins).axes if ax.get_visible()]) == len(expected)
+    check_png(plot_spectrum(lins), tmp_path / "spectra.png", 8, 6, 50)
+
+
+def test_spectrum_says_when_spectra_coincide(duffing):
+    system, points = duffing
+    # J = [[0, 1], [1 - 3 x^2, -delta]]: the same matrix at x = 1 and x = -1, another one at x = 0
+    fig = plot_spectrum(points)
+    texts = legend_texts(fig.axes[0])
+    assert len(texts) == 2 == len(fig.axes[0].collections)
+    same = [t for t in texts if "same eigenvalues" in t]
+    assert len(same) == 1 and same[0].count("P") == 2
+
+
+# ----------------------------------------------------- one-state systems
+def test_logistic_cobweb(tmp_path):
+    r = 3.7
+    system = models.logistic(r)
+    fig = phase_portrait(system)
+    ax = fig.axes[0]
+    assert ax.get_title() == "logistic: cobweb diagram"
+    cobwebs = [line.get_xydata() for line in ax.lines if line.get_color() == TRAJECTORY and len(line.get_xydata())]
+    assert cobwebs
+    for xy in cobwebs:
+        corners = xy[1::2]  # (x_k, x_{k+1}): on the graph of x -> r x (1 - x)
+        np.testing.assert_allclose(corners[:, 1], r * corners[:, 0] * (1 - corners[:, 0]), atol=1e-12)
+    drawn = np.concatenate([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+    fixed = np.array([0.0, 1 - 1 / r])  # both repellers: |g'(x*)| = r and |2 - r| > 1
+    np.testing.assert_allclose(np.sort(drawn[:, 0]), fixed, atol=1e-9)
+    np.testing.assert_allclose(drawn[:, 0], drawn[:, 1])
+    assert [t for t in legend_texts(ax) if t in KINDS] == ["repeller"]
+    check_png(fig, tmp_path / "cobweb.png", 4, 3, 60)
+
+
+def test_one_state_flow_and_time_series(tmp_path):
+    system = System.from_strings({"x": "x - x**3"}, name="bistable", bounds=[(-2, 2)])
+    points = find_fixed_points(system, seed=0)
+    fig = phase_portrait(system, fixed_points=points)
+    ax = fig.axes[0]
+    assert ax.get_title() == "bistable: phase line"
+    drawn = np.concatenate([c.get_offsets() for c in ax.collections if isinstance(c, PathCollection)])
+    np.testing.assert_allclose(np.sort(drawn[:, 0]), [-1, 0, 1], atol=1e-9)
+    assert set(legend_texts(ax)) >= {"attractor", "repeller"}
+    check_png(fig, tmp_path / "line.png", 4, 3, 60)
+    states = simulate(system, [[0.1], [-0.5], [1.8]], (0, 5), n_points=60).X
+    fig = plot_state_space(states, points, system=system, times=np.linspace(0, 5, 60))
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "time"
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), states[0, :, 0])
+    check_png(fig, tmp_path / "series.png", 4, 3, 60)

@@ -4,6 +4,7 @@ import io
 import re
 import time
 
+import numpy as np
 import pytest
 
 from dynsys.report import Progress, write_html_report, write_points_csv
@@ -92,3 +93,29 @@ def test_html_references_only_existing_files_and_escapes(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.png"):
         write_html_report(tmp_path / "r2.html", title="t", summary="", figures={"x": "missing.png"}, table=[])
     assert not (tmp_path / "r2.html").exists()
+
+
+def test_html_header_links_and_numbers(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"png")
+    (tmp_path / "b.png").write_bytes(b"png")
+    long_line = "x" * 500
+    page = write_html_report(
+        tmp_path / "report.html", title="t", summary=long_line, figures={"A": "a.png", "B": "b.png"},
+        table=[{"real": 0.5 + 0j, "text": "(0.5+0j)", "numpy": np.complex128(0.5), "pair": 0.5 - 0.25j,
+                "label": "stable node"}],
+        command="dynsys analyze duffing --out /tmp/d", version="1.2.3", when="2024-05-01T12:00:00",
+    )
+    text = page.read_text()
+    header = text[text.index("<header>"): text.index("</header>")]
+    assert "dynsys analyze duffing --out /tmp/d" in header and "1.2.3" in header and "2024-05-01T12:00:00" in header
+    for name in ("a.png", "b.png"):  # each picture inside a link to its own file
+        assert re.search(rf'<a href="{name}"><img src="{name}"', text)
+    cells = re.findall(r"<td>([^<]*)</td>", text)
+    assert cells == ["0.5", "0.5", "0.5", "0.5-0.25j", "stable node"]
+    assert "0j" not in text
+    assert "white-space:pre-wrap" in text and long_line in text
+
+
+def test_csv_prints_real_eigenvalues_as_real_numbers(tmp_path):
+    path = write_points_csv([{"lead": 0.5 + 0j, "pair": [1 + 2j, 1 - 2j], "text": "(2+0j)"}], tmp_path / "p.csv")
+    assert list(csv.DictReader(path.open())) == [{"lead": "0.5", "pair": "1.0+2.0j;1.0-2.0j", "text": "2.0"}]
