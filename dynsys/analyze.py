@@ -9,12 +9,14 @@ attractor graph, ``fixed_points.json`` (exact), ``.csv``, ``.npz``,
 """
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
 
+from . import __version__
 from ._io import atomic_write_text
 from .fixed_points import FixedPointSet
 from .graph import attractor_graph
@@ -25,18 +27,6 @@ from .systems import System
 
 N_TRAJECTORIES = 24  # trajectories drawn for systems of more than 2 dimensions
 CORNER_MARGIN = 0.5  # a readout encodes a corner of {-1, 1}^k when every |output| >= this
-
-
-def format_eigenvalue(z: complex) -> str:
-    """An eigenvalue as a person reads it: ``"0.5"`` when real, ``"0.5+0.2j"`` otherwise.
-
-    Examples
-    --------
-    >>> format_eigenvalue(0.5 + 0j), format_eigenvalue(complex(-1, 2))
-    ('0.5', '-1+2j')
-    """
-    z = complex(z)
-    return f"{z.real:.4g}" if z.imag == 0 else f"{z.real:.4g}{z.imag:+.4g}j"
 
 
 def point_rows(
@@ -61,8 +51,8 @@ def point_rows(
     -------
     list of dict
         Keys: id, kind, label (the stability class), index, q, the
-        coordinates, leading eigenvalue (real when real), and the readout
-        columns.
+        coordinates, leading eigenvalue (complex; the CSV and the report
+        print it as a real number when it is one), and the readout columns.
 
     Examples
     --------
@@ -82,7 +72,7 @@ def point_rows(
             "index": p.index,
             "q": p.q,
             **{name: float(v[i]) for name, v in coordinates.items()},
-            "leading eigenvalue": format_eigenvalue(p.eigenvalues[0]) if len(p.eigenvalues) else "",
+            "leading eigenvalue": complex(p.eigenvalues[0]),
             **({} if readout is None else {
                 "readout": [round(float(o), 4) for o in readout[i]],
                 "corner": corner(readout[i]) if p.kind == "attractor" else "",
@@ -164,18 +154,17 @@ def write_outputs(
     note = progress.note if progress is not None else (lambda text: None)
     step("drawing the pictures")
     stable = points.stable()
-    note("phase portrait" if system.dim == 2 else "trajectories")
-    if system.dim == 2:
-        drawn = [what for what, shown in (("the saddles' manifolds", len(points.saddles())),
-                                          ("the basins", len(stable) > 1)) if shown]
-        main = ("Phase portrait" + (" with " + " and ".join(drawn) if drawn else ""),
-                plot.phase_portrait(system, fixed_points=points, basins=len(stable) > 1, resolution=100))
-        coordinates = {name: points.x[:, j] for j, name in enumerate(system.state_names)}
+    note("phase portrait" if system.dim <= 2 else "trajectories")
+    if system.dim <= 2:
+        portrait = plot.phase_portrait(system, fixed_points=points, basins=True, resolution=100)
+        main = (portrait.axes[0].get_title(), portrait)
+        projection = None
     else:
         trajectories = sample_trajectories(system, points, seed)
         main = ("Trajectories with the fixed points and the saddles' branches",
                 plot.plot_state_space(trajectories, points, graph, system=system))
-        coordinates = point_coordinates(points, trajectories)
+        projection = plot.principal_components(trajectories, 3)
+    coordinates = point_coordinates(points, projection)
     figures = {"state_space.png": main}
     note("spectra and the attractor graph")
     if points.is_fixed.any():
@@ -183,7 +172,7 @@ def write_outputs(
     A = attractor_graph(graph)
     if A.number_of_nodes() > 1:
         figures["graph.png"] = ("Attractor graph: attractors joined through the index-1 saddles between them",
-                                plot.draw_graph(A, edge_labels=True))
+                                plot.draw_graph(A, edge_labels=True, projection=projection))
     written = save_figures(figures, out)
     step("writing data files and the report")
     rows = point_rows(points, coordinates)
@@ -202,15 +191,26 @@ def write_outputs(
     )
 
 
-def point_coordinates(points: FixedPointSet, states: np.ndarray) -> dict[str, np.ndarray]:
-    """The points' coordinates in the pictures' axes: their own states for n <= 3 (named
-    ``coord_<state>``), else ``pc1..pc3`` on the top principal components of ``states``."""
-    from .plot import principal_components
+def point_coordinates(
+    points: FixedPointSet, projection: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """The points' coordinates in the pictures' axes, by column name.
 
-    if points.x.shape[1] <= 3:
+    With ``projection = (mean, components)`` (from
+    :func:`dynsys.plot.principal_components`), ``pc1..pck`` =
+    (x - mean) @ components.T; without, the states themselves, named
+    ``coord_<state>`` (the pictures of systems with n <= 3 use their axes).
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> sorted(point_coordinates(find_fixed_points(models.duffing(), seed=0)))
+    ['coord_v', 'coord_x']
+    """
+    if projection is None:
         return {f"coord_{name}": points.x[:, j] for j, name in enumerate(points.state_names)}
-    mean, components = principal_components(states, 3)
-    pcs = (points.x - mean) @ components.T
+    mean, components = projection
+    pcs = (points.x - mean) @ np.asarray(components).T
     return {f"pc{j + 1}": pcs[:, j] for j in range(pcs.shape[1])}
 
 
@@ -248,5 +248,8 @@ def save_data_and_report(
         figures={caption: name for name, (caption, _) in figures.items()},
         table=rows,
         links={p.name: p.name for p in written},
+        command=command,
+        version=__version__,
+        when=datetime.now().astimezone().isoformat(timespec="seconds"),
     )
     return [*written, report]

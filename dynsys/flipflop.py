@@ -326,6 +326,7 @@ def write_outputs(
     step = progress.step if progress is not None else (lambda what: None)
     step("drawing the pictures")
     points = analysis.fixed_points
+    projection = plot.principal_components(analysis.states, 3)
     figures = {
         "trials.png": ("Inputs, targets and outputs of held-out trials", plot.plot_trials(
             analysis.inputs, analysis.targets, analysis.outputs)),
@@ -336,14 +337,16 @@ def write_outputs(
     if points.is_fixed.any():
         figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points.fixed()))
     graph = without_paths(analysis.graph)
-    coordinates = point_coordinates(points, analysis.states)
+    coordinates = point_coordinates(points, projection)
     rows = point_rows(points, coordinates, analysis.readout(points.x))
     if analysis.cycle_points is None:
         annotate_graph(graph, rows, list(coordinates))
     A = attractor_graph(graph)
     if A.number_of_nodes() > 1:
-        figures["graph.png"] = ("Attractor graph: attractors joined through the index-1 saddles between them",
-                                plot.draw_graph(A, edge_labels=True))
+        figures["graph.png"] = (
+            "Attractor graph on the top principal components: attractors (labelled by the corner they encode) "
+            "joined through the index-1 saddles between them",
+            plot.draw_graph(A, edge_labels=True, projection=projection))
     written = save_figures(figures, out)
     step("writing data files and the report")
     cycles = [] if analysis.cycle_points is None else [analysis.cycle_points.save(out / "cycle_points.npz")]
