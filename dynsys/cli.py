@@ -118,7 +118,7 @@ def load_network(args: argparse.Namespace, out: Path) -> Any:
     from . import rnn
 
     if args.train:
-        from tasks import train
+        from .tasks import train
 
         path = out / "model.npz"
         argv = ["flipflop", "--bits", str(args.bits), "--hidden", str(args.hidden), "--seed", str(args.seed)]
@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     flipflop = sub.add_parser("flipflop", help="analyse a recurrent network trained on the n-bit flip-flop")
     flipflop.add_argument("--model", metavar="FILE.npz|FILE.pt", help="a trained network (default: the bundled one)")
-    flipflop.add_argument("--train", action="store_true", help="train a network first (tasks.train)")
+    flipflop.add_argument("--train", action="store_true", help="train a network first (dynsys.tasks.train)")
     flipflop.add_argument("--bits", type=int, default=3, help="bits of the task, with --train (default 3)")
     flipflop.add_argument("--hidden", type=int, default=64, help="hidden units, with --train (default 64)")
     flipflop.add_argument("--cell", choices=["rnn_tanh", "rnn_relu", "gru", "lstm", "continuous"],

@@ -237,7 +237,7 @@ def analyze_flipflop(
     -------
     FlipFlopAnalysis
     """
-    from tasks.flipflop import generate
+    from .tasks.flipflop import generate
 
     if getattr(cell, "W_out", None) is None:
         raise ValueError("the network has no readout (readout.weight / readout.bias): cannot score the flip-flop")

@@ -57,7 +57,9 @@ READOUT_KEYS = ("readout.weight", "readout.bias")
 # any recurrent parameter PyTorch names: other layers (_l1), reverse directions, LSTM projections (_hr)
 _RNN_PARAMETER = re.compile(r"(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?")
 FLIPFLOP_PATH = Path(__file__).parent / "data" / "flipflop_3bit_64.npz"
-FLIPFLOP_COMMAND = "python -m tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out dynsys/data/flipflop_3bit_64.npz"
+FLIPFLOP_COMMAND = (
+    "python -m dynsys.tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out dynsys/data/flipflop_3bit_64.npz"
+)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -761,7 +763,7 @@ def from_state_dict(
 
 
 def load(path: str | os.PathLike[str]) -> RNNCell:
-    """Read a model written by :meth:`RNNCell.save` (or by ``tasks.train``).
+    """Read a model written by :meth:`RNNCell.save` (or by ``dynsys.tasks.train``).
 
     The ``.npz`` holds state_dict arrays and ``meta``, a JSON object naming
     the ``"cell"`` (and ``"tau"``, ``"dt"`` for a continuous one); every key of
@@ -840,7 +842,7 @@ def from_torch(module: Any, readout: Any = None) -> RNNCell:
 def load_flipflop() -> RNNCell:
     """The bundled 3-bit flip-flop network: 64 tanh units, readout of 3 outputs.
 
-    Trained by ``python -m tasks.train flipflop --bits 3 --hidden 64 --seed 0``
+    Trained by ``python -m dynsys.tasks.train flipflop --bits 3 --hidden 64 --seed 0``
     (the command, seed, loss and accuracy are in its ``meta``); see
     ``dynsys/data/flipflop_3bit_64.npz``.
     """

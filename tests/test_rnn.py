@@ -277,7 +277,7 @@ def test_input_shape_errors():
 def test_save_load_round_trip_is_exact(tmp_path, cell_name):
     rng = np.random.default_rng(4)
     cell = random_cell(cell_name, 4, 3, rng)
-    cell.meta.update({"seed": 7, "command": "python -m tasks.train flipflop", "final_loss": 1.25e-3})
+    cell.meta.update({"seed": 7, "command": "python -m dynsys.tasks.train flipflop", "final_loss": 1.25e-3})
     path = cell.save(tmp_path / "model.npz")
     back = load(path)
     assert type(back) is type(cell) and back.cell == cell_name
@@ -388,7 +388,7 @@ def test_load_flipflop(monkeypatch, tmp_path):
         cell = rnn.load_flipflop()
         assert (cell.cell, cell.hidden_size, cell.input_size, cell.output_size) == ("rnn_tanh", 64, 3, 3)
     monkeypatch.setattr(rnn, "FLIPFLOP_PATH", tmp_path / "absent.npz")
-    with pytest.raises(FileNotFoundError, match=r"python -m tasks\.train flipflop --bits 3 --hidden 64 --seed 0"):
+    with pytest.raises(FileNotFoundError, match=r"python -m dynsys\.tasks\.train flipflop --bits 3 --hidden 64 --seed 0"):
         rnn.load_flipflop()
 
 
