@@ -705,15 +705,15 @@ class ContinuousRNN(RNNCell):
 
 # ------------------------------------------------------------------- loading
 class AmbiguousCellError(ValueError):
-    """The weights fit more than one cell; ``choices`` names the cells they fit.
+    """The weights fit more than one cell: ``reason`` says why, ``choices`` names the cells.
 
     A single-gate layer (``weight_hh_l0`` of shape (H, H)) is a tanh or a
     relu network, and nothing in the weights tells which.
     """
 
-    def __init__(self, message: str, choices: tuple[str, ...]) -> None:
-        super().__init__(message)
-        self.choices = choices
+    def __init__(self, reason: str, choices: tuple[str, ...]) -> None:
+        super().__init__(f"{reason}: name the cell, " + " or ".join(f"cell={c!r}" for c in choices))
+        self.reason, self.choices = reason, choices
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -744,11 +744,9 @@ def _infer_cell(weight_hh: Any, key: str) -> str:
     shape = _shape(weight_hh)
     gates = shape[0] // shape[1] if len(shape) == 2 and shape[1] and shape[0] % shape[1] == 0 else 0
     if gates == 1:
-        choices = ("rnn_tanh", "rnn_relu")
         raise AmbiguousCellError(
-            f"{key} of shape {shape} is a single-gate layer, tanh or relu (the weights cannot tell): "
-            f"name the cell, cell={choices[0]!r} or cell={choices[1]!r}",
-            choices,
+            f"{key} of shape {shape} is a single-gate layer, tanh or relu (the weights cannot tell)",
+            ("rnn_tanh", "rnn_relu"),
         )
     if gates not in (3, 4):
         raise ValueError(f"{key} of shape {shape} fits no cell (H, 3H or 4H rows of H columns: RNN, GRU, LSTM)")
