@@ -767,12 +767,12 @@ def _find_readout(state_dict: Mapping[str, Any], H: int, taken: set[str], name: 
         return name
     candidates = []
     for key, value in state_dict.items():
-        prefix = str(key)[: -len(".weight")]
-        shape = _shape(value)
-        if str(key).endswith(".weight") and key not in taken and len(shape) == 2 and shape[1] == H:
-            bias = state_dict.get(f"{prefix}.bias")
-            if bias is None or _shape(bias) == shape[:1]:
-                candidates.append(prefix)
+        if not str(key).endswith(".weight") or key in taken:
+            continue
+        prefix, shape = str(key)[: -len(".weight")], _shape(value)
+        bias = state_dict.get(f"{prefix}.bias")
+        if len(shape) == 2 and shape[1] == H and (bias is None or _shape(bias) == shape[:1]):
+            candidates.append(prefix)
     if len(candidates) > 1:
         raise ValueError(
             f"state_dict has {len(candidates)} candidate readouts of shape (outputs, {H}): "
@@ -890,9 +890,10 @@ def from_state_dict(
     else:
         net = (GRU if cell == "gru" else LSTM)(*weights, meta=meta)
     name = _find_readout(state_dict, net.hidden_size, set(rnn_keys), readout)
-    if name is not None:
-        net._set_readout(state_dict[f"{name}.weight"], state_dict.get(f"{name}.bias"), (f"{name}.weight", f"{name}.bias"))
-    unused = set(keys) - set(rnn_keys) - ({f"{name}.weight", f"{name}.bias"} if name is not None else set())
+    readout_keys = () if name is None else (f"{name}.weight", f"{name}.bias")
+    if readout_keys:
+        net._set_readout(state_dict[readout_keys[0]], state_dict.get(readout_keys[1]), readout_keys)
+    unused = set(keys) - set(rnn_keys) - set(readout_keys)
     if unused:
         warnings.warn(f"state_dict keys not used (not part of the {cell} cell or its readout): {_some(unused)}",
                       UserWarning, stacklevel=2)

@@ -149,6 +149,11 @@ def test_gru_and_lstm_are_inferred_from_their_gate_rows(gates, cls):
     assert type(rnn.from_state_dict(sd)) is cls
 
 
+def test_weights_that_fit_no_cell_are_refused():
+    with pytest.raises(ValueError, match=r"\(10, 5\) fits no cell"):
+        rnn.from_state_dict({"weight_ih_l0": np.zeros((10, 2)), "weight_hh_l0": np.zeros((10, 5))})
+
+
 def test_a_cell_that_contradicts_the_file_is_refused(net):
     with pytest.raises(ValueError, match="holds a rnn_tanh network.*not rnn_relu"):
         rnn.load_network(rnn.FLIPFLOP_PATH, cell="rnn_relu")

@@ -392,7 +392,7 @@ def test_load_flipflop(monkeypatch, tmp_path):
         cell = rnn.load_flipflop()
         assert (cell.cell, cell.hidden_size, cell.input_size, cell.output_size) == ("rnn_tanh", 64, 3, 3)
     monkeypatch.setattr(rnn, "FLIPFLOP_PATH", tmp_path / "absent.npz")
-    with pytest.raises(FileNotFoundError, match=r"python -m dynsys\.tasks\.train flipflop --bits 3 --hidden 64 --seed 0"):
+    with pytest.raises(FileNotFoundError, match=r"python -m dynsys\.tasks\.train flipflop --bits 3 --hidden 64"):
         rnn.load_flipflop()
 
 
