@@ -197,6 +197,13 @@ def test_a_pickled_module_is_refused_in_one_line(tmp_path, capsys, fake_torch):
     assert code == 2 and "torch.save(model.state_dict(), path)" in one_line(err)
 
 
+def test_a_pt_file_without_torch_says_what_to_do(tmp_path, monkeypatch):
+    (tmp_path / "m.pt").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch raises ImportError
+    with pytest.raises(ValueError, match=r"needs PyTorch.*numpy\.savez"):
+        rnn.load_network(tmp_path / "m.pt", cell="rnn_tanh")
+
+
 def test_real_torch_files(tmp_path):
     torch = pytest.importorskip("torch")
     module = torch.nn.RNN(3, 5, nonlinearity="relu", batch_first=True).double()
