@@ -7,7 +7,7 @@ Cases (``networks.py`` says how each network and its starts are made):
 - tanh1024_B1024, tanh1024_B4096: tanh RNN, n = 1024, random with a planted
   3-bit memory (numpy BPTT did not learn the task at this size in 10 minutes);
 - gru128_B1024: GRU, n = 128, trained (cached);
-- lstm128_B1024: LSTM, n = 128, random (``tasks.train`` trains no LSTM);
+- lstm128_B1024: LSTM, n = 128, random (``dynsys.tasks.train`` trains no LSTM);
 - ctrnn1000_B1024: continuous-time RNN, n = 1000 (the paper's size), random
   with a planted 3-bit memory (training one would take too long);
 - lorenz_B100000: the Lorenz system from a Latin hypercube of 100,000 starts.
@@ -56,7 +56,7 @@ each:
     python benchmarks/bench_fixed_points.py [--quick] --profile [CASE]   # cProfile of dynsys on CASE (lorenz)
 
 Trained networks missing from ``benchmarks/cache/`` are trained first
-(``python -m tasks.train``; minutes for n = 1024).  On a shared or small
+(``python -m dynsys.tasks.train``; minutes for n = 1024).  On a shared or small
 machine, ``OPENBLAS_NUM_THREADS=1`` gives steadier timings (the JSON records
 the setting with the machine); ``--quick`` then takes about half a minute.
 """

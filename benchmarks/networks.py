@@ -3,7 +3,7 @@
 Networks (a :class:`Network` names one; :func:`problem` builds it with its starts):
 
 - trained: a tanh RNN (n = 64, 256) or a GRU (n = 128) trained on the
-  3-bit flip-flop by ``tasks.train`` (seed 0).  n = 64 tanh is the bundled
+  3-bit flip-flop by ``dynsys.tasks.train`` (seed 0).  n = 64 tanh is the bundled
   :func:`dynsys.rnn.load_flipflop`; the others are cached in
   ``benchmarks/cache/flipflop_<cell>_<n>.npz`` (git-ignored) and trained
   there by a subprocess when missing.  Starts: hidden states of the network
@@ -56,14 +56,14 @@ from dynsys import rnn
 from dynsys.models import lorenz
 from dynsys.simulate import sample_states, simulate
 from dynsys.systems import System
-from tasks.flipflop import generate
+from dynsys.tasks.flipflop import generate
 
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / "cache"
 RESULTS_DIR = BENCH_DIR / "results"
 BITS = 3
 NOISE = 0.5  # per coordinate, as in FixedPointFinder's flip-flop example
-# the trained networks, with the options of their ``tasks.train`` command beyond the cell, size and seed
+# the trained networks, with the options of their ``dynsys.tasks.train`` command beyond the cell, size and seed
 TRAINED = {("rnn_tanh", 64): [], ("rnn_tanh", 256): [], ("gru", 128): []}
 RANDOM_CELLS = ("rnn_tanh", "gru", "lstm", "continuous")
 MB = 1e6
@@ -79,7 +79,7 @@ class Network:
     n : int
         Hidden units (3 for Lorenz).
     origin : {"trained", "random", "model"}
-        "trained": on the 3-bit flip-flop by ``tasks.train`` (only the
+        "trained": on the 3-bit flip-flop by ``dynsys.tasks.train`` (only the
         pairs in :data:`TRAINED`); "random": as the module docstring says;
         "model": Lorenz.
     """
@@ -102,7 +102,7 @@ class Network:
         if self.origin == "model":
             return "Lorenz system (sigma 10, rho 28, beta 8/3)"
         if self.origin == "trained":
-            return f"{self.cell} trained on the {BITS}-bit flip-flop (tasks.train, seed 0)"
+            return f"{self.cell} trained on the {BITS}-bit flip-flop (dynsys.tasks.train, seed 0)"
         return {
             "rnn_tanh": f"random tanh RNN, planted {BITS}-bit memory (beta 2) + N(0, 0.25/n) bulk",
             "gru": "random GRU, PyTorch init U(-1/sqrt(n), 1/sqrt(n))",
@@ -166,7 +166,7 @@ def flipflop_cell(cell: str, n: int) -> rnn.RNNCell:
         return rnn.load_flipflop()
     path = CACHE_DIR / f"flipflop_{cell}_{n}.npz"
     if not path.is_file():
-        command = [sys.executable, "-m", "tasks.train", "flipflop", "--bits", str(BITS), "--hidden", str(n),
+        command = [sys.executable, "-m", "dynsys.tasks.train", "flipflop", "--bits", str(BITS), "--hidden", str(n),
                    "--cell", cell, "--seed", "0", *TRAINED[cell, n], "--out", str(path)]
         print(f"{path} is missing: training it with {' '.join(command[1:])}", flush=True)
         CACHE_DIR.mkdir(parents=True, exist_ok=True)

@@ -153,7 +153,6 @@ def write_outputs(
     step = progress.step if progress is not None else (lambda what: None)
     note = progress.note if progress is not None else (lambda text: None)
     step("drawing the pictures")
-    stable = points.stable()
     note("phase portrait" if system.dim <= 2 else "trajectories")
     if system.dim <= 2:
         portrait = plot.phase_portrait(system, fixed_points=points, basins=True, resolution=100)

@@ -1,11 +1,13 @@
 """The dynsys command line.
 
     dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT] [--graph OUT] [--out DIR]
-    dynsys flipflop [--model FILE.npz|FILE.pt] [--train] [--out DIR] ...
+    dynsys analyze NETWORK.npz|NETWORK.pt [--cell CELL] [--readout NAME] [--input U1,U2,...] ...
+    dynsys flipflop [--model FILE.npz|FILE.pt [--cell CELL] [--readout NAME]] [--train] [--input U1,...] ...
     dynsys models
 
 ``analyze`` finds and classifies the fixed and slow points of a built-in
-model (see ``dynsys models``) or of a system declared in a TOML file, prints
+model (see ``dynsys models``), of a system declared in a TOML file or of a
+recurrent network (see dynsys.rnn.load_network) at a constant input, prints
 them as a table and optionally writes them as JSON, the transition graph
 and a report.  ``flipflop`` opens a
 recurrent network trained on the n-bit flip-flop (the bundled one by
@@ -19,6 +21,7 @@ import difflib
 import shlex
 import sys
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,7 +29,7 @@ from typing import Any, Sequence
 import networkx as nx
 import numpy as np
 
-from . import __version__
+from . import __version__, rnn
 from ._io import atomic_write_text
 from .fixed_points import find_fixed_points
 from .graph import attractor_graph, graph_points, transition_graph
@@ -58,26 +61,69 @@ def parse_bounds(spec: str, dim: int) -> np.ndarray:
     return np.array(pairs)
 
 
-def load_model_or_file(target: str) -> System:
-    """A built-in model by name, or a system from a TOML file."""
+NETWORK_SUFFIXES = (".npz", ".pt", ".pth")
+
+
+def load_model_or_file(
+    target: str, *, cell: str | None = None, readout: str | None = None, input: str | None = None
+) -> System:
+    """A built-in model by name, a system from a TOML file, or a network file (.npz, .pt) at input ``input``.
+
+    ``cell``, ``readout`` and ``input`` (``"1,0,0"``, zeros when None) are
+    the options ``--cell``, ``--readout`` and ``--input``, which only a
+    network file takes.
+    """
+    path = Path(target)
+    if target not in MODELS and path.suffix.lower() in NETWORK_SUFFIXES:
+        network = _read_network(path, cell, readout)
+        return network.system(_input_vector(input, network))
+    given = [f"--{k}" for k, v in (("cell", cell), ("readout", readout), ("input", input)) if v is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)}: only for a network file ({', '.join(NETWORK_SUFFIXES)}), not {target!r}")
     if target in MODELS:
         return get_model(target)
-    path = Path(target)
     if path.suffix.lower() == ".toml" or path.exists():
         return load_system(path)
     close = difflib.get_close_matches(target.lower(), list(MODELS), n=1)
     hint = f"did you mean {close[0]}? " if close else ""
     raise UsageError(
-        f"{target!r} is neither a built-in model nor a TOML file; {hint}"
+        f"{target!r} is neither a built-in model nor a TOML or network file; {hint}"
         f"built-in models: {', '.join(sorted(MODELS))} (see dynsys models)"
     )
+
+
+def _read_network(path: Path, cell: str | None, readout: str | None) -> Any:
+    """:func:`dynsys.rnn.load_network`, its warnings (readout used, keys not used) printed as notes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            network = rnn.load_network(path, cell=cell, readout=readout)
+        except rnn.AmbiguousCellError as err:
+            raise UsageError(f"{path}: {err.reason}: " + " or ".join(f"--cell {c}" for c in err.choices)) from None
+    for w in caught:
+        print(f"dynsys: note: {w.message}", file=sys.stderr)
+    return network
+
+
+def _input_vector(spec: str | None, network: Any) -> np.ndarray | None:
+    """The values of ``--input "1,0,0"``, one per input of ``network``; None when not given."""
+    if spec is None:
+        return None
+    try:
+        u = np.array([float(v) for v in spec.split(",")])
+    except ValueError:
+        raise UsageError(f"--input: cannot read {spec!r}; write numbers separated by commas, e.g. 1,0,0") from None
+    if u.shape != (network.input_size,) or not np.all(np.isfinite(u)):
+        raise UsageError(f"--input: {u.size} values given; the network has {network.input_size} inputs, and "
+                         "each value must be finite")
+    return u
 
 
 def _analyze(args: argparse.Namespace) -> int:
     clock = time.perf_counter()
     if args.graph and Path(args.graph).suffix.lower() not in GRAPH_FORMATS:
         raise UsageError(f"--graph: {args.graph!r} must end in one of {', '.join(GRAPH_FORMATS)}")
-    system = load_model_or_file(args.target)
+    system = load_model_or_file(args.target, cell=args.cell, readout=args.readout, input=args.input)
     if args.param:
         system = system.with_params(**dict(parse_assignment(a) for a in args.param))
     bounds = parse_bounds(args.bounds, system.dim) if args.bounds else None
@@ -156,47 +202,29 @@ def plural(n: int, noun: str) -> str:
 
 def load_network(args: argparse.Namespace, out: Path) -> Any:
     """The cell to analyse: the bundled model, a freshly trained one, or the user's file."""
-    from . import rnn
-
+    for option, value, allowed, partner in (
+        ("--bits", args.bits, args.train, "--train"),
+        ("--hidden", args.hidden, args.train, "--train"),
+        ("--cell", args.cell, args.train or args.model is not None, "--train or --model"),
+        ("--readout", args.readout, args.model is not None, "--model"),
+    ):
+        if value is not None and not allowed:
+            raise UsageError(f"{option} applies only with {partner}")
+    if args.train and args.model is not None:
+        raise UsageError("--train and --model exclude each other: train a network, or analyse yours")
     if args.train:
-        from tasks import train
+        from .tasks import train
 
         out.mkdir(parents=True, exist_ok=True)  # the trained model is the run's first output
         path = out / "model.npz"
-        argv = ["flipflop", "--bits", str(args.bits), "--hidden", str(args.hidden), "--seed", str(args.seed)]
+        argv = ["flipflop", "--bits", str(3 if args.bits is None else args.bits),
+                "--hidden", str(64 if args.hidden is None else args.hidden), "--seed", str(args.seed)]
         if train.main([*argv, "--cell", args.cell or "rnn_tanh", "--out", str(path)]) != 0:
             raise UsageError("training failed (see above)")
         return rnn.load(path)
     if args.model is None:
         return rnn.load_flipflop()
-    path = Path(args.model)
-    if path.suffix == ".pt":
-        state = _torch_state_dict(path)
-        return rnn.from_state_dict(state, cell=args.cell or _infer_cell(state, path))
-    return rnn.load(path)
-
-
-def _infer_cell(state: Any, path: Path) -> str:
-    """rnn_tanh, gru or lstm from the stacked gate rows of weight_hh_l0 (G H rows, H columns)."""
-    keys = [k for k in state if str(k).endswith("weight_hh_l0")]
-    if len(keys) != 1:
-        raise UsageError(f"{path}: no single weight_hh_l0 in the state_dict; name the cell with --cell")
-    rows, cols = tuple(state[keys[0]].shape)
-    cells = {1: "rnn_tanh", 3: "gru", 4: "lstm"}
-    if rows % cols or rows // cols not in cells:
-        raise UsageError(f"{path}: weight_hh_l0 of shape {(rows, cols)} fits no cell; name it with --cell")
-    return cells[rows // cols]
-
-
-def _torch_state_dict(path: Path) -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise UsageError(f"reading {path} needs PyTorch (pip install torch), or save its state_dict as .npz") from None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise UsageError(f"{path} holds a {type(state).__name__}, not a state_dict; save model.state_dict()")
-    return state
+    return _read_network(Path(args.model), args.cell, args.readout)
 
 
 def _flipflop(args: argparse.Namespace) -> int:
@@ -205,9 +233,10 @@ def _flipflop(args: argparse.Namespace) -> int:
     clock = time.perf_counter()
     out = Path(args.out)
     cell = load_network(args, out)
+    u = _input_vector(args.input, cell)
     print(f"network: {cell!r}")
     progress = Progress(6 if cell.kind == "map" else 5, start=clock)
-    analysis = analyze_flipflop(cell, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234,
+    analysis = analyze_flipflop(cell, input=u, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234,
                                 progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     written = write_outputs(analysis, out, progress, command=command_line(args.argv))
@@ -227,6 +256,11 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+CELL_HELP = "cell of the network: needed for a single-gate layer (tanh or relu); GRU and LSTM are inferred"
+READOUT_HELP = "module name of the network's readout (fc: fc.weight, fc.bias) when several layers could be it"
+INPUT_HELP = "analyse the network with its input held at these values, one per input (default zeros)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dynsys",
@@ -239,13 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     analyze = sub.add_parser(
-        "analyze", help="find and classify the fixed and slow points of a model or TOML file",
-        description="Find and classify the fixed and slow points of a built-in model (see 'dynsys models') or "
-        "of a system declared in a TOML file; print them as a table; with --graph or --out also build the "
-        "transition graph (saddles and the attractors their branches reach) and write it, the pictures, "
-        "the data files and report.html.",
+        "analyze", help="find and classify the fixed and slow points of a model, TOML file or network",
+        description="Find and classify the fixed and slow points of a built-in model (see 'dynsys models'), "
+        "of a system declared in a TOML file, or of a recurrent network file (.npz, .pt) at a constant input; "
+        "print them as a table; with --graph or --out also build the transition graph (saddles and the "
+        "attractors their branches reach) and write it, the pictures, the data files and report.html.",
     )
-    analyze.add_argument("target", metavar="MODEL_OR_FILE", help="built-in model name or TOML file")
+    analyze.add_argument("target", metavar="MODEL_OR_FILE",
+                         help="built-in model name, TOML file, or network file (.npz, .pt)")
     analyze.add_argument("--param", action="append", metavar="NAME=VALUE", help="set a parameter (repeatable)")
     analyze.add_argument("--bounds", metavar="LO:HI[,LO:HI...]", help="search box; use --bounds=... for negative values")
     analyze.add_argument("--n-starts", type=int, default=512, help="number of starts (default 512)")
@@ -255,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", metavar="OUT", help="write the fixed points as JSON")
     analyze.add_argument("--graph", metavar="OUT", help="write the transition graph (.graphml, .gexf, .json or .dot)")
     analyze.add_argument("--out", metavar="DIR", help="write pictures, data files and report.html to DIR")
+    analyze.add_argument("--cell", choices=rnn.CELLS, help="network file: " + CELL_HELP)
+    analyze.add_argument("--readout", metavar="NAME", help="network file: " + READOUT_HELP)
+    analyze.add_argument("--input", metavar="U1,U2,...", help="network file: " + INPUT_HELP)
     analyze.set_defaults(run=_analyze)
 
     flipflop = sub.add_parser(
@@ -265,11 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
         "report.html to --out.",
     )
     flipflop.add_argument("--model", metavar="FILE.npz|FILE.pt", help="a trained network (default: the bundled one)")
-    flipflop.add_argument("--train", action="store_true", help="train a network first (tasks.train)")
-    flipflop.add_argument("--bits", type=int, default=3, help="bits of the task, with --train (default 3)")
-    flipflop.add_argument("--hidden", type=int, default=64, help="hidden units, with --train (default 64)")
-    flipflop.add_argument("--cell", choices=["rnn_tanh", "rnn_relu", "gru", "lstm", "continuous"],
-                          help="cell type of --model FILE.pt or of --train (default: inferred / rnn_tanh)")
+    flipflop.add_argument("--train", action="store_true", help="train a network first (dynsys.tasks.train)")
+    flipflop.add_argument("--bits", type=int, help="bits of the task, with --train (default 3)")
+    flipflop.add_argument("--hidden", type=int, help="hidden units, with --train (default 64)")
+    flipflop.add_argument("--cell", choices=rnn.CELLS, help="with --model: " + CELL_HELP + "; with --train: the "
+                          "cell to train (default rnn_tanh)")
+    flipflop.add_argument("--readout", metavar="NAME", help="with --model: " + READOUT_HELP)
+    flipflop.add_argument("--input", metavar="U1,U2,...", help=INPUT_HELP)
     flipflop.add_argument("--n-starts", type=int, default=1024, help="starts sampled from the trials (default 1024)")
     flipflop.add_argument("--noise", type=float, default=0.05, help="noise added to the starts (default 0.05)")
     flipflop.add_argument("--seed", type=int, default=0, help="seed (default 0)")

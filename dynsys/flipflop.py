@@ -5,14 +5,16 @@ each of the 2^n memories as an attractor, at a corner of a cube in its state
 space, with saddles between neighbouring corners.  :func:`analyze_flipflop`
 
 1. runs held-out trials of the task and scores the network on them;
-2. checks where the trials settle when the input is off (forward iteration,
+2. checks where the trials settle when the input is off, or held at a
+   chosen value (forward iteration,
    :func:`dynsys.simulate.settling_period`): on fixed points, or on period-k
    cycles, which a tanh network trained with a large learning rate may use
    instead (then the k-th iterate is analysed too, and its attractors are
    the cycles' points);
 3. samples starts from the trials' hidden states with noise and finds and
-   classifies the fixed and slow points of the network at zero input;
-4. reads out which corner of {-1, 1}^n each attractor encodes;
+   classifies the fixed and slow points of the network at that input;
+4. reads out which corner of {-1, 1}^n each attractor encodes (a network
+   without a readout skips this and the scoring of step 1);
 5. builds the transition graph (:func:`dynsys.graph.transition_graph`, with
    the saddle search between neighbouring attractors) and checks whether its
    attractor graph is the n-cube.
@@ -51,15 +53,19 @@ class FlipFlopAnalysis:
     Attributes
     ----------
     system : System
-        The network at zero input (a map, or a flow for a continuous RNN).
+        The network with its input held at ``input`` (a map, or a flow for
+        a continuous RNN).
+    input : ndarray of shape (bits,)
+        The constant input of ``system`` (zeros: the input off).
     inputs, targets, mask : ndarray of shape (B, T, bits)
         The held-out trials.
     states : ndarray of shape (B, T, n)
         The network's states during the trials.
-    outputs : ndarray of shape (B, T, bits)
-        Its readout.
-    accuracy : float
-        Fraction of masked steps where sign(output) equals the target.
+    outputs : ndarray of shape (B, T, bits), or None
+        Its readout; None for a network without a readout.
+    accuracy : float or None
+        Fraction of masked steps where sign(output) equals the target; None
+        without a readout.
     period : ndarray of int, shape (B,)
         Where each trial's final state settles with the input off: 1 a
         fixed point, k a k-cycle, 0 neither (maps only; all 1 for flows,
@@ -71,33 +77,35 @@ class FlipFlopAnalysis:
         else 1.
     cycle_points : FixedPointSet or None
         Fixed points of ``system.iterate(cycle_period)`` when it is > 1.
-    corners : ndarray of int, shape (m, bits)
+    corners : ndarray of int, shape (m, bits), or None
         The sign of the readout at each attractor (rows of
-        ``attractors``), the memory it holds.
+        ``attractors``), the memory it holds; None without a readout.
     attractors : FixedPointSet
         The attractors: the stable fixed points, or the stable points of the
         k-th iterate when the memories are k-cycles.
-    readout : callable
-        The network's readout, states (m, n) -> outputs (m, bits).
+    readout : callable or None
+        The network's readout, states (m, n) -> outputs (m, bits); None
+        when the network has none.
     graph : networkx.MultiDiGraph
         The transition graph of the attractors' system (``system``, or its
         k-th iterate for k-cycles).
     """
 
     system: System
+    input: np.ndarray
     inputs: np.ndarray
     targets: np.ndarray
     mask: np.ndarray
     states: np.ndarray
-    outputs: np.ndarray
-    accuracy: float
+    outputs: np.ndarray | None
+    accuracy: float | None
     period: np.ndarray
     fixed_points: FixedPointSet
     cycle_period: int
     cycle_points: FixedPointSet | None
     attractors: FixedPointSet
-    corners: np.ndarray
-    readout: Callable[[np.ndarray], np.ndarray]
+    corners: np.ndarray | None
+    readout: Callable[[np.ndarray], np.ndarray] | None
     graph: nx.MultiDiGraph
 
     @property
@@ -128,23 +136,25 @@ class FlipFlopAnalysis:
         and every fixed and slow point (ids as in the graph and the tables)
         with its readout, and its corner when it is an attractor."""
         points = self.fixed_points.records()
-        outs = self.readout(self.fixed_points.x)
-        for record, out in zip(points, outs):
-            record["readout"] = out.tolist()
-            if record["kind"] == "attractor":
-                record["corner"] = corner(out)
+        if self.readout is not None:
+            for record, out in zip(points, self.readout(self.fixed_points.x)):
+                record["readout"] = out.tolist()
+                if record["kind"] == "attractor":
+                    record["corner"] = corner(out)
         return {
             "system": self.system.name,
+            "input": self.input.tolist(),
             "accuracy": self.accuracy,
             "n_trials": len(self.inputs),
             "counts": self.counts(),
             "settling_periods": {int(k): int(c) for k, c in enumerate(np.bincount(self.period)) if c},
             "cycle_period": self.cycle_period,
-            "attractors": [
+            "attractors": [{"id": i, "x": x.tolist()} for i, x in zip(self.attractors.ids, self.attractors.x)]
+            if self.readout is None else [
                 {"id": i, "x": x.tolist(), "corner": corner(out), "readout": out.tolist()}
                 for i, x, out in zip(self.attractors.ids, self.attractors.x, self.readout(self.attractors.x))
             ],
-            "distinct_corners": len(self.encoded_corners()),
+            "distinct_corners": None if self.readout is None else len(self.encoded_corners()),
             "points": points,
             "search": self.fixed_points.stats,
             "graph": self.graph_summary(),
@@ -167,16 +177,20 @@ class FlipFlopAnalysis:
         }
 
     def encoded_corners(self) -> set[str]:
-        """The distinct corners the attractors encode (:func:`dynsys.analyze.corner`)."""
+        """The distinct corners the attractors encode (:func:`dynsys.analyze.corner`); none without a readout."""
+        if self.readout is None:
+            return set()
         return {c for c in map(corner, self.readout(self.attractors.x)) if c}
 
     def summary(self) -> str:
         """A few lines for a person: the score, the points by kind, the corners."""
         n = self.counts()
+        held = "input (" + ", ".join(f"{v:g}" for v in self.input) + ")" if self.input.any() else "zero input"
         lines = [
             f"held-out trials: {len(self.inputs)} x {self.inputs.shape[1]} steps, "
-            f"accuracy {100 * self.accuracy:.2f}% of masked steps",
-            f"fixed points at zero input: {n['fixed']} ({n['stable']} stable; "
+            + ("no readout: trial scoring and corner decoding skipped" if self.accuracy is None
+               else f"accuracy {100 * self.accuracy:.2f}% of masked steps"),
+            f"fixed points at {held}: {n['fixed']} ({n['stable']} stable; "
             + ("saddles by index " + ", ".join(f"{k}: {v}" for k, v in n["saddles_by_index"].items())
                if n["saddles_by_index"] else "no saddles")
             + "".join(f"; {n[key]} {name}" for key, name in (("repellers", "repellers"),
@@ -186,7 +200,7 @@ class FlipFlopAnalysis:
         settled = np.bincount(self.period, minlength=2)
         if self.system.kind == "map":
             lines.append(
-                f"trials settle with the input off: {settled[1]} on fixed points"
+                f"trials settle at {held}: {settled[1]} on fixed points"
                 + "".join(f", {c} on {k}-cycles" for k, c in enumerate(settled) if k > 1 and c)
                 + (f", {settled[0]} not settled within {SETTLE_STEPS} steps" if settled[0] else "")
             )
@@ -195,13 +209,16 @@ class FlipFlopAnalysis:
                 f"memories are held as {self.cycle_period}-cycles: the {self.cycle_period}-th iterate has "
                 f"{len(self.attractors)} stable points"
             )
-        lines.append(
-            f"attractors: {len(self.attractors)}, encoding {len(self.encoded_corners())} of the {2 ** self.bits} corners of "
-            f"{{-1, 1}}^{self.bits}"
-        )
-        for i, x, out in zip(self.attractors.ids, self.attractors.x, self.readout(self.attractors.x)):
-            lines.append(f"  {i:>4}  {corner(out) or 'no corner':>{self.bits}}  readout "
-                         f"{np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
+        if self.readout is None:
+            lines.append(f"attractors: {len(self.attractors)}")
+        else:
+            lines.append(
+                f"attractors: {len(self.attractors)}, encoding {len(self.encoded_corners())} of the "
+                f"{2 ** self.bits} corners of {{-1, 1}}^{self.bits}"
+            )
+            for i, x, out in zip(self.attractors.ids, self.attractors.x, self.readout(self.attractors.x)):
+                lines.append(f"  {i:>4}  {corner(out) or 'no corner':>{self.bits}}  readout "
+                             f"{np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
         g = self.graph_summary()
         lines.append(
             "transition graph: " + ", ".join(f"{v} {k}" for k, v in g["nodes"].items())
@@ -215,6 +232,7 @@ class FlipFlopAnalysis:
 def analyze_flipflop(
     cell: Any,
     *,
+    input: Any = None,
     n_trials: int = 128,
     n_steps: int = 200,
     n_starts: int = 1024,
@@ -228,7 +246,15 @@ def analyze_flipflop(
 
     Parameters
     ----------
-    cell : a cell of :mod:`dynsys.rnn` with a readout of ``bits`` outputs
+    cell : a cell of :mod:`dynsys.rnn` with ``bits`` inputs
+        Its readout, when it has one (``bits`` outputs), scores the trials
+        and decodes the corner each attractor encodes; without one both are
+        skipped (``accuracy``, ``outputs``, ``corners`` and ``readout`` of
+        the result are None) and the rest of the analysis is the same.
+    input : array_like of shape (bits,), optional
+        The constant input at which the network is analysed (its fixed
+        points, where the trials settle, the transition graph); zeros (the
+        input off) when not given.
     n_trials, n_steps : int
         Size of the held-out batch of trials (seeded by ``seed``, distinct
         from training seeds).
@@ -248,27 +274,29 @@ def analyze_flipflop(
     -------
     FlipFlopAnalysis
     """
-    from tasks.flipflop import generate
+    from .tasks.flipflop import generate
 
-    if getattr(cell, "W_out", None) is None:
-        raise ValueError("the network has no readout (readout.weight / readout.bias): cannot score the flip-flop")
+    bits = cell.input_size
+    if cell.W_out is not None and cell.W_out.shape[0] != bits:
+        raise ValueError(f"a flip-flop network has as many outputs as inputs; this one has {cell.W_out.shape[0]} "
+                         f"outputs and {bits} inputs")
+    system = cell.system(input)  # checks the input's shape
     step = progress.step if progress is not None else (lambda what: None)
-    bits = cell.W_out.shape[0]
     step("running held-out trials")
     trials = generate(n_trials, n_steps, bits=bits, p=pulse_probability, seed=seed)
     states = cell.run(trials.inputs)
     B, T, n = states.shape
-    outputs = cell.readout(states.reshape(B * T, n)).reshape(B, T, bits)
-    accuracy = float(np.mean(np.sign(outputs[trials.mask]) == trials.targets[trials.mask]))
+    outputs = accuracy = None
+    if cell.W_out is not None:
+        outputs = cell.readout(states.reshape(B * T, n)).reshape(B, T, bits)
+        accuracy = float(np.mean(np.sign(outputs[trials.mask]) == trials.targets[trials.mask]))
 
-    system = cell.system()
     step("finding fixed and slow points")
     starts = sample_states(states, n_starts, noise=noise, seed=seed)
     fixed_points = find_fixed_points(system, starts, tol=tol, seed=seed)
 
     period = np.ones(B, dtype=int)
     cycle_period, cycle_points = 1, None
-    attractors = fixed_points.stable()
     graph_system, graph_points = system, fixed_points
     if system.kind == "map":
         step("checking where the trials settle")
@@ -279,7 +307,6 @@ def analyze_flipflop(
             cycle_starts = np.concatenate([starts, final[period == cycle_period]])
             graph_system = system.iterate(cycle_period)
             graph_points = cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed)
-            attractors = cycle_points.stable()
     step("building the transition graph")
     graph = transition_graph(graph_system, graph_points, search_saddles=True, keep_paths=True, seed=seed,
                              progress=None if progress is None else progress.note)
@@ -289,9 +316,12 @@ def analyze_flipflop(
     else:
         cycle_points = graph_points
     attractors = graph_points.stable()
-    corners = np.where(cell.readout(attractors.x) >= 0, 1, -1) if len(attractors) else np.zeros((0, bits), int)
+    corners = None
+    if cell.W_out is not None:
+        corners = np.where(cell.readout(attractors.x) >= 0, 1, -1) if len(attractors) else np.zeros((0, bits), int)
     return FlipFlopAnalysis(
         system=system,
+        input=np.zeros(bits) if input is None else np.asarray(input, dtype=float),
         inputs=trials.inputs,
         targets=trials.targets,
         mask=trials.mask,
@@ -304,7 +334,7 @@ def analyze_flipflop(
         cycle_points=cycle_points,
         attractors=attractors,
         corners=corners,
-        readout=cell.readout,
+        readout=None if cell.W_out is None else cell.readout,
         graph=graph,
     )
 
@@ -327,9 +357,11 @@ def write_outputs(
     step("drawing the pictures")
     points = analysis.fixed_points
     projection = plot.principal_components(analysis.states, 3)
-    figures = {
+    figures = {} if analysis.outputs is None else {  # without a readout there are no outputs to draw
         "trials.png": ("Inputs, targets and outputs of held-out trials", plot.plot_trials(
             analysis.inputs, analysis.targets, analysis.outputs)),
+    }
+    figures |= {
         "state_space.png": (
             "Hidden states on their top principal components, with the fixed points and the saddles' branches",
             plot.plot_state_space(analysis.states, points, analysis.graph, system=analysis.system)),
@@ -338,14 +370,14 @@ def write_outputs(
         figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points.fixed()))
     graph = without_paths(analysis.graph)
     coordinates = point_coordinates(points, projection)
-    rows = point_rows(points, coordinates, analysis.readout(points.x))
+    rows = point_rows(points, coordinates, None if analysis.readout is None else analysis.readout(points.x))
     if analysis.cycle_points is None:
         annotate_graph(graph, rows, list(coordinates))
     A = attractor_graph(graph)
     if A.number_of_nodes() > 1:
         figures["graph.png"] = (
-            "Attractor graph on the top principal components: attractors (labelled by the corner they encode) "
-            "joined through the index-1 saddles between them",
+            "Attractor graph on the top principal components: attractors (with the corner they encode) joined "
+            "through the index-1 saddles between them",
             plot.draw_graph(A, edge_labels=True, projection=projection))
     written = save_figures(figures, out)
     step("writing data files and the report")

@@ -23,8 +23,8 @@ key                shape         meaning
 ``weight_hh_l0``   (G*H, H)      recurrent weights, same stacking
 ``bias_ih_l0``     (G*H,)        optional (``bias=False``: zeros)
 ``bias_hh_l0``     (G*H,)        optional (``bias=False``: zeros)
-``readout.weight`` (O, H)        optional linear readout (an ``nn.Linear``
-``readout.bias``   (O,)          named ``readout``), optional bias
+``<name>.weight``  (O, H)        optional linear readout (an ``nn.Linear`` of
+``<name>.bias``    (O,)          any name: ``fc``, ``readout``), optional bias
 =================  ============  =============================================
 
 with G = 1 (RNN, ContinuousRNN), 3 (GRU: gates r, z, n) or 4 (LSTM: gates
@@ -33,15 +33,22 @@ of these arrays plus ``meta``, a 0-d unicode array holding a JSON object with
 at least ``"cell"`` (one of :data:`CELLS`) and, for ``"continuous"``,
 ``"tau"`` and ``"dt"``.
 
+The RNN keys may carry a module prefix (``rnn.weight_hh_l0``); a cell saved
+by dynsys names its readout ``readout``.  :func:`load_network` reads such
+``.npz`` files and PyTorch ``.pt`` files (state_dicts and checkpoints).
+
 torch is never needed: :func:`from_state_dict` takes numpy arrays or torch
 tensors (anything with ``.detach().cpu().numpy()``), and only
-:func:`from_torch` imports torch, when it is called.
+:func:`from_torch` and :func:`load_network` on a ``.pt`` import torch, when
+they are called.
 """
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -57,7 +64,9 @@ READOUT_KEYS = ("readout.weight", "readout.bias")
 # any recurrent parameter PyTorch names: other layers (_l1), reverse directions, LSTM projections (_hr)
 _RNN_PARAMETER = re.compile(r"(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?")
 FLIPFLOP_PATH = Path(__file__).parent / "data" / "flipflop_3bit_64.npz"
-FLIPFLOP_COMMAND = "python -m tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out dynsys/data/flipflop_3bit_64.npz"
+FLIPFLOP_COMMAND = (
+    "python -m dynsys.tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out dynsys/data/flipflop_3bit_64.npz"
+)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -165,16 +174,20 @@ class RNNCell:
         self.bias_hh = _check_weight(
             np.zeros(G * H) if bias_hh is None else bias_hh, "bias_hh (bias_hh_l0)", (G * H,), rows
         )
+        self._set_readout(W_out, b_out, ("W_out (readout.weight)", "b_out (readout.bias)"))
+        self.meta = dict(meta or {})
+
+    def _set_readout(self, W_out: Any, b_out: Any, keys: tuple[str, str]) -> None:
+        """Check and keep the readout (O, H) and its bias (O,) (zeros when None); errors name ``keys``."""
         if W_out is None:
             if b_out is not None:
-                raise ValueError("b_out (readout.bias) given without W_out (readout.weight)")
+                raise ValueError(f"{keys[1]} given without {keys[0]}")
             self.W_out = self.b_out = None
-        else:
-            W = _as_float_array(W_out, "W_out (readout.weight)")
-            O = W.shape[0] if W.ndim == 2 else -1
-            self.W_out = _check_weight(W, "W_out (readout.weight)", (O, H), "outputs, hidden_size")
-            self.b_out = _check_weight(np.zeros(O) if b_out is None else b_out, "b_out (readout.bias)", (O,), "outputs")
-        self.meta = dict(meta or {})
+            return
+        W = _as_float_array(W_out, keys[0])
+        O = W.shape[0] if W.ndim == 2 else -1
+        self.W_out = _check_weight(W, keys[0], (O, self.hidden_size), "outputs, hidden_size")
+        self.b_out = _check_weight(np.zeros(O) if b_out is None else b_out, keys[1], (O,), "outputs")
 
     # ------------------------------------------------------------ equations
     def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -691,6 +704,30 @@ class ContinuousRNN(RNNCell):
 
 
 # ------------------------------------------------------------------- loading
+class AmbiguousCellError(ValueError):
+    """The weights fit more than one cell: ``reason`` says why, ``choices`` names the cells.
+
+    A single-gate layer (``weight_hh_l0`` of shape (H, H)) is a tanh or a
+    relu network, and nothing in the weights tells which.
+    """
+
+    def __init__(self, reason: str, choices: tuple[str, ...]) -> None:
+        super().__init__(f"{reason}: name the cell, " + " or ".join(f"cell={c!r}" for c in choices))
+        self.reason, self.choices = reason, choices
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """The shape of an array, a tensor or nested lists; () for what is none of them."""
+    if hasattr(value, "shape"):
+        return tuple(value.shape)
+    if all(hasattr(value, m) for m in ("detach", "cpu", "numpy")):  # tensor-like, without a shape
+        return value.detach().cpu().numpy().shape
+    try:
+        return np.shape(value)
+    except ValueError:  # ragged lists
+        return ()
+
+
 def _find_prefix(keys: list[str]) -> str:
     """The module prefix of the RNN keys: "" for ``weight_hh_l0``, "rnn." for ``rnn.weight_hh_l0``."""
     if "weight_hh_l0" in keys:
@@ -702,10 +739,70 @@ def _find_prefix(keys: list[str]) -> str:
     return found[0]
 
 
+def _infer_cell(weight_hh: Any, key: str) -> str:
+    """"gru" or "lstm" from the 3H or 4H gate rows of ``weight_hh`` (G*H, H); a single gate is ambiguous."""
+    shape = _shape(weight_hh)
+    gates = shape[0] // shape[1] if len(shape) == 2 and shape[1] and shape[0] % shape[1] == 0 else 0
+    if gates == 1:
+        raise AmbiguousCellError(
+            f"{key} of shape {shape} is a single-gate layer, tanh or relu (the weights cannot tell)",
+            ("rnn_tanh", "rnn_relu"),
+        )
+    if gates not in (3, 4):
+        raise ValueError(f"{key} of shape {shape} fits no cell (H, 3H or 4H rows of H columns: RNN, GRU, LSTM)")
+    return "gru" if gates == 3 else "lstm"
+
+
+def _find_readout(state_dict: Mapping[str, Any], H: int, taken: set[str], name: str | None) -> str | None:
+    """The module prefix of the readout ("fc" for ``fc.weight``), or None without one.
+
+    ``name`` given: that prefix, which must hold a ``.weight``.  Not given:
+    the only ``P.weight`` of shape (O, H) (with a ``P.bias`` of shape (O,) or
+    none) outside ``taken``; several are an error, and one not named
+    ``readout`` (dynsys's own name) is announced with a warning.
+    """
+    if name is not None:
+        if f"{name}.weight" not in state_dict:
+            raise ValueError(f"readout {name!r}: state_dict has no {name}.weight (keys: {_some(state_dict)})")
+        return name
+    candidates = []
+    for key, value in state_dict.items():
+        if not str(key).endswith(".weight") or key in taken:
+            continue
+        prefix, shape = str(key)[: -len(".weight")], _shape(value)
+        bias = state_dict.get(f"{prefix}.bias")
+        if len(shape) == 2 and shape[1] == H and (bias is None or _shape(bias) == shape[:1]):
+            candidates.append(prefix)
+    if len(candidates) > 1:
+        raise ValueError(
+            f"state_dict has {len(candidates)} candidate readouts of shape (outputs, {H}): "
+            f"{', '.join(c + '.weight' for c in candidates)}; name one: "
+            + " or ".join(f"readout={c!r}" for c in candidates)
+            + " (--readout NAME on the command line)"
+        )
+    if not candidates:
+        return None
+    if candidates[0] != "readout":
+        warnings.warn(
+            f"readout: {candidates[0]}.weight {_shape(state_dict[candidates[0] + '.weight'])}, the only linear map "
+            f"of the {H} hidden units (readout={candidates[0]!r} names it and silences this)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return candidates[0]
+
+
+def _some(keys: Any, limit: int = 12) -> str:
+    """The first ``limit`` keys, sorted, for a one-line message."""
+    names = sorted(str(k) for k in keys)
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def from_state_dict(
     state_dict: Mapping[str, Any],
-    cell: str,
+    cell: str | None = None,
     *,
+    readout: str | None = None,
     tau: float = 1.0,
     dt: float = 0.25,
     meta: Mapping[str, Any] | None = None,
@@ -717,55 +814,190 @@ def from_state_dict(
     state_dict : mapping of str to array_like
         ``weight_ih_l0`` (G*H, I), ``weight_hh_l0`` (G*H, H), optionally
         ``bias_ih_l0``, ``bias_hh_l0`` (G*H,) (zeros when absent, as for
-        PyTorch's ``bias=False``), and optionally a readout
-        ``readout.weight`` (O, H), ``readout.bias`` (O,).  The RNN keys may
-        carry one module prefix, as in a model's ``state_dict()`` where the
-        recurrent module is an attribute: ``rnn.weight_ih_l0`` ...  Torch
-        tensors are converted with ``.detach().cpu().numpy()``; everything
-        becomes float64.
-    cell : {"rnn_tanh", "rnn_relu", "gru", "lstm", "continuous"}
+        PyTorch's ``bias=False``), and optionally a linear readout
+        ``<name>.weight`` (O, H), ``<name>.bias`` (O,).  The RNN keys may
+        carry a module prefix, as in a model's ``state_dict()`` where the
+        recurrent module is an attribute: ``rnn.weight_ih_l0``,
+        ``model.rnn.weight_ih_l0`` ...  Torch tensors are converted with
+        ``.detach().cpu().numpy()``; everything becomes float64.  A key
+        that is used neither by the cell nor by the readout is named in a
+        ``UserWarning``.
+    cell : {"rnn_tanh", "rnn_relu", "gru", "lstm", "continuous"}, optional
+        Inferred when not given from the rows of ``weight_hh_l0``: 3H a GRU,
+        4H an LSTM.  A single-gate layer (H rows) may be tanh or relu, so
+        there ``cell`` must be given.
+    readout : str, optional
+        Module name of the readout: ``"fc"`` reads ``fc.weight`` and
+        ``fc.bias``.  When not given, the only ``*.weight`` of shape (O, H)
+        besides the recurrent layer is the readout (a ``UserWarning`` names
+        it unless it is called ``readout``); there is no readout when there
+        is none.
     tau, dt : float
         τ and the Euler step of a ``"continuous"`` cell (ignored otherwise).
     meta : mapping, optional
         Metadata kept in the cell's ``meta``.
 
+    Returns
+    -------
+    RNNCell
+        A :class:`VanillaRNN`, :class:`GRU`, :class:`LSTM` or
+        :class:`ContinuousRNN`; ``W_out`` is None without a readout.
+
     Raises
     ------
     KeyError
         A required key is missing.
+    AmbiguousCellError
+        ``cell`` not given for a single-gate layer (a ValueError whose
+        ``choices`` are "rnn_tanh" and "rnn_relu").
     ValueError
         Unknown ``cell``; keys of a layout dynsys does not model (several
-        layers, bidirectional, LSTM projections); a weight of the wrong shape (the message names the
-        key, the expected and the actual shape) or with NaN/inf entries.
+        layers, bidirectional, LSTM projections); several readout
+        candidates and no ``readout``; a named ``readout`` that is not
+        there; a weight of the wrong shape (the message names the key, the
+        expected and the actual shape) or with NaN/inf entries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dynsys import rnn
+    >>> rng = np.random.default_rng(0)
+    >>> weights = {"rnn.weight_ih_l0": rng.normal(size=(12, 2)), "rnn.weight_hh_l0": rng.normal(size=(12, 4)),
+    ...            "fc.weight": rng.normal(size=(1, 4)), "fc.bias": np.zeros(1)}
+    >>> rnn.from_state_dict(weights, readout="fc")  # 12 = 3 x 4 rows: a GRU
+    GRU(cell='gru', hidden_size=4, input_size=2, outputs=1)
     """
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
     keys = [str(k) for k in state_dict]
     prefix = _find_prefix(keys)
+    if cell is None:
+        cell = _infer_cell(state_dict[prefix + "weight_hh_l0"], prefix + "weight_hh_l0")
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
     unsupported = [k for k in keys if _RNN_PARAMETER.fullmatch(k[len(prefix):]) and k[len(prefix):] not in RNN_KEYS]
     if unsupported:
         raise ValueError(
             f"state_dict has keys a single-layer, unidirectional {cell} cell does not have: {sorted(unsupported)}; "
-            f"dynsys reads {', '.join(prefix + k for k in RNN_KEYS)} and {', '.join(READOUT_KEYS)}"
+            f"dynsys reads {', '.join(prefix + k for k in RNN_KEYS)} and a readout <name>.weight, <name>.bias"
         )
     if prefix + "weight_ih_l0" not in state_dict:
-        raise KeyError(f"state_dict has no {prefix}weight_ih_l0 (keys: {sorted(keys)})")
-    weights = [state_dict.get(prefix + k) for k in RNN_KEYS]
-    W_out, b_out = (state_dict.get(k) for k in READOUT_KEYS)
-    kwargs: dict[str, Any] = {"W_out": W_out, "b_out": b_out, "meta": meta}
+        raise KeyError(f"state_dict has no {prefix}weight_ih_l0 (keys: {_some(keys)})")
+    rnn_keys = [prefix + k for k in RNN_KEYS]
+    weights = [state_dict.get(k) for k in rnn_keys]
     if cell in ("rnn_tanh", "rnn_relu"):
-        return VanillaRNN(*weights, nonlinearity=cell[4:], **kwargs)
-    if cell == "continuous":
-        return ContinuousRNN(*weights, tau=tau, dt=dt, **kwargs)
-    return (GRU if cell == "gru" else LSTM)(*weights, **kwargs)
+        net: RNNCell = VanillaRNN(*weights, nonlinearity=cell[4:], meta=meta)
+    elif cell == "continuous":
+        net = ContinuousRNN(*weights, tau=tau, dt=dt, meta=meta)
+    else:
+        net = (GRU if cell == "gru" else LSTM)(*weights, meta=meta)
+    name = _find_readout(state_dict, net.hidden_size, set(rnn_keys), readout)
+    readout_keys = () if name is None else (f"{name}.weight", f"{name}.bias")
+    if readout_keys:
+        net._set_readout(state_dict[readout_keys[0]], state_dict.get(readout_keys[1]), readout_keys)
+    unused = set(keys) - set(rnn_keys) - set(readout_keys)
+    if unused:
+        warnings.warn(f"state_dict keys not used (not part of the {cell} cell or its readout): {_some(unused)}",
+                      UserWarning, stacklevel=2)
+    return net
+
+
+def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any] | None]:
+    """The arrays of an ``.npz`` (read without pickles) and its JSON ``meta``, None when it has none."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no network file at {str(path)!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{str(path)!r} is not an .npz file of arrays: {err}") from None
+    if "meta" not in arrays:
+        return arrays, None
+    try:
+        meta = json.loads(str(arrays.pop("meta")[()]))
+    except (json.JSONDecodeError, TypeError, IndexError) as err:
+        raise ValueError(f"'meta' of {str(path)!r} is not JSON: {err}") from None
+    if not isinstance(meta, dict) or "cell" not in meta:
+        raise ValueError(f"'meta' of {str(path)!r} must be a JSON object with a 'cell' key, got {meta!r}")
+    return arrays, meta
+
+
+def _read_torch(path: Path) -> Mapping[str, Any]:
+    """The state_dict in a ``.pt`` file, read with ``weights_only=True``; a checkpoint dict is unwrapped."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no network file at {str(path)!r}")
+    try:
+        import torch
+    except ImportError:
+        raise ValueError(
+            f"reading {str(path)!r} needs PyTorch (pip install torch), or save the state_dict as .npz: "
+            "numpy.savez(path, **{k: v.numpy() for k, v in model.state_dict().items()})"
+        ) from None
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(
+            f"{str(path)!r} is not a file of tensors: torch.load(weights_only=True) refused it, as it does a whole "
+            "module saved by torch.save(model) (unpickling that could run any code); save the weights instead "
+            "with torch.save(model.state_dict(), path)"
+        ) from None
+    except Exception as err:  # torch raises RuntimeError, EOFError ... for files it cannot read
+        raise ValueError(f"cannot read {str(path)!r} as a PyTorch file: {str(err).splitlines()[0]}") from None
+    return _unwrap_checkpoint(obj, path)
+
+
+def _holds_rnn(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and any(str(k).endswith("weight_hh_l0") for k in obj)
+
+
+def _unwrap_checkpoint(obj: Any, path: Path) -> Mapping[str, Any]:
+    """``obj`` when it is a state_dict, else its one entry that is (``{"model": state_dict, "epoch": 3}``)."""
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"{str(path)!r} holds a {type(obj).__name__}, not a state_dict (names -> tensors)")
+    if _holds_rnn(obj):
+        return obj
+    inner = [k for k, v in obj.items() if _holds_rnn(v)]
+    if not inner:
+        raise ValueError(f"{str(path)!r} holds no recurrent layer (no key ending in weight_hh_l0); keys: {_some(obj)}")
+    if len(inner) > 1:
+        raise ValueError(
+            f"{str(path)!r} holds {len(inner)} state_dicts with a recurrent layer ({_some(inner)}); "
+            "save the one to analyse on its own"
+        )
+    others = [k for k in obj if k != inner[0]]
+    warnings.warn(
+        f"{path.name} is a checkpoint: the state_dict is its entry {inner[0]!r}"
+        + (f" (not used: {_some(others)})" if others else ""),
+        UserWarning,
+        stacklevel=3,
+    )
+    return obj[inner[0]]
+
+
+def _from_file(
+    path: Path, state_dict: Mapping[str, Any], meta: Mapping[str, Any] | None, cell: str | None, readout: str | None
+) -> RNNCell:
+    """:func:`from_state_dict` on a file's weights, a missing key reported as a ValueError naming ``path``.
+
+    ``meta`` (of a dynsys model file) names the cell, and ``cell`` must agree with it.
+    """
+    extra: dict[str, Any] = {}
+    if meta is not None:
+        if cell is not None and cell != meta["cell"]:
+            raise ValueError(f"{str(path)!r} holds a {meta['cell']} network (its meta says so), not {cell}")
+        cell = str(meta["cell"])
+        extra = {"meta": meta, **{k: meta[k] for k in ("tau", "dt") if k in meta}}  # tau, dt: continuous cells
+    try:
+        return from_state_dict(state_dict, cell, readout=readout, **extra)
+    except KeyError as err:
+        raise ValueError(f"{str(path)!r}: {err.args[0]}") from None
 
 
 def load(path: str | os.PathLike[str]) -> RNNCell:
-    """Read a model written by :meth:`RNNCell.save` (or by ``tasks.train``).
+    """Read a model written by :meth:`RNNCell.save` (or by ``dynsys.tasks.train``).
 
     The ``.npz`` holds state_dict arrays and ``meta``, a JSON object naming
     the ``"cell"`` (and ``"tau"``, ``"dt"`` for a continuous one); every key of
     ``meta`` is kept in the cell's ``meta``.  Read with ``allow_pickle=False``.
+    :func:`load_network` reads other people's files too.
 
     Raises
     ------
@@ -776,23 +1008,78 @@ def load(path: str | os.PathLike[str]) -> RNNCell:
         not a JSON object with a known ``"cell"``, or bad weights.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {str(path)!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{str(path)!r} is not an .npz model file: {err}") from None
-    if "meta" not in arrays:
+    arrays, meta = _read_npz(path)
+    if meta is None:
         raise ValueError(f"{str(path)!r} has no 'meta' entry (a JSON object naming the cell); keys: {sorted(arrays)}")
-    try:
-        meta = json.loads(str(arrays.pop("meta")[()]))
-    except (json.JSONDecodeError, TypeError, IndexError) as err:
-        raise ValueError(f"'meta' of {str(path)!r} is not JSON: {err}") from None
-    if not isinstance(meta, dict) or "cell" not in meta:
-        raise ValueError(f"'meta' of {str(path)!r} must be a JSON object with a 'cell' key, got {meta!r}")
-    time_scales = {k: meta[k] for k in ("tau", "dt") if k in meta}  # used by a continuous cell only
-    return from_state_dict(arrays, str(meta["cell"]), meta=meta, **time_scales)
+    return _from_file(path, arrays, meta, None, None)
+
+
+def load_network(
+    path: str | os.PathLike[str], *, cell: str | None = None, readout: str | None = None
+) -> RNNCell:
+    """A trained network from a file: an ``.npz`` of its state_dict, or a PyTorch ``.pt``/``.pth``.
+
+    Parameters
+    ----------
+    path : path-like
+        * ``.npz``: a model of :meth:`RNNCell.save` (its ``meta`` names the
+          cell), or the arrays of a state_dict under PyTorch's keys
+          (``numpy.savez(path, **{k: v.numpy() for k, v in sd.items()})``).
+        * ``.pt`` / ``.pth``: ``torch.save(model.state_dict(), path)``, or a
+          checkpoint dict holding one state_dict (``{"model": sd, "epoch":
+          3}``, ``{"state_dict": sd}``: a ``UserWarning`` names the entry
+          used).  Read with ``torch.load(..., weights_only=True)`` (needs
+          torch), so a file never runs code; a whole pickled module
+          (``torch.save(model)``) is refused.
+    cell : {"rnn_tanh", "rnn_relu", "gru", "lstm", "continuous"}, optional
+        Needed for a single-gate layer (tanh or relu); otherwise inferred
+        (see :func:`from_state_dict`).  It must agree with the ``meta`` of a
+        dynsys model file.
+    readout : str, optional
+        Module name of the readout (``"fc"`` for ``fc.weight``/``fc.bias``),
+        needed when several layers could be it (see :func:`from_state_dict`).
+
+    Returns
+    -------
+    RNNCell
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    AmbiguousCellError
+        A single-gate layer and no ``cell``.
+    ValueError
+        Every other problem, in one line: not a file of arrays or tensors, a
+        pickled module, torch missing for a ``.pt``, several or no
+        state_dicts in a checkpoint, missing keys, bad weights, an unknown
+        or contradicting ``cell``, an ambiguous or missing ``readout``.
+
+    Examples
+    --------
+    A PyTorch model whose recurrent layer is ``self.rnn`` and readout
+    ``self.fc``, saved as ``.npz``:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from dynsys import rnn
+    >>> net = rnn.load_flipflop()
+    >>> sd = {"rnn." + k: v for k, v in net.state_dict().items() if not k.startswith("readout")}
+    >>> sd.update({"fc.weight": net.W_out, "fc.bias": net.b_out})
+    >>> path = Path(tempfile.mkdtemp()) / "model.npz"
+    >>> np.savez(path, **sd)
+    >>> rnn.load_network(path, cell="rnn_tanh", readout="fc")
+    VanillaRNN(cell='rnn_tanh', hidden_size=64, input_size=3, outputs=3)
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        arrays, meta = _read_npz(path)
+        return _from_file(path, arrays, meta, cell, readout)
+    if suffix in (".pt", ".pth"):
+        return _from_file(path, _read_torch(path), None, cell, readout)
+    raise ValueError(f"{str(path)!r}: a network file must be an .npz or a PyTorch .pt/.pth")
 
 
 def from_torch(module: Any, readout: Any = None) -> RNNCell:
@@ -840,7 +1127,7 @@ def from_torch(module: Any, readout: Any = None) -> RNNCell:
 def load_flipflop() -> RNNCell:
     """The bundled 3-bit flip-flop network: 64 tanh units, readout of 3 outputs.
 
-    Trained by ``python -m tasks.train flipflop --bits 3 --hidden 64 --seed 0``
+    Trained by ``python -m dynsys.tasks.train flipflop --bits 3 --hidden 64 --seed 0``
     (the command, seed, loss and accuracy are in its ``meta``); see
     ``dynsys/data/flipflop_3bit_64.npz``.
     """

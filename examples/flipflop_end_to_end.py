@@ -12,7 +12,7 @@ from pathlib import Path
 from dynsys import attractor_graph, rnn, transition_graph
 from dynsys.flipflop import analyze_flipflop
 from dynsys.plot import plot_state_space, plot_trials
-from tasks.flipflop import generate
+from dynsys.tasks.flipflop import generate
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", type=Path, default=Path("."), help="folder for the pictures")

@@ -663,7 +663,7 @@ def test_both_solvers_find_the_27_points_of_the_flipflop_network():
     # checks the cube independently, by following the saddles' branches); starts as the main job draws them
     from dynsys.rnn import load_flipflop
     from dynsys.simulate import sample_states
-    from tasks.flipflop import generate
+    from dynsys.tasks.flipflop import generate
 
     cell = load_flipflop()
     system = cell.system()

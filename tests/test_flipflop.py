@@ -148,21 +148,6 @@ def test_dynsys_flipflop_bad_model_file(tmp_path, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("gates, cell", [(1, "rnn_tanh"), (3, "gru"), (4, "lstm")])
-def test_cell_of_a_torch_state_dict_is_inferred_from_its_gate_rows(tmp_path, gates, cell):
-    from dynsys.cli import _infer_cell
-
-    state = {"rnn.weight_hh_l0": np.zeros((gates * 5, 5)), "rnn.weight_ih_l0": np.zeros((gates * 5, 2))}
-    assert _infer_cell(state, tmp_path / "m.pt") == cell
-
-
-def test_a_state_dict_that_fits_no_cell_is_refused(tmp_path):
-    from dynsys.cli import UsageError, _infer_cell
-
-    with pytest.raises(UsageError, match="--cell"):
-        _infer_cell({"weight_hh_l0": np.zeros((10, 5))}, tmp_path / "m.pt")
-
-
 def test_the_continuous_time_network_with_the_same_weights_has_the_same_memories(bundled):
     # tau dx/dt = -x + W tanh(x) + b vanishes exactly where h = tanh(x) solves h = tanh(W h + b),
     # the fixed points of the discrete network: the same 8 memories, on a flow

@@ -156,7 +156,7 @@ def test_branch_onto_a_limit_cycle_is_unresolved() -> None:
 # ----------------------------------------------------------------- flip-flop
 @pytest.fixture(scope="module")
 def flipflop():
-    from tasks.flipflop import generate
+    from dynsys.tasks.flipflop import generate
 
     cell = rnn.load_flipflop()
     states = cell.run(generate(64, 200, bits=3, seed=1).inputs)

@@ -65,7 +65,8 @@ def fixture_case(case: str) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("case", ["rnn_tanh", "rnn_relu", "gru", "gru_nobias", "lstm"])
 def test_step_and_run_match_pytorch(case):
     ref = fixture_case(case)
-    cell = from_state_dict(ref, "gru" if case == "gru_nobias" else case)  # extra fixture keys are ignored
+    weights = {k: v for k, v in ref.items() if k.startswith(("weight_", "bias_"))}  # not the inputs and outputs
+    cell = from_state_dict(weights, "gru" if case == "gru_nobias" else case)
     H = cell.hidden_size
     assert (cell.hidden_size, cell.input_size) == (5, 3)
     h0 = np.concatenate([ref["h0"], ref["c0"]], axis=1) if case == "lstm" else ref["h0"]
@@ -277,7 +278,7 @@ def test_input_shape_errors():
 def test_save_load_round_trip_is_exact(tmp_path, cell_name):
     rng = np.random.default_rng(4)
     cell = random_cell(cell_name, 4, 3, rng)
-    cell.meta.update({"seed": 7, "command": "python -m tasks.train flipflop", "final_loss": 1.25e-3})
+    cell.meta.update({"seed": 7, "command": "python -m dynsys.tasks.train flipflop", "final_loss": 1.25e-3})
     path = cell.save(tmp_path / "model.npz")
     back = load(path)
     assert type(back) is type(cell) and back.cell == cell_name
@@ -296,7 +297,7 @@ def test_save_load_round_trip_is_exact(tmp_path, cell_name):
 
 def test_load_rejects_files_that_are_not_models(tmp_path):
     (tmp_path / "text.npz").write_text("not a zip")
-    with pytest.raises(ValueError, match="not an .npz model"):
+    with pytest.raises(ValueError, match="not an .npz file"):
         load(tmp_path / "text.npz")
     np.savez(tmp_path / "nometa.npz", weight_hh_l0=np.zeros((2, 2)))
     with pytest.raises(ValueError, match="no 'meta'"):
@@ -326,7 +327,9 @@ def test_state_dict_errors_name_key_and_shapes():
     with pytest.raises(ValueError, match=r"weight_hh_l0.*\(4\*H, H\).*got \(15, 5\)"):
         from_state_dict(sd, "lstm")
     with pytest.raises(ValueError, match=r"readout.weight.*shape \(2, 5\).*got \(2, 4\)"):
-        from_state_dict({**sd, "readout.weight": np.zeros((2, 4))}, "gru")
+        from_state_dict({**sd, "readout.weight": np.zeros((2, 4))}, "gru", readout="readout")
+    with pytest.warns(UserWarning, match=r"not used.*readout\.weight"):  # not (O, H): no readout, and said so
+        assert from_state_dict({**sd, "readout.weight": np.zeros((2, 4))}, "gru").W_out is None
     bad = sd["weight_hh_l0"].copy()
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match=r"weight_hh_l0.*1 non-finite.*\(3, 1\)"):
@@ -358,7 +361,8 @@ def test_state_dict_with_module_prefix_and_tensor_like_values():
     sd = random_state_dict("rnn_tanh", 3, 2, rng)
     model = {("" if k.startswith("readout") else "rnn.") + k: FakeTensor(v) for k, v in sd.items()}
     model["encoder.weight"] = FakeTensor(np.zeros((2, 2)))
-    cell = from_state_dict(model, "rnn_tanh")
+    with pytest.warns(UserWarning, match=r"not used.*: encoder\.weight$"):
+        cell = from_state_dict(model, "rnn_tanh")
     assert cell.weight_hh.dtype == np.float64
     np.testing.assert_array_equal(cell.weight_hh, sd["weight_hh_l0"].astype(np.float32))
     np.testing.assert_array_equal(cell.W_out, sd["readout.weight"].astype(np.float32))
@@ -388,7 +392,7 @@ def test_load_flipflop(monkeypatch, tmp_path):
         cell = rnn.load_flipflop()
         assert (cell.cell, cell.hidden_size, cell.input_size, cell.output_size) == ("rnn_tanh", 64, 3, 3)
     monkeypatch.setattr(rnn, "FLIPFLOP_PATH", tmp_path / "absent.npz")
-    with pytest.raises(FileNotFoundError, match=r"python -m tasks\.train flipflop --bits 3 --hidden 64 --seed 0"):
+    with pytest.raises(FileNotFoundError, match=r"python -m dynsys\.tasks\.train flipflop --bits 3 --hidden 64"):
         rnn.load_flipflop()
 
 

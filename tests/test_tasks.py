@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks import flipflop
-from tasks import train as tr
+from dynsys.tasks import flipflop
+from dynsys.tasks import train as tr
 
 BUNDLED = Path(__file__).resolve().parents[1] / "dynsys" / "data" / "flipflop_3bit_64.npz"
 seeds = st.integers(0, 2**32 - 1)
@@ -267,7 +267,7 @@ def _load(path):
 def test_bundled_model_solves_the_flipflop_and_records_its_training():
     params, meta = _load(BUNDLED)
     assert meta["cell"] == "rnn_tanh" and meta["bits"] == 3 and meta["hidden"] == 64 and meta["seed"] == 0
-    assert meta["command"] == (
+    assert meta["command"] == (  # as it was run, before tasks/ moved into dynsys/tasks/
         "python -m tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out dynsys/data/flipflop_3bit_64.npz"
     )
     assert params["weight_hh_l0"].shape == (64, 64) and params["readout.weight"].shape == (3, 64)

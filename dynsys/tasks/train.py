@@ -35,9 +35,9 @@ PyTorch's defaults: every weight and bias uniform on
 
 Command line::
 
-    python -m tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out model.npz
+    python -m dynsys.tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out model.npz
 
-trains a tanh network on the n-bit flip-flop (:mod:`tasks.flipflop`) until the
+trains a tanh network on the n-bit flip-flop (:mod:`dynsys.tasks.flipflop`) until the
 sign of its output matches the target on >= 99.5 % of the masked steps of
 fresh validation trials at two consecutive checks, then reports the accuracy
 on fresh test trials and saves the model (see :func:`save_model`).
@@ -54,8 +54,8 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
-from dynsys._io import atomic_write
-from dynsys._validate import check_count, check_real
+from .._io import atomic_write
+from .._validate import check_count, check_real
 
 from . import flipflop
 
@@ -569,7 +569,7 @@ def flipflop_batches(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m tasks.train", description="Train an RNN in numpy (BPTT + Adam) and save it as .npz."
+        prog="python -m dynsys.tasks.train", description="Train an RNN in numpy (BPTT + Adam) and save it as .npz."
     )
     parser.add_argument("task", choices=["flipflop"], help="the task to train on")
     parser.add_argument("--bits", type=int, default=3, help="flip-flop channels (default 3)")
@@ -608,7 +608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "batch": args.batch,
         "steps": args.steps,
         "p": args.p,
-        "command": shlex.join(["python", "-m", "tasks.train", *argv]),
+        "command": shlex.join(["python", "-m", "dynsys.tasks.train", *argv]),
         "numpy": np.__version__,
         "torch_free": True,
     }

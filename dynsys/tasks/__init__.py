@@ -1,10 +1,10 @@
 """Tasks for training recurrent networks, and a numpy trainer.
 
-* :mod:`tasks.flipflop` — the n-bit flip-flop of Sussillo & Barak (2013):
+* :mod:`dynsys.tasks.flipflop` — the n-bit flip-flop of Sussillo & Barak (2013):
   ``generate(n_trials, n_steps, bits, p, seed)`` gives inputs, targets and mask.
-* :mod:`tasks.train` — backpropagation through time in numpy (exact
+* :mod:`dynsys.tasks.train` — backpropagation through time in numpy (exact
   gradients), Adam and gradient clipping for PyTorch-layout tanh RNN, GRU and
-  Euler-discretised continuous RNN cells; ``python -m tasks.train flipflop
+  Euler-discretised continuous RNN cells; ``python -m dynsys.tasks.train flipflop
   --bits 3 --hidden 64 --seed 0 --out model.npz`` trains and saves a model
   that :func:`dynsys.rnn.load` reads.
 """

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dynsys._validate import check_count, check_real
+from .._validate import check_count, check_real
 
 __all__ = ["FlipFlopBatch", "generate"]
 
