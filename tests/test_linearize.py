@@ -249,7 +249,7 @@ def test_flipflop_attractors_are_stable_nodes():
     all 8 read "stable node"."""
     from dynsys import find_fixed_points, sample_states
     from dynsys.rnn import load_flipflop
-    from tasks.flipflop import generate
+    from dynsys.tasks.flipflop import generate
 
     cell = load_flipflop()
     system = cell.system()

@@ -125,7 +125,7 @@ def test_a_network_without_readout_is_analysed_without_corners(tmp_path, capsys,
     assert report["accuracy"] is None and report["distinct_corners"] is None
     attractors = np.array([a["x"] for a in report["attractors"]])
     assert len(attractors) == 8 and tanh_residual(net, attractors, np.zeros(3)).max() < 1e-10
-    assert all(set(a) == {"x"} for a in report["attractors"])
+    assert all(set(a) == {"id", "x"} for a in report["attractors"])
     assert not (tmp_path / "o" / "trials.png").exists()
     for name in ("state_space.png", "spectrum.png", "graph.png", "graph.graphml", "report.html"):
         assert (tmp_path / "o" / name).is_file(), name
