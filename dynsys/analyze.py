@@ -5,7 +5,7 @@ arrows, nullclines, manifolds of the saddles, basins); for more dimensions,
 trajectories from the search box on their top principal components with the
 fixed points and the saddles' branches.  Next to it: the spectra, the
 attractor graph, ``fixed_points.json`` (exact), ``.csv``, ``.npz``,
-``graph.graphml``, ``graph.json`` and ``report.html``.
+the graph as ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``, and ``report.html``.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from . import __version__
 from ._io import atomic_write_text
 from .fixed_points import FixedPointSet
 from .graph import attractor_graph
+from .graph_export import FORMATS as GRAPH_FORMATS
 from .graph_export import write_graph
 from .report import Progress, write_html_report, write_points_csv
 from .simulate import simulate
@@ -225,7 +226,7 @@ def save_data_and_report(
     graph: nx.MultiDiGraph, rows: list[dict[str, Any]], report_json: str, extra: Sequence[Path] = (),
     command: str | None = None,
 ) -> list[Path]:
-    """The data files of a job (fixed_points.json/.csv/.npz, graph.graphml/.json) and
+    """The data files of a job (fixed_points.json/.csv/.npz, graph.graphml/.gexf/.json/.dot) and
     ``report.html`` showing ``figures`` and linking the data files and ``extra``.
 
     ``points``, ``rows`` and the point nodes of ``graph`` are to be the same
@@ -236,8 +237,7 @@ def save_data_and_report(
         atomic_write_text(out / "fixed_points.json", report_json),
         write_points_csv(rows, out / "fixed_points.csv"),
         points.save(out / "fixed_points.npz"),
-        write_graph(graph, out / "graph.graphml"),
-        write_graph(graph, out / "graph.json"),
+        *(write_graph(graph, out / f"graph{suffix}") for suffix in GRAPH_FORMATS),
         *extra,
     ]
     report = write_html_report(

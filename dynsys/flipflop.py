@@ -22,7 +22,7 @@ space, with saddles between neighbouring corners.  :func:`analyze_flipflop`
 ``dynsys flipflop`` (see :mod:`dynsys.cli`) prints its summary, and
 :func:`write_outputs` writes the pictures, ``fixed_points.json``
 (:meth:`FlipFlopAnalysis.to_dict`) and ``.csv``, ``fixed_points.npz`` (the
-whole :class:`FixedPointSet`, exactly), ``graph.graphml`` and ``graph.json``,
+whole :class:`FixedPointSet`, exactly), ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``,
 and ``report.html``.
 """
 from __future__ import annotations

@@ -135,6 +135,9 @@ def assert_one_list_of_points(out, printed):
     plain = nx.read_graphml(out / "graph.graphml")
     assert ids == {v for v, d in plain.nodes(data=True) if d["kind"] != "unresolved"}
     assert all(s in ids for s, _, d in plain.edges(data=True))  # every edge leaves a listed point
+    gexf = nx.read_gexf(out / "graph.gexf")
+    assert ids == {v for v, d in gexf.nodes(data=True) if d["kind"] != "unresolved"}
+    assert ids <= set(re.findall(r'^\s*"(P\d+)" \[', (out / "graph.dot").read_text(), flags=re.M))
     table_ids = set(re.findall(r"^(P\d+)\s", printed, flags=re.M))
     assert ids == table_ids
     page = (out / "report.html").read_text()

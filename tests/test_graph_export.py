@@ -2,6 +2,8 @@
 import json
 import math
 import re
+import shutil
+import subprocess
 
 import networkx as nx
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dynsys import find_fixed_points, models, transition_graph
 from dynsys.graph_export import FORMATS, read_graph, write_graph
 
 
@@ -128,8 +131,6 @@ def duffing_graphs():
     """Duffing's transition graph with the attributes the jobs add (pc1..3,
     readout1, corner and a corner label on attractors, saddle on edges), and
     one whose branches stop early (unresolved nodes, NaN leading eigenvalues)."""
-    from dynsys import find_fixed_points, models, transition_graph
-
     system = models.duffing()
     points = find_fixed_points(system, seed=0)
     G = transition_graph(system, points)
@@ -274,3 +275,14 @@ def test_graphs_other_programs_wrote_are_refused(tmp_path):
         read_graph(tmp_path / "old.graphml")
     with pytest.raises(FileNotFoundError):
         read_graph(tmp_path / "missing.gexf")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_graphviz_lays_out_the_dot_file(tmp_path):
+    """Graphviz itself reads what write_graph writes (run where Graphviz is installed)."""
+    system = models.duffing()
+    G = transition_graph(system, find_fixed_points(system, seed=0))
+    write_graph(G, tmp_path / "g.dot")
+    done = subprocess.run(["dot", "-Tsvg", str(tmp_path / "g.dot")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert all(f">{v}<" in done.stdout for v in G if not v.startswith("unresolved"))
