@@ -10,6 +10,10 @@ from typing import Any, Callable
 
 from hypothesis import HealthCheck, settings
 
+# pytest runs with --doctest-modules (the docstring Examples of dynsys/); the script that made
+# the PyTorch fixture needs torch and is not a test module.
+collect_ignore = ["fixtures/make_torch_reference.py"]
+
 settings.register_profile(
     "ci",
     derandomize=True,
