@@ -9,6 +9,7 @@ the graph as ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``, and ``report.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -22,7 +23,7 @@ from .fixed_points import FixedPointSet
 from .graph import attractor_graph
 from .graph_export import FORMATS as GRAPH_FORMATS
 from .graph_export import write_graph
-from .report import Progress, write_html_report, write_points_csv
+from .report import Progress, plural, write_html_report, write_points_csv
 from .simulate import simulate
 from .systems import System
 
@@ -118,6 +119,34 @@ def annotate_graph(G: nx.MultiDiGraph, rows: Sequence[Mapping[str, Any]], coordi
             data["label"] = f"{row['id']} ({row['corner']})"
 
 
+NOUNS = {"slow": "slow point", "non-hyperbolic": "non-hyperbolic point", "unresolved": "unresolved branch end"}
+
+
+def describe_graph(G: nx.MultiDiGraph, added: int = 0) -> str:
+    """One line about a transition graph for a person: its nodes by kind (saddles by
+    index), how many points the graph added to the search's, its edges, how many
+    branches stayed unresolved, and its attractor graph.
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models, transition_graph
+    >>> describe_graph(transition_graph(models.duffing(), find_fixed_points(models.duffing(), seed=0)))
+    'transition graph: 2 attractors, 1 index-1 saddle; 2 edges, 0 unresolved branch ends; attractor graph: 2 attractors, 1 edge'
+    """
+    kinds = Counter(
+        f"index-{d['index']} saddle" if d["kind"] == "saddle" else NOUNS.get(d["kind"], d["kind"])
+        for _, d in G.nodes(data=True)
+    )
+    unresolved = kinds.pop(NOUNS["unresolved"], 0)
+    A = attractor_graph(G)
+    return (
+        "transition graph: " + (", ".join(plural(n, k) for k, n in sorted(kinds.items())) or "no points")
+        + (f" ({added} found by the graph)" if added else "")
+        + f"; {plural(G.number_of_edges(), 'edge')}, {plural(unresolved, NOUNS['unresolved'])}; "
+        f"attractor graph: {plural(A.number_of_nodes(), 'attractor')}, {plural(A.number_of_edges(), 'edge')}"
+    )
+
+
 def without_paths(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """A copy of a transition graph without the branches' sampled paths (kept for pictures only)."""
     G = G.copy()
@@ -180,8 +209,7 @@ def write_outputs(
         f"{system.name} ({system.kind}, n = {system.dim}"
         + "".join(f", {k} = {v:g}" for k, v in system.params.items())
         + f")\n{int(points.is_fixed.sum())} fixed and {int(points.is_slow.sum())} slow points\n{points.table()}\n"
-        f"transition graph: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges; "
-        f"attractor graph: {A.number_of_nodes()} attractors, {A.number_of_edges()} edges"
+        + describe_graph(graph)
     )
     graph = without_paths(graph)
     annotate_graph(graph, rows, list(coordinates))

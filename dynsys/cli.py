@@ -22,22 +22,20 @@ import shlex
 import sys
 import time
 import warnings
-from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-import networkx as nx
 import numpy as np
 
 from . import __version__, rnn
 from ._io import atomic_write_text
 from .fixed_points import find_fixed_points
-from .graph import attractor_graph, graph_points, transition_graph
+from .graph import graph_points, transition_graph
 from .graph_export import FORMATS as GRAPH_FORMATS
 from .graph_export import write_graph
 from .models import MODELS, get_model
 from .parse import load_system, parse_assignment
-from .analyze import without_paths
+from .analyze import describe_graph, without_paths
 from .report import Progress
 from .systems import System
 
@@ -165,7 +163,7 @@ def _analyze(args: argparse.Namespace) -> int:
         + f") in {st['time_s']:.2f} s"
     )
     if G is not None:
-        print(graph_summary(G, len(points) - len(result)))
+        print(describe_graph(G, len(points) - len(result)))
     if args.json:
         atomic_write_text(args.json, points.to_json())
         print(f"wrote {args.json}")
@@ -180,24 +178,6 @@ def _analyze(args: argparse.Namespace) -> int:
 def command_line(argv: Sequence[str]) -> str:
     """The command as a person would type it again: ``dynsys`` and the quoted arguments."""
     return shlex.join(["dynsys", *map(str, argv)])
-
-
-def graph_summary(G: nx.MultiDiGraph, added: int) -> str:
-    """One line about a transition graph: its points by kind, edges, unresolved ends, attractor graph."""
-    kinds = Counter(d["kind"] for _, d in G.nodes(data=True))
-    unresolved = kinds.pop("unresolved", 0)
-    A = attractor_graph(G)
-    return (
-        "transition graph: " + (", ".join(plural(n, k) for k, n in sorted(kinds.items())) or "no points")
-        + (f" ({added} found by the graph)" if added else "")
-        + f"; {plural(G.number_of_edges(), 'edge')}, {plural(unresolved, 'unresolved branch end')}; "
-        f"attractor graph: {plural(A.number_of_nodes(), 'attractor')}, {plural(A.number_of_edges(), 'edge')}"
-    )
-
-
-def plural(n: int, noun: str) -> str:
-    """``"1 edge"``, ``"2 edges"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def load_network(args: argparse.Namespace, out: Path) -> Any:

@@ -35,7 +35,7 @@ from typing import Any, Callable
 import networkx as nx
 import numpy as np
 
-from .analyze import corner
+from .analyze import corner, describe_graph
 from .fixed_points import FixedPointSet, find_fixed_points
 from .graph import attractor_graph, transition_graph
 from .graph import graph_points as graph_points_of
@@ -219,12 +219,7 @@ class FlipFlopAnalysis:
             for i, x, out in zip(self.attractors.ids, self.attractors.x, self.readout(self.attractors.x)):
                 lines.append(f"  {i:>4}  {corner(out) or 'no corner':>{self.bits}}  readout "
                              f"{np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
-        g = self.graph_summary()
-        lines.append(
-            "transition graph: " + ", ".join(f"{v} {k}" for k, v in g["nodes"].items())
-            + f"; {g['edges']} edges ({g['unresolved_edges']} unresolved); attractor graph: "
-            + f"{g['attractor_graph_edges']} edges, " + ("the" if g["is_cube"] else "not the") + f" {self.bits}-cube"
-        )
+        lines.append(describe_graph(self.graph) + (", the" if self.is_cube else ", not the") + f" {self.bits}-cube")
         return "\n".join(lines)
 
 

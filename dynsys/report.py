@@ -104,6 +104,17 @@ class Progress:
         self.clock = now
 
 
+def plural(n: int, noun: str) -> str:
+    """A count and its noun for a person to read.
+
+    Examples
+    --------
+    >>> plural(1, "edge"), plural(12, "index-1 saddle")
+    ('1 edge', '12 index-1 saddles')
+    """
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def write_points_csv(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write dict rows (same keys in each) as CSV, atomically.
 
