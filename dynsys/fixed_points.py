@@ -59,6 +59,7 @@ from .newton import (
     MatrixFreeJacobian,
     cluster,
     inside,
+    is_zero,
     levenberg_marquardt,
     polish,
     stationary,
@@ -79,6 +80,9 @@ SOLVERS = ("auto", "dense", "matrix-free")
 DENSE_MAX_DIM = 128  # "auto" goes matrix-free above this dimension (when it can)
 DEFAULT_MAX_MEMORY = 2**30  # bytes of working memory of the search
 DIVERGENCE_FACTOR = 1e8  # |x|_inf > DIVERGENCE_FACTOR * L means diverged
+MAX_ROUNDS = 8  # generated starts: at most MAX_ROUNDS rounds of n_starts each
+SLOW_Q_FRACTION = 1e-3  # default max_slow_q: this fraction of the median q over the starts
+MAX_BOUND = 1e150  # |bounds| above this are refused: q = ½|F|² overflows near |x| ~ 1e154
 
 # Outcome of a start.
 FIXED, SLOW, UNCONVERGED, DIVERGED, ESCAPED = 0, 1, 2, 3, 4
@@ -530,7 +534,7 @@ def find_fixed_points(
     max_iter: int = 200,
     merge_tol: float = 1e-6,
     slow_gtol: float = 1e-8,
-    max_slow_q: float = np.inf,
+    max_slow_q: float | None = None,
     linearize_tol: float = 1e-8,
     seed: int | np.random.Generator | None = 0,
     t_span: tuple[float, float] | None = None,
@@ -732,7 +736,8 @@ def find_fixed_points(
     tol = check_real(tol, "tol", positive=True)
     merge_tol = check_real(merge_tol, "merge_tol", positive=True)
     slow_gtol = check_real(slow_gtol, "slow_gtol")
-    max_slow_q = check_real(max_slow_q, "max_slow_q", finite=False)
+    if max_slow_q is not None:
+        max_slow_q = check_real(max_slow_q, "max_slow_q", finite=False)
     max_iter = check_count(max_iter, "max_iter")
     clock = time.perf_counter()
     region = None if bounds is None else _check_bounds(bounds, system.dim)
@@ -750,55 +755,138 @@ def find_fixed_points(
         return _with_stats(points, stats, method, tol, clock)
 
     rng = np.random.default_rng(seed)
+    box = region if region is not None else system.bounds
     X0 = _starts(system, starts, n_starts, region, noise, rng, t_span)
-    L = max(1.0, float(np.max(np.abs(X0))))
+    L = _length_scale(X0, box)
     radius = merge_tol * L
     trust = _trust_region(X0, L, max_drift)
     model, n_chunks = _jacobian_model(system, len(X0), solver, max_memory)
-    X, F = np.empty_like(X0), np.empty_like(X0)
-    outcome = np.empty(len(X0), dtype=int)
-    zeros = (X0[:0], X0[:0])  # the distinct zeros found so far, for early merging
-    iterations = n_merged = 0
-    for chunk in np.array_split(np.arange(len(X0)), n_chunks):  # a loop over memory-sized chunks
-        lm = levenberg_marquardt(
-            model, X0[chunk], tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L, trust=trust,
-            merge_radius=radius, zeros=zeros,
-        )
-        Xc, Fc, aux = _finish(model, lm, tol, radius)
-        outcome[chunk] = _classify(model, Xc, Fc, aux, tol=tol, gtol=slow_gtol, length=L, trust=trust)
-        X[chunk], F[chunk] = Xc, Fc
-        iterations, n_merged = max(iterations, lm.iterations), n_merged + int(lm.merged.sum())
-        zx = np.concatenate([zeros[0], Xc[outcome[chunk] == FIXED]])
-        zf = np.concatenate([zeros[1], Fc[outcome[chunk] == FIXED]])
-        distinct_zeros = np.unique(cluster(zx, 0.5 * np.einsum("bi,bi->b", zf, zf), np.ones(len(zx), bool), radius))
-        zeros = (zx[distinct_zeros], zf[distinct_zeros])
-    q = 0.5 * np.einsum("bi,bi->b", F, F)
+    search = _Search(model, tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L, trust=trust, radius=radius)
+    search.run(X0, n_chunks)
+    while starts is None and search.rounds < MAX_ROUNDS and search.unseen():  # a loop over rounds of starts
+        search.run(_starts(system, None, n_starts, region, noise, rng, t_span), n_chunks)
+    X, F, outcome = search.X, search.F, search.outcome
+    with np.errstate(over="ignore"):
+        q = 0.5 * np.einsum("bi,bi->b", F, F)
+    if max_slow_q is None:
+        max_slow_q = _default_max_slow_q(system, search.X0)
     too_slow = (outcome == SLOW) & (q > max_slow_q)
     found = np.flatnonzero(((outcome == FIXED) | (outcome == SLOW)) & ~too_slow)
-    distinct = found[np.unique(cluster(X[found], q[found], outcome[found] == FIXED, radius))]
-    stationary_points = distinct[outcome[distinct] == SLOW]
-    not_minimum = stationary_points[~model.is_local_minimum(X[stationary_points])]
-    distinct = np.setdiff1d(distinct, not_minimum)
-    within = inside(X[distinct], region, radius)
-    outside, distinct = distinct[~within], distinct[within]
+    radii = _merge_radii(X[found], outcome[found] == FIXED, merge_tol, L)
+    rep = cluster(X[found], q[found], outcome[found] == FIXED, radii)
+    distinct, radii = found[np.unique(rep)], radii[np.unique(rep)]
+    slow = outcome[distinct] == SLOW
+    minimum = np.ones(len(distinct), dtype=bool)
+    minimum[slow] = model.is_local_minimum(X[distinct[slow]])
+    within = inside(X[distinct], region, radii[:, None]) & minimum
     search_s = time.perf_counter() - clock
-    points = _assemble(system, X[distinct], F[distinct], outcome[distinct] == FIXED, radius, linearize_tol)
+    points = _assemble(
+        system, X[distinct[within]], F[distinct[within]], outcome[distinct[within]] == FIXED, radii[within],
+        linearize_tol,
+    )
     stats = {
         "time_search_s": search_s,
         "time_linearize_s": time.perf_counter() - clock - search_s,
-        "n_starts": len(X0),
+        "n_starts": len(X),
+        "n_rounds": search.rounds,
         "n_diverged": int(np.sum(outcome == DIVERGED)),
         "n_escaped": int(np.sum(outcome == ESCAPED)),
         "n_unconverged": int(np.sum(outcome == UNCONVERGED)),
         "n_above_max_slow_q": int(np.sum(too_slow)),
-        "n_not_minima": len(not_minimum),
-        "n_outside": len(outside),
-        "iterations": iterations,
+        "max_slow_q": float(max_slow_q),
+        "n_not_minima": int(np.sum(~minimum)),
+        "n_outside": int(np.sum(minimum & ~within)),
+        "iterations": search.iterations,
         "solver": model.name,
         "n_chunks": n_chunks,
-        "n_merged_early": n_merged,
+        "n_merged_early": search.n_merged,
     }
     return _with_stats(points, stats, method, tol, clock)
+
+
+class _Search:
+    """The numeric search over one or more rounds of starts (Notes of
+    :func:`find_fixed_points`): each round's starts, sorted, in
+    memory-sized chunks; the zeros found so far serve early merging."""
+
+    def __init__(
+        self, model: JacobianModel, *, tol: float, gtol: float, max_iter: int, length: float, trust: np.ndarray,
+        radius: float,
+    ) -> None:
+        self.model, self.tol, self.gtol, self.max_iter = model, tol, gtol, max_iter
+        self.length, self.trust, self.radius = length, trust, radius
+        n = model.system.dim
+        self.X0, self.X, self.F = np.zeros((0, n)), np.zeros((0, n)), np.zeros((0, n))
+        self.outcome = np.zeros(0, dtype=int)
+        self.zeros = (np.zeros((0, n)), np.zeros((0, n)))  # the distinct zeros found so far
+        self.rounds = self.iterations = self.n_merged = 0
+        self.n_new = 0  # distinct zeros that the last round added
+
+    def run(self, X0: np.ndarray, n_chunks: int) -> None:
+        """Search from the starts X0 (sorted first: results do not depend on their order)."""
+        X0 = X0[np.lexsort(X0.T[::-1])]
+        X, F = np.empty_like(X0), np.empty_like(X0)
+        outcome = np.empty(len(X0), dtype=int)
+        known = len(self.zeros[0])
+        for chunk in np.array_split(np.arange(len(X0)), n_chunks):  # a loop over memory-sized chunks
+            lm = levenberg_marquardt(
+                self.model, X0[chunk], tol=self.tol, gtol=self.gtol, max_iter=self.max_iter, length=self.length,
+                trust=self.trust, merge_radius=self.radius, zeros=self.zeros,
+            )
+            Xc, Fc, aux = _finish(self.model, lm, self.tol, self.radius)
+            outcome[chunk] = _classify(
+                self.model, Xc, Fc, aux, tol=self.tol, gtol=self.gtol, length=self.length, trust=self.trust
+            )
+            X[chunk], F[chunk] = Xc, Fc
+            self.iterations = max(self.iterations, lm.iterations)
+            self.n_merged += int(lm.merged.sum())
+            zx = np.concatenate([self.zeros[0], Xc[outcome[chunk] == FIXED]])
+            zf = np.concatenate([self.zeros[1], Fc[outcome[chunk] == FIXED]])
+            distinct = np.unique(cluster(zx, 0.5 * np.einsum("bi,bi->b", zf, zf), np.ones(len(zx), bool), self.radius))
+            self.zeros = (zx[distinct], zf[distinct])
+        self.n_new = len(self.zeros[0]) - known
+        self.X0, self.X, self.F = (np.concatenate([a, b]) for a, b in ((self.X0, X0), (self.X, X), (self.F, F)))
+        self.outcome = np.concatenate([self.outcome, outcome])
+        self.rounds += 1
+
+    def unseen(self) -> bool:
+        """Whether another round of starts may find new fixed points: the
+        last round found new ones and some fixed point has been reached by a
+        single start so far (Good-Turing: the chance that a new start finds
+        an unseen point is about the fraction of starts whose point no other
+        start found)."""
+        fixed = np.flatnonzero(self.outcome == FIXED)
+        if not self.n_new or not fixed.size:
+            return False
+        zf = self.F[fixed]
+        rep = cluster(self.X[fixed], 0.5 * np.einsum("bi,bi->b", zf, zf), np.ones(len(fixed), bool), self.radius)
+        return bool(np.any(np.unique(rep, return_counts=True)[1] == 1))
+
+
+def _length_scale(X0: np.ndarray, box: np.ndarray | None) -> float:
+    """L, the length scale of the search: max(1, max |bound|) of the box,
+    or without one max(1, the lower median of |start|_inf), so that a few
+    outlying starts do not set it."""
+    if box is not None:
+        return max(1.0, float(np.max(np.abs(box))))
+    return max(1.0, float(np.percentile(np.max(np.abs(X0), axis=1), 50, method="lower")))
+
+
+def _merge_radii(X: np.ndarray, is_fixed: np.ndarray, merge_tol: float, length: float) -> np.ndarray:
+    """Each point's merge radius: merge_tol max(L, |x|_inf) for a fixed
+    point, sqrt(merge_tol) times that for a slow point (q is flat there, so
+    starts stop up to about sqrt(slow_gtol) L apart)."""
+    scale = np.maximum(length, np.max(np.abs(X), axis=1, initial=0.0))
+    return np.where(is_fixed, merge_tol, np.sqrt(merge_tol)) * scale
+
+
+def _default_max_slow_q(system: System, X0: np.ndarray) -> float:
+    """SLOW_Q_FRACTION times the median q over the starts (finite values)."""
+    with np.errstate(all="ignore"):
+        F = system.residual(X0)
+        q = 0.5 * np.einsum("bi,bi->b", F, F)
+    q = q[np.isfinite(q)]
+    return SLOW_Q_FRACTION * float(np.median(q)) if q.size else 0.0
 
 
 def _with_stats(points: FixedPointSet, stats: dict[str, Any], method: str, tol: float, clock: float) -> FixedPointSet:
@@ -814,13 +902,15 @@ def _with_stats(points: FixedPointSet, stats: dict[str, Any], method: str, tol: 
 
 
 def _assemble(
-    system: System, X: np.ndarray, F: np.ndarray, is_fixed: np.ndarray, radius: float, linearize_tol: float
+    system: System, X: np.ndarray, F: np.ndarray, is_fixed: np.ndarray, radius: float | np.ndarray,
+    linearize_tol: float,
 ) -> FixedPointSet:
     """The FixedPointSet of distinct points, in the canonical order: fixed
-    first, then by index, then by coordinates rounded to ``radius``."""
+    first, then by index, then by coordinates rounded to ``radius`` (one,
+    or one per point)."""
     lins = linearize_batch(system, X, tol=linearize_tol)
     index = np.array([lin.index for lin in lins], dtype=int)
-    grid = np.round(X / radius)
+    grid = np.round(X / np.reshape(radius, (-1, 1)))
     order = np.lexsort((*grid.T[::-1], index, ~is_fixed))
     lins = [lins[i] for i in order]
     X, F, is_fixed = X[order], F[order], is_fixed[order]
@@ -870,6 +960,11 @@ def _starts(
         n_starts = check_count(n_starts, "n_starts")
         box = bounds if bounds is not None else system.bounds
         if box is not None:
+            if np.max(np.abs(box)) > MAX_BOUND:
+                raise ValueError(
+                    f"bounds {box.tolist()} are too large to search: q = ½|F|² overflows float64 for |F| above "
+                    f"~1e154; keep them within ±{MAX_BOUND:g} (rescale the system's coordinates)"
+                )
             unit = qmc.LatinHypercube(d=n, rng=rng).random(n_starts)
             X0 = qmc.scale(unit, box[:, 0], box[:, 1])
         else:
@@ -927,7 +1022,8 @@ def _finish(model: JacobianModel, lm: LMResult, tol: float, radius: float) -> tu
     X, F, aux = lm.X, lm.F, lm.aux
     follows = np.flatnonzero(lm.leader >= 0)
     X[follows], F[follows], aux[follows] = X[lm.leader[follows]], F[lm.leader[follows]], aux[lm.leader[follows]]
-    fnorm = np.linalg.norm(F, axis=1)
+    with np.errstate(over="ignore"):
+        fnorm = np.linalg.norm(F, axis=1)
     near = np.flatnonzero(fnorm <= np.sqrt(tol))
     rep_of = near[cluster(X[near], 0.5 * fnorm[near] ** 2, fnorm[near] <= tol, radius)]
     polish(model, X, F, aux, tol, np.unique(rep_of))
@@ -939,18 +1035,22 @@ def _trust_region(X0: np.ndarray, length: float, max_drift: float | None) -> np.
     """The (n, 2) box a start may not leave (see ``max_drift``)."""
     if max_drift is None:
         return np.tile([-DIVERGENCE_FACTOR * length, DIVERGENCE_FACTOR * length], (X0.shape[1], 1))
-    drift = check_real(max_drift, "max_drift") * max(float(np.ptp(X0, axis=0).max()), length)
-    return np.stack([X0.min(axis=0) - drift, X0.max(axis=0) + drift], axis=1)
+    with np.errstate(over="ignore"):  # far-out starts may widen it to inf: no limit then
+        drift = check_real(max_drift, "max_drift") * max(float(np.ptp(X0, axis=0).max()), length)
+        return np.stack([X0.min(axis=0) - drift, X0.max(axis=0) + drift], axis=1)
 
 
 def _classify(
     model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, *, tol: float, gtol: float, length: float,
     trust: np.ndarray,
 ) -> np.ndarray:
-    """FIXED, SLOW, UNCONVERGED, DIVERGED or ESCAPED for every row."""
-    fnorm = np.linalg.norm(F, axis=1)
-    outcome = np.where(fnorm <= tol, FIXED, UNCONVERGED)
-    finite = np.isfinite(F).all(axis=1) & model.finite(aux)
+    """FIXED, SLOW, UNCONVERGED, DIVERGED or ESCAPED for every row.
+
+    A row whose q = ½|F|² is not finite (F overflows it) is diverged."""
+    with np.errstate(over="ignore"):
+        finite = np.isfinite(np.einsum("bi,bi->b", F, F)) & model.finite(aux)
+    outcome = np.full(len(X), UNCONVERGED)
+    outcome[finite] = np.where(is_zero(model, X[finite], F[finite], aux[finite], tol), FIXED, UNCONVERGED)
     rest = np.flatnonzero(finite & (outcome != FIXED))
     if rest.size:
         g = model.gradient(X[rest], F[rest], aux[rest])

@@ -51,6 +51,9 @@ POLISH_ETA = 1e-6  # relative residual of a matrix-free Newton step
 LANCZOS_MIN_DIM = 64  # matrix-free minimum test: Lanczos above, the formed Hessian up to this
 HUTCHINSON_PROBES = 2  # random probes of the estimate of ||DF||_F
 EARLY_MERGE_CAP = 1e-3  # early merging radius at most EARLY_MERGE_CAP * L
+NOISE_ULPS = 16.0  # probes of the rounding noise of F move each x_j by NOISE_ULPS eps |x_j|
+NOISE_FACTOR = 8.0  # F is zero to rounding when |F| <= NOISE_FACTOR times its measured noise
+STATIONARY_ETA = 1e-6  # relative residual of the matrix-free solve of the stationarity test
 
 
 # ------------------------------------------------------------ Jacobian models
@@ -85,6 +88,10 @@ class DenseJacobian:
 
     def finite(self, J: np.ndarray) -> np.ndarray:
         return np.isfinite(J).all(axis=(1, 2))
+
+    def apply(self, X: np.ndarray, J: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """Rows DF(x_b) v_b."""
+        return np.einsum("bij,bj->bi", J, V)
 
     def initial_damping(self, X: np.ndarray, J: np.ndarray) -> np.ndarray:
         """max diag(J^T J) of each row."""
@@ -170,6 +177,10 @@ class MatrixFreeJacobian:
 
     def finite(self, aux: np.ndarray) -> np.ndarray:
         return np.ones(len(aux), dtype=bool)
+
+    def apply(self, X: np.ndarray, aux: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """Rows DF(x_b) v_b."""
+        return self._jvp(X, V)
 
     def initial_damping(self, X: np.ndarray, aux: np.ndarray) -> np.ndarray:
         """||DF||_F² / n, the mean of diag(J^T J)."""
@@ -360,22 +371,23 @@ def levenberg_marquardt(
     gnorm0 = np.full(len(rows), np.nan)  # |grad q| at the first iteration
     step = np.full(len(rows), np.inf)
     jnorm = model.frobenius(x, j)
+    rejected = np.zeros(len(rows), dtype=bool)  # the last step was rejected
     iterations = 0
 
     def retire(going: np.ndarray) -> None:
-        nonlocal rows, x, f, j, q, mu, nu, fnorm0, gnorm0, step, jnorm
+        nonlocal rows, x, f, j, q, mu, nu, fnorm0, gnorm0, step, jnorm, rejected
         done = ~going
         X[rows[done]], F[rows[done]], AUX[rows[done]] = x[done], f[done], j[done]
-        rows, x, f, j, q, mu, nu, fnorm0, gnorm0, step, jnorm = (
-            w[going] for w in (rows, x, f, j, q, mu, nu, fnorm0, gnorm0, step, jnorm)
+        rows, x, f, j, q, mu, nu, fnorm0, gnorm0, step, jnorm, rejected = (
+            w[going] for w in (rows, x, f, j, q, mu, nu, fnorm0, gnorm0, step, jnorm, rejected)
         )
 
     while rows.size and iterations < max_iter:
         iterations += 1
         with np.errstate(all="ignore"):
             g = model.gradient(x, f, j)
-        stop = ~np.isfinite(g).all(axis=1) | _converged(model, x, f, j, g, jnorm, tol, gtol, length)
-        zero = stop & (_norm(f) <= tol)
+        converged, zero = _converged(model, x, f, j, g, jnorm, tol, gtol, length, rejected)
+        stop = ~np.isfinite(g).all(axis=1) | converged
         known.add(x[zero], f[zero])
         merged, lead = known.merge(x, f, q, step, tol, ~stop)
         merged_rows[rows[merged]] = True
@@ -440,6 +452,7 @@ def levenberg_marquardt(
         # Rejected: stiffen the damping.
         mu[~accept] *= nu[~accept]
         nu[~accept] *= 2.0
+        rejected = ~accept
         # Stop rows that became unhealthy, or whose rejected step is below rounding.
         stalled = ~accept & (_norm(delta) <= EPS * (_norm(x) + EPS * length))
         going = ~stalled
@@ -513,7 +526,7 @@ def _resolve_chains(leader: np.ndarray) -> np.ndarray:
 def polish(model: JacobianModel, X: np.ndarray, F: np.ndarray, AUX: np.ndarray, tol: float, rows: np.ndarray) -> None:
     """Newton steps on F = 0 from ``rows`` of X (in place), while |F| decreases.
 
-    A row that does not reach |F| <= tol keeps its input values.
+    A row that does not reach a zero (:func:`is_zero`) keeps its input values.
     """
     Xp, Fp, Jp = X[rows], F[rows], AUX[rows]
     fp = _norm(Fp)
@@ -530,34 +543,40 @@ def polish(model: JacobianModel, X: np.ndarray, F: np.ndarray, AUX: np.ndarray, 
         Xp[b], Fp[b], fp[b] = Xt[better], Ft[better], ft[better]
         Jp[b] = model.evaluate(Xp[b])
         active = b[(fp[b] > 0) & model.finite(Jp[b])]
-    done = fp <= tol
+    done = is_zero(model, Xp, Fp, Jp, tol)
     X[rows[done]], F[rows[done]], AUX[rows[done]] = Xp[done], Fp[done], Jp[done]
 
 
 # ------------------------------------------------------------------ helpers
-def cluster(X: np.ndarray, q: np.ndarray, is_fixed: np.ndarray, radius: float) -> np.ndarray:
-    """For each point, the index of its cluster's representative, r = ``radius``.
+def cluster(X: np.ndarray, q: np.ndarray, is_fixed: np.ndarray, radius: float | np.ndarray) -> np.ndarray:
+    """For each point, the index of its cluster's representative.
 
-    Every two points closer than r end up in one cluster (points up to 3r
-    apart may too).  Many starts converge to the same few points, so the
-    points are first binned into cubes of side r / sqrt(n), whose diameter
-    is r; the bins' representatives are joined when closer than 3r
-    (``cKDTree.query_pairs`` and connected components of the pair graph),
-    which covers every pair of points closer than r (each is within r of
-    its bin's representative).  A cluster's representative is a fixed point
-    if it has one, then the one with the lowest q, then the
-    lexicographically smallest.  ``np.unique`` of the result gives the
-    representatives.
+    ``radius`` is one r for all points or an r_i per point.  Every two
+    points closer than max(r_a, r_b) end up in one cluster (points up to
+    6 max(r_a, r_b) apart may too).  Many starts converge to the same few
+    points, so each point is first binned into cubes of diameter R_i, r_i
+    rounded up to a power of two; the bins' representatives are joined when
+    closer than 3 max(R_a, R_b) (``cKDTree.query_pairs`` per level R, in a
+    loop over the few distinct levels, and connected components of the
+    pair graph), which covers every pair of points closer than max(r_a,
+    r_b).  A cluster's representative is a fixed point if it has one, then
+    the one with the lowest q, then the lexicographically smallest.
+    ``np.unique`` of the result gives the representatives.
     """
     m, n = X.shape
     if m == 0:
         return np.zeros(0, dtype=int)
+    level = np.exp2(np.ceil(np.log2(np.broadcast_to(np.asarray(radius, dtype=float), (m,)))))
     preference = np.lexsort((*X.T[::-1], q, ~is_fixed))  # best first
-    _, first, in_bin = np.unique(
-        np.floor(X[preference] * (np.sqrt(n) / radius)), axis=0, return_index=True, return_inverse=True
-    )
+    keys = np.column_stack([level, np.floor(X * (np.sqrt(n) / level[:, None]))])
+    _, first, in_bin = np.unique(keys[preference], axis=0, return_index=True, return_inverse=True)
     reps = preference[first]  # the best point of each bin
-    pairs = cKDTree(X[reps]).query_pairs(3 * radius, output_type="ndarray")
+    pairs = [np.zeros((0, 2), dtype=int)]
+    for r in np.unique(level[reps]):  # a loop over the distinct radius levels
+        sub = np.flatnonzero(level[reps] <= r)
+        p = sub[cKDTree(X[reps[sub]]).query_pairs(3 * r, output_type="ndarray").reshape(-1, 2)]
+        pairs.append(p[np.max(level[reps[p]], axis=1) == r])
+    pairs = np.concatenate(pairs)
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(reps), len(reps)))
     n_clusters, label = connected_components(graph, directed=False)
     order = np.argsort(first, kind="stable")  # bins by their best point's preference
@@ -607,33 +626,93 @@ def inside(X: np.ndarray, region: np.ndarray | None, radius: float = 0.0) -> np.
 
 
 def _healthy(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, trust: np.ndarray) -> np.ndarray:
-    """Rows with finite F and Jacobian inside the ``trust`` box."""
-    return np.isfinite(F).all(axis=1) & model.finite(aux) & inside(X, trust)
+    """Rows with finite F, q = ½|F|² and Jacobian inside the ``trust`` box."""
+    with np.errstate(over="ignore"):
+        return np.isfinite(_dot(F, F)) & model.finite(aux) & inside(X, trust)
+
+
+def rounding_noise(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray) -> np.ndarray:
+    """The rounding noise of F at each row of X, measured.
+
+    Two probes move every coordinate by h_j = ±NOISE_ULPS eps |x_j| (signs
+    (+, +, ...) and (-, +, -, ...), fixed, so a row's value does not depend
+    on the batch), over which F is linear to far below rounding; what
+    F(x + h) - F(x) - DF(x) h shows is the rounding error of the two
+    evaluations of F.  Returns the larger |.| of the two probes per row.
+    """
+    m, n = X.shape
+    signs = np.stack([np.ones(n), np.where(np.arange(n) % 2 == 0, -1.0, 1.0)])
+    H = (NOISE_ULPS * EPS) * np.abs(X)[None, :, :] * signs[:, None, :]  # (2, m, n)
+    with np.errstate(all="ignore"):
+        moved = model.system.residual((X[None] + H).reshape(2 * m, n)).reshape(2, m, n)
+        linear = np.stack([model.apply(X, aux, h) for h in H])  # two probes, each a batched product
+        return np.max(_norm((moved - F[None] - linear).reshape(2 * m, n)).reshape(2, m), axis=0)
+
+
+def is_zero(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, tol: float) -> np.ndarray:
+    """Rows where F vanishes: |F| <= tol, or |F| <= NOISE_FACTOR times its
+    :func:`rounding_noise` (an absolute ``tol`` below the rounding error of
+    F, e.g. of a stiff system or of large cancelling terms, is unreachable:
+    such a point is a zero as far as float64 can tell)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        fnorm = _norm(F)
+    zero = fnorm <= tol
+    rest = np.flatnonzero(~zero & np.isfinite(fnorm))
+    if rest.size:
+        zero[rest] = fnorm[rest] <= NOISE_FACTOR * rounding_noise(model, X[rest], F[rest], aux[rest])
+    return zero
 
 
 def _converged(
     model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, g: np.ndarray, jnorm: np.ndarray,
-    tol: float, gtol: float, length: float,
-) -> np.ndarray:
-    """|F| <= tol (a zero) or stationary: |g| <= gtol |F| (||J||_F + |F| / L).
+    tol: float, gtol: float, length: float, rejected: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that stop, and those of them that are zeros (:func:`is_zero`).
 
-    ``jnorm`` caches ||J||_F per row; it is re-evaluated (and updated in
-    place) only for the rows the cached value, times 10, lets pass.
+    A row stops at a zero (|F| <= tol; or, after a rejected step, zero to
+    rounding) or where it is :func:`stationary`.  |g| <= gtol |F| (||J||_F
+    + |F| / L) is necessary for stationarity and cheap: it is checked first,
+    with the cached ``jnorm`` (||J||_F per row, times 10), which is
+    re-evaluated (and updated in place) only for the rows it lets pass.
     """
     with np.errstate(all="ignore"):  # huge but finite rows overflow to inf here, harmlessly
         fnorm, gnorm = _norm(F), _norm(g)
-        done = fnorm <= tol
-        maybe = np.flatnonzero(~done & (gnorm <= gtol * fnorm * (10.0 * jnorm + fnorm / length)))
+        zero = fnorm <= tol
+        noisy = np.flatnonzero(~zero & rejected)
+        if noisy.size:
+            zero[noisy] = is_zero(model, X[noisy], F[noisy], aux[noisy], tol)
+        maybe = np.flatnonzero(~zero & (gnorm <= gtol * fnorm * (10.0 * jnorm + fnorm / length)))
         if maybe.size:
             jnorm[maybe] = model.frobenius(X[maybe], aux[maybe])
-            done[maybe] = gnorm[maybe] <= gtol * fnorm[maybe] * (jnorm[maybe] + fnorm[maybe] / length)
-        return done
+            maybe = maybe[gnorm[maybe] <= gtol * fnorm[maybe] * (jnorm[maybe] + fnorm[maybe] / length)]
+        done = zero.copy()
+        if maybe.size:
+            done[maybe] = stationary(model, X[maybe], F[maybe], aux[maybe], g[maybe], gtol, length)
+        return done, zero
 
 
 def stationary(
     model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, g: np.ndarray, gtol: float, length: float
 ) -> np.ndarray:
-    """Rows where g = grad q is negligible: |g| <= gtol |F| (||J||_F + |F| / L)."""
+    """Rows where g = grad q = J^T F is negligible, direction by direction.
+
+    With the singular values s_k of J and a_k = u_k . F the part of F in
+    the range of J along its k-th left singular vector, g = sum s_k a_k v_k;
+    a row is stationary when
+
+        g^T (J^T J + c² I)^{-1} g = sum_k a_k² s_k² / (s_k² + c²) <= gtol² |F|²,
+        c = |F| / L,
+
+    i.e. when the part of F that the Jacobian could remove is negligible
+    against |F|, counting each direction with weight s_k² / (s_k² + c²):
+    fully where J acts (s_k >> c), not where it vanishes (s_k << c, as at
+    the slow point x = 0 of dx/dt = 1 + x²).  Unlike a test of |g| against
+    ||J|| |F|, it does not call a point stationary because J is large in
+    some other direction (a stiff system).  The quadratic form is -g . delta
+    for the Levenberg-Marquardt step delta with damping c² (CGLS to relative
+    residual STATIONARY_ETA for the matrix-free model).
+    """
+    fnorm = _norm(F)
     with np.errstate(all="ignore"):
-        fnorm = _norm(F)
-        return _norm(g) <= gtol * fnorm * (model.frobenius(X, aux) + fnorm / length)
+        delta, _ = model.damped_step(X, F, g, aux, (fnorm / length) ** 2, np.full(len(X), STATIONARY_ETA))
+        return -_dot(g, delta) <= (gtol * fnorm) ** 2
