@@ -219,7 +219,7 @@ def test_logistic_period_two_points(find):
 def test_no_zero_but_one_slow_point(find):
     # dx/dt = 1 + x^2 never vanishes; q = (1 + x^2)^2 / 2 has its minimum q = 1/2 at x = 0
     system = System.from_sympy([1 + x**2], [x], bounds=[(-2, 2)])
-    result = find(system, n_starts=100)
+    result = find(system, n_starts=100, max_slow_q=np.inf)
     assert len(result) == 1 and not result.is_fixed.any() and result.is_slow.all()
     np.testing.assert_allclose(result.x, [[0.0]], atol=1e-7)
     np.testing.assert_allclose(result.q, [0.5], rtol=1e-12)
@@ -232,7 +232,7 @@ def test_no_zero_but_one_slow_point(find):
 def test_slow_point_where_the_jacobian_does_not_vanish(find):
     # F = (x, 1 + y^2): q = (x^2 + (1 + y^2)^2) / 2, minimum 1/2 at the origin, DF = diag(1, 2y)
     system = System.from_sympy([x, 1 + y**2], [x, y], bounds=[(-2, 2), (-2, 2)])
-    result = find(system, n_starts=100)
+    result = find(system, n_starts=100, max_slow_q=np.inf)
     assert len(result) == 1 and result.is_slow.all()
     np.testing.assert_allclose(result.x, [[0.0, 0.0]], atol=1e-7)
     np.testing.assert_allclose(result.q, [0.5], rtol=1e-12)
@@ -242,7 +242,7 @@ def test_map_with_a_slow_point(find):
     # g(x) = x + c + x^2 has F = g(x) - x = c + x^2 > 0: slow point at 0 with q = c^2 / 2
     c = 0.01
     system = System.from_sympy([x + c + x**2], [x], kind="map", bounds=[(-1, 1)])
-    result = find(system, n_starts=100)
+    result = find(system, n_starts=100, max_slow_q=np.inf)
     assert len(result) == 1 and result.is_slow.all()
     np.testing.assert_allclose(result.x, [[0.0]], atol=1e-7)
     np.testing.assert_allclose(result.q, [c**2 / 2], rtol=1e-10)
@@ -255,7 +255,7 @@ def fixed_and_slow_system():
 
 
 def test_fixed_and_slow_points_together(find):
-    result = find(fixed_and_slow_system(), n_starts=200)
+    result = find(fixed_and_slow_system(), n_starts=200, max_slow_q=np.inf)
     assert result.is_fixed.tolist() == [True, False]  # fixed points first
     np.testing.assert_allclose(result.x, [[-2.0], [-1 / 3]], atol=1e-7)
     np.testing.assert_allclose(result.q, [0.0, (50 / 27) ** 2 / 2], atol=1e-12)
@@ -266,12 +266,12 @@ def test_fixed_and_slow_points_together(find):
 def test_maxima_and_saddles_of_q_are_not_slow_points(find):
     # dx/dt = x^2 - 1: q = (x^2 - 1)^2 / 2 is stationary at x = 0 but a maximum (q'' = -2);
     # a start exactly there does not move
-    result = find(System.from_sympy([x**2 - 1], [x]), [[0.0], [0.5], [-3.0]])
+    result = find(System.from_sympy([x**2 - 1], [x]), [[0.0], [0.5], [-3.0]], max_slow_q=np.inf)
     assert_same_points(result.x, [[-1.0], [1.0]])
     assert result.is_fixed.all() and result.stats["n_not_minima"] == 1
     # F = (x^2 - 1, y): q = ((x^2 - 1)^2 + y^2) / 2 has a saddle at the origin; starts on
     # the line x = 0 (where dq/dx = 0) descend to it and stop there
-    result = find(System.from_sympy([x**2 - 1, y], [x, y]), [[0.0, 1.0], [0.0, -2.0]])
+    result = find(System.from_sympy([x**2 - 1, y], [x, y]), [[0.0, 1.0], [0.0, -2.0]], max_slow_q=np.inf)
     assert len(result) == 0 and result.stats["n_not_minima"] == 1
 
 
@@ -576,7 +576,7 @@ def round_trip_cases():
         "lorenz": find_fixed_points(lorenz(), n_starts=200),
         "henon": find_fixed_points(henon(), n_starts=200),
         "slow": slow,
-        "mixed": find_fixed_points(fixed_and_slow_system(), n_starts=50),
+        "mixed": find_fixed_points(fixed_and_slow_system(), n_starts=50, max_slow_q=np.inf),
         "empty": slow.fixed(),
     }
 
@@ -635,7 +635,9 @@ def test_matrix_free_solver_on_known_zeros_and_slow_points(n):
     assert_same_points(result.x, expected)
     # DF = diag(+-2, 1, ..., 1): n - 1 unstable directions at x_1 = -1, n at x_1 = 1
     assert result.stats["solver"] == "matrix-free" and result.index.tolist() == [n - 1, n]
-    slow = find_fixed_points(shifted_quadratics(n, slow=True), rng.uniform(-2, 2, (64, n)), solver="matrix-free")
+    slow = find_fixed_points(
+        shifted_quadratics(n, slow=True), rng.uniform(-2, 2, (64, n)), solver="matrix-free", max_slow_q=np.inf
+    )
     assert len(slow) == 1 and slow.is_slow.all()
     np.testing.assert_allclose(slow.x, np.zeros((1, n)), atol=1e-7)
     np.testing.assert_allclose(slow.q, [0.5], rtol=1e-10)
