@@ -773,8 +773,12 @@ def find_fixed_points(
     too_slow = (outcome == SLOW) & (q > max_slow_q)
     found = np.flatnonzero(((outcome == FIXED) | (outcome == SLOW)) & ~too_slow)
     radii = _merge_radii(X[found], outcome[found] == FIXED, merge_tol, L)
-    rep = cluster(X[found], q[found], outcome[found] == FIXED, radii)
-    distinct, radii = found[np.unique(rep)], radii[np.unique(rep)]
+    rep = np.unique(cluster(X[found], q[found], outcome[found] == FIXED, radii))
+    distinct, radii = found[rep], radii[rep]
+    zero = outcome[distinct] == FIXED
+    radii[zero] = _uncertainty_radii(model, X[distinct[zero]], F[distinct[zero]], radii[zero])
+    rep = np.unique(cluster(X[distinct], q[distinct], outcome[distinct] == FIXED, radii))
+    distinct, radii = distinct[rep], radii[rep]
     slow = outcome[distinct] == SLOW
     minimum = np.ones(len(distinct), dtype=bool)
     minimum[slow] = model.is_local_minimum(X[distinct[slow]])
@@ -878,6 +882,15 @@ def _merge_radii(X: np.ndarray, is_fixed: np.ndarray, merge_tol: float, length: 
     starts stop up to about sqrt(slow_gtol) L apart)."""
     scale = np.maximum(length, np.max(np.abs(X), axis=1, initial=0.0))
     return np.where(is_fixed, merge_tol, np.sqrt(merge_tol)) * scale
+
+
+def _uncertainty_radii(model: JacobianModel, X: np.ndarray, F: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """The merge radii widened to 4 |DF(x)^-1 F(x)| (the Newton correction,
+    least squares where DF is singular): a zero to rounding (a stiff system)
+    is located only that well, along its slow directions."""
+    with np.errstate(all="ignore"):
+        step = np.linalg.norm(model.newton_step(X, F, model.evaluate(X)), axis=1)
+    return np.maximum(radii, np.where(np.isfinite(step), 4.0 * step, 0.0))
 
 
 def _default_max_slow_q(system: System, X0: np.ndarray) -> float:

@@ -374,13 +374,24 @@ def test_exact_and_numeric_agree_on_polynomial_systems(data):
 @settings(max_examples=10)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_result_does_not_depend_on_the_order_of_the_starts(seed):
+    # the starts are sorted before the search: the same bits in any order
     rng = np.random.default_rng(seed)
     starts = rng.uniform(0, 12, size=(300, 2))
     a = find_fixed_points(toggle_switch(), starts)
     b = find_fixed_points(toggle_switch(), starts[rng.permutation(len(starts))])
-    np.testing.assert_allclose(a.x, b.x, rtol=0, atol=1e-12)
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.q, b.q)
     assert a.label.tolist() == b.label.tolist()
     assert a.is_fixed.tolist() == b.is_fixed.tolist()
+
+
+def test_order_independence_on_a_continuum_of_equilibria():
+    # dx/dt = -(x + y - 1), dy/dt = -2 (x + y - 1): every point of the line x + y = 1 is fixed
+    system = System.from_sympy([-(x + y - 1), -2 * (x + y - 1)], [x, y])
+    starts = np.random.default_rng(5).uniform(-3, 3, (200, 2))
+    a = find_fixed_points(system, starts)
+    b = find_fixed_points(system, starts[::-1])
+    assert len(a) > 1 and np.array_equal(a.x, b.x) and np.array_equal(a.q, b.q)
+    np.testing.assert_allclose(a.x.sum(axis=1), 1.0, atol=1e-9)
 
 
 def test_many_starts_merge_into_few_points(find):
@@ -753,3 +764,116 @@ def test_point_kind_follows_the_signs_of_the_eigenvalues(eigenvalues, kind):
     assert point_kind(False, lin) == "slow"
     # the same spectrum as multipliers of a map: |mu| < 1 stable
     assert point_kind(True, linearize_matrix(np.diag(np.exp(eigenvalues)), "map")) == kind
+
+
+# ------------------------------------------- robustness of the search (issue 11)
+def test_one_far_start_does_not_merge_the_lorenz_points():
+    # the merge radius comes from the box and the points found, not from the largest start
+    system = lorenz()
+    unit = np.random.default_rng(1).random((60, 3))
+    starts = system.bounds[:, 0] + unit * (system.bounds[:, 1] - system.bounds[:, 0])
+    assert_same_points(find_fixed_points(system, starts).fixed().x, lorenz_points_by_hand())
+    far = find_fixed_points(system, np.vstack([starts, [1e7, 1e7, 1e7]]))
+    assert_same_points(far.fixed().x, lorenz_points_by_hand())
+
+
+def test_a_start_where_q_overflows_is_diverged_not_slow():
+    # x' = -x: at (1e300, 1e300) q = |x|^2 / 2 overflows; the other start finds the origin
+    system = System.from_sympy([-x, -y], [x, y])
+    result = find_fixed_points(system, [[1e300, 1e300], [1.0, 2.0]])
+    assert len(result.slow()) == 0 and result.stats["n_diverged"] == 1
+    assert_same_points(result.fixed().x, [[0.0, 0.0]])
+
+
+@pytest.mark.parametrize("b", [1e200, 1e308])
+def test_boxes_beyond_what_q_can_represent_are_refused(b):
+    system = System.from_sympy([-x], [x])
+    with pytest.raises(ValueError, match=r"bounds \[\[-1e\+(200|308), 1e\+(200|308)\]\] are too large"):
+        find_fixed_points(system, bounds=[(-b, b)])
+
+
+def test_a_huge_but_representable_box_finds_the_origin():
+    result = find_fixed_points(System.from_sympy([-x], [x]), bounds=[(-1e100, 1e100)], n_starts=64)
+    assert_same_points(result.fixed().x, [[0.0]]) and len(result.slow()) == 0
+
+
+def test_stiff_diagonal_system_has_its_fixed_point_and_no_slow_points():
+    system = System.from_strings({"x": "-1e8*(x - 1)", "y": "-(y - 2)"}, bounds=[(-5, 5)] * 2)
+    result = find_fixed_points(system)
+    assert len(result.slow()) == 0
+    assert_same_points(result.fixed().x, [[1.0, 2.0]], atol=1e-12)
+
+
+@pytest.mark.parametrize("r", [1e2, 1e4, 1e6, 1e8, 1e10, 1e12])
+def test_stiff_linear_systems_in_rotated_coordinates(r):
+    # F(x) = Q diag(-1, -r) Q^T (x - c), Q a rotation by 0.7 rad: one zero, c, and no slow point;
+    # rounding of F (~ eps r |x|) limits where c can be located to about eps r |c| / 1
+    Q = np.array([[np.cos(0.7), -np.sin(0.7)], [np.sin(0.7), np.cos(0.7)]])
+    A = Q @ np.diag([-1.0, -r]) @ Q.T
+    c = np.array([0.5, -1.5])
+    F = sp.Matrix(A.tolist()) * (sp.Matrix([x, y]) - sp.Matrix(c.tolist()))
+    result = find_fixed_points(System.from_sympy(list(F), [x, y], bounds=[(-3, 3)] * 2))
+    assert len(result) == 1 and result.is_fixed.all()
+    np.testing.assert_allclose(result.x[0], c, rtol=0, atol=max(1e-9, 1e3 * np.finfo(float).eps * r))
+
+
+MISSED_MAP = (  # polynomial_systems("map") case whose roots [10, -29, 21] and [12, -34, 25] were missed
+    "-3*x0**3 + 15*x0**2*x1 + 24*x0**2*x2 - x0**2/2 - 27*x0*x1**2 - 84*x0*x1*x2 - 19*x0*x1 - 66*x0*x2**2"
+    " - 18*x0*x2 - 37*x0 + 17*x1**3 + 78*x1**2*x2 + 59*x1**2/2 + 120*x1*x2**2 + 78*x1*x2 + 71*x1/2 + 62*x2**3"
+    " + 48*x2**2 + 145*x2/2 - 91/2",
+    "-2*x0**3 + 9*x0**2*x1 + 15*x0**2*x2 - 11*x0**2/2 - 15*x0*x1**2 - 48*x0*x1*x2 + x0*x1 - 39*x0*x2**2"
+    " + 12*x0*x2 - 145*x0/4 + 9*x1**3 + 42*x1**2*x2 + 19*x1**2/2 + 66*x1*x2**2 + 18*x1*x2 + 37*x1 + 35*x2**3"
+    " + 3*x2**2 + 289*x2/4 - 173/4",
+    "-6*x0**3 + 30*x0**2*x1 + 48*x0**2*x2 - x0**2 - 54*x0*x1**2 - 168*x0*x1*x2 - 38*x0*x1 - 132*x0*x2**2"
+    " - 36*x0*x2 - 74*x0 + 34*x1**3 + 156*x1**2*x2 + 59*x1**2 + 240*x1*x2**2 + 156*x1*x2 + 71*x1 + 124*x2**3"
+    " + 96*x2**2 + 145*x2 - 90",
+)
+MISSED_MAP_ROOTS = [
+    [4.5, -12.5, 10.0], [5.5, -15.5, 12.0], [5.5, -15.0, 12.0], [6.5, -18.0, 14.0], [6.5, -17.5, 14.0],
+    [7.5, -20.5, 16.0], [10.0, -29.0, 21.0], [11.0, -31.5, 23.0], [12.0, -34.0, 25.0],
+]
+
+
+@pytest.mark.parametrize("n_starts", [512, 2048, 8192])
+def test_roots_below_the_rounding_floor_of_tol_are_found_with_any_number_of_starts(n_starts):
+    # |F| cannot get below ~2e-10 at [10, -29, 21] (terms ~1e6 round at ~1e-10) while tol = 1e-10:
+    # only a lucky start reached tol, and early merging (one start per cluster goes on) made
+    # luck rarer with more starts.  A zero to rounding (measured) is now a zero.
+    system = System.from_strings(
+        dict(zip(("x0", "x1", "x2"), MISSED_MAP)), kind="map", bounds=[[3.5, 13.0], [-35.0, -11.5], [9.0, 26.0]]
+    )
+    result = find_fixed_points(system, n_starts=n_starts)
+    assert_same_points(result.fixed().x, MISSED_MAP_ROOTS, atol=1e-7)
+    assert result.stats["n_unconverged"] == 0
+
+
+def test_slow_points_are_not_reported_above_the_default_max_slow_q():
+    # dx/dt = 1 + x^2 in [-2, 2]: the minimum speed 1 is not slow against the speeds ~2.5 around it
+    # (q = 1/2 against the median q over the starts, ~2); with max_slow_q=inf it is reported
+    system = System.from_sympy([1 + x**2], [x], bounds=[(-2, 2)])
+    result = find_fixed_points(system, n_starts=100)
+    assert len(result) == 0 and result.stats["n_above_max_slow_q"] == 100
+    assert 1e-3 * 1.0 < result.stats["max_slow_q"] < 1e-3 * 4.5  # 1e-3 x the median q: q(1)=2 +- sampling
+
+
+def test_a_flat_slow_point_is_reported_once():
+    # dx/dt = 1 + x^4: q is flat to fourth order at its minimum x = 0, where starts stop up
+    # to ~1e-3 apart; they are one slow point (q = 1/2)
+    result = find_fixed_points(System.from_sympy([1 + x**4], [x], bounds=[(-2, 2)]), n_starts=200, max_slow_q=np.inf)
+    assert len(result) == 1 and result.is_slow.all()
+    np.testing.assert_allclose(result.x, [[0.0]], atol=3e-3)
+    np.testing.assert_allclose(result.q, [0.5], rtol=1e-10)
+
+
+def test_more_rounds_of_starts_while_new_fixed_points_appear():
+    # g = (T4(x0), T4(x1), T4(x2)), T4 = T2 o T2 the Chebyshev polynomial: T4(cos t) = cos 4t, so its
+    # fixed points in [-1, 1] are cos t with 4t = +-t (mod 2 pi): 1, -1/2, cos(2 pi/5), cos(4 pi/5);
+    # the product map has their 4^3 = 64 combinations, all repelling (|T4'| up to 16)
+    x0, x1, x2 = sp.symbols("x0:3", real=True)
+    T4 = lambda u: 8 * u**4 - 8 * u**2 + 1  # noqa: E731
+    system = System.from_sympy([T4(x0), T4(x1), T4(x2)], [x0, x1, x2], kind="map", bounds=[(-1, 1)] * 3)
+    c = [1.0, -0.5, np.cos(2 * np.pi / 5), np.cos(4 * np.pi / 5)]
+    expected = np.array(np.meshgrid(c, c, c, indexing="ij")).reshape(3, -1).T
+    result = find_fixed_points(system, n_starts=512)
+    assert_same_points(result.fixed().x, expected)
+    assert result.stats["n_rounds"] >= 2 and result.stats["n_starts"] == 512 * result.stats["n_rounds"]
