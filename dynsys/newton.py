@@ -110,6 +110,17 @@ class DenseJacobian:
         """δ solving J δ = -F (pseudo-inverse where J is singular)."""
         return solve_batch(J, -F)
 
+    def removable(self, X: np.ndarray, F: np.ndarray, J: np.ndarray, g: np.ndarray, c2: np.ndarray) -> np.ndarray:
+        """g^T (J^T J + c² I)^{-1} g = sum_k (u_k . F)² s_k² / (s_k² + c²) by
+        the SVD J = U S V^T (``g`` unused): accurate where J^T J, whose
+        condition number is that of J squared, would lose it."""
+        value = np.full(len(J), np.nan)
+        ok = self.finite(J) & np.isfinite(F).all(axis=1)
+        U, S, _ = np.linalg.svd(J[ok])
+        a = np.einsum("bik,bi->bk", U, F[ok])
+        value[ok] = np.sum(a**2 * (S**2 / (S**2 + c2[ok, None])), axis=1)
+        return value
+
     def is_local_minimum(self, X: np.ndarray) -> np.ndarray:
         """Whether q has a local minimum at each row of X.
 
@@ -196,6 +207,10 @@ class MatrixFreeJacobian:
         """δ minimising |J δ + F| (J δ = -F where J is regular) by CGLS."""
         g = self._vjp(X, F)
         return self._cgls(X, F, g, np.zeros(len(X)), np.full(len(X), POLISH_ETA))[0]
+
+    def removable(self, X: np.ndarray, F: np.ndarray, aux: np.ndarray, g: np.ndarray, c2: np.ndarray) -> np.ndarray:
+        """g^T (J^T J + c² I)^{-1} g = -g . δ for δ from CGLS (relative residual STATIONARY_ETA)."""
+        return -_dot(g, self._cgls(X, F, g, c2, np.full(len(X), STATIONARY_ETA))[0])
 
     def _cgls(
         self, X: np.ndarray, F: np.ndarray, g: np.ndarray, mu: np.ndarray, eta: np.ndarray
@@ -710,9 +725,9 @@ def stationary(
     ||J|| |F|, it does not call a point stationary because J is large in
     some other direction (a stiff system).  The quadratic form is -g . delta
     for the Levenberg-Marquardt step delta with damping c² (CGLS to relative
-    residual STATIONARY_ETA for the matrix-free model).
+    residual STATIONARY_ETA for the matrix-free model), or, for the dense
+    model, the sum by the SVD of J.
     """
     fnorm = _norm(F)
     with np.errstate(all="ignore"):
-        delta, _ = model.damped_step(X, F, g, aux, (fnorm / length) ** 2, np.full(len(X), STATIONARY_ETA))
-        return -_dot(g, delta) <= (gtol * fnorm) ** 2
+        return model.removable(X, F, aux, g, (fnorm / length) ** 2) <= (gtol * fnorm) ** 2
