@@ -554,14 +554,23 @@ def find_fixed_points(
         initial states (over ``t_span`` for a flow, 100 iterations for a
         map), as Sussillo & Barak do.
     n_starts : int, default 512
-        Number of starts to generate (unused when ``starts`` is given).
+        Number of starts to generate per round (unused when ``starts`` is
+        given).  Generated starts come in rounds: after a round that found
+        new fixed points, another round of ``n_starts`` is drawn while some
+        fixed point has been reached by a single start only (by the
+        Good-Turing estimate, then, a new start still has a fair chance of
+        finding an unseen point), up to MAX_ROUNDS = 8 rounds
+        (``stats["n_rounds"]``; a continuum of equilibria, where every start
+        ends on a point of its own, takes all of them).
     bounds : array_like of shape (n, 2) or (2,), optional
         The region to search (low, high per state): starts are drawn in it
         and only the points inside it (to within the merge radius) are
         reported, with the others counted as ``n_outside``; also applies to
         ``method="exact"``.  Without it, starts are drawn in
         ``system.bounds`` (a box of interest) and every point found is
-        reported, wherever it lies.
+        reported, wherever it lies.  Boxes beyond ±MAX_BOUND = 1e150 are
+        refused (ValueError naming them): there q = ½|F|² of a system with
+        |F| ~ |x| overflows float64.
     noise : float, default 0
         Standard deviation of Gaussian noise added to every start coordinate
         (absolute units).
@@ -572,17 +581,23 @@ def find_fixed_points(
         points (starts, bounds and the other search options are not used).
     tol : float, default 1e-10
         A point is fixed when |F(x)| <= tol (absolute, in the units of F;
-        equivalently q <= tol² / 2).
+        equivalently q <= tol² / 2), or when F vanishes to within its own
+        rounding error there (see Notes).
     max_iter : int, default 200
         Levenberg-Marquardt iterations at most.
     merge_tol : float, default 1e-6
-        Points closer than ``merge_tol * L`` are one point (L is defined in
-        the Notes).
+        Fixed points closer than ``merge_tol * max(L, |x|_inf)`` are one
+        point, slow points at ``sqrt(merge_tol)`` times that (L is defined
+        in the Notes).
     slow_gtol : float, default 1e-8
         A non-fixed point is a slow point when the gradient of q is this
         small relative to its natural scale (see Notes).
-    max_slow_q : float, default inf
-        Slow points with q above this are not reported.
+    max_slow_q : float or None, default None
+        Slow points with q above this are not reported.  None:
+        SLOW_Q_FRACTION = 1e-3 times the median q over the starts, so that
+        a slow point moves at most ~3 % of the typical speed of the region
+        searched (``stats["max_slow_q"]`` gives the value used); ``np.inf``
+        reports every local minimum of q.
     linearize_tol : float, default 1e-8
         ``tol`` of :func:`dynsys.linearize.linearize_batch`.
     seed : int, numpy.random.Generator or None, default 0
@@ -654,8 +669,9 @@ def find_fixed_points(
     mu = 1e-3 max diag(J^T J) (Madsen, Nielsen & Tingleff 2004).  Near a
     slow point q cannot decrease below its rounding error, so a step that
     leaves q unchanged to within 4 eps q is accepted when it decreases
-    |grad q| instead (without changing mu).  A start stops when |F| <= tol, when it is stationary (below), when its step
-    is below rounding (|delta| <= eps (|x| + eps L)) and rejected, or after
+    |grad q| instead (without changing mu).  A start stops at a zero
+    (|F| <= tol, or, after a rejected step, zero to rounding: below), when
+    it is stationary (below), when its step is below rounding (|delta| <= eps (|x| + eps L)) and rejected, or after
     ``max_iter`` iterations; the Jacobian is evaluated only at accepted
     points.
 
@@ -673,7 +689,7 @@ def find_fixed_points(
 
     *Early merging.*  A start that is converging to a zero (|F| <= sqrt(tol))
     stops as soon as it lies within min(1e-3 L, r + 4 |delta|) (delta its
-    last step, r the merge radius below) of a zero already found (in this
+    last step, r = merge_tol L) of a zero already found (in this
     chunk or an earlier one), or of another converging start, whose result
     it then takes; so the last, most expensive iterations and the Newton
     polish run once per distinct point (``stats["n_merged_early"]`` counts
@@ -683,26 +699,35 @@ def find_fixed_points(
     steps x <- x - J^{-1} F (``numpy.linalg.solve``, or the pseudo-inverse
     when some J is singular; matrix-free: CGLS to relative residual 1e-6)
     while |F| decreases, keeping the best iterate; a polished point that
-    does not reach |F| <= tol is restored.  These points are first
+    does not reach a zero (as in the classification) is restored.  These points are first
     clustered at the merge radius and each cluster is polished once.
 
-    *Classification.*  With L = max(1, max |start|_inf), the length scale of
-    the search, a start ends
+    *Classification.*  With L the length scale of the search, max(1,
+    max |bound|) of ``bounds`` (or ``system.bounds``) and otherwise
+    max(1, the lower median of |start|_inf), so that outlying starts do not
+    set it, a start ends
 
-    - fixed when |F(x)| <= tol;
-    - slow when not fixed but stationary,
-      |J^T F| <= slow_gtol |F| (||J||_F + |F| / L),
-      i.e. the gradient of q is negligible against |F| ||J||_F, its scale
-      where J does not vanish, or against |F|² / L where it does (as at the
-      slow point x = 0 of dx/dt = 1 + x²), and q <= max_slow_q.  After
+    - fixed when |F(x)| <= tol, or when |F(x)| <= 8 times the rounding noise
+      of F measured at x (F(x + h) - F(x) - J h for two probes h of 16 ulps
+      of every coordinate): a stiff system or large cancelling terms can
+      make |F| <= tol unreachable in float64;
+    - slow when not fixed but stationary direction by direction,
+      sum_k (u_k . F)² s_k² / (s_k² + c²) <= slow_gtol² |F|², c = |F| / L,
+      with J = sum_k s_k u_k v_k^T (the SVD; matrix-free: the quadratic form
+      g^T (J^T J + c² I)^{-1} g by CGLS): the part of F that J could remove
+      is negligible, counting each direction where J acts (s_k >> c) fully
+      and those where it vanishes (s_k << c, as at the slow point x = 0 of
+      dx/dt = 1 + x²) not at all, so that a large rate in one direction
+      (a stiff system) does not make the others look stationary; and
+      q <= max_slow_q.  After
       merging, each distinct slow point must also be a local minimum of q:
       the Hessian of q, by central differences of J^T F, may have no
       eigenvalue below -1e-6 times its largest in modulus (a start placed
       exactly on a maximum or saddle of q, e.g. x = 0 for dx/dt = x² - 1,
       stays there; such points are dropped and counted as
       ``n_not_minima``);
-    - diverged when F or J becomes non-finite (e.g. log of a negative
-      number);
+    - diverged when F, q = ½|F|² or J becomes non-finite (e.g. log of a
+      negative number, or a start so far out that q overflows);
     - escaped when it leaves the trust region (``max_drift``);
     - unconverged otherwise.
 
@@ -710,12 +735,20 @@ def find_fixed_points(
     away (dx/dt = e^x as x -> -inf) yields points with |F| <= tol there;
     scale F or lower ``tol`` for such systems.
 
-    *Merging.*  Fixed and slow points closer than r = merge_tol L are joined
-    (single linkage, through bins of diameter r,
-    ``scipy.spatial.cKDTree.query_pairs`` and connected components of the
-    pair graph, never a B x B distance matrix; points up to 3r apart may be
-    joined too); each cluster is represented by a fixed point if it has
-    one, then by its lowest q.
+    *Merging.*  Each point has its own radius, from the box and the points
+    found, never from the starts: r = merge_tol max(L, |x|_inf) for a fixed
+    point, widened to 4 |J^{-1} F| (how well a zero to rounding is located,
+    e.g. along the slow direction of a stiff system), and sqrt(merge_tol)
+    max(L, |x|_inf) for a slow point (q is flat there: starts stop up to
+    ~sqrt(slow_gtol) L apart).  Points closer than the larger of their radii
+    are joined (single linkage, :func:`dynsys.newton.cluster`, never a B x B
+    distance matrix; points up to 6 times that apart may be joined too);
+    each cluster is represented by a fixed point if it has one, then by its
+    lowest q.
+
+    *Order.*  The starts of each round are sorted (lexicographically) before
+    the search, so the result does not depend on their order, to the last
+    bit (except with ``noise``, which is drawn in the order given).
 
     Examples
     --------
