@@ -416,7 +416,7 @@ def _directions(lin: Any, n_directions: int, seed: int) -> np.ndarray:
     unstable = lin.eigenvalues[:k]  # sorted by decreasing Re (flow) or modulus (map)
     V = lin.eigenvectors[:, :k]
     base = Eu
-    if np.all(np.abs(unstable.imag) <= lin.tol):
+    if np.all(np.abs(unstable.imag) <= lin.tol[:k]):
         W = V.real / np.linalg.norm(V.real, axis=0)
         if np.linalg.svd(W, compute_uv=False)[-1] > np.sqrt(np.finfo(float).eps):  # independent eigenvectors
             base = W

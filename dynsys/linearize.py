@@ -7,9 +7,31 @@ eigenvalue lambda of J is classified through its *score*
     s(lambda) = Re lambda          (flow)
     s(lambda) = |lambda| - 1       (map)
 
-as stable when s < -tol, unstable when s > tol and centre otherwise, where
-tol is the effective tolerance ``tol * max(1, ||J||_2)`` (relative to the size
-of J, since eigenvalues are computed with an error proportional to ||J||).
+as stable when s < -tol_i, unstable when s > tol_i and centre otherwise,
+with a tolerance of its own for each eigenvalue lambda_i,
+
+    tol_i = tol * max(1, |lambda_i|) + min(n eps ||J||_2 / s_i,
+                                           2^(1 - 1/n) (n eps)^(1/n) ||J||_2),
+
+``Linearization.tol``.  The first term is the user's relative tolerance on
+the eigenvalue itself; the second bounds the rounding error of the computed
+eigenvalue.  A backward-stable eigensolver returns the exact eigenvalues of
+J + E with ||E|| <= p(n) eps ||J|| (p(n) taken as n here), and a simple
+eigenvalue moves under E by about ||E|| / s_i to first order, where
+s_i = |y_i^H x_i| is the cosine between its unit left and right
+eigenvectors, 1 / s_i its condition number (G. H. Golub and C. F. Van Loan,
+*Matrix Computations*, 4th ed., Johns Hopkins 2013, section 7.2.2,
+"Eigenvalue sensitivity"; the error bound ``EPS * ANORM / RCONDE`` of the
+LAPACK Users' Guide, 3rd ed., section 4.8).  For a multiple or defective
+eigenvalue s_i is zero or tiny and the first-order estimate useless; there
+Elsner's theorem bounds the variation of any eigenvalue by
+(||J|| + ||J + E||)^(1 - 1/n) ||E||^(1/n) (L. Elsner, "An optimal bound for
+the spectral variation of two matrices", Linear Algebra Appl. 71, 1985,
+pp. 77-80; Stewart and Sun, *Matrix Perturbation Theory*, 1990, section
+IV.1), and the smaller of the two estimates is used.  So an eigenvalue -1
+is stable next to one of -1e12 (a stiff system: tol_i ~ 1e-8 + 4.4e-4, not
+1e4), and the eigenvalues -1 +- 1e-8 i that rounding makes of a Jordan
+block of -1 (s_i ~ 1e-8) stay real within their tolerance.
 The state space splits into the invariant subspaces E^s, E^u and E^c, the
 spans of the generalised eigenspaces of each group; their dimensions add up to
 n, and the index of the point is dim E^u.
@@ -36,19 +58,20 @@ faster.  The dominant eigenvalues are
 - non-hyperbolic point: all eigenvalues (the centre directions decide
   there, and which of the others matter depends on the nonlinear terms).
 
-"Leading" includes ties within the effective tolerance: a real eigenvalue and
-a complex pair of the same score are both leading.  Then:
+"Leading" includes ties within the tolerances, eigenvalues whose scores
+differ by at most tol_i + tol_j: a real eigenvalue and a complex pair of the
+same score are both leading.  Then:
 
 - hyperbolic: "stable node", "unstable node", "saddle" when the dominant
   eigenvalues are all real; "stable focus", "unstable focus", "saddle-focus"
-  when one of them has |Im lambda| > tol;
+  when one of them has |Im lambda_i| > tol_i;
 - "centre" when every eigenvalue is a centre eigenvalue and none is real
   (purely imaginary pairs for a flow, pairs on the unit circle other than
   +-1 for a map): the linear part is a rotation;
 - "non-hyperbolic" otherwise (some centre eigenvalue).
 
 For a map, ``flip`` is True when a dominant eigenvalue is real and negative
-(|Im lambda| <= tol and Re lambda < -tol: orbits alternate sides), and
+(|Im lambda_i| <= tol_i and Re lambda_i < -tol_i: orbits alternate sides), and
 ``FLIP`` (" (flip)") is appended to the label, e.g. "saddle (flip)".
 
 In two dimensions this is the classical phase-plane classification: a pair
@@ -67,9 +90,9 @@ real Schur decomposition J = Z T Z^T sorted so that one group's eigenvalues
 lead T: the first k columns of Z then span that group's invariant subspace,
 also for complex pairs and defective (Jordan) matrices, where eigenvectors
 would be ill-conditioned or missing.  The subspaces of a defective
-eigenvalue are accurate, but the eigenvalue itself, of multiplicity m in a
-Jordan block, moves by about (eps ||J||)^(1/m) under rounding and may show a
-spurious imaginary part ("focus" for a "node"): raise ``tol`` there.
+eigenvalue are accurate; the eigenvalue itself, of multiplicity m in a
+Jordan block, moves by about (eps ||J||)^(1/m) under rounding, which its
+tolerance tol_i covers (s_i is then about (eps ||J||)^(1 - 1/m)).
 """
 from __future__ import annotations
 
@@ -77,7 +100,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.linalg import LinAlgError, schur
+from scipy.linalg import LinAlgError, eig, schur
 from scipy.linalg.lapack import dtrsen, ztrsen
 
 from ._validate import check_real, check_system
@@ -130,9 +153,13 @@ class Linearization:
         (:attr:`leading`); always False for a flow.
     margin : float
         Hyperbolicity margin min |s(lambda)|: min |Re lambda| (flow) or
-        min ||lambda| - 1| (map); 0 < margin <= tol means non-hyperbolic.
-    tol : float
-        The effective tolerance ``tol * max(1, ||J||_2)`` that was used.
+        min ||lambda| - 1| (map).  The point is non-hyperbolic when
+        |s(lambda_i)| <= tol_i for some i.
+    tol : ndarray of shape (n,)
+        tol_i, the tolerance each of ``eigenvalues`` was classified with:
+        the relative tolerance given times max(1, |lambda_i|) plus the
+        rounding error bound of lambda_i, which grows with its condition
+        number 1 / s_i (see the module docstring).
     """
 
     x: np.ndarray | None
@@ -147,9 +174,11 @@ class Linearization:
     label: str
     flip: bool
     margin: float
-    tol: float
+    tol: np.ndarray
 
     def __post_init__(self) -> None:
+        # one tolerance per eigenvalue; a single one (as sets saved by earlier versions hold) applies to all
+        object.__setattr__(self, "tol", np.array(np.broadcast_to(np.asarray(self.tol, float), self.eigenvalues.shape)))
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 value.flags.writeable = False
@@ -214,8 +243,10 @@ def linearize(system: System, x: Any, *, tol: float = 1e-8) -> Linearization:
     system : System
     x : array_like of shape (n,)
     tol : float, default 1e-8
-        Relative tolerance of the classification; the effective tolerance is
-        ``tol * max(1, ||J||_2)`` (see the module docstring).
+        Relative tolerance of the classification: eigenvalue lambda_i is a
+        centre eigenvalue when its score is within
+        ``tol * max(1, |lambda_i|)`` plus its rounding error bound of zero
+        (see the module docstring).
 
     Returns
     -------
@@ -248,9 +279,9 @@ def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linear
     """Linearise ``system`` at each row of ``X``.
 
     The Jacobians are evaluated in batched calls, ``system.jacobian`` of
-    shape (k, n, n), and their eigenvalues in batched ``numpy.linalg.eig``,
-    k points at a time with k n² <= 2^23 entries (64 MB); the Schur step that
-    gives the subspaces runs point by point.
+    shape (k, n, n), k points at a time with k n² <= 2^23 entries (64 MB);
+    the eigen-decomposition (with left eigenvectors, for the condition
+    numbers) and the Schur step that gives the subspaces run point by point.
 
     Parameters
     ----------
@@ -289,8 +320,7 @@ def _linearize_chunk(system: System, X: np.ndarray, tol: float) -> list[Lineariz
         raise ValueError(
             f"the Jacobian of {system.name!r} at x = {X[np.argmax(bad)].tolist()} has non-finite entries"
         )
-    w, V = np.linalg.eig(J)
-    return [_linearization(J[b], w[b], V[b], system.kind, tol, X[b]) for b in range(len(X))]
+    return [_linearization(J[b], system.kind, tol, X[b]) for b in range(len(X))]
 
 
 def linearize_matrix(J: Any, kind: Kind, *, tol: float = 1e-8, x: Any = None) -> Linearization:
@@ -331,8 +361,7 @@ def linearize_matrix(J: Any, kind: Kind, *, tol: float = 1e-8, x: Any = None) ->
     if not np.isfinite(Jm).all():
         where = "" if x is None else f" at x = {x.tolist()}"
         raise ValueError(f"J{where} has non-finite entries: {Jm.tolist()}")
-    w, V = np.linalg.eig(Jm)
-    return _linearization(Jm, w, V, kind, tol, x)
+    return _linearization(Jm, kind, tol, x)
 
 
 # ------------------------------------------------------------------- helpers
@@ -341,33 +370,48 @@ def _score(re: Any, im: Any, kind: Kind) -> Any:
     return re if kind == "flow" else np.hypot(re, im) - 1.0
 
 
-def _group(score: Any, tol: float) -> Any:
-    """STABLE (score < -tol), UNSTABLE (score > tol) or CENTRE."""
+def _group(score: Any, tol: Any) -> Any:
+    """STABLE (score < -tol), UNSTABLE (score > tol) or CENTRE (tol a scalar or one per score)."""
     return np.where(score < -tol, STABLE, np.where(score > tol, UNSTABLE, CENTRE))
 
 
-def _linearization(
-    J: np.ndarray, w: np.ndarray, V: np.ndarray, kind: Kind, tol: float, x: np.ndarray | None
-) -> Linearization:
-    """Assemble a Linearization from J and its (unsorted) eigen-decomposition."""
+def _tolerances(w: np.ndarray, conditions: np.ndarray, norm: float, tol: float) -> np.ndarray:
+    """tol_i = tol max(1, |lambda_i|) + the rounding error bound of lambda_i.
+
+    The bound is min(n eps ||J|| / s_i, 2^(1 - 1/n) (n eps)^(1/n) ||J||):
+    first-order perturbation theory for a backward error n eps ||J||, or
+    Elsner's bound where s_i is too small for it (see the module docstring).
+    """
+    n = len(w)
+    backward = n * np.finfo(float).eps * norm
+    with np.errstate(divide="ignore"):
+        first_order = np.where(conditions > 0, backward / conditions, np.inf)
+    elsner = (2.0 * norm) ** (1.0 - 1.0 / n) * backward ** (1.0 / n)
+    return tol * np.maximum(1.0, np.abs(w)) + np.minimum(first_order, elsner)
+
+
+def _linearization(J: np.ndarray, kind: Kind, tol: float, x: np.ndarray | None) -> Linearization:
+    """Assemble the Linearization of a finite real matrix J."""
     n = J.shape[0]
-    tol_eff = tol * max(1.0, float(np.linalg.norm(J, 2)))
-    w = w.astype(complex)
+    w, Y, V = eig(J, left=True, right=True)  # unit left and right eigenvectors
+    conditions = np.abs(np.einsum("ij,ij->j", Y.conj(), V))
     primary = np.abs(w) if kind == "map" else w.real
     order = np.lexsort((-w.real, -w.imag, -primary))  # last key sorts first
-    w, V = w[order], V[:, order].astype(complex)
+    w, V, conditions = w[order].astype(complex), V[:, order].astype(complex), conditions[order]
+    tols = _tolerances(w, conditions, float(np.linalg.norm(J, 2)), tol)
     score = _score(w.real, w.imag, kind)
-    groups = _group(score, tol_eff)
+    groups = _group(score, tols)
     s, c = int(np.sum(groups == STABLE)), int(np.sum(groups == CENTRE))
     u = n - s - c
     # Ranks by increasing score: stable [0, s), centre [s, s + c), unstable [s + c, n).
     T, Z = schur(J, output="real")
-    Es = _invariant_basis(J, T, Z, kind, tol_eff, STABLE, 0, s)
-    Ec = _invariant_basis(J, T, Z, kind, tol_eff, CENTRE, s, s + c)
-    Eu = _invariant_basis(J, T, Z, kind, tol_eff, UNSTABLE, s + c, n)
-    dominant = w[_leading(score, tol_eff)]
-    nonreal = np.abs(dominant.imag) > tol_eff
-    flip = kind == "map" and bool(np.any(~nonreal & (dominant.real < -tol_eff)))
+    Es = _invariant_basis(J, T, Z, kind, 0, s)
+    Ec = _invariant_basis(J, T, Z, kind, s, s + c)
+    Eu = _invariant_basis(J, T, Z, kind, s + c, n)
+    lead = _leading(score, tols)
+    dominant, dominant_tol = w[lead], tols[lead]
+    nonreal = np.abs(dominant.imag) > dominant_tol
+    flip = kind == "map" and bool(np.any(~nonreal & (dominant.real < -dominant_tol)))
     label = _label(s, u, c, bool(nonreal.any()), bool(nonreal.all())) + (FLIP if flip else "")
     return Linearization(
         x=None if x is None else np.array(x, dtype=float),
@@ -382,26 +426,30 @@ def _linearization(
         label=label,
         flip=flip,
         margin=float(np.min(np.abs(score))),
-        tol=tol_eff,
+        tol=tols,
     )
 
 
-def _leading(score: np.ndarray, tol: float) -> np.ndarray:
-    """Indices of the dominant eigenvalues, given their scores (any order).
+def _leading(score: np.ndarray, tol: Any) -> np.ndarray:
+    """Indices of the dominant eigenvalues, given their scores (any order)
+    and tolerances (one per score, or one for all).
 
-    With stable and no centre eigenvalues: the stable ones of score within
-    ``tol`` of the largest stable score, plus every unstable one; with
-    only unstable ones: those within ``tol`` of the smallest score; with a
-    centre eigenvalue: all.
+    With stable and no centre eigenvalues: the stable ones whose score is
+    within tol_i + tol_k of the largest stable score s_k, plus every
+    unstable one; with only unstable ones: those within tol_i + tol_k of the
+    smallest score s_k; with a centre eigenvalue: all.
     """
+    tol = np.broadcast_to(tol, score.shape)
     groups = _group(score, tol)
     stable, unstable = groups == STABLE, groups == UNSTABLE
     if np.any(groups == CENTRE):
         return np.arange(len(score))
     if stable.any():
-        chosen = unstable | (stable & (score >= score[stable].max() - tol))
+        k = np.flatnonzero(stable)[np.argmax(score[stable])]
+        chosen = unstable | (stable & (score >= score[k] - tol - tol[k]))
     else:
-        chosen = score <= score.min() + tol
+        k = np.argmin(score)
+        chosen = score <= score[k] + tol + tol[k]
     return np.flatnonzero(chosen)
 
 
@@ -419,26 +467,28 @@ def _label(s: int, u: int, c: int, oscillating: bool, all_nonreal: bool) -> str:
     return "saddle-focus" if oscillating else "saddle"
 
 
-def _invariant_basis(
-    J: np.ndarray, T: np.ndarray, Z: np.ndarray, kind: Kind, tol: float, group: int, lo: int, hi: int
-) -> np.ndarray:
+def _invariant_basis(J: np.ndarray, T: np.ndarray, Z: np.ndarray, kind: Kind, lo: int, hi: int) -> np.ndarray:
     """Real orthonormal basis (n, hi - lo) of J's invariant subspace for one group.
 
     ``lo:hi`` are the group's ranks among the eigenvalues sorted by increasing
     score.  The real Schur form J = Z T Z^T (computed once per point) is
-    reordered by LAPACK's ``dtrsen`` so that the group's eigenvalues lead T;
-    the leading columns of the reordered Z are the basis.  The eigenvalues
-    of T's diagonal blocks may differ from ``numpy.linalg.eig``'s by
-    rounding; when that moves one across the threshold (another count), or
-    when a swap of ill-conditioned blocks fails, :func:`_basis_by_rank`
-    selects the group by rank instead, so the dimension is always ``hi - lo``.
+    reordered by LAPACK's ``dtrsen`` so that the eigenvalues of T's diagonal
+    blocks of those ranks lead T (ranked by the scores of T's own
+    eigenvalues, so that rounding differences with ``scipy.linalg.eig``
+    cannot change the count); the leading columns of the reordered Z are the
+    basis.  When the ranks split a 2 x 2 block (a complex pair), or a swap
+    of ill-conditioned blocks fails, :func:`_basis_by_rank` selects the
+    group in the complex Schur form instead, so the dimension is always
+    ``hi - lo``.
     """
     k = hi - lo
     if k == 0:
         return np.zeros((J.shape[0], 0))
     d = _schur_eigenvalues(T)
-    select = (_group(_score(d.real, d.imag, kind), tol) == group).astype(np.int32)
-    if select.sum() != k:
+    select = np.zeros(len(d), dtype=np.int32)
+    select[np.argsort(_score(d.real, d.imag, kind), kind="stable")[lo:hi]] = 1
+    first = np.flatnonzero(np.diag(T, -1) != 0)  # the first rows of the 2 x 2 blocks
+    if np.any(select[first] != select[first + 1]):
         return _basis_by_rank(J, kind, lo, hi)
     _, Zs, _, _, _, _, _, info = dtrsen(select, T, Z, job="N")
     return Zs[:, :k] if info == 0 else _basis_by_rank(J, kind, lo, hi)

@@ -1,4 +1,4 @@
-"""Exact fixed points of systems given by rational formulas.
+"""Fixed points of systems given by rational formulas, exactly where it matters.
 
 For a system built from formulas (``System.exprs`` is set) whose residual
 
@@ -6,29 +6,34 @@ For a system built from formulas (``System.exprs`` is set) whose residual
     F(x) = g(x) - x      (map)
 
 is a rational function of the states, the fixed points are the common zeros
-of the numerators p_i of F_i = p_i / d_i at which no denominator d_i
-vanishes.  The numerators generate a polynomial ideal; a lexicographic
-Groebner basis decides whether its zero set is finite, and the
-zeros are then listed as exact algebraic numbers (radicals, or ``CRootOf``
-instances where radicals do not exist), evaluated to 30 digits and rounded
-to float64.
+of the numerators p_i of F_i = p_i / d_i (in lowest terms) at which no
+denominator of the formulas, as written, vanishes.  The numerators generate
+a polynomial ideal; its lexicographic Groebner basis, computed exactly over
+the rationals, decides whether the zero set is finite and gives it in
+triangular form, from which the real zeros are read one coordinate at a
+time (see :func:`solve_exact` for what is exact and what is computed in
+60-digit floating point).
 """
 from __future__ import annotations
 
 from typing import Any
 
+import mpmath
 import numpy as np
 import sympy as sp
-from sympy.polys.polyerrors import UnsolvableFactorError
 
-from .systems import System
+from .systems import System, denominators
 
-#: Decimal digits used to evaluate the exact zeros before rounding to float64.
-DIGITS = 30
+#: Decimal digits of the floating-point steps (root refinement, back-substitution, checks).
+DIGITS = 60
+
+#: The largest Bezout bound (product of the residuals' numerator degrees, bounded from the
+#: formulas as written) the exact method accepts: Duffing's third iterate (243) takes 0.7 s.
+MAX_BEZOUT = 300
 
 
 def solve_exact(system: System) -> np.ndarray:
-    """The real fixed points of a rational system, exactly, rounded to float64.
+    """The real fixed points of a rational system, rounded to float64.
 
     Parameters
     ----------
@@ -43,37 +48,67 @@ def solve_exact(system: System) -> np.ndarray:
     Returns
     -------
     ndarray of shape (m, n)
-        The real zeros of the residual, one per row, each coordinate the
-        float64 nearest to its exact value (evaluated to 30 digits first).
+        The distinct real zeros of the residual at which F is defined, one
+        per row, each coordinate the float64 nearest to a 60-digit value.
         Rows are sorted lexicographically.  ``m`` may be 0.
 
     Raises
     ------
     ValueError
         If the system has no formulas, if a residual is not a rational
-        function of the states (``sin``, ``exp``, fractional powers ...), or
-        if the zero set is not finite (a curve or surface of fixed points).
+        function of the states (``sin``, ``exp``, fractional powers ...), if
+        the zero set is not finite (a curve or surface of fixed points), or
+        if the Bezout number of the numerators exceeds :data:`MAX_BEZOUT`.
 
     Notes
     -----
-    With F_i = p_i / d_i in lowest terms, let I = <p_1, ..., p_n>.  The reduced
-    lexicographic Groebner basis G of I is {1} when there is no zero at all,
-    and I has finitely many zeros exactly when G contains, for every state
-    x_j, a polynomial whose leading monomial is a pure power of x_j
-    (``GroebnerBasis.is_zero_dimensional``).  Then G is triangular and the
-    zeros are found one coordinate at a time from univariate polynomials:
-    in radicals (``sympy.solve_poly_system``) when every one of them is
-    solvable so, otherwise as algebraic numbers over extensions of Q (the
-    Gianni-Kalkbrenner algorithm, ``sympy.solve_triangulated``) [1]_.  A
-    zero is kept when every coordinate is real (decided exactly by sympy
-    where it can, else at 60 digits) and no denominator d_i vanishes there
-    (tested at 60 digits).
+    With F_i = p_i / d_i in lowest terms, let I = <p_1, ..., p_n>.  By
+    Bezout's theorem I has at most D = prod_i deg p_i isolated zeros, and
+    the lexicographic Groebner basis, the univariate polynomial in it (of
+    degree up to D) and its coefficients grow with D; systems whose D,
+    bounded from the formulas' trees without expanding them, exceeds
+    :data:`MAX_BEZOUT` are refused at once, before any of that work (the
+    numeric method has no such limit).  The cost also grows with the
+    density of the polynomials: sparse ones such as iterated maps solve in
+    under a second near the cap (Duffing's third iterate, D = 243: 0.7 s),
+    dense random bivariate ones of degree 8 (D = 64) in about 9 s and of
+    degree 10 (D = 100) in about a minute (sympy's F5B algorithm).
+
+    *Exact* (rational arithmetic): the coefficients, the reduced lex
+    Groebner basis G of I (x_1 > ... > x_n); whether there is no zero
+    (G = {1}); whether the zeros are finitely many (G has, for every x_j, an
+    element whose leading monomial is a power of x_j); and the real roots
+    of the one univariate element g_n(x_n) of G, isolated in disjoint
+    rational intervals from its square-free part (Vincent-Akritas-
+    Strzebonski continued fractions, ``sympy.Poly.intervals``), so that
+    their number and distinctness are exact and a multiple root counts once.
+
+    *Floating point* (``mpmath`` at :data:`DIGITS` digits): each isolated
+    root is refined inside its interval; then coordinate by coordinate,
+    x_{n-1} down to x_1, over every partial zero a = (x_{j+1}, ..., x_n):
+    among the elements of G whose main variable is x_j, the one of least
+    degree in x_j whose leading coefficient does not vanish at a (relative
+    size above 10^-20) is, by the Gianni-Kalkbrenner theorem [1]_, [2]_, the
+    gcd of all of them at a, and its roots in x_j (``mpmath.polyroots``)
+    are the candidates; those with relative imaginary part below 10^-20
+    are taken as real, and those closer than that relative distance as one
+    (a multiple root).  A candidate zero is kept when every p_i vanishes
+    there to 10^-20 relative to |p_i| (the polynomial evaluated with
+    absolute values of its terms) and no denominator d of the formulas as
+    written (:func:`dynsys.systems.denominators`, before cancellation, so
+    the zero x = 1 of (x² − 2x + 1)/(x − 1), cancelled to x − 1, is not a
+    fixed point) has |d| <= 10^-20 |d|.  In shape position (G = {x_1 -
+    h_1(x_n), ..., g_n(x_n)}, the generic case) each real root of g_n gives
+    one zero, whose coordinates h_j(x_n) are evaluated at 60 digits.
 
     References
     ----------
     .. [1] P. Gianni and T. Mora, "Algebraic solution of systems of
        polynomial equations using Groebner bases", AAECC-5, LNCS 356,
        pp. 247-257, 1989.
+    .. [2] D. A. Cox, J. Little and D. O'Shea, *Ideals, Varieties, and
+       Algorithms*, 4th ed., Springer 2015, ch. 3 (elimination and
+       extension) and ch. 2 section 7.
 
     Examples
     --------
@@ -85,9 +120,20 @@ def solve_exact(system: System) -> np.ndarray:
     array([[-1.131354, -0.339406],
            [ 0.631354,  0.189406]])
     """
-    numerators, denominators = rational_residual(system)
+    if system.exprs is not None and system.symbols is not None:  # else rational_residual says why not
+        degrees = [max(1, _degree_bound(e, system.symbols)[0]) for e in system.exprs]
+        if system.kind == "map":  # g_i - x_i
+            degrees = [max(d, 1 + _degree_bound(e, system.symbols)[1]) for d, e in zip(degrees, system.exprs)]
+        bezout = int(np.prod(degrees, dtype=object))
+        if bezout > MAX_BEZOUT:
+            raise ValueError(
+                f"the exact method is limited to a Bezout bound of {MAX_BEZOUT} zeros (MAX_BEZOUT); the "
+                f"numerators of {system.name} have degrees up to {degrees}, so up to {bezout} zeros, whose "
+                f"Groebner basis and roots would take too long: use the numeric method (method='numeric')"
+            )
+    numerators, undefined_at = rational_residual(system)
     xs = system.symbols
-    basis = sp.groebner(numerators, *xs, order="lex")
+    basis = sp.groebner(numerators, *xs, order="lex", method="f5b")
     if list(basis.exprs) == [1]:
         return np.empty((0, system.dim))
     if not basis.is_zero_dimensional:
@@ -95,21 +141,22 @@ def solve_exact(system: System) -> np.ndarray:
             f"the fixed points of {system.name} are not isolated: the residual vanishes on a "
             f"set of positive dimension (a curve or surface), so there are infinitely many"
         )
-    try:  # in radicals where sympy can (fast), else as algebraic numbers
-        zeros = sp.solve_poly_system(list(basis.exprs), *xs, strict=True)
-    except UnsolvableFactorError:
-        zeros = sp.solve_triangulated(list(basis.exprs), *xs, extension=True)
-    rows = [
-        [_to_float(c) for c in zero]
-        for zero in zeros
-        if all(_is_real(c) for c in zero) and not _vanishes_somewhere(denominators, dict(zip(xs, zero)))
-    ]
-    points = np.array(rows, dtype=float).reshape(len(rows), system.dim)
+    residuals, undefined_at = [sp.Poly(p, *xs) for p in numerators], [sp.Poly(d, *xs) for d in undefined_at]
+    with mpmath.workdps(DIGITS):
+        rows = {
+            tuple(float(c) for c in zero)
+            for zero in _real_zeros(list(basis.exprs), xs)
+            if all(_negligible(*_evaluate(p, dict(zip(xs, zero)))) for p in residuals)
+            and not any(_negligible(*_evaluate(d, dict(zip(xs, zero)))) for d in undefined_at)
+        }
+    points = np.array(sorted(rows), dtype=float).reshape(len(rows), system.dim)
     return points[np.lexsort(points.T[::-1])]
 
 
 def rational_residual(system: System) -> tuple[list[sp.Expr], list[sp.Expr]]:
-    """Numerators and denominators of the residual F_i = p_i / d_i in lowest terms.
+    """The numerators p_i of the residual F_i = p_i / d_i in lowest terms, and
+    the denominators of the formulas as written (before cancellation), where
+    F is undefined.
 
     Parameters and floating-point constants are replaced by exact rationals
     (see :func:`solve_exact`).
@@ -127,9 +174,10 @@ def rational_residual(system: System) -> tuple[list[sp.Expr], list[sp.Expr]]:
         )
     xs = system.symbols
     values = {s: _rational(v) for s, v in zip(system.param_symbols or (), system.params.values())}
-    numerators, denominators = [], []
-    for x, e in zip(xs, system.exprs):
-        F = e.xreplace(values) - (x if system.kind == "map" else 0)
+    exprs = [e.xreplace(values) for e in system.exprs]
+    numerators = []
+    for x, e in zip(xs, exprs):
+        F = e - (x if system.kind == "map" else 0)
         p, d = sp.fraction(sp.cancel(sp.together(F)))
         if not (p.is_polynomial(*xs) and d.is_polynomial(*xs)):
             raise ValueError(
@@ -137,8 +185,7 @@ def rational_residual(system: System) -> tuple[list[sp.Expr], list[sp.Expr]]:
                 f"{x} in {system.name} is {F}"
             )
         numerators.append(_with_rational_coefficients(p, xs))
-        denominators.append(_with_rational_coefficients(d, xs))
-    return numerators, denominators
+    return numerators, [_with_rational_coefficients(d, xs) for d in denominators(exprs)]
 
 
 def _with_rational_coefficients(p: sp.Expr, xs: tuple[sp.Symbol, ...]) -> sp.Expr:
@@ -160,25 +207,89 @@ def _rational(value: float) -> sp.Rational:
     return sp.Rational(repr(float(value)))
 
 
-def _is_real(c: Any) -> bool:
-    """Whether an algebraic number is real: exactly when sympy can tell, else at 60 digits."""
-    if c.is_real is not None:
-        return bool(c.is_real)
-    re, im = c.evalf(60).as_real_imag()
-    return abs(im) <= sp.Float(10) ** -50 * (1 + abs(re))
+def _degree_bound(e: sp.Expr, xs: tuple[sp.Symbol, ...]) -> tuple[int, int]:
+    """Upper bounds on the total degrees (numerator, denominator) of ``e`` as a
+    fraction of polynomials in ``xs``, from its tree, without expanding it:
+    exact for expanded polynomials, an upper bound after any cancellation."""
+    if e in xs:
+        return 1, 0
+    if isinstance(e, sp.Mul):
+        parts = [_degree_bound(a, xs) for a in e.args]
+        return sum(p for p, _ in parts), sum(q for _, q in parts)
+    if isinstance(e, sp.Add):
+        parts = [_degree_bound(a, xs) for a in e.args]
+        den = sum(q for _, q in parts)  # over the product of the denominators
+        return max(p + den - q for p, q in parts), den
+    if isinstance(e, sp.Pow) and e.exp.is_Integer:
+        p, q = _degree_bound(e.base, xs)
+        k = int(e.exp)
+        return (k * p, k * q) if k >= 0 else (-k * q, -k * p)
+    return 0, 0  # constants and parameters (functions of the states are refused later)
 
 
-def _vanishes_somewhere(denominators: list[sp.Expr], point: dict[sp.Symbol, Any]) -> bool:
-    """Whether some denominator is zero at ``point`` (tested at 60 digits)."""
-    for d in denominators:
-        if d.is_number:
-            continue
-        value = sp.Abs(d.xreplace(point).evalf(60))
-        if value <= sp.Float(10) ** -50:
-            return True
-    return False
+def _real_zeros(basis: list[sp.Expr], xs: tuple[sp.Symbol, ...]) -> list[tuple[Any, ...]]:
+    """Candidate real zeros (tuples of mpmath numbers) of a zero-dimensional
+    reduced lex Groebner basis: the last coordinate isolated exactly, the
+    others by back-substitution (see :func:`solve_exact`)."""
+    n = len(xs)
+    main = [min(j for j in range(n) if sp.degree(g, xs[j]) > 0) for g in basis]  # main (highest) variable
+    (last,) = [g for g, j in zip(basis, main) if j == n - 1]
+    zeros = [(r,) for r in _isolated_real_roots(sp.Poly(last, xs[-1]))]
+    for j in range(n - 2, -1, -1):
+        below = xs[j + 1 :]
+        # each element with main variable x_j as its coefficients in x_j (polynomials in ``below``), leading first
+        elements = [
+            [sp.Poly(c, *below) for c in sp.Poly(g, xs[j]).all_coeffs()]
+            for g in sorted((g for g, m in zip(basis, main) if m == j), key=lambda g: sp.degree(g, xs[j]))
+        ]
+        zeros = [(r, *a) for a in zeros for r in _fibre(elements, dict(zip(below, a)))]
+    return zeros
 
 
-def _to_float(c: Any) -> float:
-    """The float64 nearest to a real algebraic number, via a 30-digit value."""
-    return float(sp.re(c.evalf(DIGITS)))
+def _isolated_real_roots(p: sp.Poly) -> list[Any]:
+    """The distinct real roots of a univariate rational polynomial, isolated
+    exactly (from its square-free part) and refined to :data:`DIGITS` digits."""
+    q = p.sqf_part()
+    coeffs = [_mpf(c) for c in q.all_coeffs()]
+
+    def f(t: Any) -> Any:
+        return mpmath.polyval(coeffs, t)
+
+    roots = []
+    for (lo, hi), _ in q.intervals():
+        if lo != hi:  # narrowed exactly, so that no end is a root (nor shared with another interval)
+            lo, hi = q.refine_root(lo, hi, eps=sp.Rational(1, 10**6) * max(1, abs(lo), abs(hi)))
+        exact = lo == hi  # a rational root
+        roots.append(_mpf(lo) if exact else mpmath.findroot(f, (_mpf(lo), _mpf(hi)), solver="illinois", verify=False))
+    return roots
+
+
+def _fibre(elements: list[list[sp.Poly]], at: dict[sp.Symbol, Any]) -> list[Any]:
+    """The real values of x_j over the partial zero ``at``: the real roots of
+    the first element (least degree in x_j) whose leading coefficient does not
+    vanish there, which is the gcd of all of them there (Gianni-Kalkbrenner)."""
+    for coefficients in elements:
+        values = [_evaluate(c, at) for c in coefficients]
+        if not _negligible(*values[0]):
+            break
+    roots = mpmath.polyroots([v for v, _ in values], maxsteps=200, extraprec=2 * DIGITS, error=False)
+    real = sorted(mpmath.re(r) for r in roots if _negligible(mpmath.im(r), max(1, abs(r))))
+    return [r for i, r in enumerate(real) if i == 0 or not _negligible(r - real[i - 1], max(1, abs(r)))]
+
+
+def _evaluate(p: sp.Poly, at: dict[sp.Symbol, Any]) -> tuple[Any, Any]:
+    """(p(x), |p|(x)) at ``at`` in mpmath: the value and the sum of the
+    absolute values of its terms c_k x^k."""
+    terms = [_mpf(c) * mpmath.fprod(at[g] ** e for g, e in zip(p.gens, monom)) for monom, c in p.terms()]
+    return mpmath.fsum(terms), mpmath.fsum(abs(t) for t in terms)
+
+
+def _negligible(value: Any, magnitude: Any) -> bool:
+    """|value| <= 10^-(DIGITS/3) magnitude: zero to the precision of the floating-point steps."""
+    return bool(abs(value) <= mpmath.mpf(10) ** -(DIGITS // 3) * magnitude)
+
+
+def _mpf(c: Any) -> Any:
+    """A rational as an mpmath number (rounded to the working precision)."""
+    r = sp.Rational(c)
+    return mpmath.mpf(int(r.p)) / int(r.q)

@@ -25,6 +25,7 @@ state-dependent parts (an RNN's gates, a network's slopes) are computed once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
@@ -34,6 +35,7 @@ from ._validate import check_count
 
 Kind = Literal["flow", "map"]
 KINDS = ("flow", "map")
+SINGULAR_RTOL = float(np.sqrt(np.finfo(float).eps))  # default relative tolerance of System.singular
 
 # Internal signatures: every function takes a (B, n) batch and the parameter
 # values as a 1-D float array ordered like ``System.params``.
@@ -233,6 +235,7 @@ class System:
     _exprs: tuple[sp.Expr, ...] | Callable[[], tuple[sp.Expr, ...]] | None = field(default=None, repr=False)
     symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
     param_symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
+    _singular: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _check_kind(self.kind)
@@ -283,6 +286,64 @@ class System:
         if self.kind == "map":
             out = out - Xb
         return out[0] if single else out
+
+    def singular(self, X: Any, rtol: float = SINGULAR_RTOL) -> np.ndarray:
+        """Where F is undefined: at a zero of a denominator, or not finite.
+
+        Parameters
+        ----------
+        X : array_like of shape (B, n) or (n,)
+        rtol : float, default sqrt(eps) ~ 1.5e-8
+            Relative tolerance on the denominators (see Notes).
+
+        Returns
+        -------
+        ndarray of bool, shape (B,), or a bool for a single state
+            True where F(x) is not finite, or (for a system built from
+            formulas) where some denominator d of f or g, as written, has
+            |d(x)| <= rtol |d|(x).
+
+        Notes
+        -----
+        The denominators are the bases of the negative powers in the
+        formulas as given, before any cancellation: (x² − 2x + 1)/(x − 1)
+        is undefined at x = 1 although it equals x − 1 elsewhere, so x = 1
+        is not a zero of it.  |d|(x) is d evaluated with every sum, product
+        and constant replaced by its absolute value (Σ_k |c_k x^k| for a
+        polynomial), and |d(x)| / |d|(x) is the relative backward error of x
+        as a zero of d: the smallest relative change of d's coefficients
+        that makes it vanish at x (N. J. Higham, *Accuracy and Stability of
+        Numerical Algorithms*, 2nd ed., SIAM 2002, sections 5.1 and 5.2).
+        Evaluating d in floating point errs by about eps |d|(x), so where
+        that ratio is below sqrt(eps) at least half of d's digits, and of
+        F = p / d's, are rounding error; and where F vanishes there too (a
+        cancelled common factor), p is rounding error as well and "F(x) = 0"
+        says nothing.  Such points are not fixed points.  The denominators
+        are found once per set of formulas and compiled with
+        ``sympy.lambdify`` (cached).  Systems without formulas (callables,
+        RNNs) are singular only where F is not finite.
+
+        Examples
+        --------
+        >>> s = System.from_strings({"x": "(x**2 - 2*x + 1)/(x - 1)"})
+        >>> s.singular([[1.0], [1.0 + 1e-12], [1.5]])
+        array([ True,  True, False])
+        """
+        Xb, single = self._batch(X)
+        out = self._singular_at(Xb, self._p, rtol)
+        return bool(out[0]) if single else out
+
+    def _singular_at(self, X: np.ndarray, p: np.ndarray, rtol: float) -> np.ndarray:
+        if self._singular is not None:
+            return self._singular(X, p, rtol)
+        with np.errstate(all="ignore"):
+            out = ~np.isfinite(self._rhs(X, p)).all(axis=1)
+        if self.exprs is not None and self.symbols is not None:
+            test = _denominator_test(self.exprs, self.symbols, self.param_symbols or ())
+            if test is not None:
+                values, magnitudes = test(X, p)
+                out |= np.any(~(np.abs(values) > rtol * magnitudes), axis=1)  # also NaN
+        return out
 
     def jacobian(self, X: Any) -> np.ndarray:
         """Df(X) or Dg(X): shape (B, n, n), or (n, n) for a single state.
@@ -443,6 +504,10 @@ class System:
     def iterate(self, k: int) -> "System":
         """The k-th iterate g^k of a map, whose fixed points have period k.
 
+        A point is :meth:`singular` for g^k when one of x_0, ..., x_{k-1} on
+        its orbit is for g (composed formulas may have lost the
+        denominators: 1/(1/x) is x to sympy).
+
         Its Jacobian is the chain rule product
         D(g^k)(x) = Dg(x_{k-1}) ... Dg(x_1) Dg(x_0),  x_0 = x, x_{i+1} = g(x_i),
 
@@ -484,6 +549,14 @@ class System:
                 V = base._vjp_at(Xi, V, p)
             return V
 
+        def singular(X: np.ndarray, p: np.ndarray, rtol: float) -> np.ndarray:
+            out = np.zeros(len(X), dtype=bool)
+            for _ in range(k):
+                out |= base._singular_at(X, p, rtol)
+                with np.errstate(all="ignore"):
+                    X = base._rhs(X, p)
+            return out
+
         def compose() -> tuple[sp.Expr, ...]:  # g^k as formulas, for exact solving
             composed = base.exprs
             for _ in range(k - 1):
@@ -498,6 +571,7 @@ class System:
             _jvp=None if base._jvp is None else jvp,  # None: products from the composed Jacobian
             _vjp=None if base._vjp is None else vjp,
             _operator=None,  # residual_operator of g^k: the products above, the orbit recomputed for each
+            _singular=singular,
             name=f"{self.name}^{k}",
             _exprs=exprs,
         )
@@ -779,6 +853,53 @@ class System:
 
 
 # ---------------------------------------------------------------------- helpers
+def denominators(exprs: Sequence[sp.Expr]) -> list[sp.Expr]:
+    """The distinct denominators of formulas as written: the bases b of every
+    power b**e with e < 0 in them, before any cancellation, in a fixed order.
+
+    Examples
+    --------
+    >>> x, y = sp.symbols("x y")
+    >>> denominators([(x**2 - 2*x + 1) / (x - 1), 1 / y**2 + x])
+    [y, x - 1]
+    """
+    found = {
+        node.base
+        for e in exprs
+        for node in sp.preorder_traversal(e)
+        if isinstance(node, sp.Pow) and node.exp.is_negative and not node.base.is_number
+    }
+    return sorted(found, key=sp.default_sort_key)
+
+
+def _magnitude(e: sp.Expr) -> sp.Expr:
+    """|e|: e with every sum, product, integer power and constant replaced by
+    its absolute value (Σ |c_k x^k| for a polynomial written as a sum)."""
+    if isinstance(e, (sp.Add, sp.Mul)):
+        return e.func(*(_magnitude(a) for a in e.args))
+    if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp > 0:
+        return _magnitude(e.base) ** e.exp
+    return sp.Abs(e)
+
+
+@lru_cache(maxsize=64)
+def _denominator_test(
+    exprs: tuple[sp.Expr, ...], xs: tuple[sp.Symbol, ...], ps: tuple[sp.Symbol, ...]
+) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
+    """(X, p) -> (d_k(x_b), |d_k|(x_b)), both (B, m), for the m denominators of
+    ``exprs``; None when there are none.  Compiled once per set of formulas."""
+    ds = denominators(exprs)
+    if not ds:
+        return None
+    both = _lambdify_batch([*ds, *(_magnitude(d) for d in ds)], xs, ps, (2, len(ds)))
+
+    def evaluate(X: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = both(X, p)
+        return out[:, 0], out[:, 1]
+
+    return evaluate
+
+
 def _check_bounds(bounds: Any, dim: int) -> np.ndarray:
     b = np.asarray(bounds, dtype=float)
     if b.shape == (2,):

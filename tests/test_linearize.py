@@ -88,7 +88,8 @@ def test_linear_systems_match_their_spectrum(kind, data):
     assert lin.is_attractor == (spec.dims[1:] == (0, 0))
     assert lin.is_saddle == (spec.dims[0] > 0 and spec.dims[1] > 0 and spec.dims[2] == 0)
     assert lin.margin == pytest.approx(spec.margin, abs=1e-9)
-    assert lin.tol == pytest.approx(1e-8 * max(1.0, np.linalg.norm(case.A, 2)))
+    assert lin.tol.shape == (case.system.dim,)
+    assert np.all(lin.tol >= 1e-8 * np.maximum(1.0, np.abs(lin.eigenvalues)))
     assert_same_eigenvalues(lin.eigenvalues, spec.eigenvalues)
     # sorted by decreasing Re (flow) or modulus (map); eigenpairs with unit vectors
     key = lin.eigenvalues.real if kind == "flow" else np.abs(lin.eigenvalues)
@@ -307,7 +308,9 @@ def test_jordan_block_of_size_three_next_to_an_unstable_direction():
     J0 = np.diag([-2.0, -2.0, -2.0, 3.0]) + np.diag([1.0, 1.0, 0.0], 1)
     Q = rotation(2, 4)
     lin = linearize_matrix(Q @ J0 @ Q.T, "flow")
-    assert (lin.dims, lin.index) == ((3, 1, 0), 1)  # the label may read "focus": see the module notes
+    # rounding splits -2 into -2 and -2 +- ~1e-5 i; the tolerances, from the condition numbers, cover that
+    assert (lin.dims, lin.index, lin.label) == ((3, 1, 0), 1, "saddle")
+    assert np.all(np.abs(lin.eigenvalues.imag) <= lin.tol)
     assert_invariant_bases(lin)
     assert_same_subspace(lin.Es, Q[:, :3])
     assert_same_subspace(lin.Eu, Q[:, 3:])
@@ -344,16 +347,13 @@ def near_threshold_matrix():
     pytest.skip("this LAPACK build computes eig and Schur alike on all candidates; the forced-failure test covers the fallback")
 
 
-def test_fallback_when_schur_and_eig_disagree_at_the_threshold(monkeypatch):
+def test_schur_and_eig_disagreeing_at_the_threshold_keep_eigs_dimensions():
+    """The real Schur form selects each group by rank, so its own (slightly
+    different) eigenvalues cannot change the dimensions eig's decided."""
     J, tol = near_threshold_matrix()
-    calls = []
-    real_fallback = lz._basis_by_rank
-    monkeypatch.setattr(lz, "_basis_by_rank", lambda *a: calls.append(a) or real_fallback(*a))
     lin = linearize_matrix(J, "flow", tol=tol)
-    assert calls  # the sorted real Schur form disagreed with eig
-    w = np.linalg.eigvals(J)
-    tol_eff = tol * max(1.0, np.linalg.norm(J, 2))
-    expected = (np.sum(w.real < -tol_eff), np.sum(w.real > tol_eff), np.sum(np.abs(w.real) <= tol_eff))
+    w, t = lin.eigenvalues, lin.tol
+    expected = (np.sum(w.real < -t), np.sum(w.real > t), np.sum(np.abs(w.real) <= t))
     assert lin.dims == expected
     assert_invariant_bases(lin, rank_tol=1e-9)  # so non-normal that E^s and E^u nearly meet
 
@@ -369,6 +369,70 @@ def test_fallback_when_the_real_schur_reordering_fails(monkeypatch):
     assert (lin.dims, lin.label) == ((1, 1, 0), "saddle (flip)")
     assert_same_subspace(lin.Eu, P[:, :1])
     assert_same_subspace(lin.Es, P[:, 1:])
+
+
+# ------------------------------------------- tolerances from the condition numbers
+def independent_tolerances(J, eigenvalues, tol=1e-8):
+    """tol_i of the module docstring, with s_i = 1 / (|x_i| |row i of X^-1|)
+    from numpy's right eigenvectors X (rows of X^-1 are left eigenvectors)."""
+    n = len(J)
+    w, X = np.linalg.eig(J)
+    s = 1.0 / (np.linalg.norm(X, axis=0) * np.linalg.norm(np.linalg.inv(X), axis=1))
+    norm = np.linalg.norm(J, 2)
+    backward = n * np.finfo(float).eps * norm
+    bound = np.minimum(backward / s, (2 * norm) ** (1 - 1 / n) * backward ** (1 / n))
+    tols = tol * np.maximum(1.0, np.abs(w)) + bound
+    match = np.abs(np.asarray(eigenvalues)[:, None] - w[None, :]).argmin(axis=1)
+    return tols[match]
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), skew=st.floats(0.0, 1e3))
+def test_tolerances_follow_the_eigenvalue_condition_numbers(seed, n, skew):
+    rng = np.random.default_rng(seed)
+    P = np.eye(n) + skew * np.triu(rng.standard_normal((n, n)), 1)  # non-normal for large skew
+    J = P @ np.diag(rng.uniform(-3, 3, n)) @ np.linalg.inv(P)
+    lin = linearize_matrix(J, "flow")
+    assert_allclose(lin.tol, independent_tolerances(J, lin.eigenvalues), rtol=1e-6)
+
+
+STIFFNESS = st.floats(2.0, 12.0).map(lambda e: 10.0**e)  # stiffness ratios 1e2 ... 1e12
+
+
+@pytest.mark.parametrize("kind, slow, fast, label", [
+    ("flow", -1.0, -1.0, "stable node"),
+    ("flow", 1.0, -1.0, "saddle"),
+    ("flow", -1.0, 1.0, "saddle"),
+    ("map", 0.5, 1.0, "saddle"),  # a slow contraction next to huge expansions
+    ("map", -0.5, -1.0, "saddle (flip)"),
+])
+@given(ratio=STIFFNESS, n=st.integers(2, 5), seed=st.integers(0, 2**32 - 1))
+def test_stiff_spectra_keep_their_slow_eigenvalue(kind, slow, fast, label, ratio, n, seed):
+    """J = Q diag(slow, fast r, ..., fast r) Q^T with Q orthogonal: the slow
+    eigenvalue is exactly as hyperbolic as without the fast ones, whatever r."""
+    Q = rotation(seed, n)
+    lin = linearize_matrix(Q @ np.diag([slow] + [fast * ratio] * (n - 1)) @ Q.T, kind)
+    slow_stable = slow < 0 if kind == "flow" else abs(slow) < 1
+    fast_stable = kind == "flow" and fast < 0  # |fast r| >= 100 for a map: unstable
+    index = (not slow_stable) + (n - 1) * (not fast_stable)
+    assert (lin.label, lin.index, lin.dims) == (label, index, (n - index, index, 0))
+    slow_axis, fast_axes = Q[:, :1], Q[:, 1:]
+    if slow_stable != fast_stable:
+        assert_same_subspace(lin.Es, slow_axis if slow_stable else fast_axes)
+        assert_same_subspace(lin.Eu, fast_axes if slow_stable else slow_axis)
+
+
+def test_stiff_system_from_formulas_is_a_stable_node():
+    """Issue 11: eigenvalues -1 and -1e8 at (1, 2), formerly "non-hyperbolic"
+    (one tolerance 1e-8 ||J|| = 1 for both)."""
+    from dynsys import find_fixed_points
+
+    system = System.from_strings({"x": "-1e8*(x - 1)", "y": "-(y - 2)"}, bounds=[(-5, 5)] * 2)
+    lin = linearize(system, [1.0, 2.0])
+    assert (lin.label, lin.index, lin.dims) == ("stable node", 0, (2, 0, 0))
+    assert_allclose(lin.eigenvalues, [-1.0, -1e8])
+    points = find_fixed_points(system, method="exact")
+    assert_allclose(points.x, [[1.0, 2.0]])
+    assert points.label.tolist() == ["stable node"]
 
 
 # ---------------------------------------------------------- hand examples

@@ -146,3 +146,76 @@ def test_system_without_formulas_is_refused():
 def test_random_polynomial_systems_all_real_roots(data, kind):
     case = data.draw(polynomial_systems(kind, max_roots=8))
     np.testing.assert_allclose(solve_exact(case.system), case.roots, rtol=1e-14, atol=1e-14)
+
+
+# ------------------------------------------------------------ issue 11: undefined points, speed, the cap
+def test_removable_singularity_is_not_a_fixed_point():
+    # (x^2 - 2x + 1) / (x - 1) equals x - 1 except at x = 1, where it is 0/0: no fixed point at all
+    from dynsys import find_fixed_points
+
+    system = System.from_strings({"x": "(x**2 - 2*x + 1)/(x - 1)"}, bounds=[(-3, 3)])
+    assert solve_exact(system).shape == (0, 1)
+    assert len(find_fixed_points(system, method="exact")) == 0  # formerly "Jacobian has non-finite entries"
+    # x (x - 2) / (x - 2) + x^2 / (x + 5) = (2 x^2 + 5 x) / (x + 5) away from x = 2 and -5: zeros 0, -5/2
+    P = solve_exact(System.from_strings({"x": "x*(x - 2)/(x - 2) + x**2/(x + 5)"}))
+    np.testing.assert_array_equal(P, [[-2.5], [0.0]])
+
+
+def tinkerbell(a=0.9, b=-0.6013, c=2.0, d=0.5):
+    return System.from_strings({"x": "x**2 - y**2 + a*x + b*y", "y": "2*x*y + c*x + d*y"},
+                               dict(a=a, b=b, c=c, d=d), kind="map")
+
+
+def exact_residuals(system):
+    """The residual's formulas with the parameters as exact rationals."""
+    values = {p: sp.Rational(repr(v)) for p, v in zip(system.param_symbols, system.params.values())}
+    return [sp.expand(e.xreplace(values) - s) for e, s in zip(system.exprs, system.symbols)]
+
+
+def test_tinkerbell_second_iterate_in_well_under_a_second():
+    """Formerly minutes in solve_triangulated.  Expected: the real roots in y
+    of the resultant of the two residuals with respect to x (numpy), each
+    giving one point."""
+    system = tinkerbell().iterate(2)
+    start = time.perf_counter()
+    P = solve_exact(system)
+    assert time.perf_counter() - start < 10  # about 0.1 s
+    np.testing.assert_allclose(system.residual(P), 0.0, atol=1e-12)
+    X, Y = system.symbols
+    res = sp.Poly(sp.resultant(*exact_residuals(system), X), Y)
+    roots = np.roots([float(c) for c in res.all_coeffs()])
+    real = np.unique(np.round(roots[np.abs(roots.imag) <= 1e-7].real, 6))
+    np.testing.assert_allclose(np.sort(P[:, 1]), real, atol=1e-6)
+
+
+def test_duffing_map_third_iterate_all_27_points():
+    """x -> y, y -> -b x + a y - y^3 has a polynomial inverse of degree 3, so g^3
+    has at most 3^3 = 27 fixed points; here all are real: the fixed points
+    (0, 0) and +-(r, r) with r^2 = a - b - 1, and 8 orbits of period 3."""
+    a, b = 2.75, 0.2
+    g = System.from_strings({"x": "y", "y": "-b*x + a*y - y**3"}, dict(a=a, b=b), kind="map")
+    start = time.perf_counter()
+    P = solve_exact(g.iterate(3))
+    assert time.perf_counter() - start < 10  # about 0.4 s
+    assert len(P) == 27 and len(np.unique(P.round(9), axis=0)) == 27
+    np.testing.assert_allclose(g.rhs(g.rhs(g.rhs(P))), P, atol=1e-12)
+    r = np.sqrt(a - b - 1)
+    fixed = P[np.linalg.norm(g.rhs(P) - P, axis=1) <= 1e-12]
+    np.testing.assert_allclose(fixed, [[-r, -r], [0, 0], [r, r]], atol=1e-15)
+
+
+def test_bezout_cap_refuses_at_once():
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"up to 40000 zeros.*use the numeric method"):
+        solve_exact(System.from_strings({"x": "x**200 - 2", "y": "y**200 - 3"}))
+    with pytest.raises(ValueError, match="numeric method"):  # the bound reads the composition without expanding it
+        solve_exact(henon().iterate(9))
+    assert time.perf_counter() - start < 2
+
+
+def test_degree_bound_from_the_formula_tree():
+    from dynsys.symbolic import _degree_bound
+
+    assert _degree_bound(x**3 * y + x - 1, (x, y)) == (4, 0)
+    assert _degree_bound((x**2 - 2 * x + 1) / (x - 1), (x,)) == (2, 1)
+    assert _degree_bound(1 / x + 1 / y**2, (x, y)) == (2, 3)  # (y^2 + x) / (x y^2)

@@ -485,3 +485,31 @@ def test_from_callable_checks_the_operator(points):
     narrow = lorenz_with(operator=lambda X, rho: ((X,), lambda F, V: V[:, :2], lorenz_vjp_numpy))
     with pytest.raises(ValueError, match="operator's jvp returned shape"):
         narrow.residual_operator(points).jvp(points)
+
+
+# ------------------------------------------------------- where F is undefined (issue 11)
+def test_singular_at_a_removable_singularity():
+    # (x^2 - 2x + 1) / (x - 1): d = x - 1, |d| = |x| + 1; singular where |x - 1| <= sqrt(eps) (|x| + 1)
+    s = System.from_strings({"x": "(x**2 - 2*x + 1)/(x - 1)"}, bounds=[(-3, 3)])
+    X = np.array([[1.0], [1.0 + 4.9e-10], [1.0 + 2e-8], [1.0 + 1e-7], [0.0], [-3.0]])
+    np.testing.assert_array_equal(s.singular(X), [True, True, True, False, False, False])
+    assert s.singular([1.0]) is True and s.singular(X[:0]).shape == (0,)
+    assert s.singular(X, rtol=1e-12).tolist() == [True, False, False, False, False, False]
+
+
+def test_singular_follows_denominators_through_maps_and_iterates():
+    # g(x, y) = (1 / x, y / 2): undefined on x = 0, and so is g^2, although sympy writes 1 / (1 / x) as x
+    g = System.from_strings({"x": "1/x", "y": "y/2"}, kind="map")
+    X = np.array([[0.0, 1.0], [2.0, 0.0], [1e-320, 0.0]])
+    assert g.singular(X).tolist() == [True, False, True]  # 1 / 1e-320 overflows: F not finite
+    assert g.iterate(2).exprs[0] == g.symbols[0]
+    assert g.iterate(2).singular(X).tolist() == [True, False, True]
+    # h(x) = 1 / (x - 1): h^2 is undefined at x = 1 and where h(x) = 1, at x = 2
+    h = System.from_strings({"x": "1/(x - 1)"}, kind="map")
+    assert h.iterate(2).singular([[1.0], [2.0], [0.0]]).tolist() == [True, True, False]
+    assert not System.from_strings({"x": "x - 1"}).singular([[1.0]]).any()  # no denominator
+
+
+def test_singular_for_callables_is_where_f_is_not_finite():
+    s = System.from_callable(lambda X: np.log(X), 1, vectorized=True)
+    assert s.singular([[0.0], [1.0], [-1.0]]).tolist() == [True, False, True]
