@@ -537,6 +537,7 @@ def find_fixed_points(
     max_drift: float | None = 1.0,
     solver: str = "auto",
     max_memory: float = DEFAULT_MAX_MEMORY,
+    max_seconds: float | None = None,
 ) -> FixedPointSet:
     """Find the fixed points and slow points of a flow or map.
 
@@ -606,6 +607,16 @@ def find_fixed_points(
         Budget in bytes for the working memory of the search: the starts are
         processed in as many equal chunks as it takes to stay below it
         (``stats["n_chunks"]``).
+    max_seconds : float > 0 or None, default None
+        Wall-clock budget of the numeric search in seconds (None:
+        unbounded).  It is checked before each chunk and at every
+        Levenberg-Marquardt iteration; when it runs out, the starts still
+        iterating stop where they are and are classified as usual (the
+        fixed and slow points reached so far are reported, the others
+        count as unconverged, and starts of chunks not begun stay
+        unconverged), and ``stats["stopped"]`` is ``"time budget"`` (None
+        otherwise).  Generating the starts and linearising are not
+        interrupted.
 
     Returns
     -------
@@ -735,6 +746,7 @@ def find_fixed_points(
     max_slow_q = check_real(max_slow_q, "max_slow_q", finite=False)
     max_iter = check_count(max_iter, "max_iter")
     clock = time.perf_counter()
+    deadline = None if max_seconds is None else clock + check_real(max_seconds, "max_seconds", positive=True)
     region = None if bounds is None else _check_bounds(bounds, system.dim)
     if method == "exact":
         X = solve_exact(system)
@@ -745,7 +757,7 @@ def find_fixed_points(
             F = system.residual(X)
         stats = {"n_starts": 0, "n_diverged": 0, "n_escaped": 0, "n_unconverged": 0}
         stats.update(n_above_max_slow_q=0, n_not_minima=0)
-        stats.update(n_outside=int(np.sum(~within)), iterations=0)
+        stats.update(n_outside=int(np.sum(~within)), iterations=0, stopped=None)
         points = _assemble(system, X, F, np.ones(len(X), bool), radius, linearize_tol)
         return _with_stats(points, stats, method, tol, clock)
 
@@ -755,15 +767,20 @@ def find_fixed_points(
     radius = merge_tol * L
     trust = _trust_region(X0, L, max_drift)
     model, n_chunks = _jacobian_model(system, len(X0), solver, max_memory)
-    X, F = np.empty_like(X0), np.empty_like(X0)
-    outcome = np.empty(len(X0), dtype=int)
+    X, F = X0.copy(), np.full_like(X0, np.inf)  # starts of chunks never begun (time budget) keep these
+    outcome = np.full(len(X0), UNCONVERGED)
+    stopped = None
     zeros = (X0[:0], X0[:0])  # the distinct zeros found so far, for early merging
     iterations = n_merged = 0
     for chunk in np.array_split(np.arange(len(X0)), n_chunks):  # a loop over memory-sized chunks
+        if deadline is not None and time.perf_counter() >= deadline:
+            stopped = "time budget"
+            break
         lm = levenberg_marquardt(
             model, X0[chunk], tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L, trust=trust,
-            merge_radius=radius, zeros=zeros,
+            merge_radius=radius, zeros=zeros, deadline=deadline,
         )
+        stopped = "time budget" if lm.timed_out else None
         Xc, Fc, aux = _finish(model, lm, tol, radius)
         outcome[chunk] = _classify(model, Xc, Fc, aux, tol=tol, gtol=slow_gtol, length=L, trust=trust)
         X[chunk], F[chunk] = Xc, Fc
@@ -797,6 +814,7 @@ def find_fixed_points(
         "solver": model.name,
         "n_chunks": n_chunks,
         "n_merged_early": n_merged,
+        "stopped": stopped,
     }
     return _with_stats(points, stats, method, tol, clock)
 
