@@ -81,7 +81,7 @@ POINTS_PER_CHUNK = 64  # states stored per chunk and branch
 SLOW_FRACTION = 0.1  # a via-connection slows below this fraction of the branch's median speed
 MAX_ROUNDS = 4  # rounds of following the branches of newly found saddles
 DIVERGENCE_FACTOR = 1e3  # a branch with |x| > DIVERGENCE_FACTOR * L has diverged
-MAX_TIMESCALE_RATIO = 1e3  # tau is at most this many fastest linear timescales (see _timescale)
+MAX_TIMESCALE_RATIO = 1e3  # tau is at most this many fastest linear timescales (see slowest_timescale)
 MAX_SADDLES = 256  # points followed in one graph, at most (the first found, lowest index first)
 
 
@@ -199,7 +199,7 @@ def transition_graph(
     eps_fraction = EPSILON if epsilon is None else check_real(epsilon, "epsilon", positive=True)
     capture = CAPTURE_RADIUS if capture_radius is None else check_real(capture_radius, "capture_radius", positive=True)
     n_directions = check_count(n_directions, "n_directions")
-    tau = _timescale(fixed_points)
+    tau = slowest_timescale(fixed_points)
     horizon = MAX_TIMESCALES * tau if max_time is None else check_real(max_time, "max_time", positive=True)
     clock = _Deadline(max_seconds)
 
@@ -400,9 +400,13 @@ class _Deadline:
         return None if np.isinf(self.end) else max(1e-3, self.end - time.monotonic())
 
 
-def _timescale(points: FixedPointSet) -> float:
+def slowest_timescale(points: FixedPointSet) -> float:
     """tau = 1 / (smallest margin of the hyperbolic fixed points), at most ``MAX_TIMESCALE_RATIO`` / (largest);
-    1 when there is none."""
+    1 when there is none.
+
+    Non-hyperbolic points are left out: their margin is 0 up to rounding
+    (a circle of equilibria gives margins ~1e-17, hence tau ~1e17).
+    """
     margins = np.array(
         [lin.margin for lin, f in zip(points.linearizations, points.is_fixed) if f and lin.is_hyperbolic], dtype=float
     )
