@@ -251,7 +251,7 @@ def save_figures(figures: Mapping[str, tuple[str, Any]], out: Path) -> list[Path
     no truncated picture.
     """
     for name, (_, fig) in figures.items():
-        atomic_write(out / name, lambda f: fig.savefig(f, format=Path(name).suffix[1:], dpi=110))
+        atomic_write(out / name, lambda f, fig=fig, name=name: fig.savefig(f, format=Path(name).suffix[1:], dpi=110))
     return [out / name for name in figures]
 
 

@@ -231,13 +231,11 @@ def simulate(
     max_steps = check_count(max_steps, "max_steps")
     if dt is not None:
         dt = check_real(dt, "dt", positive=True)
-    solve = dict(rtol=rtol, atol=atol, max_norm=max_norm, max_steps=max_steps)
-    substeps = None
+    solve = {"rtol": rtol, "atol": atol, "max_norm": max_norm, "max_steps": max_steps}
     if method in ("auto", "rk4"):
         rate = _fastest_rate(system, X0) if dt is None else 0.0
         substeps = _rk4_substeps(t0, t_eval, dt if dt is not None else RK4_STEP_SCALE / rate if rate > 0 else np.inf)
     if method == "auto" and dt is None:
-        solved = None
         if rate * (t1 - t0) > EXPLICIT_STABILITY * max_steps:
             solved = _solve_batch(system, X0, t0, t1, t_eval, STIFF_METHOD, **solve)
         else:

@@ -131,7 +131,7 @@ def run(capsys, *argv):
 
 
 def test_cli_max_time_reports_a_partial_result(capsys, tmp_path):
-    code, out, err = run(capsys, "analyze", "duffing", "--max-time", "1e-9", "--graph", str(tmp_path / "g.json"))
+    code, _, err = run(capsys, "analyze", "duffing", "--max-time", "1e-9", "--graph", str(tmp_path / "g.json"))
     assert code == 0
     lines = err.strip().splitlines()
     assert 1 <= len(lines) <= 2 and all("time budget" in line and "partial" in line for line in lines)
