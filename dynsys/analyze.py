@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 
 from . import __version__
-from ._io import atomic_write_text
+from ._io import atomic_write, atomic_write_text
 from .fixed_points import FixedPointSet
 from .graph import attractor_graph
 from .graph_export import FORMATS as GRAPH_FORMATS
@@ -243,9 +243,15 @@ def point_coordinates(
 
 
 def save_figures(figures: Mapping[str, tuple[str, Any]], out: Path) -> list[Path]:
-    """Save figures given as file name -> (caption, Figure) into ``out``."""
+    """Save figures given as file name -> (caption, Figure) into ``out``, each atomically.
+
+    The format is the name's suffix ("state_space.png"); each picture is
+    written to a temporary file in ``out`` and renamed into place
+    (:func:`dynsys._io.atomic_write`), so a run killed while drawing leaves
+    no truncated picture.
+    """
     for name, (_, fig) in figures.items():
-        fig.savefig(out / name, dpi=110)
+        atomic_write(out / name, lambda f, fig=fig, name=name: fig.savefig(f, format=Path(name).suffix[1:], dpi=110))
     return [out / name for name in figures]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import shlex
 import sys
 import time
@@ -60,6 +61,65 @@ def parse_bounds(spec: str, dim: int) -> np.ndarray:
 
 
 NETWORK_SUFFIXES = (".npz", ".pt", ".pth")
+DEFAULT_MAX_TIME = 600.0  # seconds: the wall-clock budget of the search and the graph of one command
+
+
+def check_output_paths(out: str | None = None, files: dict[str, tuple[str | None, Sequence[str]]] | None = None) -> None:
+    """Refuse output paths that cannot be written, before anything is computed.
+
+    Parameters
+    ----------
+    out : str, optional
+        The ``--out`` folder: an existing folder we may write into, or a
+        path whose nearest existing ancestor is such a folder.
+    files : dict, optional
+        Option name -> (path or None, allowed suffixes): a file path whose
+        suffix is allowed, that is not a folder, and whose folder exists
+        and is writable.
+
+    Raises
+    ------
+    UsageError
+        Naming the option and what is wrong with its path.
+    """
+    if out is not None:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"--out: {out!r} is a file, not a folder")
+        existing = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise UsageError(f"--out: cannot write into {str(existing)!r}")
+    for option, (name, suffixes) in (files or {}).items():
+        if name is None:
+            continue
+        path = Path(name)
+        if path.suffix.lower() not in suffixes:
+            raise UsageError(f"{option}: {name!r} must end in {' or '.join(suffixes)}")
+        folder = path.absolute().parent
+        if not folder.is_dir():
+            raise UsageError(f"{option}: the folder {str(folder)!r} of {name!r} does not exist")
+        if path.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"{option}: cannot write the file {name!r}")
+
+
+class Budget:
+    """The ``--max-time`` of a command: seconds left of it since ``start`` (a ``time.perf_counter()``)."""
+
+    def __init__(self, seconds: float, start: float) -> None:
+        if not seconds > 0:
+            raise UsageError(f"--max-time must be a positive number of seconds, got {seconds:g}")
+        self.end = start + seconds
+
+    def left(self) -> float | None:
+        """Seconds left, at least a millisecond (an exhausted budget stops the next stage at once);
+        None for ``--max-time inf``."""
+        return None if np.isinf(self.end) else max(1e-3, self.end - time.perf_counter())
+
+
+def note_stopped(what: str, max_time: float) -> None:
+    """The one-line note on stderr that a time budget cut a stage short (the result is partial)."""
+    print(f"dynsys: note: the time budget (--max-time {max_time:g} s) ran out during {what}; "
+          "the result is partial", file=sys.stderr)
 
 
 def load_model_or_file(
@@ -119,8 +179,8 @@ def _input_vector(spec: str | None, network: Any) -> np.ndarray | None:
 
 def _analyze(args: argparse.Namespace) -> int:
     clock = time.perf_counter()
-    if args.graph and Path(args.graph).suffix.lower() not in GRAPH_FORMATS:
-        raise UsageError(f"--graph: {args.graph!r} must end in one of {', '.join(GRAPH_FORMATS)}")
+    check_output_paths(args.out, {"--json": (args.json, (".json",)), "--graph": (args.graph, GRAPH_FORMATS)})
+    budget = Budget(args.max_time, clock)
     system = load_model_or_file(args.target, cell=args.cell, readout=args.readout, input=args.input)
     if args.param:
         system = system.with_params(**dict(parse_assignment(a) for a in args.param))
@@ -131,7 +191,7 @@ def _analyze(args: argparse.Namespace) -> int:
     try:
         result = find_fixed_points(
             system, bounds=bounds, n_starts=args.n_starts, tol=args.tol, seed=args.seed,
-            method="exact" if args.exact else "numeric",
+            method="exact" if args.exact else "numeric", max_seconds=budget.left(),
         )
     except ValueError as exc:
         if not args.exact:
@@ -141,7 +201,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if build_graph:
         progress.step("building the transition graph")
         G = transition_graph(system, result, search_saddles=True, keep_paths=bool(args.out), seed=args.seed,
-                             progress=progress.note)
+                             progress=progress.note, max_seconds=budget.left())
         points = graph_points(G, system, result)
     if args.out:
         from .analyze import write_outputs
@@ -172,6 +232,10 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"report: {(out / 'report.html').resolve()}")
     if args.graph:
         print(f"wrote {write_graph(without_paths(G), args.graph)}")
+    if result.stats.get("stopped"):
+        note_stopped("the search for fixed points", args.max_time)
+    if G is not None and G.graph["stopped"]:
+        note_stopped("the transition graph (its open branches are unresolved)", args.max_time)
     return 0
 
 
@@ -211,6 +275,7 @@ def _flipflop(args: argparse.Namespace) -> int:
     from .flipflop import analyze_flipflop, write_outputs
 
     clock = time.perf_counter()
+    check_output_paths(args.out)
     out = Path(args.out)
     cell = load_network(args, out)
     u = _input_vector(args.input, cell)
@@ -273,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--cell", choices=rnn.CELLS, help="network file: " + CELL_HELP)
     analyze.add_argument("--readout", metavar="NAME", help="network file: " + READOUT_HELP)
     analyze.add_argument("--input", metavar="U1,U2,...", help="network file: " + INPUT_HELP)
+    analyze.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME, metavar="SECONDS",
+                         help=f"wall-clock budget of the search and the graph (default {DEFAULT_MAX_TIME:g}); when it "
+                         "runs out the points and branches found so far are reported, with a note on stderr")
     analyze.set_defaults(run=_analyze)
 
     flipflop = sub.add_parser(

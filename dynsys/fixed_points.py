@@ -541,6 +541,7 @@ def find_fixed_points(
     max_drift: float | None = 1.0,
     solver: str = "auto",
     max_memory: float = DEFAULT_MAX_MEMORY,
+    max_seconds: float | None = None,
 ) -> FixedPointSet:
     """Find the fixed points and slow points of a flow or map.
 
@@ -625,6 +626,16 @@ def find_fixed_points(
         Budget in bytes for the working memory of the search: the starts are
         processed in as many equal chunks as it takes to stay below it
         (``stats["n_chunks"]``).
+    max_seconds : float > 0 or None, default None
+        Wall-clock budget of the numeric search in seconds (None:
+        unbounded).  It is checked before each chunk and at every
+        Levenberg-Marquardt iteration; when it runs out, the starts still
+        iterating stop where they are and are classified as usual (the
+        fixed and slow points reached so far are reported, the others
+        count as unconverged, and starts of chunks not begun stay
+        unconverged), and ``stats["stopped"]`` is ``"time budget"`` (None
+        otherwise).  Generating the starts and linearising are not
+        interrupted.
 
     Returns
     -------
@@ -773,6 +784,7 @@ def find_fixed_points(
         max_slow_q = check_real(max_slow_q, "max_slow_q", finite=False)
     max_iter = check_count(max_iter, "max_iter")
     clock = time.perf_counter()
+    deadline = None if max_seconds is None else clock + check_real(max_seconds, "max_seconds", positive=True)
     region = None if bounds is None else _check_bounds(bounds, system.dim)
     if method == "exact":
         X = solve_exact(system)
@@ -783,7 +795,7 @@ def find_fixed_points(
             F = system.residual(X)
         stats = {"n_starts": 0, "n_diverged": 0, "n_escaped": 0, "n_unconverged": 0}
         stats.update(n_above_max_slow_q=0, n_not_minima=0)
-        stats.update(n_outside=int(np.sum(~within)), iterations=0)
+        stats.update(n_outside=int(np.sum(~within)), iterations=0, stopped=None)
         points = _assemble(system, X, F, np.ones(len(X), bool), radius, linearize_tol)
         return _with_stats(points, stats, method, tol, clock)
 
@@ -794,9 +806,10 @@ def find_fixed_points(
     radius = merge_tol * L
     trust = _trust_region(X0, L, max_drift)
     model, n_chunks = _jacobian_model(system, len(X0), solver, max_memory)
-    search = _Search(model, tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L, trust=trust, radius=radius)
+    search = _Search(model, tol=tol, gtol=slow_gtol, max_iter=max_iter, length=L, trust=trust, radius=radius,
+                     deadline=deadline)
     search.run(X0, n_chunks)
-    while starts is None and search.rounds < MAX_ROUNDS and search.unseen():  # a loop over rounds of starts
+    while starts is None and search.rounds < MAX_ROUNDS and not search.stopped and search.unseen():  # rounds
         search.run(_starts(system, None, n_starts, region, noise, rng, t_span), n_chunks)
     X, F, outcome = search.X, search.F, search.outcome
     with np.errstate(over="ignore"):
@@ -837,6 +850,7 @@ def find_fixed_points(
         "solver": model.name,
         "n_chunks": n_chunks,
         "n_merged_early": search.n_merged,
+        "stopped": search.stopped,
     }
     return _with_stats(points, stats, method, tol, clock)
 
@@ -848,10 +862,11 @@ class _Search:
 
     def __init__(
         self, model: JacobianModel, *, tol: float, gtol: float, max_iter: int, length: float, trust: np.ndarray,
-        radius: float,
+        radius: float, deadline: float | None = None,
     ) -> None:
         self.model, self.tol, self.gtol, self.max_iter = model, tol, gtol, max_iter
-        self.length, self.trust, self.radius = length, trust, radius
+        self.length, self.trust, self.radius, self.deadline = length, trust, radius, deadline
+        self.stopped: str | None = None  # "time budget" when the deadline cut the search short
         n = model.system.dim
         self.X0, self.X, self.F = np.zeros((0, n)), np.zeros((0, n)), np.zeros((0, n))
         self.outcome = np.zeros(0, dtype=int)
@@ -862,14 +877,19 @@ class _Search:
     def run(self, X0: np.ndarray, n_chunks: int) -> None:
         """Search from the starts X0 (sorted first: results do not depend on their order)."""
         X0 = X0[np.lexsort(X0.T[::-1])]
-        X, F = np.empty_like(X0), np.empty_like(X0)
-        outcome = np.empty(len(X0), dtype=int)
+        X, F = X0.copy(), np.full_like(X0, np.inf)  # starts of chunks never begun (time budget) keep these
+        outcome = np.full(len(X0), UNCONVERGED)
         known = len(self.zeros[0])
         for chunk in np.array_split(np.arange(len(X0)), n_chunks):  # a loop over memory-sized chunks
+            if self.deadline is not None and time.perf_counter() >= self.deadline:
+                self.stopped = "time budget"
+                break
             lm = levenberg_marquardt(
                 self.model, X0[chunk], tol=self.tol, gtol=self.gtol, max_iter=self.max_iter, length=self.length,
-                trust=self.trust, merge_radius=self.radius, zeros=self.zeros,
+                trust=self.trust, merge_radius=self.radius, zeros=self.zeros, deadline=self.deadline,
             )
+            if lm.timed_out:
+                self.stopped = "time budget"
             Xc, Fc, aux = _finish(self.model, lm, self.tol, self.radius)
             outcome[chunk] = _classify(
                 self.model, Xc, Fc, aux, tol=self.tol, gtol=self.gtol, length=self.length, trust=self.trust

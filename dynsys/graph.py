@@ -34,7 +34,14 @@ within r_i = ``capture_radius`` d_i.  With tau = 1 / min_i margin_i, the
 slowest linear timescale of the known fixed points (margin: min |Re lambda|
 for a flow, min ||lambda| - 1| for a map), a chunk lasts
 ``CHUNK_TIMESCALES`` tau and ``max_time`` defaults to ``MAX_TIMESCALES``
-tau (iterations for a map).
+tau (iterations for a map).  Only hyperbolic fixed points count (a
+non-hyperbolic point has a margin near 0: on a circle of equilibria tau
+would be 1e17 and a single chunk would never end), and tau is at most
+``MAX_TIMESCALE_RATIO`` times the fastest of these timescales.
+
+Bounds: at most ``MAX_SADDLES`` points are followed in a graph (the rest
+are counted in ``counts["not_followed"]``); ``max_seconds`` bounds the wall
+time (see :func:`transition_graph`).
 
 Saddle-to-saddle connections: a branch from an index-k saddle that passes
 within the capture radius of an index-(k-1) saddle while slowing down
@@ -51,6 +58,7 @@ dynamics across large populations of recurrent networks", NeurIPS 2019
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -73,6 +81,8 @@ POINTS_PER_CHUNK = 64  # states stored per chunk and branch
 SLOW_FRACTION = 0.1  # a via-connection slows below this fraction of the branch's median speed
 MAX_ROUNDS = 4  # rounds of following the branches of newly found saddles
 DIVERGENCE_FACTOR = 1e3  # a branch with |x| > DIVERGENCE_FACTOR * L has diverged
+MAX_TIMESCALE_RATIO = 1e3  # tau is at most this many fastest linear timescales (see slowest_timescale)
+MAX_SADDLES = 256  # points followed in one graph, at most (the first found, lowest index first)
 
 
 @dataclass
@@ -102,6 +112,7 @@ def transition_graph(
     search_saddles: bool = False,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    max_seconds: float | None = None,
 ) -> nx.MultiDiGraph:
     """The graph of where the unstable branches of every saddle go.
 
@@ -135,6 +146,16 @@ def transition_graph(
         Called with a short text while the work goes on (pairs of the
         saddle search done, branches ended and time reached), e.g.
         :meth:`dynsys.report.Progress.note`.
+    max_seconds : float > 0, optional
+        Wall-clock budget in seconds (None: unbounded; not to be confused
+        with ``max_time``, the integration time of a branch).  It is
+        checked between chunks of integration, between the pairs of the
+        saddle search and between rounds; when it has run out the graph is
+        returned as it stands: branches still being followed end
+        unresolved, saddles not yet followed have no edges, and
+        ``G.graph["stopped"]`` is ``"time budget"`` (None otherwise).  A
+        chunk under way is finished, so the budget may be exceeded by one
+        chunk.
 
     Returns
     -------
@@ -159,8 +180,9 @@ def transition_graph(
         ``resolved``, ``via`` (False), and ``path`` (T, n) when
         ``keep_paths``; via-edges saddle -> saddle with ``via=True`` and
         the same branch attributes.  ``G.graph`` holds ``system``,
-        ``kind``, ``epsilon``, ``capture_radius``, ``max_time``, ``tau``
-        and ``counts``.
+        ``kind``, ``epsilon``, ``capture_radius``, ``max_time``, ``tau``,
+        ``stopped`` and ``counts`` (with ``not_followed``: hyperbolic points
+        of index >= 1 left out by ``MAX_SADDLES`` or the time budget).
 
     Notes
     -----
@@ -177,21 +199,27 @@ def transition_graph(
     eps_fraction = EPSILON if epsilon is None else check_real(epsilon, "epsilon", positive=True)
     capture = CAPTURE_RADIUS if capture_radius is None else check_real(capture_radius, "capture_radius", positive=True)
     n_directions = check_count(n_directions, "n_directions")
-    tau = _timescale(fixed_points)
+    tau = slowest_timescale(fixed_points)
     horizon = MAX_TIMESCALES * tau if max_time is None else check_real(max_time, "max_time", positive=True)
+    clock = _Deadline(max_seconds)
 
     G = nx.MultiDiGraph()
     _add_points(G, fixed_points, fixed_points.ids, "search")
     note = progress if progress is not None else (lambda text: None)
     if search_saddles:
-        _add_searched_saddles(system, G, note)
+        _add_searched_saddles(system, G, note, clock)
     pending = [v for v in G if G.nodes[v]["saddle"]]
+    followed = 0
     for _ in range(MAX_ROUNDS):
-        if not pending:
+        if not pending or clock.out():
             break
+        keep = set(sorted(pending, key=lambda v: G.nodes[v]["index"])[: MAX_SADDLES - followed])
+        pending = [v for v in pending if v in keep]
+        followed += len(pending)
         before = set(G)
-        _follow(system, G, pending, eps_fraction, capture, n_directions, tau, horizon, keep_paths, seed, note)
+        _follow(system, G, pending, eps_fraction, capture, n_directions, tau, horizon, keep_paths, seed, note, clock)
         pending = [v for v in G if v not in before and G.nodes[v].get("saddle", False)]
+    not_followed = sum(bool(d.get("saddle")) for _, d in G.nodes(data=True)) - followed
     for v in G:  # working attributes, not part of the result
         G.nodes[v].pop("saddle", None)
         G.nodes[v].pop("linearization", None)
@@ -203,6 +231,7 @@ def transition_graph(
         capture_radius=f"{capture:g} x distance to the nearest other point",
         max_time=float(horizon),
         tau=float(tau),
+        stopped="time budget" if clock.out() else None,
         counts={
             "nodes": G.number_of_nodes(),
             "attractors": sum(bool(G.nodes[v]["attractor"]) for v in G),
@@ -211,6 +240,7 @@ def transition_graph(
             "unresolved": kinds.count("unresolved"),
             "edges": G.number_of_edges(),
             "via_edges": sum(bool(d["via"]) for _, _, d in G.edges(data=True)),
+            "not_followed": not_followed,
         },
     )
     return G
@@ -355,11 +385,33 @@ def _node_number(v: str) -> int:
     return int(v[1:]) if v.startswith("P") and v[1:].isdigit() else -1
 
 
-def _timescale(points: FixedPointSet) -> float:
-    """tau = 1 / (smallest positive margin of the fixed points), 1 when there is none."""
-    margins = np.array([lin.margin for lin, f in zip(points.linearizations, points.is_fixed) if f], dtype=float)
+class _Deadline:
+    """A wall-clock budget: ``out()`` once ``seconds`` have passed since it was made (never for None)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        seconds = None if seconds is None else check_real(seconds, "max_seconds", positive=True)
+        self.end = np.inf if seconds is None else time.monotonic() + seconds
+
+    def out(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def left(self) -> float | None:
+        """Seconds left (at least a millisecond), None when unbounded."""
+        return None if np.isinf(self.end) else max(1e-3, self.end - time.monotonic())
+
+
+def slowest_timescale(points: FixedPointSet) -> float:
+    """tau = 1 / (smallest margin of the hyperbolic fixed points), at most ``MAX_TIMESCALE_RATIO`` / (largest);
+    1 when there is none.
+
+    Non-hyperbolic points are left out: their margin is 0 up to rounding
+    (a circle of equilibria gives margins ~1e-17, hence tau ~1e17).
+    """
+    margins = np.array(
+        [lin.margin for lin, f in zip(points.linearizations, points.is_fixed) if f and lin.is_hyperbolic], dtype=float
+    )
     margins = margins[margins > 0]
-    return 1.0 / float(margins.min()) if margins.size else 1.0
+    return min(1.0 / margins.min(), MAX_TIMESCALE_RATIO / margins.max()) if margins.size else 1.0
 
 
 def _new_ids(G: nx.MultiDiGraph, k: int) -> list[str]:
@@ -430,7 +482,7 @@ def _directions(lin: Any, n_directions: int, seed: int) -> np.ndarray:
     return D[np.lexsort(np.round(D, 12).T[::-1])]
 
 
-def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[str], None]) -> None:
+def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[str], None], clock: _Deadline) -> None:
     """Saddles between neighbouring attractors, from dynsys.saddles.find_saddles_between."""
     from .saddles import find_saddles_between  # a later stage, imported only when asked for
 
@@ -444,6 +496,8 @@ def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[st
     pairs = sorted({(min(i, j), max(i, j)) for i, j in zip(*np.nonzero(near | near.T))})
     found = []
     for k, (i, j) in enumerate(pairs):  # one boundary search per pair of neighbouring attractors
+        if clock.out():
+            break
         note(f"saddle search: pair {k + 1} of {len(pairs)}")
         try:
             s = find_saddles_between(system, A[i], A[j])
@@ -452,12 +506,12 @@ def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[st
         if s is not None:
             found.append(np.asarray(s, dtype=float).reshape(-1, system.dim))
     if found:
-        _add_new_points(system, G, np.concatenate(found), "saddle_search")
+        _add_new_points(system, G, np.concatenate(found), "saddle_search", clock)
 
 
-def _add_new_points(system: System, G: nx.MultiDiGraph, Y: np.ndarray, origin: str) -> None:
+def _add_new_points(system: System, G: nx.MultiDiGraph, Y: np.ndarray, origin: str, clock: _Deadline) -> None:
     """Polish the states Y into fixed points and add those not yet known as nodes."""
-    polished = find_fixed_points(system, starts=Y)
+    polished = find_fixed_points(system, starts=Y, max_seconds=clock.left())
     if not len(polished):
         return
     _, X = _points(G)
@@ -479,8 +533,9 @@ def _follow(
     keep_paths: bool,
     seed: int,
     note: Callable[[str], None],
+    clock: _Deadline,
 ) -> None:
-    """Follow every branch of ``saddles`` as one batch and add the edges to G."""
+    """Follow every branch of ``saddles`` as one batch and add the edges to G (until ``clock`` runs out)."""
     ids, X = _points(G)
     eps = dict(zip(ids, _radii(X, eps_fraction)))
     branches, starts = [], []
@@ -495,7 +550,7 @@ def _follow(
         chunk = float(np.ceil(chunk))
     active = np.arange(len(branches))
     elapsed = 0.0
-    while active.size and elapsed < horizon:
+    while active.size and elapsed < horizon and not clock.out():
         note(f"branches: {len(branches) - active.size} of {len(branches)} ended, t = {elapsed:.4g} of {horizon:.4g}")
         span = min(chunk, horizon - elapsed)
         P, dt, diverged = _advance(system, Y[active], span, L)
@@ -535,7 +590,7 @@ def _follow(
             elif at_rest[j] and not inside[j].any():
                 new_rest.append(j)
         if new_rest:  # such a branch ends at its new point at the next chunk's test
-            _add_new_points(system, G, end[new_rest], "branch")
+            _add_new_points(system, G, end[new_rest], "branch", clock)
         Y[active] = np.where(np.isfinite(end), end, Y[active])
         active = active[~ended]
     for br in branches:

@@ -31,6 +31,7 @@ A. Björck, "Numerical methods for least squares problems", SIAM, 1996 (CGLS).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -329,6 +330,8 @@ class LMResult:
         (chains resolved: the leader itself has -1).
     merged : ndarray of bool, shape (B,)
         The rows stopped early by merging (into a known zero or a leader).
+    timed_out : bool
+        Rows were still iterating when the ``deadline`` passed.
     """
 
     X: np.ndarray
@@ -337,6 +340,7 @@ class LMResult:
     iterations: int
     leader: np.ndarray
     merged: np.ndarray
+    timed_out: bool = False
 
 
 def levenberg_marquardt(
@@ -350,6 +354,7 @@ def levenberg_marquardt(
     trust: np.ndarray,
     merge_radius: float,
     zeros: tuple[np.ndarray, np.ndarray] | None = None,
+    deadline: float | None = None,
 ) -> LMResult:
     """Minimise q = ½|F|² from every row of X0 at once (the Notes of
     :func:`dynsys.find_fixed_points` give the method).
@@ -367,6 +372,9 @@ def levenberg_marquardt(
     row of this batch that reached |F| <= tol), taking that zero's (x, F);
     converging rows clustered at such a radius (with their median step)
     follow the one with the lowest q (``leader``), so that one of them goes on.
+
+    ``deadline`` (a ``time.perf_counter()`` value) stops the iterations
+    when passed, leaving the rows where they are (``timed_out``).
     """
     system = model.system
     X = X0.copy()
@@ -398,6 +406,8 @@ def levenberg_marquardt(
         )
 
     while rows.size and iterations < max_iter:
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
         iterations += 1
         with np.errstate(all="ignore"):
             g = model.gradient(x, f, j)
@@ -474,8 +484,9 @@ def levenberg_marquardt(
         going[accept] = _healthy(model, x[accept], f[accept], j[accept], trust)
         if not going.all():
             retire(going)
+    timed_out = bool(rows.size) and iterations < max_iter
     X[rows], F[rows], AUX[rows] = x, f, j
-    return LMResult(X, F, AUX, iterations, _resolve_chains(leader), merged_rows)
+    return LMResult(X, F, AUX, iterations, _resolve_chains(leader), merged_rows, timed_out)
 
 
 class _KnownZeros:
