@@ -30,7 +30,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from ._validate import check_count
+from ._validate import check_count, check_real_array
 
 Kind = Literal["flow", "map"]
 KINDS = ("flow", "map")
@@ -62,6 +62,8 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, float]:
             v = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"parameter {name!r} must be a real number, got {value!r}") from None
+        except OverflowError:
+            raise ValueError(f"parameter {name!r} must be finite, got an integer too large for a float") from None
         if not np.isfinite(v):
             raise ValueError(f"parameter {name!r} must be finite, got {v}")
         out[str(name)] = v
@@ -823,7 +825,8 @@ def _lambdify_batch(
 
 
 def _shaped(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
+    """What a user's function returned, as a real array of ``shape`` (complex or non-numeric output refused)."""
+    arr = check_real_array(value, f"the output of {what}", finite=False)
     if arr.shape != shape:
         if arr.size == int(np.prod(shape)) and len(shape) == 1:
             return arr.reshape(shape)
