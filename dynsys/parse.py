@@ -547,15 +547,46 @@ def load_system(path: str | os.PathLike[str]) -> System:
     path = Path(path)
     try:
         with path.open("rb") as fh:
-            table = tomllib.load(fh)
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a valid TOML file ({exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"{path}: a model file has at most {MAX_FILE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+        _check_toml_nesting(text)
+        table = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ValueError(f"{path}: not a valid TOML file ({why})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     try:
         return _system_from_table(table, path.stem)
     except ValueError as exc:
         raise (FormulaError if isinstance(exc, FormulaError) else ValueError)(f"{path}: {exc}") from None
+
+
+# TOML strings (multi-line first) and comments, which may hold brackets and dots of no meaning
+_TOML_STRING_OR_COMMENT = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+_TOML_DOTTED_KEY = re.compile(r"(?<![A-Za-z0-9_-])(?:(?:[A-Za-z0-9_-]+|\"\")[ \t]*\.[ \t]*){%d,}" % MAX_TOML_DEPTH)
+
+
+def _check_toml_nesting(text: str) -> None:
+    """Refuse TOML nested deeper than :data:`MAX_TOML_DEPTH` (arrays, inline tables, dotted keys) before parsing it.
+
+    Python's TOML parser recurses into nested arrays and tables (a
+    RecursionError) and takes quadratic time on long dotted keys.
+    """
+    bare = _TOML_STRING_OR_COMMENT.sub(lambda m: "" if m.group().startswith("#") else '""', text)
+    if _TOML_DOTTED_KEY.search(bare):
+        raise ValueError(f"a dotted key has more than {MAX_TOML_DEPTH} parts")
+    level = deepest = 0
+    for char in re.findall(r"[\[\]{}]", bare):
+        level += 1 if char in "[{" else -1
+        deepest = max(deepest, level)
+        if deepest > MAX_TOML_DEPTH:
+            raise ValueError(f"arrays or inline tables nested more than {MAX_TOML_DEPTH} levels deep")
 
 
 def _system_from_table(table: dict[str, Any], default_name: str) -> System:
