@@ -485,3 +485,39 @@ def test_from_callable_checks_the_operator(points):
     narrow = lorenz_with(operator=lambda X, rho: ((X,), lambda F, V: V[:, :2], lorenz_vjp_numpy))
     with pytest.raises(ValueError, match="operator's jvp returned shape"):
         narrow.residual_operator(points).jvp(points)
+
+
+# ------------------------------------------------------------ input checks
+@pytest.mark.parametrize("formulas, needle", [
+    ({"exp": "1"}, "clashes with the built-in function"),
+    ({"sin": "1"}, "clashes with the built-in function"),
+    ({"ｅｘｐ": "1"}, "clashes with the built-in function"),
+    ({"": "1"}, "not a valid identifier"),
+    ({"1": "1"}, "not a valid identifier"),
+    ({"a b": "1"}, "not a valid identifier"),
+    ({"lambda": "1"}, "not a valid identifier"),
+    ({"x": "x", "ｘ": "x"}, "NFKC"),
+    ({}, "non-empty"),
+])
+def test_from_strings_checks_names_as_model_files_do(formulas, needle):
+    with pytest.raises(ValueError, match=needle):
+        System.from_strings(formulas)
+
+
+def test_a_parameter_name_is_checked_too():
+    with pytest.raises(ValueError, match="used both as state and parameter"):
+        System.from_strings({"x": "-x"}, {"ｘ": 1.0})
+    with pytest.raises(ValueError, match="'pi' clashes with the built-in constant"):
+        System.from_strings({"x": "-x"}, {"pi": 1.0})
+
+
+def test_with_params_refuses_a_value_beyond_a_double():
+    s = System.from_strings({"x": "-rho*x"}, {"rho": 1.0})
+    with pytest.raises(ValueError, match="'rho' must be finite"):
+        s.with_params(rho=10**400)
+
+
+def test_from_callable_refuses_complex_output():
+    s = System.from_callable(lambda x: x * 1j, 2)
+    with pytest.raises(ValueError, match="must be real, got complex"):
+        s.rhs(np.ones((1, 2)))
