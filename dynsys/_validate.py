@@ -32,3 +32,41 @@ def check_system(system: Any) -> None:
 
     if not isinstance(system, System):
         raise TypeError(f"system must be a dynsys.System, got {type(system).__name__}")
+
+
+def check_real_array(value: Any, name: str, *, finite: bool = True) -> np.ndarray:
+    """``value`` as a float64 array of real numbers, else ValueError naming ``name``.
+
+    Booleans, integers and real floats are converted.  Complex numbers are
+    refused (converting would drop the imaginary part), and so are dates,
+    text and objects; with ``finite``, NaN and infinities too (the message
+    counts them and gives the first index).
+
+    Examples
+    --------
+    >>> check_real_array([1, 2.5], "starts")
+    array([1. , 2.5])
+    >>> check_real_array([1 + 2j], "starts")
+    Traceback (most recent call last):
+    ...
+    ValueError: starts must be real, got complex values (complex128); pass the real part (.real) if that is meant
+    """
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind == "O":  # Python ints beyond int64, or ragged lists
+            arr = np.array(value, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be an array of real numbers, got {type(value).__name__}") from None
+    if arr.dtype.kind == "c":
+        raise ValueError(
+            f"{name} must be real, got complex values ({arr.dtype}); pass the real part (.real) if that is meant"
+        )
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(float)
+    if finite:
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name} has {int(bad.sum())} non-finite entries (NaN or inf), the first at index {first}")
+    return arr

@@ -41,7 +41,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
@@ -49,8 +48,8 @@ from typing import Any, Iterator
 import numpy as np
 from scipy.stats import qmc
 
-from ._io import atomic_write, decode_array, encode_array
-from ._validate import check_count, check_real, check_system
+from ._io import atomic_write, decode_array, encode_array, finite_json, loads_json, read_npz, restore_nonfinite
+from ._validate import check_count, check_real, check_real_array, check_system
 from .linearize import Linearization, linearize_batch
 from .newton import (
     DenseJacobian,
@@ -66,7 +65,7 @@ from .newton import (
 )
 from .simulate import sample_states, simulate
 from .symbolic import solve_exact
-from .systems import System, _check_bounds
+from .systems import KINDS, System, _check_bounds
 
 METHODS = ("numeric", "exact")
 FORMAT = "dynsys.FixedPointSet"
@@ -200,18 +199,39 @@ class FixedPointSet:
     kinds: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        n = len(self.state_names)
-        x = np.asarray(self.x, dtype=float).reshape(-1, n)
+        """Check every field (a contradictory set is refused, naming the field) and derive the others.
+
+        Raises
+        ------
+        ValueError
+            ``kind`` not "flow" or "map"; no states; ``x`` not real, finite
+            and of m rows of n; ``q`` or ``speed`` not finite and >= 0;
+            ``is_fixed``/``is_slow`` not booleans, or not exactly one of
+            them true for a point; a linearisation of another kind or size,
+            or whose ``index`` is not dim E^u in 0..n; ids not distinct.
+        """
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be 'flow' or 'map', got {self.kind!r}")
+        names = tuple(self.state_names)
+        n = len(names)
+        if n == 0 or not all(isinstance(s, str) for s in names):
+            raise ValueError(f"state_names must be one or more strings, got {names!r}")
+        x = check_real_array(self.x, "x")
+        if x.size % n:
+            raise ValueError(f"x must have shape (m, {n}) for the {n} states, got {x.shape}")
+        x = x.reshape(-1, n)
         m = len(x)
         lins = tuple(self.linearizations)
         if len(lins) != m:
             raise ValueError(f"{m} points but {len(lins)} linearizations")
+        for i, lin in enumerate(lins):
+            _check_linearization(lin, i, self.kind, n)
         derived = {
             "x": x,
-            "q": np.asarray(self.q, dtype=float),
-            "speed": np.asarray(self.speed, dtype=float),
-            "is_fixed": np.asarray(self.is_fixed, dtype=bool),
-            "is_slow": np.asarray(self.is_slow, dtype=bool),
+            "q": _check_nonnegative(self.q, "q"),
+            "speed": _check_nonnegative(self.speed, "speed"),
+            "is_fixed": _check_flags(self.is_fixed, "is_fixed"),
+            "is_slow": _check_flags(self.is_slow, "is_slow"),
             "linearizations": lins,
             "state_names": tuple(self.state_names),
             "eigenvalues": np.array([lin.eigenvalues for lin in lins], dtype=complex).reshape(m, n),
@@ -224,6 +244,14 @@ class FixedPointSet:
                 raise ValueError(f"{name} must have shape ({m},), got {derived[name].shape}")
         if len(derived["ids"]) != m or len(set(derived["ids"])) != m:
             raise ValueError(f"ids must be {m} distinct strings, got {self.ids!r}")
+        both = derived["is_fixed"] == derived["is_slow"]
+        if both.any():
+            i = int(np.flatnonzero(both)[0])
+            what = "both fixed and slow" if derived["is_fixed"][i] else "neither fixed nor slow"
+            raise ValueError(
+                f"is_fixed, is_slow: exactly one must be true for each point; {int(both.sum())} point(s) are not, "
+                f"the first {derived['ids'][i]} is {what}"
+            )
         derived["kinds"] = np.array(
             [point_kind(f, lin) for f, lin in zip(derived["is_fixed"], lins)], dtype=str
         ).reshape(m)
@@ -382,23 +410,39 @@ class FixedPointSet:
 
     # ---------------------------------------------------------- round trips
     def to_json(self) -> str:
-        """The set as JSON text; :meth:`from_json` restores it exactly.
+        """The set as standard JSON text; :meth:`from_json` restores it exactly.
 
         Arrays are stored as ``{"dtype", "shape", "data"}`` with the data
         flattened; floats are written by ``repr`` (shortest round-trip
-        form), complex numbers as ``[re, im]``.
+        form), complex numbers as ``[re, im]``, and a NaN or infinite float
+        (in arrays, stats, parameters) as ``{"$float": "nan"}``, ``"inf"``
+        or ``"-inf"``, so that the text has no ``NaN``/``Infinity`` tokens
+        (``json.dumps(..., allow_nan=False)`` holds) and any JSON reader
+        takes it.
         """
         arrays, meta = self._parts()
         meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
-        return json.dumps(meta)
+        return json.dumps(finite_json(meta), allow_nan=False)
 
     @classmethod
-    def from_json(cls, text: str) -> FixedPointSet:
-        """The set written by :meth:`to_json`."""
+    def from_json(cls, text: str | bytes) -> FixedPointSet:
+        """The set written by :meth:`to_json`.
+
+        Raises
+        ------
+        ValueError
+            ``text`` is not such JSON (not JSON, nested more than
+            :data:`dynsys._io.MAX_JSON_DEPTH` levels, missing or malformed
+            fields, a contradictory set: see the class's checks).
+        """
         try:
-            meta = json.loads(text)
+            if not isinstance(text, (str, bytes)):
+                raise TypeError(f"expected str or bytes, got {type(text).__name__}")
+            meta = restore_nonfinite(loads_json(text))
+            if not isinstance(meta, dict) or not isinstance(meta.get("arrays"), dict):
+                raise TypeError("expected a JSON object with an 'arrays' object")
             arrays = {name: decode_array(d) for name, d in meta.pop("arrays").items()}
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        except (TypeError, ValueError, UnicodeDecodeError) as exc:
             raise ValueError(f"text is not the JSON of a {FORMAT}: {exc}") from None
         return cls._from_parts(arrays, meta, "text")
 
@@ -414,18 +458,33 @@ class FixedPointSet:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FixedPointSet:
-        """The set written by :meth:`save` to ``path``."""
+        """The set written by :meth:`save` to ``path``.
+
+        Read by :func:`dynsys._io.read_npz` (no pickles, sizes checked
+        before anything is allocated).
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` is not a file.
+        ValueError
+            Naming the file: not an ``.npz`` (empty, truncated, corrupt), too
+            large, no JSON ``meta``, or not a valid set (see the class's checks).
+        """
+        source = repr(os.fspath(path))
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {name: archive[name] for name in archive.files}
-        except (ValueError, OSError, zipfile.BadZipFile) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise ValueError(f"{os.fspath(path)!r} is not a {FORMAT} .npz file: {exc}") from None
-        if "meta" not in arrays:
-            raise ValueError(f"{os.fspath(path)!r} is not a {FORMAT} .npz file: no 'meta' entry")
-        meta = json.loads(str(arrays.pop("meta")))
-        return cls._from_parts(arrays, meta, repr(os.fspath(path)))
+            arrays = read_npz(path)
+        except ValueError as exc:
+            raise ValueError(f"{source} is not a {FORMAT} .npz file: {exc}") from None
+        try:
+            text = arrays.pop("meta")
+            if text.dtype.kind != "U" or text.shape != ():
+                raise ValueError(f"'meta' is an array of dtype {text.dtype} and shape {text.shape}, not JSON text")
+            meta = loads_json(str(text[()]))
+        except (KeyError, ValueError) as exc:
+            why = "no 'meta' entry" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(f"{source} is not a {FORMAT} .npz file: {why}") from None
+        return cls._from_parts(arrays, meta, source)
 
     def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The arrays, and everything else as JSON-ready metadata.
@@ -464,7 +523,10 @@ class FixedPointSet:
         return arrays, meta
 
     @classmethod
-    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], source: str) -> FixedPointSet:
+    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: Any, source: str) -> FixedPointSet:
+        """The set from :meth:`_parts`'s arrays and metadata, read from ``source``; ValueError naming it."""
+        if not isinstance(meta, dict):
+            raise ValueError(f"{source} is not a {FORMAT}: its metadata is a {type(meta).__name__}, not an object")
         if meta.get("format") != FORMAT:
             raise ValueError(f"{source} is not a {FORMAT} (format {meta.get('format')!r})")
         if meta.get("version") != FORMAT_VERSION:
@@ -472,6 +534,10 @@ class FixedPointSet:
                 f"{source} has {FORMAT} version {meta.get('version')!r}; this dynsys reads {FORMAT_VERSION}"
             )
         try:
+            if not isinstance(meta["linearizations"], list) or not all(
+                isinstance(rest, dict) for rest in meta["linearizations"]
+            ):
+                raise TypeError("'linearizations' must be a list of objects")
             lins = tuple(
                 Linearization(**rest, **{k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(f"lin{i}.")})
                 for i, rest in enumerate(meta["linearizations"])
@@ -490,8 +556,48 @@ class FixedPointSet:
                 stats=meta["stats"],
                 ids=tuple(meta.get("ids", ())),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{source} is not a valid {FORMAT}: {exc!r}") from None
+
+
+def _check_nonnegative(value: Any, name: str) -> np.ndarray:
+    """A real, finite array >= 0 (q, speed), else ValueError naming the field."""
+    arr = check_real_array(value, name)
+    if (arr < 0).any():
+        raise ValueError(f"{name} must be >= 0, got {float(arr[arr < 0][0])!r} at index {int(np.flatnonzero(arr < 0)[0])}")
+    return arr
+
+
+def _check_flags(value: Any, name: str) -> np.ndarray:
+    """A boolean array (booleans, or integers 0 and 1), else ValueError naming the field."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biu" or not np.isin(arr, (0, 1)).all():
+        raise ValueError(f"{name} must be booleans, got {_short_repr(arr)}")
+    return arr.astype(bool)
+
+
+def _check_linearization(lin: Any, i: int, kind: str, n: int) -> None:
+    """Raise ValueError unless ``lin`` is the linearisation of a point of a ``kind`` in R^n."""
+    where = f"linearizations[{i}]"
+    if not isinstance(lin, Linearization):
+        raise ValueError(f"{where} must be a Linearization, got {type(lin).__name__}")
+    if lin.kind != kind:
+        raise ValueError(f"{where} is of a {lin.kind!r}, the set of a {kind!r}")
+    eigenvalues = np.asarray(lin.eigenvalues)
+    dims = tuple(np.shape(b)[1] if np.ndim(b) == 2 and np.shape(b)[0] == n else -1 for b in (lin.Es, lin.Eu, lin.Ec))
+    if eigenvalues.shape != (n,) or min(dims) < 0 or sum(dims) != n:
+        raise ValueError(
+            f"{where} does not fit {n} states: {eigenvalues.shape} eigenvalues, subspaces "
+            f"{[np.shape(b) for b in (lin.Es, lin.Eu, lin.Ec)]}"
+        )
+    index = lin.index
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index != dims[1]:
+        raise ValueError(f"{where}.index must be dim E^u = {dims[1]} (0 to {n}), got {index!r}")
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def point_kind(is_fixed: bool, lin: Linearization) -> str:

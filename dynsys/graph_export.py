@@ -83,7 +83,7 @@ from typing import Any, Callable
 import networkx as nx
 import numpy as np
 
-from ._io import atomic_write, atomic_write_text
+from ._io import atomic_write, atomic_write_text, check_dtype, checked_array, loads_json
 
 FORMATS = (".graphml", ".gexf", ".json", ".dot")
 SCHEMA = "__dynsys__"  # graph attribute holding the schema (JSON text)
@@ -195,12 +195,11 @@ def _from_plain(data: Any, spec: Spec) -> Any:
 
 
 def _array_from_plain(data: Any, spec: dict[str, Any]) -> np.ndarray:
-    dtype = np.dtype(spec["dtype"])
-    if dtype.kind not in "biufcU":
-        raise ValueError(f"arrays of dtype {dtype} are not allowed")
+    """The array of a spec (dtype and shape checked before allocating: :func:`dynsys._io.checked_array`)."""
+    dtype = check_dtype(spec["dtype"])
     shape = list(spec["shape"])
     complex_ = dtype.kind == "c"
-    parts = np.array(data, dtype=np.finfo(dtype).dtype if complex_ else dtype).reshape(shape + [2] * complex_)
+    parts = checked_array(data, np.finfo(dtype).dtype if complex_ else dtype).reshape(shape + [2] * complex_)
     parts.flat[spec.get("inf", [])] = np.inf
     parts.flat[spec.get("-inf", [])] = -np.inf
     if not complex_:
@@ -416,10 +415,15 @@ def read_graph(path: str | os.PathLike[str]) -> nx.Graph:
 
     Raises
     ------
+    FileNotFoundError
+        ``path`` is not a file.
     ValueError
         For another extension, or a file that is not such a graph (one
         without the :data:`SCHEMA` graph attribute, e.g. written by another
-        program or by dynsys before schema version 2).
+        program or by dynsys before schema version 2), naming the file: also
+        for truncated or malformed files, JSON nested deeper than
+        :data:`dynsys._io.MAX_JSON_DEPTH`, and array specs whose dtype or
+        shape does not fit their data (checked before allocating).
 
     Examples
     --------
@@ -435,20 +439,29 @@ def read_graph(path: str | os.PathLike[str]) -> nx.Graph:
     readers: dict[str, Callable[[Path], nx.Graph]] = {
         ".graphml": lambda p: nx.read_graphml(p, force_multigraph=True),
         ".gexf": _read_gexf,
-        ".json": lambda p: nx.node_link_graph(json.loads(p.read_text(encoding="utf-8")), edges="edges"),
+        ".json": lambda p: nx.node_link_graph(_json_object(loads_json(p.read_bytes())), edges="edges"),
         ".dot": lambda p: _parse_dot(p.read_text(encoding="utf-8")),
     }
     if suffix not in readers:
         raise ValueError(f"cannot tell the format of {str(path)!r}: use one of {', '.join(FORMATS)}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
     try:
         return _decoded(readers[suffix](path))
     except (KeyError, ValueError, TypeError, AttributeError, IndexError, SyntaxError, nx.NetworkXError) as exc:
         raise ValueError(f"{str(path)!r} is not a graph written by dynsys: {exc}") from None
 
 
+def _json_object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object (what node-link JSON is), else ValueError."""
+    if not isinstance(value, dict):
+        raise ValueError(f"it holds a JSON {type(value).__name__}, not the object of a node-link graph")
+    return value
+
+
 def _read_gexf(path: Path) -> nx.Graph:
     H = nx.read_gexf(path)
-    H.graph = json.loads(H.graph.get("name") or "{}")
+    H.graph = _json_object(loads_json(H.graph.get("name") or "{}"))
     return H
 
 
@@ -457,7 +470,7 @@ def _decode_value(value: Any, entry: dict[str, Any], element: str) -> Any:
     codec = entry["as"]
     if codec in ("json", "plain"):
         spec = entry["spec"] if "spec" in entry else entry.get("specs", {}).get(element)
-        return _from_plain(json.loads(value) if codec == "json" else value, spec)
+        return _from_plain(loads_json(value) if codec == "json" else value, spec)
     if codec == "bool":
         return value if isinstance(value, bool) else {"true": True, "false": False}[value.lower()]
     return {"int": int, "float": float, "str": str}[codec](value)
@@ -480,7 +493,7 @@ def _decoded(H: nx.Graph) -> nx.Graph:
         raise ValueError(f"it has no {SCHEMA} schema")
     if text.startswith("@dynsys:"):
         raise ValueError("it was written by an older dynsys (schema 1); write it again")
-    schema = json.loads(text)
+    schema = _json_object(loads_json(text))
     if schema.get("version") != SCHEMA_VERSION:
         raise ValueError(f"schema version {schema.get('version')!r} is not {SCHEMA_VERSION}")
     G = _TYPES[schema["type"]]()

@@ -18,17 +18,34 @@ Grammar (everything else raises :class:`FormulaError`)::
 
 ``^`` is rejected (it is XOR in Python); write ``**``.  To keep parsing
 fast and bounded, a formula has at most :data:`MAX_LENGTH` characters and
-:data:`MAX_DEPTH` levels of nesting, a numeric exponent has modulus at most
-:data:`MAX_EXPONENT`, and a power of two numbers at most
+:data:`MAX_DEPTH` levels of nesting (parentheses, calls, powers; a flat sum
+``a + b + ... + z`` is one level however long), a numeric exponent has
+modulus at most :data:`MAX_EXPONENT`, and a power of two numbers at most
 :data:`MAX_DIGITS` digits, so ``9**9**9`` is refused instead of computed.
+Every constant part of a formula (``10**400``, ``1e308*10``,
+``exp(1000)``) must be a finite double-precision number.
+
+Limits of a symbolic system (:func:`check_symbolic_size`, used by
+:meth:`dynsys.System.from_strings` and so by model files): at most
+:data:`MAX_STATES` states, and Jacobians of at most
+:data:`MAX_JACOBIAN_SIZE` nodes as differentiated (the product and chain
+rules expand ``(x+1)*(x+2)*...*(x+k)`` to k products of k - 1 factors); sympy
+differentiates and compiles such systems in about a second.  Model files
+(:func:`load_system`) have at most :data:`MAX_FILE_BYTES` bytes, nesting of
+arrays and inline tables of at most :data:`MAX_TOML_DEPTH` levels and dotted
+keys of at most :data:`MAX_TOML_DEPTH` parts.
 """
 from __future__ import annotations
 
 import ast
+import functools
+import io
 import keyword
 import math
 import os
+import re
 import sys
+import tokenize
 import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -46,6 +63,10 @@ MAX_LENGTH = 10_000
 MAX_DEPTH = 100
 MAX_EXPONENT = 1_000
 MAX_DIGITS = 10_000
+MAX_STATES = 100
+MAX_JACOBIAN_SIZE = 50_000
+MAX_FILE_BYTES = 2**20
+MAX_TOML_DEPTH = 32
 
 
 class FormulaError(ValueError):
@@ -139,12 +160,15 @@ class _Builder:
         self.symbols = {unicodedata.normalize("NFKC", k): v for k, v in symbols.items()}
         self.declared = sorted(symbols)
 
-    def fail(self, node: ast.AST, problem: str) -> FormulaError:
+    def fail(self, node: ast.AST | None, problem: str) -> FormulaError:
         col = getattr(node, "col_offset", None)
         where = "" if col is None else f" at column {col + 1}"
         return FormulaError(f"in formula {_shorten(self.text)!r}{where}: {problem}")
 
-    def piece(self, node: ast.AST) -> str:
+    def piece(self, node: ast.AST | None) -> str:
+        """The source text of ``node`` (the whole formula for None), shortened."""
+        if node is None:
+            return _shorten(self.text, 40)
         return _shorten(ast.get_source_segment(self.text, node) or type(node).__name__, 40)
 
     def build(self, node: ast.AST, depth: int) -> sp.Expr:
@@ -154,7 +178,25 @@ class _Builder:
         if method is None:
             what = _NODE_WORDS.get(type(node), type(node).__name__)
             raise self.fail(node, f"{what} {self.piece(node)!r} is not allowed")
-        return method(node, depth)
+        expr = method(node, depth)
+        if expr.is_number:
+            self.check_constant(node, expr)
+        return expr
+
+    def check_constant(self, node: ast.AST | None, expr: sp.Expr) -> None:
+        """Refuse a constant part ``expr`` of the formula (built from ``node``, None: unknown) that is
+        not a finite real double (``10**400``, ``exp(1000)``)."""
+        if expr.has(sp.zoo, sp.oo, sp.nan):
+            raise self.fail(node, f"the constant {self.piece(node)!r} is not finite (division by zero?)")
+        try:
+            value = float(expr)
+        except OverflowError:
+            value = math.inf
+        except TypeError:  # a complex constant such as sqrt(-1)
+            raise self.fail(node, f"the constant {self.piece(node)!r} is not real") from None
+        if not math.isfinite(value):
+            what = self.piece(node) if node is not None else str(expr)
+            raise self.fail(node, f"the constant {_shorten(what, 40)!r} is not a finite double-precision number (it overflows)")
 
     def _Constant(self, node: ast.Constant, depth: int) -> sp.Expr:
         value = node.value
@@ -275,16 +317,18 @@ def parse_formula(text: str, symbols: Mapping[str, sp.Symbol]) -> sp.Expr:
         if not isinstance(symbol, sp.Symbol):
             raise FormulaError(f"symbols[{name!r}] must be a sympy Symbol, got {symbol!r}")
     source = text.strip()
+    builder = _Builder(source, symbols)
     try:
-        tree = ast.parse(source, mode="eval")
-    except SyntaxError as exc:
-        where = f" at column {exc.offset}" if exc.offset else ""
-        raise FormulaError(f"in formula {_shorten(source)!r}{where}: {exc.msg}") from None
+        expr = builder.build(_parse(source).body, 0)
     except (RecursionError, MemoryError):
-        raise FormulaError(f"formula {_shorten(source)!r} is nested too deeply to parse") from None
-    except ValueError as exc:  # Python 3.10: "source code string cannot contain null bytes"
-        raise FormulaError(f"in formula {_shorten(source)!r}: {exc}") from None
-    expr = _Builder(source, symbols).build(tree.body, 0)
+        # Python builds the tree of a long flat sum a + b + ... (a left-leaning chain) recursively:
+        # parse its terms one by one (their nesting is what MAX_DEPTH bounds).
+        terms = _top_level_terms(source)
+        if terms is None:
+            raise FormulaError(f"formula {_shorten(source)!r} is nested too deeply to parse") from None
+        expr = sp.Add(*(sign * builder.build(_parse(source, start, end).body, 1) for sign, start, end in terms))
+    for constant in [expr] if expr.is_number else expr.atoms(sp.Number):  # sympy folds 1e308*10*x to 1e309*x
+        builder.check_constant(None, constant)
     if expr.has(sp.zoo, sp.oo, sp.nan):
         raise FormulaError(f"formula {_shorten(source)!r} is not finite (division by zero?): {expr}")
     complex_parts = [a for a in expr.atoms(sp.Pow, sp.Function) if a.is_number and a.is_extended_real is False]
@@ -293,19 +337,147 @@ def parse_formula(text: str, symbols: Mapping[str, sp.Symbol]) -> sp.Expr:
     return expr
 
 
+def _parse(source: str, start: int = 0, end: int | None = None) -> ast.Expression:
+    """The syntax tree of ``source[start:end]``, its columns counted in ``source``; FormulaError for bad syntax."""
+    piece = source[start:end]
+    try:
+        # "(" and spaces before the piece keep its nodes' columns those of ``source``
+        tree = ast.parse("(" + " " * (start - 1) + piece + ")" if start else piece, mode="eval")
+    except SyntaxError as exc:
+        where = f" at column {exc.offset + (start - 1 if start else 0)}" if exc.offset else ""
+        raise FormulaError(f"in formula {_shorten(source)!r}{where}: {exc.msg}") from None
+    except ValueError as exc:  # Python 3.10: "source code string cannot contain null bytes"
+        raise FormulaError(f"in formula {_shorten(source)!r}: {exc}") from None
+    return tree
+
+
+_LOW_PRECEDENCE = {"|", "^", "&", "<<", ">>", "<", ">", "<=", ">=", "==", "!=", ",", ":", ":=", "=", "if", "else",
+                   "lambda", "and", "or", "not", "in", "is", "for"}
+
+
+def _top_level_terms(source: str) -> list[tuple[int, int, int | None]] | None:
+    """The terms of a flat sum ``a + b - c ...`` as (sign, start, end) column ranges of ``source``.
+
+    None when ``source`` is not one line whose outermost operators are binary
+    ``+`` and ``-`` (then it is not a flat sum).
+    """
+    if "\n" in source:
+        return None
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                  if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.COMMENT)]
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    terms: list[tuple[int, int, int | None]] = []
+    sign, start, level, previous = 1, 0, 0, None
+    for tok in tokens:
+        if tok.string in "([{" and tok.type == tokenize.OP:
+            level += 1
+        elif tok.string in ")]}" and tok.type == tokenize.OP:
+            level -= 1
+        elif level == 0 and tok.string in _LOW_PRECEDENCE:
+            return None
+        elif level == 0 and tok.string in ("+", "-") and previous is not None and (
+            previous.type in (tokenize.NAME, tokenize.NUMBER) or previous.string in (")", "]", "}")
+        ):
+            terms.append((sign, start, tok.start[1]))
+            sign, start = (1 if tok.string == "+" else -1), tok.end[1]
+        previous = tok
+    terms.append((sign, start, None))
+    return terms if len(terms) > 1 else None
+
+
 def check_name(name: Any, what: str = "name") -> str:
     """``name`` if it can name a state or parameter in a formula, else ValueError.
 
     A name is a Python identifier that is not a keyword, does not start with
-    ``_`` and is not one of :data:`FUNCTIONS` or :data:`CONSTANTS`.
+    ``_`` and is not one of :data:`FUNCTIONS` or :data:`CONSTANTS`, also
+    after NFKC normalisation (which Python applies to the names in a
+    formula: ``ｅｘｐ`` is ``exp``).
     """
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"{what} {name!r} is not a valid identifier")
-    if name.startswith("_"):
+    plain = unicodedata.normalize("NFKC", name)
+    if keyword.iskeyword(plain):
+        raise ValueError(f"{what} {name!r} is not a valid identifier (it reads as the keyword {plain!r})")
+    if plain.startswith("_"):
         raise ValueError(f"{what} {name!r} must not start with '_'")
-    if name in FUNCTIONS or name in CONSTANTS:
-        raise ValueError(f"{what} {name!r} clashes with the built-in {'function' if name in FUNCTIONS else 'constant'}")
+    if plain in FUNCTIONS or plain in CONSTANTS:
+        raise ValueError(f"{what} {name!r} clashes with the built-in {'function' if plain in FUNCTIONS else 'constant'}")
     return name
+
+
+def check_names(states: Any, params: Any) -> None:
+    """Check the state and parameter names of a system: valid (:func:`check_name`) and distinct.
+
+    Names that differ but are the same after NFKC normalisation (``x`` and
+    the full-width ``ｘ``) are the same identifier in a formula, so they are
+    refused too.
+
+    Raises
+    ------
+    ValueError
+        Naming the bad or clashing names.
+    """
+    seen: dict[str, tuple[str, str]] = {}
+    for names, what in ((states, "state"), (params, "parameter")):
+        for name in names:
+            plain = unicodedata.normalize("NFKC", check_name(name, f"{what} name"))
+            if plain in seen:
+                first, first_what = seen[plain]
+                same = "" if first == name else f" (the same identifier as {first!r} after NFKC normalisation)"
+                role = f"used both as {first_what} and {what}" if first_what != what else f"declared twice as a {what}"
+                raise ValueError(f"name {name!r} is {role}{same}")
+            seen[plain] = (name, what)
+
+
+def check_symbolic_size(exprs: list[sp.Expr], states: list[sp.Symbol]) -> None:
+    """Refuse a symbolic system too large to differentiate and compile in about a second.
+
+    At most :data:`MAX_STATES` states, and at most :data:`MAX_JACOBIAN_SIZE`
+    nodes in all the Jacobian's entries as the product and chain rules write
+    them before simplification (estimated from the formulas without
+    differentiating them).
+
+    Raises
+    ------
+    ValueError
+        Saying which limit and what to use instead.
+    """
+    if len(states) > MAX_STATES:
+        raise ValueError(
+            f"{len(states)} states: symbolic systems have at most {MAX_STATES} (sympy differentiates and "
+            "compiles n^2 Jacobian entries); for larger ones use System.from_callable with a vectorised f and jvp"
+        )
+    variables = frozenset(states)
+    total = sum(len(e.free_symbols & variables) * _derivative_size(e, variables) for e in exprs)
+    if total > MAX_JACOBIAN_SIZE:
+        raise ValueError(
+            f"the Jacobian would have about {total} terms (at most {MAX_JACOBIAN_SIZE}): expand or simplify the "
+            "formulas (long products of sums grow quadratically when differentiated), or use System.from_callable"
+        )
+
+
+@functools.lru_cache(maxsize=4096)
+def _size(expr: sp.Expr) -> int:
+    """Number of nodes of an expression tree."""
+    return 1 + sum(_size(a) for a in expr.args)
+
+
+@functools.lru_cache(maxsize=4096)
+def _derivative_size(expr: sp.Expr, variables: frozenset[sp.Symbol]) -> int:
+    """Nodes of the derivative of ``expr`` in one of ``variables`` as the product and chain rules write it."""
+    if not expr.free_symbols & variables:
+        return 0
+    if not expr.args:
+        return 1
+    parts = [_derivative_size(a, variables) for a in expr.args]
+    if isinstance(expr, sp.Add):
+        return 1 + sum(parts)
+    if isinstance(expr, sp.Mul):  # sum over factors of (derivative of the factor) * (the other factors)
+        sizes = [_size(a) for a in expr.args]
+        return 1 + sum(d + sum(sizes) - s + 1 for d, s in zip(parts, sizes) if d)
+    return 1 + _size(expr) + sum(parts)  # chain rule: f'(args) * (derivatives of the args)
 
 
 def _constant(value: Any, what: str) -> float:
@@ -375,15 +547,46 @@ def load_system(path: str | os.PathLike[str]) -> System:
     path = Path(path)
     try:
         with path.open("rb") as fh:
-            table = tomllib.load(fh)
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a valid TOML file ({exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"{path}: a model file has at most {MAX_FILE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+        _check_toml_nesting(text)
+        table = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ValueError(f"{path}: not a valid TOML file ({why})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     try:
         return _system_from_table(table, path.stem)
     except ValueError as exc:
         raise (FormulaError if isinstance(exc, FormulaError) else ValueError)(f"{path}: {exc}") from None
+
+
+# TOML strings (multi-line first) and comments, which may hold brackets and dots of no meaning
+_TOML_STRING_OR_COMMENT = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+_TOML_DOTTED_KEY = re.compile(r"(?<![A-Za-z0-9_-])(?:(?:[A-Za-z0-9_-]+|\"\")[ \t]*\.[ \t]*){%d,}" % MAX_TOML_DEPTH)
+
+
+def _check_toml_nesting(text: str) -> None:
+    """Refuse TOML nested deeper than :data:`MAX_TOML_DEPTH` (arrays, inline tables, dotted keys) before parsing it.
+
+    Python's TOML parser recurses into nested arrays and tables (a
+    RecursionError) and takes quadratic time on long dotted keys.
+    """
+    bare = _TOML_STRING_OR_COMMENT.sub(lambda m: "" if m.group().startswith("#") else '""', text)
+    if _TOML_DOTTED_KEY.search(bare):
+        raise ValueError(f"a dotted key has more than {MAX_TOML_DEPTH} parts")
+    level = deepest = 0
+    for char in re.findall(r"[\[\]{}]", bare):
+        level += 1 if char in "[{" else -1
+        deepest = max(deepest, level)
+        if deepest > MAX_TOML_DEPTH:
+            raise ValueError(f"arrays or inline tables nested more than {MAX_TOML_DEPTH} levels deep")
 
 
 def _system_from_table(table: dict[str, Any], default_name: str) -> System:

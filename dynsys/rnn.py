@@ -54,8 +54,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._io import atomic_write
-from ._validate import check_real
+from ._io import atomic_write, loads_json, read_npz
+from ._validate import check_real, check_real_array
 from .systems import System
 
 CELLS = ("rnn_tanh", "rnn_relu", "gru", "lstm", "continuous")
@@ -74,14 +74,34 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _as_float_array(value: Any, key: str) -> np.ndarray:
-    """``value`` (numpy array, torch tensor, nested lists) as a float64 array."""
-    if all(hasattr(value, m) for m in ("detach", "cpu", "numpy")):  # a torch tensor, without importing torch
-        value = value.detach().cpu().numpy()
+def _tensor_to_numpy(value: Any, key: str) -> np.ndarray:
+    """A dense CPU copy of a torch tensor (bfloat16 and half upcast exactly), without importing torch."""
+    layout = str(getattr(value, "layout", "torch.strided"))
+    if layout != "torch.strided":
+        raise ValueError(f"{key} is a {layout.removeprefix('torch.')} tensor; dynsys reads dense weights "
+                         "(tensor.to_dense())")
+    if getattr(value, "is_meta", False):
+        raise ValueError(f"{key} is a tensor on the meta device, which holds no values")
+    if getattr(value, "is_complex", bool)():
+        raise ValueError(f"{key} is a complex tensor ({value.dtype}); weights must be real")
     try:
-        return np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key} must be an array of numbers, got {type(value).__name__}") from None
+        if getattr(value, "is_floating_point", bool)():
+            value = value.double()  # exact for bfloat16 and float16, which numpy cannot hold
+        return value.detach().cpu().numpy()
+    except (TypeError, RuntimeError, NotImplementedError) as err:  # quantized tensors ...
+        raise ValueError(f"{key}: cannot read this tensor ({getattr(value, 'dtype', '?')}) as numbers: {err}") from None
+
+
+def _as_float_array(value: Any, key: str) -> np.ndarray:
+    """``value`` (numpy array, torch tensor, nested lists) as a float64 array.
+
+    Booleans, integers and real floats are converted; complex numbers (whose
+    imaginary part would be dropped), dates, text and objects are refused
+    with a ValueError naming ``key``.
+    """
+    if all(hasattr(value, m) for m in ("detach", "cpu", "numpy")):  # a torch tensor, without importing torch
+        value = _tensor_to_numpy(value, key)
+    return check_real_array(value, key, finite=False)
 
 
 def _check_weight(value: Any, key: str, shape: tuple[int, ...], rows: str) -> np.ndarray:
@@ -89,11 +109,7 @@ def _check_weight(value: Any, key: str, shape: tuple[int, ...], rows: str) -> np
     arr = _as_float_array(value, key)
     if arr.shape != shape:
         raise ValueError(f"{key} must have shape {shape} ({rows}), got {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{key} has {int(bad.sum())} non-finite entries (NaN or inf), the first at index {first}")
-    return arr
+    return check_real_array(arr, key)
 
 
 class RNNCell:
@@ -716,6 +732,17 @@ class AmbiguousCellError(ValueError):
         self.reason, self.choices = reason, choices
 
 
+class MissingWeightError(KeyError, ValueError):
+    """A required key of a state_dict is missing.
+
+    Both a KeyError (what :func:`from_state_dict` has always raised) and a
+    ValueError (what every other bad input raises), with a plain message.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 def _shape(value: Any) -> tuple[int, ...]:
     """The shape of an array, a tensor or nested lists; () for what is none of them."""
     if hasattr(value, "shape"):
@@ -735,7 +762,7 @@ def _find_prefix(keys: list[str]) -> str:
     found = [k[: -len("weight_hh_l0")] for k in keys if k.endswith(".weight_hh_l0")]
     if len(found) != 1:
         what = "no key" if not found else f"{len(found)} keys ({', '.join(f + 'weight_hh_l0' for f in found)})"
-        raise KeyError(f"state_dict must hold weight_hh_l0 (optionally as '<module>.weight_hh_l0'), found {what}")
+        raise MissingWeightError(f"state_dict must hold weight_hh_l0 (optionally as '<module>.weight_hh_l0'), found {what}")
     return found[0]
 
 
@@ -845,8 +872,8 @@ def from_state_dict(
 
     Raises
     ------
-    KeyError
-        A required key is missing.
+    MissingWeightError
+        A required key is missing (a KeyError and a ValueError).
     AmbiguousCellError
         ``cell`` not given for a single-gate layer (a ValueError whose
         ``choices`` are "rnn_tanh" and "rnn_relu").
@@ -855,7 +882,8 @@ def from_state_dict(
         layers, bidirectional, LSTM projections); several readout
         candidates and no ``readout``; a named ``readout`` that is not
         there; a weight of the wrong shape (the message names the key, the
-        expected and the actual shape) or with NaN/inf entries.
+        expected and the actual shape), with NaN/inf entries, complex, or
+        not numbers (dates, text); a sparse, complex or meta-device tensor.
 
     Examples
     --------
@@ -880,7 +908,7 @@ def from_state_dict(
             f"dynsys reads {', '.join(prefix + k for k in RNN_KEYS)} and a readout <name>.weight, <name>.bias"
         )
     if prefix + "weight_ih_l0" not in state_dict:
-        raise KeyError(f"state_dict has no {prefix}weight_ih_l0 (keys: {_some(keys)})")
+        raise MissingWeightError(f"state_dict has no {prefix}weight_ih_l0 (keys: {_some(keys)})")
     rnn_keys = [prefix + k for k in RNN_KEYS]
     weights = [state_dict.get(k) for k in rnn_keys]
     if cell in ("rnn_tanh", "rnn_relu"):
@@ -901,23 +929,26 @@ def from_state_dict(
 
 
 def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any] | None]:
-    """The arrays of an ``.npz`` (read without pickles) and its JSON ``meta``, None when it has none."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no network file at {str(path)!r}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{str(path)!r} is not an .npz file of arrays: {err}") from None
+    """The arrays of an ``.npz`` (:func:`dynsys._io.read_npz`) and its JSON ``meta``, None when it has none."""
+    arrays = read_npz(path)
     if "meta" not in arrays:
         return arrays, None
+    text = arrays.pop("meta")
     try:
-        meta = json.loads(str(arrays.pop("meta")[()]))
-    except (json.JSONDecodeError, TypeError, IndexError) as err:
-        raise ValueError(f"'meta' of {str(path)!r} is not JSON: {err}") from None
+        if text.dtype.kind != "U" or text.shape != ():
+            raise ValueError(f"it is an array of dtype {text.dtype} and shape {text.shape}, not a 0-d string")
+        meta = loads_json(str(text[()]))
+    except ValueError as err:
+        raise ValueError(f"'meta' of {str(path)!r} is not JSON text: {err}") from None
     if not isinstance(meta, dict) or "cell" not in meta:
-        raise ValueError(f"'meta' of {str(path)!r} must be a JSON object with a 'cell' key, got {meta!r}")
+        raise ValueError(f"'meta' of {str(path)!r} must be a JSON object with a 'cell' key, got {_short(meta)}")
     return arrays, meta
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for one-line messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read_torch(path: Path) -> Mapping[str, Any]:
@@ -975,7 +1006,7 @@ def _unwrap_checkpoint(obj: Any, path: Path) -> Mapping[str, Any]:
 def _from_file(
     path: Path, state_dict: Mapping[str, Any], meta: Mapping[str, Any] | None, cell: str | None, readout: str | None
 ) -> RNNCell:
-    """:func:`from_state_dict` on a file's weights, a missing key reported as a ValueError naming ``path``.
+    """:func:`from_state_dict` on a file's weights, its errors (but an ambiguous cell) as ValueErrors naming ``path``.
 
     ``meta`` (of a dynsys model file) names the cell, and ``cell`` must agree with it.
     """
@@ -987,8 +1018,10 @@ def _from_file(
         extra = {"meta": meta, **{k: meta[k] for k in ("tau", "dt") if k in meta}}  # tau, dt: continuous cells
     try:
         return from_state_dict(state_dict, cell, readout=readout, **extra)
-    except KeyError as err:
-        raise ValueError(f"{str(path)!r}: {err.args[0]}") from None
+    except AmbiguousCellError:
+        raise
+    except ValueError as err:
+        raise ValueError(f"{str(path)!r}: {err}") from None
 
 
 def load(path: str | os.PathLike[str]) -> RNNCell:

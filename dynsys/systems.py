@@ -31,7 +31,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from ._validate import check_count
+from ._validate import check_count, check_real_array
 
 Kind = Literal["flow", "map"]
 KINDS = ("flow", "map")
@@ -64,6 +64,8 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, float]:
             v = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"parameter {name!r} must be a real number, got {value!r}") from None
+        except OverflowError:
+            raise ValueError(f"parameter {name!r} must be finite, got an integer too large for a float") from None
         if not np.isfinite(v):
             raise ValueError(f"parameter {name!r} must be finite, got {v}")
         out[str(name)] = v
@@ -696,13 +698,31 @@ class System:
         params : mapping of name to value, optional
 
         See :func:`dynsys.parse.parse_formula` for the accepted grammar.
-        """
-        from .parse import parse_formula
 
+        Raises
+        ------
+        ValueError
+            No states; a name that is not an identifier, a keyword, starts
+            with ``_``, is a function or constant of the grammar (``exp``,
+            ``pi``), or is declared twice (also as the same identifier after
+            NFKC normalisation: ``x`` and ``ｘ``); a parameter that is not a
+            finite real number; more than :data:`dynsys.parse.MAX_STATES`
+            states or too large a Jacobian
+            (:func:`dynsys.parse.check_symbolic_size`).
+        FormulaError
+            A formula outside the grammar (a ValueError).
+        """
+        from .parse import check_names, check_symbolic_size, parse_formula
+
+        if not isinstance(formulas, Mapping) or not formulas:
+            raise ValueError(f"formulas must be a non-empty mapping of state name to formula, got {formulas!r}")
         params = dict(params or {})
         names = list(formulas)
+        check_names(names, params)
+        _check_params(params)
         symbols = {n: sp.Symbol(n, real=True) for n in [*names, *params]}
         exprs = [parse_formula(formulas[n], symbols) for n in names]
+        check_symbolic_size(exprs, [symbols[n] for n in names])
         return cls.from_sympy(
             exprs,
             [symbols[n] for n in names],
@@ -944,7 +964,8 @@ def _lambdify_batch(
 
 
 def _shaped(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
-    arr = np.asarray(value, dtype=float)
+    """What a user's function returned, as a real array of ``shape`` (complex or non-numeric output refused)."""
+    arr = check_real_array(value, f"the output of {what}", finite=False)
     if arr.shape != shape:
         if arr.size == int(np.prod(shape)) and len(shape) == 1:
             return arr.reshape(shape)
@@ -963,10 +984,11 @@ def _accepts_batches(f: Callable[..., Any], dim: int, kws: dict[str, float]) -> 
     X = rng.standard_normal((2, dim))
     try:
         with np.errstate(all="ignore"):
-            out = np.asarray(f(X, **kws), dtype=float)
+            out = check_real_array(f(X, **kws), "f", finite=False)
             if out.shape != (2, dim):
                 return False
-            rows = np.concatenate([np.asarray(f(X[i : i + 1], **kws), dtype=float).reshape(1, dim) for i in range(2)])
+            rows = np.concatenate([check_real_array(f(X[i : i + 1], **kws), "f", finite=False).reshape(1, dim)
+                                   for i in range(2)])
     except Exception:
         return False
     return bool(np.allclose(out, rows, equal_nan=True))

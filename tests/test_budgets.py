@@ -78,8 +78,12 @@ def test_robertson_search_returns_its_line_of_equilibria_promptly():
         points = find_fixed_points(robertson(), seed=0)
     fixed = points.fixed()
     assert len(fixed) > 0
-    # y1 = y2 = 0, any y3; |F| <= tol = 1e-10 leaves y1 free to ~ tol / k1 along the ill-conditioned line
-    np.testing.assert_allclose(fixed.x[:, :2], 0.0, atol=1e-6)
+    # y1 = y2 = 0, any y3; |F| <= tol = 1e-10 only bounds the distance to that line: |F3| = k2 y2^2 <= tol
+    # gives |y2| <= sqrt(tol / k2), and |F1| = |k1 y1 - k3 y2 y3| <= tol gives |y1| <= (tol + k3 |y2 y3|) / k1
+    tol, k1, k2, k3 = 1e-10, 0.04, 3e7, 1e4
+    y1, y2, y3 = np.abs(fixed.x.T)
+    assert np.all(y2 <= np.sqrt(tol / k2) * (1 + 1e-9))
+    assert np.all(y1 <= (tol + k3 * y2 * y3) / k1 * (1 + 1e-9))
     assert np.ptp(fixed.x[:, 2]) > 0.1
     assert set(fixed.kinds) == {"non-hyperbolic"}
 

@@ -896,3 +896,75 @@ def test_more_rounds_of_starts_while_new_fixed_points_appear():
     result = find_fixed_points(system, n_starts=512)
     assert_same_points(result.fixed().x, expected)
     assert result.stats["n_rounds"] >= 2 and result.stats["n_starts"] == 512 * result.stats["n_rounds"]
+
+
+# ------------------------------------------ contradictory and hostile sets
+@pytest.fixture(scope="module")
+def duffing_points():
+    return find_fixed_points(duffing(), seed=0)
+
+
+def _fields(points, **changes):
+    fields_ = dict(x=points.x, q=points.q, speed=points.speed, is_fixed=points.is_fixed, is_slow=points.is_slow,
+                   linearizations=points.linearizations, kind=points.kind, state_names=points.state_names)
+    return {**fields_, **changes}
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda p: dict(is_slow=np.ones(len(p), bool)), "both fixed and slow"),
+    (lambda p: dict(is_fixed=np.zeros(len(p), bool)), "neither fixed nor slow"),
+    (lambda p: dict(kind="neither"), "kind must be 'flow' or 'map'"),
+    (lambda p: dict(linearizations=(dataclasses.replace(p.linearizations[0], index=99),) + p.linearizations[1:]),
+     r"linearizations\[0\]\.index"),
+    (lambda p: dict(q=-np.ones(len(p))), "q must be >= 0"),
+    (lambda p: dict(q=np.full(len(p), np.inf)), "q has"),
+    (lambda p: dict(speed=np.full(len(p), np.nan)), "speed has"),
+    (lambda p: dict(x=p.x * np.nan), "x has"),
+    (lambda p: dict(x=p.x * 1j), "x must be real"),
+    (lambda p: dict(is_fixed=np.full(len(p), 2)), "is_fixed must be booleans"),
+])
+def test_contradictory_sets_are_refused_naming_the_field(tmp_path, duffing_points, change, needle):
+    fields_ = _fields(duffing_points, **change(duffing_points))
+    with pytest.raises(ValueError, match=needle):
+        FixedPointSet(**fields_)
+    # the same set in a file (written around the constructor's checks) is refused when loaded
+    bad = object.__new__(FixedPointSet)
+    for name, value in {**fields_, "system_name": "s", "params": {}, "stats": {}, "ids": duffing_points.ids}.items():
+        object.__setattr__(bad, name, value)
+    if np.iscomplexobj(fields_["x"]):
+        return  # a complex x cannot be written by save (its npz is real), only given
+    path = tmp_path / "bad.npz"
+    FixedPointSet.save(bad, path)
+    with pytest.raises(ValueError, match=needle) as info:
+        FixedPointSet.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_to_json_is_standard_json_and_round_trips_non_finite_values(duffing_points):
+    points = dataclasses.replace(duffing_points, stats={**duffing_points.stats, "max_slow_q": np.inf, "worst": np.nan})
+    text = points.to_json()
+    data = json.loads(text)
+    json.dumps(data, allow_nan=False)  # no NaN or Infinity tokens
+    assert "NaN" not in text and "Infinity" not in text
+    back = FixedPointSet.from_json(text)
+    assert back.stats["max_slow_q"] == np.inf and np.isnan(back.stats["worst"])
+    margins = [lin.margin for lin in back.linearizations]
+    assert margins == [lin.margin for lin in points.linearizations]
+
+
+@pytest.mark.parametrize("text", ["[1]", "1", "null", "[" * 100_000 + "]" * 100_000, '{"arrays": []}',
+                                  '{"arrays": {"x": {"dtype": "<U100000000", "shape": [1], "data": ["a"]}}}',
+                                  '{"arrays": {"x": {"dtype": "O", "shape": [1], "data": [1]}}}',
+                                  '{"arrays": {"x": {"dtype": "<f8", "shape": [10000000000], "data": [1]}}}'])
+def test_from_json_refuses_what_it_did_not_write(text):
+    with pytest.raises(ValueError, match="not the JSON of a dynsys.FixedPointSet|not a dynsys.FixedPointSet"):
+        FixedPointSet.from_json(text)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04", b"\x93NUMPY"])
+def test_load_refuses_empty_and_truncated_files(tmp_path, content):
+    path = tmp_path / "points.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a dynsys.FixedPointSet") as info:
+        FixedPointSet.load(path)
+    assert str(path) in str(info.value)

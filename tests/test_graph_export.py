@@ -286,3 +286,37 @@ def test_graphviz_lays_out_the_dot_file(tmp_path):
     done = subprocess.run(["dot", "-Tsvg", str(tmp_path / "g.dot")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and not done.stderr, done.stderr
     assert all(f">{v}<" in done.stdout for v in G if not v.startswith("unresolved"))
+
+
+# ------------------------------------------------------------ hostile files
+@pytest.mark.parametrize("name, content, needle", [
+    ("g.json", "[1]", "JSON list"),
+    ("g.json", "[" * 100_000 + "]" * 100_000, "nested"),
+    ("g.dot", 'digraph { graph [a="b"', "not a graph written by dynsys"),
+    ("g.graphml", "<a>" * 100_000 + "</a>" * 100_000, "not a graph written by dynsys"),
+    ("g.gexf", "", "not a graph written by dynsys"),
+])
+def test_broken_graph_files_are_value_errors_naming_the_file(tmp_path, name, content, needle):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ValueError, match=needle) as info:
+        read_graph(path)
+    assert str(path) in str(info.value)
+
+
+def test_an_array_spec_cannot_allocate_more_than_its_data(tmp_path):
+    """367 bytes of JSON whose spec claims a <U100000000 array: refused before 400 MB are allocated."""
+    from conftest import traced_peak
+
+    G = nx.Graph()
+    G.add_node("a", x=np.array(["q"]))
+    path = write_graph(G, tmp_path / "g.json")
+    path.write_text(path.read_text().replace("<U1", "<U100000000"))
+    with pytest.raises(ValueError, match="wider than the strings"):
+        read_graph(path)
+    assert traced_peak(lambda: pytest.raises(ValueError, read_graph, path)) < 2**22
+
+
+def test_a_missing_graph_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_graph(tmp_path / "none.json")

@@ -278,3 +278,159 @@ def test_analyze_flipflop_at_a_held_input(net):
     assert "fixed points at input (1, 0, 0)" in analysis.summary()
     with pytest.raises(ValueError, match=r"shape \(3,\)"):
         analyze_flipflop(net, input=[1.0, 0.0])
+
+
+# ------------------------------------------------------- broken model files
+def _npz_with_header(path, header, payload=b"\0" * 64, name="weight_hh_l0.npy"):
+    """An .npz whose one member has ``header`` (shape, dtype) but only ``payload`` bytes of data."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, header)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(name, buf.getvalue() + payload)
+    return path
+
+
+def _broken_model_files(tmp_path, net):
+    """name -> (path, words the one-line message must hold), for files that are not models."""
+    good = net.save(tmp_path / "good.npz").read_bytes()
+    files = {}
+
+    def put(name, data, needle):
+        (tmp_path / name).write_bytes(data)
+        files[name] = (tmp_path / name, needle)
+
+    put("empty.npz", b"", "empty")
+    put("truncated.npz", good[: len(good) // 2], "not an .npz file")
+    corrupt = bytearray(good)
+    corrupt[200] ^= 0xFF
+    put("crc.npz", bytes(corrupt), "CRC")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    put("renamed.npz", (tmp_path / "array.npy").read_bytes(), "single .npy array")
+    _npz_with_header(tmp_path / "huge.npz", {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000)})
+    files["huge.npz"] = (tmp_path / "huge.npz", "74.5 GiB")
+    sd = net.state_dict()
+    np.savez(tmp_path / "deepmeta.npz", meta=np.array("[" * 100000 + "]" * 100000), **sd)
+    files["deepmeta.npz"] = (tmp_path / "deepmeta.npz", "nested")
+    np.savez(tmp_path / "nohh.npz", **{k: v for k, v in sd.items() if k != "weight_hh_l0"})
+    files["nohh.npz"] = (tmp_path / "nohh.npz", "weight_hh_l0")
+    np.savez(tmp_path / "complex.npz", **{**sd, "weight_hh_l0": sd["weight_hh_l0"] * (1 + 1j)})
+    files["complex.npz"] = (tmp_path / "complex.npz", "complex")
+    np.savez(tmp_path / "dates.npz", **{**sd, "weight_hh_l0": np.zeros((64, 64), dtype="datetime64[s]")})
+    files["dates.npz"] = (tmp_path / "dates.npz", "datetime64")
+    np.savez(tmp_path / "flat.npz", **{**sd, "weight_hh_l0": np.zeros(64)})
+    files["flat.npz"] = (tmp_path / "flat.npz", "weight_hh")
+    return files
+
+
+@pytest.mark.parametrize("name", ["empty.npz", "truncated.npz", "crc.npz", "renamed.npz", "huge.npz", "deepmeta.npz",
+                                  "nohh.npz", "complex.npz", "dates.npz", "flat.npz"])
+def test_broken_model_files_are_value_errors_naming_the_file(tmp_path, net, name):
+    path, needle = _broken_model_files(tmp_path, net)[name]
+    with pytest.raises(ValueError) as info:
+        rnn.load_network(path, cell="rnn_tanh")
+    assert str(path) in str(info.value) and needle in str(info.value), str(info.value)
+    if name not in ("nohh.npz", "flat.npz", "complex.npz", "dates.npz"):  # these have a meta naming the cell, or none
+        with pytest.raises(ValueError, match=needle):
+            rnn.load(path)
+
+
+def test_the_header_is_checked_before_allocating(tmp_path):
+    from conftest import traced_peak
+
+    path = _npz_with_header(tmp_path / "huge.npz", {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000)})
+    peak = traced_peak(lambda: pytest.raises(ValueError, rnn.load_network, path, cell="rnn_tanh"))
+    assert peak < 2**20
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    """A member that would inflate 1000-fold (2 MB of deflated zeros: 2 GB) is refused from the zip directory."""
+    import zipfile
+
+    from conftest import traced_peak
+
+    from dynsys import _io
+
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("weight_hh_l0.npy", "w", force_zip64=True) as member:
+            header = {"descr": "<f8", "fortran_order": False, "shape": (2**25,)}  # 256 MiB of zeros
+            np.lib.format.write_array_header_1_0(member, header)
+            chunk = bytes(2**20)
+            for _ in range(256):
+                member.write(chunk)
+    assert path.stat().st_size < 2**20 and _io.MAX_EXPANSION * path.stat().st_size < 2**28
+    with pytest.raises(ValueError, match="more than 100-fold") as info:
+        rnn.load_network(path, cell="rnn_tanh")
+    assert str(path) in str(info.value)
+    peak = traced_peak(lambda: pytest.raises(ValueError, rnn.load_network, path, cell="rnn_tanh"))
+    assert peak < 2**22
+
+
+def test_a_missing_weight_is_both_a_key_error_and_a_value_error(net):
+    sd = {k: v for k, v in net.state_dict().items() if k != "weight_hh_l0"}
+    for kind in (KeyError, ValueError):
+        with pytest.raises(kind, match="weight_hh_l0"):
+            rnn.from_state_dict(sd, "rnn_tanh")
+
+
+@pytest.mark.parametrize("value, needle", [
+    (np.zeros((4, 4)) * (1 + 1j), "complex"),
+    (np.zeros((4, 4), dtype="datetime64[s]"), "datetime64"),
+    (np.full((4, 4), "a"), "<U1"),
+])
+def test_weights_that_are_not_real_numbers_are_refused(value, needle):
+    with pytest.raises(ValueError, match=needle):
+        rnn.from_state_dict({"weight_ih_l0": np.zeros((4, 1)), "weight_hh_l0": value}, "rnn_tanh")
+
+
+def _torch_files(tmp_path, net, torch):
+    sd = {k: torch.tensor(v) for k, v in net.state_dict().items()}
+    good = tmp_path / "good.pt"
+    torch.save(sd, good)
+    files = {}
+
+    def save(name, obj):
+        torch.save(obj, tmp_path / name)
+        files[name] = tmp_path / name
+
+    save("sparse.pt", {**sd, "weight_hh_l0": sd["weight_hh_l0"].to_sparse()})
+    save("meta.pt", {k: torch.empty(v.shape, device="meta") for k, v in sd.items()})
+    save("complex.pt", {**sd, "weight_hh_l0": sd["weight_hh_l0"].to(torch.complex64)})
+    save("flat.pt", {**sd, "weight_hh_l0": torch.zeros(64)})
+    save("evil.pt", {"weight_hh_l0": Evil()})
+    (tmp_path / "truncated.pt").write_bytes(good.read_bytes()[:300])
+    files["truncated.pt"] = tmp_path / "truncated.pt"
+    return files
+
+
+class Evil:
+    """Unpickling this would run a command: torch.load(weights_only=True) must refuse it."""
+
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+@pytest.mark.parametrize("name", ["sparse.pt", "meta.pt", "complex.pt", "flat.pt", "evil.pt", "truncated.pt"])
+def test_broken_torch_files_are_value_errors_naming_the_file(tmp_path, net, name):
+    torch = pytest.importorskip("torch")
+    path = _torch_files(tmp_path, net, torch)[name]
+    for cell in (None, "rnn_tanh", "gru", "lstm", "continuous"):
+        try:
+            rnn.load_network(path, cell=cell)
+        except rnn.AmbiguousCellError:
+            assert cell is None
+        except ValueError as err:
+            assert str(path) in str(err)
+        else:
+            raise AssertionError(f"{name} loaded as {cell}")
+
+
+def test_bfloat16_weights_load_exactly(tmp_path, net):
+    torch = pytest.importorskip("torch")
+    sd = {k: torch.tensor(v).to(torch.bfloat16) for k, v in net.state_dict().items()}
+    torch.save(sd, tmp_path / "bf16.pt")
+    loaded = rnn.load_network(tmp_path / "bf16.pt", cell="rnn_tanh")
+    np.testing.assert_array_equal(loaded.weight_hh, sd["weight_hh_l0"].double().numpy())

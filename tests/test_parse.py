@@ -2,6 +2,7 @@
 import builtins
 import json
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dynsys import System, models
-from dynsys.parse import FormulaError, check_name, load_system, parse_assignment, parse_formula
+from dynsys.parse import MAX_STATES, FormulaError, check_name, load_system, parse_assignment, parse_formula
 
 x, y, z, k = sp.symbols("x y z k", real=True)
 SYMBOLS = {"x": x, "y": y, "z": z, "k": k}
@@ -155,7 +156,7 @@ def malicious(tmp_path):
         ("unknown_name + 1", "declared names are ['k', 'x', 'y', 'z']"),
         ("x(1)", "unknown function 'x'"),
         ("9**9**9", "exponent"),
-        ("(10**999)**1000", "digits"),
+        ("(10**999)**1000", "overflows"),  # 10**999 alone is beyond a double
         ("x**1e300", "exponent"),
         ("x ^ 2", "write ** for powers"),
         ("x // 2", "'//'"),
@@ -361,3 +362,69 @@ def test_every_function_compiles_with_a_jacobian():
     h = 1e-6
     fd = np.stack([(system.rhs(X + h * e) - system.rhs(X - h * e)) / (2 * h) for e in np.eye(3)], -1)
     np.testing.assert_allclose(system.jacobian(X), fd, rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------- limits and bad constants
+@pytest.mark.parametrize("text", ["x - 10**400", "exp(9**999)", "x - 1e308*10", "x - exp(1000)", "x*1e308*10",
+                                  "10.0**400 + x"])
+def test_constants_that_overflow_a_double_are_refused(text):
+    with pytest.raises(FormulaError, match="overflows"):
+        System.from_strings({"x": text})
+
+
+@pytest.mark.parametrize("op", ["+", "-"])
+def test_a_long_flat_sum_is_not_nested(op):
+    """Python builds a 3,000-term sum as a 3,000-deep chain: it is one level of nesting all the same."""
+    terms = ["x", "y", "2", "z", "k"] * 600
+    text = op.join(terms)
+    values = [SYMBOLS.get(t, sp.Integer(2)) for t in terms]
+    expected = values[0] + sum(v if op == "+" else -v for v in values[1:])
+    assert parse_formula(text, SYMBOLS) == expected
+
+
+def test_errors_in_a_long_flat_sum_name_the_right_column():
+    text = "+".join(["x"] * 3000) + "+foo(x)"
+    with pytest.raises(FormulaError, match=f"at column {2 * 3000 + 1}: unknown function 'foo'"):
+        parse_formula(text, SYMBOLS)
+
+
+def test_a_long_product_of_sums_is_refused_quickly():
+    k = 400
+    text = "*".join(f"(x+{i})" for i in range(1, k + 1)) + " - x"
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="the Jacobian would have about"):
+        System.from_strings({"x": text})
+    assert time.perf_counter() - start < 2
+
+
+def test_a_thousand_states_are_refused_quickly(tmp_path):
+    path = tmp_path / "big.toml"
+    path.write_text("[states]\n" + "\n".join(f'x{i} = "-x{i} + x{(i + 1) % 1000}"' for i in range(1000)))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=f"1000 states: symbolic systems have at most {MAX_STATES}"):
+        load_system(path)
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("[states]\nx = " + "[" * 5000 + "]" * 5000, "nested more than"),
+    ("[states]\nx = " + "{a=" * 5000 + "1" + "}" * 5000, "nested more than"),
+    ("[states]\n" + ".".join(["a"] * 100_000) + " = 1", "dotted key"),
+    ("[states]\n" + ".".join(['"a"'] * 1000) + " = 1", "dotted key"),
+    ("[states]\nx = '" + "a" * (2**20) + "'", "at most"),
+    ('[states]\nx = "x"\n"ｘ" = "x"', "NFKC"),
+])
+def test_hostile_model_files_are_refused_quickly(tmp_path, content, needle):
+    path = tmp_path / "model.toml"
+    path.write_text(content, encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=needle) as info:
+        load_system(path)
+    assert str(path) in str(info.value)
+    assert time.perf_counter() - start < 2
+
+
+def test_brackets_in_strings_and_comments_are_not_nesting(tmp_path):
+    path = tmp_path / "model.toml"
+    path.write_text("# " + "[" * 40 + "\ndescription = '" + "[" * 40 + "'\n[states]\nx = \"-x\"  # " + "{" * 40 + "\n")
+    assert load_system(path).dim == 1

@@ -513,3 +513,39 @@ def test_singular_follows_denominators_through_maps_and_iterates():
 def test_singular_for_callables_is_where_f_is_not_finite():
     s = System.from_callable(lambda X: np.log(X), 1, vectorized=True)
     assert s.singular([[0.0], [1.0], [-1.0]]).tolist() == [True, False, True]
+
+
+# ------------------------------------------------------------ input checks
+@pytest.mark.parametrize("formulas, needle", [
+    ({"exp": "1"}, "clashes with the built-in function"),
+    ({"sin": "1"}, "clashes with the built-in function"),
+    ({"ｅｘｐ": "1"}, "clashes with the built-in function"),
+    ({"": "1"}, "not a valid identifier"),
+    ({"1": "1"}, "not a valid identifier"),
+    ({"a b": "1"}, "not a valid identifier"),
+    ({"lambda": "1"}, "not a valid identifier"),
+    ({"x": "x", "ｘ": "x"}, "NFKC"),
+    ({}, "non-empty"),
+])
+def test_from_strings_checks_names_as_model_files_do(formulas, needle):
+    with pytest.raises(ValueError, match=needle):
+        System.from_strings(formulas)
+
+
+def test_a_parameter_name_is_checked_too():
+    with pytest.raises(ValueError, match="used both as state and parameter"):
+        System.from_strings({"x": "-x"}, {"ｘ": 1.0})
+    with pytest.raises(ValueError, match="'pi' clashes with the built-in constant"):
+        System.from_strings({"x": "-x"}, {"pi": 1.0})
+
+
+def test_with_params_refuses_a_value_beyond_a_double():
+    s = System.from_strings({"x": "-rho*x"}, {"rho": 1.0})
+    with pytest.raises(ValueError, match="'rho' must be finite"):
+        s.with_params(rho=10**400)
+
+
+def test_from_callable_refuses_complex_output():
+    s = System.from_callable(lambda x: x * 1j, 2)
+    with pytest.raises(ValueError, match="must be real, got complex"):
+        s.rhs(np.ones((1, 2)))
