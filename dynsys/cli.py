@@ -11,8 +11,10 @@ recurrent network (see dynsys.rnn.load_network) at a constant input, prints
 them as a table and optionally writes them as JSON, the transition graph
 and a report.  ``flipflop`` opens a
 recurrent network trained on the n-bit flip-flop (the bundled one by
-default; see :mod:`dynsys.flipflop`).  Bad input exits with status 2 and a
-one-line message.
+default; see :mod:`dynsys.flipflop`).  Exit status: 0 when done (a result
+cut short by ``--max-time`` says so on stderr), 2 for bad input, 1 for a
+computation that cannot finish within its limits; every error is one line
+on stderr.
 """
 from __future__ import annotations
 
@@ -280,9 +282,10 @@ def _flipflop(args: argparse.Namespace) -> int:
     cell = load_network(args, out)
     u = _input_vector(args.input, cell)
     print(f"network: {cell!r}")
+    budget = Budget(args.max_time, clock)
     progress = Progress(6 if cell.kind == "map" else 5, start=clock)
     analysis = analyze_flipflop(cell, input=u, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234,
-                                progress=progress)
+                                progress=progress, max_seconds=budget.left())
     out.mkdir(parents=True, exist_ok=True)
     written = write_outputs(analysis, out, progress, command=command_line(args.argv))
     progress.done()
@@ -290,6 +293,10 @@ def _flipflop(args: argparse.Namespace) -> int:
     print(analysis.summary())
     print("wrote " + ", ".join(p.name for p in written) + f" to {out}")
     print(f"report: {(out / 'report.html').resolve()}")
+    if analysis.fixed_points.stats.get("stopped"):
+        note_stopped("the search for fixed points", args.max_time)
+    if analysis.graph.graph["stopped"]:
+        note_stopped("the transition graph (its open branches are unresolved)", args.max_time)
     return 0
 
 
@@ -301,6 +308,10 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_TIME_HELP = (
+    f"wall-clock budget of the run's search and graph (default {DEFAULT_MAX_TIME:g}; inf for none); when it runs out "
+    "the points and branches found so far are reported, with a note on stderr"
+)
 CELL_HELP = "cell of the network: needed for a single-gate layer (tanh or relu); GRU and LSTM are inferred"
 READOUT_HELP = "module name of the network's readout (fc: fc.weight, fc.bias) when several layers could be it"
 INPUT_HELP = "analyse the network with its input held at these values, one per input (default zeros)"
@@ -338,9 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--cell", choices=rnn.CELLS, help="network file: " + CELL_HELP)
     analyze.add_argument("--readout", metavar="NAME", help="network file: " + READOUT_HELP)
     analyze.add_argument("--input", metavar="U1,U2,...", help="network file: " + INPUT_HELP)
-    analyze.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME, metavar="SECONDS",
-                         help=f"wall-clock budget of the search and the graph (default {DEFAULT_MAX_TIME:g}); when it "
-                         "runs out the points and branches found so far are reported, with a note on stderr")
+    analyze.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME, metavar="SECONDS", help=MAX_TIME_HELP)
     analyze.set_defaults(run=_analyze)
 
     flipflop = sub.add_parser(
@@ -362,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     flipflop.add_argument("--noise", type=float, default=0.05, help="noise added to the starts (default 0.05)")
     flipflop.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     flipflop.add_argument("--out", default="flipflop_out", metavar="DIR", help="output folder (default flipflop_out)")
+    flipflop.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME, metavar="SECONDS", help=MAX_TIME_HELP)
     flipflop.set_defaults(run=_flipflop)
 
     models = sub.add_parser(
@@ -379,9 +389,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.run(args)
-    except (UsageError, ValueError, OSError) as exc:
+    except (UsageError, ValueError, OSError) as exc:  # bad input: the usage status
         print(f"dynsys: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # a computation that cannot finish within its limits (e.g. simulate's max_steps)
+        print(f"dynsys: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

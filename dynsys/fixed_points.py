@@ -165,7 +165,7 @@ class FixedPointSet:
         The points' ids (default ``("P0", "P1", ...)``), distinct.
     stats : dict
         About the search: ``n_starts``, ``n_diverged``, ``n_escaped``, ``n_unconverged``,
-        ``n_above_max_slow_q``, ``n_not_minima``, ``n_outside``, ``n_fixed`` and ``n_slow``
+        ``n_above_max_slow_q``, ``n_not_minima``, ``n_undefined``, ``n_outside``, ``n_fixed`` and ``n_slow``
         (distinct points found), ``method``, ``tol``, ``iterations``,
         ``time_s`` (with ``time_search_s`` and ``time_linearize_s``, its two
         parts), ``solver``, ``n_chunks``, ``n_merged_early``; see
@@ -848,6 +848,11 @@ def find_fixed_points(
     - escaped when it leaves the trust region (``max_drift``);
     - unconverged otherwise.
 
+    A distinct point where F is not defined (:meth:`System.singular`: a
+    zero of a denominator as written, such as x = 1 of (x² - 2x + 1)/(x - 1),
+    which the search approaches because F -> 0 there) is not reported; it
+    is counted as ``n_undefined``.
+
     Since ``tol`` is absolute, a residual that merely tends to zero far
     away (dx/dt = e^x as x -> -inf) yields points with |F| <= tol there;
     scale F or lower ``tol`` for such systems.
@@ -900,7 +905,7 @@ def find_fixed_points(
         with np.errstate(all="ignore"):
             F = system.residual(X)
         stats = {"n_starts": 0, "n_diverged": 0, "n_escaped": 0, "n_unconverged": 0}
-        stats.update(n_above_max_slow_q=0, n_not_minima=0)
+        stats.update(n_above_max_slow_q=0, n_not_minima=0, n_undefined=0)
         stats.update(n_outside=int(np.sum(~within)), iterations=0, stopped=None)
         points = _assemble(system, X, F, np.ones(len(X), bool), radius, linearize_tol)
         return _with_stats(points, stats, method, tol, clock)
@@ -934,7 +939,8 @@ def find_fixed_points(
     slow = outcome[distinct] == SLOW
     minimum = np.ones(len(distinct), dtype=bool)
     minimum[slow] = model.is_local_minimum(X[distinct[slow]])
-    within = inside(X[distinct], region, radii[:, None]) & minimum
+    undefined = system.singular(X[distinct])  # F is not defined there (a zero of a denominator)
+    within = inside(X[distinct], region, radii[:, None]) & minimum & ~undefined
     search_s = time.perf_counter() - clock
     points = _assemble(
         system, X[distinct[within]], F[distinct[within]], outcome[distinct[within]] == FIXED, radii[within],
@@ -951,7 +957,8 @@ def find_fixed_points(
         "n_above_max_slow_q": int(np.sum(too_slow)),
         "max_slow_q": float(max_slow_q),
         "n_not_minima": int(np.sum(~minimum)),
-        "n_outside": int(np.sum(minimum & ~within)),
+        "n_undefined": int(np.sum(minimum & undefined)),
+        "n_outside": int(np.sum(minimum & ~undefined & ~within)),
         "iterations": search.iterations,
         "solver": model.name,
         "n_chunks": n_chunks,
@@ -1118,7 +1125,7 @@ def _starts(
     if t_span is not None and system.kind == "map":
         raise ValueError(f"t_span applies to flows only; {system.name} is a map")
     if starts is not None:
-        X0 = np.array(starts, dtype=float)
+        X0 = np.array(check_real_array(starts, "starts", finite=False), dtype=float)  # a copy, real
         if X0.ndim == 1:
             X0 = X0[None, :]
         if X0.ndim != 2 or X0.shape[1] != n or X0.shape[0] == 0:

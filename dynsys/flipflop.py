@@ -28,6 +28,7 @@ and ``report.html``.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -35,6 +36,7 @@ from typing import Any, Callable
 import networkx as nx
 import numpy as np
 
+from ._validate import check_real
 from .analyze import corner, describe_graph
 from .fixed_points import FixedPointSet, find_fixed_points
 from .graph import attractor_graph, transition_graph
@@ -236,6 +238,7 @@ def analyze_flipflop(
     seed: int = 1234,
     tol: float = 1e-10,
     progress: Progress | None = None,
+    max_seconds: float | None = None,
 ) -> FlipFlopAnalysis:
     """Run the flip-flop analysis on a trained cell of :mod:`dynsys.rnn`.
 
@@ -264,6 +267,12 @@ def analyze_flipflop(
         |F| below which a point is fixed.
     progress : Progress, optional
         Reports the steps of the analysis (see :class:`dynsys.report.Progress`).
+    max_seconds : float > 0, optional
+        Wall-clock budget of the whole analysis, shared by the search and the
+        graph (``max_seconds`` of :func:`dynsys.find_fixed_points` and
+        :func:`dynsys.transition_graph`); when it runs out their results are
+        partial and say so (``fixed_points.stats["stopped"]``,
+        ``graph.graph["stopped"]``).  None: no budget.
 
     Returns
     -------
@@ -277,6 +286,11 @@ def analyze_flipflop(
                          f"outputs and {bits} inputs")
     system = cell.system(input)  # checks the input's shape
     step = progress.step if progress is not None else (lambda what: None)
+    end = None if max_seconds is None else time.perf_counter() + check_real(max_seconds, "max_seconds", positive=True)
+
+    def left() -> float | None:
+        return None if end is None else max(1e-3, end - time.perf_counter())
+
     step("running held-out trials")
     trials = generate(n_trials, n_steps, bits=bits, p=pulse_probability, seed=seed)
     states = cell.run(trials.inputs)
@@ -288,7 +302,7 @@ def analyze_flipflop(
 
     step("finding fixed and slow points")
     starts = sample_states(states, n_starts, noise=noise, seed=seed)
-    fixed_points = find_fixed_points(system, starts, tol=tol, seed=seed)
+    fixed_points = find_fixed_points(system, starts, tol=tol, seed=seed, max_seconds=left())
 
     period = np.ones(B, dtype=int)
     cycle_period, cycle_points = 1, None
@@ -301,10 +315,11 @@ def analyze_flipflop(
             cycle_period = int(np.bincount(settled).argmax())
             cycle_starts = np.concatenate([starts, final[period == cycle_period]])
             graph_system = system.iterate(cycle_period)
-            graph_points = cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed)
+            graph_points = cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed,
+                                                            max_seconds=left())
     step("building the transition graph")
     graph = transition_graph(graph_system, graph_points, search_saddles=True, keep_paths=True, seed=seed,
-                             progress=None if progress is None else progress.note)
+                             progress=None if progress is None else progress.note, max_seconds=left())
     graph_points = graph_points_of(graph, graph_system, graph_points)  # with the points the graph added
     if cycle_points is None:
         fixed_points = graph_points

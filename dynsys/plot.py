@@ -42,6 +42,7 @@ from matplotlib.transforms import Bbox
 
 from ._validate import check_count, check_real, check_system
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
+from .graph import slowest_timescale
 from .linearize import Linearization
 from .simulate import simulate
 from .systems import System, _check_bounds
@@ -671,7 +672,7 @@ def _draw_cycles(ax: Axes, system: System, points: FixedPointSet, box: np.ndarra
     size = box[:, 1] - box[:, 0]
     L = 1e3 * (float(np.linalg.norm(size)) + float(np.max(np.abs(box))))
     if system.kind == "flow":
-        span = MANIFOLD_TIMESCALES * _slowest_timescale(points)
+        span = MANIFOLD_TIMESCALES * slowest_timescale(points)
         X = simulate(system, starts, (0.0, span), method="rk4", n_points=MANIFOLD_POINTS, max_norm=L).X
     else:
         X = simulate(system, starts, steps=CYCLE_STEPS, max_norm=L).X
@@ -699,13 +700,6 @@ def _draw_cycles(ax: Axes, system: System, points: FixedPointSet, box: np.ndarra
         ax.plot([], [], ".", color=BLACK, ms=4, label=f"orbits that reach no fixed point (last {tail.shape[1]} steps)")
 
 
-def _slowest_timescale(points: FixedPointSet) -> float:
-    """1 / (smallest positive margin of the hyperbolic fixed points); 1 when there is none."""
-    margins = np.array([lin.margin for lin, f in zip(points.linearizations, points.is_fixed) if f], dtype=float)
-    margins = margins[margins > 0]
-    return 1.0 / float(margins.min()) if margins.size else 1.0
-
-
 def _manifold_branches(system: System, x: np.ndarray, E: np.ndarray, eps: float, span: float, L: float) -> np.ndarray:
     """Both branches (2k, T, n) of the manifold leaving x along the columns of E, integrated over span."""
     starts = np.concatenate([x + eps * E.T, x - eps * E.T])
@@ -728,7 +722,7 @@ def _draw_manifolds(ax: Axes, system: System, points: FixedPointSet, box: np.nda
     """W^u (solid; dots for a map) and W^s (dashed, flows only) of every saddle of ``points``, in its colour."""
     diagonal = float(np.linalg.norm(box[:, 1] - box[:, 0]))
     eps, L = MANIFOLD_EPS * diagonal, 1e3 * (diagonal + float(np.max(np.abs(box))))
-    span = MANIFOLD_TIMESCALES * _slowest_timescale(points)
+    span = MANIFOLD_TIMESCALES * slowest_timescale(points)
     drawn: set[int] = set()
     for lin in points.saddles().linearizations:
         color = point_style("saddle", lin.index)["color"]
@@ -777,7 +771,7 @@ def basin_labels(system: System, attractors: FixedPointSet, X0: np.ndarray) -> n
         return labels
     D = np.linalg.norm(A[:, None] - A[None], axis=2) + np.diag(np.full(len(A), np.inf))
     radius = BASIN_CAPTURE * (float(D.min()) if len(A) > 1 else 1.0)
-    chunk = BASIN_TIMESCALES * _slowest_timescale(attractors)
+    chunk = BASIN_TIMESCALES * slowest_timescale(attractors)
     L = 1e3 * max(1.0, float(np.max(np.abs(X0))), float(np.max(np.abs(A))))
     active, Y = np.arange(len(X0)), np.array(X0, dtype=float)
     for _ in range(BASIN_MAX_CHUNKS):

@@ -129,7 +129,7 @@ def solve_exact(system: System) -> np.ndarray:
             raise ValueError(
                 f"the exact method is limited to a Bezout bound of {MAX_BEZOUT} zeros (MAX_BEZOUT); the "
                 f"numerators of {system.name} have degrees up to {degrees}, so up to {bezout} zeros, whose "
-                f"Groebner basis and roots would take too long: use the numeric method (method='numeric')"
+                f"Groebner basis and roots would take too long; the numeric search handles it"
             )
     numerators, undefined_at = rational_residual(system)
     xs = system.symbols

@@ -144,6 +144,16 @@ def test_cli_max_time_reports_a_partial_result(capsys, tmp_path):
     assert code == 2 and "--max-time" in err
 
 
+def test_flipflop_max_time_reports_a_partial_result(capsys, tmp_path):
+    """A budget that has run out before the search: the flip-flop job still writes its (partial)
+    outputs, says so on stderr, and exits 0."""
+    code, out, err = run(capsys, "flipflop", "--max-time", "1e-9", "--n-starts", "64", "--out", str(tmp_path / "o"))
+    assert code == 0
+    lines = err.strip().splitlines()
+    assert 1 <= len(lines) <= 2 and all("time budget" in line and "partial" in line for line in lines)
+    assert (tmp_path / "o" / "report.html").exists()
+
+
 @pytest.fixture
 def nothing_computed(monkeypatch):
     def fail(*args, **kwargs):

@@ -182,3 +182,14 @@ def test_nothing_is_created_in_out_before_the_model_loads(capsys, tmp_path):
     assert run(capsys, "analyze", "no_such_model", "--out", str(out))[0] == 2
     assert run(capsys, "flipflop", "--model", str(tmp_path / "missing.npz"), "--out", str(out))[0] == 2
     assert not out.exists()
+
+
+def test_a_computation_beyond_its_limits_is_one_line_and_status_1(capsys, monkeypatch):
+    import dynsys.cli
+
+    def beyond(*args, **kwargs):
+        raise RuntimeError("simulate: the solver needs more than max_steps = 50000 steps\nto reach t = 1e300")
+
+    monkeypatch.setattr(dynsys.cli, "find_fixed_points", beyond)
+    code, _, err = run(capsys, "analyze", "lorenz")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "max_steps" in err

@@ -968,3 +968,20 @@ def test_load_refuses_empty_and_truncated_files(tmp_path, content):
     with pytest.raises(ValueError, match="not a dynsys.FixedPointSet") as info:
         FixedPointSet.load(path)
     assert str(path) in str(info.value)
+
+
+def test_a_point_where_f_is_undefined_is_not_reported():
+    # (x^2 - 2x + 1)/(x - 1) = x - 1 for x != 1 and undefined at x = 1: no fixed point at all;
+    # the search approaches x = 1 (F -> 0 there), and reports it as undefined, not as a fixed point
+    system = System.from_strings({"x": "(x**2 - 2*x + 1)/(x - 1)"}, bounds=[(-3, 3)])
+    points = find_fixed_points(system, seed=0)
+    assert len(points) == 0 and points.stats["n_undefined"] >= 1
+    # the same system with the factor cancelled has its fixed point at 1, eigenvalue 1 (unstable)
+    cancelled = find_fixed_points(System.from_strings({"x": "x - 1"}, bounds=[(-3, 3)]), seed=0)
+    np.testing.assert_allclose(cancelled.x, [[1.0]], atol=1e-12)
+    np.testing.assert_allclose(cancelled.eigenvalues, [[1.0]])
+
+
+def test_complex_starts_are_refused():
+    with pytest.raises(ValueError, match="starts must be real"):
+        find_fixed_points(duffing(), starts=[[1 + 1j, 0.0]])
