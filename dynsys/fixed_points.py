@@ -38,12 +38,13 @@ update used here).
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from scipy.stats import qmc
@@ -63,7 +64,7 @@ from .newton import (
     polish,
     stationary,
 )
-from .simulate import sample_states, simulate
+from .simulate import Trajectories, sample_states, simulate
 from .symbolic import solve_exact
 from .systems import KINDS, System, _check_bounds
 
@@ -912,7 +913,8 @@ def find_fixed_points(
 
     rng = np.random.default_rng(seed)
     box = region if region is not None else system.bounds
-    X0 = _starts(system, starts, n_starts, region, noise, rng, t_span)
+    draw = _start_sampler(system, starts, n_starts, region, noise, rng, t_span)
+    X0 = draw()
     L = _length_scale(X0, box)
     radius = merge_tol * L
     trust = _trust_region(X0, L, max_drift)
@@ -921,7 +923,7 @@ def find_fixed_points(
                      deadline=deadline)
     search.run(X0, n_chunks)
     while starts is None and search.rounds < MAX_ROUNDS and not search.stopped and search.unseen():  # rounds
-        search.run(_starts(system, None, n_starts, region, noise, rng, t_span), n_chunks)
+        search.run(draw(), n_chunks)
     X, F, outcome = search.X, search.F, search.outcome
     with np.errstate(over="ignore"):
         q = 0.5 * np.einsum("bi,bi->b", F, F)
@@ -1110,7 +1112,7 @@ def _assemble(
 
 
 # ------------------------------------------------------------------- starts
-def _starts(
+def _start_sampler(
     system: System,
     starts: Any,
     n_starts: int,
@@ -1118,8 +1120,10 @@ def _starts(
     noise: float,
     rng: np.random.Generator,
     t_span: tuple[float, float] | None,
-) -> np.ndarray:
-    """The (B, n) starts: given, a Latin hypercube in a box, or trajectory states."""
+) -> Callable[[], np.ndarray]:
+    """A function that draws one round of (B, n) starts: the given ones, a
+    Latin hypercube in a box, or states of trajectories (simulated once, at
+    the first draw, and sampled afresh for each round), plus noise."""
     n = system.dim
     noise = check_real(noise, "noise")
     if t_span is not None and system.kind == "map":
@@ -1135,34 +1139,39 @@ def _starts(
         if not np.isfinite(X0).all():
             rows = np.flatnonzero(~np.isfinite(X0).all(axis=1))
             raise ValueError(f"starts must be finite; rows {rows[:10].tolist()} are not")
+
+        def draw() -> np.ndarray:
+            return X0.copy()
     else:
         n_starts = check_count(n_starts, "n_starts")
         box = bounds if bounds is not None else system.bounds
-        if box is not None:
-            if np.max(np.abs(box)) > MAX_BOUND:
-                raise ValueError(
-                    f"bounds {box.tolist()} are too large to search: q = ½|F|² overflows float64 for |F| above "
-                    f"~1e154; keep them within ±{MAX_BOUND:g} (rescale the system's coordinates)"
-                )
-            unit = qmc.LatinHypercube(d=n, rng=rng).random(n_starts)
-            X0 = qmc.scale(unit, box[:, 0], box[:, 1])
-        else:
-            X0 = _trajectory_starts(system, n_starts, rng, t_span)
-    if noise:
-        X0 = X0 + noise * rng.standard_normal(X0.shape)
-    return X0
+        if box is not None and np.max(np.abs(box)) > MAX_BOUND:
+            raise ValueError(
+                f"bounds {box.tolist()} are too large to search: q = ½|F|² overflows float64 for |F| above "
+                f"~1e154; keep them within ±{MAX_BOUND:g} (rescale the system's coordinates)"
+            )
+        trajectories = functools.cache(lambda: _trajectories(system, n_starts, rng, t_span))
+
+        def draw() -> np.ndarray:
+            if box is not None:
+                return qmc.scale(qmc.LatinHypercube(d=n, rng=rng).random(n_starts), box[:, 0], box[:, 1])
+            return sample_states(trajectories(), n_starts, seed=rng)
+
+    def noisy() -> np.ndarray:
+        X = draw()
+        return X + noise * rng.standard_normal(X.shape) if noise else X
+
+    return noisy
 
 
-def _trajectory_starts(
+def _trajectories(
     system: System, n_starts: int, rng: np.random.Generator, t_span: tuple[float, float] | None
-) -> np.ndarray:
-    """States visited by trajectories from standard normal initial states."""
+) -> Trajectories:
+    """Trajectories from standard normal initial states, whose states serve as starts."""
     x0 = rng.standard_normal((min(n_starts, MAX_TRAJECTORIES), system.dim))
     if system.kind == "map":
-        trajectories = simulate(system, x0, steps=DEFAULT_MAP_STEPS)
-    else:
-        trajectories = simulate(system, x0, DEFAULT_T_SPAN if t_span is None else t_span)
-    return sample_states(trajectories, n_starts, seed=rng)
+        return simulate(system, x0, steps=DEFAULT_MAP_STEPS)
+    return simulate(system, x0, DEFAULT_T_SPAN if t_span is None else t_span)
 
 
 def _jacobian_model(system: System, n_starts: int, solver: str, max_memory: float) -> tuple[JacobianModel, int]:
