@@ -35,6 +35,7 @@ def point_rows(
     points: FixedPointSet,
     coordinates: Mapping[str, np.ndarray] | None = None,
     readout: np.ndarray | None = None,
+    corner_scale: float = 1.0,
 ) -> list[dict[str, Any]]:
     """One row per point for tables, the CSV and the report.
 
@@ -48,6 +49,8 @@ def point_rows(
         A network's readout at each point: columns ``readout`` and, for
         attractors only, ``corner`` (the signs, e.g. "+-+", see
         :func:`corner`; empty for other points, which hold no memory).
+    corner_scale : float
+        ``scale`` of :func:`corner`.
 
     Returns
     -------
@@ -77,19 +80,22 @@ def point_rows(
             "leading eigenvalue": complex(p.eigenvalues[0]),
             **({} if readout is None else {
                 "readout": [round(float(o), 4) for o in readout[i]],
-                "corner": corner(readout[i]) if p.kind == "attractor" else "",
+                "corner": corner(readout[i], corner_scale) if p.kind == "attractor" else "",
             }),
         }
         for i, p in enumerate(points)
     ]
 
 
-def corner(output: np.ndarray) -> str:
+def corner(output: np.ndarray, scale: float = 1.0) -> str:
     """The corner of {-1, 1}^k a readout encodes, as signs (``"+-+"``), or ``""``.
 
     A readout encodes a corner when every output is at least
-    ``CORNER_MARGIN`` away from 0, i.e. nearer its target +-1 than the
-    undecided 0; an untrained network's point near the origin encodes none.
+    ``CORNER_MARGIN * scale`` away from 0: ``scale`` is the size of the
+    network's decided outputs (1 for the flip-flop's targets +-1; the job
+    passes the median |output| of its trials, so a readout trained to a
+    smaller scale decodes as its trials score); an untrained network's
+    point near the origin encodes none.
 
     Examples
     --------
@@ -97,7 +103,7 @@ def corner(output: np.ndarray) -> str:
     ('+-+', '')
     """
     output = np.asarray(output, dtype=float)
-    if np.any(np.abs(output) < CORNER_MARGIN):
+    if np.any(np.abs(output) < CORNER_MARGIN * scale):
         return ""
     return "".join("+" if o > 0 else "-" for o in output)
 
@@ -187,12 +193,12 @@ def write_outputs(
     if system.dim <= 2:
         portrait = plot.phase_portrait(system, fixed_points=points, basins=True, resolution=100)
         main = (portrait.axes[0].get_title(), portrait)
-        projection = None
     else:
         trajectories = sample_trajectories(system, points, seed)
         main = ("Trajectories with the fixed points and the saddles' branches",
                 plot.plot_state_space(trajectories, points, graph, system=system))
-        projection = plot.principal_components(trajectories, 3)
+    # the pictures' axes: the states themselves up to 3 of them, else the trajectories' top 3 principal components
+    projection = None if system.dim <= 3 else plot.principal_components(trajectories, 3)
     coordinates = point_coordinates(points, projection)
     figures = {"state_space.png": main}
     note("spectra and the attractor graph")
@@ -200,8 +206,10 @@ def write_outputs(
         figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points.fixed()))
     A = attractor_graph(graph)
     if A.number_of_nodes() > 1:
+        axes = (dict(projection=(np.zeros(3), np.eye(3)), axis_names=system.state_names) if system.dim == 3
+                else dict(projection=projection))
         figures["graph.png"] = ("Attractor graph: attractors joined through the index-1 saddles between them",
-                                plot.draw_graph(A, edge_labels=True, projection=projection))
+                                plot.draw_graph(A, edge_labels=True, **axes))
     written = save_figures(figures, out)
     step("writing data files and the report")
     rows = point_rows(points, coordinates)

@@ -26,7 +26,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -135,7 +135,7 @@ def load_model_or_file(
     """
     path = Path(target)
     if target not in MODELS and path.suffix.lower() in NETWORK_SUFFIXES:
-        network = _read_network(path, cell, readout)
+        network = _read_network(path, cell, False if readout is None else readout)  # the dynamics need no readout
         return network.system(_input_vector(input, network))
     given = [f"--{k}" for k, v in (("cell", cell), ("readout", readout), ("input", input)) if v is not None]
     if given:
@@ -152,7 +152,7 @@ def load_model_or_file(
     )
 
 
-def _read_network(path: Path, cell: str | None, readout: str | None) -> Any:
+def _read_network(path: Path, cell: str | None, readout: str | Literal[False] | None) -> Any:
     """:func:`dynsys.rnn.load_network`, its warnings (readout used, keys not used) printed as notes."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

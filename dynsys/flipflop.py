@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,7 +41,7 @@ from .analyze import corner, describe_graph
 from .fixed_points import FixedPointSet, find_fixed_points
 from .graph import attractor_graph, transition_graph
 from .graph import graph_points as graph_points_of
-from .report import Progress
+from .report import Progress, write_points_csv
 from .simulate import sample_states, settling_period
 from .systems import System
 
@@ -81,7 +81,9 @@ class FlipFlopAnalysis:
         Fixed points of ``system.iterate(cycle_period)`` when it is > 1.
     corners : ndarray of int, shape (m, bits), or None
         The sign of the readout at each attractor (rows of
-        ``attractors``), the memory it holds; None without a readout.
+        ``attractors``); None without a readout.  Which of them encode a
+        memory (every output decided, :func:`dynsys.analyze.corner`):
+        :meth:`encoded_corners`.
     attractors : FixedPointSet
         The attractors: the stable fixed points, or the stable points of the
         k-th iterate when the memories are k-cycles.
@@ -142,7 +144,7 @@ class FlipFlopAnalysis:
             for record, out in zip(points, self.readout(self.fixed_points.x)):
                 record["readout"] = out.tolist()
                 if record["kind"] == "attractor":
-                    record["corner"] = corner(out)
+                    record["corner"] = corner(out, self.readout_scale)
         return {
             "system": self.system.name,
             "input": self.input.tolist(),
@@ -153,7 +155,7 @@ class FlipFlopAnalysis:
             "cycle_period": self.cycle_period,
             "attractors": [{"id": i, "x": x.tolist()} for i, x in zip(self.attractors.ids, self.attractors.x)]
             if self.readout is None else [
-                {"id": i, "x": x.tolist(), "corner": corner(out), "readout": out.tolist()}
+                {"id": i, "x": x.tolist(), "corner": corner(out, self.readout_scale), "readout": out.tolist()}
                 for i, x, out in zip(self.attractors.ids, self.attractors.x, self.readout(self.attractors.x))
             ],
             "distinct_corners": None if self.readout is None else len(self.encoded_corners()),
@@ -178,11 +180,19 @@ class FlipFlopAnalysis:
             "is_cube": self.is_cube,
         }
 
+    @property
+    def readout_scale(self) -> float:
+        """The size of the network's decided outputs: the median |output| over the
+        trials' scored steps (1 without a readout); see :func:`dynsys.analyze.corner`."""
+        if self.outputs is None or not self.mask.any():
+            return 1.0
+        return float(np.median(np.abs(self.outputs[self.mask])))
+
     def encoded_corners(self) -> set[str]:
         """The distinct corners the attractors encode (:func:`dynsys.analyze.corner`); none without a readout."""
         if self.readout is None:
             return set()
-        return {c for c in map(corner, self.readout(self.attractors.x)) if c}
+        return {c for c in (corner(o, self.readout_scale) for o in self.readout(self.attractors.x)) if c}
 
     def summary(self) -> str:
         """A few lines for a person: the score, the points by kind, the corners."""
@@ -219,7 +229,7 @@ class FlipFlopAnalysis:
                 f"{2 ** self.bits} corners of {{-1, 1}}^{self.bits}"
             )
             for i, x, out in zip(self.attractors.ids, self.attractors.x, self.readout(self.attractors.x)):
-                lines.append(f"  {i:>4}  {corner(out) or 'no corner':>{self.bits}}  readout "
+                lines.append(f"  {i:>4}  {corner(out, self.readout_scale) or 'no corner':>{self.bits}}  readout "
                              f"{np.array2string(out, precision=3)}  |x| = {np.linalg.norm(x):.3f}")
         lines.append(describe_graph(self.graph) + (", the" if self.is_cube else ", not the") + f" {self.bits}-cube")
         return "\n".join(lines)
@@ -315,8 +325,9 @@ def analyze_flipflop(
             cycle_period = int(np.bincount(settled).argmax())
             cycle_starts = np.concatenate([starts, final[period == cycle_period]])
             graph_system = system.iterate(cycle_period)
-            graph_points = cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed,
-                                                            max_seconds=left())
+            cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed, max_seconds=left())
+            # ids of their own: the points of the k-th iterate are not those of the map ("C0", "C1", ...)
+            graph_points = cycle_points = replace(cycle_points, ids=tuple(f"C{i}" for i in range(len(cycle_points))))
     step("building the transition graph")
     graph = transition_graph(graph_system, graph_points, search_saddles=True, keep_paths=True, seed=seed,
                              progress=None if progress is None else progress.note, max_seconds=left())
@@ -366,23 +377,28 @@ def write_outputs(
     step = progress.step if progress is not None else (lambda what: None)
     step("drawing the pictures")
     points = analysis.fixed_points
+    graph_points = points if analysis.cycle_points is None else analysis.cycle_points  # the points of the graph
     projection = plot.principal_components(analysis.states, 3)
     figures = {} if analysis.outputs is None else {  # without a readout there are no outputs to draw
         "trials.png": ("Inputs, targets and outputs of held-out trials", plot.plot_trials(
             analysis.inputs, analysis.targets, analysis.outputs)),
     }
-    figures |= {
-        "state_space.png": (
-            "Hidden states on their top principal components, with the fixed points and the saddles' branches",
-            plot.plot_state_space(analysis.states, points, analysis.graph, system=analysis.system)),
-    }
+    figures["state_space.png"] = (
+        "Hidden states on their top principal components, with the "
+        + ("fixed points" if analysis.cycle_points is None else f"fixed points of the {analysis.cycle_period}-th iterate")
+        + " and the saddles' branches",
+        plot.plot_state_space(analysis.states, graph_points, analysis.graph, system=analysis.system))
     if points.is_fixed.any():
         figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points.fixed()))
     graph = without_paths(analysis.graph)
-    coordinates = point_coordinates(points, projection)
-    rows = point_rows(points, coordinates, None if analysis.readout is None else analysis.readout(points.x))
-    if analysis.cycle_points is None:
-        annotate_graph(graph, rows, list(coordinates))
+    def rows_of(fps: FixedPointSet) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+        coordinates = point_coordinates(fps, projection)
+        outs = None if analysis.readout is None else analysis.readout(fps.x)
+        return point_rows(fps, coordinates, outs, analysis.readout_scale), coordinates
+
+    rows, _ = rows_of(points)
+    graph_rows, coordinates = rows_of(graph_points)
+    annotate_graph(graph, graph_rows, list(coordinates))
     A = attractor_graph(graph)
     if A.number_of_nodes() > 1:
         figures["graph.png"] = (
@@ -391,7 +407,8 @@ def write_outputs(
             plot.draw_graph(A, edge_labels=True, projection=projection))
     written = save_figures(figures, out)
     step("writing data files and the report")
-    cycles = [] if analysis.cycle_points is None else [analysis.cycle_points.save(out / "cycle_points.npz")]
+    cycles = [] if analysis.cycle_points is None else [
+        analysis.cycle_points.save(out / "cycle_points.npz"), write_points_csv(graph_rows, out / "cycle_points.csv")]
     return written + save_data_and_report(
         out, title=f"Flip-flop analysis of {analysis.system.name}", summary=analysis.summary(), figures=figures,
         points=points, graph=graph, rows=rows, report_json=json.dumps(analysis.to_dict(), indent=1),

@@ -58,6 +58,7 @@ dynamics across large populations of recurrent networks", NeurIPS 2019
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -162,7 +163,7 @@ def transition_graph(
     networkx.MultiDiGraph
         Nodes: the points of ``fixed_points`` under their ids
         (``fixed_points.ids``, "P0", "P1", ... by default), then the points
-        found on the way, numbered on ("P{m+1}", ...); :func:`graph_points`
+        found on the way, numbered on with the same prefix ("P{m+1}", ...); :func:`graph_points`
         gives all of them as one FixedPointSet.  Node attributes: ``label``
         (the id; jobs may add a short text, e.g. a flip-flop corner),
         ``kind`` ("attractor", "saddle", "repeller", "non-hyperbolic",
@@ -381,8 +382,13 @@ def compare_graphs(G1: nx.Graph, G2: nx.Graph, *, timeout: float = 5.0) -> dict[
 
 
 # ------------------------------------------------------------------- helpers
-def _node_number(v: str) -> int:
-    return int(v[1:]) if v.startswith("P") and v[1:].isdigit() else -1
+_POINT_ID = re.compile(r"([A-Za-z]+)(\d+)")  # a point's id: a prefix and a number, "P3" (unresolved ends have none)
+
+
+def _node_number(v: Any) -> int:
+    """The number of a point id ("P3" -> 3, "C0" -> 0); -1 for other nodes."""
+    match = _POINT_ID.fullmatch(v) if isinstance(v, str) else None
+    return int(match[2]) if match else -1
 
 
 class _Deadline:
@@ -415,9 +421,12 @@ def slowest_timescale(points: FixedPointSet) -> float:
 
 
 def _new_ids(G: nx.MultiDiGraph, k: int) -> list[str]:
-    """k fresh ids P{m+1}, ..., P{m+k}, m the largest number of a node so far."""
-    start = max((_node_number(v) for v in G), default=-1) + 1
-    return [f"P{start + i}" for i in range(k)]
+    """k fresh ids after the largest number m of a point so far, with the points' prefix
+    ("P" by default): P{m+1}, ..., P{m+k}."""
+    numbered = [v for v in G if _node_number(v) >= 0]
+    prefix = _POINT_ID.fullmatch(numbered[0])[1] if numbered else "P"
+    start = max((_node_number(v) for v in numbered), default=-1) + 1
+    return [f"{prefix}{start + i}" for i in range(k)]
 
 
 def _add_points(G: nx.MultiDiGraph, points: FixedPointSet, ids: list[str] | tuple[str, ...], origin: str) -> None:

@@ -30,7 +30,7 @@ D. Sussillo and O. Barak, Neural Computation 25(3), pp. 626-649, 2013.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import networkx as nx
 import numpy as np
@@ -948,6 +948,7 @@ def draw_graph(
     positions: dict[Any, Any] | None = None,
     edge_labels: bool = False,
     projection: tuple[Any, Any] | None = None,
+    axis_names: Sequence[str] | None = None,
 ) -> Figure:
     """A transition graph or attractor graph, with nodes drawn by kind.
 
@@ -981,6 +982,9 @@ def draw_graph(
     projection : (mean, components), optional
         ``mean`` of shape (n,), ``components`` of shape (2 or 3, n) with
         orthonormal rows; the axes are called PC1, PC2 (, PC3).
+    axis_names : sequence of str, optional
+        Names of the axes instead, e.g. the states' names with
+        ``projection = (zeros(3), eye(3))`` for a 3-state system.
 
     Returns
     -------
@@ -1003,6 +1007,10 @@ def draw_graph(
     if not isinstance(G, nx.Graph):
         raise TypeError(f"G must be a networkx graph, got {type(G).__name__}")
     pos, axis_labels = _graph_positions(G, positions, projection)
+    if axis_names is not None:
+        if len(axis_names) != len(axis_labels):
+            raise ValueError(f"axis_names must name the {len(axis_labels)} axes, got {list(axis_names)}")
+        axis_labels = tuple(map(str, axis_names))
     dim = len(axis_labels)
     fig, ax = _new_axes(ax, (7.0, 6.5) if dim == 3 else (6.5, 5.5), "3d" if dim == 3 else None)
     nodes = list(G)
@@ -1023,8 +1031,9 @@ def draw_graph(
         else:
             for set_lim, a, b in zip((ax.set_xlim, ax.set_ylim, getattr(ax, "set_zlim", None)), lo - pad, hi + pad):
                 set_lim(a, b)
-        if dim == 3:  # equal scales on the three axes when they are a state space, as large as the axes allow
-            ax.set_box_aspect(2 * pad + hi - lo if positions is None else None, zoom=0.95)
+        if dim == 3:  # equal scales on the three axes of a state space, no axis thinner than a quarter of the widest
+            extent = 2 * pad + hi - lo
+            ax.set_box_aspect(np.maximum(extent, 0.25 * extent.max()) if positions is None else None, zoom=0.95)
         if not G.is_directed() and G.number_of_edges():
             ax.plot([], [], color=GREY, lw=1.1, label="joined through an index-1 saddle")
         where = dict(loc="upper left") if dim == 3 else dict(loc="center left", bbox_to_anchor=(1.0, 0.5))

@@ -50,7 +50,7 @@ import pickle
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import numpy as np
 
@@ -780,18 +780,9 @@ def _infer_cell(weight_hh: Any, key: str) -> str:
     return "gru" if gates == 3 else "lstm"
 
 
-def _find_readout(state_dict: Mapping[str, Any], H: int, taken: set[str], name: str | None) -> str | None:
-    """The module prefix of the readout ("fc" for ``fc.weight``), or None without one.
-
-    ``name`` given: that prefix, which must hold a ``.weight``.  Not given:
-    the only ``P.weight`` of shape (O, H) (with a ``P.bias`` of shape (O,) or
-    none) outside ``taken``; several are an error, and one not named
-    ``readout`` (dynsys's own name) is announced with a warning.
-    """
-    if name is not None:
-        if f"{name}.weight" not in state_dict:
-            raise ValueError(f"readout {name!r}: state_dict has no {name}.weight (keys: {_some(state_dict)})")
-        return name
+def _readout_candidates(state_dict: Mapping[str, Any], H: int, taken: set[str]) -> list[str]:
+    """Module prefixes P of every ``P.weight`` of shape (O, H), with a ``P.bias`` of shape (O,) or none,
+    outside ``taken``: the layers that could be a linear readout of H hidden units."""
     candidates = []
     for key, value in state_dict.items():
         if not str(key).endswith(".weight") or key in taken:
@@ -800,6 +791,26 @@ def _find_readout(state_dict: Mapping[str, Any], H: int, taken: set[str], name: 
         bias = state_dict.get(f"{prefix}.bias")
         if len(shape) == 2 and shape[1] == H and (bias is None or _shape(bias) == shape[:1]):
             candidates.append(prefix)
+    return candidates
+
+
+def _find_readout(
+    state_dict: Mapping[str, Any], H: int, taken: set[str], name: str | Literal[False] | None
+) -> str | None:
+    """The module prefix of the readout ("fc" for ``fc.weight``), or None without one.
+
+    ``name`` False: no readout wanted (None).  ``name`` given: that prefix,
+    which must hold a ``.weight``.  Not given: the only candidate
+    (:func:`_readout_candidates`); several are an error, and one not named
+    ``readout`` (dynsys's own name) is announced with a warning.
+    """
+    if name is False:
+        return None
+    if name is not None:
+        if f"{name}.weight" not in state_dict:
+            raise ValueError(f"readout {name!r}: state_dict has no {name}.weight (keys: {_some(state_dict)})")
+        return name
+    candidates = _readout_candidates(state_dict, H, taken)
     if len(candidates) > 1:
         raise ValueError(
             f"state_dict has {len(candidates)} candidate readouts of shape (outputs, {H}): "
@@ -829,7 +840,7 @@ def from_state_dict(
     state_dict: Mapping[str, Any],
     cell: str | None = None,
     *,
-    readout: str | None = None,
+    readout: str | Literal[False] | None = None,
     tau: float = 1.0,
     dt: float = 0.25,
     meta: Mapping[str, Any] | None = None,
@@ -858,7 +869,10 @@ def from_state_dict(
         ``fc.bias``.  When not given, the only ``*.weight`` of shape (O, H)
         besides the recurrent layer is the readout (a ``UserWarning`` names
         it unless it is called ``readout``); there is no readout when there
-        is none.
+        is none.  False: no readout wanted (the layers that could be one
+        are left alone, other keys not used are still named), e.g. to
+        analyse the dynamics of a network whose head has several candidate
+        layers.
     tau, dt : float
         τ and the Euler step of a ``"continuous"`` cell (ignored otherwise).
     meta : mapping, optional
@@ -922,6 +936,9 @@ def from_state_dict(
     if readout_keys:
         net._set_readout(state_dict[readout_keys[0]], state_dict.get(readout_keys[1]), readout_keys)
     unused = set(keys) - set(rnn_keys) - set(readout_keys)
+    if readout is False:  # readout layers were not wanted, hence not "unused" by mistake
+        unused -= {f"{c}.{part}" for c in _readout_candidates(state_dict, net.hidden_size, set(rnn_keys))
+                   for part in ("weight", "bias")}
     if unused:
         warnings.warn(f"state_dict keys not used (not part of the {cell} cell or its readout): {_some(unused)}",
                       UserWarning, stacklevel=2)
@@ -1004,7 +1021,8 @@ def _unwrap_checkpoint(obj: Any, path: Path) -> Mapping[str, Any]:
 
 
 def _from_file(
-    path: Path, state_dict: Mapping[str, Any], meta: Mapping[str, Any] | None, cell: str | None, readout: str | None
+    path: Path, state_dict: Mapping[str, Any], meta: Mapping[str, Any] | None, cell: str | None,
+    readout: str | Literal[False] | None,
 ) -> RNNCell:
     """:func:`from_state_dict` on a file's weights, its errors (but an ambiguous cell) as ValueErrors naming ``path``.
 
@@ -1048,7 +1066,7 @@ def load(path: str | os.PathLike[str]) -> RNNCell:
 
 
 def load_network(
-    path: str | os.PathLike[str], *, cell: str | None = None, readout: str | None = None
+    path: str | os.PathLike[str], *, cell: str | None = None, readout: str | Literal[False] | None = None
 ) -> RNNCell:
     """A trained network from a file: an ``.npz`` of its state_dict, or a PyTorch ``.pt``/``.pth``.
 
@@ -1070,7 +1088,8 @@ def load_network(
         dynsys model file.
     readout : str, optional
         Module name of the readout (``"fc"`` for ``fc.weight``/``fc.bias``),
-        needed when several layers could be it (see :func:`from_state_dict`).
+        needed when several layers could be it; False for none (see
+        :func:`from_state_dict`).
 
     Returns
     -------

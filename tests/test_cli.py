@@ -193,3 +193,25 @@ def test_a_computation_beyond_its_limits_is_one_line_and_status_1(capsys, monkey
     monkeypatch.setattr(dynsys.cli, "find_fixed_points", beyond)
     code, _, err = run(capsys, "analyze", "lorenz")
     assert code == 1 and len(err.strip().splitlines()) == 1 and "max_steps" in err
+
+
+def test_a_three_state_system_is_shown_on_its_own_axes_everywhere(capsys, tmp_path):
+    """state_space.png draws n <= 3 systems in their own coordinates; the CSV, the graph files and
+    graph.png use the same axes (coord_<state>), not principal components. x' = x - x^3, y' = -y,
+    z' = -2z: attractors (+-1, 0, 0), saddle at the origin."""
+    import csv
+
+    import networkx as nx
+
+    model = tmp_path / "bi3.toml"
+    model.write_text('kind = "flow"\n[states]\nx = "x - x**3"\ny = "-y"\nz = "-2*z"\n'
+                     '[bounds]\nx = [-2, 2]\ny = [-2, 2]\nz = [-2, 2]\n')
+    out = tmp_path / "o"
+    code, _, err = run(capsys, "analyze", str(model), "--out", str(out))
+    assert code == 0, err
+    rows = list(csv.DictReader((out / "fixed_points.csv").open()))
+    assert {"coord_x", "coord_y", "coord_z"} <= set(rows[0]) and not any(k.startswith("pc") for k in rows[0])
+    plain = nx.read_graphml(out / "graph.graphml")
+    for r in rows:
+        assert plain.nodes[r["id"]]["coord_x"] == pytest.approx(float(r["coord_x"]))
+    assert sorted(round(float(r["coord_x"]), 9) for r in rows) == [-1.0, 0.0, 1.0]

@@ -196,3 +196,39 @@ def test_an_untrained_network_encodes_no_corner_and_draws_no_empty_graph(tmp_pat
     written = {p.name for p in write_outputs(analysis, tmp_path)}
     assert "graph.png" not in written and "state_space.png" in written
     assert not (tmp_path / "graph.png").exists()
+
+
+def test_corners_are_decoded_on_the_scale_the_trials_are_scored(bundled):
+    """A readout scaled by 0.4 changes no sign: the trials score the same and the 8 attractors still
+    encode the 8 corners (the margin is relative to the trials' median |output|, here 0.4 times
+    the original's)."""
+    cell, _ = bundled
+    small = VanillaRNN(cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh, W_out=0.4 * cell.W_out,
+                       b_out=0.4 * cell.b_out)
+    analysis = analyze_flipflop(small, n_starts=256)
+    full = analyze_flipflop(cell, n_starts=256)
+    assert analysis.accuracy == full.accuracy
+    assert analysis.readout_scale == pytest.approx(0.4 * full.readout_scale)
+    assert len(analysis.encoded_corners()) == 8 and "encoding 8 of the 8 corners" in analysis.summary()
+
+
+def test_cycle_memories_have_ids_of_their_own_in_every_output(tmp_path):
+    """Memories held as 2-cycles: the table, CSV, JSON and npz list the map's fixed points (P ids),
+    the graph and cycle_points.csv/.npz the points of the 2nd iterate (C ids), and no id names
+    two different points."""
+    from dynsys.flipflop import write_outputs
+
+    bits = 3
+    cell = VanillaRNN(np.eye(bits), -2.0 * np.eye(bits), W_out=np.eye(bits), b_out=np.zeros(bits))
+    analysis = analyze_flipflop(cell, n_trials=32, n_steps=50, n_starts=256)
+    write_outputs(analysis, tmp_path)
+    points = FixedPointSet.load(tmp_path / "fixed_points.npz")
+    cycle = FixedPointSet.load(tmp_path / "cycle_points.npz")
+    assert all(i.startswith("P") for i in points.ids) and all(i.startswith("C") for i in cycle.ids)
+    plain = nx.read_graphml(tmp_path / "graph.graphml")
+    graph_ids = {v for v, d in plain.nodes(data=True) if d["kind"] != "unresolved"}
+    assert graph_ids == set(cycle.ids) == {r["id"] for r in csv.DictReader((tmp_path / "cycle_points.csv").open())}
+    assert {r["id"] for r in csv.DictReader((tmp_path / "fixed_points.csv").open())} == set(points.ids)
+    for v in cycle.ids:  # the graph's nodes are the iterate's points, at their coordinates
+        np.testing.assert_array_equal(json.loads(plain.nodes[v]["x"]), cycle[cycle.ids.index(v)].x)
+    assert set(analysis.attractors.ids) <= graph_ids

@@ -434,3 +434,20 @@ def test_bfloat16_weights_load_exactly(tmp_path, net):
     torch.save(sd, tmp_path / "bf16.pt")
     loaded = rnn.load_network(tmp_path / "bf16.pt", cell="rnn_tanh")
     np.testing.assert_array_equal(loaded.weight_hh, sd["weight_hh_l0"].double().numpy())
+
+
+def test_analyze_needs_no_readout_and_is_not_stopped_by_an_ambiguous_one(capsys, tmp_path, net):
+    """An input encoder of shape (H, H) next to the readout makes two candidate readouts: the
+    flip-flop job (which decodes corners) must be told which, but `analyze` studies the dynamics
+    alone and goes on; its fixed points solve h = tanh(W_hh h + b) in numpy."""
+    sd = torch_style(net)
+    sd.update({"enc.weight": np.eye(64), "enc.bias": np.zeros(64)})
+    path = tmp_path / "enc.npz"
+    np.savez(path, **sd)
+    code, _, err = run(capsys, "flipflop", "--model", path, "--cell", "rnn_tanh", "--out", tmp_path / "o")
+    assert code == 2 and "enc.weight" in one_line(err) and "fc.weight" in err
+    code, _, err = run(capsys, "analyze", path, "--cell", "rnn_tanh", "--json", tmp_path / "p.json")
+    assert code == 0, err
+    points = FixedPointSet.from_json((tmp_path / "p.json").read_text())
+    assert len(points.fixed()) >= 8 and tanh_residual(net, points.fixed().x, np.zeros(3)).max() < 1e-10
+    assert "enc.weight" not in err  # the layers that could be a readout are not wanted, not "unused"
