@@ -215,3 +215,17 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
     assert code == 2, (case, err)
     assert len(lines) == 1 and lines[0].startswith("dynsys: error: "), err
     assert time.perf_counter() - start < MAX_SECONDS
+
+
+def test_an_unclosed_json_string_is_refused_in_linear_time():
+    """'"\\"\\"\\"...' with no closing quote: the depth scan took quadratic time (80 kB: 20 s)."""
+    import time
+
+    from dynsys._io import json_depth, loads_json
+
+    assert json_depth('{"a": "[[[", "b": [1, [2]]}') == 3  # brackets inside strings do not count
+    text = '"' + '\\"' * 200_000  # 400 kB
+    start = time.perf_counter()
+    with pytest.raises(ValueError):
+        loads_json(text)
+    assert time.perf_counter() - start < 2.0
