@@ -537,12 +537,6 @@ def _solve_batch(
         with np.errstate(all="ignore"):  # overflowing trial stages are rejected by the solver
             message = solver.step()
         steps += 1
-        if stiff_switch and steps % STIFF_CHECK_STEPS == 0 and _stiff(ode, solver):
-            method = STIFF_METHOD
-            used, stiff_switch, steps = f"{used}->{method}", False, 0
-            options, solver_class = _solver_options(ode, method, rtol, atol), getattr(integrate, method)
-            solver = solver_class(ode.fun, solver.t, solver.y, t1, **options)
-            continue
         if steps > max_steps:
             raise RuntimeError(
                 f"method {method!r} needs more than max_steps = {max_steps} steps to cover t_span = ({t0:g}, "
@@ -563,5 +557,11 @@ def _solve_batch(
                 return None
             dead_from[escaped] = solver.t
             ode.frozen |= escaped
+            solver = solver_class(ode.fun, solver.t, solver.y, t1, **options)
+        if stiff_switch and steps % STIFF_CHECK_STEPS == 0 and k < len(t_eval) and _stiff(ode, solver):
+            # after this step's output times are filled from its own dense output
+            method = STIFF_METHOD
+            used, stiff_switch, steps = f"{used}->{method}", False, 0
+            options, solver_class = _solver_options(ode, method, rtol, atol), getattr(integrate, method)
             solver = solver_class(ode.fun, solver.t, solver.y, t1, **options)
     return Y.T.reshape(B, n, -1).transpose(0, 2, 1).copy(), dead_from, used
