@@ -102,6 +102,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import LinAlgError, eig, schur
 from scipy.linalg.lapack import dtrsen, ztrsen
+from scipy.optimize import linear_sum_assignment
 
 from ._validate import check_real, check_system
 from .systems import Kind, System, _check_kind
@@ -403,11 +404,9 @@ def _linearization(J: np.ndarray, kind: Kind, tol: float, x: np.ndarray | None) 
     groups = _group(score, tols)
     s, c = int(np.sum(groups == STABLE)), int(np.sum(groups == CENTRE))
     u = n - s - c
-    # Ranks by increasing score: stable [0, s), centre [s, s + c), unstable [s + c, n).
     T, Z = schur(J, output="real")
-    Es = _invariant_basis(J, T, Z, kind, 0, s)
-    Ec = _invariant_basis(J, T, Z, kind, s, s + c)
-    Eu = _invariant_basis(J, T, Z, kind, s + c, n)
+    at_T = _groups_at(_schur_eigenvalues(T), w, groups)  # the group of each diagonal position of T
+    Es, Ec, Eu = (_invariant_basis(J, T, Z, at_T, w, groups, g) for g in (STABLE, CENTRE, UNSTABLE))
     lead = _leading(score, tols)
     dominant, dominant_tol = w[lead], tols[lead]
     nonreal = np.abs(dominant.imag) > dominant_tol
@@ -467,31 +466,40 @@ def _label(s: int, u: int, c: int, oscillating: bool, all_nonreal: bool) -> str:
     return "saddle-focus" if oscillating else "saddle"
 
 
-def _invariant_basis(J: np.ndarray, T: np.ndarray, Z: np.ndarray, kind: Kind, lo: int, hi: int) -> np.ndarray:
-    """Real orthonormal basis (n, hi - lo) of J's invariant subspace for one group.
+def _invariant_basis(
+    J: np.ndarray, T: np.ndarray, Z: np.ndarray, at_T: np.ndarray, w: np.ndarray, groups: np.ndarray, group: int
+) -> np.ndarray:
+    """Real orthonormal basis (n, k) of J's invariant subspace for one group (k its eigenvalues).
 
-    ``lo:hi`` are the group's ranks among the eigenvalues sorted by increasing
-    score.  The real Schur form J = Z T Z^T (computed once per point) is
-    reordered by LAPACK's ``dtrsen`` so that the eigenvalues of T's diagonal
-    blocks of those ranks lead T (ranked by the scores of T's own
-    eigenvalues, so that rounding differences with ``scipy.linalg.eig``
-    cannot change the count); the leading columns of the reordered Z are the
-    basis.  When the ranks split a 2 x 2 block (a complex pair), or a swap
-    of ill-conditioned blocks fails, :func:`_basis_by_rank` selects the
-    group in the complex Schur form instead, so the dimension is always
-    ``hi - lo``.
+    The real Schur form J = Z T Z^T (computed once per point) is reordered
+    by LAPACK's ``dtrsen`` so that the diagonal blocks whose eigenvalues are
+    of ``group`` (``at_T``, from :func:`_groups_at`) lead T; the leading k
+    columns of the reordered Z are the basis.  Groups are selected as such,
+    not by rank of score: with one tolerance per eigenvalue a group need not
+    be an interval of scores.  When the selection splits a 2 x 2 block (a
+    complex pair) or counts other than k, or a swap of ill-conditioned
+    blocks fails, :func:`_basis_of_group` selects the group in the complex
+    Schur form instead, so the dimension is always k.
     """
-    k = hi - lo
+    k = int(np.sum(groups == group))
     if k == 0:
         return np.zeros((J.shape[0], 0))
-    d = _schur_eigenvalues(T)
-    select = np.zeros(len(d), dtype=np.int32)
-    select[np.argsort(_score(d.real, d.imag, kind), kind="stable")[lo:hi]] = 1
+    select = (at_T == group).astype(np.int32)
     first = np.flatnonzero(np.diag(T, -1) != 0)  # the first rows of the 2 x 2 blocks
-    if np.any(select[first] != select[first + 1]):
-        return _basis_by_rank(J, kind, lo, hi)
+    if select.sum() != k or np.any(select[first] != select[first + 1]):
+        return _basis_of_group(J, w, groups, group)
     _, Zs, _, _, _, _, _, info = dtrsen(select, T, Z, job="N")
-    return Zs[:, :k] if info == 0 else _basis_by_rank(J, kind, lo, hi)
+    return Zs[:, :k] if info == 0 else _basis_of_group(J, w, groups, group)
+
+
+def _groups_at(d: np.ndarray, w: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The group of each eigenvalue d_i of a Schur form: that of the eigenvalue of ``w``
+    it is paired with, the pairing minimising the total distance |d_i - w_j| (both
+    computations of the same spectrum differ by rounding only)."""
+    rows, cols = linear_sum_assignment(np.abs(d[:, None] - w[None, :]))
+    out = np.empty(len(d), dtype=groups.dtype)
+    out[rows] = groups[cols]
+    return out
 
 
 def _schur_eigenvalues(T: np.ndarray) -> np.ndarray:
@@ -506,26 +514,23 @@ def _schur_eigenvalues(T: np.ndarray) -> np.ndarray:
     return d
 
 
-def _basis_by_rank(J: np.ndarray, kind: Kind, lo: int, hi: int) -> np.ndarray:
-    """Real orthonormal basis of the invariant subspace of the eigenvalues of
-    ranks ``lo:hi`` by increasing score.
+def _basis_of_group(J: np.ndarray, w: np.ndarray, groups: np.ndarray, group: int) -> np.ndarray:
+    """Real orthonormal basis of the invariant subspace of the eigenvalues of ``group``.
 
     The complex Schur form J = Z T Z^H is reordered by LAPACK's ``ztrsen``
-    with an explicit selection (no threshold is re-tested, and complex
-    reordering cannot fail), so exactly k = hi - lo eigenvalues lead T.  The
-    leading k columns Z_k span a complex invariant subspace closed under
-    conjugation; the left singular vectors of [Re Z_k, Im Z_k] for its k
-    largest singular values form a real orthonormal basis of the same
-    subspace.
+    with an explicit selection (the eigenvalues paired with those of the
+    group, :func:`_groups_at`; complex reordering cannot fail), so exactly
+    k of them lead T.  The leading k columns Z_k span a complex invariant
+    subspace closed under conjugation; the left singular vectors of
+    [Re Z_k, Im Z_k] for its k largest singular values form a real
+    orthonormal basis of the same subspace.
     """
-    k = hi - lo
+    k = int(np.sum(groups == group))
     T, Z = schur(J.astype(complex), output="complex")
-    d = np.diag(T)
-    order = np.argsort(_score(d.real, d.imag, kind), kind="stable")
-    select = np.zeros(len(d), dtype=np.int32)
-    select[order[lo:hi]] = 1
+    select = (_groups_at(np.diag(T), w, groups) == group).astype(np.int32)
     _, Zs, _, _, _, _, info = ztrsen(select, T, Z, job="N")
     if info != 0:
         raise LinAlgError(f"LAPACK ztrsen failed to reorder the Schur form (info={info})")
     U, _, _ = np.linalg.svd(np.hstack([Zs[:, :k].real, Zs[:, :k].imag]), full_matrices=False)
     return U[:, :k]
+

@@ -319,14 +319,29 @@ def test_jordan_block_of_size_three_next_to_an_unstable_direction():
 # ------------------------------------------------------ the Schur fallback
 @pytest.mark.parametrize("kind", KINDS)
 @given(data=st.data())
-def test_basis_by_rank_finds_each_group(kind, data):
+def test_basis_of_group_finds_each_group(kind, data):
     case = data.draw(linear_systems(kind, groups=GROUPS))
-    s, u, c = case.spectrum.dims
-    for group, (lo, hi) in {"stable": (0, s), "centre": (s, s + c), "unstable": (s + c, s + c + u)}.items():
-        if hi > lo:
-            B = lz._basis_by_rank(case.A, kind, lo, hi)
-            assert_allclose(B.T @ B, np.eye(hi - lo), atol=1e-12)
+    w = case.spectrum.eigenvalues
+    score = w.real if kind == "flow" else np.abs(w) - 1  # the construction keeps 0.1 away from 0 unless centre
+    groups = np.where(score < -0.05, lz.STABLE, np.where(score > 0.05, lz.UNSTABLE, lz.CENTRE))
+    for group, code in {"stable": lz.STABLE, "centre": lz.CENTRE, "unstable": lz.UNSTABLE}.items():
+        k = int(np.sum(groups == code))
+        if k:
+            B = lz._basis_of_group(case.A, w, groups, code)
+            assert_allclose(B.T @ B, np.eye(k), atol=1e-12)
             assert_same_subspace(B, case.subspace(group))
+
+
+def test_groups_that_are_not_intervals_of_score_get_their_own_subspaces():
+    """J = [[-0.5, 1e8, 0], [0, -0.5, 0], [0, 0, -0.1]]: the defective -0.5 (a Jordan block with a
+    1e8 coupling) is known only to ~1e-4 and counts as centre, while -0.1, nearer 0, is stable:
+    E^s = span(e3) and E^c = span(e1, e2), which a selection by rank of score swapped."""
+    J = np.array([[-0.5, 1e8, 0.0], [0.0, -0.5, 0.0], [0.0, 0.0, -0.1]])
+    lin = linearize_matrix(J, "flow")
+    assert lin.dims == (1, 0, 2)  # (s, u, c): the defective pair is centre at its tolerance
+    assert_same_subspace(lin.Es, np.eye(3)[:, 2:])
+    assert_same_subspace(lin.Ec, np.eye(3)[:, :2])
+    assert_invariant_bases(lin)
 
 
 def near_threshold_matrix():
