@@ -823,6 +823,18 @@ def test_stiff_diagonal_system_has_its_fixed_point_and_no_slow_points():
     assert_same_points(result.fixed().x, [[1.0, 2.0]], atol=1e-12)
 
 
+@pytest.mark.parametrize("k", [1e9, 1e10, 1e11, 1e12])
+def test_very_stiff_diagonal_systems_have_their_one_stable_node(k):
+    # x' = -k (x - 1), y' = -(y - 2): one zero (1, 2), eigenvalues -k and -1 (a stable node).
+    # The starting damping ~1e-3 k^2 makes the y-step ~1e-3/k^2 |y - 2|, below rounding: a
+    # rejected step there is not a stall until the undamped (Newton) step was tried.
+    system = System.from_strings({"x": "-k*(x - 1)", "y": "-(y - 2)"}, {"k": k}, bounds=[(-5, 5)] * 2)
+    result = find_fixed_points(system)
+    assert len(result) == 1 and result.is_fixed.all()
+    np.testing.assert_allclose(result.x[0], [1.0, 2.0], rtol=0, atol=1e-12)
+    assert result[0].label == "stable node"
+
+
 @pytest.mark.parametrize("r", [1e2, 1e4, 1e6, 1e8, 1e10, 1e12])
 def test_stiff_linear_systems_in_rotated_coordinates(r):
     # F(x) = Q diag(-1, -r) Q^T (x - c), Q a rotation by 0.7 rad: one zero, c, and no slow point;
