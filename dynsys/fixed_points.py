@@ -75,6 +75,8 @@ FORMAT_VERSION = 1
 DEFAULT_T_SPAN = (0.0, 10.0)  # flows: trajectories that give the starts
 DEFAULT_MAP_STEPS = 100  # maps: iterations that give the starts
 MAX_TRAJECTORIES = 100  # trajectories simulated for trajectory starts
+SPAN_SHRINK = 100.0  # a span simulate cannot cover in max_steps is retried this many times shorter ...
+SPAN_RETRIES = 3  # ... this many times at most; then the initial states are the starts
 
 SOLVERS = ("auto", "dense", "matrix-free")
 DENSE_MAX_DIM = 128  # "auto" goes matrix-free above this dimension (when it can)
@@ -713,6 +715,10 @@ def find_fixed_points(
         noise.
     t_span : (t0, t1), optional, flows only
         Time span of the trajectories that give the starts; default (0, 10).
+        A span that :func:`dynsys.simulate.simulate` cannot cover within
+        its ``max_steps`` (a fast rotation, a stiff system) is shortened
+        SPAN_SHRINK = 100 times, up to SPAN_RETRIES = 3 times; then the
+        standard normal initial states themselves are the starts.
     max_drift : float or None, default 1
         The trust region: a start stops as *escaped* (dropped and counted)
         when it leaves the box of all starts widened on every side by
@@ -1166,12 +1172,26 @@ def _start_sampler(
 
 def _trajectories(
     system: System, n_starts: int, rng: np.random.Generator, t_span: tuple[float, float] | None
-) -> Trajectories:
-    """Trajectories from standard normal initial states, whose states serve as starts."""
+) -> Trajectories | np.ndarray:
+    """Trajectories from standard normal initial states, whose states serve as starts.
+
+    A flow's span that needs more than simulate's ``max_steps``
+    (RuntimeError) is retried SPAN_SHRINK times shorter, SPAN_RETRIES times
+    at most; then the initial states themselves, shape (B, n), are returned.
+    """
     x0 = rng.standard_normal((min(n_starts, MAX_TRAJECTORIES), system.dim))
     if system.kind == "map":
         return simulate(system, x0, steps=DEFAULT_MAP_STEPS)
-    return simulate(system, x0, DEFAULT_T_SPAN if t_span is None else t_span)
+    t0, t1 = DEFAULT_T_SPAN if t_span is None else t_span
+    for k in range(SPAN_RETRIES + 1):
+        end = t0 + (t1 - t0) / SPAN_SHRINK**k
+        if not end > t0:  # shorter than t0 can resolve
+            break
+        try:
+            return simulate(system, x0, (t0, end))
+        except RuntimeError:
+            continue
+    return x0
 
 
 def _jacobian_model(system: System, n_starts: int, solver: str, max_memory: float) -> tuple[JacobianModel, int]:

@@ -428,6 +428,20 @@ def test_starts_from_trajectories_when_there_is_no_box():
     assert_same_points(result.x, [[0, 0, 0], [c, c, r - 1], [-c, -c, r - 1]])
 
 
+def test_trajectory_starts_of_a_fast_rotation_beyond_max_steps():
+    # x' = w y, y' = -w x - 0.01 y, w = 3e4: over (0, 10) the trajectories need more than simulate's
+    # max_steps (RuntimeError); a shorter span gives the starts.  One zero, the origin, with
+    # eigenvalues of [[0, w], [-w, -0.01]]: -0.005 +- i sqrt(w^2 - 0.005^2), a stable focus
+    w = 3e4
+    result = find_fixed_points(System.from_strings({"x": "w*y", "y": "-w*x - 0.01*y"}, {"w": w}))
+    assert len(result) == 1 and result.is_fixed.all()
+    np.testing.assert_allclose(result.x[0], [0.0, 0.0], rtol=0, atol=1e-12)
+    assert result[0].label == "stable focus"
+    im = np.sqrt(w**2 - 0.005**2)
+    np.testing.assert_allclose(np.sort_complex(result[0].eigenvalues), [-0.005 - 1j * im, -0.005 + 1j * im],
+                               rtol=1e-9)
+
+
 def test_starts_from_orbits_of_a_map_when_there_is_no_box():
     a, bb = 1.4, 0.3
     xs = np.array([(-(1 - bb) + s * np.sqrt((1 - bb) ** 2 + 4 * a)) / (2 * a) for s in (-1, 1)])
