@@ -951,8 +951,7 @@ def find_fixed_points(
     within = inside(X[distinct], region, radii[:, None]) & minimum & ~undefined
     search_s = time.perf_counter() - clock
     points = _assemble(
-        system, X[distinct[within]], F[distinct[within]], outcome[distinct[within]] == FIXED, radii[within],
-        linearize_tol,
+        system, X[distinct[within]], F[distinct[within]], outcome[distinct[within]] == FIXED, radius, linearize_tol
     )
     stats = {
         "time_search_s": search_s,
@@ -1089,15 +1088,15 @@ def _with_stats(points: FixedPointSet, stats: dict[str, Any], method: str, tol: 
 
 
 def _assemble(
-    system: System, X: np.ndarray, F: np.ndarray, is_fixed: np.ndarray, radius: float | np.ndarray,
-    linearize_tol: float,
+    system: System, X: np.ndarray, F: np.ndarray, is_fixed: np.ndarray, radius: float, linearize_tol: float,
 ) -> FixedPointSet:
     """The FixedPointSet of distinct points, in the canonical order: fixed
-    first, then by index, then by coordinates rounded to ``radius`` (one,
-    or one per point)."""
+    first, then by index, then lexicographically by coordinates rounded to
+    the grid of spacing ``radius`` (one for all points: per-point spacings
+    would not preserve the order of the coordinates)."""
     lins = linearize_batch(system, X, tol=linearize_tol)
     index = np.array([lin.index for lin in lins], dtype=int)
-    grid = np.round(X / np.reshape(radius, (-1, 1)))
+    grid = np.round(X / radius)
     order = np.lexsort((*grid.T[::-1], index, ~is_fixed))
     lins = [lins[i] for i in order]
     X, F, is_fixed = X[order], F[order], is_fixed[order]

@@ -413,6 +413,19 @@ def test_order_independence_on_a_continuum_of_equilibria():
     np.testing.assert_allclose(on_a_line, 0.0, atol=1e-9)
 
 
+def test_points_come_out_fixed_first_then_by_index_then_by_coordinates():
+    # x' = (x - 1.5)(x - 1.2), y' = (y - 0.1)(y - 0.2): the four products of the roots; the
+    # derivatives -0.3 at 1.2, +0.3 at 1.5, -0.1 at 0.1, +0.1 at 0.2 give the indices 0, 1, 1, 2.
+    # L = 1 (starts within [0, 1.7] x [0, 0.3]): the points' merge radii grow with |x|_inf, which
+    # per-point rounding turned into (1.5, 0.1) before (1.2, 0.2)
+    system = System.from_sympy([(x - 1.5) * (x - 1.2), (y - 0.1) * (y - 0.2)], [x, y])
+    starts = np.array(np.meshgrid(np.linspace(0, 1.7, 18), np.linspace(0, 0.3, 7))).reshape(2, -1).T
+    result = find_fixed_points(system, starts=starts)
+    assert result.is_fixed.all()
+    np.testing.assert_allclose(result.x, [[1.2, 0.1], [1.2, 0.2], [1.5, 0.1], [1.5, 0.2]], rtol=0, atol=1e-12)
+    assert result.index.tolist() == [0, 1, 1, 2]
+
+
 def test_many_starts_merge_into_few_points(find):
     result = find(duffing(), n_starts=5000)
     assert len(result) == 3
