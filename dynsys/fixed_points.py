@@ -905,14 +905,14 @@ def find_fixed_points(
     deadline = None if max_seconds is None else clock + check_real(max_seconds, "max_seconds", positive=True)
     region = None if bounds is None else _check_bounds(bounds, system.dim)
     if method == "exact":
-        X = solve_exact(system)
+        X, n_undefined = solve_exact(system, return_undefined=True)
         radius = merge_tol * max(1.0, float(np.max(np.abs(X), initial=0.0)))
         within = inside(X, region, radius)
         X = X[within]
         with np.errstate(all="ignore"):
             F = system.residual(X)
         stats = {"n_starts": 0, "n_diverged": 0, "n_escaped": 0, "n_unconverged": 0}
-        stats.update(n_above_max_slow_q=0, n_not_minima=0, n_undefined=0)
+        stats.update(n_above_max_slow_q=0, n_not_minima=0, n_undefined=n_undefined)
         stats.update(n_outside=int(np.sum(~within)), iterations=0, stopped=None)
         points = _assemble(system, X, F, np.ones(len(X), bool), radius, linearize_tol)
         return _with_stats(points, stats, method, tol, clock)

@@ -1021,6 +1021,17 @@ def test_a_point_where_f_is_undefined_is_not_reported():
     np.testing.assert_allclose(cancelled.eigenvalues, [[1.0]])
 
 
+def test_the_exact_method_counts_the_zeros_where_f_is_undefined():
+    # (x^2 - 2x + 1)/(x - 1): the numerator x - 1 (in lowest terms) has the one zero x = 1, where the
+    # denominator as written vanishes: no fixed point, one rejected zero
+    points = find_fixed_points(System.from_strings({"x": "(x**2 - 2*x + 1)/(x - 1)"}), method="exact")
+    assert len(points) == 0 and points.stats["n_undefined"] == 1
+    # x' = (x^2 - 1)/(x - 1) - 3 = x - 2 away from x = 1: the zero x = 2 is defined, none rejected
+    points = find_fixed_points(System.from_strings({"x": "(x**2 - 1)/(x - 1) - 3"}), method="exact")
+    np.testing.assert_array_equal(points.x, [[2.0]])
+    assert points.stats["n_undefined"] == 0
+
+
 def test_complex_starts_are_refused():
     with pytest.raises(ValueError, match="starts must be real"):
         find_fixed_points(duffing(), starts=[[1 + 1j, 0.0]])
