@@ -855,10 +855,11 @@ def find_fixed_points(
     - escaped when it leaves the trust region (``max_drift``);
     - unconverged otherwise.
 
-    A distinct point where F is not defined (:meth:`System.singular`: a
-    zero of a denominator as written, such as x = 1 of (x² - 2x + 1)/(x - 1),
-    which the search approaches because F -> 0 there) is not reported; it
-    is counted as ``n_undefined``.
+    A distinct point where F is not defined (:meth:`System.singular` with
+    the point's merge radius r, below: a zero of a denominator as written
+    within r of it, such as x = 1 of (x² - 2x + 1)/(x - 1), which the
+    search approaches because F -> 0 there) is not reported; it is counted
+    as ``n_undefined``.
 
     Since ``tol`` is absolute, a residual that merely tends to zero far
     away (dx/dt = e^x as x -> -inf) yields points with |F| <= tol there;
@@ -947,7 +948,7 @@ def find_fixed_points(
     slow = outcome[distinct] == SLOW
     minimum = np.ones(len(distinct), dtype=bool)
     minimum[slow] = model.is_local_minimum(X[distinct[slow]])
-    undefined = system.singular(X[distinct])  # F is not defined there (a zero of a denominator)
+    undefined = system.singular(X[distinct], radii)  # F is not defined there (a zero of a denominator within r)
     within = inside(X[distinct], region, radii[:, None]) & minimum & ~undefined
     search_s = time.perf_counter() - clock
     points = _assemble(

@@ -1032,6 +1032,17 @@ def test_the_exact_method_counts_the_zeros_where_f_is_undefined():
     assert points.stats["n_undefined"] == 0
 
 
+def test_fixed_points_where_a_denominator_cancels_but_does_not_vanish():
+    # 1/(x^2 - 2 a x + a^2) - 1 = 1/(x - a)^2 - 1, a = 1e4: zeros at a +- 1, where d = 1 (its terms
+    # ~1e8 cancel in floating point); F' = -2/(x - a)^3 is -2 at a + 1 (stable), +2 at a - 1
+    a = 1e4
+    system = System.from_strings({"x": "1/(x**2 - 2*a*x + a**2) - 1"}, {"a": a}, bounds=[(a - 3, a + 3)])
+    points = find_fixed_points(system)
+    assert points.stats["n_undefined"] == 0
+    np.testing.assert_allclose(points.x, [[a + 1], [a - 1]], rtol=0, atol=1e-6)  # d is rounded at ~1e-8
+    np.testing.assert_allclose(points.eigenvalues, [[-2.0], [2.0]], rtol=1e-6)
+
+
 def test_complex_starts_are_refused():
     with pytest.raises(ValueError, match="starts must be real"):
         find_fixed_points(duffing(), starts=[[1 + 1j, 0.0]])
