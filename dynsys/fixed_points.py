@@ -83,7 +83,9 @@ DENSE_MAX_DIM = 128  # "auto" goes matrix-free above this dimension (when it can
 DEFAULT_MAX_MEMORY = 2**30  # bytes of working memory of the search
 DIVERGENCE_FACTOR = 1e8  # |x|_inf > DIVERGENCE_FACTOR * L means diverged
 MAX_ROUNDS = 8  # generated starts: at most MAX_ROUNDS rounds of n_starts each
-SLOW_Q_FRACTION = 1e-3  # default max_slow_q: this fraction of the median q over the starts
+SLOW_Q_FRACTION = 1e-3  # default max_slow_q: this fraction of the median q over a reference sample ...
+SLOW_Q_SAMPLES = 512  # ... of this many states (see _default_max_slow_q) ...
+SLOW_Q_SEED = 0  # ... drawn with this seed, whatever the seed of the starts
 MAX_BOUND = 1e150  # |bounds| above this are refused: q = ½|F|² overflows near |x| ~ 1e154
 
 # Outcome of a start.
@@ -704,10 +706,17 @@ def find_fixed_points(
         small relative to its natural scale (see Notes).
     max_slow_q : float or None, default None
         Slow points with q above this are not reported.  None:
-        SLOW_Q_FRACTION = 1e-3 times the median q over the starts, so that
-        a slow point moves at most ~3 % of the typical speed of the region
-        searched (``stats["max_slow_q"]`` gives the value used); ``np.inf``
-        reports every local minimum of q.
+        SLOW_Q_FRACTION = 1e-3 times the median q over a fixed reference
+        sample of the region searched, so that a slow point moves at most
+        ~3 % of the typical speed there (``stats["max_slow_q"]`` gives the
+        value used); ``np.inf`` reports every local minimum of q.  The
+        sample is SLOW_Q_SAMPLES = 512 states, never the starts (which
+        may cluster near the slow points and make q look small
+        everywhere): a Latin hypercube of ``bounds`` (or
+        ``system.bounds``); without a box, standard normal states (where
+        trajectory starts begin), centred on the middle of the given
+        ``starts``' bounding box and scaled by its half-widths (1 at
+        least) when starts are given.
     linearize_tol : float, default 1e-8
         ``tol`` of :func:`dynsys.linearize.linearize_batch`.
     seed : int, numpy.random.Generator or None, default 0
@@ -935,7 +944,7 @@ def find_fixed_points(
     with np.errstate(over="ignore"):
         q = 0.5 * np.einsum("bi,bi->b", F, F)
     if max_slow_q is None:
-        max_slow_q = _default_max_slow_q(system, search.X0)
+        max_slow_q = _default_max_slow_q(system, box, None if starts is None else X0)
     too_slow = (outcome == SLOW) & (q > max_slow_q)
     found = np.flatnonzero(((outcome == FIXED) | (outcome == SLOW)) & ~too_slow)
     radii = _merge_radii(X[found], outcome[found] == FIXED, merge_tol, L)
@@ -989,7 +998,7 @@ class _Search:
         self.length, self.trust, self.radius, self.deadline = length, trust, radius, deadline
         self.stopped: str | None = None  # "time budget" when the deadline cut the search short
         n = model.system.dim
-        self.X0, self.X, self.F = np.zeros((0, n)), np.zeros((0, n)), np.zeros((0, n))
+        self.X, self.F = np.zeros((0, n)), np.zeros((0, n))
         self.outcome = np.zeros(0, dtype=int)
         self.zeros = (np.zeros((0, n)), np.zeros((0, n)))  # the distinct zeros found so far
         self.rounds = self.iterations = self.n_merged = 0
@@ -1023,7 +1032,7 @@ class _Search:
             distinct = np.unique(cluster(zx, 0.5 * np.einsum("bi,bi->b", zf, zf), np.ones(len(zx), bool), self.radius))
             self.zeros = (zx[distinct], zf[distinct])
         self.n_new = len(self.zeros[0]) - known
-        self.X0, self.X, self.F = (np.concatenate([a, b]) for a, b in ((self.X0, X0), (self.X, X), (self.F, F)))
+        self.X, self.F = np.concatenate([self.X, X]), np.concatenate([self.F, F])
         self.outcome = np.concatenate([self.outcome, outcome])
         self.rounds += 1
 
@@ -1067,10 +1076,22 @@ def _uncertainty_radii(model: JacobianModel, X: np.ndarray, F: np.ndarray, radii
     return np.maximum(radii, np.where(np.isfinite(step), 4.0 * step, 0.0))
 
 
-def _default_max_slow_q(system: System, X0: np.ndarray) -> float:
-    """SLOW_Q_FRACTION times the median q over the starts (finite values)."""
+def _default_max_slow_q(system: System, box: np.ndarray | None, starts: np.ndarray | None) -> float:
+    """SLOW_Q_FRACTION times the median q (finite values) over the reference
+    sample of ``max_slow_q`` (see find_fixed_points): a Latin hypercube of
+    ``box``, else standard normal states z, or c + s z for given ``starts``
+    (c the middle of their bounding box, s its half-widths raised to 1)."""
+    sampler = np.random.default_rng(SLOW_Q_SEED)
+    n = system.dim
+    if box is not None:
+        X = qmc.scale(qmc.LatinHypercube(d=n, rng=sampler).random(SLOW_Q_SAMPLES), box[:, 0], box[:, 1])
+    else:
+        X = sampler.standard_normal((SLOW_Q_SAMPLES, n))
+        if starts is not None:
+            low, high = starts.min(axis=0), starts.max(axis=0)
+            X = 0.5 * (low + high) + np.maximum(1.0, 0.5 * (high - low)) * X
     with np.errstate(all="ignore"):
-        F = system.residual(X0)
+        F = system.residual(X)
         q = 0.5 * np.einsum("bi,bi->b", F, F)
     q = q[np.isfinite(q)]
     return SLOW_Q_FRACTION * float(np.median(q)) if q.size else 0.0

@@ -733,6 +733,8 @@ def test_both_solvers_find_the_27_points_of_the_flipflop_network():
     for result in (dense, free):
         assert np.bincount(result.fixed().index).tolist() == [8, 12, 6, 1]
         assert_truly_fixed(system, result)
+        # the default max_slow_q (from a Latin hypercube of the network's box) keeps out its slow points (q ~ 0.38)
+        assert len(result.slow()) == 0 and result.stats["max_slow_q"] < 0.38 / 10
     np.testing.assert_allclose(free.fixed().x, dense.fixed().x, atol=1e-9)
 
 
@@ -907,11 +909,27 @@ def test_roots_below_the_rounding_floor_of_tol_are_found_with_any_number_of_star
 
 def test_slow_points_are_not_reported_above_the_default_max_slow_q():
     # dx/dt = 1 + x^2 in [-2, 2]: the minimum speed 1 is not slow against the speeds ~2.5 around it
-    # (q = 1/2 against the median q over the starts, ~2); with max_slow_q=inf it is reported
+    # (q = 1/2 against the median q over a sample of the box, ~2); with max_slow_q=inf it is reported
     system = System.from_sympy([1 + x**2], [x], bounds=[(-2, 2)])
     result = find_fixed_points(system, n_starts=100)
     assert len(result) == 0 and result.stats["n_above_max_slow_q"] == 100
     assert 1e-3 * 1.0 < result.stats["max_slow_q"] < 1e-3 * 4.5  # 1e-3 x the median q: q(1)=2 +- sampling
+
+
+def test_default_max_slow_q_keeps_slow_points_where_the_starts_cluster():
+    # x' = 1.02 - cos x, y' = -y: no zero; q = (1.02 - cos x)^2 / 2 + y^2 / 2 has its minima, slow points
+    # with q = 0.02^2 / 2 = 2e-4, at x = 2 pi k, y = 0.  The trajectory starts all crawl towards them, and
+    # 1e-3 x their median q (~5e-6) dropped them; the reference is now standard normal states (q ~ 0.3)
+    result = find_fixed_points(System.from_strings({"x": "1.02 - cos(x)", "y": "-y"}))
+    assert result.is_slow.all() and len(result) == 3
+    np.testing.assert_allclose(result.x, [[-2 * np.pi, 0], [0, 0], [2 * np.pi, 0]], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(result.q, 2e-4, rtol=1e-6)
+    # x' = 0.01 + x^2 from x = 0.3 alone: the slow point x = 0 (q = 0.01^2 / 2 = 5e-5) against a
+    # reference cloud 0.3 + N(0, 1) (median q ~ 0.1), not against the start's own q (5e-3)
+    result = find_fixed_points(System.from_strings({"x": "0.01 + x**2"}), starts=[[0.3]])
+    assert len(result) == 1 and result.is_slow.all()
+    np.testing.assert_allclose(result.x, [[0.0]], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(result.q, [5e-5], rtol=1e-6)
 
 
 def test_a_flat_slow_point_is_reported_once():
