@@ -75,13 +75,17 @@ FORMAT_VERSION = 1
 DEFAULT_T_SPAN = (0.0, 10.0)  # flows: trajectories that give the starts
 DEFAULT_MAP_STEPS = 100  # maps: iterations that give the starts
 MAX_TRAJECTORIES = 100  # trajectories simulated for trajectory starts
+SPAN_SHRINK = 100.0  # a span simulate cannot cover in max_steps is retried this many times shorter ...
+SPAN_RETRIES = 3  # ... this many times at most; then the initial states are the starts
 
 SOLVERS = ("auto", "dense", "matrix-free")
 DENSE_MAX_DIM = 128  # "auto" goes matrix-free above this dimension (when it can)
 DEFAULT_MAX_MEMORY = 2**30  # bytes of working memory of the search
 DIVERGENCE_FACTOR = 1e8  # |x|_inf > DIVERGENCE_FACTOR * L means diverged
 MAX_ROUNDS = 8  # generated starts: at most MAX_ROUNDS rounds of n_starts each
-SLOW_Q_FRACTION = 1e-3  # default max_slow_q: this fraction of the median q over the starts
+SLOW_Q_FRACTION = 1e-3  # default max_slow_q: this fraction of the median q over a reference sample ...
+SLOW_Q_SAMPLES = 512  # ... of this many states (see _default_max_slow_q) ...
+SLOW_Q_SEED = 0  # ... drawn with this seed, whatever the seed of the starts
 MAX_BOUND = 1e150  # |bounds| above this are refused: q = ½|F|² overflows near |x| ~ 1e154
 
 # Outcome of a start.
@@ -702,10 +706,17 @@ def find_fixed_points(
         small relative to its natural scale (see Notes).
     max_slow_q : float or None, default None
         Slow points with q above this are not reported.  None:
-        SLOW_Q_FRACTION = 1e-3 times the median q over the starts, so that
-        a slow point moves at most ~3 % of the typical speed of the region
-        searched (``stats["max_slow_q"]`` gives the value used); ``np.inf``
-        reports every local minimum of q.
+        SLOW_Q_FRACTION = 1e-3 times the median q over a fixed reference
+        sample of the region searched, so that a slow point moves at most
+        ~3 % of the typical speed there (``stats["max_slow_q"]`` gives the
+        value used); ``np.inf`` reports every local minimum of q.  The
+        sample is SLOW_Q_SAMPLES = 512 states, never the starts (which
+        may cluster near the slow points and make q look small
+        everywhere): a Latin hypercube of ``bounds`` (or
+        ``system.bounds``); without a box, standard normal states (where
+        trajectory starts begin), centred on the middle of the given
+        ``starts``' bounding box and scaled by its half-widths (1 at
+        least) when starts are given.
     linearize_tol : float, default 1e-8
         ``tol`` of :func:`dynsys.linearize.linearize_batch`.
     seed : int, numpy.random.Generator or None, default 0
@@ -713,6 +724,10 @@ def find_fixed_points(
         noise.
     t_span : (t0, t1), optional, flows only
         Time span of the trajectories that give the starts; default (0, 10).
+        A span that :func:`dynsys.simulate.simulate` cannot cover within
+        its ``max_steps`` (a fast rotation, a stiff system) is shortened
+        SPAN_SHRINK = 100 times, up to SPAN_RETRIES = 3 times; then the
+        standard normal initial states themselves are the starts.
     max_drift : float or None, default 1
         The trust region: a start stops as *escaped* (dropped and counted)
         when it leaves the box of all starts widened on every side by
@@ -849,10 +864,11 @@ def find_fixed_points(
     - escaped when it leaves the trust region (``max_drift``);
     - unconverged otherwise.
 
-    A distinct point where F is not defined (:meth:`System.singular`: a
-    zero of a denominator as written, such as x = 1 of (x² - 2x + 1)/(x - 1),
-    which the search approaches because F -> 0 there) is not reported; it
-    is counted as ``n_undefined``.
+    A distinct point where F is not defined (:meth:`System.singular` with
+    the point's merge radius r, below: a zero of a denominator as written
+    within r of it, such as x = 1 of (x² - 2x + 1)/(x - 1), which the
+    search approaches because F -> 0 there) is not reported; it is counted
+    as ``n_undefined``.
 
     Since ``tol`` is absolute, a residual that merely tends to zero far
     away (dx/dt = e^x as x -> -inf) yields points with |F| <= tol there;
@@ -899,14 +915,14 @@ def find_fixed_points(
     deadline = None if max_seconds is None else clock + check_real(max_seconds, "max_seconds", positive=True)
     region = None if bounds is None else _check_bounds(bounds, system.dim)
     if method == "exact":
-        X = solve_exact(system)
+        X, n_undefined = solve_exact(system, return_undefined=True)
         radius = merge_tol * max(1.0, float(np.max(np.abs(X), initial=0.0)))
         within = inside(X, region, radius)
         X = X[within]
         with np.errstate(all="ignore"):
             F = system.residual(X)
         stats = {"n_starts": 0, "n_diverged": 0, "n_escaped": 0, "n_unconverged": 0}
-        stats.update(n_above_max_slow_q=0, n_not_minima=0, n_undefined=0)
+        stats.update(n_above_max_slow_q=0, n_not_minima=0, n_undefined=n_undefined)
         stats.update(n_outside=int(np.sum(~within)), iterations=0, stopped=None)
         points = _assemble(system, X, F, np.ones(len(X), bool), radius, linearize_tol)
         return _with_stats(points, stats, method, tol, clock)
@@ -928,7 +944,7 @@ def find_fixed_points(
     with np.errstate(over="ignore"):
         q = 0.5 * np.einsum("bi,bi->b", F, F)
     if max_slow_q is None:
-        max_slow_q = _default_max_slow_q(system, search.X0)
+        max_slow_q = _default_max_slow_q(system, box, None if starts is None else X0)
     too_slow = (outcome == SLOW) & (q > max_slow_q)
     found = np.flatnonzero(((outcome == FIXED) | (outcome == SLOW)) & ~too_slow)
     radii = _merge_radii(X[found], outcome[found] == FIXED, merge_tol, L)
@@ -941,12 +957,11 @@ def find_fixed_points(
     slow = outcome[distinct] == SLOW
     minimum = np.ones(len(distinct), dtype=bool)
     minimum[slow] = model.is_local_minimum(X[distinct[slow]])
-    undefined = system.singular(X[distinct])  # F is not defined there (a zero of a denominator)
+    undefined = system.singular(X[distinct], radii)  # F is not defined there (a zero of a denominator within r)
     within = inside(X[distinct], region, radii[:, None]) & minimum & ~undefined
     search_s = time.perf_counter() - clock
     points = _assemble(
-        system, X[distinct[within]], F[distinct[within]], outcome[distinct[within]] == FIXED, radii[within],
-        linearize_tol,
+        system, X[distinct[within]], F[distinct[within]], outcome[distinct[within]] == FIXED, radius, linearize_tol
     )
     stats = {
         "time_search_s": search_s,
@@ -983,7 +998,7 @@ class _Search:
         self.length, self.trust, self.radius, self.deadline = length, trust, radius, deadline
         self.stopped: str | None = None  # "time budget" when the deadline cut the search short
         n = model.system.dim
-        self.X0, self.X, self.F = np.zeros((0, n)), np.zeros((0, n)), np.zeros((0, n))
+        self.X, self.F = np.zeros((0, n)), np.zeros((0, n))
         self.outcome = np.zeros(0, dtype=int)
         self.zeros = (np.zeros((0, n)), np.zeros((0, n)))  # the distinct zeros found so far
         self.rounds = self.iterations = self.n_merged = 0
@@ -1017,7 +1032,7 @@ class _Search:
             distinct = np.unique(cluster(zx, 0.5 * np.einsum("bi,bi->b", zf, zf), np.ones(len(zx), bool), self.radius))
             self.zeros = (zx[distinct], zf[distinct])
         self.n_new = len(self.zeros[0]) - known
-        self.X0, self.X, self.F = (np.concatenate([a, b]) for a, b in ((self.X0, X0), (self.X, X), (self.F, F)))
+        self.X, self.F = np.concatenate([self.X, X]), np.concatenate([self.F, F])
         self.outcome = np.concatenate([self.outcome, outcome])
         self.rounds += 1
 
@@ -1061,10 +1076,22 @@ def _uncertainty_radii(model: JacobianModel, X: np.ndarray, F: np.ndarray, radii
     return np.maximum(radii, np.where(np.isfinite(step), 4.0 * step, 0.0))
 
 
-def _default_max_slow_q(system: System, X0: np.ndarray) -> float:
-    """SLOW_Q_FRACTION times the median q over the starts (finite values)."""
+def _default_max_slow_q(system: System, box: np.ndarray | None, starts: np.ndarray | None) -> float:
+    """SLOW_Q_FRACTION times the median q (finite values) over the reference
+    sample of ``max_slow_q`` (see find_fixed_points): a Latin hypercube of
+    ``box``, else standard normal states z, or c + s z for given ``starts``
+    (c the middle of their bounding box, s its half-widths raised to 1)."""
+    sampler = np.random.default_rng(SLOW_Q_SEED)
+    n = system.dim
+    if box is not None:
+        X = qmc.scale(qmc.LatinHypercube(d=n, rng=sampler).random(SLOW_Q_SAMPLES), box[:, 0], box[:, 1])
+    else:
+        X = sampler.standard_normal((SLOW_Q_SAMPLES, n))
+        if starts is not None:
+            low, high = starts.min(axis=0), starts.max(axis=0)
+            X = 0.5 * (low + high) + np.maximum(1.0, 0.5 * (high - low)) * X
     with np.errstate(all="ignore"):
-        F = system.residual(X0)
+        F = system.residual(X)
         q = 0.5 * np.einsum("bi,bi->b", F, F)
     q = q[np.isfinite(q)]
     return SLOW_Q_FRACTION * float(np.median(q)) if q.size else 0.0
@@ -1083,15 +1110,15 @@ def _with_stats(points: FixedPointSet, stats: dict[str, Any], method: str, tol: 
 
 
 def _assemble(
-    system: System, X: np.ndarray, F: np.ndarray, is_fixed: np.ndarray, radius: float | np.ndarray,
-    linearize_tol: float,
+    system: System, X: np.ndarray, F: np.ndarray, is_fixed: np.ndarray, radius: float, linearize_tol: float,
 ) -> FixedPointSet:
     """The FixedPointSet of distinct points, in the canonical order: fixed
-    first, then by index, then by coordinates rounded to ``radius`` (one,
-    or one per point)."""
+    first, then by index, then lexicographically by coordinates rounded to
+    the grid of spacing ``radius`` (one for all points: per-point spacings
+    would not preserve the order of the coordinates)."""
     lins = linearize_batch(system, X, tol=linearize_tol)
     index = np.array([lin.index for lin in lins], dtype=int)
-    grid = np.round(X / np.reshape(radius, (-1, 1)))
+    grid = np.round(X / radius)
     order = np.lexsort((*grid.T[::-1], index, ~is_fixed))
     lins = [lins[i] for i in order]
     X, F, is_fixed = X[order], F[order], is_fixed[order]
@@ -1166,12 +1193,26 @@ def _start_sampler(
 
 def _trajectories(
     system: System, n_starts: int, rng: np.random.Generator, t_span: tuple[float, float] | None
-) -> Trajectories:
-    """Trajectories from standard normal initial states, whose states serve as starts."""
+) -> Trajectories | np.ndarray:
+    """Trajectories from standard normal initial states, whose states serve as starts.
+
+    A flow's span that needs more than simulate's ``max_steps``
+    (RuntimeError) is retried SPAN_SHRINK times shorter, SPAN_RETRIES times
+    at most; then the initial states themselves, shape (B, n), are returned.
+    """
     x0 = rng.standard_normal((min(n_starts, MAX_TRAJECTORIES), system.dim))
     if system.kind == "map":
         return simulate(system, x0, steps=DEFAULT_MAP_STEPS)
-    return simulate(system, x0, DEFAULT_T_SPAN if t_span is None else t_span)
+    t0, t1 = DEFAULT_T_SPAN if t_span is None else t_span
+    for k in range(SPAN_RETRIES + 1):
+        end = t0 + (t1 - t0) / SPAN_SHRINK**k
+        if not end > t0:  # shorter than t0 can resolve
+            break
+        try:
+            return simulate(system, x0, (t0, end))
+        except RuntimeError:
+            continue
+    return x0
 
 
 def _jacobian_model(system: System, n_starts: int, solver: str, max_memory: float) -> tuple[JacobianModel, int]:

@@ -435,10 +435,10 @@ def levenberg_marquardt(
             # Where the damping is still above its starting level, the undamped
             # (Newton) step is tried too: mu I damps the directions of small
             # singular values, along which LM alone crawls in curved valleys.
+            probed = np.full(m, not model.newton_probe)  # rows whose Newton step was tried (all: no probe)
             if model.newton_probe:
-                probe = np.flatnonzero(mu > LM_TAU * model.initial_damping(x, j))
-            else:
-                probe = np.zeros(0, dtype=int)
+                probed = mu > LM_TAU * model.initial_damping(x, j)
+            probe = np.flatnonzero(probed)
             delta_newton = model.newton_step(x[probe], f[probe], j[probe])
             trials = np.concatenate([x + delta, x[probe] + delta_newton])
             f_trials = system.residual(trials)
@@ -478,8 +478,11 @@ def levenberg_marquardt(
         mu[~accept] *= nu[~accept]
         nu[~accept] *= 2.0
         rejected = ~accept
-        # Stop rows that became unhealthy, or whose rejected step is below rounding.
-        stalled = ~accept & (_norm(delta) <= EPS * (_norm(x) + EPS * length))
+        # Stop rows that became unhealthy, or whose rejected step is below rounding
+        # after the Newton step was tried too: under a large starting damping
+        # (stiff F) the damped step is below rounding long before mu grows
+        # past its starting level, where the probe starts.
+        stalled = ~accept & probed & (_norm(delta) <= EPS * (_norm(x) + EPS * length))
         going = ~stalled
         going[accept] = _healthy(model, x[accept], f[accept], j[accept], trust)
         if not going.all():

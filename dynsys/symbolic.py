@@ -32,7 +32,7 @@ DIGITS = 60
 MAX_BEZOUT = 300
 
 
-def solve_exact(system: System) -> np.ndarray:
+def solve_exact(system: System, *, return_undefined: bool = False) -> np.ndarray | tuple[np.ndarray, int]:
     """The real fixed points of a rational system, rounded to float64.
 
     Parameters
@@ -44,6 +44,9 @@ def solve_exact(system: System) -> np.ndarray:
         formulas are replaced by the rationals their shortest decimal
         representations denote (``repr``), so ``0.3`` means 3/10; so are
         irrational coefficients such as ``pi`` (through their float64 value).
+    return_undefined : bool, default False
+        Also return how many zeros were rejected because F is undefined
+        there (a denominator vanishes, see Notes).
 
     Returns
     -------
@@ -51,6 +54,9 @@ def solve_exact(system: System) -> np.ndarray:
         The distinct real zeros of the residual at which F is defined, one
         per row, each coordinate the float64 nearest to a 60-digit value.
         Rows are sorted lexicographically.  ``m`` may be 0.
+    int
+        With ``return_undefined``: the number of distinct real zeros of the
+        numerators rejected because a denominator vanishes there.
 
     Raises
     ------
@@ -135,22 +141,23 @@ def solve_exact(system: System) -> np.ndarray:
     xs = system.symbols
     basis = sp.groebner(numerators, *xs, order="lex", method="f5b")
     if list(basis.exprs) == [1]:
-        return np.empty((0, system.dim))
+        return (np.empty((0, system.dim)), 0) if return_undefined else np.empty((0, system.dim))
     if not basis.is_zero_dimensional:
         raise ValueError(
             f"the fixed points of {system.name} are not isolated: the residual vanishes on a "
             f"set of positive dimension (a curve or surface), so there are infinitely many"
         )
     residuals, undefined_at = [sp.Poly(p, *xs) for p in numerators], [sp.Poly(d, *xs) for d in undefined_at]
+    rows, rejected = set(), set()
     with mpmath.workdps(DIGITS):
-        rows = {
-            tuple(float(c) for c in zero)
-            for zero in _real_zeros(list(basis.exprs), xs)
-            if all(_negligible(*_evaluate(p, dict(zip(xs, zero)))) for p in residuals)
-            and not any(_negligible(*_evaluate(d, dict(zip(xs, zero)))) for d in undefined_at)
-        }
+        for zero in _real_zeros(list(basis.exprs), xs):
+            at = dict(zip(xs, zero))
+            if all(_negligible(*_evaluate(p, at)) for p in residuals):
+                undefined = any(_negligible(*_evaluate(d, at)) for d in undefined_at)
+                (rejected if undefined else rows).add(tuple(float(c) for c in zero))
     points = np.array(sorted(rows), dtype=float).reshape(len(rows), system.dim)
-    return points[np.lexsort(points.T[::-1])]
+    points = points[np.lexsort(points.T[::-1])]
+    return (points, len(rejected)) if return_undefined else points
 
 
 def rational_residual(system: System) -> tuple[list[sp.Expr], list[sp.Expr]]:

@@ -35,7 +35,6 @@ from ._validate import check_count, check_real_array
 
 Kind = Literal["flow", "map"]
 KINDS = ("flow", "map")
-SINGULAR_RTOL = float(np.sqrt(np.finfo(float).eps))  # default relative tolerance of System.singular
 
 # Internal signatures: every function takes a (B, n) batch and the parameter
 # values as a 1-D float array ordered like ``System.params``.
@@ -237,7 +236,7 @@ class System:
     _exprs: tuple[sp.Expr, ...] | Callable[[], tuple[sp.Expr, ...]] | None = field(default=None, repr=False)
     symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
     param_symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
-    _singular: Callable[[np.ndarray, np.ndarray, float], np.ndarray] | None = field(default=None, repr=False)
+    _singular: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _check_kind(self.kind)
@@ -289,62 +288,65 @@ class System:
             out = out - Xb
         return out[0] if single else out
 
-    def singular(self, X: Any, rtol: float = SINGULAR_RTOL) -> np.ndarray:
-        """Where F is undefined: at a zero of a denominator, or not finite.
+    def singular(self, X: Any, radius: Any = 0.0) -> np.ndarray:
+        """Where F is undefined: near a zero of a denominator, or not finite.
 
         Parameters
         ----------
         X : array_like of shape (B, n) or (n,)
-        rtol : float, default sqrt(eps) ~ 1.5e-8
-            Relative tolerance on the denominators (see Notes).
+        radius : float or array_like of shape (B,), default 0
+            Distance (>= 0, one for all states or one per state) within
+            which a zero of a denominator makes a state singular (see Notes).
 
         Returns
         -------
         ndarray of bool, shape (B,), or a bool for a single state
             True where F(x) is not finite, or (for a system built from
-            formulas) where some denominator d of f or g, as written, has
-            |d(x)| <= rtol |d|(x).
+            formulas) where some denominator d of f or g, as written, has a
+            zero within ``radius`` of x to first order:
+            |d(x)| <= radius |∇d(x)| (with radius 0: d(x) = 0).
 
         Notes
         -----
         The denominators are the bases of the negative powers in the
         formulas as given, before any cancellation: (x² − 2x + 1)/(x − 1)
         is undefined at x = 1 although it equals x − 1 elsewhere, so x = 1
-        is not a zero of it.  |d|(x) is d evaluated with every sum, product
-        and constant replaced by its absolute value (Σ_k |c_k x^k| for a
-        polynomial), and |d(x)| / |d|(x) is the relative backward error of x
-        as a zero of d: the smallest relative change of d's coefficients
-        that makes it vanish at x (N. J. Higham, *Accuracy and Stability of
-        Numerical Algorithms*, 2nd ed., SIAM 2002, sections 5.1 and 5.2).
-        Evaluating d in floating point errs by about eps |d|(x), so where
-        that ratio is below sqrt(eps) at least half of d's digits, and of
-        F = p / d's, are rounding error; and where F vanishes there too (a
-        cancelled common factor), p is rounding error as well and "F(x) = 0"
-        says nothing.  Such points are not fixed points.  The denominators
-        are found once per set of formulas and compiled with
-        ``sympy.lambdify`` (cached).  Systems without formulas (callables,
-        RNNs) are singular only where F is not finite.
+        is not a zero of it.  |d(x)| / |∇d(x)| is the Newton estimate of the
+        distance from x to the zero set of d.  A point located only to
+        within ``radius`` (a numerical fixed point, whose merge radius is
+        given by :func:`dynsys.fixed_points.find_fixed_points`) cannot be
+        told apart from such a zero, where F is undefined.  The test is on
+        the distance only, not on the size of d: 1/(x² − 2ax + a²) has
+        d = 1 at x = a ± 1 whatever the cancellation in evaluating it.
+        The denominators and their gradients are found once per set of
+        formulas and compiled with ``sympy.lambdify`` (cached).  Systems
+        without formulas (callables, RNNs) are singular only where F is
+        not finite.
 
         Examples
         --------
         >>> s = System.from_strings({"x": "(x**2 - 2*x + 1)/(x - 1)"})
-        >>> s.singular([[1.0], [1.0 + 1e-12], [1.5]])
+        >>> s.singular([[1.0], [1.0 + 1e-12], [1.5]], radius=1e-9)
         array([ True,  True, False])
         """
         Xb, single = self._batch(X)
-        out = self._singular_at(Xb, self._p, rtol)
+        r = np.asarray(radius, dtype=float)
+        if r.ndim > 1 or (r.ndim == 1 and r.shape != (len(Xb),)) or not np.all(r >= 0):
+            raise ValueError(f"radius must be a number >= 0 or {len(Xb)} of them, got {radius!r}")
+        out = self._singular_at(Xb, self._p, np.broadcast_to(r, (len(Xb),)))
         return bool(out[0]) if single else out
 
-    def _singular_at(self, X: np.ndarray, p: np.ndarray, rtol: float) -> np.ndarray:
+    def _singular_at(self, X: np.ndarray, p: np.ndarray, radius: np.ndarray) -> np.ndarray:
         if self._singular is not None:
-            return self._singular(X, p, rtol)
+            return self._singular(X, p, radius)
         with np.errstate(all="ignore"):
             out = ~np.isfinite(self._rhs(X, p)).all(axis=1)
         if self.exprs is not None and self.symbols is not None:
             test = _denominator_test(self.exprs, self.symbols, self.param_symbols or ())
             if test is not None:
-                values, magnitudes = test(X, p)
-                out |= np.any(~(np.abs(values) > rtol * magnitudes), axis=1)  # also NaN
+                values, gradients = test(X, p)
+                slope = np.linalg.norm(gradients, axis=2)
+                out |= np.any(~(np.abs(values) > radius[:, None] * slope), axis=1)  # also NaN
         return out
 
     def jacobian(self, X: Any) -> np.ndarray:
@@ -551,10 +553,10 @@ class System:
                 V = base._vjp_at(Xi, V, p)
             return V
 
-        def singular(X: np.ndarray, p: np.ndarray, rtol: float) -> np.ndarray:
+        def singular(X: np.ndarray, p: np.ndarray, radius: np.ndarray) -> np.ndarray:
             out = np.zeros(len(X), dtype=bool)
             for _ in range(k):
-                out |= base._singular_at(X, p, rtol)
+                out |= base._singular_at(X, p, radius)
                 with np.errstate(all="ignore"):
                     X = base._rhs(X, p)
             return out
@@ -892,30 +894,20 @@ def denominators(exprs: Sequence[sp.Expr]) -> list[sp.Expr]:
     return sorted(found, key=sp.default_sort_key)
 
 
-def _magnitude(e: sp.Expr) -> sp.Expr:
-    """|e|: e with every sum, product, integer power and constant replaced by
-    its absolute value (Σ |c_k x^k| for a polynomial written as a sum)."""
-    if isinstance(e, (sp.Add, sp.Mul)):
-        return e.func(*(_magnitude(a) for a in e.args))
-    if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp > 0:
-        return _magnitude(e.base) ** e.exp
-    return sp.Abs(e)
-
-
 @lru_cache(maxsize=64)
 def _denominator_test(
     exprs: tuple[sp.Expr, ...], xs: tuple[sp.Symbol, ...], ps: tuple[sp.Symbol, ...]
 ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
-    """(X, p) -> (d_k(x_b), |d_k|(x_b)), both (B, m), for the m denominators of
-    ``exprs``; None when there are none.  Compiled once per set of formulas."""
+    """(X, p) -> (d_k(x_b) (B, m), ∇d_k(x_b) (B, m, n)) for the m denominators
+    of ``exprs``; None when there are none.  Compiled once per set of formulas."""
     ds = denominators(exprs)
     if not ds:
         return None
-    both = _lambdify_batch([*ds, *(_magnitude(d) for d in ds)], xs, ps, (2, len(ds)))
+    both = _lambdify_batch([e for d in ds for e in (d, *(sp.diff(d, x) for x in xs))], xs, ps, (len(ds), 1 + len(xs)))
 
     def evaluate(X: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out = both(X, p)
-        return out[:, 0], out[:, 1]
+        return out[:, :, 0], out[:, :, 1:]
 
     return evaluate
 

@@ -413,6 +413,19 @@ def test_order_independence_on_a_continuum_of_equilibria():
     np.testing.assert_allclose(on_a_line, 0.0, atol=1e-9)
 
 
+def test_points_come_out_fixed_first_then_by_index_then_by_coordinates():
+    # x' = (x - 1.5)(x - 1.2), y' = (y - 0.1)(y - 0.2): the four products of the roots; the
+    # derivatives -0.3 at 1.2, +0.3 at 1.5, -0.1 at 0.1, +0.1 at 0.2 give the indices 0, 1, 1, 2.
+    # L = 1 (starts within [0, 1.7] x [0, 0.3]): the points' merge radii grow with |x|_inf, which
+    # per-point rounding turned into (1.5, 0.1) before (1.2, 0.2)
+    system = System.from_sympy([(x - 1.5) * (x - 1.2), (y - 0.1) * (y - 0.2)], [x, y])
+    starts = np.array(np.meshgrid(np.linspace(0, 1.7, 18), np.linspace(0, 0.3, 7))).reshape(2, -1).T
+    result = find_fixed_points(system, starts=starts)
+    assert result.is_fixed.all()
+    np.testing.assert_allclose(result.x, [[1.2, 0.1], [1.2, 0.2], [1.5, 0.1], [1.5, 0.2]], rtol=0, atol=1e-12)
+    assert result.index.tolist() == [0, 1, 1, 2]
+
+
 def test_many_starts_merge_into_few_points(find):
     result = find(duffing(), n_starts=5000)
     assert len(result) == 3
@@ -426,6 +439,20 @@ def test_starts_from_trajectories_when_there_is_no_box():
     system = dataclasses.replace(lorenz(), bounds=None)
     result = find_fixed_points(system, n_starts=300)
     assert_same_points(result.x, [[0, 0, 0], [c, c, r - 1], [-c, -c, r - 1]])
+
+
+def test_trajectory_starts_of_a_fast_rotation_beyond_max_steps():
+    # x' = w y, y' = -w x - 0.01 y, w = 3e4: over (0, 10) the trajectories need more than simulate's
+    # max_steps (RuntimeError); a shorter span gives the starts.  One zero, the origin, with
+    # eigenvalues of [[0, w], [-w, -0.01]]: -0.005 +- i sqrt(w^2 - 0.005^2), a stable focus
+    w = 3e4
+    result = find_fixed_points(System.from_strings({"x": "w*y", "y": "-w*x - 0.01*y"}, {"w": w}))
+    assert len(result) == 1 and result.is_fixed.all()
+    np.testing.assert_allclose(result.x[0], [0.0, 0.0], rtol=0, atol=1e-12)
+    assert result[0].label == "stable focus"
+    im = np.sqrt(w**2 - 0.005**2)
+    np.testing.assert_allclose(np.sort_complex(result[0].eigenvalues), [-0.005 - 1j * im, -0.005 + 1j * im],
+                               rtol=1e-9)
 
 
 def test_starts_from_orbits_of_a_map_when_there_is_no_box():
@@ -706,6 +733,8 @@ def test_both_solvers_find_the_27_points_of_the_flipflop_network():
     for result in (dense, free):
         assert np.bincount(result.fixed().index).tolist() == [8, 12, 6, 1]
         assert_truly_fixed(system, result)
+        # the default max_slow_q (from a Latin hypercube of the network's box) keeps out its slow points (q ~ 0.38)
+        assert len(result.slow()) == 0 and result.stats["max_slow_q"] < 0.38 / 10
     np.testing.assert_allclose(free.fixed().x, dense.fixed().x, atol=1e-9)
 
 
@@ -823,6 +852,18 @@ def test_stiff_diagonal_system_has_its_fixed_point_and_no_slow_points():
     assert_same_points(result.fixed().x, [[1.0, 2.0]], atol=1e-12)
 
 
+@pytest.mark.parametrize("k", [1e9, 1e10, 1e11, 1e12])
+def test_very_stiff_diagonal_systems_have_their_one_stable_node(k):
+    # x' = -k (x - 1), y' = -(y - 2): one zero (1, 2), eigenvalues -k and -1 (a stable node).
+    # The starting damping ~1e-3 k^2 makes the y-step ~1e-3/k^2 |y - 2|, below rounding: a
+    # rejected step there is not a stall until the undamped (Newton) step was tried.
+    system = System.from_strings({"x": "-k*(x - 1)", "y": "-(y - 2)"}, {"k": k}, bounds=[(-5, 5)] * 2)
+    result = find_fixed_points(system)
+    assert len(result) == 1 and result.is_fixed.all()
+    np.testing.assert_allclose(result.x[0], [1.0, 2.0], rtol=0, atol=1e-12)
+    assert result[0].label == "stable node"
+
+
 @pytest.mark.parametrize("r", [1e2, 1e4, 1e6, 1e8, 1e10, 1e12])
 def test_stiff_linear_systems_in_rotated_coordinates(r):
     # F(x) = Q diag(-1, -r) Q^T (x - c), Q a rotation by 0.7 rad: one zero, c, and no slow point;
@@ -868,11 +909,27 @@ def test_roots_below_the_rounding_floor_of_tol_are_found_with_any_number_of_star
 
 def test_slow_points_are_not_reported_above_the_default_max_slow_q():
     # dx/dt = 1 + x^2 in [-2, 2]: the minimum speed 1 is not slow against the speeds ~2.5 around it
-    # (q = 1/2 against the median q over the starts, ~2); with max_slow_q=inf it is reported
+    # (q = 1/2 against the median q over a sample of the box, ~2); with max_slow_q=inf it is reported
     system = System.from_sympy([1 + x**2], [x], bounds=[(-2, 2)])
     result = find_fixed_points(system, n_starts=100)
     assert len(result) == 0 and result.stats["n_above_max_slow_q"] == 100
     assert 1e-3 * 1.0 < result.stats["max_slow_q"] < 1e-3 * 4.5  # 1e-3 x the median q: q(1)=2 +- sampling
+
+
+def test_default_max_slow_q_keeps_slow_points_where_the_starts_cluster():
+    # x' = 1.02 - cos x, y' = -y: no zero; q = (1.02 - cos x)^2 / 2 + y^2 / 2 has its minima, slow points
+    # with q = 0.02^2 / 2 = 2e-4, at x = 2 pi k, y = 0.  The trajectory starts all crawl towards them, and
+    # 1e-3 x their median q (~5e-6) dropped them; the reference is now standard normal states (q ~ 0.3)
+    result = find_fixed_points(System.from_strings({"x": "1.02 - cos(x)", "y": "-y"}))
+    assert result.is_slow.all() and len(result) == 3
+    np.testing.assert_allclose(result.x, [[-2 * np.pi, 0], [0, 0], [2 * np.pi, 0]], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(result.q, 2e-4, rtol=1e-6)
+    # x' = 0.01 + x^2 from x = 0.3 alone: the slow point x = 0 (q = 0.01^2 / 2 = 5e-5) against a
+    # reference cloud 0.3 + N(0, 1) (median q ~ 0.1), not against the start's own q (5e-3)
+    result = find_fixed_points(System.from_strings({"x": "0.01 + x**2"}), starts=[[0.3]])
+    assert len(result) == 1 and result.is_slow.all()
+    np.testing.assert_allclose(result.x, [[0.0]], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(result.q, [5e-5], rtol=1e-6)
 
 
 def test_a_flat_slow_point_is_reported_once():
@@ -980,6 +1037,28 @@ def test_a_point_where_f_is_undefined_is_not_reported():
     cancelled = find_fixed_points(System.from_strings({"x": "x - 1"}, bounds=[(-3, 3)]), seed=0)
     np.testing.assert_allclose(cancelled.x, [[1.0]], atol=1e-12)
     np.testing.assert_allclose(cancelled.eigenvalues, [[1.0]])
+
+
+def test_the_exact_method_counts_the_zeros_where_f_is_undefined():
+    # (x^2 - 2x + 1)/(x - 1): the numerator x - 1 (in lowest terms) has the one zero x = 1, where the
+    # denominator as written vanishes: no fixed point, one rejected zero
+    points = find_fixed_points(System.from_strings({"x": "(x**2 - 2*x + 1)/(x - 1)"}), method="exact")
+    assert len(points) == 0 and points.stats["n_undefined"] == 1
+    # x' = (x^2 - 1)/(x - 1) - 3 = x - 2 away from x = 1: the zero x = 2 is defined, none rejected
+    points = find_fixed_points(System.from_strings({"x": "(x**2 - 1)/(x - 1) - 3"}), method="exact")
+    np.testing.assert_array_equal(points.x, [[2.0]])
+    assert points.stats["n_undefined"] == 0
+
+
+def test_fixed_points_where_a_denominator_cancels_but_does_not_vanish():
+    # 1/(x^2 - 2 a x + a^2) - 1 = 1/(x - a)^2 - 1, a = 1e4: zeros at a +- 1, where d = 1 (its terms
+    # ~1e8 cancel in floating point); F' = -2/(x - a)^3 is -2 at a + 1 (stable), +2 at a - 1
+    a = 1e4
+    system = System.from_strings({"x": "1/(x**2 - 2*a*x + a**2) - 1"}, {"a": a}, bounds=[(a - 3, a + 3)])
+    points = find_fixed_points(system)
+    assert points.stats["n_undefined"] == 0
+    np.testing.assert_allclose(points.x, [[a + 1], [a - 1]], rtol=0, atol=1e-6)  # d is rounded at ~1e-8
+    np.testing.assert_allclose(points.eigenvalues, [[-2.0], [2.0]], rtol=1e-6)
 
 
 def test_complex_starts_are_refused():

@@ -489,12 +489,29 @@ def test_from_callable_checks_the_operator(points):
 
 # ------------------------------------------------------- where F is undefined (issue 11)
 def test_singular_at_a_removable_singularity():
-    # (x^2 - 2x + 1) / (x - 1): d = x - 1, |d| = |x| + 1; singular where |x - 1| <= sqrt(eps) (|x| + 1)
+    # (x^2 - 2x + 1) / (x - 1): d = x - 1, |grad d| = 1; singular where |x - 1| <= radius
     s = System.from_strings({"x": "(x**2 - 2*x + 1)/(x - 1)"}, bounds=[(-3, 3)])
     X = np.array([[1.0], [1.0 + 4.9e-10], [1.0 + 2e-8], [1.0 + 1e-7], [0.0], [-3.0]])
-    np.testing.assert_array_equal(s.singular(X), [True, True, True, False, False, False])
+    np.testing.assert_array_equal(s.singular(X, 3e-6), [True, True, True, True, False, False])
+    np.testing.assert_array_equal(s.singular(X, 1e-8), [True, True, False, False, False, False])
+    np.testing.assert_array_equal(s.singular(X), [True, False, False, False, False, False])  # radius 0: d = 0
+    # one radius per state: x = 0 is 1 from the zero
+    radii = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(s.singular(X, radii), [True, False, False, False, True, False])
     assert s.singular([1.0]) is True and s.singular(X[:0]).shape == (0,)
-    assert s.singular(X, rtol=1e-12).tolist() == [True, False, False, False, False, False]
+    for bad in (-1.0, np.nan, [1.0, 2.0], [[1.0]]):
+        with pytest.raises(ValueError, match="radius must be"):
+            s.singular(X, bad)
+
+
+def test_singular_is_a_distance_not_a_size_of_the_denominator():
+    # 1/(x^2 - 2 a x + a^2) - 1, a = 1e4: d = (x - a)^2 has its zero at a, |grad d| = 2 |x - a|; at
+    # x = a +- 1, d = 1 (its terms ~1e8 cancel) and the first-order distance d/|grad d| = 1/2
+    a = 1e4
+    s = System.from_strings({"x": "1/(x**2 - 2*a*x + a**2) - 1"}, {"a": a})
+    X = np.array([[a - 1], [a + 1], [a + 1e-3], [a]])
+    assert s.singular(X, 1e-2).tolist() == [False, False, True, True]
+    assert s.singular(X, 0.6).tolist() == [True, True, True, True]
 
 
 def test_singular_follows_denominators_through_maps_and_iterates():
@@ -504,10 +521,12 @@ def test_singular_follows_denominators_through_maps_and_iterates():
     assert g.singular(X).tolist() == [True, False, True]  # 1 / 1e-320 overflows: F not finite
     assert g.iterate(2).exprs[0] == g.symbols[0]
     assert g.iterate(2).singular(X).tolist() == [True, False, True]
-    # h(x) = 1 / (x - 1): h^2 is undefined at x = 1 and where h(x) = 1, at x = 2
+    # h(x) = 1 / (x - 1): h^2 is undefined at x = 1 and where h(x) = 1, at x = 2; within 1e-6 of
+    # them too (x = 2 + 1e-7: h(x) - 1 = -1e-7 / (1 + 1e-7), |h'| ~ 1), not at 2.1 (h(x) - 1 ~ -0.09)
     h = System.from_strings({"x": "1/(x - 1)"}, kind="map")
     assert h.iterate(2).singular([[1.0], [2.0], [0.0]]).tolist() == [True, True, False]
-    assert not System.from_strings({"x": "x - 1"}).singular([[1.0]]).any()  # no denominator
+    assert h.iterate(2).singular([[1.0 + 1e-7], [2.0 + 1e-7], [2.1]], 1e-6).tolist() == [True, True, False]
+    assert not System.from_strings({"x": "x - 1"}).singular([[1.0]], 1.0).any()  # no denominator
 
 
 def test_singular_for_callables_is_where_f_is_not_finite():
