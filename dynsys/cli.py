@@ -31,6 +31,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from . import __version__, rnn
+from ._budget import Deadline
 from ._io import atomic_write_text
 from .fixed_points import find_fixed_points
 from .graph import graph_points, transition_graph
@@ -104,18 +105,11 @@ def check_output_paths(out: str | None = None, files: dict[str, tuple[str | None
             raise UsageError(f"{option}: cannot write the file {name!r}")
 
 
-class Budget:
-    """The ``--max-time`` of a command: seconds left of it since ``start`` (a ``time.perf_counter()``)."""
-
-    def __init__(self, seconds: float, start: float) -> None:
-        if not seconds > 0:
-            raise UsageError(f"--max-time must be a positive number of seconds, got {seconds:g}")
-        self.end = start + seconds
-
-    def left(self) -> float | None:
-        """Seconds left, at least a millisecond (an exhausted budget stops the next stage at once);
-        None for ``--max-time inf``."""
-        return None if np.isinf(self.end) else max(1e-3, self.end - time.perf_counter())
+def time_budget(args: argparse.Namespace, start: float) -> Deadline:
+    """The ``--max-time`` of a command, counted from ``start`` (a ``time.perf_counter()``)."""
+    if not args.max_time > 0:
+        raise UsageError(f"--max-time must be a positive number of seconds, got {args.max_time:g}")
+    return Deadline(args.max_time, "--max-time", start)
 
 
 def note_stopped(what: str, max_time: float) -> None:
@@ -182,7 +176,7 @@ def _input_vector(spec: str | None, network: Any) -> np.ndarray | None:
 def _analyze(args: argparse.Namespace) -> int:
     clock = time.perf_counter()
     check_output_paths(args.out, {"--json": (args.json, (".json",)), "--graph": (args.graph, GRAPH_FORMATS)})
-    budget = Budget(args.max_time, clock)
+    budget = time_budget(args, clock)
     system = load_model_or_file(args.target, cell=args.cell, readout=args.readout, input=args.input)
     if args.param:
         system = system.with_params(**dict(parse_assignment(a) for a in args.param))
@@ -282,7 +276,7 @@ def _flipflop(args: argparse.Namespace) -> int:
     cell = load_network(args, out)
     u = _input_vector(args.input, cell)
     print(f"network: {cell!r}")
-    budget = Budget(args.max_time, clock)
+    budget = time_budget(args, clock)
     progress = Progress(6 if cell.kind == "map" else 5, start=clock)
     analysis = analyze_flipflop(cell, input=u, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234,
                                 progress=progress, max_seconds=budget.left())

@@ -28,7 +28,6 @@ and ``report.html``.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -36,7 +35,7 @@ from typing import Any, Callable
 import networkx as nx
 import numpy as np
 
-from ._validate import check_real
+from ._budget import Deadline
 from .analyze import corner, describe_graph
 from .fixed_points import FixedPointSet, find_fixed_points
 from .graph import attractor_graph, transition_graph
@@ -296,10 +295,7 @@ def analyze_flipflop(
                          f"outputs and {bits} inputs")
     system = cell.system(input)  # checks the input's shape
     step = progress.step if progress is not None else (lambda what: None)
-    end = None if max_seconds is None else time.perf_counter() + check_real(max_seconds, "max_seconds", positive=True)
-
-    def left() -> float | None:
-        return None if end is None else max(1e-3, end - time.perf_counter())
+    budget = Deadline(max_seconds)
 
     step("running held-out trials")
     trials = generate(n_trials, n_steps, bits=bits, p=pulse_probability, seed=seed)
@@ -312,7 +308,7 @@ def analyze_flipflop(
 
     step("finding fixed and slow points")
     starts = sample_states(states, n_starts, noise=noise, seed=seed)
-    fixed_points = find_fixed_points(system, starts, tol=tol, seed=seed, max_seconds=left())
+    fixed_points = find_fixed_points(system, starts, tol=tol, seed=seed, max_seconds=budget.left())
 
     period = np.ones(B, dtype=int)
     cycle_period, cycle_points = 1, None
@@ -325,12 +321,12 @@ def analyze_flipflop(
             cycle_period = int(np.bincount(settled).argmax())
             cycle_starts = np.concatenate([starts, final[period == cycle_period]])
             graph_system = system.iterate(cycle_period)
-            cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed, max_seconds=left())
+            cycle_points = find_fixed_points(graph_system, cycle_starts, tol=tol, seed=seed, max_seconds=budget.left())
             # ids of their own: the points of the k-th iterate are not those of the map ("C0", "C1", ...)
             graph_points = cycle_points = replace(cycle_points, ids=tuple(f"C{i}" for i in range(len(cycle_points))))
     step("building the transition graph")
     graph = transition_graph(graph_system, graph_points, search_saddles=True, keep_paths=True, seed=seed,
-                             progress=None if progress is None else progress.note, max_seconds=left())
+                             progress=None if progress is None else progress.note, max_seconds=budget.left())
     graph_points = graph_points_of(graph, graph_system, graph_points)  # with the points the graph added
     if cycle_points is None:
         fixed_points = graph_points

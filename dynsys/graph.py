@@ -59,7 +59,6 @@ dynamics across large populations of recurrent networks", NeurIPS 2019
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -68,6 +67,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from scipy.stats import norm, qmc
 
+from ._budget import Deadline
 from ._validate import check_count, check_real, check_system
 from .fixed_points import FixedPointSet, find_fixed_points
 from .linearize import linearize_batch
@@ -202,7 +202,7 @@ def transition_graph(
     n_directions = check_count(n_directions, "n_directions")
     tau = slowest_timescale(fixed_points)
     horizon = MAX_TIMESCALES * tau if max_time is None else check_real(max_time, "max_time", positive=True)
-    clock = _Deadline(max_seconds)
+    clock = Deadline(max_seconds)
 
     G = nx.MultiDiGraph()
     _add_points(G, fixed_points, fixed_points.ids, "search")
@@ -212,7 +212,7 @@ def transition_graph(
     pending = [v for v in G if G.nodes[v]["saddle"]]
     followed = 0
     for _ in range(MAX_ROUNDS):
-        if not pending or clock.out():
+        if not pending or clock.passed():
             break
         keep = set(sorted(pending, key=lambda v: G.nodes[v]["index"])[: MAX_SADDLES - followed])
         pending = [v for v in pending if v in keep]
@@ -232,7 +232,7 @@ def transition_graph(
         capture_radius=f"{capture:g} x distance to the nearest other point",
         max_time=float(horizon),
         tau=float(tau),
-        stopped="time budget" if clock.out() else None,
+        stopped="time budget" if clock.passed() else None,
         counts={
             "nodes": G.number_of_nodes(),
             "attractors": sum(bool(G.nodes[v]["attractor"]) for v in G),
@@ -391,21 +391,6 @@ def _node_number(v: Any) -> int:
     return int(match[2]) if match else -1
 
 
-class _Deadline:
-    """A wall-clock budget: ``out()`` once ``seconds`` have passed since it was made (never for None)."""
-
-    def __init__(self, seconds: float | None) -> None:
-        seconds = None if seconds is None else check_real(seconds, "max_seconds", positive=True)
-        self.end = np.inf if seconds is None else time.monotonic() + seconds
-
-    def out(self) -> bool:
-        return time.monotonic() >= self.end
-
-    def left(self) -> float | None:
-        """Seconds left (at least a millisecond), None when unbounded."""
-        return None if np.isinf(self.end) else max(1e-3, self.end - time.monotonic())
-
-
 def slowest_timescale(points: FixedPointSet) -> float:
     """tau = 1 / (smallest margin of the hyperbolic fixed points), at most ``MAX_TIMESCALE_RATIO`` / (largest);
     1 when there is none.
@@ -491,7 +476,7 @@ def _directions(lin: Any, n_directions: int, seed: int) -> np.ndarray:
     return D[np.lexsort(np.round(D, 12).T[::-1])]
 
 
-def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[str], None], clock: _Deadline) -> None:
+def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[str], None], clock: Deadline) -> None:
     """Saddles between neighbouring attractors, from dynsys.saddles.find_saddles_between."""
     from .saddles import find_saddles_between  # a later stage, imported only when asked for
 
@@ -505,7 +490,7 @@ def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[st
     pairs = sorted({(min(i, j), max(i, j)) for i, j in zip(*np.nonzero(near | near.T))})
     found = []
     for k, (i, j) in enumerate(pairs):  # one boundary search per pair of neighbouring attractors
-        if clock.out():
+        if clock.passed():
             break
         note(f"saddle search: pair {k + 1} of {len(pairs)}")
         try:
@@ -518,7 +503,7 @@ def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[st
         _add_new_points(system, G, np.concatenate(found), "saddle_search", clock)
 
 
-def _add_new_points(system: System, G: nx.MultiDiGraph, Y: np.ndarray, origin: str, clock: _Deadline) -> None:
+def _add_new_points(system: System, G: nx.MultiDiGraph, Y: np.ndarray, origin: str, clock: Deadline) -> None:
     """Polish the states Y into fixed points and add those not yet known as nodes."""
     polished = find_fixed_points(system, starts=Y, max_seconds=clock.left())
     if not len(polished):
@@ -542,7 +527,7 @@ def _follow(
     keep_paths: bool,
     seed: int,
     note: Callable[[str], None],
-    clock: _Deadline,
+    clock: Deadline,
 ) -> None:
     """Follow every branch of ``saddles`` as one batch and add the edges to G (until ``clock`` runs out)."""
     ids, X = _points(G)
@@ -559,7 +544,7 @@ def _follow(
         chunk = float(np.ceil(chunk))
     active = np.arange(len(branches))
     elapsed = 0.0
-    while active.size and elapsed < horizon and not clock.out():
+    while active.size and elapsed < horizon and not clock.passed():
         note(f"branches: {len(branches) - active.size} of {len(branches)} ended, t = {elapsed:.4g} of {horizon:.4g}")
         span = min(chunk, horizon - elapsed)
         P, dt, diverged = _advance(system, Y[active], span, L)
