@@ -105,6 +105,12 @@ def check_output_paths(out: str | None = None, files: dict[str, tuple[str | None
             raise UsageError(f"{option}: cannot write the file {name!r}")
 
 
+def check_counts(args: argparse.Namespace) -> None:
+    """``--n-starts`` is a positive count, checked before anything is loaded or computed."""
+    if args.n_starts < 1:
+        raise UsageError(f"--n-starts must be at least 1, got {args.n_starts}")
+
+
 def time_budget(args: argparse.Namespace, start: float) -> Deadline:
     """The ``--max-time`` of a command, counted from ``start`` (a ``time.perf_counter()``)."""
     if not args.max_time > 0:
@@ -167,14 +173,16 @@ def _input_vector(spec: str | None, network: Any) -> np.ndarray | None:
         u = np.array([float(v) for v in spec.split(",")])
     except ValueError:
         raise UsageError(f"--input: cannot read {spec!r}; write numbers separated by commas, e.g. 1,0,0") from None
-    if u.shape != (network.input_size,) or not np.all(np.isfinite(u)):
-        raise UsageError(f"--input: {u.size} values given; the network has {network.input_size} inputs, and "
-                         "each value must be finite")
+    if u.shape != (network.input_size,):
+        raise UsageError(f"--input: {u.size} values given; the network has {network.input_size} inputs")
+    if not np.all(np.isfinite(u)):
+        raise UsageError(f"--input: every value must be finite, got {spec!r}")
     return u
 
 
 def _analyze(args: argparse.Namespace) -> int:
     clock = time.perf_counter()
+    check_counts(args)
     check_output_paths(args.out, {"--json": (args.json, (".json",)), "--graph": (args.graph, GRAPH_FORMATS)})
     budget = time_budget(args, clock)
     system = load_model_or_file(args.target, cell=args.cell, readout=args.readout, input=args.input)
@@ -271,6 +279,7 @@ def _flipflop(args: argparse.Namespace) -> int:
     from .flipflop import analyze_flipflop, write_outputs
 
     clock = time.perf_counter()
+    check_counts(args)
     check_output_paths(args.out)
     out = Path(args.out)
     cell = load_network(args, out)

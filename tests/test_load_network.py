@@ -240,6 +240,8 @@ def test_files_that_are_no_network_fail_in_one_line(tmp_path, capsys):
     (["--train", "--model", "m.npz"], "exclude each other"),
     (["--input", "1,0"], "2 values given; the network has 3 inputs"),
     (["--input", "1,x,0"], "cannot read '1,x,0'"),
+    (["--input", "nan,0,0"], "every value must be finite"),
+    (["--n-starts", "0"], "--n-starts must be at least 1"),
 ])
 def test_flipflop_options_out_of_place_exit_2(tmp_path, capsys, argv, needle):
     code, out, err = run(capsys, "flipflop", *argv, "--out", tmp_path / "o")
