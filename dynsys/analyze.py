@@ -44,7 +44,8 @@ def point_rows(
     points : FixedPointSet
     coordinates : mapping of column name to ndarray of shape (m,), optional
         Positions to show, e.g. ``pc1..pc3`` on the pictures' principal
-        components; default: the states' own coordinates when n <= 6.
+        components; default: the states' own coordinates
+        (:func:`point_coordinates`).
     readout : ndarray of shape (m, k), optional
         A network's readout at each point: columns ``readout`` and, for
         attractors only, ``corner`` (the signs, e.g. "+-+", see
@@ -67,8 +68,7 @@ def point_rows(
     [('P0', 'attractor'), ('P1', 'attractor'), ('P2', 'saddle')]
     """
     if coordinates is None:
-        names = points.state_names if len(points.state_names) <= 6 else ()
-        coordinates = {name: points.x[:, j] for j, name in enumerate(names)}
+        coordinates = point_coordinates(points)
     return [
         {
             "id": p.id,
@@ -128,6 +128,18 @@ def annotate_graph(G: nx.MultiDiGraph, rows: Sequence[Mapping[str, Any]], coordi
 NOUNS = {"slow": "slow point", "non-hyperbolic": "non-hyperbolic point", "unresolved": "unresolved branch end"}
 
 
+def count_kinds(G: nx.MultiDiGraph) -> Counter[str]:
+    """The nodes of a transition graph by kind, saddles by index ("index-1 saddle").
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models, transition_graph
+    >>> dict(count_kinds(transition_graph(models.duffing(), find_fixed_points(models.duffing(), seed=0))))
+    {'attractor': 2, 'index-1 saddle': 1}
+    """
+    return Counter(f"index-{d['index']} saddle" if d["kind"] == "saddle" else d["kind"] for _, d in G.nodes(data=True))
+
+
 def describe_graph(G: nx.MultiDiGraph, added: int = 0) -> str:
     """One line about a transition graph for a person: its nodes by kind (saddles by
     index), how many points the graph added to the search's, its edges, how many
@@ -139,14 +151,12 @@ def describe_graph(G: nx.MultiDiGraph, added: int = 0) -> str:
     >>> describe_graph(transition_graph(models.duffing(), find_fixed_points(models.duffing(), seed=0)))
     'transition graph: 2 attractors, 1 index-1 saddle; 2 edges, 0 unresolved branch ends; attractor graph: 2 attractors, 1 edge'
     """
-    kinds = Counter(
-        f"index-{d['index']} saddle" if d["kind"] == "saddle" else NOUNS.get(d["kind"], d["kind"])
-        for _, d in G.nodes(data=True)
-    )
-    unresolved = kinds.pop(NOUNS["unresolved"], 0)
+    kinds = count_kinds(G)
+    unresolved = kinds.pop("unresolved", 0)
     A = attractor_graph(G)
     return (
-        "transition graph: " + (", ".join(plural(n, k) for k, n in sorted(kinds.items())) or "no points")
+        "transition graph: "
+        + (", ".join(plural(n, NOUNS.get(k, k)) for k, n in sorted(kinds.items())) or "no points")
         + (f" ({added} found by the graph)" if added else "")
         + f"; {plural(G.number_of_edges(), 'edge')}, {plural(unresolved, NOUNS['unresolved'])}; "
         f"attractor graph: {plural(A.number_of_nodes(), 'attractor')}, {plural(A.number_of_edges(), 'edge')}"

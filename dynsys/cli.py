@@ -28,12 +28,13 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
+import networkx as nx
 import numpy as np
 
 from . import __version__, rnn
 from ._budget import Deadline
 from ._io import atomic_write_text
-from .fixed_points import find_fixed_points
+from .fixed_points import FixedPointSet, find_fixed_points
 from .graph import graph_points, transition_graph
 from .graph_export import FORMATS as GRAPH_FORMATS
 from .graph_export import write_graph
@@ -113,15 +114,18 @@ def check_counts(args: argparse.Namespace) -> None:
 
 def time_budget(args: argparse.Namespace, start: float) -> Deadline:
     """The ``--max-time`` of a command, counted from ``start`` (a ``time.perf_counter()``)."""
-    if not args.max_time > 0:
-        raise UsageError(f"--max-time must be a positive number of seconds, got {args.max_time:g}")
     return Deadline(args.max_time, "--max-time", start)
 
 
-def note_stopped(what: str, max_time: float) -> None:
-    """The one-line note on stderr that a time budget cut a stage short (the result is partial)."""
-    print(f"dynsys: note: the time budget (--max-time {max_time:g} s) ran out during {what}; "
-          "the result is partial", file=sys.stderr)
+def note_stopped(points: FixedPointSet, graph: nx.MultiDiGraph | None, max_time: float) -> None:
+    """One line on stderr for each stage (search, graph) that the time budget cut short (the result is partial)."""
+    stopped = [what for what, cut in (
+        ("the search for fixed points", points.stats.get("stopped")),
+        ("the transition graph (its open branches are unresolved)", graph is not None and graph.graph["stopped"]),
+    ) if cut]
+    for what in stopped:
+        print(f"dynsys: note: the time budget (--max-time {max_time:g} s) ran out during {what}; "
+              "the result is partial", file=sys.stderr)
 
 
 def load_model_or_file(
@@ -236,10 +240,7 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"report: {(out / 'report.html').resolve()}")
     if args.graph:
         print(f"wrote {write_graph(without_paths(G), args.graph)}")
-    if result.stats.get("stopped"):
-        note_stopped("the search for fixed points", args.max_time)
-    if G is not None and G.graph["stopped"]:
-        note_stopped("the transition graph (its open branches are unresolved)", args.max_time)
+    note_stopped(result, G, args.max_time)
     return 0
 
 
@@ -296,10 +297,7 @@ def _flipflop(args: argparse.Namespace) -> int:
     print(analysis.summary())
     print("wrote " + ", ".join(p.name for p in written) + f" to {out}")
     print(f"report: {(out / 'report.html').resolve()}")
-    if analysis.fixed_points.stats.get("stopped"):
-        note_stopped("the search for fixed points", args.max_time)
-    if analysis.graph.graph["stopped"]:
-        note_stopped("the transition graph (its open branches are unresolved)", args.max_time)
+    note_stopped(analysis.fixed_points, analysis.graph, args.max_time)
     return 0
 
 

@@ -36,7 +36,7 @@ import networkx as nx
 import numpy as np
 
 from ._budget import Deadline
-from .analyze import corner, describe_graph
+from .analyze import corner, count_kinds, describe_graph
 from .fixed_points import FixedPointSet, find_fixed_points
 from .graph import attractor_graph, transition_graph
 from .graph import graph_points as graph_points_of
@@ -166,10 +166,7 @@ class FlipFlopAnalysis:
     def graph_summary(self) -> dict[str, Any]:
         """Nodes of the transition graph by kind, its edges, and whether the
         attractor graph is the n-cube."""
-        kinds: dict[str, int] = {}
-        for _, data in self.graph.nodes(data=True):
-            kind = f"index-{data['index']} saddle" if data["kind"] == "saddle" else data["kind"]
-            kinds[kind] = kinds.get(kind, 0) + 1
+        kinds = count_kinds(self.graph)
         A = attractor_graph(self.graph)
         return {
             "nodes": dict(sorted(kinds.items())),
@@ -392,8 +389,10 @@ def write_outputs(
         outs = None if analysis.readout is None else analysis.readout(fps.x)
         return point_rows(fps, coordinates, outs, analysis.readout_scale), coordinates
 
-    rows, _ = rows_of(points)
-    graph_rows, coordinates = rows_of(graph_points)
+    rows, coordinates = rows_of(points)
+    graph_rows = rows
+    if graph_points is not points:  # k-cycles: the graph holds the iterate's points
+        graph_rows, coordinates = rows_of(graph_points)
     annotate_graph(graph, graph_rows, list(coordinates))
     A = attractor_graph(graph)
     if A.number_of_nodes() > 1:
