@@ -161,6 +161,21 @@ class Linearization:
         the relative tolerance given times max(1, |lambda_i|) plus the
         rounding error bound of lambda_i, which grows with its condition
         number 1 / s_i (see the module docstring).
+
+    Examples
+    --------
+    The origin of x' = x − x³, y' = −y is a saddle: Df = diag(1, −1), with
+    the unstable direction along x and the stable one along y.
+
+    >>> from dynsys import System
+    >>> s = System.from_strings({"x": "x - x**3", "y": "-y"})
+    >>> lin = linearize(s, [0.0, 0.0])
+    >>> lin
+    Linearization(flow, x=[0. 0.], label='saddle', index=1, dims=(1, 1, 0), eigenvalues=[ 1.+0.j -1.+0.j], margin=1)
+    >>> lin.is_saddle, lin.is_attractor
+    (True, False)
+    >>> np.abs(lin.Eu[:, 0]), np.abs(lin.Es[:, 0])  # unit bases, each up to its sign
+    (array([1., 0.]), array([0., 1.]))
     """
 
     x: np.ndarray | None
@@ -294,6 +309,18 @@ def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linear
     Returns
     -------
     list of Linearization, one per row of ``X``
+
+    Examples
+    --------
+    The three fixed points of x' = x − x³, y' = −y at once:
+
+    >>> from dynsys import System
+    >>> s = System.from_strings({"x": "x - x**3", "y": "-y"})
+    >>> lins = linearize_batch(s, [[0.0, 0.0], [1.0, 0.0], [-1.0, 0.0]])
+    >>> [lin.label for lin in lins]
+    ['saddle', 'stable node', 'stable node']
+    >>> lins[1].eigenvalues.real  # 1 - 3x² = -2 and -1, slowest first
+    array([-1., -2.])
     """
     check_system(system)
     tol = check_real(tol, "tol")

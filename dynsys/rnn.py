@@ -151,6 +151,28 @@ class RNNCell:
     state_dim : int
         n, the length of the state vector (H, or 2H for the LSTM).
     meta : dict
+
+    Examples
+    --------
+    What every cell offers, shown with a tanh network of H = 4 units, I = 2
+    inputs and one readout output:
+
+    >>> rng = np.random.default_rng(0)
+    >>> net = VanillaRNN(rng.normal(size=(4, 2)), rng.normal(size=(4, 4)), W_out=rng.normal(size=(1, 4)))
+    >>> net
+    VanillaRNN(cell='rnn_tanh', hidden_size=4, input_size=2, outputs=1)
+    >>> net.step(np.zeros((3, 4)), [1.0, 0.0]).shape  # one update of 3 states
+    (3, 4)
+    >>> states = net.run(rng.normal(size=(3, 5, 2)))  # 3 sequences of 5 steps
+    >>> states.shape, net.readout(states).shape
+    ((3, 5, 4), (3, 5, 1))
+    >>> s = net.system(u=[1.0, 0.0])  # the map h -> h' at constant input u
+    >>> s, s.matrix_free
+    (System('rnn_tanh(H=4)', kind='map', dim=4, params={}), True)
+    >>> s.residual(np.zeros((10, 4))).shape
+    (10, 4)
+    >>> sorted(net.state_dict())
+    ['bias_hh_l0', 'bias_ih_l0', 'readout.bias', 'readout.weight', 'weight_hh_l0', 'weight_ih_l0']
     """
 
     G: int = 1
@@ -444,6 +466,23 @@ class VanillaRNN(RNNCell):
     ----------
     nonlinearity : {"tanh", "relu"}
         The rest as for :class:`RNNCell`, with G = 1.
+
+    Examples
+    --------
+    Without biases and at input u = 0 the origin is a fixed point, where
+    tanh'(0) = 1 makes the Jacobian W_hh itself:
+
+    >>> rng = np.random.default_rng(0)
+    >>> W_ih, W_hh = rng.normal(size=(5, 2)), rng.normal(size=(5, 5))
+    >>> s = VanillaRNN(W_ih, W_hh).system()
+    >>> s.residual(np.zeros((3, 5))).shape
+    (3, 5)
+    >>> float(np.abs(s.residual(np.zeros(5))).max())
+    0.0
+    >>> bool(np.allclose(s.jacobian(np.zeros(5)), W_hh))
+    True
+    >>> s.bounds[0]  # fixed points lie in the image of tanh
+    array([-1.,  1.])
     """
 
     def __init__(self, weight_ih: Any, weight_hh: Any, bias_ih: Any = None, bias_hh: Any = None, *,
@@ -511,6 +550,23 @@ class GRU(RNNCell):
 
     At a fixed point (1 − z) ⊙ (n − h) = 0 with z < 1, so h = n ∈ (−1, 1)^H:
     ``system(u).bounds`` is [−1, 1]^H.
+
+    Examples
+    --------
+    Without biases and at u = 0 the origin is fixed (n = 0 there) and, with
+    r = z = σ(0) = 1/2, the Jacobian is Dg = I/2 + W_hn/4:
+
+    >>> rng = np.random.default_rng(0)
+    >>> W_ih, W_hh = rng.normal(size=(3 * 4, 2)), rng.normal(size=(3 * 4, 4))
+    >>> net = GRU(W_ih, W_hh)
+    >>> net
+    GRU(cell='gru', hidden_size=4, input_size=2)
+    >>> s = net.system()
+    >>> s.residual(np.zeros((6, 4))).shape
+    (6, 4)
+    >>> W_hn = W_hh[8:]  # the gate blocks r, z, n stacked by rows
+    >>> bool(np.allclose(s.jacobian(np.zeros(4)), np.eye(4) / 2 + W_hn / 4))
+    True
     """
 
     G, cell = 3, "gru"
@@ -584,6 +640,23 @@ class LSTM(RNNCell):
     |s_k| ≤ M_k = |W_ik u + b_ik + b_hk| + Σ_j |(W_hk)_j|, so
     |c| ≤ σ(M_i) / (1 − σ(M_f)) = σ(M_i)(1 + e^{M_f}), which gives the c part
     of ``system(u).bounds`` (none when that overflows).
+
+    Examples
+    --------
+    The state is (h, c), of length 2H.  Without biases and at u = 0 the
+    origin is fixed, and there ∂c'/∂c = diag(f) = I/2 (f = σ(0)):
+
+    >>> rng = np.random.default_rng(0)
+    >>> net = LSTM(rng.normal(size=(4 * 3, 2)), rng.normal(size=(4 * 3, 3)))
+    >>> s = net.system()
+    >>> s.dim, s.state_names
+    (6, ('h0', 'h1', 'h2', 'c0', 'c1', 'c2'))
+    >>> s.residual(np.zeros((5, 6))).shape
+    (5, 6)
+    >>> s.jacobian(np.zeros(6))[3:, 3:]
+    array([[0.5, 0. , 0. ],
+           [0. , 0.5, 0. ],
+           [0. , 0. , 0.5]])
     """
 
     G, cell = 4, "lstm"
@@ -670,6 +743,22 @@ class ContinuousRNN(RNNCell):
     dt : float
         The Euler step of ``step``/``run``, > 0.
         The rest as for :class:`RNNCell`, with G = 1.
+
+    Examples
+    --------
+    Without biases and at u = 0 the origin is a fixed point of the flow,
+    with the Jacobian (W_hh − I)/τ (tanh'(0) = 1):
+
+    >>> rng = np.random.default_rng(0)
+    >>> W_ih, W_hh = rng.normal(size=(4, 1)), rng.normal(size=(4, 4))
+    >>> net = ContinuousRNN(W_ih, W_hh, tau=2.0)
+    >>> s = net.system()
+    >>> s.kind, s.residual(np.zeros((3, 4))).shape
+    ('flow', (3, 4))
+    >>> bool(np.allclose(s.jacobian(np.zeros(4)), (W_hh - np.eye(4)) / 2.0))
+    True
+    >>> net.run(np.zeros((2, 7, 1))).shape  # Euler steps of length dt
+    (2, 7, 4)
     """
 
     cell, kind = "continuous", "flow"
@@ -725,6 +814,17 @@ class AmbiguousCellError(ValueError):
 
     A single-gate layer (``weight_hh_l0`` of shape (H, H)) is a tanh or a
     relu network, and nothing in the weights tells which.
+
+    Examples
+    --------
+    >>> weights = {"weight_ih_l0": np.zeros((3, 1)), "weight_hh_l0": np.zeros((3, 3))}
+    >>> try:
+    ...     from_state_dict(weights)
+    ... except AmbiguousCellError as err:
+    ...     print(err.choices)
+    ('rnn_tanh', 'rnn_relu')
+    >>> from_state_dict(weights, cell="rnn_relu")
+    VanillaRNN(cell='rnn_relu', hidden_size=3, input_size=1)
     """
 
     def __init__(self, reason: str, choices: tuple[str, ...]) -> None:
@@ -737,6 +837,14 @@ class MissingWeightError(KeyError, ValueError):
 
     Both a KeyError (what :func:`from_state_dict` has always raised) and a
     ValueError (what every other bad input raises), with a plain message.
+
+    Examples
+    --------
+    >>> try:
+    ...     from_state_dict({"weight_hh_l0": np.zeros((3, 3))}, cell="rnn_tanh")
+    ... except KeyError as err:
+    ...     print(type(err).__name__, isinstance(err, ValueError), err)
+    MissingWeightError True state_dict has no weight_ih_l0 (keys: weight_hh_l0)
     """
 
     def __str__(self) -> str:
@@ -1057,6 +1165,17 @@ def load(path: str | os.PathLike[str]) -> RNNCell:
     ValueError
         The file is not an ``.npz`` model: unreadable, no ``meta``, ``meta``
         not a JSON object with a known ``"cell"``, or bad weights.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> net = load_flipflop()
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     again = load(net.save(Path(folder) / "flipflop.npz"))
+    >>> again
+    VanillaRNN(cell='rnn_tanh', hidden_size=64, input_size=3, outputs=3)
+    >>> bool(np.array_equal(again.weight_hh, net.weight_hh)), again.meta["seed"]
+    (True, 0)
     """
     path = Path(path)
     arrays, meta = _read_npz(path)
@@ -1151,6 +1270,35 @@ def from_torch(module: Any, readout: Any = None) -> RNNCell:
         ``module`` or ``readout`` is not of a supported type.
     ValueError
         Several layers, bidirectional, ``proj_size`` > 0, or bad weights.
+
+    Examples
+    --------
+    The cell computes what the module computes (needs torch; skipped in the
+    doctests where it is not installed):
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> gru, fc = torch.nn.GRU(input_size=2, hidden_size=8, batch_first=True), torch.nn.Linear(8, 1)
+    >>> net = from_torch(gru, readout=fc)
+    >>> net
+    GRU(cell='gru', hidden_size=8, input_size=2, outputs=1)
+    >>> U = torch.randn(3, 5, 2)  # 3 sequences of 5 steps
+    >>> with torch.no_grad():
+    ...     H, _ = gru(U)
+    >>> bool(np.allclose(net.run(U.numpy()), H.numpy(), atol=1e-6))
+    True
+    >>> net.system().residual(np.zeros((4, 8))).shape
+    (4, 8)
+
+    The same weights saved by ``torch.save`` as a ``.pt`` file, read by
+    :func:`load_network`:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     torch.save(gru.state_dict(), Path(folder) / "gru.pt")
+    ...     again = load_network(Path(folder) / "gru.pt")
+    >>> again, bool(np.array_equal(again.weight_hh, net.weight_hh))
+    (GRU(cell='gru', hidden_size=8, input_size=2), True)
     """
     import torch
 
@@ -1182,6 +1330,19 @@ def load_flipflop() -> RNNCell:
     Trained by ``python -m dynsys.tasks.train flipflop --bits 3 --hidden 64 --seed 0``
     (the command, seed, loss and accuracy are in its ``meta``); see
     ``dynsys/data/flipflop_3bit_64.npz``.
+
+    Examples
+    --------
+    >>> net = load_flipflop()
+    >>> net
+    VanillaRNN(cell='rnn_tanh', hidden_size=64, input_size=3, outputs=3)
+    >>> net.meta["bits"], net.meta["seed"]
+    (3, 0)
+    >>> s = net.system(u=np.zeros(3))  # the network with its inputs off: where the bits are held
+    >>> s
+    System('rnn_tanh(H=64)', kind='map', dim=64, params={})
+    >>> s.residual(np.zeros((10, 64))).shape
+    (10, 64)
     """
     if not FLIPFLOP_PATH.is_file():
         raise FileNotFoundError(

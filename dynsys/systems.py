@@ -117,6 +117,20 @@ class ResidualOperator:
     cached : bool
         Whether the system supplied its state-dependent factors, so that
         the products do not recompute them.
+
+    Examples
+    --------
+    The map (x, y) -> (x/2, 2y) has Dg = diag(1/2, 2), so DF = Dg − I = diag(−1/2, 1):
+
+    >>> s = System.from_strings({"x": "x/2", "y": "2*y"}, kind="map")
+    >>> op = s.residual_operator([[0.0, 0.0], [1.0, 1.0]])
+    >>> op
+    ResidualOperator(B=2, n=2, cached=False)
+    >>> op.jvp([[1.0, 1.0], [2.0, 2.0]])
+    array([[-0.5,  1. ],
+           [-1. ,  2. ]])
+    >>> op.vjp([[4.0, 4.0]], rows=[1])  # only the state of row 1
+    array([[-2.,  4.]])
     """
 
     def __init__(self, states: np.ndarray, factors: Factors, jvp: FactorProductFn, vjp: FactorProductFn,
@@ -220,6 +234,26 @@ class System:
         Whether :meth:`jvp` and :meth:`vjp` are analytic products that never
         form a Jacobian (RNN cells, :func:`dynsys.models.hopfield`, callables
         given both ``jvp`` and ``vjp``).
+
+    Examples
+    --------
+    The flow x' = x − x³, y' = −y has the fixed points (0, 0) and (±1, 0),
+    where the residual vanishes; its Jacobian is diag(1 − 3x², −1):
+
+    >>> import numpy as np
+    >>> s = System.from_strings({"x": "x - x**3", "y": "-y"}, name="bistable")
+    >>> s
+    System('bistable', kind='flow', dim=2, params={})
+    >>> s.state_names, s.exprs
+    (('x', 'y'), (-x**3 + x, -y))
+    >>> fixed = np.array([[0.0, 0.0], [1.0, 0.0], [-1.0, 0.0]])
+    >>> float(np.abs(s.residual(fixed)).max())
+    0.0
+    >>> s.jacobian([0.0, 0.0])  # a saddle: eigenvalues 1 and -1
+    array([[ 1.,  0.],
+           [ 0., -1.]])
+    >>> s.jacobian(fixed).shape  # a batch of B = 3 Jacobians
+    (3, 2, 2)
     """
 
     kind: Kind
@@ -275,13 +309,34 @@ class System:
 
     # --------------------------------------------------------------- evaluation
     def rhs(self, X: Any) -> np.ndarray:
-        """f(X) for a flow, g(X) for a map; shape like ``X``."""
+        """f(X) for a flow, g(X) for a map; shape like ``X``.
+
+        Examples
+        --------
+        The logistic map g(x) = r x (1 − x) at r = 7/2 sends 3/7 to 6/7 and back:
+
+        >>> logistic = System.from_strings({"x": "r*x*(1 - x)"}, {"r": 3.5}, kind="map")
+        >>> np.round(logistic.rhs([[3 / 7], [6 / 7]]) * 7, 12)
+        array([[6.],
+               [3.]])
+        """
         Xb, single = self._batch(X)
         out = self._rhs(Xb, self._p)
         return out[0] if single else out
 
     def residual(self, X: Any) -> np.ndarray:
-        """F(X) = f(X) (flow) or g(X) - X (map): zero exactly at fixed points."""
+        """F(X) = f(X) (flow) or g(X) - X (map): zero exactly at fixed points.
+
+        Examples
+        --------
+        >>> s = System.from_strings({"x": "x - x**3", "y": "-y"})
+        >>> s.residual([0.5, 1.0])  # f(x, y) = (x - x³, -y)
+        array([ 0.375, -1.   ])
+        >>> logistic = System.from_strings({"x": "r*x*(1 - x)"}, {"r": 2.0}, kind="map")
+        >>> logistic.residual([[0.5], [0.25]])  # g(x) - x: zero at the fixed point 1 - 1/r
+        array([[0.   ],
+               [0.125]])
+        """
         Xb, single = self._batch(X)
         out = self._rhs(Xb, self._p)
         if self.kind == "map":
@@ -354,6 +409,18 @@ class System:
 
         Exact for systems built from formulas or with an analytic Jacobian,
         central finite differences otherwise.
+
+        Examples
+        --------
+        x' = x − x³, y' = −y has the Jacobian diag(1 − 3x², −1): a saddle at
+        the origin and stable nodes at (±1, 0).
+
+        >>> s = System.from_strings({"x": "x - x**3", "y": "-y"})
+        >>> s.jacobian([0.0, 0.0])
+        array([[ 1.,  0.],
+               [ 0., -1.]])
+        >>> s.jacobian([[1.0, 0.0], [-1.0, 0.0]])[:, 0, 0]  # one (n, n) block per state
+        array([-2., -2.])
         """
         Xb, single = self._batch(X)
         J = self._jacobian_at(Xb, self._p)
@@ -375,7 +442,15 @@ class System:
         return np.einsum("bji,bj->bi", self._jacobian_at(X, p), V)
 
     def residual_jacobian(self, X: Any) -> np.ndarray:
-        """DF(X): the Jacobian of :meth:`residual` (Dg - I for a map)."""
+        """DF(X): the Jacobian of :meth:`residual` (Dg - I for a map).
+
+        Examples
+        --------
+        >>> s = System.from_strings({"x": "x/2", "y": "2*y"}, kind="map")
+        >>> s.residual_jacobian([0.0, 0.0])  # diag(1/2, 2) - I
+        array([[-0.5,  0. ],
+               [ 0. ,  1. ]])
+        """
         J = self.jacobian(X)
         return J - np.eye(self.dim) if self.kind == "map" else J
 
@@ -404,6 +479,12 @@ class System:
             The analytic product where the system supplies one (see
             :attr:`matrix_free`), else Df(x_b) @ v_b with the dense Jacobian,
             or a central difference (f(x + h v) - f(x - h v)) / 2h.
+
+        Examples
+        --------
+        >>> s = System.from_strings({"x": "x*y", "y": "-y"})  # Df = [[y, x], [0, -1]]
+        >>> s.jvp([2.0, 3.0], [1.0, 1.0])
+        array([ 5., -1.])
         """
         return self._product(self._jvp_at, X, V)
 
@@ -423,6 +504,12 @@ class System:
             where the system supplies one (see :attr:`matrix_free`), else
             Σ_j Df(x_b)_ji v_bj with the dense Jacobian, analytic or by
             central differences.
+
+        Examples
+        --------
+        >>> s = System.from_strings({"x": "x*y", "y": "-y"})  # Dfᵀ = [[y, 0], [x, -1]]
+        >>> s.vjp([2.0, 3.0], [1.0, 1.0])
+        array([3., 1.])
         """
         return self._product(self._vjp_at, X, V)
 
@@ -496,7 +583,19 @@ class System:
 
     # ------------------------------------------------------------ derived systems
     def with_params(self, **values: float) -> "System":
-        """The same system with some parameters changed, without rebuilding it."""
+        """The same system with some parameters changed, without rebuilding it.
+
+        Examples
+        --------
+        The fixed point 1 − 1/r of the logistic map moves with r:
+
+        >>> logistic = System.from_strings({"x": "r*x*(1 - x)"}, {"r": 2.0}, kind="map")
+        >>> faster = logistic.with_params(r=4.0)
+        >>> faster.params, logistic.params
+        ({'r': 4.0}, {'r': 2.0})
+        >>> faster.residual([0.75])
+        array([0.])
+        """
         unknown = sorted(set(values) - set(self.params))
         if unknown:
             raise ValueError(
@@ -520,6 +619,22 @@ class System:
         reverse: a forward pass stores x_0, ..., x_{k-1} (k states of (B, n)),
         then v <- Dg(x_i)ᵀ v for i = k-1, ..., 0.  Both products are analytic
         exactly when the map's are, so ``matrix_free`` carries over.
+
+        Examples
+        --------
+        At r = 7/2 the logistic map g(x) = r x (1 − x) has the period-2 orbit
+        3/7 -> 6/7 -> 3/7: fixed points of g², with the multiplier
+        g'(3/7) g'(6/7) = (1/2)(−5/2) = −5/4.
+
+        >>> logistic = System.from_strings({"x": "r*x*(1 - x)"}, {"r": 3.5}, kind="map")
+        >>> g2 = logistic.iterate(2)
+        >>> g2
+        System('system^2', kind='map', dim=1, params={r=3.5})
+        >>> orbit = np.array([[3 / 7], [6 / 7]])
+        >>> bool(np.allclose(g2.rhs(orbit), orbit))
+        True
+        >>> np.round(g2.jacobian([3 / 7]), 12)
+        array([[-1.25]])
         """
         if self.kind != "map":
             raise ValueError(f"iterate() needs a map, {self.name} is a {self.kind}")
@@ -585,6 +700,18 @@ class System:
 
         Jacobian -Df, products -Df v and -Dfᵀ v, analytic where those of f are,
         and cached in :meth:`residual_operator` where those of f are.
+
+        Examples
+        --------
+        The stable node (1, 0) of x' = x − x³, y' = −y (eigenvalues −2, −1)
+        is an unstable node of the reversed flow:
+
+        >>> s = System.from_strings({"x": "x - x**3", "y": "-y"}, name="bistable")
+        >>> back = s.reverse_time()
+        >>> back
+        System('bistable (reversed)', kind='flow', dim=2, params={})
+        >>> back.jacobian([1.0, 0.0]).diagonal()
+        array([2., 1.])
         """
         if self.kind != "flow":
             raise ValueError(f"reverse_time() needs a flow, {self.name} is a {self.kind}")
@@ -641,6 +768,19 @@ class System:
         The Jacobian d f_i / d x_j is differentiated by sympy and both are
         compiled with ``sympy.lambdify`` to numpy, evaluated for the whole
         batch at once.
+
+        Examples
+        --------
+        x' = a x − x³, y' = −y: fixed points (0, 0) and (±√a, 0).
+
+        >>> import sympy as sp
+        >>> x, y, a = sp.symbols("x y a")
+        >>> s = System.from_sympy([a * x - x**3, -y], [x, y], {a: 4.0}, name="pitchfork")
+        >>> s
+        System('pitchfork', kind='flow', dim=2, params={a=4})
+        >>> s.jacobian([2.0, 0.0])  # exact: a - 3x² = -8 at x = √a = 2
+        array([[-8.,  0.],
+               [ 0., -1.]])
         """
         _check_kind(kind)
         params = dict(params or {})
@@ -713,6 +853,24 @@ class System:
             (:func:`dynsys.parse.check_symbolic_size`).
         FormulaError
             A formula outside the grammar (a ValueError).
+
+        Examples
+        --------
+        >>> s = System.from_strings({"x": "x - x**3", "y": "-y"}, name="bistable")
+        >>> s.exprs
+        (-x**3 + x, -y)
+        >>> s.jacobian([0.0, 0.0])  # exact, from the formulas
+        array([[ 1.,  0.],
+               [ 0., -1.]])
+
+        A map with a parameter, and what the parser refuses:
+
+        >>> System.from_strings({"x": "r*x*(1 - x)"}, {"r": 3.5}, kind="map")
+        System('system', kind='map', dim=1, params={r=3.5})
+        >>> System.from_strings({"x": "x + z"})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        dynsys.parse.FormulaError: in formula 'x + z' at column 5: unknown name 'z'; declared names are ['x'], ...
         """
         from .parse import check_names, check_symbolic_size, parse_formula
 
@@ -790,6 +948,37 @@ class System:
         vectorized : bool, optional
             Whether ``f`` (and ``jacobian``) accept batches.  Detected by a
             trial call on a batch of two states when not given.
+
+        Examples
+        --------
+        x' = a x − x³, y' = −y written for one state at a time; the Jacobian
+        comes from central differences:
+
+        >>> def f(state, a):
+        ...     x, y = state
+        ...     return [a * x - x**3, -y]
+        >>> s = System.from_callable(f, 2, params={"a": 1.0}, vectorized=False, state_names=("x", "y"))
+        >>> s
+        System('system', kind='flow', dim=2, params={a=1})
+        >>> np.round(s.jacobian([1.0, 0.0]), 6)
+        array([[-2.,  0.],
+               [ 0., -1.]])
+
+        Written for a batch (B, n), with its analytic Jacobian (B, n, n):
+
+        >>> def f_batch(X):
+        ...     return np.stack([X[:, 0] - X[:, 0] ** 3, -X[:, 1]], axis=1)
+        >>> def jacobian(X):
+        ...     J = np.zeros((len(X), 2, 2))
+        ...     J[:, 0, 0], J[:, 1, 1] = 1 - 3 * X[:, 0] ** 2, -1.0
+        ...     return J
+        >>> s = System.from_callable(f_batch, 2, jacobian, vectorized=True)
+        >>> s.jacobian([[0.0, 0.0], [1.0, 0.0]])
+        array([[[ 1.,  0.],
+                [ 0., -1.]],
+        <BLANKLINE>
+               [[-2.,  0.],
+                [ 0., -1.]]])
         """
         _check_kind(kind)
         if not callable(f):

@@ -19,9 +19,13 @@ here independently of :mod:`dynsys.linearize`.
 
 Examples
 --------
->>> from hypothesis import given
+A property test, run here on a fixed set of 10 draws (``derandomize``; leave
+the settings out for hypothesis's random search):
+
+>>> from hypothesis import given, settings
 >>> from dynsys.linearize import linearize
->>> @given(linear_systems("flow", dims=(2, 4)))
+>>> @settings(max_examples=10, derandomize=True, deadline=None)
+... @given(linear_systems("flow", dims=(2, 4)))
 ... def test_index(case):
 ...     lin = linearize(case.system, np.zeros(case.system.dim))
 ...     assert lin.index == case.spectrum.index
@@ -61,6 +65,20 @@ class Spectrum:
         pair a +- ib, stored as a + ib with b > 0.
     groups : tuple of str
         "stable", "unstable" or "centre" for each block, as it was drawn.
+
+    Examples
+    --------
+    A stable eigenvalue −1 and an unstable pair 2 ± 3i:
+
+    >>> spectrum = Spectrum("flow", (-1 + 0j, 2 + 3j), ("stable", "unstable"))
+    >>> spectrum.eigenvalues
+    array([-1.+0.j,  2.+3.j,  2.-3.j])
+    >>> spectrum.dims, spectrum.index, spectrum.label
+    ((1, 2, 0), 2, 'saddle-focus')
+    >>> spectrum.matrix()
+    array([[-1.,  0.,  0.],
+           [ 0.,  2.,  3.],
+           [ 0., -3.,  2.]])
     """
 
     kind: Kind
@@ -209,6 +227,19 @@ def spectra(
     |lambda| in [margin, 1 - margin], unstable in [1 + margin, max_modulus],
     centre exactly |lambda| = 1 (real: +-1); a real eigenvalue has either
     sign, a pair the argument theta in [margin, pi - margin].
+
+    Examples
+    --------
+    Every drawn spectrum of an attracting map lies inside the unit circle,
+    by at least ``margin``:
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20, derandomize=True, deadline=None)
+    ... @given(spectra("map", dims=(1, 4), groups=("stable",), margin=0.1))
+    ... def test_attracting(spectrum):
+    ...     assert np.all(np.abs(spectrum.eigenvalues) <= 0.9 + 1e-12)
+    ...     assert spectrum.index == 0 and spectrum.label.startswith("stable")
+    >>> test_attracting()
     """
     _check_kind(kind)
     lo, hi = _check_dims(dims)
@@ -274,6 +305,19 @@ class LinearSystem(NamedTuple):
     P : ndarray (n, n)
         Its columns ``spectrum.columns(group)`` span the invariant subspace
         of that group (see :meth:`subspace`).
+
+    Examples
+    --------
+    Drawn by :func:`linear_systems`; A maps each subspace into itself:
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10, derandomize=True, deadline=None)
+    ... @given(linear_systems("flow", dims=(2, 4)))
+    ... def test_invariant(case):
+    ...     E = case.subspace("stable")
+    ...     assert np.linalg.matrix_rank(np.hstack([E, case.A @ E]), tol=1e-8) == E.shape[1]
+    ...     assert np.allclose(case.system.jacobian(np.zeros(case.spectrum.n)), case.A)
+    >>> test_invariant()
     """
 
     system: System
@@ -300,6 +344,19 @@ def linear_systems(
     Returns
     -------
     strategy of LinearSystem
+
+    Examples
+    --------
+    :func:`dynsys.linearize.linearize` finds the drawn spectrum at the origin:
+
+    >>> from hypothesis import given, settings
+    >>> from dynsys.linearize import linearize
+    >>> @settings(max_examples=10, derandomize=True, deadline=None)
+    ... @given(linear_systems("map", dims=(1, 4), groups=("stable", "unstable")))
+    ... def test_classification(case):
+    ...     lin = linearize(case.system, np.zeros(case.spectrum.n))
+    ...     assert (lin.dims, lin.label) == (case.spectrum.dims, case.spectrum.label)
+    >>> test_classification()
     """
     return st.builds(_linear_system, spectra(kind, dims, **spectrum_options), _SEEDS)
 
@@ -339,6 +396,23 @@ def affine_maps(n: int, *, offset: float = 2.0) -> st.SearchStrategy[tuple[np.nd
     Returns
     -------
     strategy of (M (n, n), b (n,))
+
+    Examples
+    --------
+    The stable node (1, 0) of x' = x − x³, y' = −y (eigenvalues −2, −1)
+    moves to M (1, 0) + b and keeps its eigenvalues, whatever the change of
+    coordinates:
+
+    >>> from hypothesis import given, settings
+    >>> s = System.from_strings({"x": "x - x**3", "y": "-y"})
+    >>> @settings(max_examples=10, derandomize=True, deadline=None)
+    ... @given(affine_maps(2))
+    ... def test_node_moves(change):
+    ...     M, b = change
+    ...     moved, y = conjugate(s, M, b), M @ [1.0, 0.0] + b
+    ...     assert np.allclose(moved.residual(y), 0.0, atol=1e-12)
+    ...     assert np.allclose(np.sort(np.linalg.eigvals(moved.jacobian(y)).real), [-2.0, -1.0])
+    >>> test_node_moves()
     """
     n = check_count(n, "n")
 
@@ -367,6 +441,23 @@ def conjugate(system: System, M: Any, b: Any) -> System:
     Returns
     -------
     System (vectorised, exact Jacobian if ``system`` has one)
+
+    Examples
+    --------
+    x' = x − x³, y' = −y in the coordinates y = 2x + (1, 1): the fixed points
+    (0, 0), (±1, 0) move to (1, 1), (3, 1), (−1, 1), with the same Jacobians
+    (M is a multiple of the identity here):
+
+    >>> s = System.from_strings({"x": "x - x**3", "y": "-y"})
+    >>> moved = conjugate(s, 2 * np.eye(2), [1.0, 1.0])
+    >>> moved
+    System('system (conjugated)', kind='flow', dim=2, params={})
+    >>> fixed = np.array([[1.0, 1.0], [3.0, 1.0], [-1.0, 1.0]])
+    >>> float(np.abs(moved.residual(fixed)).max())
+    0.0
+    >>> moved.jacobian([3.0, 1.0])
+    array([[-2.,  0.],
+           [ 0., -1.]])
     """
     if not isinstance(system, System):
         raise TypeError(f"system must be a dynsys.System, got {type(system).__name__}")
@@ -408,6 +499,21 @@ class PolynomialSystem(NamedTuple):
         zeros, real or complex, and each is simple (DF invertible there).
     exact_roots : tuple of tuple of sympy.Rational
         The same zeros, exactly.
+
+    Examples
+    --------
+    Drawn by :func:`polynomial_systems`; every root is a fixed point inside
+    ``bounds``:
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5, derandomize=True, deadline=None)
+    ... @given(polynomial_systems("flow", dims=(1, 2)))
+    ... def test_roots(case):
+    ...     assert np.allclose(case.system.residual(case.roots), 0.0)
+    ...     low, high = case.system.bounds.T
+    ...     assert np.all((low < case.roots) & (case.roots < high))
+    ...     assert len(case.roots) == len(case.exact_roots)
+    >>> test_roots()
     """
 
     system: System
@@ -451,6 +557,19 @@ def polynomial_systems(
     Returns
     -------
     strategy of PolynomialSystem
+
+    Examples
+    --------
+    Every zero is simple (DF invertible there), for maps x -> x + F(x) too:
+
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5, derandomize=True, deadline=None)
+    ... @given(polynomial_systems("map", dims=(1, 2), max_roots=4))
+    ... def test_simple_zeros(case):
+    ...     assert len(case.roots) <= 4
+    ...     DF = case.system.residual_jacobian(case.roots)
+    ...     assert np.all(np.abs(np.linalg.det(DF)) > 1e-9)
+    >>> test_simple_zeros()
     """
     _check_kind(kind)
     lo, hi = _check_dims(dims)
