@@ -225,6 +225,13 @@ def rational_residual(system: System) -> tuple[list[sp.Expr], list[sp.Expr]]:
     ValueError
         If the system has no formulas or a residual is not a rational
         function of the states.
+
+    Examples
+    --------
+    >>> from dynsys import models
+    >>> numerators, denominators = rational_residual(models.henon())
+    >>> numerators, denominators
+    ([-7*x**2/5 - x + y + 1, 3*x/10 - y], [])
     """
     if system.exprs is None or system.symbols is None:
         raise ValueError(

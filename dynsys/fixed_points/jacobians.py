@@ -125,6 +125,17 @@ class DenseJacobian:
     """DF(x) formed for every start, shape (B, n, n); steps by LAPACK.
 
     ``aux`` (the per-start state the solver carries) is the Jacobian itself.
+
+    Examples
+    --------
+    The Newton step from x = 1.1 towards the zero (1, 0) of the Duffing oscillator:
+
+    >>> import numpy as np
+    >>> from dynsys import models
+    >>> model = DenseJacobian(models.duffing())
+    >>> X = np.array([[1.1, 0.0]])
+    >>> model.newton_step(X, model.system.residual(X), model.evaluate(X)).round(6) + 0.0
+    array([[-0.087833,  0.      ]])
     """
 
     name = "dense"
@@ -214,6 +225,19 @@ class MatrixFreeJacobian:
     normal equations; ||DF||_F is estimated by Hutchinson's trace estimator,
     ||DF||_F² = E|DF z|² for z with independent ±1 entries (seeded, so the
     search stays deterministic).
+
+    Examples
+    --------
+    The same gradient as the dense model's, without forming DF:
+
+    >>> import numpy as np
+    >>> from dynsys import models
+    >>> model = MatrixFreeJacobian(models.duffing())
+    >>> X = np.array([[1.1, 0.0]])
+    >>> model.gradient(X, model.system.residual(X), model.evaluate(X)).round(6)
+    array([[0.60753, 0.0693 ]])
+    >>> model.evaluate(X).shape
+    (1, 0)
     """
 
     name = "matrix-free"

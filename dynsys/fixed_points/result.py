@@ -38,6 +38,17 @@ class FixedPoint:
         |F(x)|.
     is_fixed, is_slow : bool
     linearization : Linearization
+    id : str
+        Its id in the set it comes from.
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> point = find_fixed_points(models.duffing(), n_starts=32)[2]
+    >>> point
+    FixedPoint(P2, fixed, x=[0. 0.], q=0, label='saddle', index=1)
+    >>> point.kind
+    'saddle'
     """
 
     x: np.ndarray
@@ -116,6 +127,17 @@ class FixedPointSet:
     kinds : ndarray of str, shape (m,)
         Each point's kind (:func:`point_kind`): "attractor", "saddle",
         "repeller", "non-hyperbolic" or "slow".
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> points = find_fixed_points(models.duffing(), n_starts=32)
+    >>> points
+    FixedPointSet('duffing', kind='flow', 3 fixed, 0 slow)
+    >>> points.kinds.tolist(), points.stable().ids
+    (['attractor', 'attractor', 'saddle'], ('P0', 'P1'))
+    >>> FixedPointSet.from_json(points.to_json()).x.tolist() == points.x.tolist()
+    True
     """
 
     x: np.ndarray
