@@ -38,6 +38,7 @@ import time
 from typing import Any
 
 import numpy as np
+
 from dynsys.fixed_points.common import cluster
 from dynsys.systems import System
 

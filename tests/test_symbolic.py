@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsys import System
-from dynsys.models import henon, logistic, lorenz, toggle_switch
 from dynsys.fixed_points.exact import solve_exact
+from dynsys.models import henon, logistic, lorenz, toggle_switch
 from dynsys.testing import polynomial_systems
 
 x, y, z = sp.symbols("x y z", real=True)

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from .._io import atomic_write, decode_array, encode_array, finite_json, loads_json, read_npz, restore_nonfinite
+from .._io import (
+    atomic_write,
+    decode_array,
+    encode_array,
+    finite_json,
+    loads_json,
+    read_npz,
+    restore_nonfinite,
+)
 from .._validate import check_real_array
 from ..linearize import Linearization
 from ..systems import KINDS
