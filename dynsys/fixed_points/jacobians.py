@@ -23,8 +23,10 @@ caller asks for (the Levenberg-Marquardt loop's forcing term): an inexact
 Levenberg-Marquardt method that becomes an inexact Newton-Krylov method as
 mu falls, with superlinear convergence near a regular zero.  ||J||_F is
 estimated with Hutchinson's estimator (HUTCHINSON_PROBES random sign
-vectors); there is no separate Newton probe.  Memory per start is O(n)
-instead of O(n²).
+vectors).  Without ``newton_probe``, every row also tries its inexact
+Newton step (CGLS to relative residual POLISH_ETA) at every iteration of
+the Levenberg-Marquardt loop, not only where the damping is above its
+starting level.  Memory per start is O(n) instead of O(n²).
 
 References
 ----------
@@ -69,8 +71,9 @@ class JacobianModel(Protocol):
     name : str
         Its key in :data:`SOLVERS` (reported as ``stats["solver"]``).
     newton_probe : bool
-        Whether the Levenberg-Marquardt loop also tries the undamped Newton
-        step of the rows whose damping is above its starting level.
+        True: the Levenberg-Marquardt loop also tries the undamped Newton
+        step of the rows whose damping is above its starting level; False:
+        of every row, at every iteration.
     system : System
 
     Examples

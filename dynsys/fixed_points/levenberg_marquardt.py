@@ -8,8 +8,9 @@ step solves
 (one batched ``numpy.linalg.solve`` over the active starts, or CGLS for
 the matrix-free model: :mod:`.jacobians`).  Where mu is above its starting
 level, the undamped Newton step J delta = -F is tried as well and taken
-when it gives the lower q (the Newton probe of models with
-``newton_probe``): the damping mu I shortens the steps along the
+when it gives the lower q (the Newton probe; a Jacobian model without
+``newton_probe``, the matrix-free one, tries the Newton step of every row
+at every iteration): the damping mu I shortens the steps along the
 directions of small singular values of J, so that plain LM crawls along
 curved valleys of q, where Newton's affine-invariant step goes straight to
 the zero.  A step is accepted when q(x + delta) < q(x); the damping mu of
@@ -279,7 +280,7 @@ class _Trial:
 
     ``delta`` is the step taken to it, ``jdelta`` J δ of the damped step,
     ``newton`` the rows whose Newton step won, ``probed`` those whose Newton
-    step was tried (all of them for a model without a Newton probe).
+    step was tried (all of them for a model without ``newton_probe``).
     """
 
     x: np.ndarray
@@ -353,19 +354,19 @@ def _forcing_term(work: _WorkingSet) -> np.ndarray:
     return np.minimum(CG_ETA_MAX, np.sqrt(np.minimum(row_norm(work.f) / work.fnorm0, gnorm / work.gnorm0)))
 
 
-def _newton_probe(model: JacobianModel, work: _WorkingSet) -> tuple[np.ndarray, np.ndarray]:
-    """The rows whose undamped Newton step J δ = -F is tried, and those steps.
+def _newton_probe(model: JacobianModel, work: _WorkingSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows whose undamped Newton step J δ = -F is tried (a mask and their indices), and those steps.
 
     Where the damping is still above its starting level, the Newton step is
     tried too: mu I damps the directions of small singular values, along
-    which LM alone crawls in curved valleys.  For a model without a Newton
-    probe every row counts as probed.
+    which LM alone crawls in curved valleys.  A model without
+    ``newton_probe`` (the matrix-free one) tries the Newton step of every row.
     """
     probed = np.full(len(work), not model.newton_probe)
     if model.newton_probe:
         probed = work.mu > LM_TAU * model.initial_damping(work.x, work.aux)
     probe = np.flatnonzero(probed)
-    return probed, model.newton_step(work.x[probe], work.f[probe], work.aux[probe])
+    return probed, probe, model.newton_step(work.x[probe], work.f[probe], work.aux[probe])
 
 
 def _trial_step(model: JacobianModel, work: _WorkingSet, eta: np.ndarray) -> _Trial:
@@ -374,8 +375,7 @@ def _trial_step(model: JacobianModel, work: _WorkingSet, eta: np.ndarray) -> _Tr
     m = len(work)
     with np.errstate(all="ignore"):
         delta, jdelta = model.damped_step(work.x, work.f, work.g, work.aux, work.mu, eta)
-        probed, delta_newton = _newton_probe(model, work)
-        probe = np.flatnonzero(probed)
+        probed, probe, delta_newton = _newton_probe(model, work)
         trials = np.concatenate([work.x + delta, work.x[probe] + delta_newton])
         f_trials = model.system.residual(trials)
         q_trials = 0.5 * row_dot(f_trials, f_trials)

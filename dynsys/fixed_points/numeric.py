@@ -101,7 +101,7 @@ from .._validate import check_count, check_real, check_real_array
 from ..simulate import Trajectories, sample_states, simulate
 from ..systems import System
 from .base import MethodResult, SearchOptions
-from .common import cluster, inside, row_norm
+from .common import cluster, inside, row_dot, row_norm
 from .criteria import is_zero, stationary
 from .jacobians import SOLVERS, DenseJacobian, JacobianModel
 from .levenberg_marquardt import LMResult, levenberg_marquardt
@@ -180,7 +180,7 @@ def find(system: System, options: SearchOptions) -> MethodResult:
         search.run(draw(), n_chunks)
     X, F, outcome = search.X, search.F, search.outcome
     with np.errstate(over="ignore"):
-        q = 0.5 * np.einsum("bi,bi->b", F, F)
+        q = 0.5 * row_dot(F, F)
     max_slow_q = options.max_slow_q
     if max_slow_q is None:
         max_slow_q = _default_max_slow_q(system, box, None if starts is None else X0)
@@ -263,7 +263,7 @@ class _Search:
             self.n_merged += int(lm.merged.sum())
             zx = np.concatenate([self.zeros[0], Xc[outcome[chunk] == FIXED]])
             zf = np.concatenate([self.zeros[1], Fc[outcome[chunk] == FIXED]])
-            distinct = np.unique(cluster(zx, 0.5 * np.einsum("bi,bi->b", zf, zf), np.ones(len(zx), bool), self.radius))
+            distinct = np.unique(cluster(zx, 0.5 * row_dot(zf, zf), np.ones(len(zx), bool), self.radius))
             self.zeros = (zx[distinct], zf[distinct])
         self.n_new = len(self.zeros[0]) - known
         self.X, self.F = np.concatenate([self.X, X]), np.concatenate([self.F, F])
@@ -280,7 +280,7 @@ class _Search:
         if not self.n_new or not fixed.size:
             return False
         zf = self.F[fixed]
-        rep = cluster(self.X[fixed], 0.5 * np.einsum("bi,bi->b", zf, zf), np.ones(len(fixed), bool), self.radius)
+        rep = cluster(self.X[fixed], 0.5 * row_dot(zf, zf), np.ones(len(fixed), bool), self.radius)
         return bool(np.any(np.unique(rep, return_counts=True)[1] == 1))
 
 
@@ -312,7 +312,7 @@ def _uncertainty_radii(model: JacobianModel, X: np.ndarray, F: np.ndarray, radii
 
 def _default_max_slow_q(system: System, box: np.ndarray | None, starts: np.ndarray | None) -> float:
     """SLOW_Q_FRACTION times the median q (finite values) over the reference
-    sample of ``max_slow_q`` (see find_fixed_points): a Latin hypercube of
+    sample of ``max_slow_q`` (see :func:`dynsys.find_fixed_points`): a Latin hypercube of
     ``box``, else standard normal states z, or c + s z for given ``starts``
     (c the middle of their bounding box, s its half-widths raised to 1)."""
     sampler = np.random.default_rng(SLOW_Q_SEED)
@@ -326,7 +326,7 @@ def _default_max_slow_q(system: System, box: np.ndarray | None, starts: np.ndarr
             X = 0.5 * (low + high) + np.maximum(1.0, 0.5 * (high - low)) * X
     with np.errstate(all="ignore"):
         F = system.residual(X)
-        q = 0.5 * np.einsum("bi,bi->b", F, F)
+        q = 0.5 * row_dot(F, F)
     q = q[np.isfinite(q)]
     return SLOW_Q_FRACTION * float(np.median(q)) if q.size else 0.0
 
@@ -496,7 +496,7 @@ def _classify(
 
     A row whose q = ½|F|² is not finite (F overflows it) is diverged."""
     with np.errstate(over="ignore"):
-        finite = np.isfinite(np.einsum("bi,bi->b", F, F)) & model.finite(aux)
+        finite = np.isfinite(row_dot(F, F)) & model.finite(aux)
     outcome = np.full(len(X), UNCONVERGED)
     outcome[finite] = np.where(is_zero(model, X[finite], F[finite], aux[finite], tol), FIXED, UNCONVERGED)
     rest = np.flatnonzero(finite & (outcome != FIXED))

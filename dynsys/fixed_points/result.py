@@ -126,7 +126,7 @@ class FixedPointSet:
         (distinct points found), ``method``, ``tol``, ``iterations``,
         ``time_s`` (with ``time_search_s`` and ``time_linearize_s``, its two
         parts), ``solver``, ``n_chunks``, ``n_merged_early``; see
-        :func:`find_fixed_points`.
+        :func:`dynsys.find_fixed_points`.
     eigenvalues : ndarray of shape (m, n), complex
         Each point's eigenvalues (derived from ``linearizations``).
     index : ndarray of int, shape (m,)
