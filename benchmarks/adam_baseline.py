@@ -38,7 +38,8 @@ import time
 from typing import Any
 
 import numpy as np
-from dynsys.newton import cluster
+
+from dynsys.fixed_points.common import cluster
 from dynsys.systems import System
 
 DEFAULTS = {

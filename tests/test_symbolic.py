@@ -1,4 +1,4 @@
-"""Exact fixed points of rational systems (dynsys.symbolic.solve_exact).
+"""Exact fixed points of rational systems (dynsys.fixed_points.exact.solve_exact).
 
 Every expected value is a closed form derived by hand (noted beside it), the
 roots of a resultant computed by numpy, or the exactly known zeros of the
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsys import System
+from dynsys.fixed_points.exact import solve_exact
 from dynsys.models import henon, logistic, lorenz, toggle_switch
-from dynsys.symbolic import solve_exact
 from dynsys.testing import polynomial_systems
 
 x, y, z = sp.symbols("x y z", real=True)
@@ -214,7 +214,7 @@ def test_bezout_cap_refuses_at_once():
 
 
 def test_degree_bound_from_the_formula_tree():
-    from dynsys.symbolic import _degree_bound
+    from dynsys.fixed_points.exact import _degree_bound
 
     assert _degree_bound(x**3 * y + x - 1, (x, y)) == (4, 0)
     assert _degree_bound((x**2 - 2 * x + 1) / (x - 1), (x,)) == (2, 1)

@@ -12,7 +12,9 @@ a polynomial ideal; its lexicographic Groebner basis, computed exactly over
 the rationals, decides whether the zero set is finite and gives it in
 triangular form, from which the real zeros are read one coordinate at a
 time (see :func:`solve_exact` for what is exact and what is computed in
-60-digit floating point).
+60-digit floating point).  :func:`find` is ``method="exact"`` of
+:func:`dynsys.find_fixed_points`: it reports all the real fixed points (in
+``bounds`` when given); the options of the numeric search are not used.
 """
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .systems import System, denominators
+from ..systems import System, denominators
+from .base import MethodResult, SearchOptions
+from .common import inside
 
 #: Decimal digits of the floating-point steps (root refinement, back-substitution, checks).
 DIGITS = 60
@@ -30,6 +34,54 @@ DIGITS = 60
 #: The largest Bezout bound (product of the residuals' numerator degrees, bounded from the
 #: formulas as written) the exact method accepts: Duffing's third iterate (243) takes 0.7 s.
 MAX_BEZOUT = 300
+
+
+def find(system: System, options: SearchOptions) -> MethodResult:
+    """All the real fixed points of a rational system (:func:`solve_exact`) inside ``options.region``.
+
+    Parameters
+    ----------
+    system : System
+        Built from rational formulas (see :func:`solve_exact`).
+    options : SearchOptions
+        Only ``region`` and ``merge_tol`` are used: a point within
+        ``merge_tol * max(1, max |x|)`` of the region counts as inside.
+
+    Returns
+    -------
+    MethodResult
+        Every point is fixed; the statistics count the points outside the
+        region (``n_outside``) and the zeros where F is undefined
+        (``n_undefined``); there are no starts.
+
+    Raises
+    ------
+    ValueError
+        See :func:`solve_exact`.
+
+    Examples
+    --------
+    >>> from dynsys import models
+    >>> from dynsys.fixed_points.base import SearchOptions
+    >>> options = SearchOptions(
+    ...     starts=None, n_starts=1, region=None, noise=0.0, tol=1e-10, max_iter=1, merge_tol=1e-6,
+    ...     slow_gtol=1e-8, max_slow_q=None, seed=0, t_span=None, max_drift=1.0, solver="auto",
+    ...     max_memory=2**30, deadline=None,
+    ... )
+    >>> find(models.henon(), options).x.round(6)
+    array([[-1.131354, -0.339406],
+           [ 0.631354,  0.189406]])
+    """
+    X, n_undefined = solve_exact(system, return_undefined=True)
+    radius = options.merge_tol * max(1.0, float(np.max(np.abs(X), initial=0.0)))
+    within = inside(X, options.region, radius)
+    X = X[within]
+    with np.errstate(all="ignore"):
+        F = system.residual(X)
+    stats = {"n_starts": 0, "n_diverged": 0, "n_escaped": 0, "n_unconverged": 0}
+    stats.update(n_above_max_slow_q=0, n_not_minima=0, n_undefined=n_undefined)
+    stats.update(n_outside=int(np.sum(~within)), iterations=0, stopped=None)
+    return MethodResult(X, F, np.ones(len(X), dtype=bool), radius, stats)
 
 
 def solve_exact(system: System, *, return_undefined: bool = False) -> np.ndarray | tuple[np.ndarray, int]:
@@ -173,6 +225,13 @@ def rational_residual(system: System) -> tuple[list[sp.Expr], list[sp.Expr]]:
     ValueError
         If the system has no formulas or a residual is not a rational
         function of the states.
+
+    Examples
+    --------
+    >>> from dynsys import models
+    >>> numerators, denominators = rational_residual(models.henon())
+    >>> numerators, denominators
+    ([-7*x**2/5 - x + y + 1, 3*x/10 - y], [])
     """
     if system.exprs is None or system.symbols is None:
         raise ValueError(
