@@ -20,10 +20,11 @@ space, with saddles between neighbouring corners.  :func:`analyze_flipflop`
    attractor graph is the n-cube.
 
 ``dynsys flipflop`` (:func:`run`: the bundled network, a freshly trained
-one or the user's file) prints its summary, and :func:`write_outputs` writes the pictures, ``fixed_points.json``
-(:meth:`FlipFlopAnalysis.to_dict`) and ``.csv``, ``fixed_points.npz`` (the
-whole :class:`FixedPointSet`, exactly), ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``,
-and ``report.html``.
+one or the user's file) prints its summary, and :func:`write_outputs`
+writes the pictures, ``fixed_points.json`` (:meth:`FlipFlopAnalysis.to_dict`)
+and ``.csv``, ``fixed_points.npz`` (the whole :class:`FixedPointSet`,
+exactly), ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``, and
+``report.html``.
 """
 from __future__ import annotations
 
