@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from dynsys import attractor_graph, rnn, transition_graph
-from dynsys.flipflop import analyze_flipflop
+from dynsys.cli.flipflop import analyze_flipflop
 from dynsys.plot import plot_state_space, plot_trials
 from dynsys.tasks.flipflop import generate
 

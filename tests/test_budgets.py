@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 
 from dynsys import System, find_fixed_points, models, simulate, transition_graph
-from dynsys.analyze import save_figures
+from dynsys.cli.outputs import save_figures
 from dynsys.cli import main
 
 ROBERTSON = {"y1": "-k1*y1 + k3*y2*y3", "y2": "k1*y1 - k2*y2**2 - k3*y2*y3", "y3": "k2*y2**2"}
@@ -159,8 +159,8 @@ def nothing_computed(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("computed before the output paths were checked")
 
-    monkeypatch.setattr("dynsys.cli.find_fixed_points", fail)
-    monkeypatch.setattr("dynsys.cli.load_model_or_file", fail)
+    monkeypatch.setattr("dynsys.cli.analyze.find_fixed_points", fail)
+    monkeypatch.setattr("dynsys.cli.analyze.load_model_or_file", fail)
 
 
 @pytest.mark.parametrize(

@@ -185,12 +185,12 @@ def test_nothing_is_created_in_out_before_the_model_loads(capsys, tmp_path):
 
 
 def test_a_computation_beyond_its_limits_is_one_line_and_status_1(capsys, monkeypatch):
-    import dynsys.cli
+    import dynsys.cli.analyze
 
     def beyond(*args, **kwargs):
         raise RuntimeError("simulate: the solver needs more than max_steps = 50000 steps\nto reach t = 1e300")
 
-    monkeypatch.setattr(dynsys.cli, "find_fixed_points", beyond)
+    monkeypatch.setattr(dynsys.cli.analyze, "find_fixed_points", beyond)
     code, _, err = run(capsys, "analyze", "lorenz")
     assert code == 1 and len(err.strip().splitlines()) == 1 and "max_steps" in err
 

@@ -16,7 +16,7 @@ from scipy.optimize import brentq
 
 from dynsys.cli import main
 from dynsys.fixed_points import FixedPointSet
-from dynsys.flipflop import analyze_flipflop
+from dynsys.cli.flipflop import analyze_flipflop
 from dynsys.graph import attractor_graph
 from dynsys.graph_export import read_graph
 from dynsys.rnn import VanillaRNN, load_flipflop
@@ -181,7 +181,7 @@ def test_an_untrained_network_encodes_no_corner_and_draws_no_empty_graph(tmp_pat
     """A contracting random network (spectral radius 0.5) has one fixed point, the origin, where
     the readout is 0: it holds no memory, so it encodes no corner, and with one attractor there is
     no attractor graph to draw."""
-    from dynsys.flipflop import write_outputs
+    from dynsys.cli.flipflop import write_outputs
 
     rng = np.random.default_rng(0)
     n = 16
@@ -216,7 +216,7 @@ def test_cycle_memories_have_ids_of_their_own_in_every_output(tmp_path):
     """Memories held as 2-cycles: the table, CSV, JSON and npz list the map's fixed points (P ids),
     the graph and cycle_points.csv/.npz the points of the 2nd iterate (C ids), and no id names
     two different points."""
-    from dynsys.flipflop import write_outputs
+    from dynsys.cli.flipflop import write_outputs
 
     bits = 3
     cell = VanillaRNN(np.eye(bits), -2.0 * np.eye(bits), W_out=np.eye(bits), b_out=np.zeros(bits))

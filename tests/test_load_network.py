@@ -23,7 +23,7 @@ import pytest
 from dynsys import rnn
 from dynsys.cli import main
 from dynsys.fixed_points import FixedPointSet
-from dynsys.flipflop import analyze_flipflop
+from dynsys.cli.flipflop import analyze_flipflop
 
 CORNERS = {tuple(c) for c in itertools.product([-1, 1], repeat=3)}
 

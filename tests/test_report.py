@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from dynsys.report import Progress, write_html_report, write_points_csv
+from dynsys.cli.report import Progress, write_html_report, write_points_csv
 
 
 class FakeTerminal(io.StringIO):

@@ -1,4 +1,4 @@
-"""The flip-flop job: open a recurrent network trained on the n-bit flip-flop.
+"""The ``dynsys flipflop`` job: open a recurrent network trained on the n-bit flip-flop.
 
 Following Sussillo & Barak (2013), a network that stores n bits should hold
 each of the 2^n memories as an attractor, at a corner of a cube in its state
@@ -19,15 +19,18 @@ space, with saddles between neighbouring corners.  :func:`analyze_flipflop`
    the saddle search between neighbouring attractors) and checks whether its
    attractor graph is the n-cube.
 
-``dynsys flipflop`` (see :mod:`dynsys.cli`) prints its summary, and
-:func:`write_outputs` writes the pictures, ``fixed_points.json``
-(:meth:`FlipFlopAnalysis.to_dict`) and ``.csv``, ``fixed_points.npz`` (the
-whole :class:`FixedPointSet`, exactly), ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``,
-and ``report.html``.
+``dynsys flipflop`` (:func:`run`: the bundled network, a freshly trained
+one or the user's file) prints its summary, and :func:`write_outputs`
+writes the pictures, ``fixed_points.json`` (:meth:`FlipFlopAnalysis.to_dict`)
+and ``.csv``, ``fixed_points.npz`` (the whole :class:`FixedPointSet`,
+exactly), ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``, and
+``report.html``.
 """
 from __future__ import annotations
 
+import argparse
 import json
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -35,16 +38,32 @@ from typing import Any, Callable
 import networkx as nx
 import numpy as np
 
-from ._budget import Deadline
-from .analyze import corner, count_kinds, describe_graph
-from .fixed_points import FixedPointSet, find_fixed_points
-from .graph import attractor_graph, transition_graph
-from .graph import graph_points as graph_points_of
+from .. import rnn
+from .._budget import Deadline
+from ..fixed_points import FixedPointSet, find_fixed_points
+from ..graph import attractor_graph, transition_graph
+from ..graph import graph_points as graph_points_of
+from ..simulate import sample_states, settling_period
+from ..systems import System
+from ..tasks.flipflop import generate
+from .inputs import (
+    CELL_HELP, DEFAULT_MAX_TIME, INPUT_HELP, MAX_TIME_HELP, READOUT_HELP, UsageError, check_counts,
+    check_output_paths, input_vector, read_network, time_budget,
+)
+from .outputs import (
+    annotate_graph, command_line, corner, count_kinds, describe_graph, note_stopped, point_coordinates, point_rows,
+    save_data_and_report, save_figures, without_paths,
+)
 from .report import Progress, write_points_csv
-from .simulate import sample_states, settling_period
-from .systems import System
 
 SETTLE_STEPS = 1000  # iterations with the input off before the settling test
+HELP = "analyse a recurrent network trained on the n-bit flip-flop"
+DESCRIPTION = (
+    "Open a recurrent network trained on the n-bit flip-flop (the bundled 3-bit, 64-unit tanh "
+    "network by default): score it on held-out trials, find its fixed and slow points, the corners its "
+    "attractors encode and the saddles between them, and write pictures, data files, the graph and "
+    "report.html to --out."
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,7 +100,7 @@ class FlipFlopAnalysis:
     corners : ndarray of int, shape (m, bits), or None
         The sign of the readout at each attractor (rows of
         ``attractors``); None without a readout.  Which of them encode a
-        memory (every output decided, :func:`dynsys.analyze.corner`):
+        memory (every output decided, :func:`dynsys.cli.outputs.corner`):
         :meth:`encoded_corners`.
     attractors : FixedPointSet
         The attractors: the stable fixed points, or the stable points of the
@@ -92,6 +111,21 @@ class FlipFlopAnalysis:
     graph : networkx.MultiDiGraph
         The transition graph of the attractors' system (``system``, or its
         k-th iterate for k-cycles).
+
+    Examples
+    --------
+    A 2-bit flip-flop held by two uncoupled bistable units: its attractor
+    graph is the square (the 2-cube), one saddle on each edge.
+
+    >>> from dynsys import rnn
+    >>> cell = rnn.VanillaRNN(2 * np.eye(2), 2 * np.eye(2), W_out=np.eye(2))  # h' = tanh(2u + 2h): 2 bistable units
+    >>> analysis = analyze_flipflop(cell, n_trials=16, n_steps=50, n_starts=64, seed=0)
+    >>> analysis.bits, len(analysis.attractors), analysis.is_cube
+    (2, 4, True)
+    >>> sorted(analysis.encoded_corners())
+    ['++', '+-', '-+', '--']
+    >>> analysis.graph_summary()["nodes"]
+    {'attractor': 4, 'index-1 saddle': 4, 'repeller': 1}
     """
 
     system: System
@@ -179,13 +213,13 @@ class FlipFlopAnalysis:
     @property
     def readout_scale(self) -> float:
         """The size of the network's decided outputs: the median |output| over the
-        trials' scored steps (1 without a readout); see :func:`dynsys.analyze.corner`."""
+        trials' scored steps (1 without a readout); see :func:`dynsys.cli.outputs.corner`."""
         if self.outputs is None or not self.mask.any():
             return 1.0
         return float(np.median(np.abs(self.outputs[self.mask])))
 
     def encoded_corners(self) -> set[str]:
-        """The distinct corners the attractors encode (:func:`dynsys.analyze.corner`); none without a readout."""
+        """The distinct corners the attractors encode (:func:`dynsys.cli.outputs.corner`); none without a readout."""
         if self.readout is None:
             return set()
         return {c for c in (corner(o, self.readout_scale) for o in self.readout(self.attractors.x)) if c}
@@ -231,7 +265,6 @@ class FlipFlopAnalysis:
         return "\n".join(lines)
 
 
-
 def analyze_flipflop(
     cell: Any,
     *,
@@ -272,7 +305,7 @@ def analyze_flipflop(
     tol : float
         |F| below which a point is fixed.
     progress : Progress, optional
-        Reports the steps of the analysis (see :class:`dynsys.report.Progress`).
+        Reports the steps of the analysis (see :class:`dynsys.cli.report.Progress`).
     max_seconds : float > 0, optional
         Wall-clock budget of the whole analysis, shared by the search and the
         graph (``max_seconds`` of :func:`dynsys.find_fixed_points` and
@@ -283,9 +316,22 @@ def analyze_flipflop(
     Returns
     -------
     FlipFlopAnalysis
-    """
-    from .tasks.flipflop import generate
 
+    Examples
+    --------
+    Two uncoupled tanh units h' = tanh(2u + 2h) store 2 bits: at zero input
+    each unit has the attractors h = +-0.9575 (the roots of h = tanh 2h)
+    and an unstable fixed point 0, so the network has 4 attractors at the
+    corners, 4 index-1 saddles between them and a repeller at the origin.
+
+    >>> from dynsys import rnn
+    >>> cell = rnn.VanillaRNN(2 * np.eye(2), 2 * np.eye(2), W_out=np.eye(2))  # h' = tanh(2u + 2h): 2 bistable units
+    >>> analysis = analyze_flipflop(cell, n_trials=16, n_steps=50, n_starts=64, seed=0)
+    >>> analysis.accuracy, analysis.counts()["stable"], analysis.counts()["saddles_by_index"]
+    (1.0, 4, {1: 4})
+    >>> np.round(np.abs(analysis.attractors.x), 4).tolist()
+    [[0.9575, 0.9575], [0.9575, 0.9575], [0.9575, 0.9575], [0.9575, 0.9575]]
+    """
     bits = cell.input_size
     if cell.W_out is not None and cell.W_out.shape[0] != bits:
         raise ValueError(f"a flip-flop network has as many outputs as inputs; this one has {cell.W_out.shape[0]} "
@@ -363,9 +409,19 @@ def write_outputs(
     carry their coordinates on the top principal components of the trials'
     states (``pc1..pc3``, the axes of ``state_space.png``), their readout
     and, for attractors, the corner they encode.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from dynsys import rnn
+    >>> cell = rnn.VanillaRNN(2 * np.eye(2), 2 * np.eye(2), W_out=np.eye(2))  # h' = tanh(2u + 2h): 2 bistable units
+    >>> analysis = analyze_flipflop(cell, n_trials=16, n_steps=50, n_starts=64, seed=0)
+    >>> written = write_outputs(analysis, Path(tempfile.mkdtemp()))
+    >>> [p.name for p in written]  # doctest: +NORMALIZE_WHITESPACE
+    ['trials.png', 'state_space.png', 'spectrum.png', 'graph.png', 'fixed_points.json', 'fixed_points.csv',
+     'fixed_points.npz', 'graph.graphml', 'graph.gexf', 'graph.json', 'graph.dot', 'report.html']
     """
-    from . import plot
-    from .analyze import annotate_graph, point_coordinates, point_rows, save_data_and_report, save_figures, without_paths
+    from .. import plot  # matplotlib is loaded only when a job draws
 
     step = progress.step if progress is not None else (lambda what: None)
     step("drawing the pictures")
@@ -409,3 +465,95 @@ def write_outputs(
         points=points, graph=graph, rows=rows, report_json=json.dumps(analysis.to_dict(), indent=1),
         extra=cycles, command=command,
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``dynsys flipflop``.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="dynsys flipflop")
+    >>> add_arguments(parser)
+    >>> args = parser.parse_args(["--train", "--bits", "2"])
+    >>> args.train, args.bits, args.n_starts, args.out
+    (True, 2, 1024, 'flipflop_out')
+    """
+    parser.add_argument("--model", metavar="FILE.npz|FILE.pt", help="a trained network (default: the bundled one)")
+    parser.add_argument("--train", action="store_true", help="train a network first (dynsys.tasks.train)")
+    parser.add_argument("--bits", type=int, help="bits of the task, with --train (default 3)")
+    parser.add_argument("--hidden", type=int, help="hidden units, with --train (default 64)")
+    parser.add_argument("--cell", choices=rnn.CELLS, help="with --model: " + CELL_HELP + "; with --train: the "
+                        "cell to train (default rnn_tanh)")
+    parser.add_argument("--readout", metavar="NAME", help="with --model: " + READOUT_HELP)
+    parser.add_argument("--input", metavar="U1,U2,...", help=INPUT_HELP)
+    parser.add_argument("--n-starts", type=int, default=1024, help="starts sampled from the trials (default 1024)")
+    parser.add_argument("--noise", type=float, default=0.05, help="noise added to the starts (default 0.05)")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    parser.add_argument("--out", default="flipflop_out", metavar="DIR", help="output folder (default flipflop_out)")
+    parser.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME, metavar="SECONDS", help=MAX_TIME_HELP)
+
+
+def _load_network(args: argparse.Namespace, out: Path) -> rnn.RNNCell:
+    """The cell to analyse: the bundled model, a freshly trained one, or the user's file."""
+    for option, value, allowed, partner in (
+        ("--bits", args.bits, args.train, "--train"),
+        ("--hidden", args.hidden, args.train, "--train"),
+        ("--cell", args.cell, args.train or args.model is not None, "--train or --model"),
+        ("--readout", args.readout, args.model is not None, "--model"),
+    ):
+        if value is not None and not allowed:
+            raise UsageError(f"{option} applies only with {partner}")
+    if args.train and args.model is not None:
+        raise UsageError("--train and --model exclude each other: train a network, or analyse yours")
+    if args.train:
+        from ..tasks import train  # the trainer is loaded only when asked to train
+
+        out.mkdir(parents=True, exist_ok=True)  # the trained model is the run's first output
+        path = out / "model.npz"
+        argv = ["flipflop", "--bits", str(3 if args.bits is None else args.bits),
+                "--hidden", str(64 if args.hidden is None else args.hidden), "--seed", str(args.seed)]
+        if train.main([*argv, "--cell", args.cell or "rnn_tanh", "--out", str(path)]) != 0:
+            raise UsageError("training failed (see above)")
+        return rnn.load(path)
+    if args.model is None:
+        return rnn.load_flipflop()
+    return read_network(Path(args.model), args.cell, args.readout)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``dynsys flipflop``: check the options, open the network, analyse it, write the outputs; the exit status.
+
+    Raises
+    ------
+    UsageError
+        For bad input, before anything is computed.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> run(parser.parse_args(["--bits", "4"]))
+    Traceback (most recent call last):
+    ...
+    dynsys.cli.inputs.UsageError: --bits applies only with --train
+    """
+    clock = time.perf_counter()
+    check_counts(args)
+    check_output_paths(args.out)
+    out = Path(args.out)
+    cell = _load_network(args, out)
+    u = input_vector(args.input, cell)
+    print(f"network: {cell!r}")
+    budget = time_budget(args, clock)
+    progress = Progress(6 if cell.kind == "map" else 5, start=clock)
+    analysis = analyze_flipflop(cell, input=u, n_starts=args.n_starts, noise=args.noise, seed=args.seed + 1234,
+                                progress=progress, max_seconds=budget.left())
+    out.mkdir(parents=True, exist_ok=True)
+    written = write_outputs(analysis, out, progress, command=command_line(args.argv))
+    progress.done()
+    print(analysis.fixed_points.table())
+    print(analysis.summary())
+    print("wrote " + ", ".join(p.name for p in written) + f" to {out}")
+    print(f"report: {(out / 'report.html').resolve()}")
+    note_stopped(analysis.fixed_points, analysis.graph, args.max_time)
+    return 0

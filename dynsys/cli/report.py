@@ -24,7 +24,7 @@ from typing import IO, Any, Mapping, Sequence
 
 import numpy as np
 
-from ._io import atomic_write_text
+from .._io import atomic_write_text
 
 
 class Progress:

@@ -1,14 +1,17 @@
-"""The ``dynsys analyze --out DIR`` job: pictures, data files and a report for any system.
+"""What the jobs share for writing their results: rows of points, graph files, figures, the report.
 
-For a 2-D system the main picture is its phase portrait (stream lines or
-arrows, nullclines, manifolds of the saddles, basins); for more dimensions,
-trajectories from the search box on their top principal components with the
-fixed points and the saddles' branches.  Next to it: the spectra, the
-attractor graph, ``fixed_points.json`` (exact), ``.csv``, ``.npz``,
-the graph as ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``, and ``report.html``.
+Both jobs (``dynsys analyze --out``, ``dynsys flipflop``) show the same
+points under the same ids everywhere: :func:`point_rows` (the table, the
+CSV, the report) at :func:`point_coordinates` (the pictures' axes),
+:func:`annotate_graph` (the graph files), :func:`save_figures` and
+:func:`save_data_and_report` (``fixed_points.json``, ``.csv``, ``.npz``,
+``graph.graphml``, ``.gexf``, ``.json``, ``.dot`` and ``report.html``).
+Lines for a person: :func:`describe_graph`, :func:`note_stopped`.
 """
 from __future__ import annotations
 
+import shlex
+import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -17,17 +20,14 @@ from typing import Any, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
-from . import __version__
-from ._io import atomic_write, atomic_write_text
-from .fixed_points import FixedPointSet
-from .graph import attractor_graph
-from .graph_export import FORMATS as GRAPH_FORMATS
-from .graph_export import write_graph
-from .report import Progress, plural, write_html_report, write_points_csv
-from .simulate import simulate
-from .systems import System
+from .. import __version__
+from .._io import atomic_write, atomic_write_text
+from ..fixed_points import FixedPointSet
+from ..graph import attractor_graph
+from ..graph_export import FORMATS as GRAPH_FORMATS
+from ..graph_export import write_graph
+from .report import plural, write_html_report, write_points_csv
 
-N_TRAJECTORIES = 24  # trajectories drawn for systems of more than 2 dimensions
 CORNER_MARGIN = 0.5  # a readout encodes a corner of {-1, 1}^k when every |output| >= this
 
 
@@ -114,6 +114,15 @@ def annotate_graph(G: nx.MultiDiGraph, rows: Sequence[Mapping[str, Any]], coordi
     Each row's ``coordinates`` columns become node attributes of the same
     name; a readout becomes ``readout1..readoutk``; an attractor's corner
     becomes ``corner`` and its label ``"P3 (+-+)"``.
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models, transition_graph
+    >>> points = find_fixed_points(models.duffing(), seed=0)
+    >>> G = transition_graph(models.duffing(), points)
+    >>> annotate_graph(G, point_rows(points), ["coord_x"])
+    >>> {node: float(x) for node, x in G.nodes(data="coord_x")}
+    {'P0': -1.0, 'P1': 1.0, 'P2': 0.0}
     """
     for row in rows:
         data = G.nodes[row["id"]]
@@ -164,77 +173,19 @@ def describe_graph(G: nx.MultiDiGraph, added: int = 0) -> str:
 
 
 def without_paths(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """A copy of a transition graph without the branches' sampled paths (kept for pictures only)."""
+    """A copy of a transition graph without the branches' sampled paths (kept for pictures only).
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models, transition_graph
+    >>> G = transition_graph(models.duffing(), find_fixed_points(models.duffing(), seed=0), keep_paths=True)
+    >>> [("path" in d) for *_, d in G.edges(data=True)], [("path" in d) for *_, d in without_paths(G).edges(data=True)]
+    ([True, True], [False, False])
+    """
     G = G.copy()
     for *_, data in G.edges(data=True):
         data.pop("path", None)
     return G
-
-
-def sample_trajectories(system: System, points: FixedPointSet, seed: int) -> np.ndarray:
-    """Trajectories (B, T, n) from random states in the system's box (or around the points)."""
-    rng = np.random.default_rng(seed)
-    if system.bounds is not None:
-        lo, hi = system.bounds[:, 0], system.bounds[:, 1]
-    else:
-        centre, spread = points.x.mean(axis=0), np.ptp(points.x, axis=0) + 1.0
-        lo, hi = centre - spread, centre + spread
-    x0 = rng.uniform(lo, hi, size=(N_TRAJECTORIES, system.dim))
-    if system.kind == "map":
-        return simulate(system, x0, steps=200).X
-    return simulate(system, x0, (0.0, 20.0), n_points=400).X
-
-
-def write_outputs(
-    system: System, points: FixedPointSet, graph: nx.MultiDiGraph, out: Path, *, seed: int = 0,
-    progress: Progress | None = None, command: str | None = None,
-) -> list[Path]:
-    """Write the pictures, data files and ``report.html`` of an analysis to ``out``.
-
-    ``points`` are all the points of the run (:func:`dynsys.graph.graph_points`
-    of ``graph``), so every output shows the same points under the same ids.
-    """
-    from . import plot
-
-    step = progress.step if progress is not None else (lambda what: None)
-    note = progress.note if progress is not None else (lambda text: None)
-    step("drawing the pictures")
-    note("phase portrait" if system.dim <= 2 else "trajectories")
-    if system.dim <= 2:
-        portrait = plot.phase_portrait(system, fixed_points=points, basins=True, resolution=100)
-        main = (portrait.axes[0].get_title(), portrait)
-    else:
-        trajectories = sample_trajectories(system, points, seed)
-        main = ("Trajectories with the fixed points and the saddles' branches",
-                plot.plot_state_space(trajectories, points, graph, system=system))
-    # the pictures' axes: the states themselves up to 3 of them, else the trajectories' top 3 principal components
-    projection = None if system.dim <= 3 else plot.principal_components(trajectories, 3)
-    coordinates = point_coordinates(points, projection)
-    figures = {"state_space.png": main}
-    note("spectra and the attractor graph")
-    if points.is_fixed.any():
-        figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points.fixed()))
-    A = attractor_graph(graph)
-    if A.number_of_nodes() > 1:
-        axes = (dict(projection=(np.zeros(3), np.eye(3)), axis_names=system.state_names) if system.dim == 3
-                else dict(projection=projection))
-        figures["graph.png"] = ("Attractor graph: attractors joined through the index-1 saddles between them",
-                                plot.draw_graph(A, edge_labels=True, **axes))
-    written = save_figures(figures, out)
-    step("writing data files and the report")
-    rows = point_rows(points, coordinates)
-    summary = (
-        f"{system.name} ({system.kind}, n = {system.dim}"
-        + "".join(f", {k} = {v:g}" for k, v in system.params.items())
-        + f")\n{int(points.is_fixed.sum())} fixed and {int(points.is_slow.sum())} slow points\n{points.table()}\n"
-        + describe_graph(graph)
-    )
-    graph = without_paths(graph)
-    annotate_graph(graph, rows, list(coordinates))
-    return written + save_data_and_report(
-        out, title=f"dynsys analysis of {system.name}", summary=summary, figures=figures, points=points,
-        graph=graph, rows=rows, report_json=points.to_json(), command=command,
-    )
 
 
 def point_coordinates(
@@ -267,6 +218,16 @@ def save_figures(figures: Mapping[str, tuple[str, Any]], out: Path) -> list[Path
     written to a temporary file in ``out`` and renamed into place
     (:func:`dynsys._io.atomic_write`), so a run killed while drawing leaves
     no truncated picture.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> out = Path(tempfile.mkdtemp())
+    >>> [p.name for p in save_figures({"empty.png": ("An empty picture", fig)}, out)], (out / "empty.png").is_file()
+    (['empty.png'], True)
+    >>> plt.close(fig)
     """
     for name, (_, fig) in figures.items():
         atomic_write(out / name, lambda f, fig=fig, name=name: fig.savefig(f, format=Path(name).suffix[1:], dpi=110))
@@ -284,6 +245,18 @@ def save_data_and_report(
     ``points``, ``rows`` and the point nodes of ``graph`` are to be the same
     points under the same ids; ``graph`` is written as given (without
     branch paths: see :func:`without_paths`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from dynsys import find_fixed_points, models, transition_graph
+    >>> points = find_fixed_points(models.duffing(), seed=0)
+    >>> written = save_data_and_report(
+    ...     Path(tempfile.mkdtemp()), title="Duffing", summary=points.table(), figures={}, points=points,
+    ...     graph=transition_graph(models.duffing(), points), rows=point_rows(points), report_json=points.to_json())
+    >>> [p.name for p in written]  # doctest: +NORMALIZE_WHITESPACE
+    ['fixed_points.json', 'fixed_points.csv', 'fixed_points.npz', 'graph.graphml', 'graph.gexf', 'graph.json',
+     'graph.dot', 'report.html']
     """
     written = [
         atomic_write_text(out / "fixed_points.json", report_json),
@@ -304,3 +277,36 @@ def save_data_and_report(
         when=datetime.now().astimezone().isoformat(timespec="seconds"),
     )
     return [*written, report]
+
+
+def note_stopped(points: FixedPointSet, graph: nx.MultiDiGraph | None, max_time: float) -> None:
+    """One line on stderr for each stage (search, graph) that the time budget cut short (the result is partial).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> from dynsys import find_fixed_points, models
+    >>> points = find_fixed_points(models.duffing(), seed=0, max_seconds=1e-9)
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     note_stopped(points, None, 1e-9)
+    >>> print(err.getvalue().strip())
+    dynsys: note: the time budget (--max-time 1e-09 s) ran out during the search for fixed points; the result is partial
+    """
+    stopped = [what for what, cut in (
+        ("the search for fixed points", points.stats.get("stopped")),
+        ("the transition graph (its open branches are unresolved)", graph is not None and graph.graph["stopped"]),
+    ) if cut]
+    for what in stopped:
+        print(f"dynsys: note: the time budget (--max-time {max_time:g} s) ran out during {what}; "
+              "the result is partial", file=sys.stderr)
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The command as a person would type it again: ``dynsys`` and the quoted arguments.
+
+    Examples
+    --------
+    >>> print(command_line(["analyze", "lorenz", "--param", "rho=0.5", "--out", "my run"]))
+    dynsys analyze lorenz --param rho=0.5 --out 'my run'
+    """
+    return shlex.join(["dynsys", *map(str, argv)])

@@ -1,0 +1,282 @@
+"""The ``dynsys analyze`` job: fixed and slow points of any system, its transition graph, its report.
+
+It loads a built-in model, a TOML file or a network file at a constant
+input (:func:`load_model_or_file`), finds and classifies the fixed and slow
+points, prints them as a table and, with ``--json``, ``--graph`` or
+``--out``, writes them, the transition graph, and the pictures, data files
+and report.
+
+For a 2-D system the main picture is its phase portrait (stream lines or
+arrows, nullclines, manifolds of the saddles, basins); for more dimensions,
+trajectories from the search box on their top principal components with the
+fixed points and the saddles' branches.  Next to it: the spectra, the
+attractor graph, ``fixed_points.json`` (exact), ``.csv``, ``.npz``,
+the graph as ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``, and ``report.html``.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from .. import load_system, rnn
+from .._io import atomic_write_text
+from ..fixed_points import FixedPointSet, find_fixed_points
+from ..graph import attractor_graph, graph_points, transition_graph
+from ..graph_export import FORMATS as GRAPH_FORMATS
+from ..graph_export import write_graph
+from ..models import MODELS, get_model
+from ..parse import parse_assignment
+from ..simulate import simulate
+from ..systems import System
+from .inputs import (
+    CELL_HELP, DEFAULT_MAX_TIME, INPUT_HELP, MAX_TIME_HELP, NETWORK_SUFFIXES, READOUT_HELP, UsageError,
+    check_counts, check_output_paths, input_vector, read_network, time_budget,
+)
+from .outputs import (
+    annotate_graph, command_line, describe_graph, note_stopped, point_coordinates, point_rows, save_data_and_report,
+    save_figures, without_paths,
+)
+from .report import Progress
+
+HELP = "find and classify the fixed and slow points of a model, TOML file or network"
+DESCRIPTION = (
+    "Find and classify the fixed and slow points of a built-in model (see 'dynsys models'), "
+    "of a system declared in a TOML file, or of a recurrent network file (.npz, .pt) at a constant input; "
+    "print them as a table; with --graph or --out also build the transition graph (saddles and the "
+    "attractors their branches reach) and write it, the pictures, the data files and report.html."
+)
+N_TRAJECTORIES = 24  # trajectories drawn for systems of more than 2 dimensions
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``dynsys analyze``.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="dynsys analyze")
+    >>> add_arguments(parser)
+    >>> args = parser.parse_args(["lorenz", "--param", "rho=0.5", "--bounds=-30:30"])
+    >>> args.target, args.param, args.bounds, args.n_starts
+    ('lorenz', ['rho=0.5'], '-30:30', 512)
+    """
+    parser.add_argument("target", metavar="MODEL_OR_FILE",
+                        help="built-in model name, TOML file, or network file (.npz, .pt)")
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="set a parameter (repeatable)")
+    parser.add_argument("--bounds", metavar="LO:HI[,LO:HI...]", help="search box; use --bounds=... for negative values")
+    parser.add_argument("--n-starts", type=int, default=512, help="number of starts (default 512)")
+    parser.add_argument("--tol", type=float, default=1e-10, help="|F| below which a point is fixed (default 1e-10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+    parser.add_argument("--exact", action="store_true", help="solve a polynomial system exactly with sympy")
+    parser.add_argument("--json", metavar="OUT", help="write the fixed points as JSON")
+    parser.add_argument("--graph", metavar="OUT", help="write the transition graph (.graphml, .gexf, .json or .dot)")
+    parser.add_argument("--out", metavar="DIR", help="write pictures, data files and report.html to DIR")
+    parser.add_argument("--cell", choices=rnn.CELLS, help="network file: " + CELL_HELP)
+    parser.add_argument("--readout", metavar="NAME", help="network file: " + READOUT_HELP)
+    parser.add_argument("--input", metavar="U1,U2,...", help="network file: " + INPUT_HELP)
+    parser.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME, metavar="SECONDS", help=MAX_TIME_HELP)
+
+
+def _parse_bounds(spec: str, dim: int) -> np.ndarray:
+    """Bounds from ``"LO:HI"`` (every state) or ``"LO:HI,LO:HI,..."`` (one per state)."""
+    try:
+        pairs = [tuple(float(v) for v in part.split(":")) for part in spec.split(",")]
+    except ValueError:
+        raise UsageError(f"--bounds: cannot read {spec!r}; write LO:HI or LO:HI,LO:HI,... ") from None
+    if any(len(p) != 2 for p in pairs):
+        raise UsageError(f"--bounds: every entry of {spec!r} must be LO:HI")
+    if len(pairs) == 1:
+        pairs = pairs * dim
+    if len(pairs) != dim:
+        raise UsageError(f"--bounds: {len(pairs)} ranges given for {dim} states")
+    return np.array(pairs)
+
+
+def load_model_or_file(
+    target: str, *, cell: str | None = None, readout: str | None = None, input: str | None = None
+) -> System:
+    """A built-in model by name, a system from a TOML file, or a network file (.npz, .pt) at input ``input``.
+
+    ``cell``, ``readout`` and ``input`` (``"1,0,0"``, zeros when None) are
+    the options ``--cell``, ``--readout`` and ``--input``, which only a
+    network file takes.
+
+    Raises
+    ------
+    UsageError
+        For a name that is neither a model nor a file (with the closest
+        model's name), or network options given for a model or TOML file.
+
+    Examples
+    --------
+    >>> load_model_or_file("duffing").name
+    'duffing'
+    >>> load_model_or_file("dufing")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dynsys.cli.inputs.UsageError: 'dufing' is neither ... file; did you mean duffing? built-in models: ...
+    """
+    path = Path(target)
+    if target not in MODELS and path.suffix.lower() in NETWORK_SUFFIXES:
+        network = read_network(path, cell, False if readout is None else readout)  # the dynamics need no readout
+        return network.system(input_vector(input, network))
+    given = [f"--{k}" for k, v in (("cell", cell), ("readout", readout), ("input", input)) if v is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)}: only for a network file ({', '.join(NETWORK_SUFFIXES)}), not {target!r}")
+    if target in MODELS:
+        return get_model(target)
+    if path.suffix.lower() == ".toml" or path.exists():
+        return load_system(path)
+    close = difflib.get_close_matches(target.lower(), list(MODELS), n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise UsageError(
+        f"{target!r} is neither a built-in model nor a TOML or network file; {hint}"
+        f"built-in models: {', '.join(sorted(MODELS))} (see dynsys models)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``dynsys analyze``: check the options, load the system, search, build the graph, write; the exit status.
+
+    Raises
+    ------
+    UsageError
+        For bad input, before anything is computed.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> args = parser.parse_args(["duffing", "--n-starts", "64"])
+    >>> args.argv = ["analyze", "duffing", "--n-starts", "64"]
+    >>> with contextlib.redirect_stdout(io.StringIO()) as printed:
+    ...     status = run(args)
+    >>> status, printed.getvalue().splitlines()[2]
+    (0, 'duffing (flow, n=2; delta=0.3, alpha=-1, beta=1)')
+    """
+    clock = time.perf_counter()
+    check_counts(args)
+    check_output_paths(args.out, {"--json": (args.json, (".json",)), "--graph": (args.graph, GRAPH_FORMATS)})
+    budget = time_budget(args, clock)
+    system = load_model_or_file(args.target, cell=args.cell, readout=args.readout, input=args.input)
+    if args.param:
+        system = system.with_params(**dict(parse_assignment(a) for a in args.param))
+    bounds = _parse_bounds(args.bounds, system.dim) if args.bounds else None
+    build_graph = bool(args.graph or args.out)
+    progress = Progress(2 + 2 * bool(args.out) if build_graph else 1, start=clock)
+    progress.step("finding fixed and slow points")
+    try:
+        result = find_fixed_points(
+            system, bounds=bounds, n_starts=args.n_starts, tol=args.tol, seed=args.seed,
+            method="exact" if args.exact else "numeric", max_seconds=budget.left(),
+        )
+    except ValueError as exc:
+        if not args.exact:
+            raise
+        raise UsageError(f"--exact cannot solve {system.name}: {exc}; drop --exact to search numerically") from None
+    points, G = result, None
+    if build_graph:
+        progress.step("building the transition graph")
+        G = transition_graph(system, result, search_saddles=True, keep_paths=bool(args.out), seed=args.seed,
+                             progress=progress.note, max_seconds=budget.left())
+        points = graph_points(G, system, result)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        written = _write_outputs(system, points, G, out, seed=args.seed, progress=progress,
+                                 command=command_line(args.argv))
+    progress.done()
+    params = ", ".join(f"{k}={v:g}" for k, v in system.params.items())
+    print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
+    print(points.table())
+    st = result.stats
+    print(
+        f"{st['n_fixed']} fixed and {st['n_slow']} slow points from the search ({st['method']}"
+        + (f", {st['n_starts']} starts: {st['n_diverged']} diverged, {st['n_escaped']} escaped, "
+           f"{st['n_unconverged']} unconverged, "
+           f"{st['n_outside']} points outside the bounds" if st["method"] == "numeric" else "")
+        + f") in {st['time_s']:.2f} s"
+    )
+    if G is not None:
+        print(describe_graph(G, len(points) - len(result)))
+    if args.json:
+        atomic_write_text(args.json, points.to_json())
+        print(f"wrote {args.json}")
+    if args.out:
+        print("wrote " + ", ".join(p.name for p in written) + f" to {out}")
+        print(f"report: {(out / 'report.html').resolve()}")
+    if args.graph:
+        print(f"wrote {write_graph(without_paths(G), args.graph)}")
+    note_stopped(result, G, args.max_time)
+    return 0
+
+
+def _sample_trajectories(system: System, points: FixedPointSet, seed: int) -> np.ndarray:
+    """Trajectories (B, T, n) from random states in the system's box (or around the points)."""
+    rng = np.random.default_rng(seed)
+    if system.bounds is not None:
+        lo, hi = system.bounds[:, 0], system.bounds[:, 1]
+    else:
+        centre, spread = points.x.mean(axis=0), np.ptp(points.x, axis=0) + 1.0
+        lo, hi = centre - spread, centre + spread
+    x0 = rng.uniform(lo, hi, size=(N_TRAJECTORIES, system.dim))
+    if system.kind == "map":
+        return simulate(system, x0, steps=200).X
+    return simulate(system, x0, (0.0, 20.0), n_points=400).X
+
+
+def _write_outputs(
+    system: System, points: FixedPointSet, graph: nx.MultiDiGraph, out: Path, *, seed: int = 0,
+    progress: Progress | None = None, command: str | None = None,
+) -> list[Path]:
+    """Write the pictures, data files and ``report.html`` of an analysis to ``out``.
+
+    ``points`` are all the points of the run (:func:`dynsys.graph.graph_points`
+    of ``graph``), so every output shows the same points under the same ids.
+    """
+    from .. import plot  # matplotlib is loaded only when a job draws
+
+    step = progress.step if progress is not None else (lambda what: None)
+    note = progress.note if progress is not None else (lambda text: None)
+    step("drawing the pictures")
+    note("phase portrait" if system.dim <= 2 else "trajectories")
+    if system.dim <= 2:
+        portrait = plot.phase_portrait(system, fixed_points=points, basins=True, resolution=100)
+        main = (portrait.axes[0].get_title(), portrait)
+    else:
+        trajectories = _sample_trajectories(system, points, seed)
+        main = ("Trajectories with the fixed points and the saddles' branches",
+                plot.plot_state_space(trajectories, points, graph, system=system))
+    # the pictures' axes: the states themselves up to 3 of them, else the trajectories' top 3 principal components
+    projection = None if system.dim <= 3 else plot.principal_components(trajectories, 3)
+    coordinates = point_coordinates(points, projection)
+    figures = {"state_space.png": main}
+    note("spectra and the attractor graph")
+    if points.is_fixed.any():
+        figures["spectrum.png"] = ("Eigenvalues of the fixed points", plot.plot_spectrum(points.fixed()))
+    A = attractor_graph(graph)
+    if A.number_of_nodes() > 1:
+        axes = (dict(projection=(np.zeros(3), np.eye(3)), axis_names=system.state_names) if system.dim == 3
+                else dict(projection=projection))
+        figures["graph.png"] = ("Attractor graph: attractors joined through the index-1 saddles between them",
+                                plot.draw_graph(A, edge_labels=True, **axes))
+    written = save_figures(figures, out)
+    step("writing data files and the report")
+    rows = point_rows(points, coordinates)
+    summary = (
+        f"{system.name} ({system.kind}, n = {system.dim}"
+        + "".join(f", {k} = {v:g}" for k, v in system.params.items())
+        + f")\n{int(points.is_fixed.sum())} fixed and {int(points.is_slow.sum())} slow points\n{points.table()}\n"
+        + describe_graph(graph)
+    )
+    graph = without_paths(graph)
+    annotate_graph(graph, rows, list(coordinates))
+    return written + save_data_and_report(
+        out, title=f"dynsys analysis of {system.name}", summary=summary, figures=figures, points=points,
+        graph=graph, rows=rows, report_json=points.to_json(), command=command,
+    )
