@@ -1,4 +1,4 @@
-"""Classic dynamical systems with literature parameters, ready to analyse.
+"""Models: classic dynamical systems with literature parameters, and model files.
 
 Every model returns a :class:`~dynsys.System` with an exact Jacobian (from
 sympy, or analytic for :func:`hopfield`), a ``name`` and a ``bounds`` box that
@@ -9,18 +9,36 @@ products (it is ``matrix_free``), for large n.
 
 :data:`MODELS` maps the names used by the command line to the constructors;
 :func:`get_model` builds one by name.
+
+A model of your own is a TOML file of formulas, read by :func:`load_system`
+(also ``dynsys.load_system``); the formulas are in the language of
+:mod:`dynsys.parse`.  A model file has at most :data:`MAX_FILE_BYTES` bytes,
+nesting of arrays and inline tables of at most :data:`MAX_TOML_DEPTH` levels
+and dotted keys of at most :data:`MAX_TOML_DEPTH` parts.
 """
 from __future__ import annotations
 
 import inspect
-from dataclasses import replace
+import os
+import re
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
 
 from ._validate import check_count
-from .systems import Kind, System
+from .parse import FormulaError, check_name, parse_constant
+from .systems import KINDS, Kind, System
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+MAX_FILE_BYTES = 2**20
+MAX_TOML_DEPTH = 32
 
 
 def _symbols(names: str) -> tuple[sp.Symbol, ...]:
@@ -407,7 +425,7 @@ def linear(A: Any, kind: Kind = "flow") -> System:
         return system
     xs = _symbols(f"x0:{n}")
     M = sp.Matrix(n, n, [sp.Rational(repr(v)) for v in A.ravel().tolist()])
-    return replace(system, _exprs=tuple(M * sp.Matrix(xs)), symbols=xs, param_symbols=())
+    return system.with_exprs(tuple(M * sp.Matrix(xs)), xs)
 
 
 MODELS: dict[str, Callable[..., System]] = {
@@ -446,4 +464,158 @@ def get_model(name: str, **params: Any) -> System:
     return build(**params)
 
 
-__all__ = [*MODELS, "linear", "hebbian_weights", "random_patterns", "MODELS", "get_model"]
+# ------------------------------------------------------------------ model files
+_FILE_KEYS = ("kind", "name", "description", "states", "params", "bounds")
+
+
+def load_system(path: str | os.PathLike[str]) -> System:
+    """A :class:`~dynsys.System` declared in a TOML file.
+
+    The file holds::
+
+        kind = "flow"            # or "map"; default "flow"
+        name = "lorenz"          # optional; default the file's stem
+        description = "..."      # optional, ignored
+        [states]                 # name = formula, in the order of the states
+        x = "sigma*(y - x)"
+        y = "x*(rho - z) - y"
+        z = "x*y - beta*z"
+        [params]                 # name = number (or a constant formula, "8/3")
+        sigma = 10
+        rho = 28
+        beta = "8/3"
+        [bounds]                 # optional: [low, high] for every state ...
+        x = [-25, 25]
+        y = [-25, 25]
+        z = [-5, 55]
+
+    or ``bounds = [low, high]`` (before the tables) for one box in every
+    direction.  Formulas are parsed with :func:`dynsys.parse.parse_formula`
+    and the system is built by :meth:`dynsys.System.from_strings`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.toml`` file.
+
+    Returns
+    -------
+    System
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the problem: a missing or unreadable file, invalid
+        TOML, no ``[states]``, a formula that is not a string or not in the
+        grammar (:class:`dynsys.FormulaError`), a bad name, a parameter that is
+        not a finite number, bounds for unknown or missing states, an unknown
+        key.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "decay.toml"
+    ...     _ = path.write_text('''
+    ... [states]
+    ... x = "-k*x"
+    ... [params]
+    ... k = "1/2"
+    ... ''')
+    ...     system = load_system(path)
+    >>> system
+    System('decay', kind='flow', dim=1, params={k=0.5})
+    >>> system.rhs([4.0])
+    array([-2.])
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"{path}: a model file has at most {MAX_FILE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+        _check_toml_nesting(text)
+        table = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ValueError(f"{path}: not a valid TOML file ({why})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    try:
+        return _system_from_table(table, path.stem)
+    except ValueError as exc:
+        raise (FormulaError if isinstance(exc, FormulaError) else ValueError)(f"{path}: {exc}") from None
+
+
+# TOML strings (multi-line first) and comments, which may hold brackets and dots of no meaning
+_TOML_STRING_OR_COMMENT = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+_TOML_DOTTED_KEY = re.compile(r"(?<![A-Za-z0-9_-])(?:(?:[A-Za-z0-9_-]+|\"\")[ \t]*\.[ \t]*){%d,}" % MAX_TOML_DEPTH)
+
+
+def _check_toml_nesting(text: str) -> None:
+    """Refuse TOML nested deeper than :data:`MAX_TOML_DEPTH` (arrays, inline tables, dotted keys) before parsing it.
+
+    Python's TOML parser recurses into nested arrays and tables (a
+    RecursionError) and takes quadratic time on long dotted keys.
+    """
+    bare = _TOML_STRING_OR_COMMENT.sub(lambda m: "" if m.group().startswith("#") else '""', text)
+    if _TOML_DOTTED_KEY.search(bare):
+        raise ValueError(f"a dotted key has more than {MAX_TOML_DEPTH} parts")
+    level = deepest = 0
+    for char in re.findall(r"[\[\]{}]", bare):
+        level += 1 if char in "[{" else -1
+        deepest = max(deepest, level)
+        if deepest > MAX_TOML_DEPTH:
+            raise ValueError(f"arrays or inline tables nested more than {MAX_TOML_DEPTH} levels deep")
+
+
+def _system_from_table(table: dict[str, Any], default_name: str) -> System:
+    unknown = sorted(set(table) - set(_FILE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown}; a model file has {list(_FILE_KEYS)}")
+    kind = table.get("kind", "flow")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be 'flow' or 'map', got {kind!r}")
+    name = table.get("name", default_name)
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string, got {name!r}")
+    states = table.get("states")
+    if not isinstance(states, dict) or not states:
+        raise ValueError("a model file needs a non-empty [states] table of name = formula")
+    for state, formula in states.items():
+        check_name(state, "state name")
+        if not isinstance(formula, str):
+            raise ValueError(f"the formula for state {state!r} must be a string, got {formula!r}")
+    params = table.get("params", {})
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a table of name = number, got {params!r}")
+    values = {check_name(p, "parameter name"): parse_constant(v, f"parameter {p!r}") for p, v in params.items()}
+    bounds = _bounds_from_table(table["bounds"], list(states)) if "bounds" in table else None
+    return System.from_strings(states, values, kind=kind, name=name, bounds=bounds)
+
+
+def _bounds_from_table(bounds: Any, states: list[str]) -> list[list[float]]:
+    """One [low, high] pair per state from ``[low, high]`` or a table state -> [low, high]."""
+    if isinstance(bounds, dict):
+        unknown = sorted(set(bounds) - set(states))
+        missing = [s for s in states if s not in bounds]
+        if unknown or missing:
+            raise ValueError(
+                f"[bounds] must give [low, high] for exactly the states {states}; "
+                f"unknown {unknown}, missing {missing}"
+            )
+        return [_pair(bounds[s], f"bounds for {s!r}") for s in states]
+    return [_pair(bounds, "bounds")] * len(states)
+
+
+def _pair(value: Any, what: str) -> list[float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"{what} must be [low, high], got {value!r}")
+    return [parse_constant(v, what) for v in value]
+
+
+__all__ = [*MODELS, "linear", "hebbian_weights", "random_patterns", "MODELS", "get_model", "load_system"]

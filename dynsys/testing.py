@@ -38,7 +38,7 @@ import sympy as sp
 from hypothesis import strategies as st
 
 from ._validate import check_count
-from .systems import Kind, System, _check_kind
+from .systems import Kind, System, check_kind
 
 GROUPS = ("stable", "unstable", "centre")
 
@@ -210,7 +210,7 @@ def spectra(
     centre exactly |lambda| = 1 (real: +-1); a real eigenvalue has either
     sign, a pair the argument theta in [margin, pi - margin].
     """
-    _check_kind(kind)
+    check_kind(kind)
     lo, hi = _check_dims(dims)
     groups = tuple(groups)
     if not groups or not set(groups) <= set(GROUPS):
@@ -452,7 +452,7 @@ def polynomial_systems(
     -------
     strategy of PolynomialSystem
     """
-    _check_kind(kind)
+    check_kind(kind)
     lo, hi = _check_dims(dims)
     rlo, rhi = _check_dims(roots_per_state, "roots_per_state")
     if hi > 3 or rhi > 3:
