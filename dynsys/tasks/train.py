@@ -54,6 +54,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from .. import rnn
 from .._io import atomic_write
 from .._validate import check_count, check_real
 
@@ -62,9 +63,6 @@ from . import flipflop
 __all__ = [
     "CELLS",
     "Cell",
-    "TanhRNN",
-    "GRU",
-    "ContinuousRNN",
     "make_cell",
     "init_params",
     "outputs",
@@ -92,10 +90,6 @@ class Batch(Protocol):
     inputs: np.ndarray
     targets: np.ndarray
     mask: np.ndarray
-
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
 class Cell(ABC):
@@ -150,8 +144,11 @@ class Cell(ABC):
         """
 
 
-class TanhRNN(Cell):
-    """PyTorch ``nn.RNN(nonlinearity='tanh')``: h_t = tanh(W_ih u_t + b_ih + W_hh h_{t-1} + b_hh)."""
+class _TanhRNN(Cell):
+    """PyTorch ``nn.RNN(nonlinearity='tanh')``: h_t = tanh(W_ih u_t + b_ih + W_hh h_{t-1} + b_hh).
+
+    The forward step is :func:`dynsys.rnn.elman_step`, that of :class:`dynsys.rnn.VanillaRNN`.
+    """
 
     name = "rnn_tanh"
 
@@ -162,7 +159,7 @@ class TanhRNN(Cell):
         Hs = np.empty((T + 1, B, W_hh.shape[1]))
         Hs[0] = 0.0
         for t in range(T):
-            Hs[t + 1] = np.tanh(A_in[t] + Hs[t] @ W_hh.T + b_hh)
+            Hs[t + 1] = rnn.elman_step(Hs[t], A_in[t], W_hh, b_hh)
         return Hs[1:], {"H": Hs}
 
     def backward(self, params, cache, dR):
@@ -175,8 +172,12 @@ class TanhRNN(Cell):
         return dA, dA, Hs[:-1]
 
 
-class GRU(Cell):
-    """PyTorch ``nn.GRU`` (gate rows r, z, n; see the module docstring)."""
+class _GRU(Cell):
+    """PyTorch ``nn.GRU`` (gate rows r, z, n; see the module docstring).
+
+    The forward step is :func:`dynsys.rnn.gru_step`, that of :class:`dynsys.rnn.GRU`; its gates are kept for
+    the backward pass.
+    """
 
     name = "gru"
     gates = 3
@@ -190,12 +191,7 @@ class GRU(Cell):
         Hs[0] = 0.0
         r, z, n, hn = (np.empty((T, B, H)) for _ in range(4))
         for t in range(T):
-            A_h = Hs[t] @ W_hh.T + b_hh
-            r[t] = _sigmoid(A_in[t, :, :H] + A_h[:, :H])
-            z[t] = _sigmoid(A_in[t, :, H : 2 * H] + A_h[:, H : 2 * H])
-            hn[t] = A_h[:, 2 * H :]
-            n[t] = np.tanh(A_in[t, :, 2 * H :] + r[t] * hn[t])
-            Hs[t + 1] = (1.0 - z[t]) * n[t] + z[t] * Hs[t]
+            Hs[t + 1], (r[t], z[t], n[t], hn[t]) = rnn.gru_step(Hs[t], A_in[t], W_hh, b_hh)
         return Hs[1:], {"H": Hs, "r": r, "z": z, "n": n, "hn": hn}
 
     def backward(self, params, cache, dR):
@@ -218,8 +214,10 @@ class GRU(Cell):
         return dA_in, dA_h, Hs[:-1]
 
 
-class ContinuousRNN(Cell):
+class _ContinuousRNN(Cell):
     """Euler discretisation of tau dx/dt = -x + W_hh tanh(x) + W_ih u + b_ih + b_hh.
+
+    The forward step is :func:`dynsys.rnn.continuous_step`, that of :class:`dynsys.rnn.ContinuousRNN`.
 
     Parameters
     ----------
@@ -243,14 +241,14 @@ class ContinuousRNN(Cell):
         return {"cell": self.name, "tau": self.tau, "dt": self.dt}
 
     def forward(self, params, U):
-        W_hh, a = params["weight_hh_l0"], self.alpha
-        A_in = U @ params["weight_ih_l0"].T + params["bias_ih_l0"] + params["bias_hh_l0"]
+        W_hh, b_hh = params["weight_hh_l0"], params["bias_hh_l0"]
+        A_in = U @ params["weight_ih_l0"].T + params["bias_ih_l0"]
         T, B = U.shape[:2]
         X = np.empty((T + 1, B, W_hh.shape[1]))
         X[0] = 0.0
         Phi = np.tanh(X)  # Phi[t] = tanh(x_t), filled as x_t is computed
         for t in range(T):
-            X[t + 1] = (1.0 - a) * X[t] + a * (Phi[t] @ W_hh.T + A_in[t])
+            X[t + 1] = rnn.continuous_step(X[t], A_in[t], W_hh, b_hh, self.tau, self.dt)
             Phi[t + 1] = np.tanh(X[t + 1])
         return Phi[1:], {"Phi": Phi}
 
@@ -268,11 +266,11 @@ class ContinuousRNN(Cell):
 def make_cell(name: str, *, tau: float = 1.0, dt: float = 0.25) -> Cell:
     """The cell called ``name`` (one of :data:`CELLS`); ``tau``, ``dt`` only for "continuous"."""
     if name == "rnn_tanh":
-        return TanhRNN()
+        return _TanhRNN()
     if name == "gru":
-        return GRU()
+        return _GRU()
     if name == "continuous":
-        return ContinuousRNN(tau, dt)
+        return _ContinuousRNN(tau, dt)
     raise ValueError(f"cell must be one of {CELLS}, got {name!r}")
 
 
