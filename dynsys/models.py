@@ -59,6 +59,15 @@ def lorenz(sigma: float = 10.0, rho: float = 28.0, beta: float = 8 / 3) -> Syste
     References
     ----------
     E. N. Lorenz, "Deterministic nonperiodic flow", J. Atmos. Sci. 20 (1963).
+
+    Examples
+    --------
+    >>> system = lorenz()
+    >>> system
+    System('lorenz', kind='flow', dim=3, params={sigma=10, rho=28, beta=2.66667})
+    >>> c = np.sqrt(8 / 3 * 27)  # C+ = (c, c, rho - 1)
+    >>> bool(np.allclose(system.rhs([c, c, 27.0]), 0))
+    True
     """
     x, y, z, s, r, b = _symbols("x y z sigma rho beta")
     return System.from_sympy(
@@ -83,6 +92,12 @@ def duffing(delta: float = 0.3, alpha: float = -1.0, beta: float = 1.0) -> Syste
     ----------
     G. Duffing, "Erzwungene Schwingungen bei veränderlicher Eigenfrequenz"
     (1918); I. Kovacic & M. J. Brennan (eds.), "The Duffing Equation" (2011).
+
+    Examples
+    --------
+    >>> duffing().rhs([[1.0, 0.0], [0.0, 1.0]])  # (1, 0) is a fixed point
+    array([[ 0. ,  0. ],
+           [ 1. , -0.3]])
     """
     x, v, d, a, b = _symbols("x v delta alpha beta")
     return System.from_sympy(
@@ -106,6 +121,12 @@ def van_der_pol(mu: float = 1.0) -> System:
     References
     ----------
     B. van der Pol, "On relaxation-oscillations", Phil. Mag. 2 (1926).
+
+    Examples
+    --------
+    >>> van_der_pol().jacobian([0.0, 0.0])  # trace μ = 1 > 0: the origin repels
+    array([[ 0.,  1.],
+           [-1.,  1.]])
     """
     x, y, m = _symbols("x y mu")
     return System.from_sympy(
@@ -126,6 +147,11 @@ def toggle_switch(alpha1: float = 10.0, alpha2: float = 10.0, beta: float = 2.0,
     ----------
     T. S. Gardner, C. R. Cantor, J. J. Collins, "Construction of a genetic
     toggle switch in Escherichia coli", Nature 403 (2000).
+
+    Examples
+    --------
+    >>> toggle_switch().rhs([2.0, 2.0])  # the saddle on the diagonal
+    array([0., 0.])
     """
     u, v, a1, a2, b, g = _symbols("u v alpha1 alpha2 beta gamma")
     return System.from_sympy(
@@ -152,6 +178,11 @@ def fitzhugh_nagumo(a: float = 0.7, b: float = 0.8, tau: float = 12.5, I: float 
     R. FitzHugh, "Impulses and physiological states in theoretical models of
     nerve membrane", Biophys. J. 1 (1961); J. Nagumo, S. Arimoto,
     S. Yoshizawa, Proc. IRE 50 (1962).
+
+    Examples
+    --------
+    >>> np.round(fitzhugh_nagumo().rhs([0.0, 0.0]), 6)  # (I, a/τ)
+    array([0.5  , 0.056])
     """
     v, w, a_, b_, t, i = _symbols("v w a b tau I")
     return System.from_sympy(
@@ -177,6 +208,11 @@ def lotka_volterra(alpha: float = 2 / 3, beta: float = 4 / 3, gamma: float = 1.0
     A. J. Lotka, "Elements of Physical Biology" (1925); V. Volterra,
     "Variazioni e fluttuazioni del numero d'individui in specie animali
     conviventi" (1926).
+
+    Examples
+    --------
+    >>> lotka_volterra().rhs([1.0, 0.5])  # the centre (γ/δ, α/β)
+    array([0., 0.])
     """
     x, y, a, b, g, d = _symbols("x y alpha beta gamma delta")
     return System.from_sympy(
@@ -196,6 +232,12 @@ def pendulum(g: float = 9.81, length: float = 1.0, damping: float = 0.0) -> Syst
     with g = 9.81, L = 1, c = 0.  Fixed points (kπ, 0): k even are centres
     (stable when c > 0: foci for c² < 4g/L, nodes above), k odd saddles.  Bounds: θ ∈ [−4, 4] (holding
     −π, 0, π), ω ∈ [−5, 5].
+
+    Examples
+    --------
+    >>> np.round(pendulum(damping=0.5).jacobian([np.pi, 0.0]), 6)  # the inverted pendulum: a saddle
+    array([[ 0.  ,  1.  ],
+           [ 9.81, -0.5 ]])
     """
     theta, omega, g_, L, c = _symbols("theta omega g length damping")
     return System.from_sympy(
@@ -218,6 +260,12 @@ def logistic(r: float = 3.7) -> System:
     ----------
     R. M. May, "Simple mathematical models with very complicated dynamics",
     Nature 261 (1976).
+
+    Examples
+    --------
+    >>> system = logistic(r=3.0)
+    >>> system.kind, float(system.rhs([2 / 3])[0])  # 1 - 1/r is fixed
+    ('map', 0.6666666666666667)
     """
     x, r_ = _symbols("x r")
     return System.from_sympy([r_ * x * (1 - x)], [x], {r_: r}, kind="map", name="logistic", bounds=[(0, 1)])
@@ -235,6 +283,11 @@ def henon(a: float = 1.4, b: float = 0.3) -> System:
     ----------
     M. Hénon, "A two-dimensional mapping with a strange attractor",
     Commun. Math. Phys. 50 (1976).
+
+    Examples
+    --------
+    >>> henon().rhs([0.0, 0.0])
+    array([1., 0.])
     """
     x, y, a_, b_ = _symbols("x y a b")
     return System.from_sympy(
@@ -243,7 +296,15 @@ def henon(a: float = 1.4, b: float = 0.3) -> System:
 
 
 def hebbian_weights(patterns: Any) -> np.ndarray:
-    """W = (1/n) Σ_μ ξ^μ (ξ^μ)ᵀ with zero diagonal, for ±1 patterns ξ^μ (rows, shape (p, n))."""
+    """W = (1/n) Σ_μ ξ^μ (ξ^μ)ᵀ with zero diagonal, for ±1 patterns ξ^μ (rows, shape (p, n)).
+
+    Examples
+    --------
+    >>> hebbian_weights([[1, -1, 1]]) * 3
+    array([[ 0., -1.,  1.],
+           [-1.,  0., -1.],
+           [ 1., -1.,  0.]])
+    """
     xi = np.asarray(patterns, dtype=float)
     if xi.ndim != 2 or xi.shape[0] < 1 or xi.shape[1] < 1 or not np.all(np.abs(xi) == 1):
         raise ValueError(f"patterns must be a (p, n) array of ±1 with p, n ≥ 1, got shape {np.shape(patterns)}")
@@ -258,6 +319,12 @@ def random_patterns(p: int, n: int, seed: int = 0, max_tries: int = 1000) -> np.
     Drawn uniformly with ``numpy.random.default_rng(seed)`` and redrawn until
     every pair overlaps by |ξ^μ · ξ^ν| ≤ max(n/4, 1), so that the Hebbian
     crosstalk is small and each pattern is an attractor of :func:`hopfield`.
+
+    Examples
+    --------
+    >>> xi = random_patterns(2, 8, seed=0)
+    >>> xi.shape, bool(abs(xi[0] @ xi[1]) <= 2)
+    ((2, 8), True)
     """
     rng = np.random.default_rng(seed)
     limit = max(n / 4, 1)
@@ -322,6 +389,14 @@ def hopfield(
     ----------
     J. J. Hopfield, "Neurons with graded response have collective
     computational properties like those of two-state neurons", PNAS 81 (1984).
+
+    Examples
+    --------
+    >>> system = hopfield(n=8, seed=0)
+    >>> system, system.matrix_free
+    (System('hopfield', kind='flow', dim=8, params={gain=4, tau=1}), True)
+    >>> bool(np.allclose(system.rhs(np.zeros(8)), 0))  # the origin is a fixed point when b = 0
+    True
     """
     if patterns is None:
         n = 8 if n is None else n
@@ -399,6 +474,14 @@ def linear(A: Any, kind: Kind = "flow") -> System:
         (flow) or A − I (map) is invertible.  Bounds: [−1, 1]^n.
         ``exprs`` are left out (None) for n > 20, where building them costs
         seconds and exact solving is out of reach anyway.
+
+    Examples
+    --------
+    >>> rotation = linear([[0.0, 1.0], [-1.0, 0.0]])
+    >>> rotation.exprs
+    (x1, -x0)
+    >>> rotation.rhs([1.0, 2.0])
+    array([ 2., -1.])
     """
     try:
         arr = np.asarray(A)
@@ -453,6 +536,15 @@ def get_model(name: str, **params: Any) -> System:
     ValueError
         For an unknown model, listing the known ones, or an argument the
         model does not take, listing the ones it does.
+
+    Examples
+    --------
+    >>> get_model("logistic", r=2.5)
+    System('logistic', kind='map', dim=1, params={r=2.5})
+    >>> get_model("logistic", mu=2.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: model 'logistic' has no argument(s) ['mu']; it takes ['r']
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models are {sorted(MODELS)}")
