@@ -30,7 +30,7 @@ import sympy as sp
 
 from ._validate import check_count
 from .parse import FormulaError, check_name, parse_constant
-from .systems import KINDS, Kind, System
+from .systems import Kind, System, check_kind
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -669,9 +669,7 @@ def _system_from_table(table: dict[str, Any], default_name: str) -> System:
     unknown = sorted(set(table) - set(_FILE_KEYS))
     if unknown:
         raise ValueError(f"unknown key(s) {unknown}; a model file has {list(_FILE_KEYS)}")
-    kind = table.get("kind", "flow")
-    if kind not in KINDS:
-        raise ValueError(f"kind must be 'flow' or 'map', got {kind!r}")
+    kind = check_kind(table.get("kind", "flow"))
     name = table.get("name", default_name)
     if not isinstance(name, str):
         raise ValueError(f"name must be a string, got {name!r}")

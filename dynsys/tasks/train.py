@@ -82,8 +82,8 @@ __all__ = [
 ]
 
 CELLS = ("rnn_tanh", "gru", "continuous")
-RECURRENT_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-READOUT_KEYS = ("readout.weight", "readout.bias")
+RECURRENT_KEYS = rnn.RNN_KEYS  # the arrays of a model file, as dynsys.rnn.load reads them
+READOUT_KEYS = rnn.READOUT_KEYS
 
 Params = dict[str, np.ndarray]
 
