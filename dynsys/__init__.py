@@ -3,7 +3,8 @@
 The public API (this module's ``__all__``) is the contract:
 
 - defining systems: :class:`System` (``from_sympy``, ``from_strings``,
-  ``from_callable``), :func:`load_system` (TOML files), :mod:`dynsys.models`;
+  ``from_callable``), :mod:`dynsys.models` (built-in models, and
+  :func:`load_system` for model files);
 - trajectories: :func:`simulate`, :func:`sample_states`, :func:`settling_period`;
 - recurrent networks: :mod:`dynsys.rnn` (PyTorch-style cells -> System);
 - linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
@@ -21,7 +22,8 @@ from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_ki
 from .graph import attractor_graph, compare_graphs, connection_graph, graph_points, transition_graph
 from .graph_export import read_graph, write_graph
 from .linearize import Linearization, linearize, linearize_batch
-from .parse import FormulaError, load_system
+from .models import load_system
+from .parse import FormulaError
 from .saddles import find_saddles_between
 from .simulate import Trajectories, sample_states, settling_period, simulate
 from .systems import System

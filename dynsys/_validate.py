@@ -26,14 +26,6 @@ def check_real(value: Any, name: str, *, positive: bool = False, finite: bool = 
     return v
 
 
-def check_system(system: Any) -> None:
-    """Raise TypeError unless ``system`` is a :class:`dynsys.System`."""
-    from .systems import System
-
-    if not isinstance(system, System):
-        raise TypeError(f"system must be a dynsys.System, got {type(system).__name__}")
-
-
 def check_real_array(value: Any, name: str, *, finite: bool = True) -> np.ndarray:
     """``value`` as a float64 array of real numbers, else ValueError naming ``name``.
 
@@ -70,3 +62,11 @@ def check_real_array(value: Any, name: str, *, finite: bool = True) -> np.ndarra
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(f"{name} has {int(bad.sum())} non-finite entries (NaN or inf), the first at index {first}")
     return arr
+
+
+def __getattr__(name: str) -> Any:  # TODO(lead): remove once every caller imports check_system from .systems
+    if name == "check_system":
+        from .systems import check_system
+
+        return check_system
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

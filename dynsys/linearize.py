@@ -104,8 +104,8 @@ from scipy.linalg import LinAlgError, eig, schur
 from scipy.linalg.lapack import dtrsen, ztrsen
 from scipy.optimize import linear_sum_assignment
 
-from ._validate import check_real, check_system
-from .systems import Kind, System, _check_kind
+from ._validate import check_real
+from .systems import Kind, System, check_kind, check_system
 
 BATCH_BYTES = 2**26  # Jacobians linearised in one batched call, at most
 
@@ -374,7 +374,7 @@ def linearize_matrix(J: Any, kind: Kind, *, tol: float = 1e-8, x: Any = None) ->
     >>> linearize_matrix([[-2.0, 0.0], [0.0, 0.5]], "map").label
     'saddle (flip)'
     """
-    _check_kind(kind)
+    check_kind(kind)
     tol = check_real(tol, "tol")
     if np.iscomplexobj(J):
         raise ValueError(f"J must be a real matrix, got dtype {np.asarray(J).dtype}")

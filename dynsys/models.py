@@ -1,4 +1,4 @@
-"""Classic dynamical systems with literature parameters, ready to analyse.
+"""Models: classic dynamical systems with literature parameters, and model files.
 
 Every model returns a :class:`~dynsys.System` with an exact Jacobian (from
 sympy, or analytic for :func:`hopfield`), a ``name`` and a ``bounds`` box that
@@ -9,18 +9,36 @@ products (it is ``matrix_free``), for large n.
 
 :data:`MODELS` maps the names used by the command line to the constructors;
 :func:`get_model` builds one by name.
+
+A model of your own is a TOML file of formulas, read by :func:`load_system`
+(also ``dynsys.load_system``); the formulas are in the language of
+:mod:`dynsys.parse`.  A model file has at most :data:`MAX_FILE_BYTES` bytes,
+nesting of arrays and inline tables of at most :data:`MAX_TOML_DEPTH` levels
+and dotted keys of at most :data:`MAX_TOML_DEPTH` parts.
 """
 from __future__ import annotations
 
 import inspect
-from dataclasses import replace
+import os
+import re
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
 
 from ._validate import check_count
-from .systems import Kind, System
+from .parse import FormulaError, check_name, parse_constant
+from .systems import Kind, System, check_kind
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+MAX_FILE_BYTES = 2**20
+MAX_TOML_DEPTH = 32
 
 
 def _symbols(names: str) -> tuple[sp.Symbol, ...]:
@@ -41,6 +59,15 @@ def lorenz(sigma: float = 10.0, rho: float = 28.0, beta: float = 8 / 3) -> Syste
     References
     ----------
     E. N. Lorenz, "Deterministic nonperiodic flow", J. Atmos. Sci. 20 (1963).
+
+    Examples
+    --------
+    >>> system = lorenz()
+    >>> system
+    System('lorenz', kind='flow', dim=3, params={sigma=10, rho=28, beta=2.66667})
+    >>> c = np.sqrt(8 / 3 * 27)  # C+ = (c, c, rho - 1)
+    >>> bool(np.allclose(system.rhs([c, c, 27.0]), 0))
+    True
     """
     x, y, z, s, r, b = _symbols("x y z sigma rho beta")
     return System.from_sympy(
@@ -65,6 +92,12 @@ def duffing(delta: float = 0.3, alpha: float = -1.0, beta: float = 1.0) -> Syste
     ----------
     G. Duffing, "Erzwungene Schwingungen bei veränderlicher Eigenfrequenz"
     (1918); I. Kovacic & M. J. Brennan (eds.), "The Duffing Equation" (2011).
+
+    Examples
+    --------
+    >>> duffing().rhs([[1.0, 0.0], [0.0, 1.0]])  # (1, 0) is a fixed point
+    array([[ 0. ,  0. ],
+           [ 1. , -0.3]])
     """
     x, v, d, a, b = _symbols("x v delta alpha beta")
     return System.from_sympy(
@@ -88,6 +121,12 @@ def van_der_pol(mu: float = 1.0) -> System:
     References
     ----------
     B. van der Pol, "On relaxation-oscillations", Phil. Mag. 2 (1926).
+
+    Examples
+    --------
+    >>> van_der_pol().jacobian([0.0, 0.0])  # trace μ = 1 > 0: the origin repels
+    array([[ 0.,  1.],
+           [-1.,  1.]])
     """
     x, y, m = _symbols("x y mu")
     return System.from_sympy(
@@ -108,6 +147,11 @@ def toggle_switch(alpha1: float = 10.0, alpha2: float = 10.0, beta: float = 2.0,
     ----------
     T. S. Gardner, C. R. Cantor, J. J. Collins, "Construction of a genetic
     toggle switch in Escherichia coli", Nature 403 (2000).
+
+    Examples
+    --------
+    >>> toggle_switch().rhs([2.0, 2.0])  # the saddle on the diagonal
+    array([0., 0.])
     """
     u, v, a1, a2, b, g = _symbols("u v alpha1 alpha2 beta gamma")
     return System.from_sympy(
@@ -134,6 +178,11 @@ def fitzhugh_nagumo(a: float = 0.7, b: float = 0.8, tau: float = 12.5, I: float 
     R. FitzHugh, "Impulses and physiological states in theoretical models of
     nerve membrane", Biophys. J. 1 (1961); J. Nagumo, S. Arimoto,
     S. Yoshizawa, Proc. IRE 50 (1962).
+
+    Examples
+    --------
+    >>> np.round(fitzhugh_nagumo().rhs([0.0, 0.0]), 6)  # (I, a/τ)
+    array([0.5  , 0.056])
     """
     v, w, a_, b_, t, i = _symbols("v w a b tau I")
     return System.from_sympy(
@@ -159,6 +208,11 @@ def lotka_volterra(alpha: float = 2 / 3, beta: float = 4 / 3, gamma: float = 1.0
     A. J. Lotka, "Elements of Physical Biology" (1925); V. Volterra,
     "Variazioni e fluttuazioni del numero d'individui in specie animali
     conviventi" (1926).
+
+    Examples
+    --------
+    >>> lotka_volterra().rhs([1.0, 0.5])  # the centre (γ/δ, α/β)
+    array([0., 0.])
     """
     x, y, a, b, g, d = _symbols("x y alpha beta gamma delta")
     return System.from_sympy(
@@ -178,6 +232,12 @@ def pendulum(g: float = 9.81, length: float = 1.0, damping: float = 0.0) -> Syst
     with g = 9.81, L = 1, c = 0.  Fixed points (kπ, 0): k even are centres
     (stable when c > 0: foci for c² < 4g/L, nodes above), k odd saddles.  Bounds: θ ∈ [−4, 4] (holding
     −π, 0, π), ω ∈ [−5, 5].
+
+    Examples
+    --------
+    >>> np.round(pendulum(damping=0.5).jacobian([np.pi, 0.0]), 6)  # the inverted pendulum: a saddle
+    array([[ 0.  ,  1.  ],
+           [ 9.81, -0.5 ]])
     """
     theta, omega, g_, L, c = _symbols("theta omega g length damping")
     return System.from_sympy(
@@ -200,6 +260,12 @@ def logistic(r: float = 3.7) -> System:
     ----------
     R. M. May, "Simple mathematical models with very complicated dynamics",
     Nature 261 (1976).
+
+    Examples
+    --------
+    >>> system = logistic(r=3.0)
+    >>> system.kind, float(system.rhs([2 / 3])[0])  # 1 - 1/r is fixed
+    ('map', 0.6666666666666667)
     """
     x, r_ = _symbols("x r")
     return System.from_sympy([r_ * x * (1 - x)], [x], {r_: r}, kind="map", name="logistic", bounds=[(0, 1)])
@@ -217,6 +283,11 @@ def henon(a: float = 1.4, b: float = 0.3) -> System:
     ----------
     M. Hénon, "A two-dimensional mapping with a strange attractor",
     Commun. Math. Phys. 50 (1976).
+
+    Examples
+    --------
+    >>> henon().rhs([0.0, 0.0])
+    array([1., 0.])
     """
     x, y, a_, b_ = _symbols("x y a b")
     return System.from_sympy(
@@ -225,7 +296,15 @@ def henon(a: float = 1.4, b: float = 0.3) -> System:
 
 
 def hebbian_weights(patterns: Any) -> np.ndarray:
-    """W = (1/n) Σ_μ ξ^μ (ξ^μ)ᵀ with zero diagonal, for ±1 patterns ξ^μ (rows, shape (p, n))."""
+    """W = (1/n) Σ_μ ξ^μ (ξ^μ)ᵀ with zero diagonal, for ±1 patterns ξ^μ (rows, shape (p, n)).
+
+    Examples
+    --------
+    >>> hebbian_weights([[1, -1, 1]]) * 3
+    array([[ 0., -1.,  1.],
+           [-1.,  0., -1.],
+           [ 1., -1.,  0.]])
+    """
     xi = np.asarray(patterns, dtype=float)
     if xi.ndim != 2 or xi.shape[0] < 1 or xi.shape[1] < 1 or not np.all(np.abs(xi) == 1):
         raise ValueError(f"patterns must be a (p, n) array of ±1 with p, n ≥ 1, got shape {np.shape(patterns)}")
@@ -240,6 +319,12 @@ def random_patterns(p: int, n: int, seed: int = 0, max_tries: int = 1000) -> np.
     Drawn uniformly with ``numpy.random.default_rng(seed)`` and redrawn until
     every pair overlaps by |ξ^μ · ξ^ν| ≤ max(n/4, 1), so that the Hebbian
     crosstalk is small and each pattern is an attractor of :func:`hopfield`.
+
+    Examples
+    --------
+    >>> xi = random_patterns(2, 8, seed=0)
+    >>> xi.shape, bool(abs(xi[0] @ xi[1]) <= 2)
+    ((2, 8), True)
     """
     rng = np.random.default_rng(seed)
     limit = max(n / 4, 1)
@@ -304,6 +389,14 @@ def hopfield(
     ----------
     J. J. Hopfield, "Neurons with graded response have collective
     computational properties like those of two-state neurons", PNAS 81 (1984).
+
+    Examples
+    --------
+    >>> system = hopfield(n=8, seed=0)
+    >>> system, system.matrix_free
+    (System('hopfield', kind='flow', dim=8, params={gain=4, tau=1}), True)
+    >>> bool(np.allclose(system.rhs(np.zeros(8)), 0))  # the origin is a fixed point when b = 0
+    True
     """
     if patterns is None:
         n = 8 if n is None else n
@@ -381,6 +474,14 @@ def linear(A: Any, kind: Kind = "flow") -> System:
         (flow) or A − I (map) is invertible.  Bounds: [−1, 1]^n.
         ``exprs`` are left out (None) for n > 20, where building them costs
         seconds and exact solving is out of reach anyway.
+
+    Examples
+    --------
+    >>> rotation = linear([[0.0, 1.0], [-1.0, 0.0]])
+    >>> rotation.exprs
+    (x1, -x0)
+    >>> rotation.rhs([1.0, 2.0])
+    array([ 2., -1.])
     """
     try:
         arr = np.asarray(A)
@@ -407,7 +508,7 @@ def linear(A: Any, kind: Kind = "flow") -> System:
         return system
     xs = _symbols(f"x0:{n}")
     M = sp.Matrix(n, n, [sp.Rational(repr(v)) for v in A.ravel().tolist()])
-    return replace(system, _exprs=tuple(M * sp.Matrix(xs)), symbols=xs, param_symbols=())
+    return system.with_exprs(tuple(M * sp.Matrix(xs)), xs)
 
 
 MODELS: dict[str, Callable[..., System]] = {
@@ -435,6 +536,15 @@ def get_model(name: str, **params: Any) -> System:
     ValueError
         For an unknown model, listing the known ones, or an argument the
         model does not take, listing the ones it does.
+
+    Examples
+    --------
+    >>> get_model("logistic", r=2.5)
+    System('logistic', kind='map', dim=1, params={r=2.5})
+    >>> get_model("logistic", mu=2.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: model 'logistic' has no argument(s) ['mu']; it takes ['r']
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models are {sorted(MODELS)}")
@@ -446,4 +556,156 @@ def get_model(name: str, **params: Any) -> System:
     return build(**params)
 
 
-__all__ = [*MODELS, "linear", "hebbian_weights", "random_patterns", "MODELS", "get_model"]
+# ------------------------------------------------------------------ model files
+_FILE_KEYS = ("kind", "name", "description", "states", "params", "bounds")
+
+
+def load_system(path: str | os.PathLike[str]) -> System:
+    """A :class:`~dynsys.System` declared in a TOML file.
+
+    The file holds::
+
+        kind = "flow"            # or "map"; default "flow"
+        name = "lorenz"          # optional; default the file's stem
+        description = "..."      # optional, ignored
+        [states]                 # name = formula, in the order of the states
+        x = "sigma*(y - x)"
+        y = "x*(rho - z) - y"
+        z = "x*y - beta*z"
+        [params]                 # name = number (or a constant formula, "8/3")
+        sigma = 10
+        rho = 28
+        beta = "8/3"
+        [bounds]                 # optional: [low, high] for every state ...
+        x = [-25, 25]
+        y = [-25, 25]
+        z = [-5, 55]
+
+    or ``bounds = [low, high]`` (before the tables) for one box in every
+    direction.  Formulas are parsed with :func:`dynsys.parse.parse_formula`
+    and the system is built by :meth:`dynsys.System.from_strings`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.toml`` file.
+
+    Returns
+    -------
+    System
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the problem: a missing or unreadable file, invalid
+        TOML, no ``[states]``, a formula that is not a string or not in the
+        grammar (:class:`dynsys.FormulaError`), a bad name, a parameter that is
+        not a finite number, bounds for unknown or missing states, an unknown
+        key.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "decay.toml"
+    ...     _ = path.write_text('''
+    ... [states]
+    ... x = "-k*x"
+    ... [params]
+    ... k = "1/2"
+    ... ''')
+    ...     system = load_system(path)
+    >>> system
+    System('decay', kind='flow', dim=1, params={k=0.5})
+    >>> system.rhs([4.0])
+    array([-2.])
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"{path}: a model file has at most {MAX_FILE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+        _check_toml_nesting(text)
+        table = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise ValueError(f"{path}: not a valid TOML file ({why})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    try:
+        return _system_from_table(table, path.stem)
+    except ValueError as exc:
+        raise (FormulaError if isinstance(exc, FormulaError) else ValueError)(f"{path}: {exc}") from None
+
+
+# TOML strings (multi-line first) and comments, which may hold brackets and dots of no meaning
+_TOML_STRING_OR_COMMENT = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
+_TOML_DOTTED_KEY = re.compile(r"(?<![A-Za-z0-9_-])(?:(?:[A-Za-z0-9_-]+|\"\")[ \t]*\.[ \t]*){%d,}" % MAX_TOML_DEPTH)
+
+
+def _check_toml_nesting(text: str) -> None:
+    """Refuse TOML nested deeper than :data:`MAX_TOML_DEPTH` (arrays, inline tables, dotted keys) before parsing it.
+
+    Python's TOML parser recurses into nested arrays and tables (a
+    RecursionError) and takes quadratic time on long dotted keys.
+    """
+    bare = _TOML_STRING_OR_COMMENT.sub(lambda m: "" if m.group().startswith("#") else '""', text)
+    if _TOML_DOTTED_KEY.search(bare):
+        raise ValueError(f"a dotted key has more than {MAX_TOML_DEPTH} parts")
+    level = deepest = 0
+    for char in re.findall(r"[\[\]{}]", bare):
+        level += 1 if char in "[{" else -1
+        deepest = max(deepest, level)
+        if deepest > MAX_TOML_DEPTH:
+            raise ValueError(f"arrays or inline tables nested more than {MAX_TOML_DEPTH} levels deep")
+
+
+def _system_from_table(table: dict[str, Any], default_name: str) -> System:
+    unknown = sorted(set(table) - set(_FILE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown}; a model file has {list(_FILE_KEYS)}")
+    kind = check_kind(table.get("kind", "flow"))
+    name = table.get("name", default_name)
+    if not isinstance(name, str):
+        raise ValueError(f"name must be a string, got {name!r}")
+    states = table.get("states")
+    if not isinstance(states, dict) or not states:
+        raise ValueError("a model file needs a non-empty [states] table of name = formula")
+    for state, formula in states.items():
+        check_name(state, "state name")
+        if not isinstance(formula, str):
+            raise ValueError(f"the formula for state {state!r} must be a string, got {formula!r}")
+    params = table.get("params", {})
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a table of name = number, got {params!r}")
+    values = {check_name(p, "parameter name"): parse_constant(v, f"parameter {p!r}") for p, v in params.items()}
+    bounds = _bounds_from_table(table["bounds"], list(states)) if "bounds" in table else None
+    return System.from_strings(states, values, kind=kind, name=name, bounds=bounds)
+
+
+def _bounds_from_table(bounds: Any, states: list[str]) -> list[list[float]]:
+    """One [low, high] pair per state from ``[low, high]`` or a table state -> [low, high]."""
+    if isinstance(bounds, dict):
+        unknown = sorted(set(bounds) - set(states))
+        missing = [s for s in states if s not in bounds]
+        if unknown or missing:
+            raise ValueError(
+                f"[bounds] must give [low, high] for exactly the states {states}; "
+                f"unknown {unknown}, missing {missing}"
+            )
+        return [_pair(bounds[s], f"bounds for {s!r}") for s in states]
+    return [_pair(bounds, "bounds")] * len(states)
+
+
+def _pair(value: Any, what: str) -> list[float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"{what} must be [low, high], got {value!r}")
+    return [parse_constant(v, what) for v in value]
+
+
+__all__ = [*MODELS, "linear", "hebbian_weights", "random_patterns", "MODELS", "get_model", "load_system"]

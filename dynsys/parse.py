@@ -1,4 +1,4 @@
-"""Safe parsing of formulas and model files: text in, sympy out, nothing evaluated.
+"""The formula language of dynsys: text in, sympy out, nothing evaluated.
 
 A formula such as ``"sigma*(y - x)"`` is parsed with Python's :mod:`ast`
 (``mode="eval"``) and the syntax tree is walked against a whitelist; the
@@ -30,10 +30,11 @@ Limits of a symbolic system (:func:`check_symbolic_size`, used by
 :data:`MAX_STATES` states, and Jacobians of at most
 :data:`MAX_JACOBIAN_SIZE` nodes as differentiated (the product and chain
 rules expand ``(x+1)*(x+2)*...*(x+k)`` to k products of k - 1 factors); sympy
-differentiates and compiles such systems in about a second.  Model files
-(:func:`load_system`) have at most :data:`MAX_FILE_BYTES` bytes, nesting of
-arrays and inline tables of at most :data:`MAX_TOML_DEPTH` levels and dotted
-keys of at most :data:`MAX_TOML_DEPTH` parts.
+differentiates and compiles such systems in about a second.
+
+This module knows nothing of systems (it comes before :mod:`dynsys.systems`
+in the pipeline); model files, which declare a system in this language, are
+read by :func:`dynsys.models.load_system`.
 """
 from __future__ import annotations
 
@@ -42,22 +43,11 @@ import functools
 import io
 import keyword
 import math
-import os
-import re
-import sys
 import tokenize
 import unicodedata
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import sympy as sp
-
-from .systems import KINDS, System
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
@@ -65,12 +55,20 @@ MAX_EXPONENT = 1_000
 MAX_DIGITS = 10_000
 MAX_STATES = 100
 MAX_JACOBIAN_SIZE = 50_000
-MAX_FILE_BYTES = 2**20
-MAX_TOML_DEPTH = 32
 
 
 class FormulaError(ValueError):
-    """A formula that is not in the accepted grammar, or is not finite and real."""
+    """A formula that is not in the accepted grammar, or is not finite and real.
+
+    A :class:`ValueError`, so ``except ValueError`` catches it too.
+
+    Examples
+    --------
+    >>> parse_formula("x ^ 2", {"x": sp.Symbol("x")})
+    Traceback (most recent call last):
+    ...
+    dynsys.parse.FormulaError: in formula 'x ^ 2' at column 1: operator '^' in 'x ^ 2' is not allowed; write ** for powers
+    """
 
 
 def _sigmoid(x: sp.Expr) -> sp.Expr:
@@ -394,6 +392,31 @@ def check_name(name: Any, what: str = "name") -> str:
     ``_`` and is not one of :data:`FUNCTIONS` or :data:`CONSTANTS`, also
     after NFKC normalisation (which Python applies to the names in a
     formula: ``ｅｘｐ`` is ``exp``).
+
+    Parameters
+    ----------
+    name : str
+    what : str, default "name"
+        What the name is, for the message ("state name", "parameter name").
+
+    Returns
+    -------
+    str
+        ``name`` itself.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what``, the name and the problem.
+
+    Examples
+    --------
+    >>> check_name("sigma")
+    'sigma'
+    >>> check_name("exp", "state name")
+    Traceback (most recent call last):
+    ...
+    ValueError: state name 'exp' clashes with the built-in function
     """
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise ValueError(f"{what} {name!r} is not a valid identifier")
@@ -414,10 +437,23 @@ def check_names(states: Any, params: Any) -> None:
     the full-width ``ｘ``) are the same identifier in a formula, so they are
     refused too.
 
+    Parameters
+    ----------
+    states, params : iterable of str
+        The state names and the parameter names.
+
     Raises
     ------
     ValueError
         Naming the bad or clashing names.
+
+    Examples
+    --------
+    >>> check_names(["x", "y"], ["k"])
+    >>> check_names(["x", "y"], ["x"])
+    Traceback (most recent call last):
+    ...
+    ValueError: name 'x' is used both as state and parameter
     """
     seen: dict[str, tuple[str, str]] = {}
     for names, what in ((states, "state"), (params, "parameter")):
@@ -439,10 +475,27 @@ def check_symbolic_size(exprs: list[sp.Expr], states: list[sp.Symbol]) -> None:
     them before simplification (estimated from the formulas without
     differentiating them).
 
+    Parameters
+    ----------
+    exprs : list of sympy.Expr
+        The formulas f_i.
+    states : list of sympy.Symbol
+        The state symbols, in which the Jacobian is taken.
+
     Raises
     ------
     ValueError
         Saying which limit and what to use instead.
+
+    Examples
+    --------
+    >>> x = sp.symbols("x0:3", real=True)
+    >>> check_symbolic_size([x[1], x[2], x[0] * x[1]], list(x))  # small: passes
+    >>> big = sp.Mul(*(x[0] + k for k in range(400)), evaluate=False)
+    >>> check_symbolic_size([big, x[2], x[0]], list(x))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the Jacobian would have about ... terms (at most 50000): ...
     """
     if len(states) > MAX_STATES:
         raise ValueError(
@@ -480,8 +533,38 @@ def _derivative_size(expr: sp.Expr, variables: frozenset[sp.Symbol]) -> int:
     return 1 + _size(expr) + sum(parts)  # chain rule: f'(args) * (derivatives of the args)
 
 
-def _constant(value: Any, what: str) -> float:
-    """A finite real number from a number or a constant formula such as ``"8/3"``."""
+def parse_constant(value: Any, what: str = "value") -> float:
+    """A finite real number from a number or a constant formula such as ``"8/3"``.
+
+    Parameters
+    ----------
+    value : int, float or str
+        A number, or a formula without names (``"8/3"``, ``"pi/4"``,
+        ``"sqrt(2)"``), parsed by :func:`parse_formula`.
+    what : str, default "value"
+        What the value is, for the message.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` and the value: not a number or constant formula
+        (booleans are refused), or not finite.
+
+    Examples
+    --------
+    >>> parse_constant("8/3")
+    2.6666666666666665
+    >>> parse_constant(2)
+    2.0
+    >>> parse_constant("1e308*10", "beta")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: beta must be a finite real number, got '1e308*10' (...)
+    """
     if isinstance(value, str):
         try:
             number = float(parse_formula(value, {}))
@@ -500,135 +583,32 @@ def parse_assignment(text: str) -> tuple[str, float]:
     """``(name, value)`` from ``"name=value"``, as given to ``--param``.
 
     The value is a number or a constant formula (``"rho=0.5"``,
-    ``"beta=8/3"``, ``"theta=pi/4"``); it must be finite and real.
+    ``"beta=8/3"``, ``"theta=pi/4"``; see :func:`parse_constant`); it must be
+    finite and real, and the name valid (:func:`check_name`).
+
+    Raises
+    ------
+    ValueError
+        Without ``=``, for a bad name or a value that is not a finite real
+        number.
+
+    Examples
+    --------
+    >>> parse_assignment("rho=0.5")
+    ('rho', 0.5)
+    >>> parse_assignment("theta = pi/2")
+    ('theta', 1.5707963267948966)
     """
     name, sep, value = str(text).partition("=")
     if not sep:
         raise ValueError(f"expected NAME=VALUE, got {text!r}")
     name = check_name(name.strip(), "parameter name")
-    return name, _constant(value.strip(), f"value of {name!r}")
+    return name, parse_constant(value.strip(), f"value of {name!r}")
 
 
-_FILE_KEYS = ("kind", "name", "description", "states", "params", "bounds")
+def __getattr__(name: str) -> Any:  # TODO(lead): remove once cli.py imports load_system from .models
+    if name == "load_system":
+        from .models import load_system
 
-
-def load_system(path: str | os.PathLike[str]) -> System:
-    """A :class:`~dynsys.System` declared in a TOML file.
-
-    The file holds::
-
-        kind = "flow"            # or "map"; default "flow"
-        name = "lorenz"          # optional; default the file's stem
-        description = "..."      # optional, ignored
-        [states]                 # name = formula, in the order of the states
-        x = "sigma*(y - x)"
-        y = "x*(rho - z) - y"
-        z = "x*y - beta*z"
-        [params]                 # name = number (or a constant formula, "8/3")
-        sigma = 10
-        rho = 28
-        beta = "8/3"
-        [bounds]                 # optional: [low, high] for every state ...
-        x = [-25, 25]
-        y = [-25, 25]
-        z = [-5, 55]
-
-    or ``bounds = [low, high]`` (before the tables) for one box in every
-    direction.  Formulas are parsed with :func:`parse_formula`.
-
-    Raises
-    ------
-    ValueError
-        Naming the file and the problem: a missing or unreadable file, invalid
-        TOML, no ``[states]``, a formula that is not a string or not in the
-        grammar (:class:`FormulaError`), a bad name, a parameter that is not a
-        finite number, bounds for unknown or missing states, an unknown key.
-    """
-    path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read model file ({exc.strerror or exc})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ValueError(f"{path}: a model file has at most {MAX_FILE_BYTES} bytes")
-    try:
-        text = data.decode("utf-8")
-        _check_toml_nesting(text)
-        table = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        why = "nested too deeply" if isinstance(exc, RecursionError) else exc
-        raise ValueError(f"{path}: not a valid TOML file ({why})") from None
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    try:
-        return _system_from_table(table, path.stem)
-    except ValueError as exc:
-        raise (FormulaError if isinstance(exc, FormulaError) else ValueError)(f"{path}: {exc}") from None
-
-
-# TOML strings (multi-line first) and comments, which may hold brackets and dots of no meaning
-_TOML_STRING_OR_COMMENT = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*')
-_TOML_DOTTED_KEY = re.compile(r"(?<![A-Za-z0-9_-])(?:(?:[A-Za-z0-9_-]+|\"\")[ \t]*\.[ \t]*){%d,}" % MAX_TOML_DEPTH)
-
-
-def _check_toml_nesting(text: str) -> None:
-    """Refuse TOML nested deeper than :data:`MAX_TOML_DEPTH` (arrays, inline tables, dotted keys) before parsing it.
-
-    Python's TOML parser recurses into nested arrays and tables (a
-    RecursionError) and takes quadratic time on long dotted keys.
-    """
-    bare = _TOML_STRING_OR_COMMENT.sub(lambda m: "" if m.group().startswith("#") else '""', text)
-    if _TOML_DOTTED_KEY.search(bare):
-        raise ValueError(f"a dotted key has more than {MAX_TOML_DEPTH} parts")
-    level = deepest = 0
-    for char in re.findall(r"[\[\]{}]", bare):
-        level += 1 if char in "[{" else -1
-        deepest = max(deepest, level)
-        if deepest > MAX_TOML_DEPTH:
-            raise ValueError(f"arrays or inline tables nested more than {MAX_TOML_DEPTH} levels deep")
-
-
-def _system_from_table(table: dict[str, Any], default_name: str) -> System:
-    unknown = sorted(set(table) - set(_FILE_KEYS))
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown}; a model file has {list(_FILE_KEYS)}")
-    kind = table.get("kind", "flow")
-    if kind not in KINDS:
-        raise ValueError(f"kind must be 'flow' or 'map', got {kind!r}")
-    name = table.get("name", default_name)
-    if not isinstance(name, str):
-        raise ValueError(f"name must be a string, got {name!r}")
-    states = table.get("states")
-    if not isinstance(states, dict) or not states:
-        raise ValueError("a model file needs a non-empty [states] table of name = formula")
-    for state, formula in states.items():
-        check_name(state, "state name")
-        if not isinstance(formula, str):
-            raise ValueError(f"the formula for state {state!r} must be a string, got {formula!r}")
-    params = table.get("params", {})
-    if not isinstance(params, dict):
-        raise ValueError(f"params must be a table of name = number, got {params!r}")
-    values = {check_name(p, "parameter name"): _constant(v, f"parameter {p!r}") for p, v in params.items()}
-    bounds = _bounds_from_table(table["bounds"], list(states)) if "bounds" in table else None
-    return System.from_strings(states, values, kind=kind, name=name, bounds=bounds)
-
-
-def _bounds_from_table(bounds: Any, states: list[str]) -> list[list[float]]:
-    """One [low, high] pair per state from ``[low, high]`` or a table state -> [low, high]."""
-    if isinstance(bounds, dict):
-        unknown = sorted(set(bounds) - set(states))
-        missing = [s for s in states if s not in bounds]
-        if unknown or missing:
-            raise ValueError(
-                f"[bounds] must give [low, high] for exactly the states {states}; "
-                f"unknown {unknown}, missing {missing}"
-            )
-        return [_pair(bounds[s], f"bounds for {s!r}") for s in states]
-    return [_pair(bounds, "bounds")] * len(states)
-
-
-def _pair(value: Any, what: str) -> list[float]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise ValueError(f"{what} must be [low, high], got {value!r}")
-    return [_constant(v, what) for v in value]
+        return load_system
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -74,6 +74,117 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+# ------------------------------------------------------------ cell equations
+# One step of each cell from its input drive a = W_ih u + b_ih, as plain functions of arrays (no checks): the
+# cell classes below and the numpy trainer (dynsys.tasks.train, which adds back-propagation through time) both
+# call them, so that a trained network and the system analysed are the same equations.
+
+
+def elman_step(h: np.ndarray, a: np.ndarray, weight_hh: np.ndarray, bias_hh: np.ndarray,
+               nonlinearity: str = "tanh") -> np.ndarray:
+    """One step of PyTorch's ``nn.RNN``: h' = act(a + W_hh h + b_hh), act = tanh or relu.
+
+    Parameters
+    ----------
+    h : ndarray of shape (B, H)
+        States.
+    a : ndarray of shape (B, H) or (H,)
+        Input drives W_ih u + b_ih.
+    weight_hh : ndarray of shape (H, H)
+    bias_hh : ndarray of shape (H,)
+    nonlinearity : {"tanh", "relu"}
+
+    Returns
+    -------
+    ndarray of shape (B, H)
+
+    Examples
+    --------
+    >>> W = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    >>> elman_step(np.array([[1.0, 0.0]]), np.zeros(2), W, np.zeros(2), "relu")
+    array([[0., 0.]])
+    >>> np.round(elman_step(np.array([[0.0, 2.0]]), np.zeros(2), W, np.zeros(2)), 4)
+    array([[0.964, 0.   ]])
+    """
+    s = a + h @ weight_hh.T + bias_hh
+    return np.tanh(s) if nonlinearity == "tanh" else np.maximum(s, 0.0)
+
+
+def gru_step(
+    h: np.ndarray, a: np.ndarray, weight_hh: np.ndarray, bias_hh: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """One step of PyTorch's ``nn.GRU`` (equations in :class:`GRU`), with its gates.
+
+    Parameters
+    ----------
+    h : ndarray of shape (B, H)
+        States.
+    a : ndarray of shape (B, 3H) or (3H,)
+        Input drives W_ih u + b_ih, gate blocks r, z, n.
+    weight_hh : ndarray of shape (3H, H)
+    bias_hh : ndarray of shape (3H,)
+
+    Returns
+    -------
+    h_next : ndarray of shape (B, H)
+        h' = (1 − z) ⊙ n + z ⊙ h.
+    gates : tuple of four ndarrays of shape (B, H)
+        r, z, n and m = W_hn h + b_hn.
+
+    Examples
+    --------
+    With zero weights r = z = 1/2 and n = tanh(a_n), so h' = (tanh(a_n) + h)/2:
+
+    >>> h_next, (r, z, n, m) = gru_step(np.array([[0.5]]), np.array([0.0, 0.0, 1.0]), np.zeros((3, 1)), np.zeros(3))
+    >>> np.round(h_next, 6), z
+    (array([[0.630797]]), array([[0.5]]))
+    """
+    a_r, a_z, a_n = np.split(a, 3, axis=-1)
+    h_r, h_z, m = np.split(h @ weight_hh.T + bias_hh, 3, axis=-1)
+    r, z = _sigmoid(a_r + h_r), _sigmoid(a_z + h_z)
+    n = np.tanh(a_n + r * m)
+    return (1.0 - z) * n + z * h, (r, z, n, m)
+
+
+def continuous_rhs(x: np.ndarray, a: np.ndarray, weight_hh: np.ndarray, bias_hh: np.ndarray,
+                   tau: float) -> np.ndarray:
+    """The vector field of :class:`ContinuousRNN`: dx/dt = (−x + W_hh tanh(x) + a + b_hh) / τ.
+
+    Parameters
+    ----------
+    x : ndarray of shape (B, H)
+        States.
+    a : ndarray of shape (B, H) or (H,)
+        Input drives W_ih u + b_ih.
+    weight_hh : ndarray of shape (H, H)
+    bias_hh : ndarray of shape (H,)
+    tau : float
+        The time constant τ > 0.
+
+    Returns
+    -------
+    ndarray of shape (B, H)
+
+    Examples
+    --------
+    >>> continuous_rhs(np.array([[2.0]]), np.array([1.0]), np.zeros((1, 1)), np.zeros(1), 0.5)
+    array([[-2.]])
+    """
+    return (-x + np.tanh(x) @ weight_hh.T + a + bias_hh) / tau
+
+
+def continuous_step(x: np.ndarray, a: np.ndarray, weight_hh: np.ndarray, bias_hh: np.ndarray,
+                    tau: float, dt: float) -> np.ndarray:
+    """One forward-Euler step of length ``dt`` of :func:`continuous_rhs`: x + dt f(x).
+
+    Examples
+    --------
+    >>> continuous_step(np.array([[2.0]]), np.array([1.0]), np.zeros((1, 1)), np.zeros(1), 0.5, 0.25)
+    array([[1.5]])
+    """
+    return x + dt * continuous_rhs(x, a, weight_hh, bias_hh, tau)
+
+
 def _tensor_to_numpy(value: Any, key: str) -> np.ndarray:
     """A dense CPU copy of a torch tensor (bfloat16 and half upcast exactly), without importing torch."""
     layout = str(getattr(value, "layout", "torch.strided"))
@@ -495,11 +606,8 @@ class VanillaRNN(RNNCell):
 
     def _activate(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """act(s) and act'(s) for s = a + W_hh h + b_hh."""
-        s = a + X @ self.weight_hh.T + self.bias_hh
-        if self.nonlinearity == "tanh":
-            h = np.tanh(s)
-            return h, 1.0 - h**2
-        return np.maximum(s, 0.0), (s > 0).astype(float)
+        h = elman_step(X, a, self.weight_hh, self.bias_hh, self.nonlinearity)
+        return h, (1.0 - h**2 if self.nonlinearity == "tanh" else (h > 0).astype(float))  # relu'(s) = [relu(s) > 0]
 
     def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
         return self._activate(X, a)[0]
@@ -572,15 +680,10 @@ class GRU(RNNCell):
     G, cell = 3, "gru"
 
     def _gates(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, ...]:
-        a_r, a_z, a_n = self._gate_blocks(a)
-        h_r, h_z, m = self._gate_blocks(X @ self.weight_hh.T + self.bias_hh)
-        r, z = _sigmoid(a_r + h_r), _sigmoid(a_z + h_z)
-        n = np.tanh(a_n + r * m)
-        return r, z, n, m
+        return gru_step(X, a, self.weight_hh, self.bias_hh)[1]
 
     def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
-        _, z, n, _ = self._gates(X, a)
-        return (1.0 - z) * n + z * X
+        return gru_step(X, a, self.weight_hh, self.bias_hh)[0]
 
     def _tangent(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """z (B, H) and the row scalings (c_r, c_z, c_n) stacked as (B, 3H), W_hh's row order."""
@@ -775,10 +878,10 @@ class ContinuousRNN(RNNCell):
         return self._evolve(*self._step_inputs(X, U))
 
     def _evolve(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return (-X + np.tanh(X) @ self.weight_hh.T + a + self.bias_hh) / self.tau
+        return continuous_rhs(X, a, self.weight_hh, self.bias_hh, self.tau)
 
     def _evolve_step(self, X: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return X + self.dt * self._evolve(X, a)
+        return continuous_step(X, a, self.weight_hh, self.bias_hh, self.tau, self.dt)
 
     def _tangent(self, X: np.ndarray, a: np.ndarray) -> tuple[np.ndarray]:
         """tanh'(x) = 1 − tanh²(x), (B, H)."""

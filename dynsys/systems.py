@@ -32,6 +32,7 @@ import numpy as np
 import sympy as sp
 
 from ._validate import check_count, check_real_array
+from .parse import check_names, check_symbolic_size, parse_formula
 
 Kind = Literal["flow", "map"]
 KINDS = ("flow", "map")
@@ -50,7 +51,18 @@ FactorProductFn = Callable[[Factors, np.ndarray], np.ndarray]
 OperatorFn = Callable[[np.ndarray, np.ndarray], tuple[Factors, FactorProductFn, FactorProductFn]]  # (X, p) -> ...
 
 
-def _check_kind(kind: str) -> str:
+def check_kind(kind: Any) -> str:
+    """``kind`` if it is one of :data:`KINDS` ("flow" or "map"), else ValueError.
+
+    Examples
+    --------
+    >>> check_kind("map")
+    'map'
+    >>> check_kind("ode")
+    Traceback (most recent call last):
+    ...
+    ValueError: kind must be 'flow' or 'map', got 'ode'
+    """
     if kind not in KINDS:
         raise ValueError(f"kind must be 'flow' or 'map', got {kind!r}")
     return kind
@@ -273,17 +285,50 @@ class System:
     _singular: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        _check_kind(self.kind)
+        check_kind(self.kind)
         if len(self.state_names) != self.dim:
             raise ValueError(f"{self.dim} states but {len(self.state_names)} state names")
         if len(set(self.state_names)) != self.dim:
             raise ValueError(f"state names must be distinct, got {self.state_names}")
         object.__setattr__(self, "params", _check_params(self.params))
         if self.bounds is not None:
-            object.__setattr__(self, "bounds", _check_bounds(self.bounds, self.dim))
+            object.__setattr__(self, "bounds", check_bounds(self.bounds, self.dim))
 
     # ------------------------------------------------------------------ batches
-    def _batch(self, X: Any, what: str = "X") -> tuple[np.ndarray, bool]:
+    def as_batch(self, X: Any, what: str = "X") -> tuple[np.ndarray, bool]:
+        """States as a float batch ``(B, n)``, and whether ``X`` was one state ``(n,)``.
+
+        Every evaluation of a system accepts either; a caller that wants one
+        code path for both takes the batch and, when the flag is set, returns
+        the first row of its result.
+
+        Parameters
+        ----------
+        X : array_like of shape (B, n) or (n,)
+        what : str, default "X"
+            The argument's name, for the message.
+
+        Returns
+        -------
+        batch : ndarray of shape (B, n)
+        single : bool
+            Whether ``X`` was one state.
+
+        Raises
+        ------
+        ValueError
+            For another shape, naming ``what``, n and the state names.
+
+        Examples
+        --------
+        >>> system = System.from_strings({"x": "-x", "y": "x - y"})
+        >>> system.as_batch([1.0, 2.0])
+        (array([[1., 2.]]), True)
+        >>> system.as_batch([[1.0, 2.0, 3.0]], "x0")
+        Traceback (most recent call last):
+        ...
+        ValueError: x0 must have shape (n,) or (B, n) with n = 2 (x, y), got shape (1, 3)
+        """
         arr = np.asarray(X, dtype=float)
         single = arr.ndim == 1
         if single:
@@ -294,6 +339,8 @@ class System:
                 f"({', '.join(self.state_names)}), got shape {np.shape(X)}"
             )
         return arr, single
+
+    _batch = as_batch  # TODO(lead): remove after simulate.py calls system.as_batch
 
     @property
     def exprs(self) -> tuple[sp.Expr, ...] | None:
@@ -320,7 +367,7 @@ class System:
         array([[6.],
                [3.]])
         """
-        Xb, single = self._batch(X)
+        Xb, single = self.as_batch(X)
         out = self._rhs(Xb, self._p)
         return out[0] if single else out
 
@@ -337,7 +384,7 @@ class System:
         array([[0.   ],
                [0.125]])
         """
-        Xb, single = self._batch(X)
+        Xb, single = self.as_batch(X)
         out = self._rhs(Xb, self._p)
         if self.kind == "map":
             out = out - Xb
@@ -384,7 +431,7 @@ class System:
         >>> s.singular([[1.0], [1.0 + 1e-12], [1.5]], radius=1e-9)
         array([ True,  True, False])
         """
-        Xb, single = self._batch(X)
+        Xb, single = self.as_batch(X)
         r = np.asarray(radius, dtype=float)
         if r.ndim > 1 or (r.ndim == 1 and r.shape != (len(Xb),)) or not np.all(r >= 0):
             raise ValueError(f"radius must be a number >= 0 or {len(Xb)} of them, got {radius!r}")
@@ -422,7 +469,7 @@ class System:
         >>> s.jacobian([[1.0, 0.0], [-1.0, 0.0]])[:, 0, 0]  # one (n, n) block per state
         array([-2., -2.])
         """
-        Xb, single = self._batch(X)
+        Xb, single = self.as_batch(X)
         J = self._jacobian_at(Xb, self._p)
         return J[0] if single else J
 
@@ -572,8 +619,8 @@ class System:
 
     def _product(self, at: JvpFn, X: Any, V: Any, residual: bool = False) -> np.ndarray:
         """``at(X, V, p)`` for checked batches, minus V for the residual of a map; unbatched for a single state."""
-        Xb, single = self._batch(X)
-        Vb, _ = self._batch(V, "V")
+        Xb, single = self.as_batch(X)
+        Vb, _ = self.as_batch(V, "V")
         if Vb.shape != Xb.shape:
             raise ValueError(f"V must have the shape of X {Xb.shape}, got {Vb.shape}")
         out = at(Xb, Vb, self._p)
@@ -603,6 +650,56 @@ class System:
                 f"its parameters are {sorted(self.params)}"
             )
         return replace(self, params={**self.params, **_check_params(values)})
+
+    def with_exprs(
+        self, exprs: Sequence[sp.Expr], symbols: Sequence[sp.Symbol], param_symbols: Sequence[sp.Symbol] = ()
+    ) -> "System":
+        """The same system, carrying formulas of f (flow) or g (map) for exact solving.
+
+        For a system evaluated by fast numerical code (batched matrix
+        products, say) whose formulas are known too: ``exprs`` become
+        :attr:`exprs`, so that exact methods (:mod:`dynsys.symbolic`) can use
+        them, while :meth:`rhs` and the Jacobian stay those of ``self``.  The
+        formulas must equal f; that is not checked.
+
+        Parameters
+        ----------
+        exprs : sequence of sympy.Expr, length n
+            f_i or g_i in ``symbols`` and ``param_symbols``.
+        symbols : sequence of sympy.Symbol, length n
+            The states, in order.
+        param_symbols : sequence of sympy.Symbol, default ()
+            The parameters, in the order of :attr:`params`.
+
+        Raises
+        ------
+        TypeError
+            For formulas that are not sympy expressions.
+        ValueError
+            For lengths that do not match the system, or a formula with other
+            free symbols.
+
+        Examples
+        --------
+        >>> import numpy as np, sympy as sp
+        >>> fast = System.from_callable(lambda X: -2 * X, 1, vectorized=True, name="decay")
+        >>> x = sp.Symbol("x0", real=True)
+        >>> exact = fast.with_exprs([-2 * x], [x])
+        >>> exact.exprs, exact.rhs([1.5])
+        ((-2*x0,), array([-3.]))
+        """
+        exprs, symbols, param_symbols = tuple(exprs), tuple(symbols), tuple(param_symbols)
+        if len(exprs) != self.dim or len(symbols) != self.dim or len(param_symbols) != len(self.params):
+            raise ValueError(
+                f"{self.name} has {self.dim} states and {len(self.params)} parameters; got {len(exprs)} formulas, "
+                f"{len(symbols)} state symbols and {len(param_symbols)} parameter symbols"
+            )
+        if not all(isinstance(e, sp.Expr) for e in exprs):
+            raise TypeError("with_exprs takes sympy expressions; give formulas as text to System.from_strings")
+        unknown = set().union(*(e.free_symbols for e in exprs)) - set(symbols) - set(param_symbols)
+        if unknown:
+            raise ValueError(f"the formulas use undeclared symbol(s) {sorted(map(str, unknown))}")
+        return replace(self, _exprs=exprs, symbols=symbols, param_symbols=param_symbols)
 
     def iterate(self, k: int) -> "System":
         """The k-th iterate g^k of a map, whose fixed points have period k.
@@ -782,7 +879,7 @@ class System:
         array([[-8.,  0.],
                [ 0., -1.]])
         """
-        _check_kind(kind)
+        check_kind(kind)
         params = dict(params or {})
         xs = tuple(_as_symbol(s, "state") for s in states)
         ps = tuple(_as_symbol(s, "parameter") for s in params)
@@ -872,8 +969,6 @@ class System:
         ...
         dynsys.parse.FormulaError: in formula 'x + z' at column 5: unknown name 'z'; declared names are ['x'], ...
         """
-        from .parse import check_names, check_symbolic_size, parse_formula
-
         if not isinstance(formulas, Mapping) or not formulas:
             raise ValueError(f"formulas must be a non-empty mapping of state name to formula, got {formulas!r}")
         params = dict(params or {})
@@ -980,7 +1075,7 @@ class System:
                [[-2.,  0.],
                 [ 0., -1.]]])
         """
-        _check_kind(kind)
+        check_kind(kind)
         if not callable(f):
             raise TypeError(f"f must be callable, got {type(f).__name__}")
         dim = check_count(dim, "dim")
@@ -1101,7 +1196,50 @@ def _denominator_test(
     return evaluate
 
 
-def _check_bounds(bounds: Any, dim: int) -> np.ndarray:
+def check_system(system: Any) -> None:
+    """Raise TypeError unless ``system`` is a :class:`System`.
+
+    Examples
+    --------
+    >>> check_system(System.from_strings({"x": "-x"}))
+    >>> check_system("x' = -x")
+    Traceback (most recent call last):
+    ...
+    TypeError: system must be a dynsys.System, got str
+    """
+    if not isinstance(system, System):
+        raise TypeError(f"system must be a dynsys.System, got {type(system).__name__}")
+
+
+def check_bounds(bounds: Any, dim: int) -> np.ndarray:
+    """A box of ``dim`` rows (low, high) from ``bounds``, checked.
+
+    Parameters
+    ----------
+    bounds : array_like of shape (2,) or (dim, 2)
+        One (low, high) pair for every direction, or one per state.
+    dim : int
+        n, the number of states.
+
+    Returns
+    -------
+    ndarray of shape (dim, 2)
+
+    Raises
+    ------
+    ValueError
+        For another shape, non-finite entries or a row with low >= high.
+
+    Examples
+    --------
+    >>> check_bounds((-1, 1), 2)
+    array([[-1.,  1.],
+           [-1.,  1.]])
+    >>> check_bounds([[0, 1], [2, 2]], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: bounds need low < high in every row, got [[0.0, 1.0], [2.0, 2.0]]
+    """
     b = np.asarray(bounds, dtype=float)
     if b.shape == (2,):
         b = np.tile(b, (dim, 1))
@@ -1112,6 +1250,9 @@ def _check_bounds(bounds: Any, dim: int) -> np.ndarray:
     if np.any(b[:, 0] >= b[:, 1]):
         raise ValueError(f"bounds need low < high in every row, got {b.tolist()}")
     return b
+
+
+_check_bounds = check_bounds  # TODO(lead): remove after plot.py and fixed_points.py import check_bounds
 
 
 def _as_symbol(s: Any, what: str) -> sp.Symbol:

@@ -42,7 +42,7 @@ import sympy as sp
 from hypothesis import strategies as st
 
 from ._validate import check_count
-from .systems import Kind, System, _check_kind
+from .systems import Kind, System, check_kind
 
 GROUPS = ("stable", "unstable", "centre")
 
@@ -241,7 +241,7 @@ def spectra(
     ...     assert spectrum.index == 0 and spectrum.label.startswith("stable")
     >>> test_attracting()
     """
-    _check_kind(kind)
+    check_kind(kind)
     lo, hi = _check_dims(dims)
     groups = tuple(groups)
     if not groups or not set(groups) <= set(GROUPS):
@@ -571,7 +571,7 @@ def polynomial_systems(
     ...     assert np.all(np.abs(np.linalg.det(DF)) > 1e-9)
     >>> test_simple_zeros()
     """
-    _check_kind(kind)
+    check_kind(kind)
     lo, hi = _check_dims(dims)
     rlo, rhi = _check_dims(roots_per_state, "roots_per_state")
     if hi > 3 or rhi > 3:

@@ -22,7 +22,7 @@ from dynsys import find_fixed_points, models, rnn
 from dynsys.cli import main
 from dynsys.fixed_points import FixedPointSet
 from dynsys.graph_export import read_graph, write_graph
-from dynsys.parse import load_system
+from dynsys.models import load_system
 
 MAX_PEAK = 64 * 2**20
 MAX_SECONDS = 10.0

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dynsys import System, models
-from dynsys.parse import MAX_STATES, FormulaError, check_name, load_system, parse_assignment, parse_formula
+from dynsys.models import load_system
+from dynsys.parse import MAX_STATES, FormulaError, check_name, parse_assignment, parse_formula
 
 x, y, z, k = sp.symbols("x y z k", real=True)
 SYMBOLS = {"x": x, "y": y, "z": z, "k": k}

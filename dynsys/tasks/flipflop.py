@@ -50,6 +50,12 @@ class FlipFlopBatch(NamedTuple):
     mask : ndarray, shape (B, T, bits), bool
         True from the channel's first pulse on (the steps where the target is
         defined).
+
+    Examples
+    --------
+    >>> inputs, targets, mask = generate(n_trials=2, n_steps=5, bits=1, seed=0)
+    >>> inputs.shape, mask.dtype
+    ((2, 5, 1), dtype('bool'))
     """
 
     inputs: np.ndarray
@@ -90,6 +96,21 @@ def generate(
     :math:`k_{t} = t` where a pulse occurs and :math:`-1` elsewhere, the index
     of the last pulse up to step t is the running maximum
     :math:`\\max_{s \\le t} k_s`, and the target is the input at that index.
+
+    Examples
+    --------
+    >>> batch = generate(n_trials=8, n_steps=50, bits=3, p=0.1, seed=0)
+    >>> batch.inputs.shape
+    (8, 50, 3)
+    >>> held = batch.targets[batch.mask]  # a sign wherever defined, 0 before the first pulse
+    >>> bool(np.all(np.abs(held) == 1)), bool(np.all(batch.targets[~batch.mask] == 0))
+    (True, True)
+
+    With a pulse on every step (p = 1) the target is the input itself:
+
+    >>> batch = generate(1, 4, bits=2, p=1.0, seed=0)
+    >>> bool(np.array_equal(batch.targets, batch.inputs)), bool(batch.mask.all())
+    (True, True)
     """
     n_trials = check_count(n_trials, "n_trials")
     n_steps = check_count(n_steps, "n_steps")

@@ -3,7 +3,11 @@
 Three cells, each with PyTorch's update equations and ``state_dict`` layout
 (``weight_ih_l0`` (G*H, I), ``weight_hh_l0`` (G*H, H), ``bias_ih_l0``,
 ``bias_hh_l0`` (G*H,)), so that a trained model loads into
-``dynsys.rnn.from_state_dict`` or into ``torch.nn.RNN``/``nn.GRU`` as it is:
+``dynsys.rnn.from_state_dict`` or into ``torch.nn.RNN``/``nn.GRU`` as it is.  Their forward
+steps are those of :mod:`dynsys.rnn` (:func:`~dynsys.rnn.elman_step`, :func:`~dynsys.rnn.gru_step`,
+:func:`~dynsys.rnn.continuous_step`), so the network trained is the system analysed; the trainer adds
+what back-propagation needs, the intermediates kept from the forward pass and the backward pass
+(:meth:`Cell.backward`).  Build a cell with :func:`make_cell`:
 
 * ``"rnn_tanh"`` (G = 1): :math:`h_{t} = \\tanh(W_{ih} u_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`.
 * ``"gru"`` (G = 3, rows stacked r, z, n):
@@ -54,6 +58,7 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
+from .. import rnn
 from .._io import atomic_write
 from .._validate import check_count, check_real
 
@@ -62,9 +67,6 @@ from . import flipflop
 __all__ = [
     "CELLS",
     "Cell",
-    "TanhRNN",
-    "GRU",
-    "ContinuousRNN",
     "make_cell",
     "init_params",
     "outputs",
@@ -80,22 +82,27 @@ __all__ = [
 ]
 
 CELLS = ("rnn_tanh", "gru", "continuous")
-RECURRENT_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-READOUT_KEYS = ("readout.weight", "readout.bias")
+RECURRENT_KEYS = rnn.RNN_KEYS  # the arrays of a model file, as dynsys.rnn.load reads them
+READOUT_KEYS = rnn.READOUT_KEYS
 
 Params = dict[str, np.ndarray]
 
 
 class Batch(Protocol):
-    """What a task yields: arrays of shape (B, T, I), (B, T, O), (B, T, O)."""
+    """What a task yields: arrays of shape (B, T, I), (B, T, O), (B, T, O).
+
+    Examples
+    --------
+    :class:`dynsys.tasks.flipflop.FlipFlopBatch` is one:
+
+    >>> batch: Batch = flipflop.generate(n_trials=2, n_steps=10, bits=3, seed=0)
+    >>> batch.inputs.shape, batch.targets.shape, batch.mask.shape
+    ((2, 10, 3), (2, 10, 3), (2, 10, 3))
+    """
 
     inputs: np.ndarray
     targets: np.ndarray
     mask: np.ndarray
-
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
 class Cell(ABC):
@@ -107,6 +114,16 @@ class Cell(ABC):
     at every step, together with the vectors multiplied by :math:`W_{hh}`;
     :func:`_recurrent_gradients` turns them into parameter gradients, the same
     way for every cell.
+
+    Examples
+    --------
+    >>> cell = make_cell("gru")
+    >>> isinstance(cell, Cell), cell.name, cell.gates, cell.meta()
+    (True, 'gru', 3, {'cell': 'gru'})
+    >>> params = init_params(cell, 1, 4, 1, np.random.default_rng(0))
+    >>> R, cache = cell.forward(params, np.zeros((10, 2, 1)))  # T = 10 steps of B = 2 trials
+    >>> R.shape, sorted(cache)
+    ((10, 2, 4), ['H', 'hn', 'n', 'r', 'z'])
     """
 
     name: str
@@ -150,8 +167,11 @@ class Cell(ABC):
         """
 
 
-class TanhRNN(Cell):
-    """PyTorch ``nn.RNN(nonlinearity='tanh')``: h_t = tanh(W_ih u_t + b_ih + W_hh h_{t-1} + b_hh)."""
+class _TanhRNN(Cell):
+    """PyTorch ``nn.RNN(nonlinearity='tanh')``: h_t = tanh(W_ih u_t + b_ih + W_hh h_{t-1} + b_hh).
+
+    The forward step is :func:`dynsys.rnn.elman_step`, that of :class:`dynsys.rnn.VanillaRNN`.
+    """
 
     name = "rnn_tanh"
 
@@ -162,7 +182,7 @@ class TanhRNN(Cell):
         Hs = np.empty((T + 1, B, W_hh.shape[1]))
         Hs[0] = 0.0
         for t in range(T):
-            Hs[t + 1] = np.tanh(A_in[t] + Hs[t] @ W_hh.T + b_hh)
+            Hs[t + 1] = rnn.elman_step(Hs[t], A_in[t], W_hh, b_hh)
         return Hs[1:], {"H": Hs}
 
     def backward(self, params, cache, dR):
@@ -175,8 +195,12 @@ class TanhRNN(Cell):
         return dA, dA, Hs[:-1]
 
 
-class GRU(Cell):
-    """PyTorch ``nn.GRU`` (gate rows r, z, n; see the module docstring)."""
+class _GRU(Cell):
+    """PyTorch ``nn.GRU`` (gate rows r, z, n; see the module docstring).
+
+    The forward step is :func:`dynsys.rnn.gru_step`, that of :class:`dynsys.rnn.GRU`; its gates are kept for
+    the backward pass.
+    """
 
     name = "gru"
     gates = 3
@@ -190,12 +214,7 @@ class GRU(Cell):
         Hs[0] = 0.0
         r, z, n, hn = (np.empty((T, B, H)) for _ in range(4))
         for t in range(T):
-            A_h = Hs[t] @ W_hh.T + b_hh
-            r[t] = _sigmoid(A_in[t, :, :H] + A_h[:, :H])
-            z[t] = _sigmoid(A_in[t, :, H : 2 * H] + A_h[:, H : 2 * H])
-            hn[t] = A_h[:, 2 * H :]
-            n[t] = np.tanh(A_in[t, :, 2 * H :] + r[t] * hn[t])
-            Hs[t + 1] = (1.0 - z[t]) * n[t] + z[t] * Hs[t]
+            Hs[t + 1], (r[t], z[t], n[t], hn[t]) = rnn.gru_step(Hs[t], A_in[t], W_hh, b_hh)
         return Hs[1:], {"H": Hs, "r": r, "z": z, "n": n, "hn": hn}
 
     def backward(self, params, cache, dR):
@@ -218,8 +237,10 @@ class GRU(Cell):
         return dA_in, dA_h, Hs[:-1]
 
 
-class ContinuousRNN(Cell):
+class _ContinuousRNN(Cell):
     """Euler discretisation of tau dx/dt = -x + W_hh tanh(x) + W_ih u + b_ih + b_hh.
+
+    The forward step is :func:`dynsys.rnn.continuous_step`, that of :class:`dynsys.rnn.ContinuousRNN`.
 
     Parameters
     ----------
@@ -243,14 +264,14 @@ class ContinuousRNN(Cell):
         return {"cell": self.name, "tau": self.tau, "dt": self.dt}
 
     def forward(self, params, U):
-        W_hh, a = params["weight_hh_l0"], self.alpha
-        A_in = U @ params["weight_ih_l0"].T + params["bias_ih_l0"] + params["bias_hh_l0"]
+        W_hh, b_hh = params["weight_hh_l0"], params["bias_hh_l0"]
+        A_in = U @ params["weight_ih_l0"].T + params["bias_ih_l0"]
         T, B = U.shape[:2]
         X = np.empty((T + 1, B, W_hh.shape[1]))
         X[0] = 0.0
         Phi = np.tanh(X)  # Phi[t] = tanh(x_t), filled as x_t is computed
         for t in range(T):
-            X[t + 1] = (1.0 - a) * X[t] + a * (Phi[t] @ W_hh.T + A_in[t])
+            X[t + 1] = rnn.continuous_step(X[t], A_in[t], W_hh, b_hh, self.tau, self.dt)
             Phi[t + 1] = np.tanh(X[t + 1])
         return Phi[1:], {"Phi": Phi}
 
@@ -266,13 +287,23 @@ class ContinuousRNN(Cell):
 
 
 def make_cell(name: str, *, tau: float = 1.0, dt: float = 0.25) -> Cell:
-    """The cell called ``name`` (one of :data:`CELLS`); ``tau``, ``dt`` only for "continuous"."""
+    """The cell called ``name`` (one of :data:`CELLS`); ``tau``, ``dt`` only for "continuous".
+
+    Examples
+    --------
+    >>> make_cell("continuous", tau=2.0, dt=0.5).meta()
+    {'cell': 'continuous', 'tau': 2.0, 'dt': 0.5}
+    >>> make_cell("lstm")
+    Traceback (most recent call last):
+    ...
+    ValueError: cell must be one of ('rnn_tanh', 'gru', 'continuous'), got 'lstm'
+    """
     if name == "rnn_tanh":
-        return TanhRNN()
+        return _TanhRNN()
     if name == "gru":
-        return GRU()
+        return _GRU()
     if name == "continuous":
-        return ContinuousRNN(tau, dt)
+        return _ContinuousRNN(tau, dt)
     raise ValueError(f"cell must be one of {CELLS}, got {name!r}")
 
 
@@ -281,6 +312,15 @@ def init_params(cell: Cell, n_inputs: int, hidden: int, n_outputs: int, rng: np.
 
     Returns a dict with the keys and shapes of the model file: the four
     recurrent arrays (G*H rows) and ``readout.weight`` (O, H), ``readout.bias`` (O,).
+
+    Examples
+    --------
+    >>> params = init_params(make_cell("gru"), n_inputs=3, hidden=4, n_outputs=2, rng=np.random.default_rng(0))
+    >>> {key: value.shape for key, value in params.items()}  # doctest: +NORMALIZE_WHITESPACE
+    {'weight_ih_l0': (12, 3), 'weight_hh_l0': (12, 4), 'bias_ih_l0': (12,), 'bias_hh_l0': (12,),
+     'readout.weight': (2, 4), 'readout.bias': (2,)}
+    >>> bool(np.all(np.abs(params["weight_hh_l0"]) <= 1 / np.sqrt(4)))
+    True
     """
     n_inputs = check_count(n_inputs, "n_inputs")
     hidden = check_count(hidden, "hidden")
@@ -319,6 +359,14 @@ def outputs(params: Params, inputs: np.ndarray, cell: Cell) -> np.ndarray:
     -------
     ndarray, shape (B, T, O)
         y_t = W_out r_t + b_out with r_t = h_t (or tanh(x_t)) after input u_t.
+
+    Examples
+    --------
+    >>> cell = make_cell("rnn_tanh")
+    >>> params = init_params(cell, 3, 8, 3, np.random.default_rng(0))
+    >>> batch = flipflop.generate(2, 10, bits=3, seed=0)
+    >>> outputs(params, batch.inputs, cell).shape
+    (2, 10, 3)
     """
     U = _time_first(inputs, "inputs", params["weight_ih_l0"].shape[1])
     R, _ = cell.forward(params, U)
@@ -327,13 +375,26 @@ def outputs(params: Params, inputs: np.ndarray, cell: Cell) -> np.ndarray:
 
 
 def masked_mse(y: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:
-    """Mean of (y - target)^2 over the entries where ``mask`` is True (0 if none)."""
+    """Mean of (y - target)^2 over the entries where ``mask`` is True (0 if none).
+
+    Examples
+    --------
+    >>> masked_mse(np.array([1.0, 3.0]), np.array([0.0, 0.0]), np.array([True, False]))
+    1.0
+    """
     n = max(int(np.count_nonzero(mask)), 1)
     return float(np.sum(np.where(mask, (y - targets) ** 2, 0.0)) / n)
 
 
 def sign_accuracy(y: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:
-    """Fraction of the masked entries where sign(y) equals the target."""
+    """Fraction of the masked entries where sign(y) equals the target.
+
+    Examples
+    --------
+    >>> y, targets = np.array([0.3, -2.0, 0.1]), np.array([1.0, 1.0, -1.0])
+    >>> sign_accuracy(y, targets, np.array([True, True, False]))
+    0.5
+    """
     n = int(np.count_nonzero(mask))
     if n == 0:
         raise ValueError("mask selects no entries: accuracy is undefined")
@@ -373,6 +434,23 @@ def loss_and_gradients(params: Params, batch: Batch, cell: Cell) -> tuple[float,
         dL/dp for every key of ``params``, same shapes.
     y : ndarray, shape (B, T, O)
         The outputs.
+
+    Examples
+    --------
+    >>> cell = make_cell("gru")
+    >>> params = init_params(cell, 1, 4, 1, np.random.default_rng(0))
+    >>> batch = flipflop.generate(4, 20, bits=1, seed=0)
+    >>> loss, grads, y = loss_and_gradients(params, batch, cell)
+    >>> loss == masked_mse(y, batch.targets, batch.mask), sorted(grads) == sorted(params)
+    (True, True)
+
+    The gradient is exact; a forward difference agrees to about ``eps``:
+
+    >>> eps = 1e-6
+    >>> params["weight_hh_l0"][0, 0] += eps
+    >>> slope = (loss_and_gradients(params, batch, cell)[0] - loss) / eps
+    >>> bool(abs(slope - grads["weight_hh_l0"][0, 0]) < 1e-4)
+    True
     """
     W_out, b_out = params["readout.weight"], params["readout.bias"]
     U = _time_first(batch.inputs, "inputs", params["weight_ih_l0"].shape[1])
@@ -393,7 +471,16 @@ def loss_and_gradients(params: Params, batch: Batch, cell: Cell) -> tuple[float,
 
 
 def clip_by_global_norm(grads: Params, max_norm: float) -> float:
-    """Scale ``grads`` in place so that their joint 2-norm is at most ``max_norm``; return the norm before."""
+    """Scale ``grads`` in place so that their joint 2-norm is at most ``max_norm``; return the norm before.
+
+    Examples
+    --------
+    >>> grads = {"w": np.array([3.0, 0.0]), "b": np.array([4.0])}
+    >>> clip_by_global_norm(grads, 1.0)
+    5.0
+    >>> grads["w"], grads["b"]
+    (array([0.6, 0. ]), array([0.8]))
+    """
     norm = float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
     if norm > max_norm:
         for g in grads.values():
@@ -406,6 +493,16 @@ class Adam:
 
     m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g^2,
     p <- p - lr (m / (1-b1^k)) / (sqrt(v / (1-b2^k)) + eps).
+
+    Examples
+    --------
+    The first step moves each entry by about ``lr`` against the sign of its gradient:
+
+    >>> params = {"w": np.array([1.0, -1.0])}
+    >>> adam = Adam(params, lr=0.1)
+    >>> adam.step(params, {"w": np.array([2.0, -0.5])})
+    >>> np.round(params["w"], 6)
+    array([ 0.9, -0.9])
     """
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
@@ -483,6 +580,15 @@ def train(
         ``final_loss`` and ``accuracy`` (on the test batches), ``train_loss``
         (last step), ``iterations``, ``train_seconds``, ``history`` (list of
         (iteration, train loss, validation accuracy)) and the cell's metadata.
+
+    Examples
+    --------
+    >>> batches = flipflop_batches(bits=1, n_trials=8, n_steps=20)
+    >>> params, info = train(batches, hidden=4, iters=20, check_every=10, log=None)
+    >>> params["weight_hh_l0"].shape, info["iterations"], info["cell"]
+    ((4, 4), 20, 'rnn_tanh')
+    >>> 0.0 <= info["accuracy"] <= 1.0
+    True
     """
     cell = make_cell(cell) if isinstance(cell, str) else cell
     hidden = check_count(hidden, "hidden")
@@ -544,6 +650,21 @@ def save_model(path: str, params: Params, meta: dict[str, Any]) -> None:
 
     The file holds exactly the keys of :func:`init_params` plus ``meta``, and
     reads back with ``np.load(path, allow_pickle=False)``.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> cell = make_cell("rnn_tanh")
+    >>> params = init_params(cell, 2, 3, 2, np.random.default_rng(0))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "model.npz"
+    ...     save_model(path, params, cell.meta())
+    ...     with np.load(path, allow_pickle=False) as f:
+    ...         files, meta = sorted(f.files), json.loads(str(f["meta"]))
+    >>> files  # doctest: +NORMALIZE_WHITESPACE
+    ['bias_hh_l0', 'bias_ih_l0', 'meta', 'readout.bias', 'readout.weight', 'weight_hh_l0', 'weight_ih_l0']
+    >>> meta
+    {'cell': 'rnn_tanh'}
     """
     missing = [key for key in (*RECURRENT_KEYS, *READOUT_KEYS) if key not in params]
     if missing:
@@ -558,7 +679,14 @@ def save_model(path: str, params: Params, meta: dict[str, Any]) -> None:
 def flipflop_batches(
     bits: int, n_trials: int, n_steps: int, p: float = flipflop.DEFAULT_P
 ) -> Callable[[np.random.Generator], flipflop.FlipFlopBatch]:
-    """A batch source for :func:`train`: ``rng -> flipflop.generate(n_trials, n_steps, bits, p, seed=rng)``."""
+    """A batch source for :func:`train`: ``rng -> flipflop.generate(n_trials, n_steps, bits, p, seed=rng)``.
+
+    Examples
+    --------
+    >>> batches = flipflop_batches(bits=2, n_trials=4, n_steps=10)
+    >>> batches(np.random.default_rng(0)).inputs.shape
+    (4, 10, 2)
+    """
     flipflop.generate(1, 1, bits, p)  # check the arguments now, not at the first step
 
     def batches(rng: np.random.Generator) -> flipflop.FlipFlopBatch:
@@ -589,7 +717,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+    """Command-line entry point; returns the exit status.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:  # doctest: +ELLIPSIS
+    ...     status = main(["flipflop", "--bits", "1", "--hidden", "4", "--iters", "5", "--batch", "4",
+    ...                    "--steps", "10", "--out", str(pathlib.Path(folder) / "m.npz")])
+    iter     5  loss ...
+    accuracy ... on fresh trials, loss ..., 5 iterations in ... s; saved .../m.npz
+    >>> status
+    0
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     try:
