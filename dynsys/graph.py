@@ -190,6 +190,16 @@ def transition_graph(
     index k >= 1, repellers (k = n) included: the origin of dx/dt = x - x³
     (n = 1) is the boundary between its two attractors, and the index-3
     point of the 3-cube is a repeller.
+
+    Examples
+    --------
+    The saddle of the Duffing oscillator sends one branch into each well:
+
+    >>> from dynsys import find_fixed_points, models
+    >>> duffing = models.duffing()
+    >>> G = transition_graph(duffing, find_fixed_points(duffing, seed=0))
+    >>> sorted(G.edges()), [G.nodes[v]["kind"] for v in ("P0", "P1", "P2")]
+    ([('P2', 'P0'), ('P2', 'P1')], ['attractor', 'attractor', 'saddle'])
     """
     check_system(system)
     if not isinstance(fixed_points, FixedPointSet):
@@ -264,6 +274,14 @@ def attractor_graph(G: nx.MultiDiGraph) -> nx.MultiGraph:
     Returns
     -------
     networkx.MultiGraph
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> duffing = models.duffing()
+    >>> A = attractor_graph(transition_graph(duffing, find_fixed_points(duffing, seed=0)))
+    >>> list(A.edges(data=True))
+    [('P0', 'P1', {'saddle': 'P2'})]
     """
     A = nx.MultiGraph()
     A.add_nodes_from((v, d) for v, d in G.nodes(data=True) if d.get("attractor"))
@@ -292,6 +310,14 @@ def connection_graph(G: nx.MultiDiGraph) -> nx.DiGraph:
     Returns
     -------
     networkx.DiGraph
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> duffing = models.duffing()
+    >>> C = connection_graph(transition_graph(duffing, find_fixed_points(duffing, seed=0)))
+    >>> [(v, C.nodes[v]["index"]) for v in C], list(C.edges())
+    ([('P0', 0), ('P1', 0), ('P2', 1)], [('P2', 'P0'), ('P2', 'P1')])
     """
     C = nx.DiGraph()
     points = [v for v, d in G.nodes(data=True) if d["type"] != "unresolved"]
@@ -367,6 +393,12 @@ def compare_graphs(G1: nx.Graph, G2: nx.Graph, *, timeout: float = 5.0) -> dict[
         edge insertions/deletions turning one into the other, the best
         found within ``timeout``; None when either graph has more than 12
         nodes).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> compare_graphs(nx.cycle_graph(4), nx.path_graph(4))  # one edge apart
+    {'isomorphic': False, 'edit_distance': 1.0}
     """
     timeout = check_real(timeout, "timeout", positive=True)
     for name, g in (("G1", G1), ("G2", G2)):

@@ -190,6 +190,14 @@ def principal_components(X: Any, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
     ------
     ValueError
         Fewer than one finite state, or a bad ``k``.
+
+    Examples
+    --------
+    States on the diagonal of the plane vary along (1, 1) / sqrt(2) only:
+
+    >>> mean, components = principal_components([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], k=1)
+    >>> mean.tolist(), np.round(components, 6).tolist()
+    ([1.0, 1.0], [[0.707107, 0.707107]])
     """
     k = check_count(k, "k")
     X = np.asarray(X, dtype=float)
@@ -234,6 +242,13 @@ of the input's height at each step.
     Returns
     -------
     Figure
+
+    Examples
+    --------
+    >>> pulses = np.zeros((4, 10, 3))  # 4 trials, 10 steps, 3 bits
+    >>> fig = plot_trials(pulses, pulses, pulses, trials=2)
+    >>> len(fig.axes)  # 3 bits x 2 trials
+    6
     """
     arrays = [np.asarray(a, dtype=float) for a in (inputs, targets, outputs)]
     for name, a in zip(("inputs", "targets", "outputs"), arrays):
