@@ -33,10 +33,10 @@ from typing import Any, Iterable
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from ._validate import check_count, check_real, check_system
+from ._validate import check_real, check_system
 from .fixed_points import FixedPointSet
 from .linearize import Linearization
-from .simulate import advance
+from .simulate import DEFAULT_MAX_STEPS, advance
 from .systems import System
 
 ESCAPE_FACTOR = 1e3  # an orbit with |x| > ESCAPE_FACTOR * L has escaped (L: the scale of the states involved)
@@ -165,7 +165,8 @@ class AttractorMapper:
     timescale : float > 0
         The time scale tau of the dynamics (:func:`slowest_timescale`).
     chunk : float > 0, optional
-        Default ``CHUNK_TIMESCALES`` tau.
+        Default ``CHUNK_TIMESCALES`` tau; with ``dt``, at most
+        ``DEFAULT_MAX_STEPS`` steps of dt (the most one rk4 run takes).
     max_time : float > 0, optional
         Default ``HORIZON_TIMESCALES`` tau.
     max_norm : float > 0, optional
@@ -204,6 +205,8 @@ class AttractorMapper:
             raise ValueError(f"attractors must be finite and radii positive, got {A.tolist()} and {r.tolist()}")
         tau = check_real(self.timescale, "timescale", positive=True)
         chunk = CHUNK_TIMESCALES * tau if self.chunk is None else check_real(self.chunk, "chunk", positive=True)
+        if self.dt is not None:
+            chunk = min(chunk, DEFAULT_MAX_STEPS * check_real(self.dt, "dt", positive=True))
         horizon = HORIZON_TIMESCALES * tau if self.max_time is None else check_real(
             self.max_time, "max_time", positive=True)
         for name, value in (("attractors", A), ("radii", r), ("chunk", chunk), ("max_time", horizon)):
