@@ -9,11 +9,12 @@ the real unstable eigenvectors w (or +-the columns of the orthonormal basis
 Eu where an eigenvalue is complex or the eigenvectors are nearly dependent,
 as for a repeated eigenvalue), completed to ``n_directions`` by unit
 vectors of E^u from a scrambled Halton sequence mapped to the sphere.  All
-branches of all saddles are followed as one batch (``simulate`` with rk4
-for a flow, iteration for a map), in chunks of time; after each chunk a
-branch ends
+branches of all saddles are followed as one batch
+(:func:`dynsys.simulate.advance`: rk4 for a flow, iteration for a map), in
+chunks of time; after each chunk a branch ends
 
-- at an attractor when it is inside that attractor's capture radius;
+- at an attractor when it is inside that attractor's capture radius
+  (:func:`dynsys.basins.capture_test`, the test of the attractor mapper);
 - at a known fixed point (another saddle: a heteroclinic connection) when
   it is inside its capture radius and *at rest*: over the whole chunk it
   stayed within the smallest capture radius of its final state and its
@@ -22,7 +23,8 @@ branch ends
   is polished by :func:`dynsys.fixed_points.find_fixed_points`, classified
   and added as a node (origin ``"branch"``), and its branches are followed
   in turn;
-- unresolved when ``max_time`` is reached (or the branch diverges): the
+- unresolved when ``max_time`` is reached (or the branch escapes beyond
+  ``ESCAPE_FACTOR`` L, L = max(1, max |x| of the points)): the
   edge goes to a node of type ``"unresolved"`` at the state where it
   stopped (a branch that winds onto a limit cycle ends so; it is never
   forced onto a fixed point).
@@ -30,14 +32,13 @@ branch ends
 Scales (no absolute constants): with d_i the distance from point i to the
 nearest other point of the set (or L = max(1, max |x|) for a lone point),
 a saddle's branches start at eps_i = ``epsilon`` d_i and point i captures
-within r_i = ``capture_radius`` d_i.  With tau = 1 / min_i margin_i, the
-slowest linear timescale of the known fixed points (margin: min |Re lambda|
-for a flow, min ||lambda| - 1| for a map), a chunk lasts
-``CHUNK_TIMESCALES`` tau and ``max_time`` defaults to ``MAX_TIMESCALES``
-tau (iterations for a map).  Only hyperbolic fixed points count (a
-non-hyperbolic point has a margin near 0: on a circle of equilibria tau
-would be 1e17 and a single chunk would never end), and tau is at most
-``MAX_TIMESCALE_RATIO`` times the fastest of these timescales.
+within r_i = ``capture_radius`` d_i.  With tau the slowest linear
+timescale of the known fixed points (:func:`dynsys.basins.slowest_timescale`:
+1 / min_i margin_i over the hyperbolic points, margin min |Re lambda| for
+a flow, min ||lambda| - 1| for a map), a chunk lasts
+``CHUNK_TIMESCALES`` tau and ``max_time`` defaults to
+``HORIZON_TIMESCALES`` tau (iterations for a map), both constants of
+:mod:`dynsys.basins`.
 
 Bounds: at most ``MAX_SADDLES`` points are followed in a graph (the rest
 are counted in ``counts["not_followed"]``); ``max_seconds`` bounds the wall
@@ -69,20 +70,18 @@ from scipy.stats import norm, qmc
 
 from ._budget import Deadline
 from ._validate import check_count, check_real, check_system
+from .basins import CHUNK_TIMESCALES, ESCAPE_FACTOR, HORIZON_TIMESCALES, capture_test, slowest_timescale
 from .fixed_points import FixedPointSet, find_fixed_points
 from .linearize import linearize_batch
-from .simulate import simulate
+from .saddles import find_saddles_between
+from .simulate import advance
 from .systems import System
 
 EPSILON = 1e-3  # branch start: eps_i = EPSILON * (distance from saddle i to the nearest other point)
 CAPTURE_RADIUS = 0.1  # capture radius r_i = CAPTURE_RADIUS * (distance to the nearest other point)
-CHUNK_TIMESCALES = 2.0  # a chunk of integration lasts this many slowest linear timescales tau
-MAX_TIMESCALES = 100.0  # default max_time, in units of tau
 POINTS_PER_CHUNK = 64  # states stored per chunk and branch
 SLOW_FRACTION = 0.1  # a via-connection slows below this fraction of the branch's median speed
 MAX_ROUNDS = 4  # rounds of following the branches of newly found saddles
-DIVERGENCE_FACTOR = 1e3  # a branch with |x| > DIVERGENCE_FACTOR * L has diverged
-MAX_TIMESCALE_RATIO = 1e3  # tau is at most this many fastest linear timescales (see slowest_timescale)
 MAX_SADDLES = 256  # points followed in one graph, at most (the first found, lowest index first)
 
 
@@ -130,7 +129,7 @@ def transition_graph(
         basis directions, completed by quasi-random unit vectors of E^u.
     max_time : float > 0, optional
         Time (iterations for a map) after which a branch is unresolved;
-        default ``MAX_TIMESCALES`` times the slowest timescale tau.
+        default ``HORIZON_TIMESCALES`` times the slowest timescale tau.
     capture_radius : float > 0, optional
         Capture radius r_i = ``capture_radius`` d_i (default ``CAPTURE_RADIUS``).
     keep_paths : bool
@@ -191,6 +190,16 @@ def transition_graph(
     index k >= 1, repellers (k = n) included: the origin of dx/dt = x - x³
     (n = 1) is the boundary between its two attractors, and the index-3
     point of the 3-cube is a repeller.
+
+    Examples
+    --------
+    The saddle of the Duffing oscillator sends one branch into each well:
+
+    >>> from dynsys import find_fixed_points, models
+    >>> duffing = models.duffing()
+    >>> G = transition_graph(duffing, find_fixed_points(duffing, seed=0))
+    >>> sorted(G.edges()), [G.nodes[v]["kind"] for v in ("P0", "P1", "P2")]
+    ([('P2', 'P0'), ('P2', 'P1')], ['attractor', 'attractor', 'saddle'])
     """
     check_system(system)
     if not isinstance(fixed_points, FixedPointSet):
@@ -200,8 +209,8 @@ def transition_graph(
     eps_fraction = EPSILON if epsilon is None else check_real(epsilon, "epsilon", positive=True)
     capture = CAPTURE_RADIUS if capture_radius is None else check_real(capture_radius, "capture_radius", positive=True)
     n_directions = check_count(n_directions, "n_directions")
-    tau = slowest_timescale(fixed_points)
-    horizon = MAX_TIMESCALES * tau if max_time is None else check_real(max_time, "max_time", positive=True)
+    tau = slowest_timescale(fixed_points.fixed().linearizations)
+    horizon = HORIZON_TIMESCALES * tau if max_time is None else check_real(max_time, "max_time", positive=True)
     clock = Deadline(max_seconds)
 
     G = nx.MultiDiGraph()
@@ -265,6 +274,14 @@ def attractor_graph(G: nx.MultiDiGraph) -> nx.MultiGraph:
     Returns
     -------
     networkx.MultiGraph
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> duffing = models.duffing()
+    >>> A = attractor_graph(transition_graph(duffing, find_fixed_points(duffing, seed=0)))
+    >>> list(A.edges(data=True))
+    [('P0', 'P1', {'saddle': 'P2'})]
     """
     A = nx.MultiGraph()
     A.add_nodes_from((v, d) for v, d in G.nodes(data=True) if d.get("attractor"))
@@ -293,6 +310,14 @@ def connection_graph(G: nx.MultiDiGraph) -> nx.DiGraph:
     Returns
     -------
     networkx.DiGraph
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> duffing = models.duffing()
+    >>> C = connection_graph(transition_graph(duffing, find_fixed_points(duffing, seed=0)))
+    >>> [(v, C.nodes[v]["index"]) for v in C], list(C.edges())
+    ([('P0', 0), ('P1', 0), ('P2', 1)], [('P2', 'P0'), ('P2', 'P1')])
     """
     C = nx.DiGraph()
     points = [v for v, d in G.nodes(data=True) if d["type"] != "unresolved"]
@@ -368,6 +393,12 @@ def compare_graphs(G1: nx.Graph, G2: nx.Graph, *, timeout: float = 5.0) -> dict[
         edge insertions/deletions turning one into the other, the best
         found within ``timeout``; None when either graph has more than 12
         nodes).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> compare_graphs(nx.cycle_graph(4), nx.path_graph(4))  # one edge apart
+    {'isomorphic': False, 'edit_distance': 1.0}
     """
     timeout = check_real(timeout, "timeout", positive=True)
     for name, g in (("G1", G1), ("G2", G2)):
@@ -389,20 +420,6 @@ def _node_number(v: Any) -> int:
     """The number of a point id ("P3" -> 3, "C0" -> 0); -1 for other nodes."""
     match = _POINT_ID.fullmatch(v) if isinstance(v, str) else None
     return int(match[2]) if match else -1
-
-
-def slowest_timescale(points: FixedPointSet) -> float:
-    """tau = 1 / (smallest margin of the hyperbolic fixed points), at most ``MAX_TIMESCALE_RATIO`` / (largest);
-    1 when there is none.
-
-    Non-hyperbolic points are left out: their margin is 0 up to rounding
-    (a circle of equilibria gives margins ~1e-17, hence tau ~1e17).
-    """
-    margins = np.array(
-        [lin.margin for lin, f in zip(points.linearizations, points.is_fixed) if f and lin.is_hyperbolic], dtype=float
-    )
-    margins = margins[margins > 0]
-    return min(1.0 / margins.min(), MAX_TIMESCALE_RATIO / margins.max()) if margins.size else 1.0
 
 
 def _new_ids(G: nx.MultiDiGraph, k: int) -> list[str]:
@@ -478,8 +495,6 @@ def _directions(lin: Any, n_directions: int, seed: int) -> np.ndarray:
 
 def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[str], None], clock: Deadline) -> None:
     """Saddles between neighbouring attractors, from dynsys.saddles.find_saddles_between."""
-    from .saddles import find_saddles_between  # a later stage, imported only when asked for
-
     attractors = [v for v in G if G.nodes[v]["attractor"]]
     if len(attractors) < 2:
         return
@@ -539,24 +554,22 @@ def _follow(
             starts.append(G.nodes[s]["x"] + eps[s] * d)
     Y = np.array(starts)
     L = max(1.0, float(np.max(np.abs(X))))
-    chunk = CHUNK_TIMESCALES * tau
-    if system.kind == "map":
-        chunk = float(np.ceil(chunk))
+    chunk = CHUNK_TIMESCALES * tau  # rounded up to whole iterations for a map, by advance
     active = np.arange(len(branches))
     elapsed = 0.0
     while active.size and elapsed < horizon and not clock.passed():
         note(f"branches: {len(branches) - active.size} of {len(branches)} ended, t = {elapsed:.4g} of {horizon:.4g}")
-        span = min(chunk, horizon - elapsed)
-        P, dt, diverged = _advance(system, Y[active], span, L)
-        elapsed += span
+        tr = advance(system, Y[active], min(chunk, horizon - elapsed), n_points=POINTS_PER_CHUNK + 1,
+                     max_norm=ESCAPE_FACTOR * L)
+        P, t, diverged = tr.X, elapsed + tr.t, tr.diverged
+        elapsed = float(t[-1])
         ids, X = _points(G)
         r = _radii(X, capture)
         speed = np.linalg.norm(np.nan_to_num(system.residual(P.reshape(-1, P.shape[2]))), axis=1)
         speed = speed.reshape(P.shape[:2])
         finite = ~diverged
         end = P[:, -1]
-        D = cdist(np.nan_to_num(end), X)
-        inside = D <= r
+        inside, D = capture_test(end, X, r)
         attractor = np.array([G.nodes[v]["attractor"] for v in ids])
         still = np.max(np.linalg.norm(P - end[:, None, :], axis=2), axis=1) <= r.min()
         at_rest = finite & still & (speed[:, -1] <= speed[:, 0])
@@ -573,14 +586,14 @@ def _follow(
             if not br.left_home:
                 eligible[home] = False
             hits = np.flatnonzero(eligible & (attractor | at_rest[j]))
-            br.time = elapsed - span + dt * (len(path) - 1)
+            br.time = float(t[len(path) - 1])  # the last finite state (the chunk starts finite)
             if diverged[j]:
                 ended[j] = True
             elif hits.size:
                 e = hits[np.argmin(D[j, hits])]
                 br.end, ended[j] = ids[e], True
                 first = np.argmax(np.linalg.norm(path - X[e], axis=1) <= r[e])  # first sample inside
-                br.time = elapsed - span + dt * first
+                br.time = float(t[first])
             elif at_rest[j] and not inside[j].any():
                 new_rest.append(j)
         if new_rest:  # such a branch ends at its new point at the next chunk's test
@@ -589,20 +602,6 @@ def _follow(
         active = active[~ended]
     for br in branches:
         _add_branch_edges(system, G, br, keep_paths, capture)
-
-
-def _advance(system: System, Y: np.ndarray, span: float, L: float) -> tuple[np.ndarray, float, np.ndarray]:
-    """The states (B, T, n) of the batch over one chunk (T <= POINTS_PER_CHUNK + 1),
-    the time between stored states, and which rows diverged."""
-    if system.kind == "map":
-        steps = int(span)
-        tr = simulate(system, Y, steps=steps, max_norm=DIVERGENCE_FACTOR * L)
-        keep = np.unique(np.linspace(0, steps, min(steps, POINTS_PER_CHUNK) + 1).round().astype(int))
-        return tr.X[:, keep], float(steps) / max(1, len(keep) - 1), tr.diverged
-    tr = simulate(
-        system, Y, (0.0, span), method="rk4", n_points=POINTS_PER_CHUNK + 1, max_norm=DIVERGENCE_FACTOR * L
-    )
-    return tr.X, span / POINTS_PER_CHUNK, tr.diverged
 
 
 def _add_branch_edges(

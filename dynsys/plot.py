@@ -41,10 +41,11 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.transforms import Bbox
 
 from ._validate import check_count, check_real, check_system
+from .basins import ESCAPE_FACTOR, basins_of_attraction, orbits_reaching_no_fixed_point, slowest_timescale
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
-from .graph import slowest_timescale
 from .linearize import Linearization
-from .simulate import simulate
+from .manifolds import stable_manifold, unstable_manifold
+from .simulate import advance
 from .systems import System, _check_bounds
 
 # Okabe-Ito colours.
@@ -61,17 +62,8 @@ SERIES_COLORS = (BLUE, VERMILLION, GREEN, PURPLE, ORANGE, SKY_BLUE, YELLOW, BLAC
 UNSTABLE_SEGMENT = 0.08  # saddle's unstable segments: this fraction of the view's extent, each way
 MANIFOLD_EPS = 1e-5  # manifolds start at x* +- eps d, eps = MANIFOLD_EPS * (diagonal of the box)
 MANIFOLD_TIMESCALES = 30.0  # flows: manifold branches are followed for this many slowest timescales
-MANIFOLD_POINTS = 3000  # samples along a manifold branch of a flow
 MANIFOLD_MAP_STEPS = 12  # maps: iterations of a fundamental domain of W^u
-FUNDAMENTAL_POINTS = 400  # maps: points on the fundamental domain
-BASIN_TIMESCALES = 4.0  # basins: chunk length in slowest timescales
-BASIN_MAX_CHUNKS = 25  # basins: chunks at most before a grid point is left unassigned
-BASIN_CAPTURE = 0.25  # basins: settled within this fraction of the nearest-attractor distance
 QUIVER_POINTS = 25  # maps: arrows per side of the quiver grid
-CYCLE_GRID = 4  # phase portraits: CYCLE_GRID**2 states followed to show where the motion goes
-CYCLE_STEPS = 1000  # ... for this many iterations of a map (flows: MANIFOLD_TIMESCALES slowest timescales)
-CYCLE_TAIL = 0.25  # ... of which this last fraction is drawn, when it reaches no fixed point
-CYCLE_CLEARANCE = 0.02  # ... i.e. keeps this fraction of the box's diagonal away from every fixed point
 COBWEB_STARTS = (0.2, 0.45)  # 1-D maps: cobweb orbits start at these fractions of the interval
 COBWEB_STEPS = 40  # ... and are iterated this many times
 LABEL_RINGS = (6.0, 11.0, 17.0, 24.0, 32.0, 42.0)  # graph labels: offsets (points) tried around an anchor
@@ -198,6 +190,14 @@ def principal_components(X: Any, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
     ------
     ValueError
         Fewer than one finite state, or a bad ``k``.
+
+    Examples
+    --------
+    States on the diagonal of the plane vary along (1, 1) / sqrt(2) only:
+
+    >>> mean, components = principal_components([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]], k=1)
+    >>> mean.tolist(), np.round(components, 6).tolist()
+    ([1.0, 1.0], [[0.707107, 0.707107]])
     """
     k = check_count(k, "k")
     X = np.asarray(X, dtype=float)
@@ -242,6 +242,13 @@ of the input's height at each step.
     Returns
     -------
     Figure
+
+    Examples
+    --------
+    >>> pulses = np.zeros((4, 10, 3))  # 4 trials, 10 steps, 3 bits
+    >>> fig = plot_trials(pulses, pulses, pulses, trials=2)
+    >>> len(fig.axes)  # 3 bits x 2 trials
+    6
     """
     arrays = [np.asarray(a, dtype=float) for a in (inputs, targets, outputs)]
     for name, a in zip(("inputs", "targets", "outputs"), arrays):
@@ -488,13 +495,15 @@ def phase_portrait(
 
     Flows: stream lines of f on a ``resolution`` x ``resolution`` grid,
     the nullclines f_1 = 0 and f_2 = 0, the fixed points by kind
-    (:func:`point_style`), and for every saddle its manifolds, computed:
-    W^u by integrating x* +- eps v (v spanning E^u) forward, W^s by
-    integrating x* +- eps w (w spanning E^s) with ``system.reverse_time()``,
-    both with rk4 (:func:`dynsys.simulate.simulate`) for
-    ``MANIFOLD_TIMESCALES`` slowest timescales 1 / min margin.  The
-    manifolds have their saddle's colour, W^u solid and W^s dashed, and so
-    have their legend entries.
+    (:func:`point_style`), and for every saddle its manifolds
+    (:func:`dynsys.manifolds.unstable_manifold` and
+    :func:`dynsys.manifolds.stable_manifold`): W^u by integrating
+    x* +- eps v (v spanning E^u) forward, W^s by integrating x* +- eps w
+    (w spanning E^s) with ``system.reverse_time()``, both with rk4 for
+    ``MANIFOLD_TIMESCALES`` slowest timescales 1 / min margin, from
+    eps = ``MANIFOLD_EPS`` times the box's diagonal.  The manifolds have
+    their saddle's colour, W^u solid and W^s dashed, and so have their
+    legend entries.
 
     Maps: arrows of the step g(x) - x, the curves g_i(x) = x_i, the fixed
     points, and W^u of every saddle by iterating a fundamental domain
@@ -503,23 +512,17 @@ def phase_portrait(
     times.  W^s of a map needs the inverse map, which a :class:`System` does
     not provide, and is not drawn.
 
-    Where the motion goes (``cycles=True``): ``CYCLE_GRID`` x ``CYCLE_GRID``
-    states spread over the box are followed for ``MANIFOLD_TIMESCALES``
-    slowest timescales (``CYCLE_STEPS`` iterations for a map); the last
-    ``CYCLE_TAIL`` of each trajectory that stays in the box (enlarged by its
-    size on each side) and reaches no fixed point is drawn.  For a flow
-    that is a tail that never comes within ``CYCLE_CLEARANCE`` times the
-    box's diagonal of a fixed point: bounded and away from the fixed
-    points, by the Poincare-Bendixson theorem it winds onto a limit cycle
-    (labelled so).  For a map it is an orbit whose last half of the tail
-    does not stay within that distance of one fixed point (a chaotic orbit
-    may pass near a saddle on its attractor); its last iterates are drawn
-    as dots (a cycle or a strange attractor, not told apart).
+    Where the motion goes (``cycles=True``): the tails of the orbits from
+    a grid in the box that reach no fixed point
+    (:func:`dynsys.basins.orbits_reaching_no_fixed_point`).  For a flow,
+    bounded and away from the fixed points, by the Poincare-Bendixson
+    theorem they wind onto a limit cycle (labelled so); for a map their
+    last iterates are drawn as dots (a cycle or a strange attractor, not
+    told apart).
 
     Basins (``basins=True``): every grid point is followed (the whole grid
-    as one batch, in chunks, until it is within ``BASIN_CAPTURE`` times the
-    nearest-attractor spacing of an attractor) and coloured by the
-    attractor it reached; points that reach none stay white.  The colours
+    as one batch, :func:`dynsys.basins.basins_of_attraction`) and coloured
+    by the attractor it reached; points that reach none stay white.  The colours
     are in ``ax.images[0]``: its array (``resolution`` x ``resolution``,
     row 0 at the lower bound of the second state, ``origin="lower"``)
     holds the number of the attractor in ``fixed_points.stable()``,
@@ -628,7 +631,7 @@ def _portrait_1d(system: System, points: FixedPointSet, interval: np.ndarray, ax
         ax.plot(x, g, color=BLUE, lw=1.5, label=f"{name}' = g({name})", zorder=3)
         ax.plot(interval, interval, color=GREY, lw=1.0, label=f"{name}' = {name}", zorder=2)
         starts = interval[0] + np.asarray(COBWEB_STARTS)[:, None] * (interval[1] - interval[0])
-        orbits = simulate(system, starts, steps=COBWEB_STEPS).X[:, :, 0]
+        orbits = advance(system, starts, COBWEB_STEPS).X[:, :, 0]
         for orbit in orbits:  # (x0, x0) -> (x0, x1) -> (x1, x1) -> (x1, x2) -> ...
             ax.plot(np.repeat(orbit, 2)[:-1], np.concatenate([[orbit[0]], np.repeat(orbit[1:], 2)]),
                     color=TRAJECTORY, lw=0.7, alpha=0.7, zorder=1)
@@ -667,29 +670,10 @@ def _portrait_bounds(system: System, bounds: Any, fixed_points: FixedPointSet | 
 
 def _draw_cycles(ax: Axes, system: System, points: FixedPointSet, box: np.ndarray) -> None:
     """The tails of trajectories that reach no fixed point (see :func:`phase_portrait`)."""
-    fractions = (np.arange(CYCLE_GRID) + 0.5) / CYCLE_GRID
-    starts = box[:, 0] + np.stack(np.meshgrid(fractions, fractions), axis=-1).reshape(-1, 2) * (box[:, 1] - box[:, 0])
-    size = box[:, 1] - box[:, 0]
-    L = 1e3 * (float(np.linalg.norm(size)) + float(np.max(np.abs(box))))
-    if system.kind == "flow":
-        span = MANIFOLD_TIMESCALES * slowest_timescale(points)
-        X = simulate(system, starts, (0.0, span), method="rk4", n_points=MANIFOLD_POINTS, max_norm=L).X
-    else:
-        X = simulate(system, starts, steps=CYCLE_STEPS, max_norm=L).X
-    tail = X[:, -max(2, int(CYCLE_TAIL * X.shape[1])):]
-    inside = np.all((tail >= box[:, 0] - size) & (tail <= box[:, 1] + size), axis=(1, 2))  # False for NaN
-    clearance = CYCLE_CLEARANCE * float(np.linalg.norm(size))
-    fixed = points.fixed().x
-    if len(fixed):
-        D = np.linalg.norm(tail[:, :, None] - fixed[None, None], axis=-1)  # (B, tail, m)
-        if system.kind == "flow":  # comes near a fixed point: not told apart from reaching it
-            reaches = D.min(axis=(1, 2)) <= clearance
-        else:  # a map's chaotic orbit may pass near a saddle on its attractor: it reaches one when it stays there
-            reaches = D[:, D.shape[1] // 2:].max(axis=1).min(axis=1) <= clearance
-        inside &= ~reaches  # NaN distances (escaped states) stay excluded through `inside`
-    if not inside.any():
+    tails = orbits_reaching_no_fixed_point(system, points, box)
+    if not len(tails):
         return
-    for path in tail[inside]:
+    for path in tails:
         if system.kind == "flow":
             ax.plot(*path.T, color=BLACK, lw=1.3, zorder=3)
         else:
@@ -697,42 +681,24 @@ def _draw_cycles(ax: Axes, system: System, points: FixedPointSet, box: np.ndarra
     if system.kind == "flow":
         ax.plot([], [], color=BLACK, lw=1.3, label="trajectories that reach no fixed point (limit cycle)")
     else:
-        ax.plot([], [], ".", color=BLACK, ms=4, label=f"orbits that reach no fixed point (last {tail.shape[1]} steps)")
-
-
-def _manifold_branches(system: System, x: np.ndarray, E: np.ndarray, eps: float, span: float, L: float) -> np.ndarray:
-    """Both branches (2k, T, n) of the manifold leaving x along the columns of E, integrated over span."""
-    starts = np.concatenate([x + eps * E.T, x - eps * E.T])
-    return simulate(system, starts, (0.0, span), method="rk4", n_points=MANIFOLD_POINTS, max_norm=L).X
-
-
-def _unstable_manifold_of_map(system: System, lin: Linearization, eps: float, L: float) -> np.ndarray:
-    """Both branches (2, S * (steps + 1), n) of W^u of a map's index-1 saddle, by iterating a fundamental domain."""
-    lam = lin.eigenvalues[0].real
-    m = 2 if lam < 0 else 1
-    s = eps * np.abs(lam) ** (m * np.linspace(0.0, 1.0, FUNDAMENTAL_POINTS))
-    v = lin.Eu[:, 0]
-    starts = np.concatenate([lin.x + s[:, None] * v, lin.x - s[:, None] * v])
-    X = simulate(system.iterate(m) if m > 1 else system, starts, steps=MANIFOLD_MAP_STEPS, max_norm=L).X
-    S = FUNDAMENTAL_POINTS
-    return np.stack([X[:S].transpose(1, 0, 2).reshape(-1, 2), X[S:].transpose(1, 0, 2).reshape(-1, 2)])
+        ax.plot([], [], ".", color=BLACK, ms=4, label=f"orbits that reach no fixed point (last {tails.shape[1]} steps)")
 
 
 def _draw_manifolds(ax: Axes, system: System, points: FixedPointSet, box: np.ndarray) -> None:
     """W^u (solid; dots for a map) and W^s (dashed, flows only) of every saddle of ``points``, in its colour."""
     diagonal = float(np.linalg.norm(box[:, 1] - box[:, 0]))
-    eps, L = MANIFOLD_EPS * diagonal, 1e3 * (diagonal + float(np.max(np.abs(box))))
-    span = MANIFOLD_TIMESCALES * slowest_timescale(points)
+    eps, L = MANIFOLD_EPS * diagonal, ESCAPE_FACTOR * (diagonal + float(np.max(np.abs(box))))
+    span = MANIFOLD_TIMESCALES * slowest_timescale(points.fixed().linearizations)
     drawn: set[int] = set()
     for lin in points.saddles().linearizations:
         color = point_style("saddle", lin.index)["color"]
         if system.kind == "flow":
-            for path in _manifold_branches(system, lin.x, lin.Eu, eps, span, L):
+            for path in unstable_manifold(system, lin, eps, span, max_norm=L):
                 ax.plot(*path.T, color=color, lw=1.8, zorder=3)
-            for path in _manifold_branches(system.reverse_time(), lin.x, lin.Es, eps, span, L):
+            for path in stable_manifold(system, lin, eps, span, max_norm=L):
                 ax.plot(*path.T, "--", color=color, lw=1.4, zorder=3)
         elif lin.index == 1:
-            for path in _unstable_manifold_of_map(system, lin, eps, L):  # dots: the images spread apart
+            for path in unstable_manifold(system, lin, eps, MANIFOLD_MAP_STEPS, max_norm=L):  # dots: images spread
                 ax.plot(*path.T, ".", color=color, ms=1.5, zorder=3)
         else:
             continue
@@ -746,50 +712,6 @@ def _draw_manifolds(ax: Axes, system: System, points: FixedPointSet, box: np.nda
             ax.plot([], [], ".", color=color, ms=5, label=f"unstable manifold (index-{k} saddle)")
 
 
-def basin_labels(system: System, attractors: FixedPointSet, X0: np.ndarray) -> np.ndarray:
-    """The attractor each state settles on: its row in ``attractors``, or -1.
-
-    All states are followed as one batch, in chunks of ``BASIN_TIMESCALES``
-    slowest timescales (iterations for a map) of the attractors, until each
-    is within ``BASIN_CAPTURE`` times the smallest distance between two
-    attractors (or 1 for a single attractor) of one of them; after
-    ``BASIN_MAX_CHUNKS`` chunks the rest are -1.
-
-    Parameters
-    ----------
-    system : System
-    attractors : FixedPointSet
-    X0 : ndarray of shape (B, n)
-
-    Returns
-    -------
-    ndarray of int, shape (B,)
-    """
-    A = attractors.x
-    labels = np.full(len(X0), -1)
-    if len(A) == 0:
-        return labels
-    D = np.linalg.norm(A[:, None] - A[None], axis=2) + np.diag(np.full(len(A), np.inf))
-    radius = BASIN_CAPTURE * (float(D.min()) if len(A) > 1 else 1.0)
-    chunk = BASIN_TIMESCALES * slowest_timescale(attractors)
-    L = 1e3 * max(1.0, float(np.max(np.abs(X0))), float(np.max(np.abs(A))))
-    active, Y = np.arange(len(X0)), np.array(X0, dtype=float)
-    for _ in range(BASIN_MAX_CHUNKS):
-        if system.kind == "flow":
-            Y = simulate(system, Y, (0.0, chunk), method="rk4", n_points=2, max_norm=L).final
-        else:
-            Y = simulate(system, Y, steps=max(1, int(np.ceil(chunk))), max_norm=L).final
-        dist = np.linalg.norm(Y[:, None] - A[None], axis=2)
-        near = np.nanargmin(np.where(np.isfinite(dist), dist, np.inf), axis=1)
-        done = dist[np.arange(len(Y)), near] <= radius
-        labels[active[done]] = near[done]
-        keep = ~done & np.isfinite(Y).all(axis=1)
-        active, Y = active[keep], Y[keep]
-        if not len(active):
-            break
-    return labels
-
-
 def _draw_basins(
     ax: Axes, system: System, points: FixedPointSet, grid: np.ndarray, box: np.ndarray, resolution: int
 ) -> int:
@@ -797,7 +719,7 @@ def _draw_basins(
     attractors = points.stable()
     if not len(attractors):
         return 0
-    labels = basin_labels(system, attractors, grid).reshape(resolution, resolution)
+    labels = basins_of_attraction(system, attractors, grid).reshape(resolution, resolution)
     colors = [to_rgba(SERIES_COLORS[i % len(SERIES_COLORS)], 0.35) for i in range(len(attractors))]
     ax.imshow(
         np.ma.masked_less(labels, 0), origin="lower", extent=(*box[0], *box[1]), aspect="auto",

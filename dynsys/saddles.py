@@ -31,13 +31,16 @@ tracking finds it without any start near it:
 3. *Polish.*  :func:`dynsys.find_fixed_points` from the edge state (Newton
    convergence); the point is returned when it is a fixed point of index >= 1.
 
-A state is classified by integrating (a vectorised fixed-step RK4 over the
-batch, step h = 0.5 / L with L the largest ||Df||_2 along the segment) or
-iterating it until it comes within the capture radius r = capture |a - b| of
-a or of b; states that reach neither within ``t_max`` (stuck on the boundary
-itself, at a third attractor, or diverged) are undecided and never end a
-bracket.  The balls of radius r about a and b must lie in the basins; lower
-``capture`` when in doubt.
+A state is classified by the attractor mapper
+(:class:`dynsys.basins.AttractorMapper`) with the two attractors a and b:
+integrated (RK4 over the batch, step at most h = 0.5 / L with L the largest
+||Df||_2 along the segment, :func:`dynsys.simulate.step_size`) or iterated
+until it comes within the capture radius r = capture |a - b| of a or of b;
+states that reach neither within ``t_max`` (stuck on the boundary itself,
+at a third attractor, or escaped) are undecided and never end a bracket.
+The balls of radius r about a and b must lie in the basins; lower
+``capture`` when in doubt.  Tracking advances the pair one such step at a
+time (:func:`dynsys.simulate.stepper`).
 
 References
 ----------
@@ -55,12 +58,13 @@ from typing import Any, Callable
 import numpy as np
 
 from ._validate import check_count, check_real, check_system
+from .basins import AttractorMapper, slowest_timescale
 from .fixed_points import find_fixed_points
-from .linearize import linearize_batch
-from .simulate import rk4_step
+from .linearize import Linearization, linearize_batch
+from .simulate import step_size, stepper
 from .systems import System
 
-A_SIDE, B_SIDE, UNDECIDED = 0, 1, -1
+A_SIDE, B_SIDE = 0, 1  # the labels of a and b (their rows in the mapper's attractors)
 HORIZON = 200.0  # default t_max, in units of the slowest time scale of the two attractors
 STEP_SCALE = 0.5  # RK4 step h = STEP_SCALE / L, L = max ||Df||_2 on the segment
 EPS = np.finfo(float).eps
@@ -98,8 +102,8 @@ def find_saddles_between(
         How long a state is followed before it counts as undecided: a time
         for a flow, a number of iterations for a map; also the longest a
         pair is advanced in one tracking round.  Default: 200 times the
-        slowest time scale of a and b, 1 / min(-Re lambda) for a flow,
-        1 / min(-log |mu|, 1) for a map.
+        slowest time scale of a and b (:func:`dynsys.basins.slowest_timescale`),
+        1 / min(-Re lambda) for a flow, 1 / min(1 - |mu|) for a map.
     tol : float, default 1e-10
         Fixed-point tolerance |F(x)| <= tol of the final polish.
     capture : float in (0, 0.5), default 0.25
@@ -160,20 +164,15 @@ def find_saddles_between(
     n_scan = check_count(n_scan, "n_scan")
     separation = check_real(separation, "separation", positive=True)
     max_rounds = check_count(max_rounds, "max_rounds")
-    rates = _contraction_rates(system, a, b)
+    tau = slowest_timescale(_check_attractors(system, a, b))
 
     path = a + np.linspace(0.0, 1.0, n_scan + 2)[:, None] * (b - a)
-    h = _step_size(system, path)
-    if t_max is None:
-        slowest = float(rates.min()) if system.kind == "flow" else min(float(rates.min()), 1.0)
-        t_max = HORIZON / slowest
-    t_max = check_real(t_max, "t_max", positive=True)
+    h = step_size(system, path, STEP_SCALE)
+    t_max = check_real(HORIZON * tau if t_max is None else t_max, "t_max", positive=True)
     n_steps = int(np.ceil(t_max / h))
-    step = _stepper(system, h)
+    step = stepper(system, h)
     radius = capture * span
-
-    def classify(X: np.ndarray) -> np.ndarray:
-        return _basin(step, X, a, b, radius, n_steps)
+    classify = AttractorMapper(system, np.stack([a, b]), radius, tau, max_time=t_max, dt=h)
 
     shrink = 2.0 ** (-n_bisect)
     bracket = _narrow(classify, a, b, shrink * span, n_scan)
@@ -193,10 +192,8 @@ def _attractor_position(system: System, x: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _contraction_rates(system: System, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The slowest contraction rate at a and at b: -max Re lambda (flow),
-    -log max |mu| (map; inf for a superstable point).  Raises ValueError
-    unless both are attractors."""
+def _check_attractors(system: System, a: np.ndarray, b: np.ndarray) -> list[Linearization]:
+    """The linearisations at a and b; raises ValueError unless both are attractors."""
     lins = linearize_batch(system, np.stack([a, b]))
     for name, x, lin in zip("ab", (a, b), lins):
         if not lin.is_attractor:
@@ -204,61 +201,10 @@ def _contraction_rates(system: System, a: np.ndarray, b: np.ndarray) -> np.ndarr
                 f"{name} = {x.tolist()} is not an attractor of {system.name} "
                 f"({lin.label}, eigenvalues {np.round(lin.eigenvalues, 6).tolist()})"
             )
-    if system.kind == "flow":
-        return np.array([-np.max(lin.eigenvalues.real) for lin in lins])
-    with np.errstate(divide="ignore"):
-        return np.array([-np.log(np.max(np.abs(lin.eigenvalues))) for lin in lins])
+    return lins
 
 
-# --------------------------------------------------------------- dynamics
-def _step_size(system: System, X: np.ndarray) -> float:
-    """The RK4 step STEP_SCALE / L, L = max ||Df(x)||_2 over X (a flow); 1 for a map."""
-    if system.kind == "map":
-        return 1.0
-    with np.errstate(all="ignore"):
-        L = np.linalg.norm(system.jacobian(X), 2, axis=(1, 2))
-    L = L[np.isfinite(L)]
-    return STEP_SCALE / float(L.max()) if L.size and L.max() > 0 else 1.0
-
-
-def _stepper(system: System, h: float) -> Stepper:
-    """One step for a batch (B, n): classic RK4 with step h (flow) or x -> g(x) (map)."""
-    f = system.rhs
-    if system.kind == "map":
-        return f
-
-    return lambda x: rk4_step(f, x, h)
-
-
-def _basin(step: Stepper, X: np.ndarray, a: np.ndarray, b: np.ndarray, radius: float, n_steps: int) -> np.ndarray:
-    """A_SIDE, B_SIDE or UNDECIDED for each row of X (B, n): which capture
-    ball (about a or b, radius ``radius``) its orbit enters first within
-    ``n_steps`` steps.  The rows still on their way are stepped together;
-    a row that becomes non-finite, or comes to rest (a step changes it by
-    at most 4 eps max(1, |x_i|) in every coordinate: a fixed point of the
-    stepper to rounding, e.g. the edge state itself), stays undecided."""
-    labels = np.full(len(X), UNDECIDED)
-    rows = np.arange(len(X))
-    x = X.copy()
-    r2 = radius**2
-    with np.errstate(all="ignore"):
-        for k in range(n_steps + 1):
-            if k:
-                x, previous = step(x), x
-                resting = np.all(np.abs(x - previous) <= 4 * EPS * np.maximum(1.0, np.abs(x)), axis=1)
-            else:
-                resting = np.zeros(len(x), dtype=bool)
-            near_a = np.einsum("bi,bi->b", x - a, x - a) <= r2
-            near_b = np.einsum("bi,bi->b", x - b, x - b) <= r2
-            labels[rows[near_a]] = A_SIDE
-            labels[rows[near_b]] = B_SIDE
-            going = ~(near_a | near_b | resting) & np.isfinite(x).all(axis=1)
-            rows, x = rows[going], x[going]
-            if not rows.size:
-                break
-    return labels
-
-
+# --------------------------------------------------------------- tracking
 def _narrow(
     classify: Callable[[np.ndarray], np.ndarray], p_a: np.ndarray, p_b: np.ndarray, width: float, n_scan: int
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,12 @@ escape (norm above ``max_norm``, or a non-finite state) are frozen: their
 states are NaN from that moment on and they are flagged in ``diverged``,
 without stopping or slowing the other rows.
 
+:func:`simulate` takes the arguments of each kind (a time span for a flow,
+a number of steps for a map); :func:`advance` moves either kind forward by
+a duration, and :func:`stepper` gives one step of either, so that the
+analyses built on them (basins, manifolds, transition graphs, edge
+tracking) need not tell flows from maps to move states.
+
 :func:`sample_states` then draws states visited by the trajectories, the
 starts of the fixed-point search of Sussillo & Barak (2013): fixed and slow
 points that matter lie near the states the system actually visits.
@@ -24,6 +30,7 @@ from .systems import System
 IVP_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
 METHODS = ("auto", "rk4", *IVP_METHODS)
 DEFAULT_N_POINTS = 200
+MAX_NORM = 1e6  # default max_norm: a row whose norm exceeds it has diverged
 RK4_STEP_SCALE = 0.2  # default rk4 step h = RK4_STEP_SCALE / L, L a rate of f at x0 (see simulate)
 DEFAULT_MAX_STEPS = 50_000  # most steps of one integration (rk4 steps, or steps of each solve_ivp method)
 STIFF_METHOD = "BDF"  # what "auto" switches to on a stiff problem
@@ -50,6 +57,14 @@ class Trajectories:
         The integration method used ("rk4", a ``solve_ivp`` method, or
         "iterate" for maps; "DOP853->BDF" when "auto" switched to the stiff
         method on the way).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> tr = simulate(System.from_sympy([2 * x], [x], kind="map"), [[1.0], [1e6]], steps=2)
+    >>> tr.t.tolist(), tr.final.tolist(), tr.diverged.tolist()
+    ([0, 1, 2], [[4.0], [nan]], [False, True])
     """
 
     t: np.ndarray
@@ -76,7 +91,7 @@ def simulate(
     dt: float | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-9,
-    max_norm: float = 1e6,
+    max_norm: float = MAX_NORM,
     max_steps: int = DEFAULT_MAX_STEPS,
 ) -> Trajectories:
     """Integrate a flow or iterate a map from a batch of initial states.
@@ -260,6 +275,150 @@ def simulate(
     return Trajectories(t=t_eval, X=X, diverged=diverged, kind="flow", method=method)
 
 
+def advance(
+    system: System,
+    x0: Any,
+    duration: float,
+    *,
+    n_points: int | None = None,
+    max_norm: float = MAX_NORM,
+    method: str = "rk4",
+    dt: float | None = None,
+) -> Trajectories:
+    """Move a batch of states forward by a duration, for a flow or a map alike.
+
+    A flow is integrated over (0, ``duration``) (:func:`simulate` with
+    ``t_span=(0, duration)``); a map is iterated m = ceil(``duration``)
+    times, its time counted in iterations (m >= 1).
+
+    Parameters
+    ----------
+    system : System
+    x0 : array_like of shape (n,) or (B, n)
+        Finite initial states.
+    duration : float > 0
+        Time (flow) or number of iterations, rounded up (map).
+    n_points : int >= 2, optional
+        States stored, equally spaced in time from 0 to the end: for a map
+        the iterations round(k m / (n_points - 1)), k = 0, ..., n_points - 1,
+        without repeats (so at most m + 1 of them).  Default: every
+        iterate of a map, ``DEFAULT_N_POINTS`` times of a flow.
+    max_norm : float > 0
+        Rows beyond it (or non-finite) diverge, as in :func:`simulate`.
+    method : str
+        The flow's integration method (:func:`simulate`); default "rk4".
+    dt : float > 0, optional
+        The flow's largest rk4 step (:func:`simulate`); a map's step is
+        one iteration, and ``dt`` is not used.
+
+    Returns
+    -------
+    Trajectories
+        ``t`` runs from 0 to the duration reached: ``duration`` for a flow,
+        m for a map (its stored step numbers).
+
+    Raises
+    ------
+    ValueError
+        Bad arguments (named in the message), as for :func:`simulate`.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> decay = System.from_sympy([-x], [x])
+    >>> tr = advance(decay, [[1.0]], 2.0, n_points=3)
+    >>> tr.t.tolist(), bool(abs(tr.final[0, 0] - np.exp(-2.0)) < 1e-5)
+    ([0.0, 1.0, 2.0], True)
+    >>> halve = System.from_sympy([x / 2], [x], kind="map")
+    >>> tr = advance(halve, [[1.0]], 2.5)
+    >>> tr.t.tolist(), tr.final.tolist()
+    ([0, 1, 2, 3], [[0.125]])
+    """
+    duration = check_real(duration, "duration", positive=True)
+    if system.kind == "flow":
+        return simulate(system, x0, (0.0, duration), method=method, n_points=n_points or DEFAULT_N_POINTS,
+                        max_norm=max_norm, dt=dt)
+    steps = int(np.ceil(duration))
+    tr = simulate(system, x0, steps=steps, max_norm=max_norm)
+    if n_points is None:
+        return tr
+    keep = np.unique(np.linspace(0, steps, min(steps + 1, check_count(n_points, "n_points", 2))).round().astype(int))
+    return Trajectories(t=tr.t[keep], X=tr.X[:, keep], diverged=tr.diverged, kind=tr.kind, method=tr.method)
+
+
+def stepper(system: System, h: float) -> Callable[[np.ndarray], np.ndarray]:
+    """One step of a flow or a map for a batch of states (B, n).
+
+    For a flow the classic fourth-order Runge-Kutta step of size h
+    (:func:`rk4_step`), for a map one iteration x -> g(x) (h is not used:
+    a map's step is one iteration, see :func:`step_size`).
+
+    Parameters
+    ----------
+    system : System
+    h : float > 0
+        The flow's step.
+
+    Returns
+    -------
+    callable
+        ``step(X)`` for X of shape (B, n), returning the states one step on.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> step = stepper(System.from_sympy([-x], [x]), 0.1)
+    >>> bool(abs(step(np.array([[1.0]]))[0, 0] - np.exp(-0.1)) < 1e-7)
+    True
+    >>> stepper(System.from_sympy([x / 2], [x], kind="map"), 1.0)(np.array([[1.0]])).tolist()
+    [[0.5]]
+    """
+    f = system.rhs
+    if system.kind == "map":
+        return f
+    h = check_real(h, "h", positive=True)
+    return lambda x: rk4_step(f, x, h)
+
+
+def step_size(system: System, X: Any, scale: float = RK4_STEP_SCALE) -> float:
+    """The step of :func:`stepper` for states X: scale / L for a flow, 1 for a map.
+
+    L = max ||Df(x)||_2 over the rows of X (finite values only), the
+    fastest rate of the linearised flow there: an RK4 step h = scale / L
+    keeps |h lambda| <= scale for every eigenvalue, inside RK4's stability
+    limit 2.78 for scale < 2.78.  A flow with Df = 0 on X gets h = 1; a
+    map's step is one iteration.
+
+    Parameters
+    ----------
+    system : System
+    X : array_like of shape (B, n)
+    scale : float > 0
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> step_size(System.from_sympy([-4 * x], [x]), [[0.0], [1.0]], 0.5)
+    0.125
+    >>> step_size(System.from_sympy([x / 2], [x], kind="map"), [[1.0]])
+    1.0
+    """
+    if system.kind == "map":
+        return 1.0
+    scale = check_real(scale, "scale", positive=True)
+    with np.errstate(all="ignore"):
+        L = np.linalg.norm(system.jacobian(np.asarray(X, dtype=float)), 2, axis=(1, 2))
+    L = L[np.isfinite(L)]
+    return scale / float(L.max()) if L.size and L.max() > 0 else 1.0
+
+
 def settling_period(
     system: System, x0: Any, *, steps: int = 1000, max_period: int = 8, rtol: float = 1e-6
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -278,6 +437,15 @@ def settling_period(
     period : ndarray of int, shape (B,)
     final : ndarray of shape (B, n)
         The states x_T.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> flip = System.from_sympy([-x], [x], kind="map")  # x -> -x: 0 is fixed, every other orbit a 2-cycle
+    >>> period, final = settling_period(flip, [[0.0], [1.0]], steps=10)
+    >>> period.tolist(), final.tolist()
+    ([1, 2], [[0.0], [1.0]])
     """
     if system.kind != "map":
         raise ValueError(f"settling_period needs a map, {system.name} is a {system.kind}")
@@ -330,6 +498,12 @@ def sample_states(
     ------
     ValueError
         Bad shapes or arguments, or no finite state to draw from.
+
+    Examples
+    --------
+    >>> X = np.array([[[0.0, 0.0], [1.0, 1.0], [np.nan, np.nan]]])  # (B, T, n) = (1, 3, 2)
+    >>> sorted(sample_states(X, 2, seed=0).tolist())  # both finite states
+    [[0.0, 0.0], [1.0, 1.0]]
     """
     X = trajectories.X if isinstance(trajectories, Trajectories) else np.asarray(trajectories, dtype=float)
     n = check_count(n, "n", 0)
@@ -415,7 +589,14 @@ def _fastest_rate(system: System, X0: np.ndarray) -> float:
 
 
 def rk4_step(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: float) -> np.ndarray:
-    """One classic fourth-order Runge-Kutta step of dx/dt = f(x) for a batch x (B, n)."""
+    """One classic fourth-order Runge-Kutta step of dx/dt = f(x) for a batch x (B, n).
+
+    Examples
+    --------
+    >>> x = rk4_step(lambda x: -x, np.array([[1.0]]), 0.1)
+    >>> bool(abs(x[0, 0] - np.exp(-0.1)) < 1e-7)  # local error O(h^5)
+    True
+    """
     k1 = f(x)
     k2 = f(x + 0.5 * h * k1)
     k3 = f(x + 0.5 * h * k2)

@@ -8,7 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.linalg import expm
 
-from dynsys.simulate import IVP_METHODS, Trajectories, sample_states, settling_period, simulate
+from dynsys.simulate import (
+    IVP_METHODS,
+    Trajectories,
+    advance,
+    sample_states,
+    settling_period,
+    simulate,
+    step_size,
+    stepper,
+)
 from dynsys.systems import System
 
 x = sp.Symbol("x", real=True)
@@ -258,3 +267,41 @@ def test_settling_period_of_the_logistic_map():
             np.testing.assert_allclose(final[:, 0], 1 - 1 / r, rtol=1e-9)
         if expected == 2:  # the 2-cycle solves r^2 x^2 - r(r + 1) x + (r + 1) = 0
             assert np.min(np.abs(final[:, :1] - np.roots([r * r, -r * (r + 1), r + 1])), axis=1).max() < 1e-6
+
+
+# ------------------------------------------------------------------ advance
+@given(rate=st.floats(0.1, 3.0), duration=st.floats(0.1, 3.0), x0=st.floats(-5.0, 5.0))
+def test_advance_a_linear_flow_by_a_duration(rate: float, duration: float, x0: float) -> None:
+    # dx/dt = -rate x: x(t) = x0 exp(-rate t), at equally spaced stored times.  rk4 with h rate <= 0.2
+    # errs by (h rate)^5 / 120 per step, rate t / 0.2 steps: relative error <= 1.4e-5 rate t <= 1.3e-4
+    x = sp.Symbol("x")
+    tr = advance(System.from_sympy([-rate * x], [x]), [[x0]], duration, n_points=5)
+    np.testing.assert_allclose(tr.t, np.linspace(0.0, duration, 5))
+    np.testing.assert_allclose(tr.X[0, :, 0], x0 * np.exp(-rate * tr.t), rtol=1.5e-4, atol=1e-12)
+
+
+@given(duration=st.floats(0.01, 200.0), n_points=st.integers(2, 70))
+def test_advance_a_map_by_whole_iterations(duration: float, n_points: int) -> None:
+    # x -> x / 2 for m = ceil(duration) iterations; stored: distinct rounded equally spaced iterations
+    x = sp.Symbol("x")
+    m = int(np.ceil(duration))
+    tr = advance(System.from_sympy([x / 2], [x], kind="map"), [[1.0]], duration, n_points=n_points)
+    assert tr.t[0] == 0 and tr.t[-1] == m and np.all(np.diff(tr.t) > 0)
+    assert len(tr.t) == min(m + 1, n_points)  # spacing m / (n_points - 1) > 1 when fewer: no two merge
+    np.testing.assert_array_equal(tr.X[0, :, 0], 0.5 ** tr.t)
+    assert len(advance(System.from_sympy([x / 2], [x], kind="map"), [[1.0]], duration).t) == m + 1
+
+
+def test_advance_rejects_a_bad_duration() -> None:
+    x = sp.Symbol("x")
+    with pytest.raises(ValueError, match="duration"):
+        advance(System.from_sympy([-x], [x]), [[1.0]], 0.0)
+
+
+def test_stepper_is_one_step_of_either_kind() -> None:
+    x = sp.Symbol("x")
+    flow, halve = System.from_sympy([-x], [x]), System.from_sympy([x / 2], [x], kind="map")
+    h = step_size(flow, [[0.0]], 0.5)  # Df = -1: h = 0.5
+    assert h == 0.5 and step_size(halve, [[1.0]]) == 1.0
+    np.testing.assert_allclose(stepper(flow, h)(np.array([[1.0]])), [[np.exp(-0.5)]], rtol=1e-3)
+    np.testing.assert_array_equal(stepper(halve, 1.0)(np.array([[1.0]])), [[0.5]])
