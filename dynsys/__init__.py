@@ -5,11 +5,14 @@ The public API (this module's ``__all__``) is the contract:
 - defining systems: :class:`System` (``from_sympy``, ``from_strings``,
   ``from_callable``), :mod:`dynsys.models` (built-in models, and
   :func:`load_system` for model files);
-- trajectories: :func:`simulate`, :func:`sample_states`, :func:`settling_period`;
+- trajectories: :func:`simulate`, :func:`advance` (a flow or a map by a
+  duration), :func:`sample_states`, :func:`settling_period`;
 - recurrent networks: :mod:`dynsys.rnn` (PyTorch-style cells -> System);
 - linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
 - fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`,
   :func:`point_kind`;
+- where orbits go: :class:`AttractorMapper`, :func:`basins_of_attraction`,
+  :func:`stable_manifold`, :func:`unstable_manifold`;
 - graphs: :func:`transition_graph`, :func:`attractor_graph`,
   :func:`connection_graph`, :func:`compare_graphs`, :func:`graph_points`,
   :func:`find_saddles_between`, :func:`write_graph`, :func:`read_graph`.
@@ -18,14 +21,16 @@ Hypothesis strategies for property tests live in :mod:`dynsys.testing`
 (imported on demand, since hypothesis is a test dependency).
 """
 from . import models, rnn
+from .basins import AttractorMapper, basins_of_attraction
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .graph import attractor_graph, compare_graphs, connection_graph, graph_points, transition_graph
 from .graph_export import read_graph, write_graph
 from .linearize import Linearization, linearize, linearize_batch
+from .manifolds import stable_manifold, unstable_manifold
 from .models import load_system
 from .parse import FormulaError
 from .saddles import find_saddles_between
-from .simulate import Trajectories, sample_states, settling_period, simulate
+from .simulate import Trajectories, advance, sample_states, settling_period, simulate
 from .systems import System
 
 __all__ = [
@@ -35,6 +40,7 @@ __all__ = [
     "models",
     "rnn",
     "simulate",
+    "advance",
     "sample_states",
     "settling_period",
     "Trajectories",
@@ -45,6 +51,10 @@ __all__ = [
     "FixedPointSet",
     "FixedPoint",
     "point_kind",
+    "AttractorMapper",
+    "basins_of_attraction",
+    "stable_manifold",
+    "unstable_manifold",
     "transition_graph",
     "attractor_graph",
     "connection_graph",

@@ -62,11 +62,3 @@ def check_real_array(value: Any, name: str, *, finite: bool = True) -> np.ndarra
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(f"{name} has {int(bad.sum())} non-finite entries (NaN or inf), the first at index {first}")
     return arr
-
-
-def __getattr__(name: str) -> Any:  # TODO(lead): remove once every caller imports check_system from .systems
-    if name == "check_system":
-        from .systems import check_system
-
-        return check_system
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

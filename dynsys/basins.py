@@ -33,11 +33,11 @@ from typing import Any, Iterable
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from ._validate import check_real, check_system
+from ._validate import check_real
 from .fixed_points import FixedPointSet
 from .linearize import Linearization
 from .simulate import DEFAULT_MAX_STEPS, advance
-from .systems import System
+from .systems import System, check_system
 
 ESCAPE_FACTOR = 1e3  # an orbit with |x| > ESCAPE_FACTOR * L has escaped (L: the scale of the states involved)
 CHUNK_TIMESCALES = 2.0  # a chunk of the mapper lasts this many slowest linear time scales tau

@@ -69,13 +69,13 @@ from scipy.spatial.distance import cdist
 from scipy.stats import norm, qmc
 
 from ._budget import Deadline
-from ._validate import check_count, check_real, check_system
+from ._validate import check_count, check_real
 from .basins import CHUNK_TIMESCALES, ESCAPE_FACTOR, HORIZON_TIMESCALES, capture_test, slowest_timescale
 from .fixed_points import FixedPointSet, find_fixed_points
 from .linearize import linearize_batch
 from .saddles import find_saddles_between
 from .simulate import advance
-from .systems import System
+from .systems import System, check_system
 
 EPSILON = 1e-3  # branch start: eps_i = EPSILON * (distance from saddle i to the nearest other point)
 CAPTURE_RADIUS = 0.1  # capture radius r_i = CAPTURE_RADIUS * (distance to the nearest other point)
@@ -145,7 +145,7 @@ def transition_graph(
     progress : callable, optional
         Called with a short text while the work goes on (pairs of the
         saddle search done, branches ended and time reached), e.g.
-        :meth:`dynsys.report.Progress.note`.
+        :meth:`dynsys.cli.report.Progress.note`.
     max_seconds : float > 0, optional
         Wall-clock budget in seconds (None: unbounded; not to be confused
         with ``max_time``, the integration time of a branch).  It is

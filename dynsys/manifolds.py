@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_real, check_system
+from ._validate import check_real
 from .linearize import Linearization
 from .simulate import MAX_NORM, advance
-from .systems import System
+from .systems import System, check_system
 
 MANIFOLD_POINTS = 3000  # states stored along each branch of a flow's manifold
 FUNDAMENTAL_POINTS = 400  # maps: points on the fundamental domain

@@ -604,11 +604,3 @@ def parse_assignment(text: str) -> tuple[str, float]:
         raise ValueError(f"expected NAME=VALUE, got {text!r}")
     name = check_name(name.strip(), "parameter name")
     return name, parse_constant(value.strip(), f"value of {name!r}")
-
-
-def __getattr__(name: str) -> Any:  # TODO(lead): remove once cli.py imports load_system from .models
-    if name == "load_system":
-        from .models import load_system
-
-        return load_system
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,13 +40,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.transforms import Bbox
 
-from ._validate import check_count, check_real, check_system
+from ._validate import check_count, check_real
 from .basins import ESCAPE_FACTOR, basins_of_attraction, orbits_reaching_no_fixed_point, slowest_timescale
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .linearize import Linearization
 from .manifolds import stable_manifold, unstable_manifold
 from .simulate import advance
-from .systems import System, _check_bounds
+from .systems import System, check_bounds, check_system
 
 # Okabe-Ito colours.
 BLACK, ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = (
@@ -229,7 +229,7 @@ def plot_trials(inputs: Any, targets: Any, outputs: Any, *, trials: int = 3, fig
     One row per channel (bit), one column per trial: the input pulses as
     shaded bars, the target as a dashed line, the network's output as a
     solid line (Sussillo & Barak 2013, Fig. 2a).  The pulses are vertical bars
-of the input's height at each step.
+    of the input's height at each step.
 
     Parameters
     ----------
@@ -658,7 +658,7 @@ def _portrait_1d(system: System, points: FixedPointSet, interval: np.ndarray, ax
 def _portrait_bounds(system: System, bounds: Any, fixed_points: FixedPointSet | None) -> np.ndarray:
     """The box (dim, 2) of a phase portrait (see :func:`phase_portrait`)."""
     if bounds is not None:
-        return _check_bounds(bounds, system.dim)
+        return check_bounds(bounds, system.dim)
     if system.bounds is not None:
         return np.asarray(system.bounds, dtype=float)
     if fixed_points is None or len(fixed_points) == 0:

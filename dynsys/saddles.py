@@ -57,12 +57,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._validate import check_count, check_real, check_system
+from ._validate import check_count, check_real
 from .basins import AttractorMapper, slowest_timescale
 from .fixed_points import find_fixed_points
 from .linearize import Linearization, linearize_batch
 from .simulate import step_size, stepper
-from .systems import System
+from .systems import System, check_system
 
 A_SIDE, B_SIDE = 0, 1  # the labels of a and b (their rows in the mapper's attractors)
 HORIZON = 200.0  # default t_max, in units of the slowest time scale of the two attractors

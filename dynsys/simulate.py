@@ -223,7 +223,7 @@ def simulate(
     >>> tr.X.shape, bool(np.allclose(tr.final[:, 0], [np.exp(-1), 2 * np.exp(-1)]))
     ((2, 3, 1), True)
     """
-    X0, _ = system._batch(x0, "x0")
+    X0, _ = system.as_batch(x0, "x0")
     if not np.all(np.isfinite(X0)):
         bad = np.flatnonzero(~np.isfinite(X0).all(axis=1))
         raise ValueError(f"x0 must be finite, got NaN or inf in rows {bad.tolist()}")

@@ -340,8 +340,6 @@ class System:
             )
         return arr, single
 
-    _batch = as_batch  # TODO(lead): remove after simulate.py calls system.as_batch
-
     @property
     def exprs(self) -> tuple[sp.Expr, ...] | None:
         """The formulas of f (flow) or g (map), or None; built on first use
@@ -1250,9 +1248,6 @@ def check_bounds(bounds: Any, dim: int) -> np.ndarray:
     if np.any(b[:, 0] >= b[:, 1]):
         raise ValueError(f"bounds need low < high in every row, got {b.tolist()}")
     return b
-
-
-_check_bounds = check_bounds  # TODO(lead): remove after plot.py and fixed_points.py import check_bounds
 
 
 def _as_symbol(s: Any, what: str) -> sp.Symbol:

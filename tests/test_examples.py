@@ -20,22 +20,6 @@ import dynsys
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Modules whose Examples are still being written: filled by parallel work; the lead empties it.
-PENDING = {
-    "dynsys.analyze",
-    "dynsys.cli",
-    "dynsys.fixed_points",
-    "dynsys.flipflop",
-    "dynsys.graph",
-    "dynsys.models",
-    "dynsys.newton",
-    "dynsys.parse",
-    "dynsys.plot",
-    "dynsys.simulate",
-    "dynsys.symbolic",
-    "dynsys.tasks.flipflop",
-    "dynsys.tasks.train",
-}
 
 EXAMPLES = re.compile(r"^Examples\n-{8,}\n(?:.*\n)*?\s*>>> ", re.MULTILINE)
 
@@ -60,19 +44,11 @@ def names_without_examples(path: Path) -> list[str]:
 
 
 def test_every_public_function_and_class_has_examples():
-    gaps = {name: names_without_examples(path) for name, path in public_modules().items() if name not in PENDING}
+    gaps = {name: names_without_examples(path) for name, path in public_modules().items()}
     gaps = {name: missing for name, missing in gaps.items() if missing}
     assert not gaps, "public names without an Examples section (with >>> lines): " + "; ".join(
         f"{name}: {', '.join(missing)}" for name, missing in sorted(gaps.items())
     )
-
-
-def test_pending_lists_only_modules_with_gaps():
-    modules = public_modules()
-    gone = sorted(PENDING - set(modules))
-    done = sorted(name for name in PENDING & set(modules) if not names_without_examples(modules[name]))
-    assert not gone, f"PENDING names modules that do not exist (any more): {gone}"
-    assert not done, f"these modules have all their Examples now; remove them from PENDING: {done}"
 
 
 def test_the_rule_reads_numpy_sections(tmp_path):

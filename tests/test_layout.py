@@ -24,7 +24,7 @@ STAGES: list[tuple[str, ...]] = [
     ("dynsys._validate", "dynsys._io", "dynsys._budget"),  # argument checks, file IO, time budgets
     ("dynsys.parse",),  # the formula language
     ("dynsys.systems",),  # System, the one currency
-    ("dynsys.models", "dynsys.model_files", "dynsys.rnn", "dynsys.testing", "dynsys.tasks.*"),  # sources of systems
+    ("dynsys.models", "dynsys.rnn", "dynsys.testing", "dynsys.tasks.*"),  # sources of systems
     ("dynsys.simulate",),  # trajectories; advancing flows and maps
     ("dynsys.linearize",),  # eigenvalues, subspaces, labels
     ("dynsys.fixed_points.*",),  # the search

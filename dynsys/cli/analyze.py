@@ -31,7 +31,7 @@ from ..graph_export import FORMATS as GRAPH_FORMATS
 from ..graph_export import write_graph
 from ..models import MODELS, get_model
 from ..parse import parse_assignment
-from ..simulate import simulate
+from ..simulate import advance
 from ..systems import System
 from .inputs import (
     CELL_HELP, DEFAULT_MAX_TIME, INPUT_HELP, MAX_TIME_HELP, NETWORK_SUFFIXES, READOUT_HELP, UsageError,
@@ -51,6 +51,8 @@ DESCRIPTION = (
     "attractors their branches reach) and write it, the pictures, the data files and report.html."
 )
 N_TRAJECTORIES = 24  # trajectories drawn for systems of more than 2 dimensions
+TRAJECTORY_DURATION = {"flow": 20.0, "map": 200}  # ... over this time (flow) or these iterations (map)
+TRAJECTORY_POINTS = 400  # ... with this many stored states
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -225,9 +227,7 @@ def _sample_trajectories(system: System, points: FixedPointSet, seed: int) -> np
         centre, spread = points.x.mean(axis=0), np.ptp(points.x, axis=0) + 1.0
         lo, hi = centre - spread, centre + spread
     x0 = rng.uniform(lo, hi, size=(N_TRAJECTORIES, system.dim))
-    if system.kind == "map":
-        return simulate(system, x0, steps=200).X
-    return simulate(system, x0, (0.0, 20.0), n_points=400).X
+    return advance(system, x0, TRAJECTORY_DURATION[system.kind], n_points=TRAJECTORY_POINTS, method="auto").X
 
 
 def _write_outputs(

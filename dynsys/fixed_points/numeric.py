@@ -98,7 +98,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from .._validate import check_count, check_real, check_real_array
-from ..simulate import Trajectories, sample_states, simulate
+from ..simulate import Trajectories, advance, sample_states
 from ..systems import System
 from .base import MethodResult, SearchOptions
 from .common import cluster, inside, row_dot, row_norm
@@ -394,16 +394,12 @@ def _trajectories(
     at most; then the initial states themselves, shape (B, n), are returned.
     """
     x0 = rng.standard_normal((min(n_starts, MAX_TRAJECTORIES), system.dim))
-    if system.kind == "map":
-        return simulate(system, x0, steps=DEFAULT_MAP_STEPS)
     t0, t1 = DEFAULT_T_SPAN if t_span is None else t_span
+    duration = DEFAULT_MAP_STEPS if system.kind == "map" else t1 - t0
     for k in range(SPAN_RETRIES + 1):
-        end = t0 + (t1 - t0) / SPAN_SHRINK**k
-        if not end > t0:  # shorter than t0 can resolve
-            break
         try:
-            return simulate(system, x0, (t0, end))
-        except RuntimeError:
+            return advance(system, x0, duration / SPAN_SHRINK**k, method="auto")
+        except RuntimeError:  # maps never raise: they are iterated exactly
             continue
     return x0
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_count, check_real, check_system
+from .._validate import check_count, check_real
 from ..linearize import linearize_batch
-from ..systems import System, _check_bounds
+from ..systems import System, check_bounds, check_system
 from . import exact, numeric
 from .base import Method, MethodResult, SearchOptions
 from .numeric import DEFAULT_MAX_MEMORY
@@ -218,7 +218,7 @@ def find_fixed_points(
     clock = time.perf_counter()
     deadline = None if max_seconds is None else clock + check_real(max_seconds, "max_seconds", positive=True)
     options = SearchOptions(
-        starts=starts, n_starts=n_starts, region=None if bounds is None else _check_bounds(bounds, system.dim),
+        starts=starts, n_starts=n_starts, region=None if bounds is None else check_bounds(bounds, system.dim),
         noise=noise, tol=tol, max_iter=max_iter, merge_tol=merge_tol, slow_gtol=slow_gtol, max_slow_q=max_slow_q,
         seed=seed, t_span=t_span, max_drift=max_drift, solver=solver, max_memory=max_memory, deadline=deadline,
     )
