@@ -214,7 +214,7 @@ class AttractorMapper:
 
     def __call__(self, states: Any) -> np.ndarray:
         """Labels (B,) of states (B, n): the attractor's row, or UNDECIDED, ESCAPED, AT_REST."""
-        X, _ = self.system._batch(states, "states")
+        X, _ = self.system.as_batch(states, "states")
         labels = np.full(len(X), UNDECIDED)
         scale = max(1.0, float(np.max(np.abs(X), initial=0.0)), float(np.max(np.abs(self.attractors), initial=0.0)))
         max_norm = ESCAPE_FACTOR * scale if self.max_norm is None else self.max_norm
@@ -271,7 +271,7 @@ def basins_of_attraction(system: System, attractors: FixedPointSet, states: Any)
     if not isinstance(attractors, FixedPointSet):
         raise TypeError(f"attractors must be a FixedPointSet, got {type(attractors).__name__}")
     A = attractors.x
-    X, _ = system._batch(states, "states")
+    X, _ = system.as_batch(states, "states")
     if len(A) == 0:
         return np.full(len(X), UNDECIDED)
     D = cdist(A, A) + np.diag(np.full(len(A), np.inf))
