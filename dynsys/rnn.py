@@ -139,10 +139,12 @@ def gru_step(
     >>> np.round(h_next, 6), z
     (array([[0.630797]]), array([[0.5]]))
     """
-    a_r, a_z, a_n = np.split(a, 3, axis=-1)
-    h_r, h_z, m = np.split(h @ weight_hh.T + bias_hh, 3, axis=-1)
-    r, z = _sigmoid(a_r + h_r), _sigmoid(a_z + h_z)
-    n = np.tanh(a_n + r * m)
+    H = h.shape[-1]
+    A_h = h @ weight_hh.T + bias_hh  # slices, not np.split: this runs once per step of every orbit
+    r = _sigmoid(a[..., :H] + A_h[..., :H])
+    z = _sigmoid(a[..., H : 2 * H] + A_h[..., H : 2 * H])
+    m = A_h[..., 2 * H :]
+    n = np.tanh(a[..., 2 * H :] + r * m)
     return (1.0 - z) * n + z * h, (r, z, n, m)
 
 
