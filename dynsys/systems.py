@@ -656,7 +656,7 @@ class System:
 
         For a system evaluated by fast numerical code (batched matrix
         products, say) whose formulas are known too: ``exprs`` become
-        :attr:`exprs`, so that exact methods (:mod:`dynsys.symbolic`) can use
+        :attr:`exprs`, so that exact methods (:mod:`dynsys.fixed_points.exact`) can use
         them, while :meth:`rhs` and the Jacobian stay those of ``self``.  The
         formulas must equal f; that is not checked.
 
