@@ -81,7 +81,7 @@ EPSILON = 1e-3  # branch start: eps_i = EPSILON * (distance from saddle i to the
 CAPTURE_RADIUS = 0.1  # capture radius r_i = CAPTURE_RADIUS * (distance to the nearest other point)
 POINTS_PER_CHUNK = 64  # states stored per chunk and branch
 SLOW_FRACTION = 0.1  # a via-connection slows below this fraction of the branch's median speed
-MAX_ROUNDS = 4  # rounds of following the branches of newly found saddles
+MAX_BRANCH_ROUNDS = 4  # rounds of following the branches of newly found saddles
 MAX_SADDLES = 256  # points followed in one graph, at most (the first found, lowest index first)
 
 
@@ -220,7 +220,7 @@ def transition_graph(
         _add_searched_saddles(system, G, note, clock)
     pending = [v for v in G if G.nodes[v]["saddle"]]
     followed = 0
-    for _ in range(MAX_ROUNDS):
+    for _ in range(MAX_BRANCH_ROUNDS):
         if not pending or clock.passed():
             break
         keep = set(sorted(pending, key=lambda v: G.nodes[v]["index"])[: MAX_SADDLES - followed])
@@ -525,7 +525,7 @@ def _add_new_points(system: System, G: nx.MultiDiGraph, Y: np.ndarray, origin: s
         return
     _, X = _points(G)
     r = _radii(X, CAPTURE_RADIUS)  # a polished point within a known point's capture radius is that point
-    known = (cdist(polished.x, X) <= r).any(axis=1) if len(X) else np.zeros(len(polished), bool)
+    known = capture_test(polished.x, X, r)[0].any(axis=1)
     new = polished[~known]
     _add_points(G, new, _new_ids(G, len(new)), origin)
 
@@ -631,6 +631,6 @@ def _add_branch_edges(
     r = _radii(X, capture)[lower]
     speed = np.linalg.norm(system.residual(path), axis=1)
     slow = speed < SLOW_FRACTION * np.median(speed)
-    near = cdist(path, X[lower]) <= r
+    near, _ = capture_test(path, X[lower], r)
     for i in np.flatnonzero((near & slow[:, None]).any(axis=0)):
         G.add_edge(br.saddle, ids[lower[i]], resolved=True, via=True, **attrs)

@@ -60,6 +60,7 @@ import numpy as np
 from ._validate import check_count, check_real
 from .basins import AttractorMapper, slowest_timescale
 from .fixed_points import find_fixed_points
+from .fixed_points.common import EPS
 from .linearize import Linearization, linearize_batch
 from .simulate import step_size, stepper
 from .systems import System, check_system
@@ -67,7 +68,6 @@ from .systems import System, check_system
 A_SIDE, B_SIDE = 0, 1  # the labels of a and b (their rows in the mapper's attractors)
 HORIZON = 200.0  # default t_max, in units of the slowest time scale of the two attractors
 STEP_SCALE = 0.5  # RK4 step h = STEP_SCALE / L, L = max ||Df||_2 on the segment
-EPS = np.finfo(float).eps
 
 Stepper = Callable[[np.ndarray], np.ndarray]
 
