@@ -81,7 +81,7 @@ __all__ = [
     "main",
 ]
 
-CELLS = ("rnn_tanh", "gru", "continuous")
+CELLS = ("rnn_tanh", "gru", "continuous")  # the cells this trainer trains: a subset of dynsys.rnn.CELLS
 RECURRENT_KEYS = rnn.RNN_KEYS  # the arrays of a model file, as dynsys.rnn.load reads them
 READOUT_KEYS = rnn.READOUT_KEYS
 
