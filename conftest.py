@@ -11,6 +11,8 @@ all load it.  It lies outside the package, so ``pip install .`` neither installs
   is.  The docstring stays what a reader would type (no ``# doctest: +SKIP``, no ``pytest.importorskip``);
   the example must import the package itself, as every example that uses torch has to anyway.  Only the
   declared optional packages are treated so: a misspelt or missing required import still fails.
+- Temporary files: a doctest's ``tempfile.mkdtemp()`` and ``tempfile.TemporaryDirectory()`` land in a folder of
+  pytest's ``tmp_path_factory`` (removed with pytest's old runs), so the examples leave nothing in /tmp.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import ast
 import doctest
 import importlib.util
 import os
+import tempfile
 from typing import Any
 
 import pytest
@@ -59,3 +62,11 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
         missing = missing_optional_dependencies(test)
         if missing:
             item.add_marker(pytest.mark.skip(reason=f"needs {', '.join(missing)}, which is not installed"))
+
+
+@pytest.fixture(autouse=True)
+def doctest_temporary_folder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point ``tempfile`` at a pytest temporary folder while a doctest runs (see the module docstring)."""
+    if isinstance(getattr(request.node, "dtest", None), doctest.DocTest):
+        folder = request.getfixturevalue("tmp_path_factory").mktemp("doctest")
+        monkeypatch.setattr(tempfile, "tempdir", str(folder))
