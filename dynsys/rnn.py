@@ -179,6 +179,17 @@ def continuous_step(x: np.ndarray, a: np.ndarray, weight_hh: np.ndarray, bias_hh
                     tau: float, dt: float) -> np.ndarray:
     """One forward-Euler step of length ``dt`` of :func:`continuous_rhs`: x + dt f(x).
 
+    Parameters
+    ----------
+    x, a, weight_hh, bias_hh, tau
+        As for :func:`continuous_rhs`.
+    dt : float
+        The step length.
+
+    Returns
+    -------
+    ndarray of shape (B, H)
+
     Examples
     --------
     >>> continuous_step(np.array([[2.0]]), np.array([1.0]), np.zeros((1, 1)), np.zeros(1), 0.5, 0.25)
