@@ -14,8 +14,8 @@ points, spectra and invariant subspaces are known by construction:
   known exactly.
 
 This module needs hypothesis (the ``test`` extra); ``import dynsys`` does not
-import it.  The expected labels follow the rules of DESIGN.md, written out
-here independently of :mod:`dynsys.linearize`.
+import it.  The expected labels follow the rules in the module docstring of
+:mod:`dynsys.linearize`, written out here independently of its code.
 
 Examples
 --------
@@ -147,7 +147,7 @@ class Spectrum:
 
     @property
     def label(self) -> str:
-        """The label DESIGN.md gives this spectrum, node/focus and flip read from :attr:`leading`.
+        """The label :mod:`dynsys.linearize` gives this spectrum, node/focus and flip read from :attr:`leading`.
 
         With centre eigenvalues: "centre" if all of them are (non-real)
         pairs, "non-hyperbolic" otherwise.  Without: a point all of whose
