@@ -645,6 +645,8 @@ def _trace(problem: _Problem, start: _Point, t0: np.ndarray, span: tuple[float, 
         if not lo <= p <= hi:
             edge = hi if p > hi else lo
             frac = (edge - current.y[-1]) / (p - current.y[-1])
+            if frac <= 0:  # already on the boundary
+                return points, "p_span"
             try:
                 last = problem.correct(current.y + frac * (new.y - current.y), np.eye(len(d))[-1])
                 last.y[-1] = edge
@@ -795,7 +797,8 @@ def _locate(problem: _Problem, kind: str, test: TestFn, a: _Point, b: _Point, s_
             return None
         frequency = float(w[k].imag) if kind == "hopf" else float(np.angle(w[k]))
     if kind == "branch_point":
-        tangent = _other_tangent(problem, at)
+        own = a.tangent + b.tangent
+        tangent = _other_tangent(problem, at, own / np.linalg.norm(own))
     return Bifurcation(kind=kind, p=float(at.y[-1]), x=at.y[:-1], eigenvalues=w, s=float(s_a + sigma),
                        frequency=frequency, tangent=tangent)
 
@@ -815,31 +818,29 @@ def _between(problem: _Problem, a: _Point, b: _Point, u: float) -> _Point:
     return q
 
 
-def _other_tangent(problem: _Problem, point: _Point) -> np.ndarray | None:
-    """The tangent of the second branch through a branch point (the algebraic branching equation).
+def _other_tangent(problem: _Problem, point: _Point, own: np.ndarray) -> np.ndarray | None:
+    """The unit tangent of the second branch through a branch point (the algebraic branching equation).
 
-    With φ₁ = τ and φ₂ spanning (approximately) the null space of G_y, and
-    ψ its left null vector, the tangents α φ₁ + β φ₂ of the branches solve
-    ψᵀ G_yy[αφ₁ + βφ₂, αφ₁ + βφ₂] = 0, a quadratic form in (α, β) whose
-    coefficients come from central differences of G_y.  One root is the
-    branch's own tangent (β = 0); the other is returned.
+    With e₁, e₂ an orthonormal basis of the null space of G_y (2-dimensional
+    at a simple branch point) and ψ the left null vector, the tangents
+    α e₁ + β e₂ of the two branches solve ψᵀ G_yy[αe₁ + βe₂, αe₁ + βe₂] = 0,
+    a quadratic form in (α, β) whose coefficients come from central
+    differences of G_y.  Of its two real root directions, the one further
+    from ``own`` (the branch's own tangent, interpolated) is returned; None
+    when the form has no real roots.
     """
-    U, sv, Vt = np.linalg.svd(point.A)
-    psi = U[:, -1]
-    tau = point.tangent
-    rest = Vt[-2:] - np.outer(Vt[-2:] @ tau, tau)  # the last two right singular vectors, τ removed
-    phi = rest[np.argmax(np.linalg.norm(rest, axis=1))]
-    phi /= np.linalg.norm(phi)
+    U, _, Vt = np.linalg.svd(point.A)
+    psi, E = U[:, -1], Vt[-2:]  # left null vector; the two right singular vectors of the smallest singular values
     h = np.cbrt(np.finfo(float).eps) * max(1.0, float(np.linalg.norm(point.y)))
-
-    def second(u: np.ndarray, v: np.ndarray) -> float:  # ψᵀ G_yy[u, v]
-        plus, minus = problem.evaluate(point.y + h * u).A, problem.evaluate(point.y - h * u).A
-        return float(psi @ ((plus - minus) @ v) / (2 * h))
-
-    b11, b12, b22 = second(tau, tau), second(tau, phi), second(phi, phi)
-    # b11 α² + 2 b12 α β + b22 β² = 0 has the root β = 0 (b11 ≈ 0) and α/β = -b22 / (2 b12)
-    if abs(b12) <= 1e-8 * max(abs(b11), abs(b22), 1e-300):
+    plus = [problem.evaluate(point.y + h * e).A for e in E]
+    minus = [problem.evaluate(point.y - h * e).A for e in E]
+    B = np.array([[psi @ ((plus[i] - minus[i]) @ E[j]) / (2 * h) for j in range(2)] for i in range(2)])
+    lam, R = np.linalg.eigh((B + B.T) / 2)  # the form is l₁ u² + l₂ v² = 0 in the rotated coordinates (u, v)
+    if lam[0] * lam[1] > 0:
         return None
-    other = -b22 / (2 * b12) * tau + phi
-    other /= np.linalg.norm(other)
+    ratio = np.sqrt(-lam[0] / lam[1]) if lam[1] != 0 else np.inf
+    uv = [np.array([1.0, r]) if np.isfinite(ratio) else np.array([0.0, 1.0]) for r in (ratio, -ratio)]
+    roots = [E.T @ (R @ c) for c in uv]
+    roots = [r / np.linalg.norm(r) for r in roots]
+    other = min(roots, key=lambda r: abs(r @ own))
     return other if other[np.argmax(np.abs(other))] > 0 else -other
