@@ -256,7 +256,9 @@ class Branch:
                 raise ValueError(f"{name} must have shape {shape} for {m} points of dimension {n}, "
                                  f"got {getattr(self, name).shape}")
         if self.param not in self.system.params:
-            raise ValueError(f"param {self.param!r} is not a parameter of {self.system.name}: {list(self.system.params)}")
+            raise ValueError(
+                f"param {self.param!r} is not a parameter of {self.system.name}: {list(self.system.params)}"
+            )
         object.__setattr__(self, "bifurcations", tuple(self.bifurcations))
         object.__setattr__(self, "stop_reason", tuple(self.stop_reason))
 
@@ -397,7 +399,9 @@ class Branch:
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ValueError(f"{source} is not a {FORMAT}")
         if meta.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{source} has {FORMAT} version {meta.get('version')!r}; this dynsys reads {FORMAT_VERSION}")
+            raise ValueError(
+                f"{source} has {FORMAT} version {meta.get('version')!r}; this dynsys reads {FORMAT_VERSION}"
+            )
         try:
             if meta["kind"] != system.kind or meta["param"] not in system.params:
                 raise ValueError(f"it is a branch of a {meta['kind']} in {meta['param']!r}, but the system given is a "
@@ -568,7 +572,9 @@ def continuation(
     """
     check_system(system)
     if param not in system.params:
-        raise ValueError(f"param {param!r} is not a parameter of {system.name}; its parameters are {list(system.params)}")
+        raise ValueError(
+            f"param {param!r} is not a parameter of {system.name}; its parameters are {list(system.params)}"
+        )
     try:
         lo, hi = check_real_array(p_span, "p_span")
     except (TypeError, ValueError):

@@ -177,7 +177,8 @@ def test_lorenz_branch_point_at_rho_one_and_hopf_of_c_plus():
     origin = check_branch(continuation(models.lorenz(rho=0.5), "rho", [0.1, 0.1, 0.1], p_span=(0, 30)))
     assert kinds(origin) == ["branch_point"] and close(origin.bifurcations[0].p, 1.0)
     assert np.abs(origin.x).max() < 1e-12
-    assert np.allclose(np.abs(origin.bifurcations[0].tangent), [np.sqrt(0.5), np.sqrt(0.5), 0, 0])  # C+- leave along x = y
+    # C+- leave the origin along x = y
+    assert np.allclose(np.abs(origin.bifurcations[0].tangent), [np.sqrt(0.5), np.sqrt(0.5), 0, 0])
     rho_h = sigma * (sigma + beta + 3) / (sigma - beta - 1)
     assert rho_h == pytest.approx(470 / 19)
     c = np.sqrt(beta * 27)
