@@ -13,6 +13,8 @@ The public API (this module's ``__all__``) is the contract:
   :func:`point_kind`;
 - where orbits go: :class:`AttractorMapper`, :func:`basins_of_attraction`,
   :func:`stable_manifold`, :func:`unstable_manifold`;
+- change across a parameter: :func:`continuation` -> :class:`Branch`, its
+  special points :class:`Bifurcation`;
 - graphs: :func:`transition_graph`, :func:`attractor_graph`,
   :func:`connection_graph`, :func:`compare_graphs`, :func:`graph_points`,
   :func:`find_saddles_between`, :func:`write_graph`, :func:`read_graph`.
@@ -22,6 +24,7 @@ Hypothesis strategies for property tests live in :mod:`dynsys.testing`
 """
 from . import models, rnn
 from .basins import AttractorMapper, basins_of_attraction
+from .continuation import Bifurcation, Branch, continuation
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .graph import attractor_graph, compare_graphs, connection_graph, graph_points, transition_graph
 from .graph_export import read_graph, write_graph
@@ -55,6 +58,9 @@ __all__ = [
     "basins_of_attraction",
     "stable_manifold",
     "unstable_manifold",
+    "continuation",
+    "Branch",
+    "Bifurcation",
     "transition_graph",
     "attractor_graph",
     "connection_graph",

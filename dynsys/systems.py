@@ -41,6 +41,7 @@ KINDS = ("flow", "map")
 # values as a 1-D float array ordered like ``System.params``.
 RhsFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # -> (B, n)
 JacFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # -> (B, n, n)
+ParamJacFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # -> (B, n, P): df/dp for all parameters, in params order
 JvpFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (X, V, p) -> Df(x_b) v_b, (B, n)
 VjpFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (X, V, p) -> Df(x_b)ᵀ v_b, (B, n)
 # The cached products of ``System.residual_operator``: the state-dependent factors of Df at a batch X, a tuple of
@@ -99,6 +100,18 @@ def _fd_jacobian(f: RhsFn, X: np.ndarray, p: np.ndarray) -> np.ndarray:
     vals = f(both, p).reshape(B, 2, n, n)  # (B, +/-, direction j, component i)
     cols = (vals[:, 0] - vals[:, 1]) / (2.0 * h[:, :, None])  # (B, j, i)
     return np.swapaxes(cols, 1, 2)
+
+
+def _fd_param_jacobian(f: RhsFn, X: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Central-difference derivative of ``f`` in its parameters, (B, n, P).
+
+    Column j is (f(x, p + h_j e_j) - f(x, p - h_j e_j)) / (2 h_j) with
+    h_j = eps^(1/3) * max(1, |p_j|), as in :func:`_fd_jacobian`.
+    """
+    B, n = X.shape
+    h = np.cbrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(p))
+    cols = [(f(X, p + h[j] * e) - f(X, p - h[j] * e)) / (2.0 * h[j]) for j, e in enumerate(np.eye(len(p)))]
+    return np.stack(cols, axis=2) if cols else np.zeros((B, n, 0))
 
 
 def _fd_jvp(f: RhsFn, X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -274,6 +287,7 @@ class System:
     params: dict[str, float]
     _rhs: RhsFn = field(repr=False)
     _jac: JacFn | None = field(default=None, repr=False)
+    _param_jac: ParamJacFn | None = field(default=None, repr=False)  # df/dp, see param_derivative
     _jvp: JvpFn | None = field(default=None, repr=False)
     _vjp: VjpFn | None = field(default=None, repr=False)
     _operator: OperatorFn | None = field(default=None, repr=False)  # cached factors of Df, see residual_operator
@@ -498,6 +512,56 @@ class System:
         """
         J = self.jacobian(X)
         return J - np.eye(self.dim) if self.kind == "map" else J
+
+    def param_derivative(self, X: Any, name: str) -> np.ndarray:
+        """dF/dp(X): the derivative of :meth:`residual` in the parameter ``name``.
+
+        It equals df/dp (flow) or dg/dp (map), since the − x of a map's
+        residual does not depend on p.  Exact for systems built from formulas
+        (differentiated by sympy) or given a ``param_jacobian``; central
+        differences in p otherwise, with the step eps^(1/3) max(1, |p|).
+        Continuation borders DF with this column.
+
+        Parameters
+        ----------
+        X : array_like of shape (B, n) or (n,)
+        name : str
+            One of :attr:`params`.
+
+        Returns
+        -------
+        ndarray of shape (B, n), or (n,) for a single state
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a parameter, naming the parameters.
+
+        Examples
+        --------
+        x' = a x − x³ has dF/da = x; the logistic map r x (1 − x) has
+        dF/dr = x (1 − x):
+
+        >>> s = System.from_strings({"x": "a*x - x**3"}, {"a": 1.0})
+        >>> s.param_derivative([[2.0], [-0.5]], "a")
+        array([[ 2. ],
+               [-0.5]])
+        >>> logistic = System.from_strings({"x": "r*x*(1 - x)"}, {"r": 3.0}, kind="map")
+        >>> logistic.param_derivative([0.5], "r")
+        array([0.25])
+        >>> s.param_derivative([1.0], "b")
+        Traceback (most recent call last):
+        ...
+        ValueError: system has no parameter 'b'; its parameters are ['a']
+        """
+        if name not in self.params:
+            raise ValueError(f"{self.name} has no parameter {name!r}; its parameters are {list(self.params)}")
+        Xb, single = self.as_batch(X)
+        out = self._param_jacobian_at(Xb, self._p)[:, :, list(self.params).index(name)]
+        return out[0] if single else out
+
+    def _param_jacobian_at(self, X: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return self._param_jac(X, p) if self._param_jac is not None else _fd_param_jacobian(self._rhs, X, p)
 
     @property
     def matrix_free(self) -> bool:
@@ -748,6 +812,13 @@ class System:
                 X = base._rhs(X, p)
             return J
 
+        def param_jac(X: np.ndarray, p: np.ndarray) -> np.ndarray:  # d g^j/dp = Dg(x_{j-1}) d g^{j-1}/dp + g_p(x_{j-1})
+            D = np.zeros((X.shape[0], base.dim, len(p)))
+            for _ in range(k):
+                D = base._jacobian_at(X, p) @ D + base._param_jacobian_at(X, p)
+                X = base._rhs(X, p)
+            return D
+
         def jvp(X: np.ndarray, V: np.ndarray, p: np.ndarray) -> np.ndarray:
             for _ in range(k):
                 V = base._jvp_at(X, V, p)
@@ -782,6 +853,7 @@ class System:
             self,
             _rhs=rhs,
             _jac=jac,
+            _param_jac=param_jac,
             _jvp=None if base._jvp is None else jvp,  # None: products from the composed Jacobian
             _vjp=None if base._vjp is None else vjp,
             _operator=None,  # residual_operator of g^k: the products above, the orbit recomputed for each
@@ -810,7 +882,7 @@ class System:
         """
         if self.kind != "flow":
             raise ValueError(f"reverse_time() needs a flow, {self.name} is a {self.kind}")
-        f, J, jv, vj, op = self._rhs, self._jac, self._jvp, self._vjp, self._operator
+        f, J, Jp, jv, vj, op = self._rhs, self._jac, self._param_jac, self._jvp, self._vjp, self._operator
         exprs = None if self._exprs is None else (lambda: tuple(-e for e in self.exprs))
 
         def operator(X: np.ndarray, p: np.ndarray) -> tuple[Factors, FactorProductFn, FactorProductFn]:
@@ -821,6 +893,7 @@ class System:
             self,
             _rhs=lambda X, p: -f(X, p),
             _jac=None if J is None else (lambda X, p: -J(X, p)),
+            _param_jac=None if Jp is None else (lambda X, p: -Jp(X, p)),
             _jvp=None if jv is None else (lambda X, V, p: -jv(X, V, p)),
             _vjp=None if vj is None else (lambda X, V, p: -vj(X, V, p)),
             _operator=None if op is None else operator,
@@ -862,7 +935,8 @@ class System:
         -----
         The Jacobian d f_i / d x_j is differentiated by sympy and both are
         compiled with ``sympy.lambdify`` to numpy, evaluated for the whole
-        batch at once.
+        batch at once; so are the parameter derivatives d f_i / d p_k of
+        :meth:`param_derivative`, compiled on first use.
 
         Examples
         --------
@@ -908,6 +982,7 @@ class System:
             params=pvals,
             _rhs=rhs,
             _jac=jac,
+            _param_jac=_lazy_param_jacobian(fs, xs, ps),
             name=name,
             bounds=bounds,
             _exprs=fs,
@@ -992,6 +1067,7 @@ class System:
         dim: int,
         jacobian: Callable[..., Any] | None = None,
         *,
+        param_jacobian: Callable[..., Any] | None = None,
         jvp: Callable[..., Any] | None = None,
         vjp: Callable[..., Any] | None = None,
         operator: Callable[..., Any] | None = None,
@@ -1015,6 +1091,12 @@ class System:
             ``jacobian(x, **params)`` returning (n, n), or (B, n, n) for a
             batch when ``vectorized``.  Central finite differences are used
             when it is not given.
+        param_jacobian : callable, optional
+            ``param_jacobian(X, **params)`` returning df/dp for a batch X
+            (B, n): shape (B, n, P), column k the derivative in the k-th
+            parameter of ``params`` (in its order).  Always batched.  Used by
+            :meth:`param_derivative` (and so by continuation); central
+            differences in p when not given.
         jvp : callable, optional
             ``jvp(X, V, **params)`` returning the products Df(x_b) v_b for
             batches X, V of shape (B, n), without forming Df: the fast path
@@ -1105,6 +1187,14 @@ class System:
                         X.shape[0], dim, dim
                     )
 
+        param_jac = None
+        if param_jacobian is not None:
+            if not callable(param_jacobian):
+                raise TypeError(f"param_jacobian must be callable or None, got {type(param_jacobian).__name__}")
+
+            def param_jac(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+                return _shaped(param_jacobian(X, **kw(p)), (X.shape[0], dim, len(pnames)), "param_jacobian")
+
         def product(fn: Callable[..., Any] | None, what: str) -> JvpFn | None:
             """``fn`` with the internal signature (X, V, p), its result checked to be (B, n)."""
             if fn is None:
@@ -1148,6 +1238,7 @@ class System:
             params=dict(params or {}),
             _rhs=rhs,
             _jac=jac,
+            _param_jac=param_jac,
             _jvp=product(jvp, "jvp"),
             _vjp=product(vjp, "vjp"),
             _operator=cached(operator),
@@ -1276,6 +1367,23 @@ def _lambdify_batch(
         for i, v in enumerate(vals):  # loop over formulas, not over the batch
             out[:, i] = v
         return out.reshape((B, *shape))
+
+    return evaluate
+
+
+def _lazy_param_jacobian(
+    fs: tuple[sp.Expr, ...], xs: tuple[sp.Symbol, ...], ps: tuple[sp.Symbol, ...]
+) -> ParamJacFn:
+    """df_i/dp_k as one numpy function (X, p) -> (B, n, P), differentiated and compiled on its first call."""
+    n, P = len(xs), len(ps)
+
+    @lru_cache(maxsize=1)
+    def compiled() -> ParamJacFn:
+        exprs = sp.Matrix(fs).jacobian(sp.Matrix(ps)).applyfunc(sp.powsimp)
+        return _lambdify_batch(list(exprs), xs, ps, (n, P))
+
+    def evaluate(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return compiled()(X, p) if P else np.zeros((X.shape[0], n, 0))
 
     return evaluate
 

@@ -429,8 +429,9 @@ def conjugate(system: System, M: Any, b: Any) -> System:
     A flow becomes dy/dt = M f(M^-1 (y - b)), a map
     y -> M g(M^-1 (y - b)) + b, both with the Jacobian M J M^-1 at y.
     Fixed points move to M x* + b; eigenvalues, dimensions, index and label
-    stay, and the invariant subspaces become M E.  The parameters are frozen
-    at their current values.
+    stay, and the invariant subspaces become M E.  The parameters carry
+    over, with the derivative M ∂f/∂p (:meth:`System.param_derivative`), so
+    that bifurcation values are those of ``system``.
 
     Parameters
     ----------
@@ -473,14 +474,23 @@ def conjugate(system: System, M: Any, b: Any) -> System:
     M_inv = np.linalg.inv(M)
     shift = b if system.kind == "map" else np.zeros(n)
 
-    def rhs(Y: np.ndarray) -> np.ndarray:
-        return system.rhs((Y - b) @ M_inv.T) @ M.T + shift
+    def at(params: dict[str, float]) -> System:
+        return system.with_params(**params) if params else system
 
-    def jacobian(Y: np.ndarray) -> np.ndarray:
-        return M @ system.jacobian((Y - b) @ M_inv.T) @ M_inv
+    def rhs(Y: np.ndarray, **params: float) -> np.ndarray:
+        return at(params).rhs((Y - b) @ M_inv.T) @ M.T + shift
+
+    def jacobian(Y: np.ndarray, **params: float) -> np.ndarray:
+        return M @ at(params).jacobian((Y - b) @ M_inv.T) @ M_inv
+
+    def param_jacobian(Y: np.ndarray, **params: float) -> np.ndarray:
+        X = (Y - b) @ M_inv.T
+        columns = [at(params).param_derivative(X, name) @ M.T for name in params]
+        return np.stack(columns, axis=2) if columns else np.zeros((len(Y), n, 0))
 
     return System.from_callable(
-        rhs, n, jacobian=jacobian, kind=system.kind, vectorized=True, name=f"{system.name} (conjugated)"
+        rhs, n, jacobian=jacobian, param_jacobian=param_jacobian, kind=system.kind, params=system.params,
+        vectorized=True, name=f"{system.name} (conjugated)",
     )
 
 

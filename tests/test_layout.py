@@ -29,7 +29,7 @@ STAGES: list[tuple[str, ...]] = [
     ("dynsys.linearize",),  # eigenvalues, subspaces, labels
     ("dynsys.fixed_points.*",),  # the search
     ("dynsys.basins",),  # the attractor mapper, time scales
-    ("dynsys.manifolds", "dynsys.saddles"),  # invariant manifolds, edge tracking
+    ("dynsys.manifolds", "dynsys.saddles", "dynsys.continuation"),  # invariant manifolds, edge tracking, branches
     ("dynsys.graph", "dynsys.graph_export"),  # transition graphs and their files
     ("dynsys.plot",),  # pictures
     ("dynsys",),  # the public API (dynsys/__init__.py)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsys import System
@@ -568,3 +568,87 @@ def test_from_callable_refuses_complex_output():
     s = System.from_callable(lambda x: x * 1j, 2)
     with pytest.raises(ValueError, match="must be real, got complex"):
         s.rhs(np.ones((1, 2)))
+
+
+# ------------------------------------------------------------ param_derivative
+def test_param_derivative_closed_forms(lorenz, points):
+    a = sp.Symbol("a", real=True)
+    pitchfork = System.from_sympy([a * x - x**3], [x], {a: 0.5})
+    X = np.linspace(-2, 2, 7)[:, None]
+    assert np.array_equal(pitchfork.param_derivative(X, "a"), X)  # d(a x - x^3)/da = x
+    assert pitchfork.param_derivative([1.5], "a").shape == (1,)
+    X, Y, Z = points.T
+    zero = np.zeros_like(X)
+    np.testing.assert_allclose(lorenz.param_derivative(points, "sigma"), np.stack([Y - X, zero, zero], 1))
+    np.testing.assert_allclose(lorenz.param_derivative(points, "rho"), np.stack([zero, X, zero], 1))
+    np.testing.assert_allclose(lorenz.param_derivative(points, "beta"), np.stack([zero, zero, -Z], 1))
+
+
+def test_param_derivative_of_maps_iterates_and_reversed_flows():
+    logistic = System.from_strings({"x": "r*x*(1 - x)"}, {"r": 3.3}, kind="map")
+    X = np.linspace(0.05, 0.95, 9)[:, None]
+    r, u = 3.3, X[:, 0]
+    g = r * u * (1 - u)
+    # g^2 = r g (1 - g): d/dr = g (1 - g) + r (1 - 2 g) dg/dr, dg/dr = x (1 - x)
+    expected = g * (1 - g) + r * (1 - 2 * g) * u * (1 - u)
+    np.testing.assert_allclose(logistic.iterate(2).param_derivative(X, "r")[:, 0], expected, rtol=1e-13)
+    np.testing.assert_allclose(logistic.param_derivative(X, "r")[:, 0], u * (1 - u), rtol=1e-14)  # not - x
+    flow = System.from_strings({"x": "a*x - x**3", "y": "b*y**2"}, {"a": 1.0, "b": 2.0})
+    P = np.random.default_rng(0).normal(size=(5, 2))
+    np.testing.assert_allclose(flow.reverse_time().param_derivative(P, "b"), -flow.param_derivative(P, "b"))
+    moved = flow.with_params(a=-3.0)
+    np.testing.assert_allclose(moved.param_derivative(P, "b")[:, 1], P[:, 1] ** 2)
+
+
+def test_param_derivative_of_callables_by_differences_or_given():
+    def f(X, a, s):
+        return np.stack([a * X[:, 0] - X[:, 0] ** 3 + s, np.sin(s * X[:, 1])], axis=1)
+
+    def param_jacobian(X, a, s):  # (B, n, P) in the order of params: a, s
+        return np.stack([np.stack([X[:, 0], np.ones(len(X))], 1),
+                         np.stack([np.zeros(len(X)), X[:, 1] * np.cos(s * X[:, 1])], 1)], axis=1)
+
+    params = {"a": 0.7, "s": 1.3}
+    by_differences = System.from_callable(f, 2, params=params, vectorized=True)
+    exact = System.from_callable(f, 2, params=params, vectorized=True, param_jacobian=param_jacobian)
+    X = np.random.default_rng(2).normal(size=(6, 2))
+    for name in params:
+        np.testing.assert_allclose(by_differences.param_derivative(X, name), exact.param_derivative(X, name),
+                                   rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(exact.param_derivative(X, "s")[:, 1], X[:, 1] * np.cos(1.3 * X[:, 1]))
+    rnn_like = System.from_callable(lambda X, s: np.tanh(X + s), 2, kind="map", params={"s": 0.1},
+                                    vectorized=True, param_jacobian=lambda X, s: (1 - np.tanh(X + s) ** 2)[:, :, None])
+    np.testing.assert_allclose(rnn_like.iterate(3).param_derivative(X, "s"),
+                               System.from_callable(lambda X, s: np.tanh(np.tanh(np.tanh(X + s) + s) + s), 2,
+                                                    kind="map", params={"s": 0.1}, vectorized=True)
+                               .param_derivative(X, "s"), rtol=1e-8, atol=1e-10)
+    with pytest.raises(ValueError, match="param_jacobian returned shape"):
+        System.from_callable(f, 2, params=params, vectorized=True,
+                             param_jacobian=lambda X, a, s: np.zeros((len(X), 2))).param_derivative(X, "a")
+    with pytest.raises(ValueError, match=r"no parameter 'b'; its parameters are \['a', 's'\]"):
+        exact.param_derivative(X, "b")
+
+
+@st.composite
+def parametrised_polynomials(draw):
+    """f_i = sum of c x^e p^d over a few monomials in n <= 3 states and P <= 2 parameters."""
+    n, P = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    xs, ps = sp.symbols(f"x0:{n}", real=True), sp.symbols(f"p0:{P}", real=True)
+    exprs = []
+    for _ in range(n):
+        terms = draw(st.lists(st.tuples(st.integers(-3, 3), st.lists(st.integers(0, 2), min_size=n + P,
+                                                                      max_size=n + P)), min_size=1, max_size=4))
+        exprs.append(sum((c * sp.prod([v**e for v, e in zip((*xs, *ps), es)]) for c, es in terms), sp.Integer(0)))
+    values = draw(st.lists(st.floats(-2, 2), min_size=P, max_size=P))
+    return System.from_sympy(exprs, xs, dict(zip(ps, values)), kind=draw(st.sampled_from(["flow", "map"])))
+
+
+@settings(max_examples=30, deadline=None)
+@given(parametrised_polynomials(), st.integers(0, 2**32 - 1))
+def test_param_derivative_matches_central_differences(system, seed):
+    X = np.random.default_rng(seed).uniform(-2, 2, size=(4, system.dim))
+    h = 1e-5
+    for name, value in system.params.items():
+        up, down = system.with_params(**{name: value + h}), system.with_params(**{name: value - h})
+        expected = (up.residual(X) - down.residual(X)) / (2 * h)  # exact up to rounding: degree <= 2 in p
+        np.testing.assert_allclose(system.param_derivative(X, name), expected, rtol=1e-6, atol=1e-6)

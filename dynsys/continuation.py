@@ -1,0 +1,852 @@
+"""Continuation of fixed points in a parameter, and the bifurcations found on the way.
+
+A branch is a curve y(s) = (x(s), p(s)) in R^(n+1) of solutions of
+G(y) = F(x, p) = 0, with F the residual of the system (f for a flow, g − x
+for a map), parametrised by its arclength s.  :func:`continuation` traces it
+by pseudo-arclength continuation (H. B. Keller, "Numerical solution of
+bifurcation and nonlinear eigenvalue problems", in *Applications of
+Bifurcation Theory*, Academic Press 1977): from a point y_k on the branch a
+predictor steps by ds along the direction d (the tangent at the first step,
+the secant d = (y_k − y_(k−1)) / |y_k − y_(k−1)| afterwards), and Newton's
+method solves the bordered system
+
+    F(x, p) = 0,   dᵀ (y − y_k) = ds,   with the matrix  [[DF, F_p], [dᵀ]],
+
+which stays regular at folds, where DF alone is singular.  The tangent τ at
+each point solves [[DF, F_p], [dᵀ]] τ = e_(n+1), normalised: the null vector
+of G_y = [DF | F_p], oriented along the branch.
+
+Special points are sign changes of test functions between two consecutive
+points of the branch (Yu. A. Kuznetsov, *Elements of Applied Bifurcation
+Theory*, 3rd ed., Springer 2004, ch. 10; W. Govaerts, *Numerical Bifurcation
+Analysis of Equilibria*, SIAM 2000; the AUTO-07p and MatCont manuals):
+
+========================  ===================================================
+kind                      test function
+========================  ===================================================
+``"fold"``                τ_p, the parameter component of the tangent (a real
+                          eigenvalue of DF through 0: a flow's eigenvalue 0,
+                          a map's multiplier +1)
+``"branch_point"``        det [[DF, F_p], [τᵀ]], which vanishes where G_y
+                          loses rank (two branches cross)
+``"hopf"`` (flows)        Re λ of the complex pair nearest the imaginary axis
+                          (detected when the number of non-real eigenvalues
+                          with Re λ > 0 changes; a real pair λ₁ + λ₂ = 0, a
+                          neutral saddle, is not a Hopf point)
+``"flip"`` (maps)         det(Dg + I) (a real multiplier through −1)
+``"neimark_sacker"``      |μ| − 1 of the non-real multiplier pair nearest the
+(maps)                    unit circle (detected when the number of non-real
+                          multipliers with |μ| > 1 changes)
+========================  ===================================================
+
+Each is located by the Illinois method (secant steps that keep it bracketed) on
+its test function along the branch between the two points, every trial
+point corrected onto the branch by Newton's method with the arclength
+constraint, to the Newton tolerance: |p − p*| of order 1e-12 on smooth
+problems.  At a branch point the tangent of the other branch comes from the
+algebraic branching equation (E. L. Allgower and K. Georg, *Introduction to
+Numerical Continuation Methods*, SIAM 2003, section 8.3).
+
+All linear algebra is dense, for small n; matrix-free bordered GMRES on the
+system's Jacobian-vector products, for networks of thousands of units, is a
+later step.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+
+from ._io import (
+    atomic_write,
+    decode_array,
+    encode_array,
+    finite_json,
+    loads_json,
+    read_npz,
+    restore_nonfinite,
+)
+from ._validate import check_count, check_real, check_real_array
+from .linearize import linearize_matrix
+from .systems import System, check_system
+
+FORMAT = "dynsys.Branch"
+FORMAT_VERSION = 1
+
+FLOW_KINDS = ("fold", "branch_point", "hopf")
+MAP_KINDS = ("fold", "branch_point", "flip", "neimark_sacker")
+DIRECTIONS = ("both", "forward", "backward")
+MAX_NEWTON = 8  # Newton iterations per step before it counts as failed
+QUICK_NEWTON = 3  # a step that converged in at most this many iterations grows ds
+GROWTH = 1.5
+
+Direction = Literal["both", "forward", "backward"]
+
+
+# ---------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class Bifurcation:
+    """A special point on a branch of fixed points.
+
+    Attributes
+    ----------
+    kind : str
+        ``"fold"``, ``"branch_point"``, ``"hopf"`` (flows), ``"flip"`` or
+        ``"neimark_sacker"`` (maps); see :mod:`dynsys.continuation`.
+    p : float
+        The parameter's value there.
+    x : ndarray of shape (n,)
+        The fixed point there.
+    eigenvalues : ndarray of shape (n,), complex
+        Of Df (flow) or Dg (map) there, sorted as :func:`dynsys.linearize`
+        sorts them.
+    s : float
+        Its arclength position on the branch (:attr:`Branch.s`).
+    frequency : float or None
+        Hopf: ω = Im λ of the pair on the imaginary axis (the period of the
+        small cycles born there is about 2π/ω); Neimark–Sacker: the angle
+        θ = arg μ ∈ (0, π) of the multiplier pair on the unit circle.
+        None for other kinds.
+    lyapunov : float or None
+        Hopf: the first Lyapunov coefficient l₁ (< 0 supercritical, > 0
+        subcritical), computed by dynsys.normal_forms when available; None
+        otherwise.
+    tangent : ndarray of shape (n + 1,) or None
+        Branch point: the unit tangent (x, p) of the other branch through
+        the point, from the algebraic branching equation; None for other
+        kinds or when the equation has no second real root.
+
+    Examples
+    --------
+    The fold of x' = μ − x² at μ = 0, x = 0, where the eigenvalue −2x is 0:
+
+    >>> from dynsys import System
+    >>> saddle_node = System.from_strings({"x": "mu - x**2"}, {"mu": 1.0})
+    >>> fold = continuation(saddle_node, "mu", [1.0], p_span=(-1, 2)).bifurcations[0]
+    >>> fold.kind, abs(fold.p) < 1e-12, bool(abs(fold.x[0]) < 1e-6)
+    ('fold', True, True)
+    """
+
+    kind: str
+    p: float
+    x: np.ndarray
+    eigenvalues: np.ndarray
+    s: float
+    frequency: float | None = None
+    lyapunov: float | None = None
+    tangent: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FLOW_KINDS + MAP_KINDS:
+            raise ValueError(f"kind must be one of {sorted(set(FLOW_KINDS + MAP_KINDS))}, got {self.kind!r}")
+        object.__setattr__(self, "x", np.array(self.x, dtype=float))
+        object.__setattr__(self, "eigenvalues", np.array(self.eigenvalues, dtype=complex))
+        if self.tangent is not None:
+            object.__setattr__(self, "tangent", np.array(self.tangent, dtype=float))
+
+    def __repr__(self) -> str:
+        extra = "" if self.frequency is None else f", frequency={self.frequency:.6g}"
+        return f"Bifurcation({self.kind!r}, p={self.p:.10g}, x={np.round(self.x, 6).tolist()}{extra})"
+
+    def _record(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "p": self.p,
+            "s": self.s,
+            "x": encode_array(self.x),
+            "eigenvalues": encode_array(self.eigenvalues),
+            "frequency": self.frequency,
+            "lyapunov": self.lyapunov,
+            "tangent": None if self.tangent is None else encode_array(self.tangent),
+        }
+
+    @classmethod
+    def _from_record(cls, d: dict[str, Any]) -> Bifurcation:
+        return cls(
+            kind=d["kind"],
+            p=float(d["p"]),
+            s=float(d["s"]),
+            x=decode_array(d["x"]),
+            eigenvalues=decode_array(d["eigenvalues"]),
+            frequency=d["frequency"],
+            lyapunov=d["lyapunov"],
+            tangent=None if d["tangent"] is None else decode_array(d["tangent"]),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Branch:
+    """A branch of fixed points (x(s), p(s)) traced by :func:`continuation`.
+
+    Attributes
+    ----------
+    p : ndarray of shape (m,)
+        The parameter along the branch.
+    x : ndarray of shape (m, n)
+        The fixed points.
+    eigenvalues : ndarray of shape (m, n), complex
+        Of Df (flow) or Dg (map) at each point, sorted as
+        :func:`dynsys.linearize` sorts them (decreasing Re for a flow,
+        decreasing modulus for a map).
+    index : ndarray of shape (m,), int
+        dim E^u at each point.
+    stable : ndarray of shape (m,), bool
+        Whether the point is a hyperbolic attractor (index 0, no centre
+        direction).
+    s : ndarray of shape (m,)
+        Arclength in (x, p) from the starting point (s = 0; negative on the
+        part traced backwards), increasing along the arrays.
+    bifurcations : tuple of Bifurcation
+        The special points, ordered by their ``s``.
+    system : System
+        The system continued (its other parameters fixed at their values).
+    param : str
+        The parameter varied.
+    stop_reason : (str, str)
+        Why each end stopped, the end at ``s[0]`` first: ``"p_span"`` (the
+        branch left the span: the last point lies on its boundary),
+        ``"closed"`` (the branch returned to its start: an isola),
+        ``"max_steps"``, ``"dsmin"`` (Newton failed even at ``dsmin``), or
+        ``"start"`` (that direction was not traced).
+
+    Examples
+    --------
+    The logistic map's fixed point 1 − 1/r loses stability at r = 3 by a
+    flip (its multiplier 2 − r passes −1):
+
+    >>> from dynsys import models
+    >>> branch = continuation(models.logistic(r=2.5), "r", [0.6], p_span=(2.0, 3.5))
+    >>> branch.stop_reason, [b.kind for b in branch.bifurcations]
+    (('p_span', 'p_span'), ['flip'])
+    >>> bool(np.allclose(branch.x[:, 0], 1 - 1 / branch.p))
+    True
+    >>> round(branch.bifurcations[0].p, 10)
+    3.0
+    >>> print(branch.table())  # doctest: +NORMALIZE_WHITESPACE
+    logistic: branch in r, 2 <= r <= 3.5, ... points, stopped by p_span / p_span
+      kind  r             s  x
+      flip  3  ...  0.666667
+    """
+
+    p: np.ndarray
+    x: np.ndarray
+    eigenvalues: np.ndarray
+    index: np.ndarray
+    stable: np.ndarray
+    s: np.ndarray
+    bifurcations: tuple[Bifurcation, ...]
+    system: System
+    param: str
+    stop_reason: tuple[str, str]
+
+    def __post_init__(self) -> None:
+        for name, dtype in (("p", float), ("x", float), ("eigenvalues", complex), ("index", int),
+                            ("stable", bool), ("s", float)):
+            arr = np.array(getattr(self, name), dtype=dtype)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+        m, n = len(self.p), self.system.dim
+        shapes = {"x": (m, n), "eigenvalues": (m, n), "index": (m,), "stable": (m,), "s": (m,)}
+        for name, shape in shapes.items():
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"{name} must have shape {shape} for {m} points of dimension {n}, "
+                                 f"got {getattr(self, name).shape}")
+        if self.param not in self.system.params:
+            raise ValueError(
+                f"param {self.param!r} is not a parameter of {self.system.name}: {list(self.system.params)}"
+            )
+        object.__setattr__(self, "bifurcations", tuple(self.bifurcations))
+        object.__setattr__(self, "stop_reason", tuple(self.stop_reason))
+
+    def __len__(self) -> int:
+        return len(self.p)
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(b.kind for b in self.bifurcations)
+        return (f"Branch({self.system.name!r} in {self.param}, {len(self)} points, "
+                f"{self.p.min():.6g} <= {self.param} <= {self.p.max():.6g}, bifurcations=[{kinds}])")
+
+    def table(self, max_coordinates: int = 4) -> str:
+        """The special points as a text table: kind, parameter, arclength, state, frequency.
+
+        Examples
+        --------
+        >>> from dynsys import System
+        >>> pitchfork = System.from_strings({"x": "mu*x - x**3"}, {"mu": -1.0})
+        >>> branch = continuation(pitchfork, "mu", [0.0], p_span=(-1, 1))
+        >>> print(branch.table())  # doctest: +NORMALIZE_WHITESPACE
+        system: branch in mu, -1 <= mu <= 1, ... points, stopped by p_span / p_span
+          kind          mu  s  x
+          branch_point  ... ...  0
+        """
+        names = self.system.state_names[:max_coordinates]
+        head = (f"{self.system.name}: branch in {self.param}, {self.p.min():.6g} <= {self.param} <= "
+                f"{self.p.max():.6g}, {len(self)} points, stopped by {self.stop_reason[0]} / {self.stop_reason[1]}")
+        if not self.bifurcations:
+            return head + "\n  (no special points)"
+        rows = [["kind", self.param, "s", ", ".join(names), "frequency"]]
+        for b in self.bifurcations:
+            rows.append([b.kind, f"{b.p:.10g}", f"{b.s:.6g}", ", ".join(f"{v:.6g}" for v in b.x[:max_coordinates]),
+                         "" if b.frequency is None else f"{b.frequency:.8g}"])
+        if all(r[4] == "" for r in rows[1:]):
+            rows = [r[:4] for r in rows]
+        widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+        lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        return "\n".join([head, *lines])
+
+    # ---------------------------------------------------------- round trips
+    def to_json(self) -> str:
+        """The branch as standard JSON text (the system itself is not stored); exact round trip by :meth:`from_json`.
+
+        Arrays are encoded as in :meth:`dynsys.FixedPointSet.to_json`
+        (floats by ``repr``, complex numbers as [re, im], non-finite floats
+        as ``{"$float": ...}``).
+
+        Examples
+        --------
+        >>> from dynsys import models
+        >>> branch = continuation(models.logistic(r=2.5), "r", [0.6], p_span=(2.0, 3.5))
+        >>> again = Branch.from_json(branch.to_json(), models.logistic())
+        >>> np.array_equal(again.x, branch.x), again.bifurcations[0].p == branch.bifurcations[0].p
+        (True, True)
+        """
+        arrays, meta = self._parts()
+        meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
+        return json.dumps(finite_json(meta), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, system: System) -> Branch:
+        """The branch written by :meth:`to_json`, attached to ``system`` (which must have its dimension and parameter).
+
+        Raises
+        ------
+        ValueError
+            ``text`` is not the JSON of a branch, or ``system`` does not fit it.
+        """
+        try:
+            if not isinstance(text, (str, bytes)):
+                raise TypeError(f"expected str or bytes, got {type(text).__name__}")
+            meta = restore_nonfinite(loads_json(text))
+            if not isinstance(meta, dict) or not isinstance(meta.get("arrays"), dict):
+                raise TypeError("expected a JSON object with an 'arrays' object")
+            arrays = {name: decode_array(d) for name, d in meta.pop("arrays").items()}
+        except (TypeError, ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"text is not the JSON of a {FORMAT}: {exc}") from None
+        return cls._from_parts(arrays, meta, system, "text")
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the branch to ``path`` as an ``.npz`` archive (no pickle), atomically; returns the path.
+
+        The arrays go in as they are, everything else (the special points
+        included) as JSON under ``"meta"``; :meth:`load` restores it exactly.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> from dynsys import models
+        >>> branch = continuation(models.logistic(r=2.5), "r", [0.6], p_span=(2.0, 3.5))
+        >>> path = os.path.join(tempfile.mkdtemp(), "branch.npz")
+        >>> np.array_equal(Branch.load(branch.save(path), models.logistic()).eigenvalues, branch.eigenvalues)
+        True
+        """
+        arrays, meta = self._parts()
+        return atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(finite_json(meta))), **arrays))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], system: System) -> Branch:
+        """The branch written by :meth:`save` to ``path``, attached to ``system``.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` is not a file.
+        ValueError
+            Naming the file: not a branch's ``.npz``, or ``system`` does not fit it.
+        """
+        source = repr(os.fspath(path))
+        try:
+            arrays = read_npz(path)
+            text = arrays.pop("meta")
+            if text.dtype.kind != "U" or text.shape != ():
+                raise ValueError(f"'meta' is an array of dtype {text.dtype} and shape {text.shape}, not JSON text")
+            meta = restore_nonfinite(loads_json(str(text[()])))
+        except (KeyError, ValueError) as exc:
+            why = "no 'meta' entry" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(f"{source} is not a {FORMAT} .npz file: {why}") from None
+        return cls._from_parts(arrays, meta, system, source)
+
+    def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays = {name: getattr(self, name) for name in ("p", "x", "eigenvalues", "index", "stable", "s")}
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "system_name": self.system.name,
+            "kind": self.system.kind,
+            "param": self.param,
+            "params": self.system.params,
+            "stop_reason": list(self.stop_reason),
+            "bifurcations": [b._record() for b in self.bifurcations],
+        }
+        return arrays, meta
+
+    @classmethod
+    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: Any, system: System, source: str) -> Branch:
+        check_system(system)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ValueError(f"{source} is not a {FORMAT}")
+        if meta.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{source} has {FORMAT} version {meta.get('version')!r}; this dynsys reads {FORMAT_VERSION}"
+            )
+        try:
+            if meta["kind"] != system.kind or meta["param"] not in system.params:
+                raise ValueError(f"it is a branch of a {meta['kind']} in {meta['param']!r}, but the system given is a "
+                                 f"{system.kind} with parameters {list(system.params)}")
+            return cls(
+                p=arrays["p"], x=arrays["x"], eigenvalues=arrays["eigenvalues"], index=arrays["index"],
+                stable=arrays["stable"], s=arrays["s"],
+                bifurcations=tuple(Bifurcation._from_record(d) for d in meta["bifurcations"]),
+                system=system.with_params(**meta["params"]) if set(meta["params"]) <= set(system.params) else system,
+                param=meta["param"],
+                stop_reason=tuple(meta["stop_reason"]),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{source} is not a valid {FORMAT} for {system.name}: {exc}") from None
+
+
+# ---------------------------------------------------------------- the solver
+@dataclass
+class _Point:
+    """A corrected point y = (x, p) with what the test functions need there."""
+
+    y: np.ndarray  # (n + 1,)
+    F: np.ndarray  # (n,)
+    A: np.ndarray  # (n, n + 1): G_y = [DF | F_p]
+    J: np.ndarray  # (n, n): Df or Dg
+    tangent: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n + 1,), unit
+    newton: int = 0
+
+
+class _NoConvergence(Exception):
+    pass
+
+
+class _Problem:
+    """G(y) = F(x, p) for one system and parameter, with its derivatives."""
+
+    def __init__(self, system: System, param: str, tol: float) -> None:
+        self.system, self.param, self.tol, self.n = system, param, tol, system.dim
+
+    def evaluate(self, y: np.ndarray) -> _Point:
+        s = self.system.with_params(**{self.param: float(y[-1])})
+        x = y[None, :-1]
+        J = s.jacobian(x)[0]
+        DF = J - np.eye(self.n) if s.kind == "map" else J
+        A = np.concatenate([DF, s.param_derivative(x, self.param)[0][:, None]], axis=1)
+        return _Point(y=y, F=s.residual(x)[0], A=A, J=J)
+
+    def correct(self, y: np.ndarray, c: np.ndarray) -> _Point:
+        """Newton's method on G(z) = 0, cᵀ (z − y) = 0 from z = y (c a unit vector); _NoConvergence on failure."""
+        z = np.array(y, dtype=float)
+        point = self.evaluate(z)
+        first = np.linalg.norm(point.F)
+        for it in range(1, MAX_NEWTON + 1):
+            M = np.vstack([point.A, c])
+            r = np.append(point.F, c @ (z - y))
+            step = _solve(M, r)
+            z = z - step
+            if not np.isfinite(z).all():
+                raise _NoConvergence("non-finite iterate")
+            point = self.evaluate(z)
+            size = np.linalg.norm(point.F, np.inf)
+            if not np.isfinite(size) or size > 1e3 * max(first, self.tol):
+                raise _NoConvergence(f"|F| grew to {size:.3g}")
+            if size <= self.tol or np.linalg.norm(step) <= 8 * np.finfo(float).eps * (1 + np.linalg.norm(z)):
+                point.newton = it
+                return point
+        raise _NoConvergence(f"|F| = {np.linalg.norm(point.F, np.inf):.3g} after {MAX_NEWTON} Newton steps")
+
+    def tangent(self, point: _Point, d: np.ndarray) -> np.ndarray:
+        """The unit null vector of G_y at ``point``, oriented along ``d``."""
+        e = np.zeros(self.n + 1)
+        e[-1] = 1.0
+        t = _solve(np.vstack([point.A, d]), e)
+        return t / np.linalg.norm(t)
+
+
+def _solve(M: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """M⁻¹ r, or the least-squares solution where M is exactly singular (at a branch point itself)."""
+    try:
+        return np.linalg.solve(M, r)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(M, r)[0]
+
+
+def continuation(
+    system: System,
+    param: str,
+    x0: Any,
+    *,
+    p_span: tuple[float, float],
+    ds: float | None = None,
+    dsmin: float | None = None,
+    dsmax: float | None = None,
+    max_steps: int = 1000,
+    direction: Direction = "both",
+    tol: float = 1e-10,
+) -> Branch:
+    """Trace the branch of fixed points through the one near ``x0`` as ``param`` varies.
+
+    Pseudo-arclength continuation (Keller 1977) with a secant predictor and
+    Newton's method on the bordered system [[DF, F_p], [dᵀ]] as corrector
+    (see :mod:`dynsys.continuation`), detecting and locating folds, branch
+    points, Hopf points (flows), flips and Neimark–Sacker points (maps).
+
+    Parameters
+    ----------
+    system : System
+        A flow or a map; ``system.params[param]`` is where the branch starts.
+    param : str
+        The parameter to vary, one of ``system.params``.
+    x0 : array_like of shape (n,)
+        A guess of the fixed point at the starting value; Newton's method at
+        fixed p corrects it first.
+    p_span : (float, float)
+        The interval of the parameter, containing the starting value; the
+        branch stops where it leaves it, with a last point on its boundary.
+    ds : float, optional
+        The first step in arclength of (x, p); by default 1/100 of the span's
+        width.
+    dsmin, dsmax : float, optional
+        The smallest and largest steps; by default ds/10⁶ and 1/10 of the
+        span's width.  A step grows ×1.5 (up to ``dsmax``) after a corrector
+        that converged in at most 3 Newton iterations and halves after one
+        that failed; below ``dsmin`` that end of the branch stops.
+    max_steps : int, default 1000
+        Steps in each direction at most.
+    direction : {"both", "forward", "backward"}
+        "forward" starts with p increasing, "backward" with p decreasing;
+        "both" traces both and joins them into one branch.
+    tol : float, default 1e-10
+        Newton's tolerance on |F|∞.
+
+    Returns
+    -------
+    Branch
+        The points ordered by arclength, with their eigenvalues, index and
+        stability (from :func:`dynsys.linearize.linearize_matrix`, on the
+        Jacobians the corrector computed) and the special points.
+
+    Raises
+    ------
+    ValueError
+        A bad argument (naming it), or no fixed point near ``x0``: Newton's
+        method at fixed p did not converge (naming x0 and |F| there).
+
+    Notes
+    -----
+    Dense linear algebra, O(n³) per Newton iteration: for small n.
+    Continuation of large networks with matrix-free bordered GMRES on the
+    system's Jacobian-vector products is a later step.
+
+    Examples
+    --------
+    The pitchfork x' = μ x − x³: the branch x = 0 loses stability at μ = 0,
+    a branch point, where the branch x = ±√μ crosses it with the tangent
+    (x, μ) = (±1, 0):
+
+    >>> from dynsys import System
+    >>> pitchfork = System.from_strings({"x": "mu*x - x**3"}, {"mu": -1.0})
+    >>> branch = continuation(pitchfork, "mu", [0.1], p_span=(-1.0, 1.0))
+    >>> branch.p[[0, -1]], bool(np.abs(branch.x).max() < 1e-12)
+    (array([-1.,  1.]), True)
+    >>> bp = branch.bifurcations[0]
+    >>> bp.kind, abs(bp.p) < 1e-12, np.round(np.abs(bp.tangent), 12)
+    ('branch_point', True, array([1., 0.]))
+    >>> branch.index[[0, -1]], branch.stable[[0, -1]]
+    (array([0, 1]), array([ True, False]))
+    """
+    check_system(system)
+    if param not in system.params:
+        raise ValueError(
+            f"param {param!r} is not a parameter of {system.name}; its parameters are {list(system.params)}"
+        )
+    try:
+        lo, hi = check_real_array(p_span, "p_span")
+    except (TypeError, ValueError):
+        raise ValueError(f"p_span must be a pair of finite numbers (low, high), got {p_span!r}") from None
+    p0 = system.params[param]
+    if not lo < hi or not lo <= p0 <= hi:
+        raise ValueError(f"p_span must be (low, high) with low < high around {param} = {p0}, got {p_span!r}")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    width = hi - lo
+    ds = check_real(width / 100 if ds is None else ds, "ds", positive=True)
+    dsmax = check_real(width / 10 if dsmax is None else dsmax, "dsmax", positive=True)
+    dsmin = check_real(ds * 1e-6 if dsmin is None else dsmin, "dsmin", positive=True)
+    if not dsmin <= ds <= dsmax:
+        raise ValueError(f"the steps must satisfy dsmin <= ds <= dsmax, got {dsmin}, {ds}, {dsmax}")
+    max_steps = check_count(max_steps, "max_steps")
+    tol = check_real(tol, "tol", positive=True)
+    x0, single = system.as_batch(x0, "x0")
+    if not single:
+        raise ValueError(f"x0 must be one state of shape ({system.dim},), got shape {x0.shape}")
+
+    problem = _Problem(system, param, tol)
+    e_p = np.zeros(system.dim + 1)
+    e_p[-1] = 1.0
+    y0 = np.append(x0[0], p0)
+    try:
+        start = problem.correct(y0, e_p)
+    except _NoConvergence as why:
+        F0 = np.linalg.norm(system.residual(x0[0]), np.inf)
+        raise ValueError(f"no fixed point near x0 = {x0[0].tolist()} at {param} = {p0}: Newton's method at fixed "
+                         f"{param} did not converge from |F(x0)| = {F0:.3g} ({why})") from None
+    start.tangent = _first_tangent(start.A)
+    runs = {"forward": start.tangent, "backward": -start.tangent}
+    wanted = ("backward", "forward") if direction == "both" else (direction,)
+    traced: dict[str, tuple[list[_Point], str]] = {}
+    for way in ("forward", "backward"):
+        if way in wanted and not (traced and traced["forward"][1] == "closed"):
+            traced[way] = _trace(problem, start, runs[way], (lo, hi), ds, dsmin, dsmax, max_steps)
+    back, back_reason = traced.get("backward", ([start], "start"))
+    ahead, ahead_reason = traced.get("forward", ([start], "start"))
+    if ahead_reason == "closed":
+        back_reason = "closed"
+    if "backward" in traced:
+        for q in back:
+            q.tangent = -q.tangent  # oriented along increasing s
+    points = back[::-1] + ahead[1:]
+    return _assemble(problem, points, (back_reason, ahead_reason), len(back) - 1)
+
+
+def _first_tangent(A: np.ndarray) -> np.ndarray:
+    """The null vector of G_y = [DF | F_p] (the last right singular vector), with p increasing."""
+    t = np.linalg.svd(A)[2][-1]
+    return t if t[-1] > 0 or (t[-1] == 0 and t[np.argmax(np.abs(t))] > 0) else -t
+
+
+def _trace(problem: _Problem, start: _Point, t0: np.ndarray, span: tuple[float, float], ds: float,
+           dsmin: float, dsmax: float, max_steps: int) -> tuple[list[_Point], str]:
+    """One direction of the branch from ``start``: its points and why it stopped."""
+    lo, hi = span
+    current = _Point(start.y, start.F, start.A, start.J, t0, start.newton)
+    points = [current]
+    d, travelled = t0, 0.0
+    for _ in range(max_steps):
+        while True:
+            try:
+                new = problem.correct(current.y + ds * d, d)
+                break
+            except _NoConvergence:
+                ds /= 2
+                if ds < dsmin:
+                    return points, "dsmin"
+        new.tangent = problem.tangent(new, d)
+        p = new.y[-1]
+        if not lo <= p <= hi:
+            edge = hi if p > hi else lo
+            frac = (edge - current.y[-1]) / (p - current.y[-1])
+            if frac <= 0:  # already on the boundary
+                return points, "p_span"
+            try:
+                last = problem.correct(current.y + frac * (new.y - current.y), np.eye(len(d))[-1])
+                last.y[-1] = edge
+                last.tangent = problem.tangent(last, d)
+                points.append(last)
+            except _NoConvergence:
+                pass
+            return points, "p_span"
+        points.append(new)
+        step = new.y - current.y
+        travelled += np.linalg.norm(step)
+        if travelled > 3 * ds and np.linalg.norm(new.y - start.y) < ds and new.tangent @ t0 > 0:
+            return points, "closed"
+        d = step / np.linalg.norm(step)  # the secant predictor
+        if new.newton <= QUICK_NEWTON:
+            ds = min(GROWTH * ds, dsmax)
+        current = new
+    return points, "max_steps"
+
+
+# ------------------------------------------------------- special points
+TestFn = Callable[[_Point], float]
+
+
+def _fold(point: _Point) -> float:
+    return float(point.tangent[-1])
+
+
+def _branch_point(point: _Point) -> float:
+    return float(np.linalg.det(np.vstack([point.A, point.tangent])))
+
+
+def _nearest_pair(w: np.ndarray, score: np.ndarray) -> int | None:
+    """Index of the eigenvalue with Im > 0 whose score is nearest 0, or None when all are real."""
+    upper = np.flatnonzero(w.imag > 1e-12 * np.maximum(1.0, np.abs(w)))
+    return None if len(upper) == 0 else int(upper[np.argmin(np.abs(score[upper]))])
+
+
+def _hopf(point: _Point) -> float:
+    w = np.linalg.eigvals(point.J)
+    k = _nearest_pair(w, w.real)
+    return np.nan if k is None else float(w[k].real)
+
+
+def _neimark_sacker(point: _Point) -> float:
+    w = np.linalg.eigvals(point.J)
+    k = _nearest_pair(w, np.abs(w) - 1)
+    return np.nan if k is None else float(np.abs(w[k]) - 1)
+
+
+def _flip(point: _Point) -> float:
+    return float(np.linalg.det(point.J + np.eye(len(point.J))))
+
+
+def _crossings(w: np.ndarray, kind: str) -> np.ndarray:
+    """Per point, the number of non-real eigenvalues outside the stability region (Hopf, Neimark–Sacker detection)."""
+    nonreal = np.abs(w.imag) > 1e-12 * np.maximum(1.0, np.abs(w))
+    outside = w.real > 0 if kind == "flow" else np.abs(w) > 1
+    return np.sum(nonreal & outside, axis=1)
+
+
+def _assemble(problem: _Problem, points: list[_Point], reasons: tuple[str, str], origin: int) -> Branch:
+    """The Branch of the corrected points, with their linearisations and located special points."""
+    system = problem.system
+    Y = np.array([q.y for q in points])
+    chords = np.linalg.norm(np.diff(Y, axis=0), axis=1)
+    s = np.concatenate([[0.0], np.cumsum(chords)])
+    s -= s[origin]
+    lins = [linearize_matrix(q.J, system.kind, x=q.y[:-1]) for q in points]
+    w = np.array([lin.eigenvalues for lin in lins])
+    tests: dict[str, TestFn] = {"fold": _fold, "branch_point": _branch_point}
+    if system.kind == "flow":
+        tests["hopf"] = _hopf
+        counted = {"hopf": _crossings(w, "flow")}
+    else:
+        tests["flip"] = _flip
+        tests["neimark_sacker"] = _neimark_sacker
+        counted = {"neimark_sacker": _crossings(w, "map")}
+    found = []
+    for kind, test in tests.items():
+        if kind in counted:
+            changes = np.flatnonzero(np.diff(counted[kind]) != 0)
+        else:
+            values = np.array([test(q) for q in points])
+            changes = np.flatnonzero(np.sign(values[:-1]) * np.sign(values[1:]) < 0)
+        for k in changes:
+            found.append(_locate(problem, kind, test, points[k], points[k + 1], s[k]))
+    found = [b for b in found if b is not None]
+    found.sort(key=lambda b: b.s)
+    return Branch(
+        p=Y[:, -1], x=Y[:, :-1], eigenvalues=w, index=[lin.index for lin in lins],
+        stable=[lin.is_attractor for lin in lins], s=s, bifurcations=tuple(found),
+        system=system, param=problem.param, stop_reason=reasons,
+    )
+
+
+def _locate(problem: _Problem, kind: str, test: TestFn, a: _Point, b: _Point, s_a: float) -> Bifurcation | None:
+    """The zero of ``test`` on the branch between points a and b, by the Illinois method in the arclength.
+
+    The Illinois method is regula falsi (secant steps that keep the zero
+    bracketed) with the stale end's value halved when one end stays twice.
+    A trial point between the two current ends of the bracket is predicted
+    on the cubic Hermite curve through them with their tangents, which stays
+    within O(L⁴) of the branch for a bracket of length L (the chord, O(L²)
+    off, can reach the other branch near a branch point), and corrected in
+    the hyperplane normal to that curve.  Should the corrector fail (close
+    to a branch point, where the bordered matrix is nearly singular), the
+    end of the bracket where |test| is smaller is the answer.
+    """
+    fa, fb = test(a), test(b)
+    if not (np.isfinite(fa) and np.isfinite(fb) and fa * fb < 0):
+        return None  # the eigenvalue count changed otherwise (a complex pair became real, say)
+    lo, hi = (0.0, a, fa), (float(np.linalg.norm(b.y - a.y)), b, fb)  # (σ, point, value used for the secant)
+    xtol = 1e-14 * max(1.0, hi[0])
+    best = min((lo, hi), key=lambda e: abs(e[2]))
+    side = 0
+    for _ in range(100):
+        if hi[0] - lo[0] <= xtol:
+            break
+        u = lo[2] / (lo[2] - hi[2])
+        try:
+            q = _between(problem, lo[1], hi[1], u)
+        except _NoConvergence:
+            break
+        f = test(q)
+        trial = (lo[0] + u * (hi[0] - lo[0]), q, f)
+        if abs(f) < abs(best[2]) or not np.isfinite(best[2]):
+            best = trial
+        if f == 0 or not np.isfinite(f):
+            break
+        if f * hi[2] > 0:
+            hi = trial
+            if side == 1:
+                lo = (lo[0], lo[1], lo[2] / 2)
+            side = 1
+        else:
+            lo = trial
+            if side == -1:
+                hi = (hi[0], hi[1], hi[2] / 2)
+            side = -1
+    sigma, at, _ = best
+    lin = linearize_matrix(at.J, problem.system.kind, x=at.y[:-1])
+    w = lin.eigenvalues
+    frequency = tangent = None
+    if kind in ("hopf", "neimark_sacker"):
+        k = _nearest_pair(w, w.real if kind == "hopf" else np.abs(w) - 1)
+        if k is None:
+            return None
+        frequency = float(w[k].imag) if kind == "hopf" else float(np.angle(w[k]))
+    if kind == "branch_point":
+        own = a.tangent + b.tangent
+        tangent = _other_tangent(problem, at, own / np.linalg.norm(own))
+    return Bifurcation(kind=kind, p=float(at.y[-1]), x=at.y[:-1], eigenvalues=w, s=float(s_a + sigma),
+                       frequency=frequency, tangent=tangent)
+
+
+def _between(problem: _Problem, a: _Point, b: _Point, u: float) -> _Point:
+    """The branch point at the fraction u ∈ (0, 1) of the way from a to b, with its tangent."""
+    L = float(np.linalg.norm(b.y - a.y))
+    if L == 0:
+        raise _NoConvergence("the bracket is one point")
+    ta, tb = L * a.tangent, L * b.tangent
+    guess = ((2 * u**3 - 3 * u**2 + 1) * a.y + (u**3 - 2 * u**2 + u) * ta
+             + (3 * u**2 - 2 * u**3) * b.y + (u**3 - u**2) * tb)
+    d = (6 * u**2 - 6 * u) * (a.y - b.y) + (3 * u**2 - 4 * u + 1) * ta + (3 * u**2 - 2 * u) * tb
+    d /= np.linalg.norm(d)
+    q = problem.correct(guess, d)
+    q.tangent = problem.tangent(q, d)
+    return q
+
+
+def _other_tangent(problem: _Problem, point: _Point, own: np.ndarray) -> np.ndarray | None:
+    """The unit tangent of the second branch through a branch point (the algebraic branching equation).
+
+    With e₁, e₂ an orthonormal basis of the null space of G_y (2-dimensional
+    at a simple branch point) and ψ the left null vector, the tangents
+    α e₁ + β e₂ of the two branches solve ψᵀ G_yy[αe₁ + βe₂, αe₁ + βe₂] = 0,
+    a quadratic form in (α, β) whose coefficients come from central
+    differences of G_y.  Of its two real root directions, the one further
+    from ``own`` (the branch's own tangent, interpolated) is returned; None
+    when the form has no real roots.
+    """
+    U, _, Vt = np.linalg.svd(point.A)
+    psi, E = U[:, -1], Vt[-2:]  # left null vector; the two right singular vectors of the smallest singular values
+    h = np.cbrt(np.finfo(float).eps) * max(1.0, float(np.linalg.norm(point.y)))
+    plus = [problem.evaluate(point.y + h * e).A for e in E]
+    minus = [problem.evaluate(point.y - h * e).A for e in E]
+    B = np.array([[psi @ ((plus[i] - minus[i]) @ E[j]) / (2 * h) for j in range(2)] for i in range(2)])
+    lam, R = np.linalg.eigh((B + B.T) / 2)  # the form is l₁ u² + l₂ v² = 0 in the rotated coordinates (u, v)
+    if lam[0] * lam[1] > 0:
+        return None
+    ratio = np.sqrt(-lam[0] / lam[1]) if lam[1] != 0 else np.inf
+    uv = [np.array([1.0, r]) if np.isfinite(ratio) else np.array([0.0, 1.0]) for r in (ratio, -ratio)]
+    roots = [E.T @ (R @ c) for c in uv]
+    roots = [r / np.linalg.norm(r) for r in roots]
+    other = min(roots, key=lambda r: abs(r @ own))
+    return other if other[np.argmax(np.abs(other))] > 0 else -other
