@@ -27,6 +27,11 @@ Expected values:
 - A map x -> -x + alpha x^2 + beta x^3 (with a decoupled contracting
   direction y -> y/2): flip coefficient c = g''^2/4 + g'''/6 = alpha^2 + beta;
   the logistic map at r = 3, x* = 2/3: g'' = -6, g''' = 0, c = 9.
+- Neimark-Sacker: the map x -> R(theta) (x + c |x|^2 x), i.e.
+  z -> e^(i theta) (z + c z |z|^2), has d = 2 c (as l1 = 2 a / w above); the
+  delayed logistic map (x, y) -> (r x (1 - y), x) at r = 2 has d = -1 by
+  Kuznetsov's two-dimensional formula (sympy, with |q| = 1), and iterating it
+  at r = 2 + eps measures d from the invariant circle.
 - Folds x' = mu - x^2 and x -> x + mu - x^2 at 0: a = -1 (q = p = 1); with
   +x^2: a = +1.
 - Changes of coordinates y = M x + b: the unit vector q becomes M q / |M q|,
@@ -49,8 +54,11 @@ from dynsys.normal_forms import (
     first_lyapunov_coefficient,
     flip_coefficient,
     fold_coefficient,
+    neimark_sacker_coefficient,
 )
+from dynsys.rnn import ContinuousRNN
 from dynsys.testing import affine_maps, conjugate
+
 
 # ----------------------------------------------------------------- systems
 def hopf_normal_form(a: float, w: float) -> System:
@@ -181,9 +189,21 @@ def test_lorenz_l1_scales_with_the_length_of_M_q(change):
     assert moved * np.linalg.norm(M @ q) ** 2 == pytest.approx(l1, rel=1e-8)
 
 
+@pytest.mark.parametrize("w, tau", [(1.5, 2.0), (0.7, 1.0)])
+def test_hopf_of_a_continuous_rnn(w, tau):
+    # tau x' = -x + W tanh(x), W = [[1, -w], [w, 1]]: Df(0) = (W - I)/tau has +-i w/tau; B = 0 and
+    # C(u, v, z) = tanh'''(0) W (u * v * z)/tau = -2 W (u * v * z)/tau, so with q = (1, -i)/sqrt 2,
+    # q * q * conj(q) = q/2 and W q = (1 + i w) q: <p, C(q, q, q̄)> = -(1 + i w)/tau, l1 = -1/(2 w)
+    net = ContinuousRNN(np.zeros((2, 1)), np.array([[1.0, -w], [w, 1.0]]), tau=tau)
+    assert first_lyapunov_coefficient(net.system(), [0.0, 0.0]) == pytest.approx(-1 / (2 * w), rel=1e-7)
+
+
 def test_hopf_errors_name_the_problem():
     with pytest.raises(ValueError, match=r"not a Hopf point.*eigenvalues are \[-1\. -2\.\]"):
         first_lyapunov_coefficient(System.from_strings({"x": "-x", "y": "-2*y"}), [0.0, 0.0])
+    for not_hopf in ({"x": "y", "y": "x + x**2"}, {"x": "y", "y": "x**2"}):  # a neutral saddle, a double zero
+        with pytest.raises(ValueError, match="not a Hopf point"):
+            first_lyapunov_coefficient(System.from_strings(not_hopf), [0.0, 0.0])
     with pytest.raises(ValueError, match=r"\+-3i"):
         first_lyapunov_coefficient(hopf_normal_form(-1.0, 1.0), [0.0, 0.0], omega=3.0)
     with pytest.raises(ValueError, match="needs a flow"):
@@ -222,6 +242,72 @@ def test_flip_errors_name_the_problem():
         flip_coefficient(hopf_normal_form(-1.0, 1.0), [0.0, 0.0])
     with pytest.raises(ValueError, match=r"not a flip point.*eigenvalues are"):
         flip_coefficient(logistic(2.5), [0.6])
+
+
+# --------------------------------------------------------- Neimark-Sacker
+def rotation_map(theta: float, c: float) -> System:
+    """x -> R(theta) (x + c |x|^2 x): z -> e^(i theta) (z + c z |z|^2) for z = x1 + i x2."""
+    grow = f"(1 + ({c})*(x**2 + y**2))"
+    return System.from_strings(
+        {"x": f"cos({theta})*x*{grow} - sin({theta})*y*{grow}", "y": f"sin({theta})*x*{grow} + cos({theta})*y*{grow}"},
+        kind="map",
+    )
+
+
+DELAYED_LOGISTIC = System.from_strings({"x": "r*x*(1 - y)", "y": "x"}, {"r": 2.0}, kind="map")
+
+
+@pytest.mark.parametrize("theta", [0.3, 1.0, 2.5])
+@pytest.mark.parametrize("c", [-1.0, 0.75])
+def test_neimark_sacker_coefficient_of_the_rotation_normal_form_is_2c(theta, c):
+    # with q = (1, -i)/sqrt 2, w = z/sqrt 2 maps to e^(i theta) (w + 2 c w |w|^2): c1 = 2 c e^(i theta), d = 2 c
+    s = rotation_map(theta, c)
+    assert neimark_sacker_coefficient(s, [0.0, 0.0]) == pytest.approx(2 * c, rel=1e-12)
+    assert neimark_sacker_coefficient(without_formulas(s), [0.0, 0.0]) == pytest.approx(2 * c, rel=1e-6)
+
+
+def test_delayed_logistic_map_at_r_2_is_supercritical_with_d_minus_1():
+    # (x, y) -> (r x (1 - y), x) at r = 2, x* = (1/2, 1/2): multipliers exp(+-i pi/3); Kuznetsov's
+    # two-dimensional formula (section 4.7) a = Re(e^(-i theta) g21)/2 - Re((1 - 2 mu) mu^-2 g20 g11 / (2 (1 - mu)))
+    # - |g11|^2/2 - |g02|^2/4 with the Taylor coefficients g_jk of <p, F(w q + w̄ q̄)>, |q| = 1, gives -1
+    # exactly (sympy); the iteration below measures it too
+    assert neimark_sacker_coefficient(DELAYED_LOGISTIC, [0.5, 0.5]) == pytest.approx(-1.0, rel=1e-12)
+    assert neimark_sacker_coefficient(DELAYED_LOGISTIC, [0.5, 0.5], theta=np.pi / 3) == pytest.approx(-1.0, rel=1e-12)
+    assert neimark_sacker_coefficient(without_formulas(DELAYED_LOGISTIC), [0.5, 0.5]) == pytest.approx(-1.0, rel=1e-6)
+
+
+def test_delayed_logistic_invariant_circle_measures_d():
+    # at r = 2 + eps the multipliers have modulus 1 + beta = sqrt(r - 1); the invariant circle has |w|^2 = -beta/d
+    # and the mean square distance from x* is 2 |w|^2 (|q| = 1; the terms in w^2 average out over the rotation)
+    eps = 2e-3
+    r, beta = 2 + eps, np.sqrt(1 + eps) - 1
+    fixed = 1 - 1 / r
+    state = np.array([fixed + np.sqrt(2 * beta), fixed])
+    squares = []
+    for k in range(int(30 / beta) + 6000):
+        state = np.array([r * state[0] * (1 - state[1]), state[0]])
+        squares.append(np.sum((state - fixed) ** 2))
+    assert -2 * beta / np.mean(squares[-6000:]) == pytest.approx(-1.0, rel=1e-4)
+
+
+@settings(max_examples=6, deadline=None)
+@given(affine_maps(2))
+def test_neimark_sacker_coefficient_scales_with_the_length_of_M_q(change):
+    M, b = change
+    q = np.array([1.0, -1.0j]) / np.sqrt(2)
+    expected = -1.0 / np.linalg.norm(M @ q) ** 2
+    assert neimark_sacker_coefficient(conjugate_formulas(rotation_map(1.0, -0.5), M, b), b) == pytest.approx(
+        expected, rel=1e-10
+    )
+
+
+def test_neimark_sacker_errors_name_the_problem():
+    with pytest.raises(ValueError, match="needs a map"):
+        neimark_sacker_coefficient(hopf_normal_form(-1.0, 1.0), [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"not a Neimark-Sacker point.*multipliers are"):
+        neimark_sacker_coefficient(DELAYED_LOGISTIC.with_params(r=1.5), [1 / 3, 1 / 3])
+    with pytest.raises(ValueError, match=r"exp\(\+-2i\)"):
+        neimark_sacker_coefficient(DELAYED_LOGISTIC, [0.5, 0.5], theta=2.0)
 
 
 # ------------------------------------------------------------------- fold
