@@ -26,7 +26,9 @@ Expected values:
   (the symmetry (x, y, z) -> (-x, -y, z) is orthogonal).
 - A map x -> -x + alpha x^2 + beta x^3 (with a decoupled contracting
   direction y -> y/2): flip coefficient c = g''^2/4 + g'''/6 = alpha^2 + beta;
-  the logistic map at r = 3, x* = 2/3: g'' = -6, g''' = 0, c = 9.
+  the logistic map at r = 3, x* = 2/3: g'' = -6, g''' = 0, c = 9; the
+  Hénon map at its flip, c = 9 (1 - b)^3 / (16 (1 + b) (1 + b^2)), from the
+  size of its exactly known period-two cycle.
 - Neimark-Sacker: the map x -> R(theta) (x + c |x|^2 x), i.e.
   z -> e^(i theta) (z + c z |z|^2), has d = 2 c (as l1 = 2 a / w above); the
   delayed logistic map (x, y) -> (r x (1 - y), x) at r = 2 has d = -1 by
@@ -46,7 +48,7 @@ from numpy.testing import assert_allclose
 from scipy.integrate import solve_ivp
 
 from dynsys import System
-from dynsys.models import logistic, lorenz
+from dynsys.models import henon, logistic, lorenz
 from dynsys.normal_forms import (
     DifferencedDerivatives,
     ExactDerivatives,
@@ -222,6 +224,18 @@ def test_logistic_period_doubling_at_r_3_is_supercritical_with_c_9():
     assert flip_coefficient(without_formulas(logistic(3.0)), [2 / 3]) == pytest.approx(9.0, rel=1e-6)
 
 
+@pytest.mark.parametrize("b", [0.3, 0.5, -0.4])
+def test_henon_flip_coefficient_from_its_period_two_cycle(b):
+    # Hénon (x, y) -> (1 - a x^2 + y, b x) flips at a_F = 3 (1 - b)^2 / 4, x* = 2 / (3 (1 - b)).  For a = a_F + eps
+    # its 2-cycle is known exactly: x+- = ((1 - b) +- sqrt(4 a - 3 (1 - b)^2)) / (2 a), y+- = b x-+, and in the
+    # normal form xi -> -(1 + beta) xi + c xi^3 (xi along the unit q, -(1 + beta) the multiplier at a) the cycle
+    # has xi^2 = beta / c + O(beta^2) with |p+ - p-| = 2 xi + O(xi^3).  So c = lim beta / (|p+ - p-|^2 / 4), which
+    # sympy's series in eps gives as 9 (1 - b)^3 / (16 (1 + b) (1 + b^2)) (3087/22672 at b = 0.3).
+    a, x = 3 * (1 - b) ** 2 / 4, 2 / (3 * (1 - b))
+    expected = 9 * (1 - b) ** 3 / (16 * (1 + b) * (1 + b**2))
+    assert flip_coefficient(henon(a=a, b=b), [x, b * x]) == pytest.approx(expected, rel=1e-12)
+
+
 @pytest.mark.parametrize("alpha, beta", [(1.0, 0.5), (0.5, -1.0), (0.0, -2.0), (2.0, -4.0)])
 def test_flip_coefficient_of_a_cubic_map(alpha, beta):
     assert flip_coefficient(flip_map(alpha, beta), [0.0, 0.0]) == pytest.approx(alpha**2 + beta, rel=1e-12, abs=1e-12)
@@ -321,6 +335,15 @@ def test_fold_coefficient(kind, formula, expected):
     s = System.from_strings({"x": formula}, {"mu": 0.0}, kind=kind)
     assert fold_coefficient(s, [0.0]) == expected
     assert fold_coefficient(without_formulas(s), [0.0]) == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("b", [0.3, -0.5])
+def test_henon_fold_coefficient(b):
+    # at a = -(1 - b)^2 / 4 the fixed point is x* = 2 / (1 - b) and Dg = [[1 - b, 1], [b, 0]]: q = (1, b) / sqrt(1 + b^2),
+    # p = (1, 1) sqrt(1 + b^2) / (1 + b), B(q, q) = (-2 a q_1^2, 0), so a_fold = (1 - b)^2 / (4 (1 + b) sqrt(1 + b^2))
+    a, x = -((1 - b) ** 2) / 4, 2 / (1 - b)
+    expected = (1 - b) ** 2 / (4 * (1 + b) * np.sqrt(1 + b**2))
+    assert fold_coefficient(henon(a=a, b=b), [x, b * x]) == pytest.approx(expected, rel=1e-12)
 
 
 @settings(max_examples=10, deadline=None)
