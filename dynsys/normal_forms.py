@@ -136,10 +136,10 @@ class ExactDerivatives:
     x : ndarray (n,)
     jacobian : ndarray (n, n)
         Df(x) or Dg(x).
-    hessian : tuple of (i, j, k, value)
-        The non-zero d^2 f_i / dx_j dx_k at x with j <= k.
-    third_derivatives : tuple of (i, j, k, l, value)
-        The non-zero d^3 f_i / dx_j dx_k dx_l at x with j <= k <= l.
+    second_index, second_values : ndarray (m2, 3) of int, ndarray (m2,)
+        The non-zero d^2 f_i / dx_j dx_k at x, with j <= k, and their rows (i, j, k).
+    third_index, third_values : ndarray (m3, 4) of int, ndarray (m3,)
+        The non-zero d^3 f_i / dx_j dx_k dx_l at x, with j <= k <= l, and their rows (i, j, k, l).
 
     Examples
     --------
@@ -152,30 +152,35 @@ class ExactDerivatives:
     array([2., 0.])
     >>> d.third([1, 0], [1, 0], [0, 1]).real
     array([2., 0.])
+    >>> d.third_index, d.third_values  # d^3 f_0 / dx dx dy = 2
+    (array([[0, 0, 0, 1]]), array([2.]))
     """
 
     x: np.ndarray
     jacobian: np.ndarray
-    hessian: tuple[tuple[int, int, int, float], ...]
-    third_derivatives: tuple[tuple[int, int, int, int, float], ...]
+    second_index: np.ndarray
+    second_values: np.ndarray
+    third_index: np.ndarray
+    third_values: np.ndarray
 
     def second(self, u: Any, v: Any) -> np.ndarray:
         u, v = np.asarray(u, complex), np.asarray(v, complex)
-        out = np.zeros(len(self.x), complex)
-        for i, j, k, h in self.hessian:
-            out[i] += h * (u[j] * v[k] + u[k] * v[j] if j != k else u[j] * v[j])
-        return out
+        i, j, k = self.second_index.T
+        # sum over the distinct orderings of {j, k}: both when j < k, one when j = k
+        terms = self.second_values * np.where(j == k, u[j] * v[k], u[j] * v[k] + u[k] * v[j])
+        return np.bincount(i, terms.real, len(self.x)) + 1j * np.bincount(i, terms.imag, len(self.x))
 
     def third(self, u: Any, v: Any, w: Any) -> np.ndarray:
         u, v, w = (np.asarray(a, complex) for a in (u, v, w))
-        out = np.zeros(len(self.x), complex)
-        for i, j, k, l, t in self.third_derivatives:
-            # the distinct orderings of the multi-index {j, k, l}
-            out[i] += t * sum(u[a] * v[b] * w[c] for a, b, c in set(_permutations(j, k, l)))
-        return out
+        i, j, k, l = self.third_index.T
+        # the distinct orderings of {j, k, l}: all six divided by the repetitions (2 for j = k < l, 6 for j = k = l)
+        every = sum(u[a] * v[b] * w[c] for a, b, c in _permutations(j, k, l))
+        repeats = np.where((j == k) & (k == l), 6, np.where((j == k) | (k == l), 2, 1))
+        terms = self.third_values * every / repeats
+        return np.bincount(i, terms.real, len(self.x)) + 1j * np.bincount(i, terms.imag, len(self.x))
 
 
-def _permutations(j: int, k: int, l: int) -> tuple[tuple[int, int, int], ...]:
+def _permutations(j: Any, k: Any, l: Any) -> tuple[tuple[Any, Any, Any], ...]:
     return ((j, k, l), (j, l, k), (k, j, l), (k, l, j), (l, j, k), (l, k, j))
 
 
@@ -299,15 +304,17 @@ def derivatives(system: System, x: Any) -> ExactDerivatives | DifferencedDerivat
         return DifferencedDerivatives(system, x, jacobian)
     second, third = _compiled_derivatives(tuple(system.exprs), tuple(system.symbols), tuple(system.param_symbols or ()))
     args = (*x, *system.params.values())
-    return ExactDerivatives(x, jacobian, _evaluate(second, args), _evaluate(third, args))
+    return ExactDerivatives(x, jacobian, *_evaluate(second, args), *_evaluate(third, args))
 
 
-def _evaluate(compiled: tuple[tuple[tuple[int, ...], ...], Callable[..., Any]], args: tuple) -> tuple:
-    indices, fn = compiled
-    values = np.asarray(fn(*args), dtype=float).reshape(-1) if indices else np.zeros(0)
+def _evaluate(compiled: tuple[np.ndarray, Callable[..., Any]], args: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The non-zero derivatives at ``args``: their rows of indices and their values."""
+    index, fn = compiled
+    values = np.asarray(fn(*args), dtype=float).reshape(-1) if len(index) else np.zeros(0)
     if not np.isfinite(values).all():
         raise ValueError("the second or third derivatives are not finite at this point")
-    return tuple((*index, float(value)) for index, value in zip(indices, values) if value != 0.0)
+    keep = values != 0.0
+    return index[keep], values[keep]
 
 
 @lru_cache(maxsize=32)
@@ -325,8 +332,11 @@ def _compiled_derivatives(exprs: tuple, xs: tuple, ps: tuple) -> tuple:
                 for l in (l for l in _states_in(fjk, position) if l >= k):
                     thirds[(i, j, k, l)] = sp.diff(fjk, xs[l])
     return tuple(
-        (tuple(table), sp.lambdify([*xs, *ps], list(table.values()), modules="numpy", cse=True))
-        for table in (seconds, thirds)
+        (
+            np.array(list(table), dtype=int).reshape(len(table), size),
+            sp.lambdify([*xs, *ps], list(table.values()), modules="numpy", cse=True),
+        )
+        for table, size in ((seconds, 3), (thirds, 4))
     )
 
 
