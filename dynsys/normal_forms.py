@@ -412,7 +412,8 @@ def first_lyapunov_coefficient(system: System, x: Any, omega: float | None = Non
         For a map (its analogue is :func:`neimark_sacker_coefficient`), or
         when no pair within ``tol`` is purely imaginary with omega > 0 (a
         neutral saddle +-lambda or a double zero is not a Hopf point; the
-        message lists the eigenvalues), or the pair is not simple.
+        message lists the eigenvalues), or the pair is not simple, or Df(x)
+        is singular (a zero-Hopf point).
 
     References
     ----------
@@ -443,8 +444,13 @@ def first_lyapunov_coefficient(system: System, x: Any, omega: float | None = Non
     w = float(lam.imag)
     q, p = _critical_vectors(A, 1j * w)
     n = len(q)
+    try:
+        steady = np.linalg.solve(A, d.second(q, q.conj()))
+    except np.linalg.LinAlgError:
+        raise ValueError("Df(x) has a zero eigenvalue besides the pair +-i omega (a zero-Hopf point), "
+                         "where l1 is not defined") from None
     cubic = np.vdot(p, d.third(q, q, q.conj()))
-    mean = np.vdot(p, d.second(q, np.linalg.solve(A, d.second(q, q.conj()))))
+    mean = np.vdot(p, d.second(q, steady))
     harmonic = np.vdot(p, d.second(q.conj(), np.linalg.solve(2j * w * np.eye(n) - A, d.second(q, q))))
     return float((cubic - 2 * mean + harmonic).real / (2 * w))
 

@@ -200,6 +200,20 @@ def test_hopf_of_a_continuous_rnn(w, tau):
     assert first_lyapunov_coefficient(net.system(), [0.0, 0.0]) == pytest.approx(-1 / (2 * w), rel=1e-7)
 
 
+def test_hopf_of_a_64_unit_network_driven_by_the_oscillating_pair():
+    # units 0, 1 as above (tau = 1); units 2..63 follow x_r' = -x_r + K tanh(x_h) + tanh(x_r)/2 and do not feed
+    # back.  Then p = (p_h, 0), B = 0 at 0 and <p, C(q, q, q̄)> involves the pair only, while the unit q is
+    # (q_h, K q_h / (i w + 1/2)) / norm with q_h = (1, -i)/sqrt 2: l1 = -1/(2 w) / (1 + |K q_h|^2 / (w^2 + 1/4))
+    n, w = 64, 1.5
+    K = np.random.default_rng(1).normal(size=(n - 2, 2))
+    W = np.zeros((n, n))
+    W[:2, :2], W[2:, :2], W[2:, 2:] = [[1.0, -w], [w, 1.0]], K, 0.5 * np.eye(n - 2)
+    net = ContinuousRNN(np.zeros((n, 1)), W, tau=1.0)
+    q_h = np.array([1.0, -1.0j]) / np.sqrt(2)
+    expected = -1 / (2 * w) / (1 + np.linalg.norm(K @ q_h) ** 2 / (w**2 + 0.25))
+    assert first_lyapunov_coefficient(net.system(), np.zeros(n)) == pytest.approx(expected, rel=1e-9)
+
+
 def test_hopf_errors_name_the_problem():
     with pytest.raises(ValueError, match=r"not a Hopf point.*eigenvalues are \[-1\. -2\.\]"):
         first_lyapunov_coefficient(System.from_strings({"x": "-x", "y": "-2*y"}), [0.0, 0.0])
@@ -208,6 +222,8 @@ def test_hopf_errors_name_the_problem():
             first_lyapunov_coefficient(System.from_strings(not_hopf), [0.0, 0.0])
     with pytest.raises(ValueError, match=r"\+-3i"):
         first_lyapunov_coefficient(hopf_normal_form(-1.0, 1.0), [0.0, 0.0], omega=3.0)
+    with pytest.raises(ValueError, match="zero eigenvalue"):  # a zero-Hopf point
+        first_lyapunov_coefficient(System.from_strings({"x": "-y", "y": "x", "z": "z**2"}), [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="needs a flow"):
         first_lyapunov_coefficient(logistic(3.0), [2 / 3])
     with pytest.raises(ValueError, match=r"x must be one finite state of shape \(2,\)"):
