@@ -240,6 +240,19 @@ def test_logistic_period_doubling_at_r_3_is_supercritical_with_c_9():
     assert flip_coefficient(without_formulas(logistic(3.0)), [2 / 3]) == pytest.approx(9.0, rel=1e-6)
 
 
+def test_second_period_doubling_of_the_logistic_map():
+    # g o g at r = 1 + sqrt 6, at the points x+- = (r + 1 +- sqrt((r + 1)(r - 3))) / (2 r) of the 2-cycle (multiplier
+    # -1): c = (g2'')^2/4 + g2'''/6 with g2 = g o g, by sympy: 140 + 70 sqrt 2 + 40 sqrt 3 + 40 sqrt 6 at x+ and
+    # 140 - 70 sqrt 2 - 40 sqrt 3 + 40 sqrt 6 at x-; both > 0 (supercritical), and different, since g carries one
+    # point to the other with the derivative g'(x+) (c_y |M q|^2 = c_x)
+    r = 1 + np.sqrt(6)
+    root = np.sqrt((r + 1) * (r - 3))
+    twice = logistic(r).iterate(2)
+    s2, s3, s6 = np.sqrt([2.0, 3.0, 6.0])
+    assert flip_coefficient(twice, [(r + 1 + root) / (2 * r)]) == pytest.approx(140 + 70 * s2 + 40 * s3 + 40 * s6, rel=1e-10)
+    assert flip_coefficient(twice, [(r + 1 - root) / (2 * r)]) == pytest.approx(140 - 70 * s2 - 40 * s3 + 40 * s6, rel=1e-10)
+
+
 @pytest.mark.parametrize("b", [0.3, 0.5, -0.4])
 def test_henon_flip_coefficient_from_its_period_two_cycle(b):
     # Hénon (x, y) -> (1 - a x^2 + y, b x) flips at a_F = 3 (1 - b)^2 / 4, x* = 2 / (3 (1 - b)).  For a = a_F + eps
