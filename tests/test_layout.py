@@ -26,7 +26,7 @@ STAGES: list[tuple[str, ...]] = [
     ("dynsys.systems",),  # System, the one currency
     ("dynsys.models", "dynsys.rnn", "dynsys.testing", "dynsys.tasks.*"),  # sources of systems
     ("dynsys.simulate",),  # trajectories; advancing flows and maps
-    ("dynsys.linearize",),  # eigenvalues, subspaces, labels
+    ("dynsys.linearize", "dynsys.normal_forms"),  # eigenvalues, subspaces, labels; bifurcation coefficients
     ("dynsys.fixed_points.*",),  # the search
     ("dynsys.basins",),  # the attractor mapper, time scales
     ("dynsys.manifolds", "dynsys.saddles", "dynsys.continuation"),  # invariant manifolds, edge tracking, branches
