@@ -552,8 +552,7 @@ class RNNCell:
         if not 0 <= int(output) < width:
             raise ValueError(f"output must be an index in [0, {width}), got {output!r}")
         L = levels.shape[0]
-        states = self.run(np.broadcast_to(levels[:, None, :], (L, n_steps, self.input_size)),
-                          h0=None if h0 is None else np.broadcast_to(np.asarray(h0, dtype=float), (L, self.state_dim)))
+        states = self.run(np.broadcast_to(levels[:, None, :], (L, n_steps, self.input_size)), h0=h0)
         y = (states if self.W_out is None else self.readout(states))[:, int(transient):, int(output)]
         y = y - y.mean(axis=1, keepdims=True)
         up = (y[:, :-1] < 0) & (y[:, 1:] >= 0)
