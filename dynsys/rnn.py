@@ -67,6 +67,11 @@ FLIPFLOP_PATH = Path(__file__).parent / "data" / "flipflop_3bit_64.npz"
 FLIPFLOP_COMMAND = (
     "python -m dynsys.tasks.train flipflop --bits 3 --hidden 64 --seed 0 --out dynsys/data/flipflop_3bit_64.npz"
 )
+SINEWAVE_PATH = Path(__file__).parent / "data" / "sinewave_64.npz"
+SINEWAVE_COMMAND = (
+    "python -m dynsys.tasks.train sinewave --hidden 64 --seed 0 --steps 20,40,70,100 --iters 600 --lr 3e-3 "
+    "--out dynsys/data/sinewave_64.npz"
+)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -384,9 +389,16 @@ class RNNCell:
         """Split the last axis (G*H) into the G gate blocks of width H."""
         return np.split(M, self.G, axis=-1)
 
+    def _drive_derivative(self, X: np.ndarray, a: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """(∂F/∂a) e at states X (B, n) and drive a: how F moves when the drive moves along e (1, G*H)."""
+        raise NotImplementedError
+
     def _bounds(self, a: np.ndarray) -> np.ndarray | None:
         """A box holding every fixed point at input drive ``a``, or None."""
         return None
+
+    #: Whether :meth:`_bounds` is the same box at every drive (then it bounds a whole branch in the input).
+    _bounds_hold_at_every_input = False
 
     # ------------------------------------------------------------- checking
     @property
@@ -490,13 +502,97 @@ class RNNCell:
             raise ValueError(f"H must have last axis of length {self.state_dim}, got shape {np.shape(H)}")
         return self._readout_features(X) @ self.W_out.T + self.b_out
 
-    def system(self, u: Any = None) -> System:
-        """The cell at constant input ``u`` as a :class:`~dynsys.System`.
+    def output_frequency(self, u: Any, *, n_steps: int = 2000, transient: int = 500, h0: Any = None,
+                         output: int = 0) -> np.ndarray:
+        """The angular frequency of the oscillation the network produces at constant input, from simulation.
+
+        The network runs ``n_steps`` steps of :meth:`run` from ``h0`` with the
+        input held at each level; the first ``transient`` steps are dropped and
+        the readout ``output`` (the first state unit without a readout) of the
+        rest, minus its mean, is scanned for its upward zero crossings, each
+        placed between its two samples by linear interpolation,
+        :math:`t_k = t + y_t / (y_t - y_{t+1})`.  With m of them, the period is
+        the mean spacing :math:`(t_m - t_1)/(m - 1)` and the frequency
+        :math:`\\omega = 2\\pi (m - 1)/(t_m - t_1)` per step (exact for any
+        periodic signal sampled over whole periods with one upward crossing a
+        period).  This is the frequency Sussillo & Barak (2013) compare with
+        arg(λ) of the leading unstable complex pair of the fixed point at the
+        same input.
+
+        Parameters
+        ----------
+        u : array_like of shape (I,) or (L, I)
+            One input level, or L of them (simulated as one batch).
+        n_steps : int, default 2000
+            Steps simulated (Euler steps of length ``dt`` for :class:`ContinuousRNN`).
+        transient : int, default 500
+            Leading steps dropped, while the orbit settles; < ``n_steps``.
+        h0 : array_like of shape (n,) or (L, n), optional
+            Initial states; zeros when not given (how the network was trained).
+        output : int, default 0
+            Which readout output (or state unit, without a readout) to measure.
+
+        Returns
+        -------
+        ndarray of shape () or (L,)
+            ω in radians per step for the discrete cells (radians per unit
+            time, per step divided by ``dt``, for :class:`ContinuousRNN`); NaN
+            where fewer than two upward crossings were seen (no oscillation).
+
+        Examples
+        --------
+        A square wave of period 8: eight saturated tanh units shift a block of
+        four +1s and four −1s one place per step (h' = tanh(5 P h), P the cyclic
+        shift), so unit 0 has period 8, ω = 2π/8:
+
+        >>> P = np.roll(np.eye(8), 1, axis=0)
+        >>> net = VanillaRNN(np.zeros((8, 1)), 5 * P)
+        >>> omega = net.output_frequency([0.0], h0=np.repeat([1.0, -1.0], 4), n_steps=200, transient=0)
+        >>> float(np.round(omega * 8 / (2 * np.pi), 12))
+        1.0
+        """
+        levels = np.asarray(u, dtype=float)
+        single = levels.ndim == 1
+        levels = np.atleast_2d(levels)
+        if levels.ndim != 2 or levels.shape[1] != self.input_size:
+            raise ValueError(f"u must have shape ({self.input_size},) or (L, {self.input_size}), got {np.shape(u)}")
+        n_steps = int(n_steps)
+        if not 0 <= int(transient) < n_steps - 2:
+            raise ValueError(f"transient must be in [0, n_steps - 2), got {transient!r} with n_steps={n_steps!r}")
+        width = self.state_dim if self.W_out is None else self.output_size
+        if not 0 <= int(output) < width:
+            raise ValueError(f"output must be an index in [0, {width}), got {output!r}")
+        L = levels.shape[0]
+        states = self.run(np.broadcast_to(levels[:, None, :], (L, n_steps, self.input_size)), h0=h0)
+        y = (states if self.W_out is None else self.readout(states))[:, int(transient):, int(output)]
+        y = y - y.mean(axis=1, keepdims=True)
+        up = (y[:, :-1] < 0) & (y[:, 1:] >= 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            times = np.arange(y.shape[1] - 1) + y[:, :-1] / (y[:, :-1] - y[:, 1:])
+            count = up.sum(axis=1)
+            first = np.where(up, times, np.inf).min(axis=1)
+            last = np.where(up, times, -np.inf).max(axis=1)
+            omega = np.where(count >= 2, 2 * np.pi * (count - 1) / (last - first), np.nan)
+        omega = omega / getattr(self, "dt", 1.0)
+        return omega[0] if single else omega
+
+    def system(self, u: Any = None, along: Any = None) -> System:
+        """The cell at constant input ``u`` as a :class:`~dynsys.System`, or along the input line u + s·d.
 
         Parameters
         ----------
         u : array_like of shape (I,), optional
             The constant input; zeros when not given.
+        along : array_like of shape (I,), optional
+            A direction d in input space (finite, not zero).  The system is
+            then the cell at input u + s·d, with one parameter ``"s"``
+            (default 0.0, so that it starts as ``system(u)``) and the analytic
+            derivative dF/ds of :meth:`~dynsys.System.param_derivative`: the
+            input drive is a(s) = W_ih (u + s d) + b_ih, so
+            dF/ds = (∂F/∂a) e with e = W_ih d, the product given in each
+            cell's docstring ("Derivative in the input").  Continuation in s
+            follows a fixed point as the input moves along d.  Without
+            ``along`` the system has no parameters.
 
         Returns
         -------
@@ -508,42 +604,88 @@ class RNNCell:
             computes the gates once for many products), state names
             h0.. (LSTM: h0.., c0..; continuous: x0..), name like
             ``"gru(H=64)"`` and, where the equations bound them, ``bounds``
-            holding every fixed point.
+            holding every fixed point (with ``along``: only bounds that hold
+            at every input, those of the tanh and GRU cells).
+
+        Raises
+        ------
+        ValueError
+            ``u`` or ``along`` not a finite array of shape (I,), or ``along`` zero.
+
+        Examples
+        --------
+        A tanh network continued along its input: dF/ds = (1 − h'²) ⊙ (W_ih d),
+        and ``with_params(s=t)`` is the network at input u + t·d:
+
+        >>> rng = np.random.default_rng(0)
+        >>> net = VanillaRNN(rng.normal(size=(3, 2)), rng.normal(size=(3, 3)))
+        >>> s = net.system([0.5, 0.0], along=[0.0, 1.0])
+        >>> s.params
+        {'s': 0.0}
+        >>> X = rng.normal(size=(4, 3))
+        >>> h = np.tanh(X @ net.weight_hh.T + net.weight_ih @ [0.5, 0.0])
+        >>> bool(np.allclose(s.param_derivative(X, "s"), (1 - h**2) * net.weight_ih[:, 1]))
+        True
+        >>> bool(np.allclose(s.with_params(s=2.0).residual(X), net.system([0.5, 2.0]).residual(X)))
+        True
         """
-        u = np.zeros(self.input_size) if u is None else np.asarray(u, dtype=float)
-        if u.shape != (self.input_size,) or not np.all(np.isfinite(u)):
-            raise ValueError(f"u must be a finite array of shape ({self.input_size},), got {np.shape(u)}")
-        a = self._drive(u)[None, :]  # (1, G*H), broadcast over every batch
+        u = self._input_vector(u, "u")
+        a0 = self._drive(u)[None, :]  # (1, G*H), broadcast over every batch
+        params: dict[str, float] = {}
+        if along is None:
+            def drive() -> np.ndarray:
+                return a0
+        else:
+            d = self._input_vector(along, "along")
+            if not np.any(d):
+                raise ValueError(f"along must be a nonzero direction, got {along!r}")
+            e = (d @ self.weight_ih.T)[None, :]  # da/ds = W_ih d, (1, G*H)
+            params = {"s": 0.0}
 
-        def f(X: np.ndarray) -> np.ndarray:
-            return self._evolve(X, a)
+            def drive(s: float) -> np.ndarray:  # type: ignore[misc]
+                return a0 + s * e
 
-        def jacobian(X: np.ndarray) -> np.ndarray:
-            return self._evolve_jacobian(X, a)
+            def param_jacobian(X: np.ndarray, **p: float) -> np.ndarray:
+                return self._drive_derivative(X, drive(**p), e)[:, :, None]
 
-        def jvp(X: np.ndarray, V: np.ndarray) -> np.ndarray:
-            return self._evolve_jvp(X, V, a)
+        def f(X: np.ndarray, **p: float) -> np.ndarray:
+            return self._evolve(X, drive(**p))
 
-        def vjp(X: np.ndarray, V: np.ndarray) -> np.ndarray:
-            return self._evolve_vjp(X, V, a)
+        def jacobian(X: np.ndarray, **p: float) -> np.ndarray:
+            return self._evolve_jacobian(X, drive(**p))
 
-        def operator(X: np.ndarray) -> tuple[tuple[np.ndarray, ...], Any, Any]:
-            return self._tangent(X, a), self._tangent_jvp, self._tangent_vjp
+        def jvp(X: np.ndarray, V: np.ndarray, **p: float) -> np.ndarray:
+            return self._evolve_jvp(X, V, drive(**p))
+
+        def vjp(X: np.ndarray, V: np.ndarray, **p: float) -> np.ndarray:
+            return self._evolve_vjp(X, V, drive(**p))
+
+        def operator(X: np.ndarray, **p: float) -> tuple[tuple[np.ndarray, ...], Any, Any]:
+            return self._tangent(X, drive(**p)), self._tangent_jvp, self._tangent_vjp
 
         names = [f"{p}{i}" for p in self.state_prefixes for i in range(self.hidden_size)]
         return System.from_callable(
             f,
             self.state_dim,
             jacobian,
+            param_jacobian=None if along is None else param_jacobian,
             jvp=jvp,
             vjp=vjp,
             operator=operator,
             kind=self.kind,  # type: ignore[arg-type]
             vectorized=True,
+            params=params,
             state_names=names,
             name=f"{self.cell}(H={self.hidden_size})",
-            bounds=self._bounds(a[0]),
+            bounds=self._bounds(a0[0]) if along is None or self._bounds_hold_at_every_input else None,
         )
+
+    def _input_vector(self, value: Any, name: str) -> np.ndarray:
+        """``value`` as a finite float array of shape (I,) (zeros for None), else a ValueError naming ``name``."""
+        arr = np.zeros(self.input_size) if value is None else np.asarray(value, dtype=float)
+        if arr.shape != (self.input_size,) or not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be a finite array of shape ({self.input_size},), got {value!r}")
+        return arr
 
     # ---------------------------------------------------------------- files
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -585,6 +727,11 @@ class VanillaRNN(RNNCell):
 
     Fixed points of the tanh network lie in [−1, 1]^H (the image of tanh),
     which ``system(u).bounds`` states; the relu network has no such bound.
+
+    Derivative in the input (``system(u, along=d)``): the drive
+    a = W_ih (u + s d) + b_ih enters the pre-activation s_pre = a + W_hh h + b_hh
+    with slope 1, so dh'/ds = act'(s_pre) ⊙ (W_ih d); for tanh
+    (1 − h'²) ⊙ (W_ih d).
 
     Parameters
     ----------
@@ -641,8 +788,13 @@ class VanillaRNN(RNNCell):
         (slope,) = T
         return (slope * V) @ self.weight_hh
 
+    def _drive_derivative(self, X: np.ndarray, a: np.ndarray, e: np.ndarray) -> np.ndarray:
+        return self._activate(X, a)[1] * e
+
     def _bounds(self, a: np.ndarray) -> np.ndarray | None:
         return np.tile([-1.0, 1.0], (self.hidden_size, 1)) if self.nonlinearity == "tanh" else None
+
+    _bounds_hold_at_every_input = True  # [-1, 1]^H for tanh, none for relu, whatever the input
 
 
 class GRU(RNNCell):
@@ -671,6 +823,17 @@ class GRU(RNNCell):
 
     At a fixed point (1 − z) ⊙ (n − h) = 0 with z < 1, so h = n ∈ (−1, 1)^H:
     ``system(u).bounds`` is [−1, 1]^H.
+
+    Derivative in the input (``system(u, along=d)``): the drive moves by
+    e = W_ih d = (e_r, e_z, e_n) per unit of s, and enters r, z and n directly
+    (not through r ⊙ m), so::
+
+        dr/ds = r(1 − r) ⊙ e_r,   dz/ds = z(1 − z) ⊙ e_z,
+        dn/ds = (1 − n²) ⊙ (e_n + m ⊙ dr/ds),
+        dh'/ds = (1 − z) ⊙ dn/ds + (h − n) ⊙ dz/ds
+               = c_r ⊙ e_r + c_z ⊙ e_z + (1 − z)(1 − n²) ⊙ e_n,
+
+    the Jacobian's row scalings with c_n / r in place of c_n.
 
     Examples
     --------
@@ -720,8 +883,16 @@ class GRU(RNNCell):
         z, c = T
         return z * V + (c * np.tile(V, 3)) @ self.weight_hh
 
+    def _drive_derivative(self, X: np.ndarray, a: np.ndarray, e: np.ndarray) -> np.ndarray:
+        r, z, n, m = self._gates(X, a)
+        dn = (1.0 - z) * (1.0 - n**2)
+        e_r, e_z, e_n = self._gate_blocks(e)
+        return dn * m * r * (1.0 - r) * e_r + (X - n) * z * (1.0 - z) * e_z + dn * e_n
+
     def _bounds(self, a: np.ndarray) -> np.ndarray:
         return np.tile([-1.0, 1.0], (self.hidden_size, 1))
+
+    _bounds_hold_at_every_input = True
 
 
 class LSTM(RNNCell):
@@ -756,6 +927,14 @@ class LSTM(RNNCell):
     |s_k| ≤ M_k = |W_ik u + b_ik + b_hk| + Σ_j |(W_hk)_j|, so
     |c| ≤ σ(M_i) / (1 − σ(M_f)) = σ(M_i)(1 + e^{M_f}), which gives the c part
     of ``system(u).bounds`` (none when that overflows).
+
+    Derivative in the input (``system(u, along=d)``): the drive moves by
+    e = W_ih d = (e_i, e_f, e_g, e_o) per unit of s and enters every gate
+    where W_hh h does, so dF/ds is the Jacobian-vector product with W_hh v_h
+    replaced by e and v_c by 0::
+
+        dc'/ds = c f(1−f) ⊙ e_f + g i(1−i) ⊙ e_i + i (1−g²) ⊙ e_g
+        dh'/ds = tanh(c') o(1−o) ⊙ e_o + o (1 − tanh²(c')) ⊙ dc'/ds.
 
     Examples
     --------
@@ -824,6 +1003,11 @@ class LSTM(RNNCell):
         C[:, 3 * H :] = do * V[:, :H]  # and of W_ho, from h' = o ⊙ tanh(c')
         return np.concatenate([C @ self.weight_hh, f * e], axis=1)
 
+    def _drive_derivative(self, X: np.ndarray, a: np.ndarray, e: np.ndarray) -> np.ndarray:
+        dc, do, _, dt = self._tangent(X, a)
+        dc_s = sum(self._gate_blocks(dc * e))
+        return np.concatenate([do * self._gate_blocks(e)[3] + dt * dc_s, dc_s], axis=1)
+
     def _bounds(self, a: np.ndarray) -> np.ndarray | None:
         M = np.abs(a + self.bias_hh) + np.abs(self.weight_hh).sum(axis=1)
         M_i, M_f, _, _ = self._gate_blocks(M)
@@ -851,6 +1035,9 @@ class ContinuousRNN(RNNCell):
     (−v + (1 − tanh²(x)) ⊙ (W_hhᵀ v))/τ.  Fixed points satisfy
     x = W_hh tanh(x) + W_ih u + b, so |x_k| ≤ Σ_j |W_kj| + |(W_ih u + b)_k|,
     the box ``system(u).bounds``.
+
+    Derivative in the input (``system(u, along=d)``): the drive enters the
+    vector field linearly, so dF/ds = (W_ih d)/τ, the same at every state.
 
     Parameters
     ----------
@@ -911,6 +1098,9 @@ class ContinuousRNN(RNNCell):
     def _tangent_vjp(self, T: tuple[np.ndarray, ...], V: np.ndarray) -> np.ndarray:
         (slope,) = T
         return (-V + slope * (V @ self.weight_hh)) / self.tau
+
+    def _drive_derivative(self, X: np.ndarray, a: np.ndarray, e: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(e / self.tau, X.shape).copy()
 
     def _readout_features(self, X: np.ndarray) -> np.ndarray:
         return np.tanh(X)
@@ -1460,8 +1650,35 @@ def load_flipflop() -> RNNCell:
     >>> s.residual(np.zeros((10, 64))).shape
     (10, 64)
     """
-    if not FLIPFLOP_PATH.is_file():
-        raise FileNotFoundError(
-            f"the bundled flip-flop model {str(FLIPFLOP_PATH)!r} is missing; train it with: {FLIPFLOP_COMMAND}"
-        )
-    return load(FLIPFLOP_PATH)
+    return _load_bundled(FLIPFLOP_PATH, FLIPFLOP_COMMAND, "flip-flop")
+
+
+def load_sinewave() -> RNNCell:
+    """The bundled sine-wave generator (Sussillo & Barak 2013): 64 tanh units, 1 input, 1 output.
+
+    Its static input u in [0.25, 1.25] selects the frequency of the sine wave
+    it produces, omega(u) = 0.2 + 0.4 (u - 0.25) rad per step (see
+    :mod:`dynsys.tasks.sinewave`).  Trained by ``python -m dynsys.tasks.train
+    sinewave --hidden 64 --seed 0 --steps 20,40,70,100 --iters 600 --lr 3e-3``
+    (a curriculum of trials of 20 to 100 steps; the command, seed, loss and
+    variance explained are in its ``meta``); see ``dynsys/data/sinewave_64.npz``.
+
+    Examples
+    --------
+    >>> net = load_sinewave()
+    >>> net
+    VanillaRNN(cell='rnn_tanh', hidden_size=64, input_size=1, outputs=1)
+    >>> net.meta["task"], net.meta["levels"]
+    ('sinewave', 21)
+    >>> omega = net.output_frequency([[0.25], [1.25]])  # rad per step; the targets are 0.2 and 0.6
+    >>> bool(np.all(np.abs(omega - [0.2, 0.6]) < 0.02))
+    True
+    """
+    return _load_bundled(SINEWAVE_PATH, SINEWAVE_COMMAND, "sine-wave")
+
+
+def _load_bundled(path: Path, command: str, what: str) -> RNNCell:
+    """:func:`load` of a network shipped in ``dynsys/data``; a missing file names the command that trains it."""
+    if not path.is_file():
+        raise FileNotFoundError(f"the bundled {what} model {str(path)!r} is missing; train it with: {command}")
+    return load(path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import traced_peak
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dynsys import rnn
@@ -185,6 +185,131 @@ def test_residual_operator_computes_the_gates_once(cell_name):
     peak = traced_peak(*[lambda: (op.jvp(V, rows), op.vjp(V, rows))] * 3)
     assert evaluations == [64]
     assert peak < cell.weight_hh.nbytes / 2  # rows of the factors, never a copy of the weights
+
+
+# ------------------------------------------------------------- along an input direction
+along_cases = st.tuples(cell_cases, st.floats(-1.5, 1.5))  # and the value t of s
+
+
+def along_system(case):
+    """A random cell, an input u, a unit direction d, states X and the cell continued along d from u."""
+    (cell_name, H, I, seed, scale), _ = case
+    rng = np.random.default_rng(seed)
+    cell = random_cell(cell_name, H, I, rng, scale)
+    u, d = rng.uniform(-1, 1, I), rng.standard_normal(I)
+    d /= np.linalg.norm(d)
+    X = rng.uniform(-2, 2, (3, cell.state_dim))
+    return cell, u, d, X, cell.system(u, along=d)
+
+
+@settings(max_examples=30, deadline=None)
+@given(along_cases)
+def test_derivative_along_the_input_matches_central_differences_in_s(case):
+    cell, u, d, X, system = along_system(case)
+    t, h = case[1], 1e-6
+    if cell.cell == "rnn_relu":  # central differences need a margin from the kinks of relu
+        s = X @ cell.weight_hh.T + cell.weight_ih @ (u + t * d) + cell.bias_ih + cell.bias_hh
+        assume(np.min(np.abs(s)) > 1e-3)
+    assert system.params == {"s": 0.0}
+    # the residual at input u + (t ± h) d, from systems without parameters
+    fd = (cell.system(u + (t + h) * d).residual(X) - cell.system(u + (t - h) * d).residual(X)) / (2 * h)
+    np.testing.assert_allclose(system.with_params(s=t).param_derivative(X, "s"), fd, atol=1e-6, rtol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(along_cases)
+def test_the_system_along_d_at_s_is_the_cell_at_input_u_plus_s_d(case):
+    cell, u, d, X, system = along_system(case)
+    t = case[1]
+    moved, direct = system.with_params(s=t), cell.system(u + t * d)
+    np.testing.assert_allclose(moved.residual(X), direct.residual(X), atol=1e-12)
+    np.testing.assert_allclose(moved.jacobian(X), direct.jacobian(X), atol=1e-12)
+    V = np.random.default_rng(1).standard_normal(X.shape)
+    np.testing.assert_allclose(moved.jvp(X, V), direct.jvp(X, V), atol=1e-12)
+    np.testing.assert_allclose(moved.vjp(X, V), direct.vjp(X, V), atol=1e-12)
+    np.testing.assert_allclose(moved.residual_operator(X).jvp(V), direct.residual_operator(X).jvp(V), atol=1e-12)
+    np.testing.assert_allclose(system.residual(X), cell.system(u).residual(X), atol=1e-12)  # s = 0 is u
+
+
+def test_derivative_along_the_input_closed_forms():
+    rng = np.random.default_rng(5)
+    # tanh: dh'/ds = (1 - h'^2) (W_ih d)
+    net = random_cell("rnn_tanh", 4, 2, rng)
+    u, d, X = np.array([0.3, -0.2]), np.array([1.0, 2.0]), rng.uniform(-1, 1, (5, 4))
+    h = np.tanh(X @ net.weight_hh.T + net.weight_ih @ u + net.bias_ih + net.bias_hh)
+    np.testing.assert_allclose(net.system(u, along=d).param_derivative(X, "s"), (1 - h**2) * (net.weight_ih @ d))
+    # continuous: dF/ds = W_ih d / tau at every state
+    flow = random_cell("continuous", 3, 2, rng)
+    np.testing.assert_allclose(flow.system(u, along=d).param_derivative(rng.normal(size=(4, 3)), "s"),
+                               np.tile(flow.weight_ih @ d / flow.tau, (4, 1)))
+    # a direction orthogonal to every row of W_ih does not move anything
+    W_ih = np.array([[1.0, 1.0], [2.0, 2.0]])
+    flat = VanillaRNN(W_ih, rng.normal(size=(2, 2)))
+    assert not np.any(flat.system(u, along=[1.0, -1.0]).param_derivative(rng.normal(size=(3, 2)), "s"))
+
+
+def test_without_along_the_system_has_no_parameters_and_keeps_its_bounds():
+    rng = np.random.default_rng(2)
+    for name in CELLS:
+        cell = random_cell(name, 3, 2, rng)
+        plain, along = cell.system([0.1, 0.2]), cell.system([0.1, 0.2], along=[0.0, 1.0])
+        assert plain.params == {} and along.params == {"s": 0.0}
+        with pytest.raises(ValueError, match="no parameter 's'"):
+            plain.param_derivative(np.zeros((1, cell.state_dim)), "s")
+        if name in ("rnn_tanh", "gru"):  # the same box at every input
+            np.testing.assert_array_equal(along.bounds, plain.bounds)
+        else:  # relu: no box; lstm, continuous: a box that depends on the input
+            assert along.bounds is None
+
+
+@pytest.mark.parametrize("along, message", [
+    (np.zeros(2), "along must be a nonzero direction"),
+    (np.ones(3), r"along must be a finite array of shape \(2,\)"),
+    ([np.nan, 1.0], r"along must be a finite array of shape \(2,\)"),
+    ([[1.0, 0.0]], r"along must be a finite array of shape \(2,\)"),
+])
+def test_bad_directions_are_named(along, message):
+    cell = random_cell("gru", 3, 2, np.random.default_rng(3))
+    with pytest.raises(ValueError, match=message):
+        cell.system(np.zeros(2), along=along)
+
+
+# ------------------------------------------------------------- the frequency a network produces
+@settings(max_examples=20, deadline=None)
+@given(st.integers(3, 24), st.integers(1, 23), st.integers(0, 23))
+def test_output_frequency_of_a_shift_register_is_two_pi_over_its_length(N, ones, start):
+    """N saturated tanh units shifting a block of +1s and -1s one place per step: period N, omega = 2 pi / N."""
+    assume(ones < N and start < N)
+    P = np.roll(np.eye(N), 1, axis=0)  # (P h)_i = h_{i-1}
+    net = VanillaRNN(np.zeros((N, 1)), 6 * P, W_out=np.eye(N)[:1])
+    h0 = np.roll(np.where(np.arange(N) < ones, 1.0, -1.0), start)
+    omega = net.output_frequency([0.0], h0=h0, n_steps=20 * N + 7, transient=3)
+    assert omega == pytest.approx(2 * np.pi / N, rel=1e-12)
+
+
+def test_output_frequency_is_nan_without_oscillation_and_per_unit_time_for_flows():
+    rng = np.random.default_rng(0)
+    quiet = random_cell("rnn_tanh", 4, 1, rng, scale=0.3)  # contracting: settles on a fixed point
+    assert np.all(np.isnan(quiet.output_frequency([[0.2], [0.5]], n_steps=300, transient=100)))
+    # the continuous cell's Euler steps: per step / dt.  x' = -x + W tanh x with W = [[2, -3], [3, 2]]: an
+    # unstable focus at 0 (eigenvalues 1 +- 3i) inside a limit cycle, whose frequency the FFT measures too
+    W = np.array([[2.0, -3.0], [3.0, 2.0]])
+    flow = ContinuousRNN(np.zeros((2, 1)), W, W_out=np.array([[1.0, 0.0]]), tau=1.0, dt=0.01)
+    per_step = flow.output_frequency([0.0], h0=[0.5, 0.0], n_steps=20000, transient=2000) * flow.dt
+    y = flow.readout(flow.run(np.zeros((1, 20000, 1)), h0=[0.5, 0.0]))[0, 2000:, 0]
+    spectrum = np.abs(np.fft.rfft((y - y.mean()) * np.hanning(len(y))))
+    k = int(np.argmax(spectrum[1:])) + 1
+    assert per_step == pytest.approx(2 * np.pi * k / len(y), abs=2 * np.pi / len(y))  # within one FFT bin
+
+
+def test_output_frequency_checks_its_arguments():
+    cell = random_cell("gru", 3, 2, np.random.default_rng(3))
+    with pytest.raises(ValueError, match=r"u must have shape \(2,\) or \(L, 2\)"):
+        cell.output_frequency([0.0])
+    with pytest.raises(ValueError, match="transient"):
+        cell.output_frequency([0.0, 0.0], n_steps=10, transient=10)
+    with pytest.raises(ValueError, match="output"):
+        cell.output_frequency([0.0, 0.0], output=2)
 
 
 def test_system_attributes():
@@ -394,6 +519,15 @@ def test_load_flipflop(monkeypatch, tmp_path):
     monkeypatch.setattr(rnn, "FLIPFLOP_PATH", tmp_path / "absent.npz")
     with pytest.raises(FileNotFoundError, match=r"python -m dynsys\.tasks\.train flipflop --bits 3 --hidden 64"):
         rnn.load_flipflop()
+
+
+def test_load_sinewave(monkeypatch, tmp_path):
+    cell = rnn.load_sinewave()
+    assert (cell.cell, cell.hidden_size, cell.input_size, cell.output_size) == ("rnn_tanh", 64, 1, 1)
+    assert cell.meta["command"] == rnn.SINEWAVE_COMMAND
+    monkeypatch.setattr(rnn, "SINEWAVE_PATH", tmp_path / "absent.npz")
+    with pytest.raises(FileNotFoundError, match=r"python -m dynsys\.tasks\.train sinewave --hidden 64"):
+        rnn.load_sinewave()
 
 
 def test_from_torch_matches_the_module():

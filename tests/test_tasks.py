@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dynsys.tasks import flipflop
+from dynsys.tasks import flipflop, sinewave
 from dynsys.tasks import train as tr
 
 BUNDLED = Path(__file__).resolve().parents[1] / "dynsys" / "data" / "flipflop_3bit_64.npz"
@@ -315,3 +315,139 @@ def test_saved_models_load_into_dynsys_rnn_with_the_same_outputs(cell, tmp_path)
     np.testing.assert_allclose(
         model.readout(model.run(batch.inputs)), tr.outputs(params, batch.inputs, cell), rtol=1e-10, atol=1e-12
     )
+
+
+# ---------------------------------------------------------------- sine waves
+
+SINEWAVE = Path(__file__).resolve().parents[1] / "dynsys" / "data" / "sinewave_64.npz"
+
+
+@given(n_trials=st.integers(1, 6), n_steps=st.integers(1, 30), n_levels=st.integers(1, 51), seed=seeds)
+def test_sinewave_trials_hold_a_level_of_the_grid_and_its_sine(n_trials, n_steps, n_levels, seed):
+    batch = sinewave.generate(n_trials, n_steps, n_levels, seed=seed)
+    assert batch.inputs.shape == batch.targets.shape == batch.mask.shape == (n_trials, n_steps, 1)
+    assert batch.mask.all() and batch.omega.shape == (n_trials,)
+    u = batch.inputs[:, 0, 0]
+    np.testing.assert_array_equal(batch.inputs, np.repeat(u[:, None, None], n_steps, axis=1))  # static
+    (u_min, u_max), (w_min, w_max) = sinewave.U_RANGE, sinewave.OMEGA_RANGE
+    if n_levels == 1:
+        np.testing.assert_allclose(u, (u_min + u_max) / 2)
+    else:  # u = u_min + j (u_max - u_min) / (n_levels - 1) for an integer j
+        j = (u - u_min) * (n_levels - 1) / (u_max - u_min)
+        np.testing.assert_allclose(j, np.round(j), atol=1e-9)
+        assert np.all((np.round(j) >= 0) & (np.round(j) <= n_levels - 1))
+    np.testing.assert_allclose(batch.omega, w_min + (w_max - w_min) * (u - u_min) / (u_max - u_min), rtol=1e-12)
+    for b in range(n_trials):
+        np.testing.assert_allclose(batch.targets[b, :, 0], [np.sin(batch.omega[b] * t) for t in range(n_steps)],
+                                   atol=1e-12)
+
+
+@pytest.mark.parametrize("level", [0, 7, 20])
+def test_sinewave_targets_cross_zero_at_the_rate_of_their_frequency(level):
+    # sin(w t) changes sign every pi / w steps: over T steps about w T / pi times
+    u = sinewave.levels()[level]
+    w = 0.2 + 0.4 * (u - 0.25) / 1.0
+    batch = sinewave.generate(200, 1000, seed=level)
+    trial = np.flatnonzero(batch.inputs[:, 0, 0] == u)[0]
+    y = batch.targets[trial, 1:, 0]  # t = 0 is a zero itself
+    crossings = np.count_nonzero(np.signbit(y[1:]) != np.signbit(y[:-1]))
+    assert abs(crossings - w * 999 / np.pi) <= 1
+
+
+def test_sinewave_levels_are_all_drawn_evenly():
+    batch = sinewave.generate(21 * 400, 1, 21, seed=0)
+    counts = np.unique(batch.inputs[:, 0, 0], return_counts=True)[1]
+    assert len(counts) == 21
+    assert np.all(np.abs(counts - 400) < 5 * np.sqrt(400))
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"n_trials": 0}, "n_trials"), ({"n_steps": 0}, "n_steps"), ({"n_levels": 0}, "n_levels"),
+     ({"u_range": (1.0, 1.0)}, "u_range"), ({"omega_range": (0.1, np.nan)}, "omega_range"),
+     ({"u_range": "ab"}, "u_range")],
+)
+def test_sinewave_rejects_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        sinewave.generate(**{"n_trials": 2, "n_steps": 5, **kwargs})
+
+
+def test_variance_explained_closed_forms():
+    t = np.arange(200)
+    target = np.sin(0.3 * t)
+    mask = np.ones(200, bool)
+    assert tr.variance_explained(target, target, mask) == 1.0
+    assert tr.variance_explained(np.full(200, target.mean()), target, mask) == pytest.approx(0.0, abs=1e-15)
+    # y = c * target: R^2 = 1 - (1 - c)^2 sum(target^2) / sum((target - mean)^2)
+    c = 0.8
+    expected = 1 - (1 - c) ** 2 * np.sum(target**2) / np.sum((target - target.mean()) ** 2)
+    assert tr.variance_explained(c * target, target, mask) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="constant"):
+        tr.variance_explained(target, np.ones(200), mask)
+
+
+def test_a_curriculum_trains_through_its_sources_in_turn():
+    seen = []
+
+    def source(T):
+        def batches(rng):
+            seen.append(T)
+            return sinewave.generate(4, T, 3, seed=rng)
+        return batches
+
+    _, info = tr.train([source(5), source(9)], hidden=3, iters=4, check_every=2, log=None,
+                       score=tr.VARIANCE_EXPLAINED, n_test_batches=2)
+    assert info["iterations"] == 8 and [k for k, _, _ in info["history"]] == [2, 4, 6, 8]
+    assert seen == [5] * 6 + [9] * 6 + [9] * 2  # 4 steps + 2 checks per stage, then the tests from the last
+    assert "variance_explained" in info and "accuracy" not in info
+
+
+def test_cli_trains_the_sinewave_task(tmp_path):
+    out = tmp_path / "s.npz"
+    argv = ["sinewave", "--levels", "5", "--hidden", "4", "--iters", "3", "--batch", "4", "--steps", "6,8",
+            "--seed", "2", "--out", str(out)]
+    assert tr.main(argv) == 0
+    with np.load(out, allow_pickle=False) as f:
+        assert f["weight_ih_l0"].shape == (4, 1) and f["readout.weight"].shape == (1, 4)
+        meta = json.loads(str(f["meta"]))
+    assert meta["task"] == "sinewave" and meta["levels"] == 5 and meta["steps"] == [6, 8]
+    assert meta["iterations"] == 6 and "bits" not in meta and np.isfinite(meta["variance_explained"])
+
+
+@pytest.mark.parametrize("argv, name", [(["sinewave", "--bits", "2"], "--bits"),
+                                        (["flipflop", "--levels", "3"], "--levels"),
+                                        (["sinewave", "--steps", "10,0"], "steps")])
+def test_cli_names_options_of_the_wrong_task(argv, name, capsys):
+    assert tr.main([*argv, "--out", "x.npz"]) == 2
+    assert name in capsys.readouterr().err
+
+
+def _fft_frequency(y):
+    """The angular frequency (rad per step) of the largest peak of |FFT(y - mean)|, refined by a parabola."""
+    spectrum = np.abs(np.fft.rfft((y - y.mean()) * np.hanning(len(y))))
+    k = int(np.argmax(spectrum[1:-1])) + 1
+    a, b, c = np.log(spectrum[k - 1 : k + 2])
+    return 2 * np.pi * (k + 0.5 * (a - c) / (a - 2 * b + c)) / len(y)
+
+
+def test_bundled_sinewave_network_produces_the_frequency_its_input_selects():
+    params, meta = _load(SINEWAVE)
+    assert meta["cell"] == "rnn_tanh" and meta["task"] == "sinewave" and meta["hidden"] == 64
+    assert meta["command"] == (
+        "python -m dynsys.tasks.train sinewave --hidden 64 --seed 0 --steps 20,40,70,100 --iters 600 --lr 3e-3 "
+        "--out dynsys/data/sinewave_64.npz"
+    )
+    W_ih, W_hh = params["weight_ih_l0"], params["weight_hh_l0"]
+    b = params["bias_ih_l0"] + params["bias_hh_l0"]
+    u = np.array([0.25, 0.5, 0.75, 1.0, 1.25])
+    target = 0.2 + 0.4 * (u - 0.25)
+    h, y = np.zeros((5, 64)), []
+    for _ in range(4096):  # h <- tanh(W_ih u + b + W_hh h), the five levels at once
+        h = np.tanh(u[:, None] * W_ih[:, 0] + b + h @ W_hh.T)
+        y.append(h @ params["readout.weight"][0] + params["readout.bias"][0])
+    y = np.array(y).T
+    measured = np.array([_fft_frequency(row[1024:]) for row in y])  # after the first 1024 steps
+    np.testing.assert_allclose(measured, target, rtol=0.1)
+    # and over the trained horizon it draws the sine: the normalised MSE of the first 100 steps
+    nmse = np.mean((y[:, :100] - np.sin(np.outer(target, np.arange(100)))) ** 2) / 0.5
+    assert nmse < 0.2

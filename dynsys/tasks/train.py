@@ -45,6 +45,16 @@ trains a tanh network on the n-bit flip-flop (:mod:`dynsys.tasks.flipflop`) unti
 sign of its output matches the target on >= 99.5 % of the masked steps of
 fresh validation trials at two consecutive checks, then reports the accuracy
 on fresh test trials and saves the model (see :func:`save_model`).
+
+::
+
+    python -m dynsys.tasks.train sinewave --hidden 64 --seed 0 --steps 20,40,70,100 --iters 600 --lr 3e-3 --out model.npz
+
+trains one on the sine-wave generator (:mod:`dynsys.tasks.sinewave`) on a
+curriculum of trials of 20, 40, 70, then 100 steps (up to 600 steps each, or
+until the variance explained reaches 0.99 twice in a row), the network of
+:func:`dynsys.rnn.load_sinewave`.  ``TASKS`` names the tasks of the command
+line, each with its batch source, its :class:`Score` and its own options.
 """
 from __future__ import annotations
 
@@ -54,7 +64,7 @@ import shlex
 import sys
 import time
 from abc import ABC, abstractmethod
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, NamedTuple, Protocol, Sequence
 
 import numpy as np
 
@@ -62,7 +72,7 @@ from .. import rnn
 from .._io import atomic_write
 from .._validate import check_count, check_real
 
-from . import flipflop
+from . import flipflop, sinewave
 
 __all__ = [
     "CELLS",
@@ -73,10 +83,17 @@ __all__ = [
     "loss_and_gradients",
     "masked_mse",
     "sign_accuracy",
+    "variance_explained",
+    "Score",
+    "ACCURACY",
+    "VARIANCE_EXPLAINED",
     "clip_by_global_norm",
     "Adam",
     "train",
+    "task_batches",
     "flipflop_batches",
+    "sinewave_batches",
+    "TASKS",
     "save_model",
     "main",
 ]
@@ -401,6 +418,52 @@ def sign_accuracy(y: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float
     return float(np.count_nonzero((np.sign(y) == targets) & mask) / n)
 
 
+def variance_explained(y: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> float:
+    """The fraction of the targets' variance that y explains: 1 − MSE / Var(target), over the masked entries.
+
+    :math:`R^2 = 1 - \\sum_m (y - y^*)^2 / \\sum_m (y^* - \\bar y^*)^2`; 1 − R² is the normalised mean
+    squared error, 1 for a network that outputs the targets' mean.
+
+    Examples
+    --------
+    >>> targets = np.array([1.0, -1.0, 1.0, -1.0])
+    >>> variance_explained(0.9 * targets, targets, np.ones(4, bool))  # 1 - 0.01
+    0.99
+    >>> variance_explained(np.zeros(4), targets, np.ones(4, bool))
+    0.0
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if not np.any(mask):
+        raise ValueError("mask selects no entries: the variance explained is undefined")
+    selected = np.asarray(targets, dtype=float)[mask]
+    spread = float(np.sum((selected - selected.mean()) ** 2))
+    if spread == 0:
+        raise ValueError("the masked targets are constant: the variance explained is undefined")
+    return 1.0 - float(np.sum((np.asarray(y, dtype=float)[mask] - selected) ** 2)) / spread
+
+
+class Score(NamedTuple):
+    """How :func:`train` validates: ``function(y, targets, mask)``, higher is better, and the value to reach.
+
+    Examples
+    --------
+    >>> ACCURACY.name, ACCURACY.function is sign_accuracy, ACCURACY.target
+    ('accuracy', True, 0.995)
+    >>> VARIANCE_EXPLAINED.function(np.zeros(2), np.array([1.0, -1.0]), np.ones(2, bool))
+    0.0
+    """
+
+    name: str
+    function: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+    target: float
+
+
+#: The flip-flop's score: the sign of the output is the bit held.
+ACCURACY = Score("accuracy", sign_accuracy, 0.995)
+#: The sine-wave generator's score: R², that is 1 − the normalised MSE.
+VARIANCE_EXPLAINED = Score("variance_explained", variance_explained, 0.99)
+
+
 def _recurrent_gradients(
     U: np.ndarray, dA_in: np.ndarray, dA_h: np.ndarray, S: np.ndarray
 ) -> Params:
@@ -526,8 +589,11 @@ class Adam:
             params[key] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
 
 
+BatchSource = Callable[[np.random.Generator], Batch]
+
+
 def train(
-    batches: Callable[[np.random.Generator], Batch],
+    batches: BatchSource | Sequence[BatchSource],
     *,
     cell: Cell | str = "rnn_tanh",
     hidden: int = 64,
@@ -536,7 +602,7 @@ def train(
     lr: float = 5e-3,
     clip: float = 1.0,
     check_every: int = 50,
-    target_accuracy: float = 0.995,
+    score: Score = ACCURACY,
     patience: int = 2,
     n_test_batches: int = 4,
     log: Callable[[str], None] | None = print,
@@ -545,10 +611,14 @@ def train(
 
     Parameters
     ----------
-    batches : callable
+    batches : callable, or a sequence of them
         ``batches(rng)`` returns a fresh training batch (``inputs`` (B, T, I),
         ``targets`` (B, T, O), ``mask`` (B, T, O)) drawn with the Generator
-        ``rng``; I and O are read from the first batch.
+        ``rng``; I and O are read from the first batch.  A sequence is a
+        curriculum: training runs through its sources in turn (for example
+        trials of growing length), each for up to ``iters`` steps or until its
+        validation score reaches the target, with one optimiser throughout;
+        the test batches come from the last source.
     cell : Cell or str, default "rnn_tanh"
         The cell, or its name (see :func:`make_cell`).
     hidden : int, default 64
@@ -557,18 +627,20 @@ def train(
         Seeds the initialisation and three independent data streams
         (training, validation, test) through :class:`numpy.random.SeedSequence`.
     iters : int, default 5000
-        Maximum number of Adam steps.
+        Maximum number of Adam steps (per source of a curriculum).
     lr : float, default 5e-3
         Adam's learning rate (betas 0.9, 0.999).
     clip : float, default 1.0
         Maximum global norm of the gradient.
     check_every : int, default 50
-        Steps between validation checks (accuracy on a fresh batch).
-    target_accuracy : float, default 0.995
-        Stop once validation accuracy reaches this ``patience`` checks in a row.
+        Steps between validation checks (the score on a fresh batch).
+    score : Score, default ACCURACY
+        The validation score (:data:`ACCURACY`, the sign accuracy, for the
+        flip-flop; :data:`VARIANCE_EXPLAINED` for the sine waves): stop once
+        it reaches ``score.target`` ``patience`` checks in a row.
     patience : int, default 2
     n_test_batches : int, default 4
-        Fresh batches on which the final loss and accuracy are measured.
+        Fresh batches on which the final loss and score are measured.
     log : callable or None, default print
         Receives one progress line per check.
 
@@ -577,9 +649,10 @@ def train(
     params : dict
         Trained parameters in ``state_dict`` layout.
     info : dict
-        ``final_loss`` and ``accuracy`` (on the test batches), ``train_loss``
-        (last step), ``iterations``, ``train_seconds``, ``history`` (list of
-        (iteration, train loss, validation accuracy)) and the cell's metadata.
+        ``final_loss`` and the score under its name (``accuracy`` by
+        default; on the test batches), ``train_loss`` (last step),
+        ``iterations``, ``train_seconds``, ``history`` (list of (iteration,
+        train loss, validation score)) and the cell's metadata.
 
     Examples
     --------
@@ -589,6 +662,13 @@ def train(
     ((4, 4), 20, 'rnn_tanh')
     >>> 0.0 <= info["accuracy"] <= 1.0
     True
+
+    A curriculum of two trial lengths, 10 steps each:
+
+    >>> stages = [flipflop_batches(bits=1, n_trials=8, n_steps=T) for T in (10, 20)]
+    >>> params, info = train(stages, hidden=4, iters=10, check_every=5, log=None)
+    >>> info["iterations"], [k for k, _, _ in info["history"]]
+    (20, [5, 10, 15, 20])
     """
     cell = make_cell(cell) if isinstance(cell, str) else cell
     hidden = check_count(hidden, "hidden")
@@ -597,35 +677,43 @@ def train(
     patience = check_count(patience, "patience")
     n_test_batches = check_count(n_test_batches, "n_test_batches")
     clip = check_real(clip, "clip", positive=True)
+    sources = [batches] if callable(batches) else list(batches)
+    if not sources or not all(callable(source) for source in sources):
+        raise ValueError(f"batches must be a batch source or a non-empty sequence of them, got {batches!r}")
     init_ss, train_ss, val_ss, test_ss = np.random.SeedSequence(check_count(seed, "seed", 0)).spawn(4)
     train_rng, val_rng = np.random.default_rng(train_ss), np.random.default_rng(val_ss)
-    batch = batches(train_rng)
+    batch = sources[0](train_rng)
     params = init_params(
         cell, np.shape(batch.inputs)[2], hidden, np.shape(batch.targets)[2], np.random.default_rng(init_ss)
     )
     adam = Adam(params, lr)
     history: list[tuple[int, float, float]] = []
-    streak, start = 0, time.perf_counter()
-    for k in range(1, iters + 1):
-        if k > 1:
-            batch = batches(train_rng)
-        loss, grads, _ = loss_and_gradients(params, batch, cell)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"training diverged at iteration {k} (loss {loss}); lower lr={lr!r}")
-        clip_by_global_norm(grads, clip)
-        adam.step(params, grads)
-        if k % check_every == 0 or k == iters:
-            val = batches(val_rng)
-            accuracy = sign_accuracy(outputs(params, val.inputs, cell), val.targets, val.mask)
-            history.append((k, loss, accuracy))
-            if log is not None:
-                log(f"iter {k:5d}  loss {loss:.5f}  val accuracy {accuracy:.4f}  ({time.perf_counter() - start:.1f} s)")
-            streak = streak + 1 if accuracy >= target_accuracy else 0
-            if streak >= patience:
-                break
+    k, start = 0, time.perf_counter()
+    for number, source in enumerate(sources, start=1):
+        stage = f"stage {number}/{len(sources)}  " if len(sources) > 1 else ""
+        streak = 0
+        for i in range(1, iters + 1):
+            k += 1
+            if k > 1:
+                batch = source(train_rng)
+            loss, grads, _ = loss_and_gradients(params, batch, cell)
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"training diverged at iteration {k} (loss {loss}); lower lr={lr!r}")
+            clip_by_global_norm(grads, clip)
+            adam.step(params, grads)
+            if i % check_every == 0 or i == iters:
+                val = source(val_rng)
+                value = score.function(outputs(params, val.inputs, cell), val.targets, val.mask)
+                history.append((k, loss, value))
+                if log is not None:
+                    log(f"{stage}iter {k:5d}  loss {loss:.5f}  val {score.name} {value:.4f}  "
+                        f"({time.perf_counter() - start:.1f} s)")
+                streak = streak + 1 if value >= score.target else 0
+                if streak >= patience:
+                    break
     seconds = time.perf_counter() - start
     test_rng = np.random.default_rng(test_ss)
-    tests = [batches(test_rng) for _ in range(n_test_batches)]
+    tests = [sources[-1](test_rng) for _ in range(n_test_batches)]
     Y = np.concatenate([outputs(params, b.inputs, cell) for b in tests])
     targets = np.concatenate([b.targets for b in tests])
     mask = np.concatenate([b.mask for b in tests])
@@ -639,7 +727,7 @@ def train(
         "train_seconds": round(seconds, 3),
         "train_loss": loss,
         "final_loss": masked_mse(Y, targets, mask),
-        "accuracy": sign_accuracy(Y, targets, mask),
+        score.name: score.function(Y, targets, mask),
         "history": history,
     }
     return params, info
@@ -676,9 +764,26 @@ def save_model(path: str, params: Params, meta: dict[str, Any]) -> None:
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def flipflop_batches(
-    bits: int, n_trials: int, n_steps: int, p: float = flipflop.DEFAULT_P
-) -> Callable[[np.random.Generator], flipflop.FlipFlopBatch]:
+def task_batches(generate: Callable[..., Batch], n_trials: int, n_steps: int, **options: Any) -> BatchSource:
+    """A batch source for :func:`train`: ``rng -> generate(n_trials, n_steps, **options, seed=rng)``.
+
+    The arguments are checked now, by one call of ``generate``, not at the first step.
+
+    Examples
+    --------
+    >>> batches = task_batches(sinewave.generate, 4, 10, n_levels=3)
+    >>> batches(np.random.default_rng(0)).inputs.shape
+    (4, 10, 1)
+    """
+    generate(1, 1, **options)
+
+    def batches(rng: np.random.Generator) -> Batch:
+        return generate(n_trials, n_steps, **options, seed=rng)
+
+    return batches
+
+
+def flipflop_batches(bits: int, n_trials: int, n_steps: int, p: float = flipflop.DEFAULT_P) -> BatchSource:
     """A batch source for :func:`train`: ``rng -> flipflop.generate(n_trials, n_steps, bits, p, seed=rng)``.
 
     Examples
@@ -687,33 +792,80 @@ def flipflop_batches(
     >>> batches(np.random.default_rng(0)).inputs.shape
     (4, 10, 2)
     """
-    flipflop.generate(1, 1, bits, p)  # check the arguments now, not at the first step
+    return task_batches(flipflop.generate, n_trials, n_steps, bits=bits, p=p)
 
-    def batches(rng: np.random.Generator) -> flipflop.FlipFlopBatch:
-        return flipflop.generate(n_trials, n_steps, bits, p, seed=rng)
 
-    return batches
+def sinewave_batches(n_trials: int, n_steps: int, n_levels: int = sinewave.N_LEVELS) -> BatchSource:
+    """A batch source for :func:`train`: ``rng -> sinewave.generate(n_trials, n_steps, n_levels, seed=rng)``.
+
+    Examples
+    --------
+    >>> batches = sinewave_batches(n_trials=4, n_steps=10)
+    >>> batches(np.random.default_rng(0)).targets.shape
+    (4, 10, 1)
+    """
+    return task_batches(sinewave.generate, n_trials, n_steps, n_levels=n_levels)
+
+
+def _flipflop_task(args: argparse.Namespace, n_steps: int) -> BatchSource:
+    return flipflop_batches(args.bits, args.batch, n_steps, args.p)
+
+
+def _sinewave_task(args: argparse.Namespace, n_steps: int) -> BatchSource:
+    return sinewave_batches(args.batch, n_steps, args.levels)
+
+
+#: The tasks of the command line: name -> (batch source from the options and a trial length, the score, the
+#: task's own options with their defaults, recorded in the model's ``meta``).
+TASKS: dict[str, tuple[Callable[[argparse.Namespace, int], BatchSource], Score, dict[str, Any]]] = {
+    "flipflop": (_flipflop_task, ACCURACY, {"bits": 3, "p": flipflop.DEFAULT_P}),
+    "sinewave": (_sinewave_task, VARIANCE_EXPLAINED, {"levels": sinewave.N_LEVELS}),
+}
+
+
+def _lengths(text: str) -> list[int]:
+    """``--steps``: one trial length, or several separated by commas (a curriculum)."""
+    try:
+        lengths = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+    return lengths
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dynsys.tasks.train", description="Train an RNN in numpy (BPTT + Adam) and save it as .npz."
     )
-    parser.add_argument("task", choices=["flipflop"], help="the task to train on")
-    parser.add_argument("--bits", type=int, default=3, help="flip-flop channels (default 3)")
+    parser.add_argument("task", choices=sorted(TASKS), help="the task to train on")
+    parser.add_argument("--bits", type=int, help="flip-flop channels (flipflop; default 3)")
+    parser.add_argument("--p", type=float, help=f"pulse probability per step (flipflop; default {flipflop.DEFAULT_P})")
+    parser.add_argument("--levels", type=int, help=f"input levels (sinewave; default {sinewave.N_LEVELS})")
     parser.add_argument("--hidden", type=int, default=64, help="hidden units (default 64)")
     parser.add_argument("--cell", choices=CELLS, default="rnn_tanh", help="cell type (default rnn_tanh)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and data (default 0)")
     parser.add_argument("--out", required=True, help="output .npz")
-    parser.add_argument("--iters", type=int, default=5000, help="maximum Adam steps (default 5000)")
+    parser.add_argument("--iters", type=int, default=5000, help="maximum Adam steps, per trial length (default 5000)")
     parser.add_argument("--batch", type=int, default=64, help="trials per step (default 64)")
-    parser.add_argument("--steps", type=int, default=100, help="time steps per trial (default 100)")
-    parser.add_argument("--p", type=float, default=flipflop.DEFAULT_P, help="pulse probability per step")
+    parser.add_argument("--steps", type=_lengths, default=[100], metavar="T[,T...]",
+                        help="time steps per trial (default 100); several: a curriculum of growing trials")
     parser.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default 5e-3)")
     parser.add_argument("--clip", type=float, default=1.0, help="gradient global-norm clip (default 1)")
     parser.add_argument("--tau", type=float, default=1.0, help="time constant, continuous cell")
     parser.add_argument("--dt", type=float, default=0.25, help="Euler step, continuous cell")
     return parser
+
+
+def _task_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The task's own options (defaults filled in) after checking that no other task's option was given."""
+    own = TASKS[args.task][2]
+    for name, (_, _, options) in TASKS.items():
+        for option in options:
+            if option not in own and getattr(args, option) is not None:
+                raise ValueError(f"--{option} applies only to the {name} task, not to {args.task}")
+    for option, default in own.items():
+        if getattr(args, option) is None:
+            setattr(args, option, default)
+    return {option: getattr(args, option) for option in own}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -727,16 +879,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     ...                    "--steps", "10", "--out", str(pathlib.Path(folder) / "m.npz")])
     iter     5  loss ...
     accuracy ... on fresh trials, loss ..., 5 iterations in ... s; saved .../m.npz
+
+    The sine waves, on a curriculum of trials of 5 then 10 steps:
+
+    >>> with tempfile.TemporaryDirectory() as folder:  # doctest: +ELLIPSIS
+    ...     status = main(["sinewave", "--levels", "3", "--hidden", "4", "--iters", "5", "--batch", "4",
+    ...                    "--steps", "5,10", "--out", str(pathlib.Path(folder) / "m.npz")])
+    stage 1/2  iter     5  loss ...
+    stage 2/2  iter    10  loss ...
+    variance_explained ... on fresh trials, loss ..., 10 iterations in ... s; saved .../m.npz
     >>> status
     0
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    source, score, _ = TASKS[args.task]
     try:
+        options = _task_options(args)
         cell = make_cell(args.cell, tau=args.tau, dt=args.dt)
-        batches = flipflop_batches(args.bits, args.batch, args.steps, args.p)
+        stages = [source(args, check_count(n_steps, "steps")) for n_steps in args.steps]
         params, info = train(
-            batches, cell=cell, hidden=args.hidden, seed=args.seed, iters=args.iters, lr=args.lr, clip=args.clip
+            stages, cell=cell, hidden=args.hidden, seed=args.seed, iters=args.iters, lr=args.lr, clip=args.clip,
+            score=score,
         )
     except (ValueError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -744,17 +908,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta = {
         **{key: value for key, value in info.items() if key != "history"},
         "task": args.task,
-        "bits": args.bits,
+        **options,
         "batch": args.batch,
-        "steps": args.steps,
-        "p": args.p,
+        "steps": args.steps[0] if len(args.steps) == 1 else args.steps,
         "command": shlex.join(["python", "-m", "dynsys.tasks.train", *argv]),
         "numpy": np.__version__,
         "torch_free": True,
     }
     save_model(args.out, params, meta)
     print(
-        f"accuracy {info['accuracy']:.4f} on fresh trials, loss {info['final_loss']:.5f}, "
+        f"{score.name} {info[score.name]:.4f} on fresh trials, loss {info['final_loss']:.5f}, "
         f"{info['iterations']} iterations in {info['train_seconds']:.1f} s; saved {args.out}"
     )
     return 0
