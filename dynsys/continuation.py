@@ -71,7 +71,9 @@ from ._io import (
     restore_nonfinite,
 )
 from ._validate import check_count, check_real, check_real_array
+from .fixed_points import find_fixed_points
 from .linearize import linearize_matrix
+from .normal_forms import first_lyapunov_coefficient
 from .systems import System, check_system
 
 FORMAT = "dynsys.Branch"
@@ -81,6 +83,7 @@ FLOW_KINDS = ("fold", "branch_point", "hopf")
 MAP_KINDS = ("fold", "branch_point", "flip", "neimark_sacker")
 DIRECTIONS = ("both", "forward", "backward")
 MAX_NEWTON = 8  # Newton iterations per step before it counts as failed
+CROSSING_TOL = 1e-6  # a located Hopf/Neimark-Sacker pair: |Re w| or ||w| - 1| within this times max(1, |w|), |Im w| beyond it
 QUICK_NEWTON = 3  # a step that converged in at most this many iterations grows ds
 GROWTH = 1.5
 
@@ -113,8 +116,9 @@ class Bifurcation:
         None for other kinds.
     lyapunov : float or None
         Hopf: the first Lyapunov coefficient l₁ (< 0 supercritical, > 0
-        subcritical), computed by dynsys.normal_forms when available; None
-        otherwise.
+        subcritical) in Kuznetsov's normalisation
+        (:func:`dynsys.normal_forms.first_lyapunov_coefficient`); None for
+        other kinds, or at a zero-Hopf point.
     tangent : ndarray of shape (n + 1,) or None
         Branch point: the unit tangent (x, p) of the other branch through
         the point, from the algebraic branching equation; None for other
@@ -514,7 +518,8 @@ def continuation(
         The parameter to vary, one of ``system.params``.
     x0 : array_like of shape (n,)
         A guess of the fixed point at the starting value; Newton's method at
-        fixed p corrects it first.
+        fixed p corrects it first (from afar, the search's Levenberg-Marquardt
+        iteration, :func:`dynsys.find_fixed_points` from this one start).
     p_span : (float, float)
         The interval of the parameter, containing the starting value; the
         branch stops where it leaves it, with a last point on its boundary.
@@ -602,10 +607,17 @@ def continuation(
     y0 = np.append(x0[0], p0)
     try:
         start = problem.correct(y0, e_p)
-    except _NoConvergence as why:
-        F0 = np.linalg.norm(system.residual(x0[0]), np.inf)
-        raise ValueError(f"no fixed point near x0 = {x0[0].tolist()} at {param} = {p0}: Newton's method at fixed "
-                         f"{param} did not converge from |F(x0)| = {F0:.3g} ({why})") from None
+    except _NoConvergence as why:  # x0 is far: the search's damped Newton (Levenberg-Marquardt) from it, then Newton
+        found = find_fixed_points(system, starts=x0, tol=tol).fixed()
+        try:
+            start = problem.correct(np.append(found.x[0], p0), e_p) if len(found) else None
+        except _NoConvergence:
+            start = None
+        if start is None:
+            F0 = np.linalg.norm(system.residual(x0[0]), np.inf)
+            raise ValueError(f"no fixed point near x0 = {x0[0].tolist()} at {param} = {p0}: Newton's method at "
+                             f"fixed {param} did not converge from |F(x0)| = {F0:.3g} ({why}), nor "
+                             f"Levenberg-Marquardt") from None
     start.tangent = _first_tangent(start.A)
     runs = {"forward": start.tangent, "backward": -start.tangent}
     wanted = ("backward", "forward") if direction == "both" else (direction,)
@@ -797,16 +809,31 @@ def _locate(problem: _Problem, kind: str, test: TestFn, a: _Point, b: _Point, s_
     lin = linearize_matrix(at.J, problem.system.kind, x=at.y[:-1])
     w = lin.eigenvalues
     frequency = tangent = None
+    lyapunov = None
     if kind in ("hopf", "neimark_sacker"):
-        k = _nearest_pair(w, w.real if kind == "hopf" else np.abs(w) - 1)
-        if k is None:
-            return None
+        score = w.real if kind == "hopf" else np.abs(w) - 1
+        k = _nearest_pair(w, score)
+        if k is None or not _on_the_boundary(w[k], score[k]):
+            return None  # the count of unstable pairs changed as a pair became real, not as one crossed
         frequency = float(w[k].imag) if kind == "hopf" else float(np.angle(w[k]))
+        if kind == "hopf":
+            at_p = problem.system.with_params(**{problem.param: float(at.y[-1])})
+            try:
+                lyapunov = first_lyapunov_coefficient(at_p, at.y[:-1], frequency, tol=CROSSING_TOL)
+            except ValueError:  # e.g. a zero-Hopf point, where Df is singular: no l1 to give
+                lyapunov = None
     if kind == "branch_point":
         own = a.tangent + b.tangent
         tangent = _other_tangent(problem, at, own / np.linalg.norm(own))
     return Bifurcation(kind=kind, p=float(at.y[-1]), x=at.y[:-1], eigenvalues=w, s=float(s_a + sigma),
-                       frequency=frequency, tangent=tangent)
+                       frequency=frequency, lyapunov=lyapunov, tangent=tangent)
+
+
+def _on_the_boundary(w: complex, score: float) -> bool:
+    """Whether the eigenvalue w, of the located point, is a genuine crossing pair: on the boundary of
+    stability (``score`` = Re w or |w| - 1 within ``CROSSING_TOL`` max(1, |w|)) and not real."""
+    size = max(1.0, abs(w))
+    return abs(score) <= CROSSING_TOL * size and abs(w.imag) > CROSSING_TOL * size
 
 
 def _between(problem: _Problem, a: _Point, b: _Point, u: float) -> _Point:

@@ -101,7 +101,9 @@ def test_hopf_normal_form():
     assert close(hopf.p, 0.0) and np.abs(hopf.x).max() < 1e-12
     assert hopf.frequency == pytest.approx(W, rel=1e-10)
     assert np.allclose(hopf.eigenvalues, [W * 1j, -W * 1j], atol=1e-9)
-    assert hopf.lyapunov is None and hopf.tangent is None
+    # cubic coefficient a = -1: l1 = 2a/w in Kuznetsov's normalisation <q, q> = <p, q> = 1 (|q| = 1 where
+    # z = x + iy has |q| = 1/sqrt(2): a factor 2; time rescaled to unit frequency: 1/w); supercritical
+    assert hopf.lyapunov == pytest.approx(-2 / W, rel=1e-8) and hopf.tangent is None
     assert set(branch.index[branch.p < -1e-9]) == {0} and set(branch.index[branch.p > 1e-9]) == {2}
 
 
@@ -113,6 +115,9 @@ def test_brusselator_hopf_at_one_plus_a_squared(A):
     hopf = only(branch, "hopf")
     assert close(hopf.p, 1 + A * A) and hopf.frequency == pytest.approx(A, rel=1e-8)
     assert np.allclose(branch.x, np.stack([np.full(len(branch), A), branch.p / A], axis=1))  # (A, B/A)
+    # supercritical: l1 = -(A^2 + 2) / (2A(2A^2 + 1)) with |q| = 1 (derived by hand in the rotation basis of
+    # Guckenheimer & Holmes' 2-D formula; tests/test_normal_forms.py checks it against the limit cycle's size)
+    assert hopf.lyapunov == pytest.approx(-(A * A + 2) / (2 * A * (2 * A * A + 1)), rel=1e-7)
 
 
 def test_neutral_saddle_is_not_hopf():
@@ -186,6 +191,7 @@ def test_lorenz_branch_point_at_rho_one_and_hopf_of_c_plus():
     hopf = only(c_plus, "hopf")
     assert close(hopf.p, 470 / 19)
     assert hopf.frequency == pytest.approx(np.sqrt(beta * (sigma + rho_h)), rel=1e-8)  # lambda = +-i omega
+    assert hopf.lyapunov > 0  # subcritical (Sparrow 1982): the unstable cycles shrink onto C+ as rho rises to rho_H
     k = np.sqrt(beta * (c_plus.p - 1))
     assert np.allclose(c_plus.x, np.stack([k, k, c_plus.p - 1], axis=1), atol=1e-9)
 
@@ -266,3 +272,22 @@ def test_param_jacobian_of_a_callable_is_what_continuation_uses():
 def test_bifurcation_checks_its_kind():
     with pytest.raises(ValueError, match="kind must be one of"):
         Bifurcation(kind="cusp", p=0.0, x=[0.0], eigenvalues=[0.0], s=0.0)
+
+
+def test_a_far_start_is_brought_in_by_the_search():
+    # x' = mu - x^2 at mu = 1 from x0 = 1000: Newton halves the distance per step (more than MAX_NEWTON
+    # steps); the search's Levenberg-Marquardt iteration brings it to x = sqrt(mu) = 1, where the branch starts
+    branch = check_branch(continuation(saddle_node(1.0), "mu", [1000.0], p_span=(0.5, 2.0)))
+    assert np.allclose(branch.x[:, 0], np.sqrt(branch.p), rtol=1e-9)
+    assert branch.p.min() == pytest.approx(0.5) and branch.p.max() == pytest.approx(2.0)
+
+
+def test_a_pair_turning_real_outside_the_unit_circle_is_no_neimark_sacker_point():
+    # g = (1.5 x - p y, x + 1.5 y, 0.1 (u - v), 0.1 (u + v)): multipliers 1.5 +- sqrt(-p) and the fixed pair
+    # 0.1 (1 +- i), |.| = 0.14.  For p > 0 the first pair is complex of modulus sqrt(2.25 + p) > 1; for
+    # -0.2 < p < 0 it is real, in (1.05, 1.95): it leaves the complex plane at p = 0 without crossing
+    # |mu| = 1 (the pair nearest the circle switches to the inner one), and the origin keeps index 2
+    system = System.from_strings({"x": "1.5*x - p*y", "y": "x + 1.5*y", "u": "0.1*(u - v)", "v": "0.1*(u + v)"},
+                                 {"p": 0.3}, kind="map")
+    branch = check_branch(continuation(system, "p", [0.0] * 4, p_span=(-0.2, 0.5)))
+    assert branch.bifurcations == () and set(branch.index) == {2}
