@@ -16,7 +16,10 @@ A point lies on a traced branch when its distance in (x, p) to the
 branch's polyline is at most 10⁻⁶ (1 + |y|) plus the polyline's own error
 there (the sagitta of the nearest vertices: how far each lies from the chord
 joining its neighbours, which bounds how far the curve bends away from a
-segment).
+segment).  A start whose fixed point is degenerate (at a branch point
+itself, found only to |F|^(1/3) or so) may lie off the branches through it;
+a branch continued from it is dropped when most of its points lie on the
+branches already traced.
 """
 from __future__ import annotations
 
@@ -332,9 +335,11 @@ def bifurcation_diagram(
         for x in found.x:
             if len(branches) < max_branches and not _on_branches(np.append(x, p), branches):
                 try:
-                    add(continuation(at_p, param, x, p_span=(lo, hi), **options))
+                    branch = continuation(at_p, param, x, p_span=(lo, hi), **options)
                 except ValueError:  # Newton found no point there (a degenerate point, |F| ~ tol)
                     continue
+                if not _retraces(branch, branches):
+                    add(branch)
     return BifurcationDiagram(branches=tuple(branches), bifurcations=_distinct(branches), system=system,
                               param=param, p_span=(lo, hi))
 
@@ -375,6 +380,12 @@ def _on_branches(y: np.ndarray, branches: list[Branch]) -> bool:
         if dist <= ON_BRANCH * (1 + np.linalg.norm(y)) + _sagitta(Y)[k:k + 2].max():
             return True
     return False
+
+
+def _retraces(branch: Branch, branches: list[Branch]) -> bool:
+    """Whether most points of ``branch`` lie on ``branches`` (its start was a degenerate point off them)."""
+    on = [_on_branches(y, branches) for y in _polyline(branch)]
+    return bool(np.mean(on) > 0.5)
 
 
 def _sagitta(Y: np.ndarray) -> np.ndarray:

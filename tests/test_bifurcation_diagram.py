@@ -12,11 +12,13 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 from matplotlib.collections import PathCollection
 
 from dynsys import BifurcationDiagram, System, bifurcation_diagram, continuation, models
 from dynsys.continuation import switch_branch
 from dynsys.plot import BIFURCATION_LABELS, plot_bifurcation_diagram, stability_runs
+from dynsys.testing import affine_maps, conjugate
 
 
 def close(p, exact):
@@ -189,3 +191,19 @@ def test_picture_y_as_norm_callable_and_branch():
         plot_bifurcation_diagram(branch, "w")
     with pytest.raises(TypeError, match="diagram must be"):
         plot_bifurcation_diagram([branch])
+
+
+@settings(max_examples=6, deadline=None)
+@given(affine_maps(2))
+def test_pitchfork_diagram_is_invariant_under_affine_conjugation(change):
+    # x' = mu x - x^3, y' = -y moved by x -> M x + b: still one branch point at mu = 0 and three branches
+    M, b = change
+    system = conjugate(System.from_strings({"x": "mu*x - x**3", "y": "-y"}, {"mu": 0.0}), M, b)
+    diagram = bifurcation_diagram(system, "mu", (-1.0, 1.0))
+    assert [k.kind for k in diagram.bifurcations] == ["branch_point"] and close(diagram.bifurcations[0].p, 0.0)
+    assert len(diagram.branches) == 3
+    for branch in diagram.branches:  # back in the normal form's coordinates: x = 0 or x^2 = mu (to |F| ~ tol), y = 0
+        u = np.linalg.solve(M, (branch.x - b).T).T
+        assert np.allclose(u[:, 1], 0, atol=1e-9)
+        assert np.allclose(u[:, 0], 0, atol=1e-9) or np.allclose(u[:, 0] * (u[:, 0] ** 2 - branch.p), 0, atol=1e-9)
+        assert np.allclose(u[:, 0], 0, atol=1e-9) or (branch.p > 0).all()
