@@ -14,7 +14,8 @@ The public API (this module's ``__all__``) is the contract:
 - where orbits go: :class:`AttractorMapper`, :func:`basins_of_attraction`,
   :func:`stable_manifold`, :func:`unstable_manifold`;
 - change across a parameter: :func:`continuation` -> :class:`Branch`, its
-  special points :class:`Bifurcation`;
+  special points :class:`Bifurcation`; every branch in an interval: :func:`bifurcation_diagram`
+  -> :class:`BifurcationDiagram`;
 - graphs: :func:`transition_graph`, :func:`attractor_graph`,
   :func:`connection_graph`, :func:`compare_graphs`, :func:`graph_points`,
   :func:`find_saddles_between`, :func:`write_graph`, :func:`read_graph`.
@@ -24,6 +25,7 @@ Hypothesis strategies for property tests live in :mod:`dynsys.testing`
 """
 from . import models, rnn
 from .basins import AttractorMapper, basins_of_attraction
+from .bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from .continuation import Bifurcation, Branch, continuation
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .graph import attractor_graph, compare_graphs, connection_graph, graph_points, transition_graph
@@ -61,6 +63,8 @@ __all__ = [
     "continuation",
     "Branch",
     "Bifurcation",
+    "bifurcation_diagram",
+    "BifurcationDiagram",
     "transition_graph",
     "attractor_graph",
     "connection_graph",

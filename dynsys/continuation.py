@@ -877,3 +877,57 @@ def _other_tangent(problem: _Problem, point: _Point, own: np.ndarray) -> np.ndar
     roots = [r / np.linalg.norm(r) for r in roots]
     other = min(roots, key=lambda r: abs(r @ own))
     return other if other[np.argmax(np.abs(other))] > 0 else -other
+
+
+def switch_branch(system: System, bifurcation: Bifurcation, param: str, h: float, *,
+                  tol: float = 1e-10) -> tuple[np.ndarray, float, Direction] | None:
+    """The first point of the other branch through a branch point, and the direction away from it.
+
+    From the branch point y* with the other branch's unit tangent τ
+    (:attr:`Bifurcation.tangent`), the point y* + h τ is corrected by
+    Newton's method in the hyperplane normal to τ, as a pseudo-arclength
+    step of length h along τ would be (Doedel et al., *AUTO-07p* manual, ch.
+    10); h < 0 takes the other side.
+
+    Parameters
+    ----------
+    system : System
+    bifurcation : Bifurcation
+        A ``"branch_point"`` with a ``tangent``.
+    param : str
+        The parameter of the branch it lies on.
+    h : float
+        The step along τ, nonzero.
+    tol : float, default 1e-10
+        Newton's tolerance on |F|∞.
+
+    Returns
+    -------
+    (x, p, direction) or None
+        The corrected point and ``"forward"`` or ``"backward"``: the
+        ``direction`` of :func:`continuation` from there that leads away
+        from y*; None when Newton's method does not converge.
+
+    Examples
+    --------
+    The pitchfork x' = μx − x³: the branch x = ±√μ leaves the branch point
+    (0, 0) along x, towards μ > 0:
+
+    >>> from dynsys import System
+    >>> pitchfork = System.from_strings({"x": "mu*x - x**3"}, {"mu": -1.0})
+    >>> bp = continuation(pitchfork, "mu", [0.0], p_span=(-1, 1)).bifurcations[0]
+    >>> x, p, direction = switch_branch(pitchfork, bp, "mu", -0.01)
+    >>> np.round(x, 12), round(p, 12), direction
+    (array([-0.01]), 0.0001, 'forward')
+    """
+    if bifurcation.kind != "branch_point" or bifurcation.tangent is None:
+        raise ValueError(f"bifurcation must be a branch point with the other branch's tangent, got {bifurcation}")
+    if not np.isfinite(h) or h == 0:
+        raise ValueError(f"h must be a nonzero finite number, got {h!r}")
+    y_star = np.append(bifurcation.x, bifurcation.p)
+    try:
+        start = _Problem(system, param, tol).correct(y_star + h * bifurcation.tangent, bifurcation.tangent)
+    except _NoConvergence:
+        return None
+    away = _first_tangent(start.A) @ (start.y - y_star) > 0
+    return start.y[:-1], float(start.y[-1]), "forward" if away else "backward"

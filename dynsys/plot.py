@@ -41,7 +41,9 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.transforms import Bbox
 
 from ._validate import check_count, check_real
+from .bifurcation_diagram import BifurcationDiagram
 from .basins import ESCAPE_FACTOR, basins_of_attraction, orbits_reaching_no_fixed_point, slowest_timescale
+from .continuation import Branch
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .linearize import Linearization
 from .manifolds import stable_manifold, unstable_manifold
@@ -1152,3 +1154,144 @@ def _graph_positions(
                 Y = np.column_stack([Y, np.zeros(len(Y))])
         return dict(zip(nodes, Y)), (("PC1", "PC2") if n > 2 else ("x1", "x2" if n == 2 else ""))
     return {v: np.asarray(p, dtype=float) for v, p in nx.spring_layout(G, seed=0).items()}, ("", "")
+
+
+# ------------------------------------------------------ bifurcation diagrams
+BIFURCATION_LABELS = {"fold": "LP", "hopf": "H", "branch_point": "BP", "flip": "PD", "neimark_sacker": "NS"}
+"""The short labels of special points, as AUTO-07p and BifurcationKit.jl write them."""
+BIFURCATION_MARKERS = {"fold": "s", "hopf": "o", "branch_point": "^", "flip": "D", "neimark_sacker": "p"}
+BIFURCATION_NAMES = {"fold": "fold", "hopf": "Hopf", "branch_point": "branch point", "flip": "flip (period doubling)",
+                     "neimark_sacker": "Neimark-Sacker"}
+
+
+def _branch_readout(y: Any, system: System) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """The function (m, n) -> (m,) that ``y`` names and its axis label."""
+    if y is None:
+        y = 0
+    if callable(y):
+        name = getattr(y, "__name__", "")
+        return (lambda X: np.asarray(y(X), dtype=float).reshape(len(X))), (
+            name if name and name != "<lambda>" else "y(x)")
+    if isinstance(y, str) and y == "norm":
+        return (lambda X: np.linalg.norm(X, axis=1)), "|" + ", ".join(system.state_names[:3]) + (
+            ", ...|" if system.dim > 3 else "|")
+    if isinstance(y, str):
+        if y not in system.state_names:
+            raise ValueError(f"y must be a state name {list(system.state_names)}, an index, 'norm' or a function of "
+                             f"x, got {y!r}")
+        y = system.state_names.index(y)
+    if isinstance(y, (int, np.integer)) and not isinstance(y, bool) and -system.dim <= y < system.dim:
+        k = int(y)
+        return (lambda X: X[:, k]), system.state_names[k]
+    raise ValueError(f"y must be a state index in [0, {system.dim}), a state name, 'norm' or a function of x, "
+                     f"got {y!r}")
+
+
+def stability_runs(branch: Branch) -> list[tuple[int, int]]:
+    """The maximal runs [start, stop) of points of ``branch`` with the same stability and index.
+
+    Examples
+    --------
+    >>> from dynsys import System, continuation
+    >>> pitchfork = System.from_strings({"x": "mu*x - x**3"}, {"mu": -1.0})
+    >>> branch = continuation(pitchfork, "mu", [0.0], p_span=(-1, 1))
+    >>> [bool(branch.stable[a]) for a, b in stability_runs(branch)]
+    [True, False]
+    """
+    key = np.stack([branch.stable.astype(int), branch.index], axis=1)
+    cuts = np.flatnonzero(np.any(np.diff(key, axis=0) != 0, axis=1)) + 1
+    edges = [0, *cuts.tolist(), len(branch)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _joined_at_special_points(branch: Branch, readout: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The branch's (p, y) with a joint after each point, shape (2m - 1,): the special point between the
+    two neighbours where there is one, else the next point, so that runs of
+    :func:`stability_runs` [a, b) are drawn as the slices [2a − 1, 2b − 1] and meet at the special points."""
+    p, X = branch.p.copy(), branch.x.copy()
+    joints_p, joints_x = p[1:].copy(), X[1:].copy()
+    for b in branch.bifurcations:
+        k = int(np.searchsorted(branch.s, b.s)) - 1
+        if 0 <= k < len(branch) - 1:
+            joints_p[k], joints_x[k] = b.p, b.x
+    P = np.empty(2 * len(p) - 1)
+    Xs = np.empty((2 * len(p) - 1, X.shape[1]))
+    P[0::2], P[1::2], Xs[0::2], Xs[1::2] = p, joints_p, X, joints_x
+    return P, readout(Xs)
+
+
+def plot_bifurcation_diagram(diagram: BifurcationDiagram | Branch, y: Any = None, *, ax: Axes | None = None) -> Figure:
+    """Draw branches of fixed points against their parameter, with their special points.
+
+    Stable parts of a branch are solid black lines, unstable ones dashed, in
+    the colour of :func:`point_style` for their index (a saddle of index k;
+    grey where a point is neither, non-hyperbolic); each run of one
+    stability and index is one line, joined to the next at the point where
+    it changes.  Special points are marked and labelled as AUTO-07p and
+    BifurcationKit.jl label them: fold "LP", Hopf "H", branch point "BP",
+    flip "PD", Neimark-Sacker "NS".  The legend names what is drawn.
+
+    Parameters
+    ----------
+    diagram : BifurcationDiagram or Branch
+    y : int, str or callable, optional
+        What to plot against the parameter: a state's index or name (default
+        the first state), ``"norm"`` (|x|), or a function of the states
+        (m, n) -> (m,), a network's readout for instance.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Figure
+
+    Examples
+    --------
+    >>> from dynsys import System, bifurcation_diagram
+    >>> pitchfork = System.from_strings({"x": "mu*x - x**3"}, {"mu": 0.0})
+    >>> fig = plot_bifurcation_diagram(bifurcation_diagram(pitchfork, "mu", (-1.0, 1.0)))
+    >>> ax = fig.axes[0]
+    >>> ax.get_xlabel(), ax.get_ylabel(), [t.get_text() for t in ax.texts]
+    ('mu', 'x', ['BP'])
+    """
+    if isinstance(diagram, Branch):
+        branches, bifurcations = (diagram,), diagram.bifurcations
+    elif isinstance(diagram, BifurcationDiagram):
+        branches, bifurcations = diagram.branches, diagram.bifurcations
+    else:
+        raise TypeError(f"diagram must be a BifurcationDiagram or a Branch, got {type(diagram).__name__}")
+    if not branches:
+        raise ValueError("diagram has no branches to draw")
+    system, param = branches[0].system, branches[0].param
+    readout, ylabel = _branch_readout(y, system)
+    fig, ax = _new_axes(ax, (6.4, 4.4))
+    legend: dict[str, dict[str, Any]] = {}
+    for branch in branches:
+        P, values = _joined_at_special_points(branch, readout)
+        for a, b in stability_runs(branch):
+            stable, index = bool(branch.stable[a]), int(branch.index[a])
+            if stable:
+                color, style, label = BLACK, "-", "stable"
+            elif index > 0:
+                color, style, label = point_style("saddle", index)["color"], "--", f"unstable, index {index}"
+            else:
+                color, style, label = GREY, "--", "non-hyperbolic"
+            run = slice(max(2 * a - 1, 0), 2 * b)
+            ax.plot(P[run], values[run], style, color=color, lw=1.6)
+            legend.setdefault(label, dict(color=color, ls=style, lw=1.6))
+    for kind in BIFURCATION_LABELS:
+        points = [b for b in bifurcations if b.kind == kind]
+        if not points:
+            continue
+        P = np.array([b.p for b in points])
+        Y = readout(np.array([b.x for b in points]))
+        ax.scatter(P, Y, marker=BIFURCATION_MARKERS[kind], s=40, facecolors=VERMILLION, edgecolors=BLACK,
+                   linewidths=0.6, zorder=5, label=f"{BIFURCATION_LABELS[kind]}: {BIFURCATION_NAMES[kind]}")
+        for p, v in zip(P, Y):
+            ax.annotate(BIFURCATION_LABELS[kind], (p, v), xytext=(5, 5), textcoords="offset points", fontsize=9)
+    for label, style in sorted(legend.items(), key=lambda item: (item[0] != "stable", item[0])):
+        ax.plot([], [], label=label, **style)
+    ax.set_xlabel(param)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{system.name}: fixed points against {param}")
+    ax.legend(fontsize=8, loc="best")
+    return fig

@@ -215,3 +215,69 @@ def test_a_three_state_system_is_shown_on_its_own_axes_everywhere(capsys, tmp_pa
     for r in rows:
         assert plain.nodes[r["id"]]["coord_x"] == pytest.approx(float(r["coord_x"]))
     assert sorted(round(float(r["coord_x"]), 9) for r in rows) == [-1.0, 0.0, 1.0]
+
+
+# ------------------------------------------------------------ dynsys continue
+def special_rows(out):
+    """The rows of the special-point table that `dynsys continue` prints: kind and the parameter's value."""
+    return [(line.split()[0], float(line.split()[1])) for line in out.splitlines()
+            if line.strip().split(" ")[0] in ("fold", "hopf", "branch_point", "flip", "neimark_sacker")]
+
+
+def test_continue_lorenz_diagram_writes_its_files(capsys, tmp_path):
+    sigma, beta = 10.0, 8 / 3
+    code, out, err = run(capsys, "continue", "lorenz", "--param", "rho", "--span=0.5:30", "--out", str(tmp_path))
+    assert code == 0, err
+    rows = special_rows(out)
+    rho_h = sigma * (sigma + beta + 3) / (sigma - beta - 1)
+    assert [k for k, _ in rows] == ["branch_point", "hopf", "hopf"]
+    assert rows[0][1] == pytest.approx(1.0, abs=1e-8) and all(p == pytest.approx(rho_h, rel=1e-8) for _, p in rows[1:])
+    for name in ("diagram.png", "branches.json", "branches.csv", "bifurcations.csv", "report.html"):
+        assert (tmp_path / name).is_file(), name
+    lines = (tmp_path / "branches.csv").read_text().splitlines()
+    assert lines[0] == "branch,rho,x,y,z,index,stable,s"
+    for line in lines[1:]:  # every point is a Lorenz fixed point
+        _, rho, *xyz, _, _, _ = line.split(",")
+        assert np.min(np.linalg.norm(lorenz_points(rho=float(rho)) - np.array(xyz, float), axis=1)) < 1e-8
+    special = (tmp_path / "bifurcations.csv").read_text().splitlines()
+    assert special[0] == "kind,label,rho,x,y,z,frequency,branch" and [r.split(",")[1] for r in special[1:]] == [
+        "BP", "H", "H"]
+    assert float(special[2].split(",")[6]) == pytest.approx(np.sqrt(beta * (sigma + rho_h)), rel=1e-8)
+    from dynsys import BifurcationDiagram, models
+    assert len(BifurcationDiagram.load(tmp_path / "branches.json", models.lorenz()).branches) == 3
+    assert "Special points" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.parametrize("start", [["--x0", "0.6"], ["--from-point", "1"]])
+def test_continue_one_branch_of_the_logistic_map(capsys, start):
+    # fixed points at r = 3.2: 0 (index 1) and 1 - 1/r (index 1, multiplier 2 - r = -1.2); the flip at r = 3
+    code, out, err = run(capsys, "continue", "logistic", "--param", "r", "--span=2.5:3.4", "--set", "r=3.2", *start)
+    assert code == 0, err
+    assert special_rows(out) == [("flip", pytest.approx(3.0, abs=1e-8))]
+    assert "1 branch in r" in out
+
+
+def test_continue_saddle_node_from_a_toml_file(capsys, tmp_path):
+    path = tmp_path / "saddle_node.toml"
+    path.write_text('name = "saddle-node"\nkind = "flow"\n[states]\nx = "mu - x**2"\n[params]\nmu = 1.0\n')
+    code, out, err = run(capsys, "continue", str(path), "--param", "mu", "--span=-1:1")
+    assert code == 0, err
+    assert special_rows(out) == [("fold", pytest.approx(0.0, abs=1e-8))]
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["lorenz", "--param", "nu", "--span=0:1"], "--param: 'nu' is not a parameter of lorenz"),
+        (["lorenz", "--param", "rho", "--span=2:1"], "--span"),
+        (["lorenz", "--param", "rho", "--span=a:b"], "--span"),
+        (["lorenz", "--param", "rho", "--span=0:30", "--x0", "1,2"], "--x0: '1,2' has 2 numbers; lorenz has 3"),
+        (["lorenz", "--param", "rho", "--span=0:30", "--from-point", "7"], "--from-point"),
+        (["lorenz", "--param", "rho", "--span=0:30", "--max-steps", "0"], "--max-steps"),
+        (["lorenzz", "--param", "rho", "--span=0:30"], "did you mean lorenz"),
+    ],
+)
+def test_continue_bad_input_exits_2_with_one_line(capsys, argv, needle):
+    code, out, err = run(capsys, "continue", *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and needle in err

@@ -3,13 +3,16 @@
     dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT] [--graph OUT] [--out DIR]
     dynsys analyze NETWORK.npz|NETWORK.pt [--cell CELL] [--readout NAME] [--input U1,U2,...] ...
     dynsys flipflop [--model FILE.npz|FILE.pt [--cell CELL] [--readout NAME]] [--train] [--input U1,...] ...
+    dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--out DIR]
     dynsys models
 
 ``analyze`` finds and classifies the fixed and slow points of a built-in
 model (see ``dynsys models``), of a system declared in a TOML file or of a
 recurrent network (see dynsys.rnn.load_network) at a constant input, prints
 them as a table and optionally writes them as JSON, the transition graph
-and a report (:mod:`dynsys.cli.analyze`).  ``flipflop`` opens a
+and a report (:mod:`dynsys.cli.analyze`).  ``continue`` follows the fixed
+points in a parameter and prints their special points, or writes the
+bifurcation diagram (:mod:`dynsys.cli.continue_`).  ``flipflop`` opens a
 recurrent network trained on the n-bit flip-flop (the bundled one by
 default; see :mod:`dynsys.cli.flipflop`).  Exit status: 0 when done (a result
 cut short by ``--max-time`` says so on stderr), 2 for bad input, 1 for a
@@ -23,10 +26,10 @@ import sys
 from typing import Sequence
 
 from .. import __version__
-from . import analyze, flipflop, models
+from . import analyze, continue_, flipflop, models
 from .inputs import UsageError
 
-JOBS = {"analyze": analyze, "flipflop": flipflop, "models": models}
+JOBS = {"analyze": analyze, "continue": continue_, "flipflop": flipflop, "models": models}
 """The jobs by command name: each module has ``HELP``, ``DESCRIPTION``, ``add_arguments`` and ``run``."""
 
 

@@ -193,6 +193,7 @@ def write_html_report(
     figures: Mapping[str, str],
     table: Sequence[Mapping[str, Any]],
     links: Mapping[str, str] | None = None,
+    table_title: str = "Fixed and slow points",
     command: str | None = None,
     version: str | None = None,
     when: str | None = None,
@@ -211,6 +212,8 @@ def write_html_report(
         Preformatted text (shown as is, long lines wrapped).
     figures : mapping of caption -> file name (relative to the page)
     table : rows (dicts with the same keys) for the table of points
+    table_title : str, default "Fixed and slow points"
+        The table's heading.
     links : mapping of text -> file name (data files to download)
     command : str, optional
         The command line of the run (e.g. ``shlex.join(sys.argv)``), shown
@@ -264,7 +267,7 @@ def write_html_report(
     ]
     if table:
         keys = list(table[0])
-        parts.append("<h2>Fixed and slow points</h2><table><tr>" + "".join(f"<th>{e(k)}</th>" for k in keys) + "</tr>")
+        parts.append(f"<h2>{e(table_title)}</h2><table><tr>" + "".join(f"<th>{e(k)}</th>" for k in keys) + "</tr>")
         parts += ["<tr>" + "".join(f"<td>{e(_cell(row[k]))}</td>" for k in keys) + "</tr>" for row in table]
         parts.append("</table>")
     if links:

@@ -1,0 +1,239 @@
+"""The ``dynsys continue`` job: branches of fixed points in a parameter, their special points, the diagram.
+
+    dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--out DIR]
+
+Without ``--x0`` or ``--from-point`` it builds the whole bifurcation diagram
+(:func:`dynsys.bifurcation_diagram`: the fixed points at the span's ends
+and inside it, continued, with branch switching at branch points); with
+one of them, the one branch through that point (:func:`dynsys.continuation`),
+starting at the parameter's value (the span's low end when the value lies
+outside the span).  It prints the special points as a table and, with
+``--out``, writes ``diagram.png``, ``branches.json`` (exact, read back by
+:meth:`dynsys.BifurcationDiagram.load`), ``branches.csv`` (one row per
+point: branch, p, the state, index, stable, s), ``bifurcations.csv`` and
+``report.html``.  Continuing a network in its input (``--along``) is a
+later step.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write_text
+from ..bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
+from ..continuation import continuation
+from ..fixed_points import find_fixed_points
+from ..parse import parse_assignment
+from ..systems import System
+from .analyze import load_model_or_file
+from .inputs import UsageError, check_output_paths
+from .outputs import command_line, save_figures
+from .report import Progress, write_html_report, write_points_csv
+
+HELP = "continue fixed points in a parameter: branches, folds, Hopf points, the bifurcation diagram"
+DESCRIPTION = (
+    "Follow the fixed points of a built-in model or TOML file as the parameter --param runs over --span "
+    "(pseudo-arclength continuation), locate their special points (fold LP, Hopf H, branch point BP, flip PD, "
+    "Neimark-Sacker NS) and print them as a table; with --out also write the diagram, the branches and "
+    "report.html. Without --x0 or --from-point, all the branches found from the fixed points at several values "
+    "of the parameter. Write --span=LO:HI when LO is negative."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``dynsys continue``.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="dynsys continue")
+    >>> add_arguments(parser)
+    >>> args = parser.parse_args(["lorenz", "--param", "rho", "--span=0.5:30", "--from-point", "0"])
+    >>> args.target, args.param, args.span, args.from_point, args.x0, args.max_steps
+    ('lorenz', 'rho', '0.5:30', 0, None, 1000)
+    """
+    parser.add_argument("target", metavar="MODEL_OR_FILE", help="built-in model name or TOML file")
+    parser.add_argument("--param", required=True, metavar="NAME", help="the parameter to vary")
+    parser.add_argument("--span", required=True, metavar="LO:HI", help="its interval (write --span=LO:HI if LO < 0)")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--x0", metavar="X1,X2,...", help="continue the one branch through the fixed point near x0")
+    start.add_argument("--from-point", type=int, metavar="K",
+                       help="continue the one branch through fixed point K of the table of 'dynsys analyze'")
+    parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="set another parameter (repeatable)")
+    parser.add_argument("--out", metavar="DIR", help="write diagram.png, branches.json/.csv, bifurcations.csv and "
+                        "report.html to DIR")
+    parser.add_argument("--max-steps", type=int, default=1000, help="continuation steps per direction (default 1000)")
+    parser.add_argument("--n-starts", type=int, default=64, help="starts of each search for fixed points (default 64)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+
+
+def parse_span(spec: str) -> tuple[float, float]:
+    """``"LO:HI"`` as (LO, HI), finite with LO < HI.
+
+    Examples
+    --------
+    >>> parse_span("-1:2.5")
+    (-1.0, 2.5)
+    >>> parse_span("2:1")
+    Traceback (most recent call last):
+    ...
+    dynsys.cli.inputs.UsageError: --span: '2:1' must be LO:HI with LO < HI
+    """
+    try:
+        lo, hi = (float(v) for v in spec.split(":"))
+    except ValueError:
+        raise UsageError(f"--span: cannot read {spec!r}; write LO:HI (--span=LO:HI when LO is negative)") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise UsageError(f"--span: {spec!r} must be LO:HI with LO < HI")
+    return lo, hi
+
+
+def _start(system: System, param: str, args: argparse.Namespace, p0: float) -> np.ndarray:
+    """The starting state that ``--x0`` or ``--from-point`` names."""
+    if args.x0 is not None:
+        try:
+            x0 = np.array([float(v) for v in args.x0.split(",")])
+        except ValueError:
+            raise UsageError(f"--x0: cannot read {args.x0!r}; write X1,X2,... ({system.dim} numbers)") from None
+        if x0.shape != (system.dim,) or not np.isfinite(x0).all():
+            raise UsageError(f"--x0: {args.x0!r} has {len(x0)} numbers; {system.name} has {system.dim} states "
+                             f"({', '.join(system.state_names)})")
+        return x0
+    points = find_fixed_points(system, n_starts=args.n_starts, seed=args.seed).fixed()
+    if not 0 <= args.from_point < len(points):
+        raise UsageError(f"--from-point: {system.name} at {param} = {p0:g} has {len(points)} fixed points "
+                         f"(0 to {len(points) - 1}), not {args.from_point}")
+    return points.x[args.from_point]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``dynsys continue``: check the options, load, continue, print, write; the exit status.
+
+    Raises
+    ------
+    UsageError
+        For bad input, before anything is computed.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> args = parser.parse_args(["logistic", "--param", "r", "--span", "2.5:3.4", "--x0", "0.6"])
+    >>> args.argv = []
+    >>> with contextlib.redirect_stdout(io.StringIO()) as printed:
+    ...     status = run(args)
+    >>> status, printed.getvalue().splitlines()[-1].split()
+    (0, ['flip', '3', '0.666667', '0'])
+    """
+    clock = time.perf_counter()
+    if args.max_steps < 1 or args.n_starts < 1:
+        raise UsageError(f"--max-steps and --n-starts must be at least 1, got {args.max_steps} and {args.n_starts}")
+    check_output_paths(args.out)
+    lo, hi = parse_span(args.span)
+    system = load_model_or_file(args.target)
+    if args.set:
+        system = system.with_params(**dict(parse_assignment(a) for a in args.set))
+    if args.param not in system.params:
+        raise UsageError(f"--param: {args.param!r} is not a parameter of {system.name}; its parameters are "
+                         f"{', '.join(system.params) or 'none'}")
+    p0 = system.params[args.param] if lo <= system.params[args.param] <= hi else lo
+    system = system.with_params(**{args.param: p0})
+    progress = Progress(2 if args.out else 1, start=clock)
+    if args.x0 is None and args.from_point is None:
+        progress.step("tracing the bifurcation diagram")
+        diagram = bifurcation_diagram(system, args.param, (lo, hi), n_starts=args.n_starts, seed=args.seed,
+                                      max_steps=args.max_steps)
+    else:
+        progress.step("continuing the branch")
+        branch = continuation(system, args.param, _start(system, args.param, args, p0), p_span=(lo, hi),
+                              max_steps=args.max_steps)
+        diagram = BifurcationDiagram(branches=(branch,), bifurcations=sorted(branch.bifurcations, key=lambda b: b.p),
+                                     system=system, param=args.param, p_span=(lo, hi))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        progress.step("writing the diagram, the branches and the report")
+        written = write_outputs(diagram, out, command=command_line(args.argv))
+    progress.done()
+    params = ", ".join(f"{k}={v:g}" for k, v in system.params.items() if k != args.param)
+    print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
+    print(diagram.table())
+    if args.out:
+        print("wrote " + ", ".join(p.name for p in written) + f" to {out}")
+        print(f"report: {(out / 'report.html').resolve()}")
+    return 0
+
+
+def branch_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
+    """One row per point of every branch: branch, the parameter, the state, index, stable, s.
+
+    Examples
+    --------
+    >>> from dynsys import models
+    >>> diagram = bifurcation_diagram(models.logistic(), "r", (2.5, 3.4))
+    >>> list(branch_rows(diagram)[0])
+    ['branch', 'r', 'x', 'index', 'stable', 's']
+    """
+    names = diagram.system.state_names
+    return [
+        {"branch": k, diagram.param: float(p), **dict(zip(names, map(float, x))), "index": int(i),
+         "stable": bool(stable), "s": float(s)}
+        for k, branch in enumerate(diagram.branches)
+        for p, x, i, stable, s in zip(branch.p, branch.x, branch.index, branch.stable, branch.s)
+    ]
+
+
+def bifurcation_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
+    """One row per special point: kind, label, the parameter, the state, frequency, branch.
+
+    Examples
+    --------
+    >>> from dynsys import models
+    >>> bifurcation_rows(bifurcation_diagram(models.logistic(), "r", (2.5, 3.4)))[0]["label"]
+    'PD'
+    """
+    from ..plot import BIFURCATION_LABELS  # matplotlib is loaded only when a job draws
+
+    names = diagram.system.state_names
+    return [
+        {"kind": b.kind, "label": BIFURCATION_LABELS[b.kind], diagram.param: b.p,
+         **dict(zip(names, map(float, b.x))), "frequency": "" if b.frequency is None else b.frequency,
+         "branch": diagram.branch_of(b)}
+        for b in diagram.bifurcations
+    ]
+
+
+def write_outputs(diagram: BifurcationDiagram, out: Path, *, command: str | None = None) -> list[Path]:
+    """Write diagram.png, branches.json, branches.csv, bifurcations.csv and report.html to ``out``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from dynsys import models
+    >>> written = write_outputs(bifurcation_diagram(models.logistic(), "r", (2.5, 3.4)), Path(tempfile.mkdtemp()))
+    >>> [p.name for p in written]
+    ['diagram.png', 'branches.json', 'branches.csv', 'bifurcations.csv', 'report.html']
+    """
+    from .. import __version__, plot  # matplotlib is loaded only when a job draws
+
+    system = diagram.system
+    y = "norm" if system.dim > 1 else None
+    caption = f"Fixed points of {system.name} against {diagram.param}: stable solid, unstable dashed"
+    figures = {"diagram.png": (caption, plot.plot_bifurcation_diagram(diagram, y))}
+    rows = bifurcation_rows(diagram)
+    written = [
+        *save_figures(figures, out),
+        atomic_write_text(out / "branches.json", diagram.to_json()),
+        write_points_csv(branch_rows(diagram), out / "branches.csv"),
+        write_points_csv(rows, out / "bifurcations.csv"),
+    ]
+    report = write_html_report(
+        out / "report.html", title=f"dynsys continuation of {system.name} in {diagram.param}",
+        summary=diagram.table(), figures={caption: "diagram.png"}, table=rows, table_title="Special points",
+        links={p.name: p.name for p in written[1:]}, command=command, version=__version__,
+    )
+    return [*written, report]
