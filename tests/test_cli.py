@@ -275,9 +275,45 @@ def test_continue_saddle_node_from_a_toml_file(capsys, tmp_path):
         (["lorenz", "--param", "rho", "--span=0:30", "--from-point", "7"], "--from-point"),
         (["lorenz", "--param", "rho", "--span=0:30", "--max-steps", "0"], "--max-steps"),
         (["lorenzz", "--param", "rho", "--span=0:30"], "did you mean lorenz"),
+        (["lorenz", "--span=0:30"], "--param NAME is needed"),
+        (["lorenz", "--along", "1,0", "--span=0:1"], "--along: only for a network file"),
     ],
 )
 def test_continue_bad_input_exits_2_with_one_line(capsys, argv, needle):
     code, out, err = run(capsys, "continue", *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+def two_bistable_units(tmp_path):
+    """h' = tanh(2h + u) per unit (W_hh = 2I, W_ih = I): h = tanh(2h + s) has folds where 2(1 - h^2) = 1,
+    h = -+1/sqrt(2), s = +-(sqrt(2) - atanh(1/sqrt(2))) = +-0.53283."""
+    path = tmp_path / "net.npz"
+    np.savez(path, weight_ih_l0=np.eye(2), weight_hh_l0=2 * np.eye(2))
+    return path
+
+
+def test_continue_a_network_along_an_input(capsys, tmp_path):
+    path = two_bistable_units(tmp_path)
+    fold = np.sqrt(2) - np.arctanh(1 / np.sqrt(2))
+    code, out, err = run(capsys, "continue", str(path), "--cell", "rnn_tanh", "--along", "1,0", "--span=-1:1",
+                         "--x0", "0.96,0.96")
+    assert code == 0, err
+    assert special_rows(out) == [("fold", pytest.approx(-fold, abs=1e-8)), ("fold", pytest.approx(fold, abs=1e-8))]
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--along", "1,0,0"], "--along: 3 values given; the network has 2 inputs"),
+        (["--along", "0,0"], "--along: the direction must not be zero"),
+        (["--along", "1,0", "--param", "rho"], "--param: a network continued --along has the one parameter s"),
+        (["--along", "1,0", "--input", "1"], "--input: 1 values given"),
+    ],
+)
+def test_continue_a_network_refuses_bad_directions(capsys, tmp_path, argv, needle):
+    path = two_bistable_units(tmp_path)
+    code, out, err = run(capsys, "continue", str(path), "--cell", "rnn_tanh", "--span=-1:1", "--x0", "0.96,0.96",
+                         *argv)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and needle in err

@@ -99,12 +99,15 @@ def _parse_bounds(spec: str, dim: int) -> np.ndarray:
 
 
 def load_model_or_file(
-    target: str, *, cell: str | None = None, readout: str | None = None, input: str | None = None
+    target: str, *, cell: str | None = None, readout: str | None = None, input: str | None = None,
+    along: str | None = None,
 ) -> System:
     """A built-in model by name, a system from a TOML file, or a network file (.npz, .pt) at input ``input``.
 
-    ``cell``, ``readout`` and ``input`` (``"1,0,0"``, zeros when None) are
-    the options ``--cell``, ``--readout`` and ``--input``, which only a
+    ``cell``, ``readout``, ``input`` (``"1,0,0"``, zeros when None) and
+    ``along`` (a direction d: the network at input u + s d, with the one
+    parameter "s", :meth:`dynsys.rnn.RNNCell.system`) are the options
+    ``--cell``, ``--readout``, ``--input`` and ``--along``, which only a
     network file takes.
 
     Raises
@@ -125,8 +128,12 @@ def load_model_or_file(
     path = Path(target)
     if target not in MODELS and path.suffix.lower() in NETWORK_SUFFIXES:
         network = read_network(path, cell, False if readout is None else readout)  # the dynamics need no readout
-        return network.system(input_vector(input, network))
-    given = [f"--{k}" for k, v in (("cell", cell), ("readout", readout), ("input", input)) if v is not None]
+        direction = input_vector(along, network, "--along")
+        if direction is not None and not np.any(direction):
+            raise UsageError(f"--along: the direction must not be zero, got {along!r}")
+        return network.system(input_vector(input, network), along=direction)
+    given = [f"--{k}" for k, v in (("cell", cell), ("readout", readout), ("input", input), ("along", along))
+             if v is not None]
     if given:
         raise UsageError(f"{', '.join(given)}: only for a network file ({', '.join(NETWORK_SUFFIXES)}), not {target!r}")
     if target in MODELS:

@@ -1,6 +1,7 @@
 """The ``dynsys continue`` job: branches of fixed points in a parameter, their special points, the diagram.
 
     dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--out DIR]
+    dynsys continue NETWORK.npz --along 1,0,0 --span=LO:HI [--input U1,U2,...] [--cell CELL] ...
 
 Without ``--x0`` or ``--from-point`` it builds the whole bifurcation diagram
 (:func:`dynsys.bifurcation_diagram`: the fixed points at the span's ends
@@ -11,8 +12,10 @@ outside the span).  It prints the special points as a table and, with
 ``--out``, writes ``diagram.png``, ``branches.json`` (exact, read back by
 :meth:`dynsys.BifurcationDiagram.load`), ``branches.csv`` (one row per
 point: branch, p, the state, index, stable, s), ``bifurcations.csv`` and
-``report.html``.  Continuing a network in its input (``--along``) is a
-later step.
+``report.html``.  A network file (.npz, .pt) is continued in its input:
+``--along 1,0,0`` follows its fixed points at input u + s d (u from
+``--input``, zeros by default; d the direction) as s runs over ``--span``
+(the parameter is ``s``; :meth:`dynsys.rnn.RNNCell.system`).
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from ..bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from ..continuation import continuation
 from ..fixed_points import find_fixed_points
 from ..parse import parse_assignment
+from ..rnn import CELLS
 from ..systems import System
 from .analyze import load_model_or_file
 from .inputs import UsageError, check_output_paths
@@ -55,8 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     >>> args.target, args.param, args.span, args.from_point, args.x0, args.max_steps
     ('lorenz', 'rho', '0.5:30', 0, None, 1000)
     """
-    parser.add_argument("target", metavar="MODEL_OR_FILE", help="built-in model name or TOML file")
-    parser.add_argument("--param", required=True, metavar="NAME", help="the parameter to vary")
+    parser.add_argument("target", metavar="MODEL_OR_FILE", help="built-in model name, TOML file or network file")
+    parser.add_argument("--param", metavar="NAME", help="the parameter to vary (a network with --along: s)")
+    parser.add_argument("--along", metavar="D1,D2,...", help="network files: continue in the input u + s d along "
+                        "this direction d (one value per input); the parameter is s")
+    parser.add_argument("--input", metavar="U1,U2,...", help="network files: the input u at s = 0 (default zeros)")
+    parser.add_argument("--cell", choices=CELLS, help="network files: the cell, when the weights cannot tell")
     parser.add_argument("--span", required=True, metavar="LO:HI", help="its interval (write --span=LO:HI if LO < 0)")
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--x0", metavar="X1,X2,...", help="continue the one branch through the fixed point near x0")
@@ -134,32 +142,37 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-steps and --n-starts must be at least 1, got {args.max_steps} and {args.n_starts}")
     check_output_paths(args.out)
     lo, hi = parse_span(args.span)
-    system = load_model_or_file(args.target)
+    if args.along is not None and args.param not in (None, "s"):
+        raise UsageError(f"--param: a network continued --along has the one parameter s, not {args.param!r}")
+    param = "s" if args.along is not None else args.param
+    if param is None:
+        raise UsageError("--param NAME is needed (or --along D1,D2,... for a network file)")
+    system = load_model_or_file(args.target, cell=args.cell, input=args.input, along=args.along)
     if args.set:
         system = system.with_params(**dict(parse_assignment(a) for a in args.set))
-    if args.param not in system.params:
-        raise UsageError(f"--param: {args.param!r} is not a parameter of {system.name}; its parameters are "
+    if param not in system.params:
+        raise UsageError(f"--param: {param!r} is not a parameter of {system.name}; its parameters are "
                          f"{', '.join(system.params) or 'none'}")
-    p0 = system.params[args.param] if lo <= system.params[args.param] <= hi else lo
-    system = system.with_params(**{args.param: p0})
+    p0 = system.params[param] if lo <= system.params[param] <= hi else lo
+    system = system.with_params(**{param: p0})
     progress = Progress(2 if args.out else 1, start=clock)
     if args.x0 is None and args.from_point is None:
         progress.step("tracing the bifurcation diagram")
-        diagram = bifurcation_diagram(system, args.param, (lo, hi), n_starts=args.n_starts, seed=args.seed,
+        diagram = bifurcation_diagram(system, param, (lo, hi), n_starts=args.n_starts, seed=args.seed,
                                       max_steps=args.max_steps)
     else:
         progress.step("continuing the branch")
-        branch = continuation(system, args.param, _start(system, args.param, args, p0), p_span=(lo, hi),
+        branch = continuation(system, param, _start(system, param, args, p0), p_span=(lo, hi),
                               max_steps=args.max_steps)
         diagram = BifurcationDiagram(branches=(branch,), bifurcations=sorted(branch.bifurcations, key=lambda b: b.p),
-                                     system=system, param=args.param, p_span=(lo, hi))
+                                     system=system, param=param, p_span=(lo, hi))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         progress.step("writing the diagram, the branches and the report")
         written = write_outputs(diagram, out, command=command_line(args.argv))
     progress.done()
-    params = ", ".join(f"{k}={v:g}" for k, v in system.params.items() if k != args.param)
+    params = ", ".join(f"{k}={v:g}" for k, v in system.params.items() if k != param)
     print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
     print(diagram.table())
     if args.out:

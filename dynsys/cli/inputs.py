@@ -151,8 +151,8 @@ def read_network(path: Path, cell: str | None, readout: str | Literal[False] | N
     return network
 
 
-def input_vector(spec: str | None, network: rnn.RNNCell) -> np.ndarray | None:
-    """The values of ``--input "1,0,0"``, one per input of ``network``; None when not given.
+def input_vector(spec: str | None, network: rnn.RNNCell, option: str = "--input") -> np.ndarray | None:
+    """The values of ``--input "1,0,0"`` (or of ``option``), one per input of ``network``; None when not given.
 
     Raises
     ------
@@ -175,9 +175,9 @@ def input_vector(spec: str | None, network: rnn.RNNCell) -> np.ndarray | None:
     try:
         u = np.array([float(v) for v in spec.split(",")])
     except ValueError:
-        raise UsageError(f"--input: cannot read {spec!r}; write numbers separated by commas, e.g. 1,0,0") from None
+        raise UsageError(f"{option}: cannot read {spec!r}; write numbers separated by commas, e.g. 1,0,0") from None
     if u.shape != (network.input_size,):
-        raise UsageError(f"--input: {u.size} values given; the network has {network.input_size} inputs")
+        raise UsageError(f"{option}: {u.size} values given; the network has {network.input_size} inputs")
     if not np.all(np.isfinite(u)):
-        raise UsageError(f"--input: every value must be finite, got {spec!r}")
+        raise UsageError(f"{option}: every value must be finite, got {spec!r}")
     return u
