@@ -53,19 +53,29 @@ print(branch.table())
 u_branch, rot_branch = U0 + branch.p, leading_rotation(branch.eigenvalues)
 
 # Level by level: the branch's point at u (its polyline interpolated, Newton-polished by the search from
-# there), its leading unstable complex pair, and the frequency the network produces (simulated).
+# there), its leading unstable complex pair, and the frequency the network produces (simulated).  The same
+# search, seeded also from the orbit at u, counts the fixed points there and tells whether the branch's
+# point is still the one nearest the orbit's mean (the one the oscillation circles).
 levels = np.linspace(U_MIN, U_MAX, 6 if args.quick else 21)
+orbits = cell.run(np.zeros((len(levels), 2000, 1)) + levels[:, None, None])[:, 500:]
 order = np.argsort(branch.p)
-rotation = np.empty(len(levels))
+rotation, at_centre = np.empty(len(levels)), np.empty(len(levels))
+count, circled = np.empty(len(levels), int), np.empty(len(levels), bool)
 for i, u in enumerate(levels):
     guess = np.array([np.interp(u - U0, branch.p[order], branch.x[order, j]) for j in range(branch.x.shape[1])])
-    point = find_fixed_points(cell.system(np.array([u])), starts=guess[None], seed=0).fixed()
-    rotation[i] = leading_rotation(point.eigenvalues[:1])[0] if len(point) else np.nan
+    points = find_fixed_points(cell.system(np.array([u])), starts=np.vstack([guess, orbits[i, ::15]]), seed=0).fixed()
+    k = int(np.argmin(np.linalg.norm(points.x - guess, axis=1)))
+    rotation[i] = leading_rotation(points.eigenvalues[k:k + 1])[0]
+    count[i] = len(points)
+    centre_k = int(np.argmin(np.linalg.norm(points.x - orbits[i].mean(axis=0), axis=1)))
+    circled[i], at_centre[i] = k == centre_k, leading_rotation(points.eigenvalues[centre_k:centre_k + 1])[0]
 produced = cell.output_frequency(levels[:, None])
 
-print(f"{'u':>6} {'target':>8} {'produced':>9} {'arg(lam)':>9} {'arg/produced':>13}")
-for u, w, p, r in zip(levels, target(levels), produced, rotation):
-    print(f"{u:6.3f} {w:8.4f} {p:9.4f} {r:9.4f} {r / p:13.3f}")
+print(f"{'u':>6} {'target':>8} {'produced':>9} {'arg(lam)':>9} {'arg/produced':>13} {'fixed pts':>10} {'circled':>8} {'arg(lam) of the circled':>24}")
+for u, w, p, r, c, o, a in zip(levels, target(levels), produced, rotation, count, circled, at_centre):
+    print(f"{u:6.3f} {w:8.4f} {p:9.4f} {r:9.4f} {r / p:13.3f} {c:10d} {'yes' if o else 'no':>8} {a:24.4f}")
+print("circled: the branch's point is the fixed point nearest the orbit's mean; where not, the last column is "
+      "arg(lambda) of the one that is (NaN: no unstable complex pair)")
 ok = ~np.isnan(rotation)
 ratio = rotation[ok] / produced[ok]
 corr = np.corrcoef(rotation[ok], produced[ok])[0, 1]
@@ -81,7 +91,8 @@ ax.plot(levels, rotation, "s", color="C2")
 ax.set_xlabel("input u")
 ax.set_ylabel("frequency (rad / step)")
 ax.set_title(f"sine-wave generator: arg(λ) tracks the produced frequency only roughly\n"
-             f"(arg λ / produced = {ratio.min():.2f} to {ratio.max():.2f}; both rise with u)", fontsize=10)
+             f"(arg λ / produced = {ratio.min():.2f} to {ratio.max():.2f}; both rise with u; at "
+             f"{(~circled).sum()} of {len(levels)} levels another fixed point is nearer the orbit's mean)", fontsize=9)
 ax.legend(fontsize=8)
 fig.tight_layout()
 fig.savefig(args.out / "sinewave_frequencies.png", dpi=100)
