@@ -71,7 +71,8 @@ for i, u in enumerate(levels):
     circled[i], at_centre[i] = k == centre_k, leading_rotation(points.eigenvalues[centre_k:centre_k + 1])[0]
 produced = cell.output_frequency(levels[:, None])
 
-print(f"{'u':>6} {'target':>8} {'produced':>9} {'arg(lam)':>9} {'arg/produced':>13} {'fixed pts':>10} {'circled':>8} {'arg(lam) of the circled':>24}")
+print(f"{'u':>6} {'target':>8} {'produced':>9} {'arg(lam)':>9} {'arg/produced':>13} {'fixed pts':>10} {'circled':>8} "
+      f"{'arg(lam) of the circled':>24}")
 for u, w, p, r, c, o, a in zip(levels, target(levels), produced, rotation, count, circled, at_centre):
     print(f"{u:6.3f} {w:8.4f} {p:9.4f} {r:9.4f} {r / p:13.3f} {c:10d} {'yes' if o else 'no':>8} {a:24.4f}")
 print("circled: the branch's point is the fixed point nearest the orbit's mean; where not, the last column is "
