@@ -291,3 +291,81 @@ def test_a_pair_turning_real_outside_the_unit_circle_is_no_neimark_sacker_point(
                                  {"p": 0.3}, kind="map")
     branch = check_branch(continuation(system, "p", [0.0] * 4, p_span=(-0.2, 0.5)))
     assert branch.bifurcations == () and set(branch.index) == {2}
+
+
+# ------------------------------------------------------------------ the cusp
+@settings(max_examples=10, deadline=None)
+@given(beta2=st.floats(0.1, 3.0))
+def test_cusp_folds_lie_on_the_fold_curve(beta2):
+    # x' = beta1 + beta2 x - x^3 in beta1 at fixed beta2 > 0: F = F_x = 0 gives x^2 = beta2/3 and
+    # beta1 = x^3 - beta2 x = -+2 (beta2/3)^{3/2}, the fold curve 27 beta1^2 = 4 beta2^3 (Kuznetsov §8.2)
+    system = System.from_strings({"x": "b1 + b2*x - x**3"}, {"b1": 0.0, "b2": beta2}, name="cusp")
+    b1_star = 2 * (beta2 / 3) ** 1.5
+    # x = sqrt(beta2) at beta1 = 0; dsmax = 0.1: with the default (span/10 = 0.8 at beta2 = 3) the secant
+    # predictor steps across the fold onto the lower sheet (seen at beta2 = 3; no fold is then detected)
+    span = (-2 * b1_star, 2 * b1_star)
+    branch = check_branch(continuation(system, "b1", [np.sqrt(beta2)], p_span=span, dsmax=0.1))
+    assert kinds(branch) == ["fold", "fold"]
+    for fold in branch.bifurcations:
+        assert close(abs(fold.p), b1_star) and close(27 * fold.p**2, 4 * beta2**3)
+        assert abs(fold.x[0] ** 2 - beta2 / 3) < 1e-6   # p is quadratic in x there: x to sqrt of p's accuracy
+    assert sorted(b.p for b in branch.bifurcations) == pytest.approx([-b1_star, b1_star], rel=1e-8)
+
+
+@pytest.mark.parametrize("beta2", [-1.0, -0.1, 0.0])
+def test_cusp_without_folds_for_nonpositive_beta2(beta2):
+    # for beta2 <= 0, F_x = beta2 - 3x^2 < 0 except at x = 0 when beta2 = 0 (the cusp point itself, where F_xx = 0
+    # too and x(beta1) = beta1^{1/3} is monotone): one stable equilibrium for every beta1, no fold
+    system = System.from_strings({"x": "b1 + b2*x - x**3"}, {"b1": 0.0, "b2": beta2}, name="cusp")
+    branch = check_branch(continuation(system, "b1", [0.0], p_span=(-2.0, 2.0)))
+    assert kinds(branch) == [] and branch.stop_reason == ("p_span", "p_span")
+    assert np.all(np.diff(branch.p) > 0) and branch.stable[branch.x[:, 0] != 0].all()  # x = 0, beta2 = 0: lambda = 0
+    assert np.allclose(branch.p, branch.x[:, 0] ** 3 - beta2 * branch.x[:, 0], atol=1e-9)
+
+
+# ------------------------------------------------------------ a trained network
+def test_flipflop_memory_vanishes_at_folds_and_the_branch_holds_every_fixed_point_it_passes():
+    """Continuing the flip-flop network along input bit 0 from the memory (-1, +1, +1).
+
+    Independent checks: (a) at sampled input levels s_k, ``find_fixed_points`` from random starts
+    finds exactly as many fixed points on the branch as the branch's polyline crosses p = s_k, each
+    at the linear interpolation of the polyline there; (b) simulating the network from the memory
+    with the input held just below / just above the fold where it vanishes keeps / loses the bit.
+    """
+    from dynsys import find_fixed_points, rnn
+
+    cell = rnn.load_flipflop()
+    found = find_fixed_points(cell.system(np.zeros(3)), seed=0)
+    memories = found.stable()
+    signs = np.sign(cell.readout(memories.x))
+    x0 = memories.x[np.flatnonzero((signs == [-1, 1, 1]).all(axis=1))[0]]
+    system = cell.system(np.zeros(3), along=np.eye(3)[0])
+    branch = check_branch(continuation(system, "s", x0, p_span=(-1.5, 1.5)), tol=1e-9)
+
+    # the stable segment through the memory (s = 0) ends at folds on both sides: where the memory vanishes
+    k0 = int(np.argmin(np.abs(branch.s)))
+    assert branch.p[k0] == 0.0 and branch.stable[k0]
+    ends = [max((b for b in branch.bifurcations if b.s < 0), key=lambda b: b.s),
+            min((b for b in branch.bifurcations if b.s > 0), key=lambda b: b.s)]
+    assert [b.kind for b in ends] == ["fold", "fold"]
+    lo, hi = sorted(b.p for b in ends)
+    assert lo < 0 < hi and branch.stable[(branch.s > ends[0].s) & (branch.s < ends[1].s)].all()
+
+    # (b) at the fold s = hi pushing bit 0 up erases its -1: just below it the memory is held, just above it
+    # the network (run from the memory for 3000 steps with the input held) ends with bit 0 flipped to +1
+    U = np.array([hi - 0.005, hi + 0.005])[:, None, None] * np.eye(3)[0] + np.zeros((2, 3000, 3))
+    held, lost = np.sign(cell.readout(cell.run(U, h0=x0)[:, -1]))
+    assert np.array_equal(held, [-1, 1, 1]) and lost[0] == 1
+
+    # (a) the branch against the search at input levels where all 27 fixed points of the 3-bit memory exist
+    for s_k in (-0.02, 0.01, 0.03):
+        points = find_fixed_points(system.with_params(s=s_k), seed=0).x
+        d = branch.p - s_k
+        cross = np.flatnonzero(d[:-1] * d[1:] < 0)
+        w = (s_k - branch.p[cross]) / (branch.p[cross + 1] - branch.p[cross])
+        on_branch = branch.x[cross] + w[:, None] * (branch.x[cross + 1] - branch.x[cross])
+        dist = np.linalg.norm(points[:, None] - on_branch[None], axis=2)     # (found, crossings)
+        near = dist.min(axis=1) < 0.05                                      # 0.05: polyline's chord error
+        assert near.sum() == len(cross), (s_k, np.sort(dist.min(axis=1))[: len(cross) + 2])
+        assert np.all(dist.min(axis=1)[~near] > 0.5)                        # the rest are other branches
+        assert len(set(dist[near].argmin(axis=1))) == len(cross)            # one found point per crossing
