@@ -110,7 +110,7 @@ from ._io import (
     restore_nonfinite,
 )
 from ._validate import check_count, check_real, check_real_array
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs, gmres
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
 from .fixed_points import find_fixed_points
 from .fixed_points.numeric import DENSE_MAX_DIM
@@ -595,11 +595,7 @@ class _MatrixFreeProblem(_Problem):
             z = np.ravel(z)
             return np.append(point.op.jvp(z[None, :n])[0] + point.Fp * z[n], c @ z)
 
-        M = LinearOperator((n + 1, n + 1), matvec=matvec, dtype=float)
-        z, info = gmres(M, r, rtol=rtol, atol=0.0, restart=min(GMRES_RESTART, n + 1), maxiter=GMRES_MAXITER)
-        if info < 0 or not np.isfinite(z).all():
-            raise _NoConvergence(f"GMRES failed (info {info})")
-        return z
+        return _gmres(matvec, r, rtol, min(GMRES_RESTART, n + 1))
 
     def first_tangent(self, point: _Point) -> np.ndarray:
         """The null vector of G_y: [[DF, F_p], [cᵀ]] t = e_(n+1) with the fixed random c, p increasing."""
@@ -651,6 +647,57 @@ class _MatrixFreeProblem(_Problem):
         w = self.eigenvalues(point)
         real = w.real[np.abs(w.imag) <= 1e-12 * np.maximum(1.0, np.abs(w))]
         return np.nan if len(real) == 0 else float(real[np.argmin(np.abs(real + 1))] + 1)
+
+
+def _gmres(matvec: Callable[[np.ndarray], np.ndarray], r: np.ndarray, rtol: float, restart: int) -> np.ndarray:
+    """M⁻¹ r by restarted GMRES (Saad and Schultz 1986) to |r − M z| <= rtol |r|, M given by ``matvec``.
+
+    The Arnoldi basis is orthogonalised by classical Gram-Schmidt applied
+    twice (two products with the whole basis per iteration instead of a
+    loop over its vectors), the Hessenberg matrix reduced by Givens rotations
+    as it grows, which give the residual norm at each iteration.  At most ``GMRES_MAXITER`` cycles of ``restart``
+    iterations, after which the last iterate is returned (an inexact
+    Newton step that fails shows in |F|, and the step is halved).
+    """
+    z = np.zeros_like(r)
+    target = rtol * np.linalg.norm(r)
+    res, beta = r, float(np.linalg.norm(r))
+    for _ in range(GMRES_MAXITER):
+        if beta <= target:
+            return z
+        Q = np.zeros((restart + 1, len(r)))
+        R = np.zeros((restart + 1, restart))  # the Hessenberg matrix, rotated to upper triangular
+        cs, sn, g = np.zeros(restart), np.zeros(restart), np.zeros(restart + 1)
+        g[0] = beta
+        Q[0] = res / beta
+        for j in range(restart):
+            v = matvec(Q[j])
+            h = np.zeros(j + 2)
+            for _ in range(2):
+                c = Q[: j + 1] @ v
+                v = v - c @ Q[: j + 1]
+                h[: j + 1] += c
+            h[j + 1] = np.linalg.norm(v)
+            for i in range(j):  # the earlier rotations
+                h[i], h[i + 1] = cs[i] * h[i] + sn[i] * h[i + 1], -sn[i] * h[i] + cs[i] * h[i + 1]
+            rho = float(np.hypot(h[j], h[j + 1]))
+            cs[j], sn[j] = (h[j] / rho, h[j + 1] / rho) if rho > 0 else (1.0, 0.0)
+            breakdown = h[j + 1] <= 1e-14 * beta
+            if not breakdown:
+                Q[j + 1] = v / h[j + 1]
+            h[j], h[j + 1] = rho, 0.0
+            R[: j + 2, j] = h
+            g[j], g[j + 1] = cs[j] * g[j], -sn[j] * g[j]
+            if breakdown or abs(g[j + 1]) <= target:
+                break
+        diag = np.abs(np.diag(R[: j + 1, : j + 1]))
+        if not diag.min() > 0:
+            break  # the operator is singular on the Krylov space: keep z
+        coef = np.linalg.solve(R[: j + 1, : j + 1], g[: j + 1])
+        z = z + coef @ Q[: j + 1]
+        res = r - matvec(z)
+        beta = float(np.linalg.norm(res))
+    return z
 
 
 def _increasing(t: np.ndarray) -> np.ndarray:
