@@ -94,11 +94,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
 from ._io import (
     atomic_write,
@@ -110,8 +112,6 @@ from ._io import (
     restore_nonfinite,
 )
 from ._validate import check_count, check_real, check_real_array
-from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
-
 from .fixed_points import find_fixed_points
 from .fixed_points.numeric import DENSE_MAX_DIM
 from .linearize import Linearization, linearize_matrix
