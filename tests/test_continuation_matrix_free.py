@@ -111,3 +111,53 @@ def test_solver_is_checked():
     system, _, _ = linear_flow(4, 0)
     with pytest.raises(ValueError, match="solver must be one of"):
         continuation(system, "s", np.zeros(4), p_span=(-1.0, 1.0), solver="lu")
+
+
+def hopf_plus_stable(n=60, omega=2.0):
+    """The Hopf normal form in (x₀, x₁) beside n − 2 decaying coordinates x_i' = −d_i x_i, matrix-free.
+
+    x₀' = μ x₀ − ω x₁ − x₀ r², x₁' = ω x₀ + μ x₁ − x₁ r² (r² = x₀² + x₁²): the origin has the pair
+    μ ± iω, a Hopf point at μ = 0 with frequency ω; d_i in [0.5, 3] keep the other n − 2 eigenvalues stable.
+    """
+    d = np.linspace(0.5, 3.0, n - 2)
+
+    def f(X, mu):
+        x, y, r2 = X[:, 0], X[:, 1], X[:, 0] ** 2 + X[:, 1] ** 2
+        head = np.stack([mu * x - omega * y - x * r2, omega * x + mu * y - y * r2], axis=1)
+        return np.concatenate([head, -d * X[:, 2:]], axis=1)
+
+    def jacobian_head(X, mu):  # (B, 2, 2)
+        x, y = X[:, 0], X[:, 1]
+        return np.stack([np.stack([mu - 3 * x**2 - y**2, -omega - 2 * x * y], -1),
+                         np.stack([omega - 2 * x * y, mu - x**2 - 3 * y**2], -1)], axis=1)
+
+    def jvp(X, V, mu):
+        return np.concatenate([np.einsum("bij,bj->bi", jacobian_head(X, mu), V[:, :2]), -d * V[:, 2:]], axis=1)
+
+    def vjp(X, V, mu):
+        return np.concatenate([np.einsum("bji,bj->bi", jacobian_head(X, mu), V[:, :2]), -d * V[:, 2:]], axis=1)
+
+    def param_jacobian(X, mu):
+        out = np.zeros((len(X), n, 1))
+        out[:, :2, 0] = X[:, :2]
+        return out
+
+    return System.from_callable(f, n, params={"mu": -1.0}, jvp=jvp, vjp=vjp, param_jacobian=param_jacobian)
+
+
+def test_hopf_from_the_leading_eigenvalues():
+    omega = 2.0
+    system = hopf_plus_stable(omega=omega)
+    assert system.matrix_free
+    free = continuation(system, "mu", np.zeros(60), p_span=(-1.0, 1.0), solver="matrix-free")
+    dense = continuation(system, "mu", np.zeros(60), p_span=(-1.0, 1.0), solver="dense")
+    assert free.eigenvalues.shape == (len(free), LEADING_EIGENVALUES) < dense.eigenvalues.shape
+    (hopf,) = free.bifurcations
+    assert hopf.kind == "hopf" and abs(hopf.p) <= 1e-10 and abs(hopf.frequency - omega) <= 1e-8
+    assert hopf.lyapunov == pytest.approx(dense.bifurcations[0].lyapunov, rel=1e-6)
+    np.testing.assert_array_equal(free.index, dense.index)  # 0, then 2 past μ = 0
+    # the leading eigenvalues at the origin: the 6 rightmost of μ ± iω and −d_i
+    d = np.linspace(0.5, 3.0, 58)
+    exact = np.stack([free.p + 1j * omega, free.p - 1j * omega] + [np.full(len(free), -di) for di in d], axis=1)
+    order = np.argsort(-exact.real, axis=1, kind="stable")[:, :LEADING_EIGENVALUES]
+    np.testing.assert_allclose(free.eigenvalues, np.take_along_axis(exact, order, axis=1), atol=1e-8)
