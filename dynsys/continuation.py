@@ -608,10 +608,9 @@ class _MatrixFreeProblem(_Problem):
             return point.spectrum
         n, flow = self.n, self.system.kind == "flow"
 
-        def matvec(v: np.ndarray) -> np.ndarray:
+        def matvec(v: np.ndarray) -> np.ndarray:  # J v = DF v (flow) or DF v + v (map), v real
             v = np.ravel(v)
-            DFv = point.op.jvp(v[None].real)[0] + 1j * point.op.jvp(v[None].imag)[0] if np.iscomplexobj(v) \
-                else point.op.jvp(v[None])[0]
+            DFv = point.op.jvp(v[None])[0]
             return DFv if flow else DFv + v
 
         if self.k == n:  # small: all of them, from the matrix the products give
