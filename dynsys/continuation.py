@@ -47,19 +47,60 @@ problems.  At a branch point the tangent of the other branch comes from the
 algebraic branching equation (E. L. Allgower and K. Georg, *Introduction to
 Numerical Continuation Methods*, SIAM 2003, section 8.3).
 
-All linear algebra is dense, for small n; matrix-free bordered GMRES on the
-system's Jacobian-vector products, for networks of thousands of units, is a
-later step.
+*Two solvers* (``solver=``, chosen as the fixed-point search chooses, see
+:func:`continuation`).  ``"dense"`` forms DF (n × n) at every corrector
+iteration and solves the bordered systems by LU: O(n³) per iteration, all
+n eigenvalues per point.  ``"matrix-free"`` never forms DF, for networks of
+thousands of units:
+
+- the bordered systems [[DF, F_p], [cᵀ]] z = r of the corrector and of the
+  tangent are solved by restarted GMRES (Y. Saad and M. H. Schultz, SIAM J.
+  Sci. Stat. Comput. 7, 1986) on the operator z ↦ (DF z_x + F_p z_p, cᵀ z)
+  built from the system's Jacobian-vector products
+  (:meth:`~dynsys.System.residual_operator`, its state-dependent factors
+  computed once per point) and :meth:`~dynsys.System.param_derivative`: an
+  inexact Newton method (relative residual ``GMRES_NEWTON_RTOL`` per
+  corrector step, ``GMRES_RTOL`` for the tangent and the test function
+  below, restart ``GMRES_RESTART``), O(k n²) per solve for a network with
+  k GMRES iterations, O(n) memory per vector;
+- folds, as on the dense path, from τ_p;
+- branch points from the bordered test function of Govaerts (2000, ch. 3;
+  MatCont's and BifurcationKit's device for large problems): with fixed
+  random unit vectors b, c ∈ R^(n+1) (seeded, the same along the branch),
+  M = [[DF, F_p], [τᵀ]] and γ = cᵀ M⁻¹ b (one GMRES solve),
+  g = −1/γ is the last component of the solution of
+  [[M, b], [cᵀ, 0]] (w, g) = (0, 1); by Cramer's rule
+  g = det M / det [[M, b], [cᵀ, 0]] up to the fixed sign, so g changes sign
+  where det M does (the bordered matrix of the extended system is regular
+  there for generic b, c).  A sign change of g through a pole (γ = 0, not
+  a zero of det M) is told apart by the location: it is kept only where
+  |g| at the located point is below its values at the bracket's ends.
+  The second branch's tangent is not computed on this path;
+- eigenvalues: only the ``LEADING_EIGENVALUES`` (k = 6, or n when n ≤ 2k + 1)
+  leading ones of Df or Dg per point, by ARPACK (scipy.sparse.linalg.eigs
+  on the Jacobian-vector product, ``which="LR"`` for a flow, ``"LM"`` for a
+  map; warm-started from the previous point's leading eigenvector), so that
+  :attr:`Branch.eigenvalues` has shape (m, k) and :attr:`Branch.index`
+  counts only the unstable eigenvalues among these k (stability, decided
+  by the rightmost or largest one, is exact).  Hopf and Neimark–Sacker
+  points are detected and located from these leading eigenvalues as on
+  the dense path, flips from the real leading multiplier nearest −1 (its
+  μ + 1 changes sign) — a flip needs a multiplier −1 among the k of
+  largest modulus, i.e. none larger than 1 in modulus hidden behind it.
+  The first Lyapunov coefficient at a located Hopf point still forms the
+  Jacobian there, once.
 """
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
 from ._io import (
     atomic_write,
@@ -72,7 +113,8 @@ from ._io import (
 )
 from ._validate import check_count, check_real, check_real_array
 from .fixed_points import find_fixed_points
-from .linearize import linearize_matrix
+from .fixed_points.numeric import DENSE_MAX_DIM
+from .linearize import Linearization, linearize_matrix
 from .normal_forms import first_lyapunov_coefficient
 from .systems import System, check_system
 
@@ -86,6 +128,14 @@ MAX_NEWTON = 8  # Newton iterations per step before it counts as failed
 CROSSING_TOL = 1e-6  # a located Hopf/Neimark-Sacker pair: |Re w| or ||w| - 1| within this times max(1, |w|), |Im w| beyond it
 QUICK_NEWTON = 3  # a step that converged in at most this many iterations grows ds
 GROWTH = 1.5
+SOLVERS = ("auto", "dense", "matrix-free")
+LEADING_EIGENVALUES = 6  # eigenvalues per point on the matrix-free path
+GMRES_NEWTON_RTOL = 1e-8  # relative residual of a matrix-free corrector step (inexact Newton)
+GMRES_RTOL = 1e-11  # of a matrix-free tangent and branch-point test solve
+GMRES_RESTART = 80
+GMRES_MAXITER = 20  # restarts at most
+EIGS_TOL = 1e-10  # ARPACK's relative accuracy of the leading eigenvalues
+BORDER_SEED = 0  # the fixed bordering vectors of the matrix-free branch-point test
 
 Direction = Literal["both", "forward", "backward"]
 
@@ -192,12 +242,15 @@ class Branch:
         The parameter along the branch.
     x : ndarray of shape (m, n)
         The fixed points.
-    eigenvalues : ndarray of shape (m, n), complex
+    eigenvalues : ndarray of shape (m, n), or (m, k) on the matrix-free path, complex
         Of Df (flow) or Dg (map) at each point, sorted as
         :func:`dynsys.linearize` sorts them (decreasing Re for a flow,
-        decreasing modulus for a map).
+        decreasing modulus for a map); on the matrix-free path only the k
+        leading ones (k = ``LEADING_EIGENVALUES``, see
+        :mod:`dynsys.continuation`).
     index : ndarray of shape (m,), int
-        dim E^u at each point.
+        dim E^u at each point (on the matrix-free path: the unstable
+        eigenvalues among the k leading ones only).
     stable : ndarray of shape (m,), bool
         Whether the point is a hyperbolic attractor (index 0, no centre
         direction).
@@ -254,7 +307,8 @@ class Branch:
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
         m, n = len(self.p), self.system.dim
-        shapes = {"x": (m, n), "eigenvalues": (m, n), "index": (m,), "stable": (m,), "s": (m,)}
+        k = self.eigenvalues.shape[-1] if self.eigenvalues.ndim == 2 and 1 <= self.eigenvalues.shape[-1] <= n else n
+        shapes = {"x": (m, n), "eigenvalues": (m, k), "index": (m,), "stable": (m,), "s": (m,)}
         for name, shape in shapes.items():
             if getattr(self, name).shape != shape:
                 raise ValueError(f"{name} must have shape {shape} for {m} points of dimension {n}, "
@@ -429,10 +483,14 @@ class _Point:
 
     y: np.ndarray  # (n + 1,)
     F: np.ndarray  # (n,)
-    A: np.ndarray  # (n, n + 1): G_y = [DF | F_p]
-    J: np.ndarray  # (n, n): Df or Dg
+    Fp: np.ndarray  # (n,): dF/dp
+    A: np.ndarray | None = None  # (n, n + 1): G_y = [DF | F_p] (dense path)
+    J: np.ndarray | None = None  # (n, n): Df or Dg (dense path)
+    op: Any = None  # the ResidualOperator of DF at x (matrix-free path)
     tangent: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n + 1,), unit
     newton: int = 0
+    spectrum: np.ndarray | None = None  # its leading eigenvalues, once computed (matrix-free path)
+    lin: Linearization | None = None  # its linearisation, once computed (dense path)
 
 
 class _NoConvergence(Exception):
@@ -440,18 +498,26 @@ class _NoConvergence(Exception):
 
 
 class _Problem:
-    """G(y) = F(x, p) for one system and parameter, with its derivatives."""
+    """G(y) = F(x, p) for one system and parameter, with its derivatives: dense linear algebra."""
 
     def __init__(self, system: System, param: str, tol: float) -> None:
         self.system, self.param, self.tol, self.n = system, param, tol, system.dim
 
+    def at(self, y: np.ndarray) -> System:
+        """The system at p = y[-1]."""
+        return self.system.with_params(**{self.param: float(y[-1])})
+
     def evaluate(self, y: np.ndarray) -> _Point:
-        s = self.system.with_params(**{self.param: float(y[-1])})
+        s = self.at(y)
         x = y[None, :-1]
         J = s.jacobian(x)[0]
         DF = J - np.eye(self.n) if s.kind == "map" else J
-        A = np.concatenate([DF, s.param_derivative(x, self.param)[0][:, None]], axis=1)
-        return _Point(y=y, F=s.residual(x)[0], A=A, J=J)
+        Fp = s.param_derivative(x, self.param)[0]
+        return _Point(y=y, F=s.residual(x)[0], Fp=Fp, A=np.concatenate([DF, Fp[:, None]], axis=1), J=J)
+
+    def bordered_solve(self, point: _Point, c: np.ndarray, r: np.ndarray, rtol: float) -> np.ndarray:
+        """[[DF, F_p], [cᵀ]]⁻¹ r at ``point`` (``rtol`` is for the iterative solver: unused here)."""
+        return _solve(np.vstack([point.A, c]), r)
 
     def correct(self, y: np.ndarray, c: np.ndarray) -> _Point:
         """Newton's method on G(z) = 0, cᵀ (z − y) = 0 from z = y (c a unit vector); _NoConvergence on failure."""
@@ -459,9 +525,7 @@ class _Problem:
         point = self.evaluate(z)
         first = np.linalg.norm(point.F)
         for it in range(1, MAX_NEWTON + 1):
-            M = np.vstack([point.A, c])
-            r = np.append(point.F, c @ (z - y))
-            step = _solve(M, r)
+            step = self.bordered_solve(point, c, np.append(point.F, c @ (z - y)), GMRES_NEWTON_RTOL)
             z = z - step
             if not np.isfinite(z).all():
                 raise _NoConvergence("non-finite iterate")
@@ -476,10 +540,168 @@ class _Problem:
 
     def tangent(self, point: _Point, d: np.ndarray) -> np.ndarray:
         """The unit null vector of G_y at ``point``, oriented along ``d``."""
-        e = np.zeros(self.n + 1)
-        e[-1] = 1.0
-        t = _solve(np.vstack([point.A, d]), e)
+        t = self.bordered_solve(point, d, np.eye(self.n + 1)[-1], GMRES_RTOL)
         return t / np.linalg.norm(t)
+
+    def first_tangent(self, point: _Point) -> np.ndarray:
+        """The null vector of G_y = [DF | F_p] (the last right singular vector), with p increasing."""
+        return _increasing(np.linalg.svd(point.A)[2][-1])
+
+    def linearization(self, point: _Point) -> Linearization:
+        if point.lin is None:
+            point.lin = linearize_matrix(point.J, self.system.kind, x=point.y[:-1])
+        return point.lin
+
+    def eigenvalues(self, point: _Point) -> np.ndarray:
+        """All eigenvalues of Df or Dg at ``point``, sorted as :func:`dynsys.linearize` sorts them."""
+        return self.linearization(point).eigenvalues
+
+    def stability(self, point: _Point) -> tuple[int, bool]:
+        """dim E^u and whether the point is a hyperbolic attractor."""
+        lin = self.linearization(point)
+        return lin.index, lin.is_attractor
+
+    def branch_test(self, point: _Point) -> float:
+        return float(np.linalg.det(np.vstack([point.A, point.tangent])))
+
+    def flip_test(self, point: _Point) -> float:
+        return float(np.linalg.det(point.J + np.eye(self.n)))
+
+
+class _MatrixFreeProblem(_Problem):
+    """G(y) = F(x, p) with matrix-free linear algebra: GMRES, ARPACK and a bordered test function.
+
+    See the module's docstring ("Two solvers").
+    """
+
+    def __init__(self, system: System, param: str, tol: float) -> None:
+        super().__init__(system, param, tol)
+        n = self.n
+        rng = np.random.default_rng(BORDER_SEED)
+        self.b, self.c = (v / np.linalg.norm(v) for v in rng.standard_normal((2, n + 1)))
+        self.k = n if n <= 2 * LEADING_EIGENVALUES + 1 else LEADING_EIGENVALUES
+        self.v0: np.ndarray | None = None  # ARPACK's start: the last leading eigenvector
+
+    def evaluate(self, y: np.ndarray) -> _Point:
+        s = self.at(y)
+        x = y[None, :-1]
+        return _Point(y=y, F=s.residual(x)[0], Fp=s.param_derivative(x, self.param)[0], op=s.residual_operator(x))
+
+    def bordered_solve(self, point: _Point, c: np.ndarray, r: np.ndarray, rtol: float) -> np.ndarray:
+        """[[DF, F_p], [cᵀ]]⁻¹ r by restarted GMRES on the Jacobian-vector products."""
+        n = self.n
+
+        def matvec(z: np.ndarray) -> np.ndarray:
+            z = np.ravel(z)
+            return np.append(point.op.jvp(z[None, :n])[0] + point.Fp * z[n], c @ z)
+
+        return _gmres(matvec, r, rtol, min(GMRES_RESTART, n + 1))
+
+    def first_tangent(self, point: _Point) -> np.ndarray:
+        """The null vector of G_y: [[DF, F_p], [cᵀ]] t = e_(n+1) with the fixed random c, p increasing."""
+        t = self.bordered_solve(point, self.c, np.eye(self.n + 1)[-1], GMRES_RTOL)
+        return _increasing(t / np.linalg.norm(t))
+
+    def eigenvalues(self, point: _Point) -> np.ndarray:
+        """The k leading eigenvalues of Df or Dg at ``point`` (ARPACK), sorted as :func:`dynsys.linearize` sorts."""
+        if point.spectrum is not None:
+            return point.spectrum
+        n, flow = self.n, self.system.kind == "flow"
+
+        def matvec(v: np.ndarray) -> np.ndarray:  # J v = DF v (flow) or DF v + v (map), v real
+            v = np.ravel(v)
+            DFv = point.op.jvp(v[None])[0]
+            return DFv if flow else DFv + v
+
+        if self.k == n:  # small: all of them, from the matrix the products give
+            w = np.linalg.eigvals(np.array([matvec(e) for e in np.eye(n)]).T)
+        else:
+            J = LinearOperator((n, n), matvec=matvec, dtype=float)
+            which = "LR" if flow else "LM"
+            try:
+                w, V = eigs(J, k=self.k, which=which, tol=EIGS_TOL, v0=self.v0, ncv=min(n, 4 * self.k + 1))
+            except ArpackNoConvergence as exc:
+                w, V = eigs(J, k=self.k, which=which, tol=EIGS_TOL, ncv=min(n, 8 * self.k + 1),
+                            maxiter=100 * n) if len(exc.eigenvalues) < self.k else (exc.eigenvalues, exc.eigenvectors)
+            lead = int(np.argmax(w.real if flow else np.abs(w)))
+            self.v0 = np.real(V[:, lead]) + np.imag(V[:, lead])
+        order = np.lexsort((-w.imag, -(w.real if flow else np.abs(w))))
+        point.spectrum = w[order][: self.k]
+        return point.spectrum
+
+    def stability(self, point: _Point) -> tuple[int, bool]:
+        """The unstable eigenvalues among the k leading ones, and whether all of them are stable."""
+        w = self.eigenvalues(point)
+        score = w.real if self.system.kind == "flow" else np.abs(w) - 1
+        margin = 1e-8 * np.maximum(1.0, np.abs(w))
+        return int(np.sum(score > margin)), bool(np.all(score < -margin))
+
+    def branch_test(self, point: _Point) -> float:
+        """g = −1 / cᵀ M⁻¹ b with M = [[DF, F_p], [τᵀ]]: the sign of det M up to a fixed one (Govaerts 2000)."""
+        gamma = self.c @ self.bordered_solve(point, point.tangent, self.b, GMRES_RTOL)
+        return float(-1.0 / gamma) if gamma != 0 else np.inf
+
+    def flip_test(self, point: _Point) -> float:
+        """μ + 1 of the real leading multiplier nearest −1 (NaN when none is real)."""
+        w = self.eigenvalues(point)
+        real = w.real[np.abs(w.imag) <= 1e-12 * np.maximum(1.0, np.abs(w))]
+        return np.nan if len(real) == 0 else float(real[np.argmin(np.abs(real + 1))] + 1)
+
+
+def _gmres(matvec: Callable[[np.ndarray], np.ndarray], r: np.ndarray, rtol: float, restart: int) -> np.ndarray:
+    """M⁻¹ r by restarted GMRES (Saad and Schultz 1986) to |r − M z| <= rtol |r|, M given by ``matvec``.
+
+    The Arnoldi basis is orthogonalised by classical Gram-Schmidt applied
+    twice (two products with the whole basis per iteration instead of a
+    loop over its vectors), the Hessenberg matrix reduced by Givens rotations
+    as it grows, which give the residual norm at each iteration.  At most ``GMRES_MAXITER`` cycles of ``restart``
+    iterations, after which the last iterate is returned (an inexact
+    Newton step that fails shows in |F|, and the step is halved).
+    """
+    z = np.zeros_like(r)
+    target = rtol * np.linalg.norm(r)
+    res, beta = r, float(np.linalg.norm(r))
+    for _ in range(GMRES_MAXITER):
+        if beta <= target:
+            return z
+        Q = np.zeros((restart + 1, len(r)))
+        R = np.zeros((restart + 1, restart))  # the Hessenberg matrix, rotated to upper triangular
+        cs, sn, g = np.zeros(restart), np.zeros(restart), np.zeros(restart + 1)
+        g[0] = beta
+        Q[0] = res / beta
+        for j in range(restart):
+            v = matvec(Q[j])
+            h = np.zeros(j + 2)
+            for _ in range(2):
+                c = Q[: j + 1] @ v
+                v = v - c @ Q[: j + 1]
+                h[: j + 1] += c
+            h[j + 1] = np.linalg.norm(v)
+            for i in range(j):  # the earlier rotations
+                h[i], h[i + 1] = cs[i] * h[i] + sn[i] * h[i + 1], -sn[i] * h[i] + cs[i] * h[i + 1]
+            rho = float(np.hypot(h[j], h[j + 1]))
+            cs[j], sn[j] = (h[j] / rho, h[j + 1] / rho) if rho > 0 else (1.0, 0.0)
+            breakdown = h[j + 1] <= 1e-14 * beta
+            if not breakdown:
+                Q[j + 1] = v / h[j + 1]
+            h[j], h[j + 1] = rho, 0.0
+            R[: j + 2, j] = h
+            g[j], g[j + 1] = cs[j] * g[j], -sn[j] * g[j]
+            if breakdown or abs(g[j + 1]) <= target:
+                break
+        diag = np.abs(np.diag(R[: j + 1, : j + 1]))
+        if not diag.min() > 0:
+            break  # the operator is singular on the Krylov space: keep z
+        coef = np.linalg.solve(R[: j + 1, : j + 1], g[: j + 1])
+        z = z + coef @ Q[: j + 1]
+        res = r - matvec(z)
+        beta = float(np.linalg.norm(res))
+    return z
+
+
+def _increasing(t: np.ndarray) -> np.ndarray:
+    """The unit tangent t or −t, the one with p increasing (or its largest component positive at p' = 0)."""
+    return t if t[-1] > 0 or (t[-1] == 0 and t[np.argmax(np.abs(t))] > 0) else -t
 
 
 def _solve(M: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -502,6 +724,7 @@ def continuation(
     max_steps: int = 1000,
     direction: Direction = "both",
     tol: float = 1e-10,
+    solver: str = "auto",
 ) -> Branch:
     """Trace the branch of fixed points through the one near ``x0`` as ``param`` varies.
 
@@ -538,6 +761,14 @@ def continuation(
         "both" traces both and joins them into one branch.
     tol : float, default 1e-10
         Newton's tolerance on |F|∞.
+    solver : {"auto", "dense", "matrix-free"}, default "auto"
+        The linear algebra (see :mod:`dynsys.continuation`, "Two
+        solvers"): "auto" is "matrix-free" for a system with analytic
+        Jacobian-vector products (``system.matrix_free``) of dimension
+        above :data:`dynsys.fixed_points.numeric.DENSE_MAX_DIM`, the rule
+        of :func:`dynsys.find_fixed_points`, and "dense" otherwise.  On the
+        matrix-free path the branch holds only the k leading eigenvalues
+        per point and branch points carry no second tangent.
 
     Returns
     -------
@@ -554,9 +785,10 @@ def continuation(
 
     Notes
     -----
-    Dense linear algebra, O(n³) per Newton iteration: for small n.
-    Continuation of large networks with matrix-free bordered GMRES on the
-    system's Jacobian-vector products is a later step.
+    Dense linear algebra costs O(n³) per Newton iteration and O(n²)
+    memory: for small n.  The matrix-free path costs O(k n²) per bordered
+    solve for a network (k GMRES iterations) and O(n) memory per vector,
+    plus the ARPACK iterations of the leading eigenvalues per point.
 
     Examples
     --------
@@ -574,6 +806,17 @@ def continuation(
     ('branch_point', True, array([1., 0.]))
     >>> branch.index[[0, -1]], branch.stable[[0, -1]]
     (array([0, 1]), array([ True, False]))
+
+    A 200-unit tanh network along an input direction goes matrix-free
+    ("auto"): 6 leading eigenvalues per point.
+
+    >>> from dynsys.rnn import VanillaRNN
+    >>> rng = np.random.default_rng(0)
+    >>> W = 0.9 * rng.standard_normal((200, 200)) / np.sqrt(200)
+    >>> net = VanillaRNN(rng.standard_normal((200, 1)), W).system([0.0], along=[0.2])
+    >>> big = continuation(net, "s", np.zeros(200), p_span=(-1.0, 1.0))
+    >>> big.eigenvalues.shape[1], bool(big.stable.all()), big.stop_reason
+    (6, True, ('p_span', 'p_span'))
     """
     check_system(system)
     if param not in system.params:
@@ -597,11 +840,15 @@ def continuation(
         raise ValueError(f"the steps must satisfy dsmin <= ds <= dsmax, got {dsmin}, {ds}, {dsmax}")
     max_steps = check_count(max_steps, "max_steps")
     tol = check_real(tol, "tol", positive=True)
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     x0, single = system.as_batch(x0, "x0")
     if not single:
         raise ValueError(f"x0 must be one state of shape ({system.dim},), got shape {x0.shape}")
 
-    problem = _Problem(system, param, tol)
+    if solver == "auto":
+        solver = "matrix-free" if system.matrix_free and system.dim > DENSE_MAX_DIM else "dense"
+    problem = (_MatrixFreeProblem if solver == "matrix-free" else _Problem)(system, param, tol)
     e_p = np.zeros(system.dim + 1)
     e_p[-1] = 1.0
     y0 = np.append(x0[0], p0)
@@ -618,7 +865,7 @@ def continuation(
             raise ValueError(f"no fixed point near x0 = {x0[0].tolist()} at {param} = {p0}: Newton's method at "
                              f"fixed {param} did not converge from |F(x0)| = {F0:.3g} ({why}), nor "
                              f"Levenberg-Marquardt") from None
-    start.tangent = _first_tangent(start.A)
+    start.tangent = problem.first_tangent(start)
     runs = {"forward": start.tangent, "backward": -start.tangent}
     wanted = ("backward", "forward") if direction == "both" else (direction,)
     traced: dict[str, tuple[list[_Point], str]] = {}
@@ -636,17 +883,11 @@ def continuation(
     return _assemble(problem, points, (back_reason, ahead_reason), len(back) - 1)
 
 
-def _first_tangent(A: np.ndarray) -> np.ndarray:
-    """The null vector of G_y = [DF | F_p] (the last right singular vector), with p increasing."""
-    t = np.linalg.svd(A)[2][-1]
-    return t if t[-1] > 0 or (t[-1] == 0 and t[np.argmax(np.abs(t))] > 0) else -t
-
-
 def _trace(problem: _Problem, start: _Point, t0: np.ndarray, span: tuple[float, float], ds: float,
            dsmin: float, dsmax: float, max_steps: int) -> tuple[list[_Point], str]:
     """One direction of the branch from ``start``: its points and why it stopped."""
     lo, hi = span
-    current = _Point(start.y, start.F, start.A, start.J, t0, start.newton)
+    current = _Point(start.y, start.F, start.Fp, start.A, start.J, start.op, t0, start.newton, start.spectrum, start.lin)
     points = [current]
     d, travelled = t0, 0.0
     for _ in range(max_steps):
@@ -693,30 +934,20 @@ def _fold(point: _Point) -> float:
     return float(point.tangent[-1])
 
 
-def _branch_point(point: _Point) -> float:
-    return float(np.linalg.det(np.vstack([point.A, point.tangent])))
-
-
 def _nearest_pair(w: np.ndarray, score: np.ndarray) -> int | None:
     """Index of the eigenvalue with Im > 0 whose score is nearest 0, or None when all are real."""
     upper = np.flatnonzero(w.imag > 1e-12 * np.maximum(1.0, np.abs(w)))
     return None if len(upper) == 0 else int(upper[np.argmin(np.abs(score[upper]))])
 
 
-def _hopf(point: _Point) -> float:
-    w = np.linalg.eigvals(point.J)
+def _hopf(w: np.ndarray) -> float:
     k = _nearest_pair(w, w.real)
     return np.nan if k is None else float(w[k].real)
 
 
-def _neimark_sacker(point: _Point) -> float:
-    w = np.linalg.eigvals(point.J)
+def _neimark_sacker(w: np.ndarray) -> float:
     k = _nearest_pair(w, np.abs(w) - 1)
     return np.nan if k is None else float(np.abs(w[k]) - 1)
-
-
-def _flip(point: _Point) -> float:
-    return float(np.linalg.det(point.J + np.eye(len(point.J))))
 
 
 def _crossings(w: np.ndarray, kind: str) -> np.ndarray:
@@ -733,15 +964,15 @@ def _assemble(problem: _Problem, points: list[_Point], reasons: tuple[str, str],
     chords = np.linalg.norm(np.diff(Y, axis=0), axis=1)
     s = np.concatenate([[0.0], np.cumsum(chords)])
     s -= s[origin]
-    lins = [linearize_matrix(q.J, system.kind, x=q.y[:-1]) for q in points]
-    w = np.array([lin.eigenvalues for lin in lins])
-    tests: dict[str, TestFn] = {"fold": _fold, "branch_point": _branch_point}
+    w = np.array([problem.eigenvalues(q) for q in points])
+    index, stable = zip(*(problem.stability(q) for q in points))
+    tests: dict[str, TestFn] = {"fold": _fold, "branch_point": problem.branch_test}
     if system.kind == "flow":
-        tests["hopf"] = _hopf
+        tests["hopf"] = lambda q: _hopf(problem.eigenvalues(q))
         counted = {"hopf": _crossings(w, "flow")}
     else:
-        tests["flip"] = _flip
-        tests["neimark_sacker"] = _neimark_sacker
+        tests["flip"] = problem.flip_test
+        tests["neimark_sacker"] = lambda q: _neimark_sacker(problem.eigenvalues(q))
         counted = {"neimark_sacker": _crossings(w, "map")}
     found = []
     for kind, test in tests.items():
@@ -755,8 +986,7 @@ def _assemble(problem: _Problem, points: list[_Point], reasons: tuple[str, str],
     found = [b for b in found if b is not None]
     found.sort(key=lambda b: b.s)
     return Branch(
-        p=Y[:, -1], x=Y[:, :-1], eigenvalues=w, index=[lin.index for lin in lins],
-        stable=[lin.is_attractor for lin in lins], s=s, bifurcations=tuple(found),
+        p=Y[:, -1], x=Y[:, :-1], eigenvalues=w, index=index, stable=stable, s=s, bifurcations=tuple(found),
         system=system, param=problem.param, stop_reason=reasons,
     )
 
@@ -805,9 +1035,10 @@ def _locate(problem: _Problem, kind: str, test: TestFn, a: _Point, b: _Point, s_
             if side == -1:
                 hi = (hi[0], hi[1], hi[2] / 2)
             side = -1
-    sigma, at, _ = best
-    lin = linearize_matrix(at.J, problem.system.kind, x=at.y[:-1])
-    w = lin.eigenvalues
+    sigma, at, value = best
+    if kind == "branch_point" and isinstance(problem, _MatrixFreeProblem) and not abs(value) < min(abs(fa), abs(fb)):
+        return None  # the bordered test function changed sign through a pole, not a zero
+    w = problem.eigenvalues(at)
     frequency = tangent = None
     lyapunov = None
     if kind in ("hopf", "neimark_sacker"):
@@ -822,7 +1053,7 @@ def _locate(problem: _Problem, kind: str, test: TestFn, a: _Point, b: _Point, s_
                 lyapunov = first_lyapunov_coefficient(at_p, at.y[:-1], frequency, tol=CROSSING_TOL)
             except ValueError:  # e.g. a zero-Hopf point, where Df is singular: no l1 to give
                 lyapunov = None
-    if kind == "branch_point":
+    if kind == "branch_point" and not isinstance(problem, _MatrixFreeProblem):
         own = a.tangent + b.tangent
         tangent = _other_tangent(problem, at, own / np.linalg.norm(own))
     return Bifurcation(kind=kind, p=float(at.y[-1]), x=at.y[:-1], eigenvalues=w, s=float(s_a + sigma),

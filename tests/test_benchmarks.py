@@ -17,7 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 def scripts(monkeypatch):
     """The benchmark scripts as modules (they import each other as top-level modules)."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
-    names = ("networks", "adam_baseline", "bench_fixed_points", "bench_scaling")
+    names = ("networks", "adam_baseline", "bench_fixed_points", "bench_scaling", "bench_continuation")
     return {name: importlib.import_module(name) for name in names}
 
 
@@ -90,3 +90,16 @@ def test_scaling_benchmark_fits_exponents(scripts, monkeypatch, tmp_path):
         assert {"B", "n", "time_s", "peak_mb", "time_per_start_ms", "n_fixed", "n_slow", "iterations", "solver",
                 "n_chunks"} <= set(point)
     assert report["targets"][0]["status"] in ("PASS", "FAIL", "SKIP")
+
+
+def test_continuation_benchmark_quick(scripts, tmp_path):
+    bench = scripts["bench_continuation"]
+    assert bench.main(["--quick", "--out-dir", str(tmp_path)]) == []  # the targets are for the full run
+    report = json.loads((tmp_path / "continuation_quick.json").read_text())
+    assert [(r["n"], r["solver"]) for r in report["cases"]] == [
+        (n, solver) for solver in ("matrix-free", "dense") for n in bench.SIZES[True]]
+    for record in report["cases"]:
+        assert {"time_s", "points", "steps_per_s", "ms_per_point", "peak_rss_mb"} <= set(record)
+        assert record["eigenvalues_per_point"] == (6 if record["solver"] == "matrix-free" else record["n"])
+        assert record["stop_reason"] == ["p_span", "p_span"]
+        assert record["bifurcations"] == []  # spectral radius about 0.9, tanh' <= 1: stable all along
