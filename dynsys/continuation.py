@@ -1156,9 +1156,10 @@ def switch_branch(system: System, bifurcation: Bifurcation, param: str, h: float
     if not np.isfinite(h) or h == 0:
         raise ValueError(f"h must be a nonzero finite number, got {h!r}")
     y_star = np.append(bifurcation.x, bifurcation.p)
+    problem = _Problem(system, param, tol)
     try:
-        start = _Problem(system, param, tol).correct(y_star + h * bifurcation.tangent, bifurcation.tangent)
+        start = problem.correct(y_star + h * bifurcation.tangent, bifurcation.tangent)
     except _NoConvergence:
         return None
-    away = _first_tangent(start.A) @ (start.y - y_star) > 0
+    away = problem.first_tangent(start) @ (start.y - y_star) > 0
     return start.y[:-1], float(start.y[-1]), "forward" if away else "backward"
