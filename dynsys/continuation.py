@@ -125,6 +125,7 @@ FLOW_KINDS = ("fold", "branch_point", "hopf")
 MAP_KINDS = ("fold", "branch_point", "flip", "neimark_sacker")
 DIRECTIONS = ("both", "forward", "backward")
 MAX_NEWTON = 8  # Newton iterations per step before it counts as failed
+MAX_CORRECTION = 0.5  # a step is refused when the corrector moves the predicted point by more than this times ds
 CROSSING_TOL = 1e-6  # a located Hopf/Neimark-Sacker pair: |Re w| or ||w| - 1| within this times max(1, |w|), |Im w| beyond it
 QUICK_NEWTON = 3  # a step that converged in at most this many iterations grows ds
 GROWTH = 1.5
@@ -894,11 +895,14 @@ def _trace(problem: _Problem, start: _Point, t0: np.ndarray, span: tuple[float, 
         while True:
             try:
                 new = problem.correct(current.y + ds * d, d)
-                break
+                if np.linalg.norm(new.y - current.y - ds * d) <= MAX_CORRECTION * ds:
+                    break
             except _NoConvergence:
-                ds /= 2
-                if ds < dsmin:
-                    return points, "dsmin"
+                pass
+            ds /= 2  # no convergence, or a corrector that went far: the step outran the branch's curvature
+            if ds < dsmin:
+                return points, "dsmin"
+            d = current.tangent if current.tangent @ d > 0 else -current.tangent  # retry along the tangent
         new.tangent = problem.tangent(new, d)
         p = new.y[-1]
         if not lo <= p <= hi:

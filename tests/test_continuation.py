@@ -301,10 +301,10 @@ def test_cusp_folds_lie_on_the_fold_curve(beta2):
     # beta1 = x^3 - beta2 x = -+2 (beta2/3)^{3/2}, the fold curve 27 beta1^2 = 4 beta2^3 (Kuznetsov §8.2)
     system = System.from_strings({"x": "b1 + b2*x - x**3"}, {"b1": 0.0, "b2": beta2}, name="cusp")
     b1_star = 2 * (beta2 / 3) ** 1.5
-    # x = sqrt(beta2) at beta1 = 0; dsmax = 0.1: with the default (span/10 = 0.8 at beta2 = 3) the secant
-    # predictor steps across the fold onto the lower sheet (seen at beta2 = 3; no fold is then detected)
+    # x = sqrt(beta2) at beta1 = 0; with the default dsmax (span/10 = 0.8 at beta2 = 3) a step once landed on
+    # the lower sheet across both folds; a corrector that moves the prediction by more than ds/2 now halves ds
     span = (-2 * b1_star, 2 * b1_star)
-    branch = check_branch(continuation(system, "b1", [np.sqrt(beta2)], p_span=span, dsmax=0.1))
+    branch = check_branch(continuation(system, "b1", [np.sqrt(beta2)], p_span=span))
     assert kinds(branch) == ["fold", "fold"]
     for fold in branch.bifurcations:
         assert close(abs(fold.p), b1_star) and close(27 * fold.p**2, 4 * beta2**3)
