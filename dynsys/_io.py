@@ -263,6 +263,34 @@ def restore_nonfinite(value: Any) -> Any:
     return value
 
 
+def loads_arrays_json(text: str | bytes, format_name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays and the other fields of a result's JSON: an object whose ``"arrays"`` maps names to
+    :func:`encode_array` objects (non-finite floats as strings, :func:`finite_json`).
+
+    Raises ValueError "text is not the JSON of a ``format_name``: ..." for anything else.
+
+    Examples
+    --------
+    >>> arrays, meta = loads_arrays_json('{"arrays": {"p": ' + json.dumps(encode_array(np.arange(2.0))) + '}, "n": 1}', "demo")
+    >>> arrays["p"], meta
+    (array([0., 1.]), {'n': 1})
+    >>> loads_arrays_json("[]", "demo")
+    Traceback (most recent call last):
+    ...
+    ValueError: text is not the JSON of a demo: expected a JSON object with an 'arrays' object
+    """
+    try:
+        if not isinstance(text, (str, bytes)):
+            raise TypeError(f"expected str or bytes, got {type(text).__name__}")
+        meta = restore_nonfinite(loads_json(text))
+        if not isinstance(meta, dict) or not isinstance(meta.get("arrays"), dict):
+            raise TypeError("expected a JSON object with an 'arrays' object")
+        arrays = {name: decode_array(d) for name, d in meta.pop("arrays").items()}
+    except (TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"text is not the JSON of a {format_name}: {exc}") from None
+    return arrays, meta
+
+
 def check_dtype(dtype: Any) -> np.dtype:
     """``dtype`` as a numpy dtype of a kind in :data:`ARRAY_KINDS` (not structured), else ValueError."""
     try:

@@ -107,6 +107,7 @@ from ._io import (
     decode_array,
     encode_array,
     finite_json,
+    loads_arrays_json,
     loads_json,
     read_npz,
     restore_nonfinite,
@@ -386,15 +387,7 @@ class Branch:
         ValueError
             ``text`` is not the JSON of a branch, or ``system`` does not fit it.
         """
-        try:
-            if not isinstance(text, (str, bytes)):
-                raise TypeError(f"expected str or bytes, got {type(text).__name__}")
-            meta = restore_nonfinite(loads_json(text))
-            if not isinstance(meta, dict) or not isinstance(meta.get("arrays"), dict):
-                raise TypeError("expected a JSON object with an 'arrays' object")
-            arrays = {name: decode_array(d) for name, d in meta.pop("arrays").items()}
-        except (TypeError, ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"text is not the JSON of a {FORMAT}: {exc}") from None
+        arrays, meta = loads_arrays_json(text, FORMAT)
         return cls._from_parts(arrays, meta, system, "text")
 
     def save(self, path: str | os.PathLike[str]) -> Path:

@@ -19,12 +19,11 @@ import numpy as np
 
 from .._io import (
     atomic_write,
-    decode_array,
     encode_array,
     finite_json,
+    loads_arrays_json,
     loads_json,
     read_npz,
-    restore_nonfinite,
 )
 from .._validate import check_real_array
 from ..linearize import Linearization
@@ -403,15 +402,7 @@ class FixedPointSet:
             :data:`dynsys._io.MAX_JSON_DEPTH` levels, missing or malformed
             fields, a contradictory set: see the class's checks).
         """
-        try:
-            if not isinstance(text, (str, bytes)):
-                raise TypeError(f"expected str or bytes, got {type(text).__name__}")
-            meta = restore_nonfinite(loads_json(text))
-            if not isinstance(meta, dict) or not isinstance(meta.get("arrays"), dict):
-                raise TypeError("expected a JSON object with an 'arrays' object")
-            arrays = {name: decode_array(d) for name, d in meta.pop("arrays").items()}
-        except (TypeError, ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"text is not the JSON of a {FORMAT}: {exc}") from None
+        arrays, meta = loads_arrays_json(text, FORMAT)
         return cls._from_parts(arrays, meta, "text")
 
     def save(self, path: str | os.PathLike[str]) -> Path:
