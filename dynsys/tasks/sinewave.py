@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_count, check_real
+from .._validate import check_count
 
 __all__ = ["SineWaveBatch", "U_RANGE", "OMEGA_RANGE", "N_LEVELS", "levels", "frequency", "generate"]
 
