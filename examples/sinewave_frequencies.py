@@ -87,13 +87,14 @@ fig = Figure(figsize=(7, 4.5))                                      # no pyplot:
 ax = fig.subplots()
 ax.plot(levels, target(levels), "k--", label="target 0.2 + 0.4 (u - 0.25)")
 ax.plot(levels, produced, "o-", label="produced by the network (simulated)")
-ax.plot(u_branch, rot_branch, "-", label="arg(λ), leading unstable complex pair of the fixed point")
-ax.plot(levels, rotation, "s", color="C2")
+ax.plot(u_branch, rot_branch, "-", label="arg(λ) along the continued branch (leading unstable complex pair)")
+ax.plot(levels, rotation, "s", color="C2", label="arg(λ) at the fixed point polished at each level")
 ax.set_xlabel("input u")
 ax.set_ylabel("frequency (rad / step)")
 ax.set_title(f"sine-wave generator: arg(λ) tracks the produced frequency only roughly\n"
-             f"(arg λ / produced = {ratio.min():.2f} to {ratio.max():.2f}; both rise with u; at "
-             f"{(~circled).sum()} of {len(levels)} levels another fixed point is nearer the orbit's mean)", fontsize=9)
+             f"arg λ / produced = {ratio.min():.2f} to {ratio.max():.2f}; both rise with u;\n"
+             f"at {(~circled).sum()} of {len(levels)} levels another fixed point is nearer the orbit's mean",
+             fontsize=9)
 ax.legend(fontsize=8)
 fig.tight_layout()
 fig.savefig(args.out / "sinewave_frequencies.png", dpi=100)
