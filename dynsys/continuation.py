@@ -330,6 +330,45 @@ class Branch:
         return (f"Branch({self.system.name!r} in {self.param}, {len(self)} points, "
                 f"{self.p.min():.6g} <= {self.param} <= {self.p.max():.6g}, bifurcations=[{kinds}])")
 
+    def oscillatory_mode(self) -> tuple[np.ndarray, np.ndarray]:
+        """The frequency of the leading oscillatory mode at each point, and whether it grows.
+
+        The leading mode is the non-real eigenvalue pair of largest Re λ
+        (flow) or |μ| (map) among :attr:`eigenvalues` (for a matrix-free
+        branch, among the leading ones kept); its frequency is |Im λ| (flow,
+        per unit time) or |arg μ| (map, radians per step).  Sussillo & Barak
+        (2013) read a sine-wave generator's output frequency from it.
+
+        Returns
+        -------
+        frequency : ndarray of shape (m,)
+            NaN where every eigenvalue is real.
+        unstable : ndarray of bool, shape (m,)
+            The mode grows: Re λ > 0 (flow) or |μ| > 1 (map).
+
+        Examples
+        --------
+        The Brusselator's focus (A, B/A) has eigenvalues with Im λ = ±A at its Hopf point B = 1 + A²:
+
+        >>> from dynsys import System
+        >>> brusselator = System.from_strings({"x": "A - (B + 1)*x + x**2*y", "y": "B*x - x**2*y"}, {"A": 1.5, "B": 3.0})
+        >>> branch = continuation(brusselator, "B", [1.5, 2.0], p_span=(3.0, 3.5))
+        >>> frequency, unstable = branch.oscillatory_mode()
+        >>> k = int(np.argmin(np.abs(branch.p - 3.25)))
+        >>> round(float(frequency[k]), 2), bool(unstable[0]), bool(unstable[-1])
+        (1.5, False, True)
+        """
+        w = self.eigenvalues
+        size = np.maximum(1.0, np.abs(w))
+        nonreal = np.abs(w.imag) > CROSSING_TOL * size
+        growth = w.real if self.system.kind == "flow" else np.abs(w) - 1.0
+        score = np.where(nonreal, growth, -np.inf)
+        k = np.argmax(score, axis=1)
+        lead = w[np.arange(len(w)), k]
+        found = nonreal[np.arange(len(w)), k]
+        frequency = np.abs(lead.imag) if self.system.kind == "flow" else np.abs(np.angle(lead))
+        return np.where(found, frequency, np.nan), found & (score[np.arange(len(w)), k] > 0)
+
     def table(self, max_coordinates: int = 4) -> str:
         """The special points as a text table: kind, parameter, arclength, state, frequency.
 

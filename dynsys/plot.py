@@ -41,8 +41,13 @@ from matplotlib.patches import FancyArrowPatch
 from matplotlib.transforms import Bbox
 
 from ._validate import check_count, check_real
+from .basins import (
+    ESCAPE_FACTOR,
+    basins_of_attraction,
+    orbits_reaching_no_fixed_point,
+    slowest_timescale,
+)
 from .bifurcation_diagram import BifurcationDiagram
-from .basins import ESCAPE_FACTOR, basins_of_attraction, orbits_reaching_no_fixed_point, slowest_timescale
 from .continuation import Branch
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .linearize import Linearization
@@ -1218,6 +1223,60 @@ def _joined_at_special_points(branch: Branch, readout: Callable[[np.ndarray], np
     Xs = np.empty((2 * len(p) - 1, X.shape[1]))
     P[0::2], P[1::2], Xs[0::2], Xs[1::2] = p, joints_p, X, joints_x
     return P, readout(Xs)
+
+
+def plot_mode_frequency(diagram: BifurcationDiagram | Branch, *, ax: Axes | None = None) -> Figure:
+    """Draw the frequency of the leading oscillatory mode along branches against their parameter.
+
+    The frequency is :meth:`dynsys.continuation.Branch.oscillatory_mode`'s:
+    |Im λ| of a flow's, |arg μ| of a map's leading non-real pair; solid where
+    that mode grows (Re λ > 0, |μ| > 1), dotted where it decays; gaps where
+    every eigenvalue is real.  For a network continued in its input, this
+    is the frequency its linearisation predicts against the input level
+    (Sussillo & Barak 2013).
+
+    Parameters
+    ----------
+    diagram : BifurcationDiagram or Branch
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Figure
+
+    Examples
+    --------
+    >>> from dynsys import System, continuation
+    >>> brusselator = System.from_strings({"x": "A - (B + 1)*x + x**2*y", "y": "B*x - x**2*y"}, {"A": 1.5, "B": 3.0})
+    >>> fig = plot_mode_frequency(continuation(brusselator, "B", [1.5, 2.0], p_span=(3.0, 3.5)))
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    ('B', 'frequency of the leading oscillatory mode (per unit time)')
+    """
+    if isinstance(diagram, Branch):
+        branches: Sequence[Branch] = (diagram,)
+    elif isinstance(diagram, BifurcationDiagram):
+        branches = diagram.branches
+    else:
+        raise TypeError(f"diagram must be a BifurcationDiagram or a Branch, got {type(diagram).__name__}")
+    if not branches:
+        raise ValueError("diagram has no branches to draw")
+    system, param = branches[0].system, branches[0].param
+    fig, ax = _new_axes(ax, (6.4, 4.4))
+    for i, branch in enumerate(branches):
+        frequency, unstable = branch.oscillatory_mode()
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        ax.plot(branch.p, np.where(unstable, frequency, np.nan), "-", color=color, lw=1.8)
+        ax.plot(branch.p, np.where(unstable, np.nan, frequency), ":", color=color, lw=1.4)
+        if len(branches) > 1:
+            ax.plot([], [], "-", color=color, label=f"branch {i}")
+    ax.plot([], [], "-", color=GREY, lw=1.8, label="the mode grows (unstable)")
+    ax.plot([], [], ":", color=GREY, lw=1.4, label="the mode decays")
+    ax.set_xlabel(param)
+    ax.set_ylabel("frequency of the leading oscillatory mode" + (" (rad / step)" if system.kind == "map"
+                                                                   else " (per unit time)"))
+    ax.set_title(f"{system.name}: leading oscillatory mode against {param}")
+    ax.legend(fontsize=8, loc="best")
+    return fig
 
 
 def plot_bifurcation_diagram(diagram: BifurcationDiagram | Branch, y: Any = None, *, ax: Axes | None = None) -> Figure:

@@ -246,6 +246,9 @@ def test_continue_lorenz_diagram_writes_its_files(capsys, tmp_path):
     from dynsys import BifurcationDiagram, models
     assert len(BifurcationDiagram.load(tmp_path / "branches.json", models.lorenz()).branches) == 3
     assert "Special points" in (tmp_path / "report.html").read_text()
+    # C+- are foci (complex eigenvalues): the leading oscillatory mode's frequency is drawn; no readout for a model
+    assert (tmp_path / "frequency.png").is_file() and not (tmp_path / "readout.png").exists()
+    assert 'src="frequency.png"' in (tmp_path / "report.html").read_text()
 
 
 @pytest.mark.parametrize("start", [["--x0", "0.6"], ["--from-point", "1"]])
@@ -317,3 +320,17 @@ def test_continue_a_network_refuses_bad_directions(capsys, tmp_path, argv, needl
                          *argv)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and needle in err
+
+
+def test_continue_a_network_with_a_readout_draws_it(capsys, tmp_path):
+    # the two bistable units with the readout y = h: readout.png has one panel per output; all eigenvalues are
+    # real (a diagonal Jacobian), so there is no oscillatory mode to draw
+    path = tmp_path / "net.npz"
+    np.savez(path, weight_ih_l0=np.eye(2), weight_hh_l0=2 * np.eye(2), **{"readout.weight": np.eye(2),
+                                                                          "readout.bias": np.zeros(2)})
+    out = tmp_path / "run"
+    code, printed, err = run(capsys, "continue", str(path), "--cell", "rnn_tanh", "--along", "1,0", "--span=-1:1",
+                             "--x0", "0.96,0.96", "--out", str(out))
+    assert code == 0, err
+    assert (out / "readout.png").is_file() and not (out / "frequency.png").exists()
+    assert 'src="readout.png"' in (out / "report.html").read_text()

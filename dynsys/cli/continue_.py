@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from .. import rnn
 from .._io import atomic_write_text
 from ..bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from ..continuation import continuation
@@ -148,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     if param is None:
         raise UsageError("--param NAME is needed (or --along D1,D2,... for a network file)")
     system = load_model_or_file(args.target, cell=args.cell, input=args.input, along=args.along)
+    readout = _readout(Path(args.target), args.cell) if args.along is not None else None
     if args.set:
         system = system.with_params(**dict(parse_assignment(a) for a in args.set))
     if param not in system.params:
@@ -170,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         progress.step("writing the diagram, the branches and the report")
-        written = write_outputs(diagram, out, command=command_line(args.argv))
+        written = write_outputs(diagram, out, command=command_line(args.argv), readout=readout)
     progress.done()
     params = ", ".join(f"{k}={v:g}" for k, v in system.params.items() if k != param)
     print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
@@ -220,8 +223,23 @@ def bifurcation_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
     ]
 
 
-def write_outputs(diagram: BifurcationDiagram, out: Path, *, command: str | None = None) -> list[Path]:
+def _readout(path: Path, cell: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The readout x -> W_out x + b_out of the network file at ``path``, None when it has none."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the dynamics' load already printed its notes
+        network = rnn.load_network(path, cell=cell)
+    return network.readout if network.output_size else None
+
+
+def write_outputs(
+    diagram: BifurcationDiagram, out: Path, *, command: str | None = None,
+    readout: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[Path]:
     """Write diagram.png, branches.json, branches.csv, bifurcations.csv and report.html to ``out``.
+
+    Also frequency.png (the leading oscillatory mode's frequency against the
+    parameter) when a branch has non-real eigenvalues, and readout.png (each
+    output of ``readout``, a network's, against the parameter) when given.
 
     Examples
     --------
@@ -237,6 +255,12 @@ def write_outputs(diagram: BifurcationDiagram, out: Path, *, command: str | None
     y = "norm" if system.dim > 1 else None
     caption = f"Fixed points of {system.name} against {diagram.param}: stable solid, unstable dashed"
     figures = {"diagram.png": (caption, plot.plot_bifurcation_diagram(diagram, y))}
+    if any(np.isfinite(branch.oscillatory_mode()[0]).any() for branch in diagram.branches):
+        figures["frequency.png"] = (f"The leading oscillatory mode's frequency against {diagram.param}",
+                                    plot.plot_mode_frequency(diagram))
+    if readout is not None:
+        figures["readout.png"] = (f"The network's readout against {diagram.param}: stable solid, unstable dashed",
+                                  _readout_figure(diagram, readout))
     rows = bifurcation_rows(diagram)
     written = [
         *save_figures(figures, out),
@@ -246,7 +270,23 @@ def write_outputs(diagram: BifurcationDiagram, out: Path, *, command: str | None
     ]
     report = write_html_report(
         out / "report.html", title=f"dynsys continuation of {system.name} in {diagram.param}",
-        summary=diagram.table(), figures={caption: "diagram.png"}, table=rows, table_title="Special points",
-        links={p.name: p.name for p in written[1:]}, command=command, version=__version__,
+        summary=diagram.table(), figures={caption: name for name, (caption, _) in figures.items()}, table=rows,
+        table_title="Special points",
+        links={p.name: p.name for p in written if p.suffix != ".png"}, command=command, version=__version__,
     )
     return [*written, report]
+
+
+def _readout_figure(diagram: BifurcationDiagram, readout: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """One panel per output of ``readout``: :func:`dynsys.plot.plot_bifurcation_diagram` with y = that output."""
+    from matplotlib.figure import Figure
+
+    from .. import plot
+
+    k = np.asarray(readout(diagram.branches[0].x[:1])).shape[1]
+    fig = Figure(figsize=(6.4, 3.2 * k))
+    for i, ax in enumerate(fig.subplots(k, 1, squeeze=False)[:, 0]):
+        plot.plot_bifurcation_diagram(diagram, lambda X, i=i: readout(X)[:, i], ax=ax)
+        ax.set_ylabel(f"readout {i}")
+    fig.tight_layout()
+    return fig
