@@ -654,13 +654,27 @@ class _MatrixFreeProblem(_Problem):
             try:
                 w, V = eigs(J, k=self.k, which=which, tol=EIGS_TOL, v0=self.v0, ncv=min(n, 4 * self.k + 1))
             except ArpackNoConvergence as exc:
-                w, V = eigs(J, k=self.k, which=which, tol=EIGS_TOL, ncv=min(n, 8 * self.k + 1),
-                            maxiter=100 * n) if len(exc.eigenvalues) < self.k else (exc.eigenvalues, exc.eigenvectors)
+                w, V = self._eigs_again(J, which, exc, point)
             lead = int(np.argmax(w.real if flow else np.abs(w)))
             self.v0 = np.real(V[:, lead]) + np.imag(V[:, lead])
         order = np.lexsort((-w.imag, -(w.real if flow else np.abs(w))))
         point.spectrum = w[order][: self.k]
         return point.spectrum
+
+    def _eigs_again(self, J: LinearOperator, which: str, failed: ArpackNoConvergence,
+                    point: _Point) -> tuple[np.ndarray, np.ndarray]:
+        """The leading eigenpairs after a first ARPACK run that did not converge: what it found, when that is
+        all k; else a second run with a larger basis and more iterations; RuntimeError if that fails too."""
+        if len(failed.eigenvalues) >= self.k:
+            return failed.eigenvalues, failed.eigenvectors
+        n = self.n
+        try:
+            return eigs(J, k=self.k, which=which, tol=EIGS_TOL, ncv=min(n, 8 * self.k + 1), maxiter=100 * n)
+        except ArpackNoConvergence as exc:
+            raise RuntimeError(
+                f"ARPACK found {len(exc.eigenvalues)} of the {self.k} leading eigenvalues at {self.param} = "
+                f"{point.y[-1]:.6g} of {self.system.name}; solver='dense' computes them all"
+            ) from None
 
     def stability(self, point: _Point) -> tuple[int, bool]:
         """The unstable eigenvalues among the k leading ones, and whether all of them are stable."""

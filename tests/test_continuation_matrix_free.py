@@ -161,3 +161,21 @@ def test_hopf_from_the_leading_eigenvalues():
     exact = np.stack([free.p + 1j * omega, free.p - 1j * omega] + [np.full(len(free), -di) for di in d], axis=1)
     order = np.argsort(-exact.real, axis=1, kind="stable")[:, :LEADING_EIGENVALUES]
     np.testing.assert_allclose(free.eigenvalues, np.take_along_axis(exact, order, axis=1), atol=1e-8)
+
+
+def test_arpack_failing_twice_is_a_clear_runtime_error(monkeypatch):
+    # ARPACK is replaced by one that never converges and finds nothing: the branch cannot be classified, and
+    # the error says so and names the remedy, rather than scipy's exception escaping
+    import sys
+
+    from scipy.sparse.linalg import ArpackNoConvergence
+
+    module = sys.modules["dynsys.continuation"]  # the attribute dynsys.continuation is the function
+
+    def never(*args, **kwargs):
+        raise ArpackNoConvergence("no convergence", np.zeros(0), np.zeros((0, 0)))
+
+    monkeypatch.setattr(module, "eigs", never)
+    system, _, _ = linear_flow(40, 0)
+    with pytest.raises(RuntimeError, match=r"ARPACK found 0 of the 6 leading eigenvalues .* solver='dense'"):
+        continuation(system, "s", np.zeros(40), p_span=(-1.0, 1.0), solver="matrix-free")
