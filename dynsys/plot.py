@@ -1225,6 +1225,20 @@ def _joined_at_special_points(branch: Branch, readout: Callable[[np.ndarray], np
     return P, readout(Xs)
 
 
+def _branches_and_points(diagram: Any) -> tuple[Sequence[Branch], Sequence[Any]]:
+    """The branches and special points of a BifurcationDiagram or of one Branch (TypeError, or ValueError
+    when there is no branch)."""
+    if isinstance(diagram, Branch):
+        branches, bifurcations = (diagram,), diagram.bifurcations
+    elif isinstance(diagram, BifurcationDiagram):
+        branches, bifurcations = diagram.branches, diagram.bifurcations
+    else:
+        raise TypeError(f"diagram must be a BifurcationDiagram or a Branch, got {type(diagram).__name__}")
+    if not branches:
+        raise ValueError("diagram has no branches to draw")
+    return branches, bifurcations
+
+
 def plot_mode_frequency(diagram: BifurcationDiagram | Branch, *, ax: Axes | None = None) -> Figure:
     """Draw the frequency of the leading oscillatory mode along branches against their parameter.
 
@@ -1252,14 +1266,7 @@ def plot_mode_frequency(diagram: BifurcationDiagram | Branch, *, ax: Axes | None
     >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
     ('B', 'frequency of the leading oscillatory mode (per unit time)')
     """
-    if isinstance(diagram, Branch):
-        branches: Sequence[Branch] = (diagram,)
-    elif isinstance(diagram, BifurcationDiagram):
-        branches = diagram.branches
-    else:
-        raise TypeError(f"diagram must be a BifurcationDiagram or a Branch, got {type(diagram).__name__}")
-    if not branches:
-        raise ValueError("diagram has no branches to draw")
+    branches, _ = _branches_and_points(diagram)
     system, param = branches[0].system, branches[0].param
     fig, ax = _new_axes(ax, (6.4, 4.4))
     for i, branch in enumerate(branches):
@@ -1312,14 +1319,7 @@ def plot_bifurcation_diagram(diagram: BifurcationDiagram | Branch, y: Any = None
     >>> ax.get_xlabel(), ax.get_ylabel(), [t.get_text() for t in ax.texts]
     ('mu', 'x', ['BP'])
     """
-    if isinstance(diagram, Branch):
-        branches, bifurcations = (diagram,), diagram.bifurcations
-    elif isinstance(diagram, BifurcationDiagram):
-        branches, bifurcations = diagram.branches, diagram.bifurcations
-    else:
-        raise TypeError(f"diagram must be a BifurcationDiagram or a Branch, got {type(diagram).__name__}")
-    if not branches:
-        raise ValueError("diagram has no branches to draw")
+    branches, bifurcations = _branches_and_points(diagram)
     system, param = branches[0].system, branches[0].param
     readout, ylabel = _branch_readout(y, system)
     fig, ax = _new_axes(ax, (6.4, 4.4))

@@ -35,7 +35,7 @@ from ..simulate import advance
 from ..systems import System
 from .inputs import (
     CELL_HELP, DEFAULT_MAX_TIME, INPUT_HELP, MAX_TIME_HELP, NETWORK_SUFFIXES, READOUT_HELP, UsageError,
-    check_counts, check_output_paths, input_vector, read_network, time_budget,
+    check_counts, check_output_paths, network_system, read_network, time_budget,
 )
 from .outputs import (
     annotate_graph, command_line, describe_graph, note_stopped, point_coordinates, point_rows, save_data_and_report,
@@ -98,6 +98,17 @@ def _parse_bounds(spec: str, dim: int) -> np.ndarray:
     return np.array(pairs)
 
 
+def is_network_file(target: str) -> bool:
+    """Whether ``target`` names a network file (.npz, .pt, .pth) rather than a built-in model or TOML file.
+
+    Examples
+    --------
+    >>> is_network_file("net.pt"), is_network_file("lorenz"), is_network_file("model.toml")
+    (True, False, False)
+    """
+    return target not in MODELS and Path(target).suffix.lower() in NETWORK_SUFFIXES
+
+
 def load_model_or_file(
     target: str, *, cell: str | None = None, readout: str | None = None, input: str | None = None,
     along: str | None = None,
@@ -126,12 +137,9 @@ def load_model_or_file(
     dynsys.cli.inputs.UsageError: 'dufing' is neither ... file; did you mean duffing? built-in models: ...
     """
     path = Path(target)
-    if target not in MODELS and path.suffix.lower() in NETWORK_SUFFIXES:
+    if is_network_file(target):
         network = read_network(path, cell, False if readout is None else readout)  # the dynamics need no readout
-        direction = input_vector(along, network, "--along")
-        if direction is not None and not np.any(direction):
-            raise UsageError(f"--along: the direction must not be zero, got {along!r}")
-        return network.system(input_vector(input, network), along=direction)
+        return network_system(network, input, along)
     given = [f"--{k}" for k, v in (("cell", cell), ("readout", readout), ("input", input), ("along", along))
              if v is not None]
     if given:

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .. import rnn
 from .._io import atomic_write_text
 from ..bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from ..continuation import continuation
@@ -35,8 +33,8 @@ from ..fixed_points import find_fixed_points
 from ..parse import parse_assignment
 from ..rnn import CELLS
 from ..systems import System
-from .analyze import load_model_or_file
-from .inputs import UsageError, check_output_paths
+from .analyze import is_network_file, load_model_or_file
+from .inputs import UsageError, check_output_paths, network_system, read_network
 from .outputs import command_line, save_figures
 from .report import Progress, write_html_report, write_points_csv
 
@@ -149,8 +147,13 @@ def run(args: argparse.Namespace) -> int:
     param = "s" if args.along is not None else args.param
     if param is None:
         raise UsageError("--param NAME is needed (or --along D1,D2,... for a network file)")
-    system = load_model_or_file(args.target, cell=args.cell, input=args.input, along=args.along)
-    readout = _readout(Path(args.target), args.cell) if args.along is not None else None
+    readout = None
+    if is_network_file(args.target) and args.along is not None:  # read once: its dynamics and its readout
+        network = read_network(Path(args.target), args.cell, None)
+        system = network_system(network, args.input, args.along)
+        readout = network.readout if network.output_size else None
+    else:
+        system = load_model_or_file(args.target, cell=args.cell, input=args.input, along=args.along)
     if args.set:
         system = system.with_params(**dict(parse_assignment(a) for a in args.set))
     if param not in system.params:
@@ -221,14 +224,6 @@ def bifurcation_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
          "branch": diagram.branch_of(b)}
         for b in diagram.bifurcations
     ]
-
-
-def _readout(path: Path, cell: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
-    """The readout x -> W_out x + b_out of the network file at ``path``, None when it has none."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the dynamics' load already printed its notes
-        network = rnn.load_network(path, cell=cell)
-    return network.readout if network.output_size else None
 
 
 def write_outputs(

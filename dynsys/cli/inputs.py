@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import rnn
 from .._budget import Deadline
+from ..systems import System
 
 NETWORK_SUFFIXES = (".npz", ".pt", ".pth")
 DEFAULT_MAX_TIME = 600.0  # seconds: the wall-clock budget of the search and the graph of one command
@@ -181,3 +182,29 @@ def input_vector(spec: str | None, network: rnn.RNNCell, option: str = "--input"
     if not np.all(np.isfinite(u)):
         raise UsageError(f"{option}: every value must be finite, got {spec!r}")
     return u
+
+
+def network_system(network: rnn.RNNCell, input: str | None, along: str | None) -> System:
+    """The network at the input ``--input`` (zeros when None), continued ``--along`` a direction when given
+    (:meth:`dynsys.rnn.RNNCell.system`: the one parameter ``s``).
+
+    Raises
+    ------
+    UsageError
+        For values that are not one finite number per input, or a zero direction.
+
+    Examples
+    --------
+    >>> from dynsys import rnn
+    >>> network = rnn.VanillaRNN(np.eye(2), 2 * np.eye(2))
+    >>> network_system(network, "0.5,0", "1,0").params
+    {'s': 0.0}
+    >>> network_system(network, None, "0,0")
+    Traceback (most recent call last):
+    ...
+    dynsys.cli.inputs.UsageError: --along: the direction must not be zero, got '0,0'
+    """
+    direction = input_vector(along, network, "--along")
+    if direction is not None and not np.any(direction):
+        raise UsageError(f"--along: the direction must not be zero, got {along!r}")
+    return network.system(input_vector(input, network), along=direction)
