@@ -27,7 +27,7 @@ STAGES: list[tuple[str, ...]] = [
     ("dynsys.models", "dynsys.rnn", "dynsys.testing", "dynsys.tasks.*"),  # sources of systems
     ("dynsys.simulate",),  # trajectories; advancing flows and maps
     ("dynsys.linearize", "dynsys.normal_forms"),  # eigenvalues, subspaces, labels; bifurcation coefficients
-    ("dynsys.fixed_points.*",),  # the search
+    ("dynsys.fixed_points.*", "dynsys.periodic_orbits.*"),  # the search for fixed points; periodic orbits
     ("dynsys.basins",),  # the attractor mapper, time scales
     ("dynsys.manifolds", "dynsys.saddles", "dynsys.continuation", "dynsys.bifurcation_diagram"),  # manifolds, edge
     # tracking, branches, diagrams
