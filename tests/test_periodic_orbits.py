@@ -244,6 +244,8 @@ def test_errors_name_the_problem() -> None:
         periodic_orbit(van_der_pol(1.0), [2.0, 0.0], -1.0)
     with pytest.raises(ValueError, match="x0"):
         periodic_orbit(van_der_pol(1.0), [2.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="converged to a fixed point"):  # the states hug the focus at the origin
+        periodic_orbit(hopf(0.5, 1.0), 1e-9 * np.column_stack([np.cos(np.arange(8.0)), np.sin(np.arange(8.0))]), 6.0)
     with pytest.raises(ValueError, match="ncol"):
         Collocation(2, ncol=9)
     with pytest.raises(ValueError, match="mesh"):

@@ -53,9 +53,10 @@ from .floquet import check_flow, floquet_multipliers
 from .newton import damped_newton, pack_states, unpack_states
 from .result import PeriodicOrbit
 
-DEFAULT_NTST = 40
+DEFAULT_NTST = 60
 DEFAULT_NCOL = 4
 MAX_NCOL = 7
+ORDERING = "MMD_AT_PLUS_A"  # SuperLU's column ordering: 5x less fill than COLAMD on these bordered block bands
 GROWTH = 4.0  # a Newton step may raise the residual's 2-norm by this factor (far from the cycle it often does)
 
 
@@ -96,7 +97,7 @@ class Collocation:
     n : int
         The dimension of the flow.
     ntst : int, optional
-        The number of mesh intervals (default 40, or ``len(mesh) − 1``).
+        The number of mesh intervals (default 60, or ``len(mesh) − 1``).
     ncol : int
         The degree of the piecewise polynomials, and the number of
         Gauss–Legendre collocation points per interval (1 to 7).
@@ -288,22 +289,23 @@ class Collocation:
         ])
 
     def _sparsity(self) -> tuple[np.ndarray, np.ndarray]:
-        """The (row, column) indices of the Jacobian's entries, in the order :meth:`jacobian` fills them."""
+        """The Jacobian's CSR structure (column indices, row pointers) for the values in :meth:`jacobian`'s order.
+
+        Row by row: each collocation row (j, i, a) holds the (ncol + 1) n
+        entries of its block (columns of the nodes u_{j,0..ncol}, increasing)
+        and then its T entry (the last column); the n periodicity rows hold
+        two entries each (u_0 and u_{N−1}); the phase row holds one per
+        profile value.
+        """
         n, ntst, ncol, N = self.n, self.ntst, self.ncol, self.nodes
         a = np.arange(n)
-        # collocation blocks: row (j, i, a), column (node index[j, k], b)
-        rows = ((np.arange(ntst)[:, None, None, None, None] * ncol + np.arange(ncol)[None, :, None, None, None]) * n
-                + a[None, None, :, None, None])
-        cols = self._index[:, None, None, :, None] * n + a[None, None, None, None, :]
-        shape = (ntst, ncol, n, ncol + 1, n)
-        block_rows, block_cols = np.broadcast_to(rows, shape).ravel(), np.broadcast_to(cols, shape).ravel()
-        m = ntst * ncol * n
-        t_rows, t_cols = np.arange(m), np.full(m, N * n)  # ∂/∂T
-        p_rows = np.concatenate([m + a, m + a])  # periodicity: u_0 − u_{N−1}
-        p_cols = np.concatenate([a, (N - 1) * n + a])
-        ph_rows, ph_cols = np.full(N * n, m + n), np.arange(N * n)  # the phase row
-        return (np.concatenate([block_rows, t_rows, p_rows, ph_rows]),
-                np.concatenate([block_cols, t_cols, p_cols, ph_cols]))
+        block = self._index[:, None, None, :, None] * n + a  # (ntst, 1, 1, ncol + 1, n): the columns of a row
+        width = (ncol + 1) * n + 1
+        colloc = np.concatenate([np.broadcast_to(block, (ntst, ncol, n, ncol + 1, n)).reshape(-1, width - 1),
+                                 np.full((ntst * ncol * n, 1), N * n)], axis=1)
+        indices = np.concatenate([colloc.ravel(), np.column_stack([a, (N - 1) * n + a]).ravel(), np.arange(N * n)])
+        lengths = np.concatenate([np.full(ntst * ncol * n, width), np.full(n, 2), [N * n]])
+        return indices, np.concatenate([[0], np.cumsum(lengths)])
 
     def jacobian(self, system: System, z: Any, reference: Any) -> sparse.csc_matrix:
         """The Jacobian of :meth:`residual` with respect to z, sparse: shape (size, size).
@@ -328,6 +330,9 @@ class Collocation:
         >>> bool(np.abs(J - fd).max() < 1e-6)
         True
         """
+        return self._jacobian_csr(system, z, reference).tocsc()
+
+    def _jacobian_csr(self, system: System, z: Any, reference: Any) -> sparse.csr_matrix:
         check_flow(system, "Collocation.jacobian")
         profile, T = self.unpack(z)
         X, _ = self._points(profile)
@@ -337,14 +342,14 @@ class Collocation:
         hA = A * self._h[:, None, None, None]
         blocks = (self._S[None, :, None, :, None] * eye[None, None, :, None, :]
                   - T * self._L[None, :, None, :, None] * hA[:, :, :, None, :])  # (ntst, ncol, n, ncol + 1, n)
+        dT = -(system.rhs(flat).reshape(X.shape) * self._h[:, None, None])
         values = np.concatenate([
-            blocks.ravel(),
-            -(system.rhs(flat).reshape(X.shape) * self._h[:, None, None]).ravel(),
-            np.ones(self.n), -np.ones(self.n),
+            np.concatenate([blocks.reshape(dT.size, -1), dT.reshape(-1, 1)], axis=1).ravel(),
+            np.tile([1.0, -1.0], self.n),
             self._phase_row(reference),
         ])
-        rows, cols = self._pattern
-        return sparse.coo_matrix((values, (rows, cols)), shape=(self.size, self.size)).tocsc()
+        indices, indptr = self._pattern
+        return sparse.csr_matrix((values, indices, indptr), shape=(self.size, self.size))
 
     def param_derivative(self, system: System, z: Any, name: str) -> np.ndarray:
         """∂residual/∂p for the parameter ``name``: shape (size,).
@@ -373,7 +378,8 @@ class Collocation:
         """Newton's method on :meth:`residual` from ``z``: the solution and the residual history.
 
         Each step solves J Δz = −r with a sparse LU factorisation
-        (``scipy.sparse.linalg.splu``); it stops when max |r| <= ``tol``.
+        (``scipy.sparse.linalg.splu``, minimum-degree ordering on Jᵀ + J);
+        it stops when max |r| <= ``tol``.
         A step that would make T <= 0 or multiply the residual's 2-norm by
         more than 4 is halved (up to ten times).  Convergence is quadratic
         near a hyperbolic cycle.
@@ -417,7 +423,7 @@ class Collocation:
 
         def step(z: np.ndarray, r: np.ndarray, _: None) -> np.ndarray:
             try:
-                return splu(self.jacobian(system, z, reference)).solve(-r)
+                return splu(self.jacobian(system, z, reference), permc_spec=ORDERING).solve(-r)
             except RuntimeError as exc:
                 raise ValueError(f"the collocation Jacobian of {system.name} is singular at period {z[-1]:.6g} "
                                  f"({exc}): a non-hyperbolic cycle, or a guess on a fixed point") from None

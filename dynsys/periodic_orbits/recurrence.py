@@ -21,7 +21,7 @@ from scipy.integrate import solve_ivp
 from .._validate import check_count
 from ..simulate import MAX_NORM
 from ..systems import System
-from .floquet import check_flow
+from .floquet import check_flow, describe
 
 RETURN_TOL = 1e-2  # a return to the section counts when |x(T) − x_e| <= RETURN_TOL · max_t |x(t) − x_e|
 REST_TOL = 1e-9  # |f(x_e)| <= REST_TOL · (1 + |x_e|) · rate: the trajectory has come to rest
@@ -56,7 +56,7 @@ def check_state(system: System, x0: Any, what: str = "x0") -> np.ndarray:
     """
     x = np.asarray(x0, dtype=float)
     if x.shape != (system.dim,) or not np.all(np.isfinite(x)):
-        raise ValueError(f"{what} must be a finite state of shape ({system.dim},), got {x.tolist()!r}")
+        raise ValueError(f"{what} must be a finite state of shape ({system.dim},), got {describe(x0)} of shape {x.shape}")
     return x
 
 
@@ -72,9 +72,9 @@ def _integrate(system: System, x: np.ndarray, duration: float, **options: Any) -
     sol = solve_ivp(rhs, (0.0, duration), x, method="DOP853", rtol=GUESS_RTOL, atol=GUESS_RTOL * 1e-3,
                     events=events, **options)
     if sol.status == 1 and len(sol.t_events[0]) or not np.all(np.isfinite(sol.y[:, -1])):
-        raise ValueError(f"no cycle: the trajectory of {system.name} from {x.tolist()} escapes (|x| > {MAX_NORM:g})")
+        raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x)} escapes (|x| > {MAX_NORM:g})")
     if not sol.success:
-        raise ValueError(f"no cycle: the trajectory of {system.name} from {x.tolist()} could not be integrated "
+        raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x)} could not be integrated "
                          f"({sol.message})")
     return sol
 
@@ -174,8 +174,8 @@ def cycle_guess(system: System, x0: Any, *, max_rounds: int = MAX_ROUNDS) -> tup
         x = _integrate(system, x, duration).y[:, -1]
         f = system.rhs(x[None])[0]
         if np.linalg.norm(f) <= REST_TOL * (1 + np.linalg.norm(x)) * rate(system, x):
-            raise ValueError(f"no cycle: the trajectory of {system.name} from {np.asarray(x0).tolist()} comes to rest "
-                             f"at the fixed point near {x.tolist()}")
+            raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x0)} comes to rest "
+                             f"at the fixed point near {describe(x)}")
 
         def section(_t: float, y: np.ndarray, x_e: np.ndarray = x, f_e: np.ndarray = f) -> float:
             return float((y - x_e) @ f_e)
@@ -190,7 +190,7 @@ def cycle_guess(system: System, x0: Any, *, max_rounds: int = MAX_ROUNDS) -> tup
             return period, one_turn(sol.sol, period)
         x = sol.y[:, -1]
         duration *= 2
-    raise ValueError(f"no cycle: the trajectory of {system.name} from {np.asarray(x0).tolist()} does not return "
+    raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x0)} does not return "
                      f"near itself within {max_rounds} rounds (a chaotic or quasi-periodic orbit, or a very slow "
                      "transient); give x0 on the cycle and its period")
 

@@ -25,13 +25,15 @@ from .collocation import (
     arclength_mesh,
     periodic_resample,
 )
-from .floquet import check_flow
+from .floquet import check_flow, describe
 from .recurrence import Curve, closest_return, cycle_guess, period_from_states
 from .result import PeriodicOrbit
 from .shooting import DEFAULT_SEGMENTS, MultipleShooting
 
 GUESS_POINTS = 2000  # samples of a guess for the first mesh
 DEFAULT_M = 200  # states of a shooting result
+EQUIDISTRIBUTED = 2.0  # no mesh adaptation when every interval's h_j ρ_j is within this factor of their mean
+COLLAPSE_TOL = 1e-7  # a "cycle" with amplitude below this (relative) is a fixed point
 
 
 def initial_guess(system: System, x0: Any, period: float | None = None) -> tuple[float, Curve]:
@@ -91,6 +93,9 @@ def _by_collocation(system: System, period: float, curve: Curve, tol: float, max
     col = Collocation(system.dim, ncol=ncol, mesh=arclength_mesh(sample, DEFAULT_NTST if ntst is None else ntst))
     z, history = col.solve(system, col.pack(curve(col.times), period), tol=tol, max_iter=max_iter)
     for _ in range(adapt):
+        error = np.diff(col.mesh) * col.error_density(z)  # about the local error^(1/(ncol+1)) of each interval
+        if error.max() <= EQUIDISTRIBUTED * error.mean():
+            break
         col, z = col.adapt(z)
         z, history = col.solve(system, z, tol=tol, max_iter=max_iter)
     return col.orbit(system, z, m=m, residual=history[-1])
@@ -143,7 +148,7 @@ def periodic_orbit(system: System, x0: Any, period: float | None = None, *, meth
     tol : float > 0
         Newton's tolerance on the max-norm of the discretised equations.
     ntst : int, optional
-        Collocation mesh intervals (default 40; more for relaxation
+        Collocation mesh intervals (default 60; more for relaxation
         cycles: van der Pol at μ = 20 wants about 100).
     ncol : int
         Collocation degree (1 to 7).
@@ -151,8 +156,9 @@ def periodic_orbit(system: System, x0: Any, period: float | None = None, *, meth
         Collocation mesh adaptations: the first mesh equidistributes time
         plus arc length of the guess (:func:`arclength_mesh`); after each
         solve, the mesh is moved to equidistribute the error estimate
-        (:meth:`Collocation.adapt`) and the problem solved again, this many
-        times.
+        (:meth:`Collocation.adapt`) and the problem solved again, up to this
+        many times (not when h_j ρ_j is already within a factor 2 of its mean
+        on every interval).
     segments : int
         Shooting segments.
     m : int >= 2, optional
@@ -170,7 +176,8 @@ def periodic_orbit(system: System, x0: Any, period: float | None = None, *, meth
     ValueError
         A map (its cycles are fixed points of ``system.iterate(k)``); a bad
         argument (named); a trajectory that comes to rest at a fixed point,
-        escapes or does not recur; no convergence.
+        escapes or does not recur; no convergence; convergence to a fixed
+        point (a "cycle" of zero amplitude).
 
     References
     ----------
@@ -200,4 +207,9 @@ def periodic_orbit(system: System, x0: Any, period: float | None = None, *, meth
         m = check_count(m, "m", 2)
     T, states = initial_guess(system, x0, period)
     adapt = check_count(adapt, "adapt", 0)
-    return METHODS[method](system, T, states, tol, max_iter, m, ntst, ncol, adapt, segments)
+    orbit = METHODS[method](system, T, states, tol, max_iter, m, ntst, ncol, adapt, segments)
+    if orbit.amplitude <= COLLAPSE_TOL * (1 + float(np.linalg.norm(orbit.mean))):
+        raise ValueError(f"Newton's method ({method}) converged to a fixed point of {system.name} near "
+                         f"{describe(orbit.mean)}, not to a cycle: give a better guess (more states, or a state on "
+                         "the cycle with its period)")
+    return orbit
