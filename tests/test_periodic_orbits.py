@@ -217,6 +217,28 @@ def test_floquet_multipliers_of_a_rotation() -> None:
     assert np.allclose(mu, 1, atol=1e-9) and trivial in (0, 1)
 
 
+@settings(max_examples=10, deadline=None)
+@given(mu=st.floats(0.05, 1.0), omega=st.floats(0.5, 3.0), segments=st.integers(1, 6))
+def test_floquet_multipliers_of_the_hopf_cycle(mu: float, omega: float, segments: int) -> None:
+    """On the exact cycle x(t) = √μ (cos ωt, sin ωt): multipliers 1 and exp(−4πμ/ω), from one or s states."""
+    T = 2 * np.pi / omega
+    t = np.arange(segments) * T / segments
+    states = np.sqrt(mu) * np.column_stack([np.cos(omega * t), np.sin(omega * t)])
+    multipliers, trivial = floquet_multipliers(hopf(mu, omega), states, T)
+    assert trivial == 0 and abs(multipliers[0] - 1) < 1e-8
+    assert multipliers[1] == pytest.approx(np.exp(-2 * mu * T), rel=1e-7)
+
+
+def test_floquet_multipliers_of_the_saddle_cycle() -> None:
+    lam = 0.4
+    system, Q = rotated_saddle(lam)
+    t = np.arange(6) * 2 * np.pi / 6
+    states = np.column_stack([np.cos(t), np.sin(t), np.zeros(6)]) @ Q.T
+    multipliers, trivial = floquet_multipliers(system, states, 2 * np.pi)
+    assert trivial == 1
+    assert np.allclose(multipliers.real, [np.exp(2 * np.pi * lam), 1, np.exp(-4 * np.pi)], rtol=1e-7, atol=1e-10)
+
+
 def test_round_trip_through_save_and_load(tmp_path) -> None:
     system = van_der_pol(1.0)
     orbit = periodic_orbit(system, [2.0, 0.0])
