@@ -175,8 +175,9 @@ def find_periodic_orbits(
         Seed of the starts (and of the fixed-point search).
     guesses : iterable of PeriodicOrbit or of states (n,), optional
         Each is refined by :func:`dynsys.periodic_orbits.periodic_orbit`
-        (a PeriodicOrbit from its first state with its period, a state with
-        the period that ``periodic_orbit`` estimates); the cycles they
+        (a PeriodicOrbit from its states and period, a state with the
+        period that ``periodic_orbit`` estimates from the trajectory through
+        it); the cycles they
         converge to are kept whatever their stability (the way to unstable
         cycles, which no trajectory settles on).
     fixed_points : FixedPointSet, optional
@@ -267,12 +268,12 @@ def _span(t_span: tuple[float, float] | None, fixed_points: FixedPointSet) -> fl
     return float(span[1])
 
 
-def _guesses(system: System, guesses: Iterable[PeriodicOrbit | Any] | None) -> list[tuple[np.ndarray, float | None]]:
-    """(state, period or None) for each guess."""
-    out: list[tuple[np.ndarray, float | None]] = []
+def _guesses(system: System, guesses: Iterable[PeriodicOrbit | Any] | None) -> list[tuple[Any, float | None]]:
+    """(PeriodicOrbit or state, None) for each guess: what periodic_orbit starts from."""
+    out: list[tuple[Any, float | None]] = []
     for k, g in enumerate(guesses if guesses is not None else ()):
         if isinstance(g, PeriodicOrbit):
-            out.append((g.x[0], g.period))
+            out.append((g, None))
             continue
         x = np.asarray(g, dtype=float)
         if x.shape != (system.dim,) or not np.all(np.isfinite(x)):
@@ -284,7 +285,7 @@ def _guesses(system: System, guesses: Iterable[PeriodicOrbit | Any] | None) -> l
 
 def _refiner(system: System, tol: float, method: str) -> Any:
     """A function (state, period) -> the refined PeriodicOrbit, or None where the refinement fails."""
-    def refine(guess: tuple[np.ndarray, float | None]) -> PeriodicOrbit | None:
+    def refine(guess: tuple[Any, float | None]) -> PeriodicOrbit | None:
         x, period = guess
         try:
             orbit = periodic_orbit(system, x, period, method=method, tol=tol)
