@@ -83,7 +83,14 @@ from scipy.stats import norm, qmc
 
 from ._budget import Deadline
 from ._validate import check_count, check_real
-from .basins import CHUNK_TIMESCALES, ESCAPE_FACTOR, HORIZON_TIMESCALES, capture_test, slowest_timescale
+from .basins import (
+    CHUNK_TIMESCALES,
+    ESCAPE_FACTOR,
+    HORIZON_TIMESCALES,
+    TINY_MULTIPLIER,
+    capture_test,
+    slowest_timescale,
+)
 from .fixed_points import FixedPointSet, find_fixed_points
 from .linearize import linearize_batch
 from .periodic_orbits import PeriodicOrbit, cycle_distances, find_periodic_orbits
@@ -626,8 +633,10 @@ def _attracting_cycles(
             size = np.maximum(np.ptp(X, axis=0), 1.0) if len(X) else np.ones(system.dim)
             centre = X.mean(axis=0) if len(X) else np.zeros(system.dim)
             box = np.column_stack([centre - 1.5 * size, centre + 1.5 * size])
-        sample = np.random.default_rng(seed).uniform(box[:, 0], box[:, 1], (CYCLE_STARTS, system.dim))
-        starts = np.concatenate([sample, _branch_starts(G, saddles, eps_fraction, n_directions, seed)[1]])
+        parts = [np.random.default_rng(seed).uniform(box[:, 0], box[:, 1], (CYCLE_STARTS, system.dim))]
+        if saddles:
+            parts.append(_branch_starts(G, saddles, eps_fraction, n_directions, seed)[1])
+        starts = np.concatenate(parts)
         note(f"cycles: following {len(starts)} starts")
         found = find_periodic_orbits(system, starts=starts, seed=seed, max_seconds=clock.left(),
                                      fixed_points=fixed_points)
@@ -643,7 +652,7 @@ def _add_cycles(G: nx.MultiDiGraph, cycles: tuple[PeriodicOrbit, ...], origin: s
     """Add the cycles as nodes C0, C1, ... (attributes: see :func:`transition_graph`)."""
     for j, c in enumerate(cycles):
         lead = c.nontrivial[0] if len(c.nontrivial) else 1.0 + 0j
-        exponent = (np.log(max(abs(lead), float(np.finfo(float).tiny))) + 1j * np.angle(lead)) / c.period
+        exponent = (np.log(max(abs(lead), TINY_MULTIPLIER)) + 1j * np.angle(lead)) / c.period
         v = f"C{j}"
         G.add_node(
             v, label=v, kind="cycle", stability=c.label, index=c.index, q=float("nan"), stable=c.stable,
@@ -702,7 +711,7 @@ def _branch_starts(
         for b, d in enumerate(_directions(G.nodes[s]["linearization"], n_directions, seed)):
             branches.append(_Branch(s, b, d))
             starts.append(G.nodes[s]["x"] + eps[s] * d)
-    return branches, np.array(starts, dtype=float).reshape(-1, len(X[0]) if len(X) else 0)
+    return branches, np.array(starts, dtype=float)
 
 
 def _follow(

@@ -41,7 +41,7 @@ Springer 2004, section 1.5 (Floquet multipliers, stability of cycles).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -62,6 +62,7 @@ RETURN = 0.05  # ... and returns to it within RETURN * extent
 PERIOD_MATCH = 0.05  # two recurrent tails with periods this close (relative) and ends on each other: one candidate
 PERIOD_RTOL = 1e-6  # refined cycles whose periods agree to this (relative) ...
 MERGE_RTOL = 1e-2  # ... and lie within this fraction of the larger amplitude of each other are one cycle
+MAX_SLOWDOWN = 1e3  # the default span's tau is at most this many times the fastest point's time scale
 ORDER_DIGITS = 6  # the cycles found are ordered by their periods to this many significant digits, then amplitude
 ESCAPE_FACTOR = 1e3  # a trajectory beyond ESCAPE_FACTOR * L has escaped
 MAX_BLOCK = 2_000_000  # cycle_distances: states x segments x dim handled at once, at most
@@ -168,7 +169,8 @@ def find_periodic_orbits(
         How long the starts are followed (the recurrence is looked for in
         the last ``TAIL_FRACTION`` of it); default t_1 = ``SEARCH_TIMESCALES``
         tau, tau = 1 / (the smallest |Re λ| over the hyperbolic fixed
-        points; 1 when there is none).  A cycle whose period is longer than
+        points), at most ``MAX_SLOWDOWN`` / (the largest); 1 when there is
+        none (:func:`dynsys.basins.slowest_timescale`'s rule for flows).  A cycle whose period is longer than
         ``TAIL_FRACTION`` t_1 / 2, or that attracts more slowly than
         1 / t_1, needs a longer span.
     seed : int
@@ -258,10 +260,11 @@ def _starts(system: System, starts: Any, n_starts: int, seed: int) -> np.ndarray
 
 
 def _span(t_span: tuple[float, float] | None, fixed_points: FixedPointSet) -> float:
-    """t_1 of the span (0, t_1): given, or SEARCH_TIMESCALES over the slowest rate of the hyperbolic points."""
+    """t_1 of the span (0, t_1): given, or SEARCH_TIMESCALES tau (see find_periodic_orbits)."""
     if t_span is None:
         rates = [lin.margin for lin in fixed_points.fixed().linearizations if lin.is_hyperbolic and lin.margin > 0]
-        return SEARCH_TIMESCALES / min(rates, default=1.0)
+        tau = min(1.0 / min(rates), MAX_SLOWDOWN / max(rates)) if rates else 1.0
+        return SEARCH_TIMESCALES * tau
     span = np.asarray(t_span, dtype=float)
     if span.shape != (2,) or not np.all(np.isfinite(span)) or span[0] != 0 or span[1] <= 0:
         raise ValueError(f"t_span must be (0, t_1) with t_1 > 0, got {t_span!r}")
@@ -283,7 +286,7 @@ def _guesses(system: System, guesses: Iterable[PeriodicOrbit | Any] | None) -> l
     return out
 
 
-def _refiner(system: System, tol: float, method: str) -> Any:
+def _refiner(system: System, tol: float, method: str) -> Callable[[tuple[Any, float | None]], PeriodicOrbit | None]:
     """A function (state, period) -> the refined PeriodicOrbit, or None where the refinement fails."""
     def refine(guess: tuple[Any, float | None]) -> PeriodicOrbit | None:
         x, period = guess
