@@ -112,6 +112,11 @@ def test_a_chaotic_attractor_gives_no_attracting_cycle():
     assert find_periodic_orbits(models.lorenz(), n_starts=16) == ()
 
 
+def test_a_spent_budget_stops_the_search():
+    vdp = models.van_der_pol()
+    assert find_periodic_orbits(vdp, n_starts=8, fixed_points=find_fixed_points(vdp, seed=0), max_seconds=1e-9) == ()
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="map"):
         find_periodic_orbits(models.henon(), starts=[[0.1, 0.1]])

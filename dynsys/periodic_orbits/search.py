@@ -63,6 +63,7 @@ from .result import PeriodicOrbit
 SEARCH_TIMESCALES = 30.0  # default t_span: (0, this many slowest linear time scales of the fixed points)
 TAIL_FRACTION = 0.5  # the recurrence is looked for in this last fraction of each trajectory
 TAIL_POINTS = 2000  # states sampled over the tail
+TRANSIENT_PIECES = 4  # the transient before the tail is integrated in this many pieces (max_seconds checked between)
 STILL = 1e-3  # a tail of extent below STILL * L has settled on a point
 LEAVE = 0.3  # going back from the end, the tail has left the end's neighbourhood beyond LEAVE * extent
 RETURN = 0.05  # ... and returns to it within RETURN * extent
@@ -199,8 +200,9 @@ def find_periodic_orbits(
     method : {"collocation", "shooting"}
         ``periodic_orbit``'s method.
     max_seconds : float > 0, optional
-        Wall-clock budget: checked between the stages and between
-        refinements; the cycles refined when it runs out are returned.
+        Wall-clock budget: checked between the stages (the transient is
+        integrated in ``TRANSIENT_PIECES`` pieces) and between refinements;
+        the cycles refined when it runs out are returned.
 
     Returns
     -------
@@ -241,7 +243,7 @@ def find_periodic_orbits(
     refine = _refiner(system, tol, method)
     found = [orbit for orbit in map(refine, _guesses(system, guesses)) if orbit is not None]
     if not clock.passed():
-        for candidate in _candidates(system, X0, t1, fixed_points):
+        for candidate in _candidates(system, X0, t1, fixed_points, clock):
             if clock.passed():
                 break
             orbit = refine((candidate.x, candidate.period))
@@ -324,15 +326,24 @@ def _traced(orbit: PeriodicOrbit, candidate: _Candidate) -> bool:
     return near and abs(orbit.multipliers[orbit.trivial] - 1) <= TRIVIAL_TOL
 
 
-def _candidates(system: System, X0: np.ndarray, t1: float, fixed_points: FixedPointSet) -> list[_Candidate]:
-    """The periodic tails, one per group of tails on one cycle."""
+def _candidates(
+    system: System, X0: np.ndarray, t1: float, fixed_points: FixedPointSet, clock: Deadline
+) -> list[_Candidate]:
+    """The periodic tails, one per group of tails on one cycle (none when ``clock`` runs out on the way)."""
     L = max(1.0, float(np.max(np.abs(X0))))
     max_norm = ESCAPE_FACTOR * L
     tail = TAIL_FRACTION * t1
-    ends = advance(system, X0, t1 - tail, n_points=2, max_norm=max_norm, method="auto")
-    tr = advance(system, np.where(ends.diverged[:, None], X0, ends.final), tail, n_points=TAIL_POINTS,
-                 max_norm=max_norm, method="auto")
-    keep = ~(ends.diverged | tr.diverged)
+    X, diverged = X0, np.zeros(len(X0), dtype=bool)
+    for _ in range(TRANSIENT_PIECES):  # the transient in pieces, with the clock checked between them
+        if clock.passed():
+            return []
+        ends = advance(system, X, (t1 - tail) / TRANSIENT_PIECES, n_points=2, max_norm=max_norm, method="auto")
+        diverged |= ends.diverged
+        X = np.where(diverged[:, None], X0, ends.final)
+    if clock.passed():
+        return []
+    tr = advance(system, X, tail, n_points=TAIL_POINTS, max_norm=max_norm, method="auto")
+    keep = ~(diverged | tr.diverged)
     Z, t = tr.X[keep], tr.t
     end = Z[:, -1]
     d = np.linalg.norm(Z - end[:, None], axis=2)  # (B, K): distance of the tail from its end
