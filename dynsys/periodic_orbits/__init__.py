@@ -4,6 +4,8 @@ The package, in the order its modules import each other:
 
 - ``result``: :class:`PeriodicOrbit` (period, states over one period,
   Floquet multipliers, label), its JSON and ``.npz`` round trips.
+- ``newton``: the unknowns z = (states, T) of a discretised periodic problem
+  and the damped Newton method that collocation and shooting share.
 - ``floquet``: the monodromy matrix from the variational equations,
   :func:`floquet_multipliers` (the trivial multiplier identified).
 - ``collocation``: :class:`Collocation`, orthogonal collocation of the
