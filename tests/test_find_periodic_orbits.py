@@ -48,7 +48,7 @@ def test_van_der_pol_one_stable_cycle_of_the_classical_period():
     assert len(cycles) == 1
     (cycle,) = cycles
     assert cycle.stable and cycle.label == "stable cycle"
-    assert abs(cycle.period - VDP_PERIOD) < 1e-8  # the collocation mesh's error is ~1e-9
+    assert abs(cycle.period - VDP_PERIOD) < 5e-10  # the reference has 10 decimals
     assert abs(cycle.multipliers[cycle.trivial] - 1) < 1e-6
     # every stored state is on the cycle: x(T) = x(0) through the flow (checked with solve_ivp)
     from scipy.integrate import solve_ivp
@@ -83,7 +83,7 @@ def test_concentric_stable_cycles_from_starts_and_the_unstable_one_from_a_guess(
         assert abs(c.period - 2 * np.pi) < 1e-8
         expected = np.exp(2 * np.pi * SLOPES[R])
         (mu_nt,) = c.nontrivial
-        assert abs(mu_nt - expected) <= 1e-4 * expected + 1e-12
+        assert abs(mu_nt - expected) <= 1e-7 * expected + 1e-12
         assert c.stable == (R != 2) and c.index == (R == 2)
 
 
@@ -134,7 +134,7 @@ def test_fixed_points_given_are_used_for_the_time_span():
     vdp = models.van_der_pol()
     points = find_fixed_points(vdp, seed=0)
     (cycle,) = find_periodic_orbits(vdp, n_starts=8, fixed_points=points)
-    assert abs(cycle.period - VDP_PERIOD) < 1e-8  # the collocation mesh's error is ~1e-9
+    assert abs(cycle.period - VDP_PERIOD) < 5e-10  # the reference has 10 decimals
 
 
 @settings(max_examples=20, deadline=None)
