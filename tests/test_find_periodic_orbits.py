@@ -126,6 +126,8 @@ def test_bad_arguments():
         find_periodic_orbits(hopf(1.0, 1.0), starts=[[0.5, 0.0]], guesses=[[1.0, 0.0, 0.0]])
     with pytest.raises(ValueError, match="t_span"):
         find_periodic_orbits(hopf(1.0, 1.0), starts=[[0.5, 0.0]], t_span=(1.0, 2.0))
+    with pytest.raises(ValueError, match="method"):
+        find_periodic_orbits(hopf(1.0, 1.0), starts=[[0.5, 0.0]], method="newton")
     with pytest.raises(TypeError, match="fixed_points"):
         find_periodic_orbits(hopf(1.0, 1.0), starts=[[0.5, 0.0]], fixed_points=[[0.0, 0.0]])
 
