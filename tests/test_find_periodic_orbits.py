@@ -43,11 +43,12 @@ def circle(system: System, radius: float, period: float, multiplier: float, m: i
     return PeriodicOrbit(system, period, radius * np.column_stack([np.cos(t), np.sin(t)]), [1.0, multiplier])
 
 
-def test_van_der_pol_one_stable_cycle_of_the_classical_period():
-    cycles = find_periodic_orbits(models.van_der_pol(), n_starts=32)
+@pytest.mark.parametrize("method", ["collocation", "shooting"])
+def test_van_der_pol_one_stable_cycle_of_the_classical_period(method):
+    cycles = find_periodic_orbits(models.van_der_pol(), n_starts=32, method=method)
     assert len(cycles) == 1
     (cycle,) = cycles
-    assert cycle.stable and cycle.label == "stable cycle"
+    assert cycle.stable and cycle.label == "stable cycle" and cycle.method == method
     assert abs(cycle.period - VDP_PERIOD) < 5e-10  # the reference has 10 decimals
     assert abs(cycle.multipliers[cycle.trivial] - 1) < 1e-6
     # every stored state is on the cycle: x(T) = x(0) through the flow (checked with solve_ivp)
