@@ -254,6 +254,16 @@ def test_saddle_branches_end_on_a_limit_cycle_no_unresolved_edges() -> None:
     assert cycle.period == d["period"] and np.array_equal(cycle.x, d["orbit"]) and cycle.stable
 
 
+def test_cycle_ids_skip_the_ids_of_points() -> None:
+    from dataclasses import replace
+
+    vdp = models.van_der_pol()
+    points = replace(find_fixed_points(vdp, seed=0), ids=("C0",))  # the focus, under a cycle-like id
+    G = transition_graph(vdp, points)
+    assert G.nodes["C0"]["kind"] == "repeller" and G.nodes["C1"]["kind"] == "cycle"
+    assert {t for _, t in G.edges()} == {"C1"} and graph_points(G, vdp, points).ids == ("C0",)
+
+
 def test_bad_cycles_argument() -> None:
     from dynsys.periodic_orbits import PeriodicOrbit
 
