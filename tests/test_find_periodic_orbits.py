@@ -88,6 +88,31 @@ def test_concentric_stable_cycles_from_starts_and_the_unstable_one_from_a_guess(
         assert c.stable == (R != 2) and c.index == (R == 2)
 
 
+def test_a_period_doubled_cycle_is_found_with_its_whole_period():
+    """Roessler's flow at a = b = 0.2, c = 3.3 lies between the first two period doublings (c ~ 2.83 and ~ 3.84):
+    its attracting cycle winds twice around the focus.  Checked with solve_ivp (rtol 1e-12): the flow maps x(0)
+    back onto itself after T, the orbit crosses the half-plane y = 0, x < 0 twice per period (two turns, so T is
+    not half a period too long), and an orbit from elsewhere ends on the cycle."""
+    from scipy.integrate import solve_ivp
+
+    roessler = System.from_strings({"x": "-y - z", "y": "x + a*y", "z": "b + z*(x - c)"},
+                                   params={"a": 0.2, "b": 0.2, "c": 3.3}, bounds=[(-6, 6), (-6, 6), (0, 2)])
+    (cycle,) = find_periodic_orbits(roessler, n_starts=16)
+    assert cycle.stable
+
+    def crossing(t, u):
+        return u[1]
+    crossing.direction = -1.0  # y decreasing through 0 happens at x < 0 (y' = x + a y)
+
+    def f(t, u):
+        return roessler.rhs(u[None])[0]
+    sol = solve_ivp(f, (0, cycle.period), cycle.x[0], rtol=1e-12, atol=1e-12, method="DOP853", events=crossing)
+    np.testing.assert_allclose(sol.y[:, -1], cycle.x[0], atol=1e-6)
+    assert len(sol.t_events[0]) == 2
+    far = solve_ivp(f, (0, 300), [4.0, -3.0, 0.5], rtol=1e-10, atol=1e-12, method="DOP853")
+    assert cycle_distances(far.y[:, -1:].T, [cycle])[0, 0] < 1e-3 * cycle.amplitude
+
+
 def test_deterministic_and_one_cycle_up_to_phase():
     a = find_periodic_orbits(CONCENTRIC, seed=3)
     b = find_periodic_orbits(CONCENTRIC, seed=3)
