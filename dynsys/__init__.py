@@ -11,7 +11,8 @@ The public API (this module's ``__all__``) is the contract:
 - linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
 - fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`,
   :func:`point_kind`;
-- periodic orbits of flows: :func:`periodic_orbit` -> :class:`PeriodicOrbit`
+- periodic orbits of flows: :func:`periodic_orbit` -> :class:`PeriodicOrbit`,
+  :func:`find_periodic_orbits` (the attracting cycles reached from starts)
   (period, states over one period, Floquet multipliers);
 - where orbits go: :class:`AttractorMapper`, :func:`basins_of_attraction`,
   :func:`stable_manifold`, :func:`unstable_manifold`;
@@ -19,7 +20,7 @@ The public API (this module's ``__all__``) is the contract:
   special points :class:`Bifurcation`; every branch in an interval: :func:`bifurcation_diagram`
   -> :class:`BifurcationDiagram`;
 - graphs: :func:`transition_graph`, :func:`attractor_graph`,
-  :func:`connection_graph`, :func:`compare_graphs`, :func:`graph_points`,
+  :func:`connection_graph`, :func:`compare_graphs`, :func:`graph_points`, :func:`graph_cycles`,
   :func:`find_saddles_between`, :func:`write_graph`, :func:`read_graph`.
 
 Hypothesis strategies for property tests live in :mod:`dynsys.testing`
@@ -30,11 +31,12 @@ from .basins import AttractorMapper, basins_of_attraction
 from .bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from .continuation import Bifurcation, Branch, continuation
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
-from .graph import attractor_graph, compare_graphs, connection_graph, graph_points, transition_graph
+from .graph import attractor_graph, compare_graphs, connection_graph, graph_cycles, graph_points, transition_graph
 from .graph_export import read_graph, write_graph
 from .linearize import Linearization, linearize, linearize_batch
 from .manifolds import stable_manifold, unstable_manifold
 from .periodic_orbits import PeriodicOrbit, periodic_orbit
+from .periodic_orbits import find_periodic_orbits
 from .models import load_system
 from .parse import FormulaError
 from .saddles import find_saddles_between
@@ -61,6 +63,7 @@ __all__ = [
     "point_kind",
     "periodic_orbit",
     "PeriodicOrbit",
+    "find_periodic_orbits",
     "AttractorMapper",
     "basins_of_attraction",
     "stable_manifold",
@@ -75,6 +78,7 @@ __all__ = [
     "connection_graph",
     "compare_graphs",
     "graph_points",
+    "graph_cycles",
     "find_saddles_between",
     "write_graph",
     "read_graph",

@@ -14,7 +14,9 @@ branches of all saddles are followed as one batch
 chunks of time; after each chunk a branch ends
 
 - at an attractor when it is inside that attractor's capture radius
-  (:func:`dynsys.basins.capture_test`, the test of the attractor mapper);
+  (:func:`dynsys.basins.capture_test`, the test of the attractor mapper),
+  or inside the tube of an attracting cycle (a node of kind ``"cycle"``,
+  see below);
 - at a known fixed point (another saddle: a heteroclinic connection) when
   it is inside its capture radius and *at rest*: over the whole chunk it
   stayed within the smallest capture radius of its final state and its
@@ -26,16 +28,27 @@ chunks of time; after each chunk a branch ends
 - unresolved when ``max_time`` is reached (or the branch escapes beyond
   ``ESCAPE_FACTOR`` L, L = max(1, max |x| of the points)): the
   edge goes to a node of type ``"unresolved"`` at the state where it
-  stopped (a branch that winds onto a limit cycle ends so; it is never
-  forced onto a fixed point).
+  stopped (a branch that winds onto a limit cycle the graph does not know
+  ends so; it is never forced onto a fixed point).
+
+Cycles: for a flow, the attracting cycles (given, or found by
+:func:`dynsys.periodic_orbits.find_periodic_orbits` from ``CYCLE_STARTS``
+states drawn in ``system.bounds``, or in the box of the points enlarged by
+its size, and from the branch starts of the saddles) are nodes "C0",
+"C1", ... of kind ``"cycle"``.  A branch ends at cycle j when it is within
+the tube radius r_j = ``capture_radius`` rho_j of the cycle's polyline
+(:func:`dynsys.periodic_orbits.cycle_distances`), rho_j the least of the
+distance from the cycle to the nearest point or other cycle and the
+cycle's inner radius min_t |x(t) - x̄| (so that the tube stays clear of a
+focus inside the cycle).
 
 Scales (no absolute constants): with d_i the distance from point i to the
 nearest other point of the set (or L = max(1, max |x|) for a lone point),
 a saddle's branches start at eps_i = ``epsilon`` d_i and point i captures
 within r_i = ``capture_radius`` d_i.  With tau the slowest linear
-timescale of the known fixed points (:func:`dynsys.basins.slowest_timescale`:
+timescale of the known fixed points and cycles (:func:`dynsys.basins.slowest_timescale`:
 1 / min_i margin_i over the hyperbolic points, margin min |Re lambda| for
-a flow, min ||lambda| - 1| for a map), a chunk lasts
+a flow, min ||lambda| - 1| for a map, min |ln |mu|| / T for a cycle), a chunk lasts
 ``CHUNK_TIMESCALES`` tau and ``max_time`` defaults to
 ``HORIZON_TIMESCALES`` tau (iterations for a map), both constants of
 :mod:`dynsys.basins`.
@@ -59,9 +72,10 @@ dynamics across large populations of recurrent networks", NeurIPS 2019
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import networkx as nx
 import numpy as np
@@ -70,9 +84,17 @@ from scipy.stats import norm, qmc
 
 from ._budget import Deadline
 from ._validate import check_count, check_real
-from .basins import CHUNK_TIMESCALES, ESCAPE_FACTOR, HORIZON_TIMESCALES, capture_test, slowest_timescale
+from .basins import (
+    CHUNK_TIMESCALES,
+    ESCAPE_FACTOR,
+    HORIZON_TIMESCALES,
+    TINY_MULTIPLIER,
+    capture_test,
+    slowest_timescale,
+)
 from .fixed_points import FixedPointSet, find_fixed_points
 from .linearize import linearize_batch
+from .periodic_orbits import PeriodicOrbit, cycle_distances, find_periodic_orbits
 from .saddles import find_saddles_between
 from .simulate import advance
 from .systems import System, check_system
@@ -83,6 +105,8 @@ POINTS_PER_CHUNK = 64  # states stored per chunk and branch
 SLOW_FRACTION = 0.1  # a via-connection slows below this fraction of the branch's median speed
 MAX_BRANCH_ROUNDS = 4  # rounds of following the branches of newly found saddles
 MAX_SADDLES = 256  # points followed in one graph, at most (the first found, lowest index first)
+CYCLE_SEARCH_DIM = 3  # cycles="auto" looks for attracting cycles in flows of at most this dimension
+CYCLE_STARTS = 64  # ... from this many starts drawn in the box, and from the saddles' branch starts
 
 
 @dataclass
@@ -110,6 +134,7 @@ def transition_graph(
     capture_radius: float | None = None,
     keep_paths: bool = False,
     search_saddles: bool = False,
+    cycles: bool | str | Sequence[PeriodicOrbit] = "auto",
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     max_seconds: float | None = None,
@@ -140,8 +165,14 @@ def transition_graph(
         every other attractor within ``sqrt(2)`` (+1 %) times its nearest
         attractor distance (the diagonal of a square of neighbours is not
         a neighbour).  Saddles found so get origin ``"saddle_search"``.
+    cycles : "auto", bool or sequence of PeriodicOrbit
+        The attracting cycles that branches can end on (see the module
+        docstring): True finds them (flows only), ``"auto"`` (default) finds
+        them for flows of dimension at most ``CYCLE_SEARCH_DIM``, False
+        takes none, and a sequence gives them (each must be attracting).
+        The search shares ``max_seconds``.
     seed : int
-        Seed of the scrambled Halton directions.
+        Seed of the scrambled Halton directions (and of the cycle search's starts).
     progress : callable, optional
         Called with a short text while the work goes on (pairs of the
         saddle search done, branches ended and time reached), e.g.
@@ -174,15 +205,27 @@ def transition_graph(
         ``type`` ("fixed"/"slow"), ``origin`` ("search", "branch" or
         "saddle_search"); nodes ``"unresolved:{saddle}:{branch}"`` of kind
         and type "unresolved" (``x`` where the branch stopped, ``index`` -1,
-        NaN leading eigenvalue).
+        NaN leading eigenvalue); the attracting cycles as nodes "C0", "C1",
+        ... (in the order given, or of ``find_periodic_orbits``: by period)
+        of kind and type ``"cycle"``, with ``period``, ``multipliers`` (n,)
+        complex (as the points' ``eigenvalues``, the trivial one included,
+        at index ``trivial``), ``amplitude``, ``x`` (the cycle's first
+        state x(0), a state on it), ``mean`` (its time average x̄),
+        ``orbit`` (m, n) (its states over one period), ``stability`` (the
+        cycle's label, "stable cycle"), ``index``, ``stable`` and
+        ``attractor`` (True), ``q`` NaN, ``lead_re``, ``lead_im`` (the
+        leading non-trivial Floquet exponent ln(mu) / T, comparable with
+        a point's eigenvalue), ``origin`` ("search" or "given");
+        :func:`graph_cycles` gives them back as PeriodicOrbits.
         Edges saddle -> end with ``saddle`` (its id), ``branch``, ``direction``, ``time``,
         ``length`` (of the polyline through the sampled states),
         ``resolved``, ``via`` (False), and ``path`` (T, n) when
         ``keep_paths``; via-edges saddle -> saddle with ``via=True`` and
         the same branch attributes.  ``G.graph`` holds ``system``,
         ``kind``, ``epsilon``, ``capture_radius``, ``max_time``, ``tau``,
-        ``stopped`` and ``counts`` (with ``not_followed``: hyperbolic points
-        of index >= 1 left out by ``MAX_SADDLES`` or the time budget).
+        ``stopped`` and ``counts`` (with ``cycles``, and ``not_followed``:
+        hyperbolic points of index >= 1 left out by ``MAX_SADDLES`` or the
+        time budget).
 
     Notes
     -----
@@ -200,6 +243,14 @@ def transition_graph(
     >>> G = transition_graph(duffing, find_fixed_points(duffing, seed=0))
     >>> sorted(G.edges()), [G.nodes[v]["kind"] for v in ("P0", "P1", "P2")]
     ([('P2', 'P0'), ('P2', 'P1')], ['attractor', 'attractor', 'saddle'])
+
+    The Van der Pol oscillator's only fixed point, an unstable focus, sends
+    its branches onto the limit cycle (period 6.6632868593 at mu = 1):
+
+    >>> vdp = models.van_der_pol()
+    >>> G = transition_graph(vdp, find_fixed_points(vdp, seed=0))
+    >>> sorted(set(G.edges())), G.nodes["C0"]["kind"], round(G.nodes["C0"]["period"], 8)
+    ([('P0', 'C0')], 'cycle', 6.66328686)
     """
     check_system(system)
     if not isinstance(fixed_points, FixedPointSet):
@@ -209,13 +260,15 @@ def transition_graph(
     eps_fraction = EPSILON if epsilon is None else check_real(epsilon, "epsilon", positive=True)
     capture = CAPTURE_RADIUS if capture_radius is None else check_real(capture_radius, "capture_radius", positive=True)
     n_directions = check_count(n_directions, "n_directions")
-    tau = slowest_timescale(fixed_points.fixed().linearizations)
-    horizon = HORIZON_TIMESCALES * tau if max_time is None else check_real(max_time, "max_time", positive=True)
     clock = Deadline(max_seconds)
 
     G = nx.MultiDiGraph()
     _add_points(G, fixed_points, fixed_points.ids, "search")
     note = progress if progress is not None else (lambda text: None)
+    orbits, origin = _attracting_cycles(system, G, fixed_points, cycles, eps_fraction, n_directions, seed, note, clock)
+    _add_cycles(G, orbits, origin)
+    tau = slowest_timescale(list(fixed_points.fixed().linearizations) + list(orbits))
+    horizon = HORIZON_TIMESCALES * tau if max_time is None else check_real(max_time, "max_time", positive=True)
     if search_saddles:
         _add_searched_saddles(system, G, note, clock)
     pending = [v for v in G if G.nodes[v]["saddle"]]
@@ -233,6 +286,7 @@ def transition_graph(
     for v in G:  # working attributes, not part of the result
         G.nodes[v].pop("saddle", None)
         G.nodes[v].pop("linearization", None)
+        G.nodes[v].pop("cycle", None)
     kinds = [G.nodes[v]["type"] for v in G]
     G.graph.update(
         system=system.name,
@@ -247,6 +301,7 @@ def transition_graph(
             "attractors": sum(bool(G.nodes[v]["attractor"]) for v in G),
             "fixed": kinds.count("fixed"),
             "slow": kinds.count("slow"),
+            "cycles": kinds.count("cycle"),
             "unresolved": kinds.count("unresolved"),
             "edges": G.number_of_edges(),
             "via_edges": sum(bool(d["via"]) for _, _, d in G.edges(data=True)),
@@ -263,6 +318,8 @@ def attractor_graph(G: nx.MultiDiGraph) -> nx.MultiGraph:
     branches fall into the two attractors whose basins it separates; when
     both branches of such a saddle end at attractors a and b, the result
     has the edge a - b with attribute ``saddle`` (the saddle's node id).
+    Attracting cycles (nodes of kind ``"cycle"``) are attractors like the
+    points: a saddle whose branches end on a cycle and a point joins them.
     Higher-index saddles are left out: their branches reach attractors
     across the diagonals of the basin structure.  Every attractor is a
     node (with the attributes of ``G``), isolated or not.
@@ -297,8 +354,9 @@ def attractor_graph(G: nx.MultiDiGraph) -> nx.MultiGraph:
 def connection_graph(G: nx.MultiDiGraph) -> nx.DiGraph:
     """The connection structure: saddle -> saddle of index one lower, index-1 saddle -> attractor.
 
-    Nodes are the fixed points of ``G`` (not the unresolved ends), added in
-    the order of their index (then of their id), each with its ``index``;
+    Nodes are the fixed points and cycles of ``G`` (not the unresolved
+    ends), added in the order of their index (points before cycles, then by
+    the number of their id), each with its ``index``;
     an edge s -> t exists when some resolved branch (or via-connection) of
     s reaches t and index(t) = index(s) - 1.  For the 3-cube: 1 index-3
     saddle -> 6 index-2 -> 12 index-1 -> 8 attractors.
@@ -321,7 +379,7 @@ def connection_graph(G: nx.MultiDiGraph) -> nx.DiGraph:
     """
     C = nx.DiGraph()
     points = [v for v, d in G.nodes(data=True) if d["type"] != "unresolved"]
-    for v in sorted(points, key=lambda v: (G.nodes[v]["index"], _node_number(v))):
+    for v in sorted(points, key=lambda v: (G.nodes[v]["index"], G.nodes[v]["type"] == "cycle", _node_number(v))):
         C.add_node(v, index=G.nodes[v]["index"], attractor=G.nodes[v]["attractor"])
     for s, t, d in G.edges(data=True):
         if d["resolved"] and s in C and t in C and C.nodes[t]["index"] == C.nodes[s]["index"] - 1:
@@ -335,7 +393,8 @@ def graph_points(G: nx.MultiDiGraph, system: System, fixed_points: FixedPointSet
     ``fixed_points`` (what :func:`transition_graph` was given) followed by
     the points the graph added on the way (saddle search, branches that came
     to rest at a new point), in the order of their ids, each linearised
-    again; unresolved branch ends are not points.  A run that shows this set
+    again; unresolved branch ends are not points, and neither are cycles
+    (:func:`graph_cycles` gives those).  A run that shows this set
     in its tables and files shows the same points under the same ids as
     its graph.
 
@@ -362,7 +421,7 @@ def graph_points(G: nx.MultiDiGraph, system: System, fixed_points: FixedPointSet
     ['attractor', 'attractor', 'saddle']
     """
     known = set(fixed_points.ids)
-    added = sorted((v for v in G if _node_number(v) >= 0 and v not in known), key=_node_number)
+    added = sorted((v for v in G if _is_point(G, v) and v not in known), key=_node_number)
     if not added:
         return fixed_points
     X = np.array([G.nodes[v]["x"] for v in added], dtype=float)
@@ -374,6 +433,39 @@ def graph_points(G: nx.MultiDiGraph, system: System, fixed_points: FixedPointSet
         system_name=system.name, params=dict(system.params), ids=tuple(added),
     )
     return fixed_points.concat(extra)
+
+
+def graph_cycles(G: nx.Graph, system: System) -> tuple[PeriodicOrbit, ...]:
+    """The cycles of a transition graph (nodes of kind ``"cycle"``), as PeriodicOrbits.
+
+    Built from the node attributes ``period``, ``orbit``, ``multipliers``
+    and ``trivial``, so it works on a graph read back from a file as well;
+    in the order of the cycles' ids ("C0", "C1", ...).
+
+    Parameters
+    ----------
+    G : networkx graph from :func:`transition_graph` (or :func:`attractor_graph`)
+    system : System
+        The flow the graph was built for.
+
+    Returns
+    -------
+    tuple of PeriodicOrbit
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> vdp = models.van_der_pol()
+    >>> G = transition_graph(vdp, find_fixed_points(vdp, seed=0))
+    >>> [round(c.period, 8) for c in graph_cycles(G, vdp)]
+    [6.66328686]
+    """
+    ids = sorted((v for v, d in G.nodes(data=True) if d.get("type") == "cycle"), key=_node_number)
+    return tuple(
+        PeriodicOrbit(system, G.nodes[v]["period"], G.nodes[v]["orbit"], G.nodes[v]["multipliers"],
+                      trivial=G.nodes[v]["trivial"], residual=G.nodes[v]["residual"], method=G.nodes[v]["method"])
+        for v in ids
+    )
 
 
 def compare_graphs(G1: nx.Graph, G2: nx.Graph, *, timeout: float = 5.0) -> dict[str, Any]:
@@ -422,10 +514,15 @@ def _node_number(v: Any) -> int:
     return int(match[2]) if match else -1
 
 
+def _is_point(G: nx.MultiDiGraph, v: Any) -> bool:
+    """Whether node v is a fixed or slow point (not an unresolved end, not a cycle)."""
+    return _node_number(v) >= 0 and G.nodes[v]["type"] in ("fixed", "slow")
+
+
 def _new_ids(G: nx.MultiDiGraph, k: int) -> list[str]:
     """k fresh ids after the largest number m of a point so far, with the points' prefix
     ("P" by default): P{m+1}, ..., P{m+k}."""
-    numbered = [v for v in G if _node_number(v) >= 0]
+    numbered = [v for v in G if _is_point(G, v)]
     prefix = _POINT_ID.fullmatch(numbered[0])[1] if numbered else "P"
     start = max((_node_number(v) for v in numbered), default=-1) + 1
     return [f"{prefix}{start + i}" for i in range(k)]
@@ -458,8 +555,25 @@ def _add_points(G: nx.MultiDiGraph, points: FixedPointSet, ids: list[str] | tupl
 
 def _points(G: nx.MultiDiGraph) -> tuple[list[str], np.ndarray]:
     """The ids and positions (m, n) of the fixed and slow points of G."""
-    ids = [v for v in G if _node_number(v) >= 0]
+    ids = [v for v in G if _is_point(G, v)]
     return ids, np.array([G.nodes[v]["x"] for v in ids])
+
+
+def _cycles(G: nx.MultiDiGraph) -> tuple[list[str], list[PeriodicOrbit]]:
+    """The ids and PeriodicOrbits of the cycle nodes of G (while it is being built)."""
+    ids = [v for v in G if G.nodes[v]["type"] == "cycle"]
+    return ids, [G.nodes[v]["cycle"] for v in ids]
+
+
+def _tube_radii(X: np.ndarray, cycles: list[PeriodicOrbit], fraction: float) -> np.ndarray:
+    """fraction * (the least of a cycle's distance to the nearest point or other cycle and its inner radius)."""
+    radii = []
+    for j, c in enumerate(cycles):
+        others = [o.x for i, o in enumerate(cycles) if i != j]
+        gaps = [float(np.min(cdist(c.x, X)))] if len(X) else []
+        gaps += [float(cycle_distances(c.x, others).min())] if others else []
+        radii.append(fraction * min(gaps + [float(np.min(np.linalg.norm(c.x - c.mean, axis=1)))]))
+    return np.array(radii, dtype=float)
 
 
 def _radii(X: np.ndarray, fraction: float) -> np.ndarray:
@@ -491,6 +605,63 @@ def _directions(lin: Any, n_directions: int, seed: int) -> np.ndarray:
         D = np.concatenate([D, z / np.linalg.norm(z, axis=1, keepdims=True)])
     D = D + 0.0  # no negative zeros in the sort
     return D[np.lexsort(np.round(D, 12).T[::-1])]
+
+
+def _attracting_cycles(
+    system: System,
+    G: nx.MultiDiGraph,
+    fixed_points: FixedPointSet,
+    cycles: bool | str | Sequence[PeriodicOrbit],
+    eps_fraction: float,
+    n_directions: int,
+    seed: int,
+    note: Callable[[str], None],
+    clock: Deadline,
+) -> tuple[tuple[PeriodicOrbit, ...], str]:
+    """The cycles of the option ``cycles`` of :func:`transition_graph`, and their origin ("search" or "given")."""
+    if isinstance(cycles, (bool, str)):
+        if cycles not in (True, False, "auto"):
+            raise ValueError(f"cycles must be 'auto', True, False or a sequence of PeriodicOrbit, got {cycles!r}")
+        if cycles is True and system.kind != "flow":
+            raise ValueError(f"cycles=True needs a flow; {system.name} is a map")
+        if cycles is False or system.kind != "flow" or (cycles == "auto" and system.dim > CYCLE_SEARCH_DIM):
+            return (), "search"
+        ids, X = _points(G)
+        saddles = [v for v in ids if G.nodes[v]["saddle"]]
+        if system.bounds is not None:
+            box = np.asarray(system.bounds, dtype=float).reshape(system.dim, 2)
+        else:
+            size = np.maximum(np.ptp(X, axis=0), 1.0) if len(X) else np.ones(system.dim)
+            centre = X.mean(axis=0) if len(X) else np.zeros(system.dim)
+            box = np.column_stack([centre - 1.5 * size, centre + 1.5 * size])
+        parts = [np.random.default_rng(seed).uniform(box[:, 0], box[:, 1], (CYCLE_STARTS, system.dim))]
+        if saddles:
+            parts.append(_branch_starts(G, saddles, eps_fraction, n_directions, seed)[1])
+        starts = np.concatenate(parts)
+        note(f"cycles: following {len(starts)} starts")
+        found = find_periodic_orbits(system, starts=starts, seed=seed, max_seconds=clock.left(),
+                                     fixed_points=fixed_points)
+        return tuple(c for c in found if c.stable), "search"
+    given = tuple(cycles)
+    for j, c in enumerate(given):
+        if not isinstance(c, PeriodicOrbit) or c.x.shape[1] != system.dim or not c.stable:
+            raise ValueError(f"cycles[{j}] must be an attracting PeriodicOrbit of {system.name}, got {c!r}")
+    return given, "given"
+
+
+def _add_cycles(G: nx.MultiDiGraph, cycles: tuple[PeriodicOrbit, ...], origin: str) -> None:
+    """Add the cycles as nodes C0, C1, ... (skipping ids that points have; attributes: see :func:`transition_graph`)."""
+    free = (f"C{k}" for k in itertools.count() if f"C{k}" not in G)
+    for c, v in zip(cycles, free):
+        lead = c.nontrivial[0] if len(c.nontrivial) else 1.0 + 0j
+        exponent = (np.log(max(abs(lead), TINY_MULTIPLIER)) + 1j * np.angle(lead)) / c.period
+        G.add_node(
+            v, label=v, kind="cycle", stability=c.label, index=c.index, q=float("nan"), stable=c.stable,
+            lead_re=float(exponent.real), lead_im=float(exponent.imag), x=np.array(c.x[0]), mean=np.array(c.mean),
+            orbit=np.array(c.x), period=c.period, multipliers=np.array(c.multipliers), trivial=c.trivial,
+            amplitude=c.amplitude, residual=c.residual, method=c.method, attractor=c.stable, type="cycle",
+            origin=origin, saddle=False, cycle=c,
+        )
 
 
 def _add_searched_saddles(system: System, G: nx.MultiDiGraph, note: Callable[[str], None], clock: Deadline) -> None:
@@ -530,6 +701,20 @@ def _add_new_points(system: System, G: nx.MultiDiGraph, Y: np.ndarray, origin: s
     _add_points(G, new, _new_ids(G, len(new)), origin)
 
 
+def _branch_starts(
+    G: nx.MultiDiGraph, saddles: list[str], eps_fraction: float, n_directions: int, seed: int
+) -> tuple[list[_Branch], np.ndarray]:
+    """The branches of ``saddles`` and their starts x* + eps_i d (K, n) (see the module docstring)."""
+    ids, X = _points(G)
+    eps = dict(zip(ids, _radii(X, eps_fraction)))
+    branches, starts = [], []
+    for s in saddles:
+        for b, d in enumerate(_directions(G.nodes[s]["linearization"], n_directions, seed)):
+            branches.append(_Branch(s, b, d))
+            starts.append(G.nodes[s]["x"] + eps[s] * d)
+    return branches, np.array(starts, dtype=float)
+
+
 def _follow(
     system: System,
     G: nx.MultiDiGraph,
@@ -545,14 +730,9 @@ def _follow(
     clock: Deadline,
 ) -> None:
     """Follow every branch of ``saddles`` as one batch and add the edges to G (until ``clock`` runs out)."""
+    branches, Y = _branch_starts(G, saddles, eps_fraction, n_directions, seed)
     ids, X = _points(G)
-    eps = dict(zip(ids, _radii(X, eps_fraction)))
-    branches, starts = [], []
-    for s in saddles:
-        for b, d in enumerate(_directions(G.nodes[s]["linearization"], n_directions, seed)):
-            branches.append(_Branch(s, b, d))
-            starts.append(G.nodes[s]["x"] + eps[s] * d)
-    Y = np.array(starts)
+    cycle_ids, cycles = _cycles(G)
     L = max(1.0, float(np.max(np.abs(X))))
     chunk = CHUNK_TIMESCALES * tau  # rounded up to whole iterations for a map, by advance
     active = np.arange(len(branches))
@@ -565,12 +745,14 @@ def _follow(
         elapsed = float(t[-1])
         ids, X = _points(G)
         r = _radii(X, capture)
+        radii = np.concatenate([r, _tube_radii(X, cycles, capture)])  # balls around the points, tubes around cycles
         speed = np.linalg.norm(np.nan_to_num(system.residual(P.reshape(-1, P.shape[2]))), axis=1)
         speed = speed.reshape(P.shape[:2])
         finite = ~diverged
         end = P[:, -1]
-        inside, D = capture_test(end, X, r)
-        attractor = np.array([G.nodes[v]["attractor"] for v in ids])
+        inside, D = capture_test(end, X, radii, cycles)
+        targets = ids + cycle_ids
+        attractor = np.array([G.nodes[v]["attractor"] for v in targets])
         still = np.max(np.linalg.norm(P - end[:, None, :], axis=2), axis=1) <= r.min()
         at_rest = finite & still & (speed[:, -1] <= speed[:, 0])
         ended = np.zeros(len(active), dtype=bool)
@@ -585,14 +767,14 @@ def _follow(
             eligible = inside[j].copy()
             if not br.left_home:
                 eligible[home] = False
-            hits = np.flatnonzero(eligible & (attractor | at_rest[j]))
+            hits = np.flatnonzero(eligible & (attractor | (at_rest[j] & (np.arange(len(targets)) < len(ids)))))
             br.time = float(t[len(path) - 1])  # the last finite state (the chunk starts finite)
             if diverged[j]:
                 ended[j] = True
             elif hits.size:
                 e = hits[np.argmin(D[j, hits])]
-                br.end, ended[j] = ids[e], True
-                first = np.argmax(np.linalg.norm(path - X[e], axis=1) <= r[e])  # first sample inside
+                br.end, ended[j] = targets[e], True
+                first = np.argmax(capture_test(path, X, radii, cycles)[0][:, e])  # first sample inside
                 br.time = float(t[first])
             elif at_rest[j] and not inside[j].any():
                 new_rest.append(j)

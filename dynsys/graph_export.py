@@ -67,6 +67,14 @@ with the original in the node attribute ``__id__``; a multigraph's edges
 carry their key as ``__key__``.  DOT is written and parsed by this module (no
 pygraphviz or pydot).
 
+Cycle nodes of a transition graph (kind ``"cycle"``) are written like the
+points, with the scalars ``period``, ``amplitude``, ``trivial`` native and
+their arrays as JSON: the representative state ``x`` is the cycle's first
+state x(0) (a state on the cycle, where tools place the node), ``mean`` its
+time average, ``orbit`` its states over one period and ``multipliers`` the
+Floquet multipliers as ``[re, im]`` pairs; :func:`dynsys.graph.graph_cycles`
+rebuilds the cycles from a graph read back.
+
 :func:`read_graph` refuses, with a ValueError, a file without the schema
 (a graph some other program wrote, or one from dynsys before this format).
 """

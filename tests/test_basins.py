@@ -4,6 +4,8 @@ Expected labels come from the mathematics: dx/dt = x - x³ has the
 attractors -1 and 1, the repeller 0 and the basins x < 0 and x > 0; so has
 the map g(x) = x + (x - x³) / 2 on (-sqrt 3, sqrt 3), which g maps into
 [-1, 1] keeping the sign; dx/dt = x² blows up in finite time from x0 > 0.
+Cycles: planar flows r' = r g(r²), theta' = 1, whose circles g(R²) = 0 are
+cycles with closed-form multipliers and annuli for basins.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from dynsys.basins import (
     slowest_timescale,
 )
 from dynsys.linearize import linearize_matrix
+from dynsys.periodic_orbits import PeriodicOrbit
 from dynsys.systems import System
 
 x = sp.Symbol("x", real=True)
@@ -107,3 +110,77 @@ def test_orbits_reaching_no_fixed_point():
     assert len(tails) > 0 and abs(np.max(np.abs(tails[..., 0])) - 2.0086) < 0.02  # the mu = 1 limit cycle
     box = np.array([[-2.0, 2.0], [-2.0, 2.0]])
     assert len(orbits_reaching_no_fixed_point(duffing, find_fixed_points(duffing, seed=0), box)) == 0
+
+
+# ------------------------------------------------------------------ cycles
+# r' = r g(r^2), theta' = 1 (polar form of the planar flows below): circles r = R with g(R^2) = 0 are cycles of
+# period 2 pi, with the non-trivial multiplier exp(2 pi f'(R)), f(r) = r g(r^2), f'(R) = 2 R^2 g'(R^2).
+G_CONCENTRIC = "(1 - (x**2 + y**2)) * (4 - (x**2 + y**2)) * (9 - (x**2 + y**2)) / 48"  # f' = -1, 5/2, -15 at 1, 2, 3
+CONCENTRIC = System.from_strings({"x": f"x * {G_CONCENTRIC} - y", "y": f"y * {G_CONCENTRIC} + x"})
+G_POINT_AND_CYCLE = "-(1 - (x**2 + y**2)) * (4 - (x**2 + y**2)) / 4"  # origin stable (g(0) = -1), r = 1 repels,
+POINT_AND_CYCLE = System.from_strings(  # r = 2 attracts: f'(2) = 8 g'(4) = -6
+    {"x": f"x * {G_POINT_AND_CYCLE} - y", "y": f"y * {G_POINT_AND_CYCLE} + x"})
+
+
+def circle(system: System, radius: float, slope: float, m: int = 96) -> PeriodicOrbit:
+    """The cycle r = radius of a flow above, built by hand from the closed form."""
+    t = np.linspace(0, 2 * np.pi, m, endpoint=False)
+    return PeriodicOrbit(system, 2 * np.pi, radius * np.column_stack([np.cos(t), np.sin(t)]),
+                         [1.0, np.exp(2 * np.pi * slope)])
+
+
+def polar(radii, angles) -> np.ndarray:
+    r, a = np.asarray(radii), np.asarray(angles)
+    return np.column_stack([r * np.cos(a), r * np.sin(a)])
+
+
+@settings(max_examples=5, deadline=None)
+@given(radii=st.lists(st.one_of(st.floats(0.05, 1.9), st.floats(2.1, 3.5)), min_size=1, max_size=30),
+       seed=st.integers(0, 2**16))
+def test_concentric_cycles_basins_are_the_annuli(radii, seed):
+    """r < 2 reaches the cycle r = 1 (label 0), r > 2 the cycle r = 3 (label 1): the repelling cycle r = 2 and the
+    repelling focus at the origin bound the basins."""
+    cycles = (circle(CONCENTRIC, 1.0, -1.0), circle(CONCENTRIC, 3.0, -15.0))
+    points = find_fixed_points(CONCENTRIC, [[0.1, 0.1]]).stable()  # the focus is unstable: no point attractor
+    assert len(points) == 0
+    angles = np.random.default_rng(seed).uniform(0, 2 * np.pi, len(radii))
+    labels = basins_of_attraction(CONCENTRIC, points, polar(radii, angles), cycles=cycles)
+    np.testing.assert_array_equal(labels, np.where(np.array(radii) < 2, 0, 1))
+
+
+def test_cycles_are_labelled_after_the_points():
+    """The origin (label 0) attracts r < 1, the cycle r = 2 (label 1) attracts r > 1."""
+    points = find_fixed_points(POINT_AND_CYCLE, [[0.1, 0.1]]).stable()
+    assert len(points) == 1
+    cycle = circle(POINT_AND_CYCLE, 2.0, -6.0)
+    states = polar([0.2, 0.9, 1.1, 1.5, 2.5, 3.0], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(basins_of_attraction(POINT_AND_CYCLE, points, states, cycles=[cycle]),
+                                  [0, 0, 1, 1, 1, 1])
+    mapper = AttractorMapper(POINT_AND_CYCLE, points.x, [0.2, 0.2], timescale=1.0, cycles=(cycle,))
+    np.testing.assert_array_equal(mapper(states), [0, 0, 1, 1, 1, 1])
+    with pytest.raises(ValueError, match=r"cycles\[0\]"):
+        AttractorMapper(POINT_AND_CYCLE, points.x, 0.2, timescale=1.0, cycles=(points,))
+
+
+def test_capture_test_with_tubes():
+    """A tube of radius 0.1 around the unit circle (a 96-gon: within 1 - cos(pi/96) ~ 5e-4 of it)."""
+    cycle = circle(CONCENTRIC, 1.0, -1.0)
+    states = polar([0.0, 0.95, 1.05, 1.2], [0.0, 0.3, 2.0, 1.0])
+    inside, D = capture_test(states, [[0.0, 0.0]], [0.5, 0.1], cycles=[cycle])
+    np.testing.assert_array_equal(inside, [[True, False], [False, True], [False, True], [False, False]])
+    np.testing.assert_allclose(D[:, 1], [1.0, 0.05, 0.05, 0.2], atol=1e-3)
+    np.testing.assert_array_equal(nearest_capture(states, [[0.0, 0.0]], [0.5, 0.1], cycles=[cycle]), [0, 1, 1, -1])
+
+
+def test_slowest_timescale_of_cycles_is_one_over_the_smallest_floquet_exponent():
+    """Multiplier mu per period T: transverse perturbations decay like exp(t ln|mu| / T)."""
+    rotation = System.from_strings({"x": "-y", "y": "x"})
+    t = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    ring = np.column_stack([np.cos(t), np.sin(t)])
+    slow = PeriodicOrbit(rotation, 4.0, ring, [1.0, np.exp(-0.5)])  # exponent -0.5 / 4: tau = 8
+    fast = PeriodicOrbit(rotation, 2.0, ring, [1.0, 0.0])  # mu = 0 counts as eps: exponent ln(eps) / 2
+    neutral = PeriodicOrbit(rotation, 2 * np.pi, ring, [1.0, 1.0])  # not hyperbolic: left out
+    assert slowest_timescale([slow]) == pytest.approx(8.0)
+    assert slowest_timescale([slow, neutral, linearize_matrix(np.diag([-1.0]), "flow")]) == pytest.approx(8.0)
+    assert slowest_timescale([fast]) == pytest.approx(2.0 / -np.log(np.finfo(float).eps))
+    assert slowest_timescale([neutral]) == 1.0

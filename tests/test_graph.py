@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsys import System, find_fixed_points, models, rnn, sample_states
-from dynsys.graph import attractor_graph, compare_graphs, connection_graph, graph_points, transition_graph
+from dynsys.graph import (
+    attractor_graph,
+    compare_graphs,
+    connection_graph,
+    graph_cycles,
+    graph_points,
+    transition_graph,
+)
 from dynsys.testing import conjugate
 
 
@@ -130,19 +137,24 @@ def test_connection_structure_of_the_3_cube() -> None:
     assert counts == {3: 6, 2: 6 * 4, 1: 12 * 2}
 
 
-def test_branch_onto_a_limit_cycle_is_unresolved() -> None:
-    """x, y: the Hopf normal form r' = r (1 - r^2) (an unstable focus at r = 0,
-    a stable cycle r = 1), z' = z - z^3.  The planes z = +-1 are invariant,
-    and in them every orbit but the focus winds onto the cycle, which holds no
-    fixed point: the index-2 saddle-foci (0, 0, +-1) have every branch
-    unresolved, ending near the cycle r = 1 in their own plane."""
+def hopf_times_bistable() -> System:
+    """x, y: the Hopf normal form r' = r (1 - r^2), theta' = 1 (an unstable focus at r = 0, a stable cycle
+    r = 1 of period 2 pi); z' = z - z^3.  The planes z = +-1 are invariant and attracting, and in them every
+    orbit but the focus winds onto the cycle r = 1: the cycles (cos t, sin t, +-1) attract, with the
+    non-trivial multipliers exp(-2 * 2 pi) twice (radial rate f'(1) = -2, vertical rate 1 - 3 z^2 = -2)."""
     x, y, z = sp.symbols("x y z")
     r2 = x**2 + y**2
-    system = System.from_sympy([x - y - x * r2, x + y - y * r2, z - z**3], [x, y, z])
-    starts = np.array([[0.1, 0.0, 0.0], [0.0, 0.1, 1.1], [0.1, 0.0, -0.9]])
-    points = find_fixed_points(system, starts)
+    return System.from_sympy([x - y - x * r2, x + y - y * r2, z - z**3], [x, y, z])
+
+
+def test_branch_onto_a_limit_cycle_the_graph_does_not_know_is_unresolved() -> None:
+    """Without cycles, the index-2 saddle-foci (0, 0, +-1) have every branch unresolved, ending near the
+    cycle r = 1 in their own plane (never forced onto a fixed point)."""
+    system = hopf_times_bistable()
+    points = find_fixed_points(system, np.array([[0.1, 0.0, 0.0], [0.0, 0.1, 1.1], [0.1, 0.0, -0.9]]))
     assert len(points) == 3 and not points.stable().x.size
-    G = transition_graph(system, points)
+    G = transition_graph(system, points, cycles=False)
+    assert G.graph["counts"]["cycles"] == 0
     for s in (v for v in G if G.nodes[v]["type"] == "fixed" and G.nodes[v]["index"] == 2):
         z_s = G.nodes[s]["x"][2]
         ends = [(t, e) for _, t, e in G.out_edges(s, data=True)]
@@ -151,6 +163,120 @@ def test_branch_onto_a_limit_cycle_is_unresolved() -> None:
             assert not e["resolved"] and G.nodes[t]["type"] == "unresolved"
             assert abs(np.hypot(*G.nodes[t]["x"][:2]) - 1.0) < 1e-3 and abs(G.nodes[t]["x"][2] - z_s) < 1e-9
             assert e["time"] == G.graph["max_time"]
+
+
+@pytest.mark.parametrize("given_cycles", [False, True])
+def test_branches_onto_the_cycles_of_a_product_system(given_cycles: bool) -> None:
+    """With cycles (found, or given by hand from the closed form), every branch of the saddle-foci
+    (0, 0, +-1) ends on the attracting cycle in its own plane z = +-1."""
+    from dynsys.periodic_orbits import PeriodicOrbit
+
+    system = hopf_times_bistable()
+    points = find_fixed_points(system, np.array([[0.1, 0.0, 0.0], [0.0, 0.1, 1.1], [0.1, 0.0, -0.9]]))
+    t = np.linspace(0, 2 * np.pi, 128, endpoint=False)
+    by_hand = tuple(PeriodicOrbit(system, 2 * np.pi, np.column_stack([np.cos(t), np.sin(t), np.full_like(t, z)]),
+                                  [1.0, np.exp(-4 * np.pi), np.exp(-4 * np.pi)]) for z in (-1.0, 1.0))
+    G = transition_graph(system, points, cycles=by_hand if given_cycles else "auto")
+    cycles = [v for v in G if G.nodes[v]["kind"] == "cycle"]
+    assert cycles == ["C0", "C1"] and G.graph["counts"]["cycles"] == 2
+    for c in cycles:
+        d = G.nodes[c]
+        assert d["origin"] == ("given" if given_cycles else "search") and d["attractor"] and d["index"] == 0
+        assert abs(d["period"] - 2 * np.pi) < 1e-8
+        np.testing.assert_allclose(np.linalg.norm(d["orbit"][:, :2], axis=1), 1.0, atol=1e-6)
+        np.testing.assert_allclose(np.delete(d["multipliers"], d["trivial"]), np.exp(-4 * np.pi), atol=1e-6)
+        assert d["lead_re"] == pytest.approx(-2.0, abs=1e-3)  # ln(exp(-4 pi)) / (2 pi)
+    for s in (v for v in G if G.nodes[v]["type"] == "fixed" and G.nodes[v]["index"] == 2):
+        ends = [t for _, t, e in G.out_edges(s, data=True) if not e["via"]]
+        assert len(ends) == 8
+        (end,) = set(ends)
+        assert G.nodes[end]["kind"] == "cycle"
+        assert G.nodes[end]["x"][2] == pytest.approx(G.nodes[s]["x"][2], abs=1e-6)
+
+
+H_LEVEL = 0.5
+
+
+def pumped_double_well() -> System:
+    """x' = y, y' = x - x^3 - y (H - 1/2), H = y^2/2 - x^2/2 + x^4/4: dH/dt = -y^2 (H - 1/2), so the level
+    set H = 1/2 (one loop around the three fixed points) is an attracting cycle and every other orbit but the
+    fixed points goes to it: the saddle (0, 0) and the unstable foci (+-1, 0) (H = -1/4 < 1/2) send all their
+    branches to it."""
+    x, y = sp.symbols("x y")
+    H = y**2 / 2 - x**2 / 2 + x**4 / 4
+    return System.from_sympy([y, x - x**3 - y * (H - sp.Rational(1, 2))], [x, y], name="pumped_double_well")
+
+
+def energy(X: np.ndarray) -> np.ndarray:
+    X = np.atleast_2d(X)
+    return X[:, 1] ** 2 / 2 - X[:, 0] ** 2 / 2 + X[:, 0] ** 4 / 4
+
+
+def test_saddle_branches_end_on_a_limit_cycle_no_unresolved_edges() -> None:
+    from scipy.integrate import quad, solve_ivp
+
+    system = pumped_double_well()
+    points = find_fixed_points(system, np.array([[0.1, 0.1], [1.1, 0.0], [-1.1, 0.0]]))
+    assert sorted(points.kinds.tolist()) == ["repeller", "repeller", "saddle"]
+    # independently: the saddle's unstable branches reach the level set H = 1/2 (solve_ivp at rtol 1e-11)
+    saddle = points[points.kinds.tolist().index("saddle")]
+    v = saddle.linearization.Eu[:, 0]
+    for sign in (1.0, -1.0):
+        sol = solve_ivp(lambda t, u: system.rhs(u[None])[0], (0, 60), saddle.x + sign * 1e-3 * v, rtol=1e-11,
+                        atol=1e-12, method="DOP853")
+        assert abs(energy(sol.y[:, -1])[0] - H_LEVEL) < 1e-8
+
+    G = transition_graph(system, points)
+    assert G.graph["counts"]["unresolved"] == 0 and G.graph["counts"]["cycles"] == 1
+    assert all(e["resolved"] for _, _, e in G.edges(data=True))
+    assert {t for _, t in G.edges()} == {"C0"}
+    # the cycle: H = 1/2; period 4 sqrt 2 int_0^{pi/2} d theta / sqrt(a sin^2 + c) with a = 1 + sqrt 3,
+    # c = sqrt 3 - 1 (y^2 = (a - x^2)(x^2 + c) / 2, x = sqrt(a) sin theta); multiplier exp(int div f dt) =
+    # exp(-int y^2 dt) = exp(-loop integral of y dx) = exp(-4 a int_0^{pi/2} cos^2 sqrt((a sin^2 + c) / 2))
+    a, c = 1 + np.sqrt(3), np.sqrt(3) - 1
+    period = 4 * np.sqrt(2) * quad(lambda th: 1 / np.sqrt(a * np.sin(th) ** 2 + c), 0, np.pi / 2, epsabs=1e-13)[0]
+    area = 4 * a * quad(lambda th: np.cos(th) ** 2 * np.sqrt((a * np.sin(th) ** 2 + c) / 2), 0, np.pi / 2,
+                        epsabs=1e-13)[0]
+    d = G.nodes["C0"]
+    assert d["kind"] == "cycle" and d["stability"] == "stable cycle"
+    assert abs(d["period"] - period) < 1e-8
+    (mu,) = np.delete(d["multipliers"], d["trivial"])
+    assert abs(mu - np.exp(-area)) < 1e-6 * np.exp(-area)
+    np.testing.assert_allclose(energy(d["orbit"]), H_LEVEL, atol=1e-7)
+    np.testing.assert_allclose(d["x"], d["orbit"][0]) and np.testing.assert_allclose(d["mean"], d["orbit"].mean(0))
+    # the saddle joins the cycle to itself; the cycle is an attractor beside the (absent) point attractors
+    A = attractor_graph(G)
+    assert list(A.nodes) == ["C0"] and list(A.edges(data="saddle")) == [("C0", "C0", "P0")]
+    assert list(connection_graph(G).edges()) == [("P0", "C0")]
+    # cycles are not points: graph_points gives the three points, graph_cycles the cycle
+    assert graph_points(G, system, points).ids == points.ids
+    (cycle,) = graph_cycles(G, system)
+    assert cycle.period == d["period"] and np.array_equal(cycle.x, d["orbit"]) and cycle.stable
+
+
+def test_cycle_ids_skip_the_ids_of_points() -> None:
+    from dataclasses import replace
+
+    vdp = models.van_der_pol()
+    points = replace(find_fixed_points(vdp, seed=0), ids=("C0",))  # the focus, under a cycle-like id
+    G = transition_graph(vdp, points)
+    assert G.nodes["C0"]["kind"] == "repeller" and G.nodes["C1"]["kind"] == "cycle"
+    assert {t for _, t in G.edges()} == {"C1"} and graph_points(G, vdp, points).ids == ("C0",)
+
+
+def test_bad_cycles_argument() -> None:
+    from dynsys.periodic_orbits import PeriodicOrbit
+
+    system = pumped_double_well()
+    points = find_fixed_points(system, np.array([[0.1, 0.1]]))
+    ring = np.column_stack([np.cos(np.linspace(0, 6, 8)), np.sin(np.linspace(0, 6, 8))])
+    unstable = PeriodicOrbit(system, 6.0, ring, [1.0, 2.0])
+    with pytest.raises(ValueError, match="cycles"):
+        transition_graph(system, points, cycles="sometimes")
+    with pytest.raises(ValueError, match=r"cycles\[0\]"):
+        transition_graph(system, points, cycles=[unstable])
+    with pytest.raises(ValueError, match="map"):
+        transition_graph(models.henon(), find_fixed_points(models.henon(), seed=0), cycles=True)
 
 
 # ----------------------------------------------------------------- flip-flop

@@ -320,3 +320,19 @@ def test_an_array_spec_cannot_allocate_more_than_its_data(tmp_path):
 def test_a_missing_graph_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_graph(tmp_path / "none.json")
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_cycle_nodes_round_trip(tmp_path, suffix):
+    """A graph with a cycle node (Van der Pol's limit cycle, kind "cycle"): its period, complex multipliers,
+    states over one period, mean and NaN q come back exactly, so graph_cycles rebuilds the same cycle."""
+    from dynsys import graph_cycles
+
+    vdp = models.van_der_pol()
+    G = _plain_scalars(transition_graph(vdp, find_fixed_points(vdp, seed=0)))
+    assert G.nodes["C0"]["kind"] == "cycle" and G.nodes["C0"]["multipliers"].dtype.kind == "c"
+    H = read_graph(write_graph(G, tmp_path / f"cycle{suffix}"))
+    assert_same_graph(H, G)
+    (a,), (b,) = graph_cycles(G, vdp), graph_cycles(H, vdp)
+    assert a.period == b.period and np.array_equal(a.x, b.x) and np.array_equal(a.multipliers, b.multipliers)
+    assert a.trivial == b.trivial and a.label == b.label

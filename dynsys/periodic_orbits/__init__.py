@@ -17,11 +17,15 @@ The package, in the order its modules import each other:
 - ``recurrence``: first guesses of a cycle from a trajectory (first return
   to a Poincaré section) or from states.
 - ``refine``: :func:`periodic_orbit`, the entry point.
+- ``search``: :func:`find_periodic_orbits` (attracting cycles from the
+  recurrence of trajectories, unstable ones from guesses),
+  :func:`cycle_distances`, :func:`same_cycle`.
 """
 from .collocation import Collocation
 from .floquet import floquet_multipliers, monodromy
 from .refine import periodic_orbit
 from .result import FORMAT, FORMAT_VERSION, MULTIPLIER_TOL, PeriodicOrbit
+from .search import cycle_distances, find_periodic_orbits, same_cycle
 from .shooting import MultipleShooting
 
 __all__ = [
@@ -34,4 +38,7 @@ __all__ = [
     "floquet_multipliers",
     "monodromy",
     "periodic_orbit",
+    "find_periodic_orbits",
+    "cycle_distances",
+    "same_cycle",
 ]
