@@ -145,7 +145,10 @@ class PeriodicOrbit:
         """A real negative non-trivial multiplier: nearby orbits change sides every turn.
 
         Real means |Im μ| <= ``MULTIPLIER_TOL`` · |μ| (relative: a complex
-        pair of small modulus is not real).
+        pair of small modulus is not real); multipliers with |μ| below
+        ``MULTIPLIER_TOL`` do not count (their sign is below the accuracy of
+        the monodromy matrix, and their directions contract to nothing in a
+        turn).
 
         Examples
         --------
@@ -156,10 +159,12 @@ class PeriodicOrbit:
         False
         >>> PeriodicOrbit(s, 2 * np.pi, x, [1, -0.3, 0.2, 0.1]).flip
         True
+        >>> PeriodicOrbit(s, 2 * np.pi, x, [1, 0.5, -4e-9, 0.1]).flip
+        False
         """
         mu = self.nontrivial
         real = np.abs(mu.imag) <= MULTIPLIER_TOL * np.abs(mu)
-        return bool(np.any(real & (mu.real < 0)))
+        return bool(np.any(real & (mu.real < -MULTIPLIER_TOL)))
 
     @property
     def label(self) -> str:
