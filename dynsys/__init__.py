@@ -11,6 +11,8 @@ The public API (this module's ``__all__``) is the contract:
 - linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
 - fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`,
   :func:`point_kind`;
+- periodic orbits of flows: :func:`periodic_orbit` -> :class:`PeriodicOrbit`
+  (period, states over one period, Floquet multipliers);
 - where orbits go: :class:`AttractorMapper`, :func:`basins_of_attraction`,
   :func:`stable_manifold`, :func:`unstable_manifold`;
 - change across a parameter: :func:`continuation` -> :class:`Branch`, its
@@ -33,6 +35,7 @@ from .graph import attractor_graph, compare_graphs, connection_graph, graph_poin
 from .graph_export import read_graph, write_graph
 from .linearize import Linearization, linearize, linearize_batch
 from .manifolds import stable_manifold, unstable_manifold
+from .periodic_orbits import PeriodicOrbit, periodic_orbit
 from .models import load_system
 from .parse import FormulaError
 from .saddles import find_saddles_between
@@ -57,6 +60,8 @@ __all__ = [
     "FixedPointSet",
     "FixedPoint",
     "point_kind",
+    "periodic_orbit",
+    "PeriodicOrbit",
     "AttractorMapper",
     "basins_of_attraction",
     "stable_manifold",

@@ -4,7 +4,33 @@ The package, in the order its modules import each other:
 
 - ``result``: :class:`PeriodicOrbit` (period, states over one period,
   Floquet multipliers, label), its JSON and ``.npz`` round trips.
+- ``newton``: the unknowns z = (states, T) of a discretised periodic problem
+  and the damped Newton method that collocation and shooting share.
+- ``floquet``: the monodromy matrix from the variational equations,
+  :func:`floquet_multipliers` (the trivial multiplier identified).
+- ``collocation``: :class:`Collocation`, orthogonal collocation of the
+  periodic boundary-value problem with an integral phase condition
+  (residual, sparse Jacobian, parameter derivative, Newton).
+- ``shooting``: :class:`MultipleShooting`, the same problem by multiple
+  shooting.
+- ``recurrence``: first guesses of a cycle from a trajectory (first return
+  to a Poincaré section) or from states.
+- ``refine``: :func:`periodic_orbit`, the entry point.
 """
+from .collocation import Collocation
+from .floquet import floquet_multipliers, monodromy
+from .refine import periodic_orbit
 from .result import FORMAT, FORMAT_VERSION, MULTIPLIER_TOL, PeriodicOrbit
+from .shooting import MultipleShooting
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MULTIPLIER_TOL", "PeriodicOrbit"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MULTIPLIER_TOL",
+    "Collocation",
+    "MultipleShooting",
+    "PeriodicOrbit",
+    "floquet_multipliers",
+    "monodromy",
+    "periodic_orbit",
+]
