@@ -83,8 +83,7 @@ from .arclength import (
     save_npz,
     trace_branch,
 )
-from .periodic_orbits import PeriodicOrbit
-from .periodic_orbits.collocation import DEFAULT_NCOL, DEFAULT_NTST, Collocation
+from .periodic_orbits import Collocation, PeriodicOrbit
 from .systems import System, check_system
 
 FORMAT = "dynsys.CycleBranch"
@@ -149,7 +148,7 @@ class CycleBranch:
     >>> hopf = System.from_strings({"x": "mu*x - y - x*(x**2 + y**2)", "y": "x + mu*y - y*(x**2 + y**2)"},
     ...                            {"mu": -0.1})
     >>> point = continuation(hopf, "mu", [0.0, 0.0], p_span=(-0.1, 0.5)).bifurcations[0]
-    >>> cycles = continuation(hopf, "mu", point, p_span=(-0.1, 0.5), ntst=20)
+    >>> cycles = continuation(hopf, "mu", point, p_span=(-0.1, 0.5), ntst=20, tol=1e-12)
     >>> cycles.stop_reason, bool(np.allclose(cycles.amplitude, np.sqrt(cycles.p), atol=1e-8))
     (('hopf', 'p_span'), True)
     >>> bool(np.allclose(cycles.multipliers[:, 1], np.exp(-4 * np.pi * cycles.p), atol=1e-8))
@@ -636,13 +635,18 @@ def cycle_continuation(
         The interval of the parameter, containing the start.
     ds, dsmin, dsmax, max_steps, tol
         As for :func:`dynsys.continuation` (the arclength in the scaled
-        unknowns; ``tol`` on the collocation equations' |G|∞).  From a Hopf
-        point, ds is also the amplitude ε of the first cycle predicted.
+        unknowns; ``tol`` on the collocation equations' |G|∞, whose rows
+        are scaled by the mesh intervals).  From a Hopf point, ds is also
+        the amplitude ε of the first cycle predicted.  Near a Hopf point
+        the amplitude is ill-conditioned (G changes by O(ε³) with it): an
+        error ~ tol / (h ε²) there, h the mesh interval; a smaller ``tol``
+        (1e-12) sharpens the smallest cycles.
     direction : {"both", "forward", "backward"}
         From a PeriodicOrbit, as for :func:`dynsys.continuation`; from a
         Hopf point the branch is traced away from it whatever it is.
     ntst, ncol : int, optional
-        The collocation mesh: intervals (default 40) and degree (default 4).
+        The collocation mesh (uniform): intervals and degree, by default
+        :class:`~dynsys.periodic_orbits.Collocation`'s (60 and 4).
 
     Returns
     -------
@@ -711,8 +715,8 @@ def cycle_continuation(
             raise
         span, ds, dsmin, dsmax, max_steps = check_steps(p_span, edge, param, ds, dsmin, dsmax, max_steps)
     tol = check_real(tol, "tol", positive=True)
-    col = Collocation(system.dim, DEFAULT_NTST if ntst is None else check_count(ntst, "ntst"),
-                      DEFAULT_NCOL if ncol is None else check_count(ncol, "ncol"))
+    mesh = {name: check_count(v, name) for name, v in (("ntst", ntst), ("ncol", ncol)) if v is not None}
+    col = Collocation(system.dim, **mesh)
     problem = _CycleProblem(system, param, tol, col)
     if isinstance(start, Bifurcation):
         first, t = _hopf_start(problem, start, ds)
