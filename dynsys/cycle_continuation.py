@@ -54,17 +54,13 @@ shrinks to 10⁻³ of the previous one.
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import splu
 
-from ._io import encode_array, finite_json, loads_arrays_json
 from ._validate import check_count, check_real
 from .arclength import (
     CROSSING_TOL,
@@ -72,15 +68,14 @@ from .arclength import (
     NoConvergence,
     Point,
     Problem,
+    SavedBranch,
     TestFn,
     check_steps,
     format_rows,
     increasing,
-    load_npz,
     locate_zero,
     nearest_pair,
     on_the_boundary,
-    save_npz,
     trace_branch,
 )
 from .periodic_orbits import Collocation, PeriodicOrbit
@@ -89,6 +84,7 @@ from .systems import System, check_system
 FORMAT = "dynsys.CycleBranch"
 FORMAT_VERSION = 1
 DIRECTIONS = ("both", "forward", "backward")
+ARRAYS = ("p", "period", "x", "multipliers", "trivial", "index", "stable", "s", "residual")  # CycleBranch's arrays
 TURNED = 1e-3  # a step whose cycle deviates from its mean by less than this times the last one reached a Hopf point
 COLLAPSED = 1e-6  # a corrected start whose profile varies by less than this (relative) is an equilibrium
 BORDER_SEED = 0  # the fixed random row of the first tangent's bordered system
@@ -96,7 +92,7 @@ BORDER_SEED = 0  # the fixed random row of the first tangent's bordered system
 
 # ---------------------------------------------------------------- the result
 @dataclass(frozen=True, eq=False)
-class CycleBranch:
+class CycleBranch(SavedBranch):
     """A branch of periodic orbits (cycles) of a flow, traced by :func:`cycle_continuation`.
 
     Attributes
@@ -171,11 +167,12 @@ class CycleBranch:
     param: str
     stop_reason: tuple[str, str]
 
+    FORMAT = FORMAT
+    FORMAT_VERSION = FORMAT_VERSION
+
     def __post_init__(self) -> None:
         check_system(self.system)
-        arrays = (("p", float), ("period", float), ("x", float), ("multipliers", complex), ("trivial", int),
-                  ("index", int), ("stable", bool), ("s", float), ("residual", float))
-        for name, dtype in arrays:
+        for name, dtype in zip(ARRAYS, (float, float, float, complex, int, int, bool, float, float)):
             arr = np.array(getattr(self, name), dtype=dtype)
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
@@ -251,107 +248,29 @@ class CycleBranch:
                          "" if b.frequency is None else f"{b.frequency:.8g}"])
         return "\n".join([head, *format_rows(rows)])
 
-    # ---------------------------------------------------------- round trips
-    def to_json(self) -> str:
-        """The branch as standard JSON text (the system itself is not stored); exact round trip by :meth:`from_json`.
-
-        Examples
-        --------
-        See :func:`cycle_continuation`.
-        >>> True
-        True
-        """
-        arrays, meta = self._parts()
-        meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
-        return json.dumps(finite_json(meta), allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str | bytes, system: System) -> CycleBranch:
-        """The branch written by :meth:`to_json`, attached to ``system`` (a flow of its dimension and parameter).
-
-        Raises
-        ------
-        ValueError
-            ``text`` is not the JSON of a cycle branch, or ``system`` does not fit it.
-
-        Examples
-        --------
-        >>> CycleBranch.from_json('{"arrays": {}}', System.from_strings({"x": "-y", "y": "x"}))
-        Traceback (most recent call last):
-        ...
-        ValueError: text is not a dynsys.CycleBranch
-        """
-        arrays, meta = loads_arrays_json(text, FORMAT)
-        return cls._from_parts(arrays, meta, system, "text")
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the branch to ``path`` as an ``.npz`` archive (no pickle), atomically; returns the path.
-
-        Examples
-        --------
-        See :func:`cycle_continuation`.
-        >>> True
-        True
-        """
-        arrays, meta = self._parts()
-        return save_npz(path, arrays, meta)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], system: System) -> CycleBranch:
-        """The branch written by :meth:`save` to ``path``, attached to ``system``.
-
-        Raises
-        ------
-        FileNotFoundError
-            ``path`` is not a file.
-        ValueError
-            Naming the file: not a cycle branch's ``.npz``, or ``system`` does not fit it.
-
-        Examples
-        --------
-        >>> CycleBranch.load("no/such/cycles.npz", System.from_strings({"x": "-y", "y": "x"}))
-        Traceback (most recent call last):
-        ...
-        FileNotFoundError: ...
-        """
-        arrays, meta = load_npz(path, FORMAT)
-        return cls._from_parts(arrays, meta, system, repr(os.fspath(path)))
-
+    # ---------------------------------------------------------- round trips (SavedBranch)
     def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        names = ("p", "period", "x", "multipliers", "trivial", "index", "stable", "s", "residual")
         meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
             "system_name": self.system.name,
             "param": self.param,
             "params": self.system.params,
             "stop_reason": list(self.stop_reason),
             "bifurcations": [b._record() for b in self.bifurcations],
         }
-        return {name: getattr(self, name) for name in names}, meta
+        return {name: getattr(self, name) for name in ARRAYS}, meta
 
     @classmethod
-    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: Any, system: System, source: str) -> CycleBranch:
-        check_system(system)
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ValueError(f"{source} is not a {FORMAT}")
-        if meta.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{source} has {FORMAT} version {meta.get('version')!r}; this dynsys reads "
-                             f"{FORMAT_VERSION}")
-        try:
-            if system.kind != "flow" or meta["param"] not in system.params:
-                raise ValueError(f"it is a cycle branch of a flow in {meta['param']!r}, but the system given is a "
-                                 f"{system.kind} with parameters {list(system.params)}")
-            params = meta["params"]
-            return cls(
-                **{name: arrays[name] for name in ("p", "period", "x", "multipliers", "trivial", "index", "stable",
-                                                   "s", "residual")},
-                bifurcations=tuple(Bifurcation._from_record(d) for d in meta["bifurcations"]),
-                system=system.with_params(**params) if set(params) <= set(system.params) else system,
-                param=meta["param"], stop_reason=tuple(meta["stop_reason"]),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"{source} is not a valid {FORMAT} for {system.name}: {exc}") from None
+    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], system: System) -> CycleBranch:
+        if system.kind != "flow" or meta["param"] not in system.params:
+            raise ValueError(f"it is a cycle branch of a flow in {meta['param']!r}, but the system given is a "
+                             f"{system.kind} with parameters {list(system.params)}")
+        params = meta["params"]
+        return cls(
+            **{name: arrays[name] for name in ARRAYS},
+            bifurcations=tuple(Bifurcation._from_record(d) for d in meta["bifurcations"]),
+            system=system.with_params(**params) if set(params) <= set(system.params) else system,
+            param=meta["param"], stop_reason=tuple(meta["stop_reason"]),
+        )
 
 
 # ---------------------------------------------------------------- the problem
