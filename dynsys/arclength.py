@@ -420,6 +420,17 @@ class Problem:
         """
         return None
 
+    def resume(self, point: Point, reason: str) -> Point | None:
+        """The point to carry on from, in place of ``point``, after :meth:`stop` gave ``reason``; None (the
+        default) ends the branch at ``point``.  Its tangent must be set, oriented along the branch.
+
+        Examples
+        --------
+        >>> Problem(1e-10).resume(None, "hopf") is None
+        True
+        """
+        return None
+
     def correct(self, y: np.ndarray, c: np.ndarray) -> Point:
         """Newton's method on G(z) = 0, cᵀ (z − y) = 0 from z = y (c a unit vector).
 
@@ -535,7 +546,12 @@ def trace(problem: Problem, start: Point, t0: np.ndarray, span: tuple[float, flo
         new.tangent = problem.tangent(new, d)
         reason = problem.stop(current, new)
         if reason is not None:
-            return points, reason
+            resumed = problem.resume(current, reason)
+            if resumed is None:
+                return points, reason
+            points[-1] = current = resumed  # the same point, recast (a cycle on a new mesh): step again from it
+            d = resumed.tangent
+            continue
         p = new.y[-1]
         if not lo <= p <= hi:
             edge = hi if p > hi else lo

@@ -13,7 +13,7 @@ from dynsys import System, continuation, models
 from dynsys.bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from dynsys.continuation import Bifurcation
 from dynsys.cycle_continuation import CycleBranch, hopf_eigenvector
-from dynsys.periodic_orbits import PeriodicOrbit
+from dynsys.periodic_orbits import PeriodicOrbit, periodic_orbit
 
 TWO_PI = 2 * np.pi
 
@@ -251,6 +251,28 @@ def test_hopf_eigenvector_and_the_crossing_speed():
     assert rate == pytest.approx(0.5, abs=1e-8)
 
 
+def test_van_der_pol_from_a_refined_orbit():
+    """The classical period 6.6632868593 at μ = 1, and at μ = 4 the return time measured by solve_ivp."""
+    system = models.van_der_pol().with_params(mu=1.0)
+    start = periodic_orbit(system, [2.0, 0.0])
+    branch = continuation(system, "mu", start, p_span=(1.0, 4.0), direction="forward")
+    assert branch.stop_reason == ("start", "p_span") and branch.stable.all()
+    assert branch.p[0] == 1.0 and branch.period[0] == pytest.approx(6.6632868593, abs=1e-9)
+    assert np.all(np.diff(branch.period) > 0)  # towards the relaxation oscillation, T ~ (3 − 2 ln 2) μ
+
+    def f(_t, u):
+        return system.with_params(mu=4.0).rhs(u[None])[0]
+
+    def section(_t, u):
+        return u[1]
+
+    section.direction = -1.0
+    settled = solve_ivp(f, (0, 60.0), [2.0, 0.0], method="DOP853", rtol=1e-12, atol=1e-12).y[:, -1]
+    crossings = solve_ivp(f, (0, 25.0), settled, method="DOP853", rtol=1e-12, atol=1e-12, events=section).t_events[0]
+    # the mesh adapted along the branch (a uniform one of 60 intervals is off by 4e-7 here)
+    assert branch.p[-1] == 4.0 and branch.period[-1] == pytest.approx(np.mean(np.diff(crossings)), rel=1e-9)
+
+
 # ------------------------------------------------------------ round trips
 def test_round_trips_are_exact(tmp_path):
     system = bautin(1.0)
@@ -294,6 +316,8 @@ def test_errors_name_the_bad_argument():
     degenerate = Bifurcation("hopf", p=0.0, x=[0.0, 0.0], eigenvalues=[1j, -1j], s=0.0, frequency=1.0)
     with pytest.raises(ValueError, match="Lyapunov"):
         continuation(system, "mu", degenerate, p_span=(-1, 1))
+    with pytest.raises(ValueError, match="is not a Hopf point of"):  # a Hopf point of another system, or param
+        continuation(system.with_params(w=2.0), "mu", hopf, p_span=(-1, 1))
     with pytest.raises(ValueError, match="no cycle"):
         continuation(system, "mu", circle_orbit(system, 1e-9, 20.0), p_span=(0.0, 1.0), ntst=8)
 
