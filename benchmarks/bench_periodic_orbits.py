@@ -19,9 +19,10 @@ Cases (issue 14):
 
 Each refinement is timed ``--repeat`` times (default 5) with
 ``time.perf_counter``; the table gives the median.  Prints a table and
-writes ``<out-dir>/periodic_orbits.json``.
+writes ``<out-dir>/periodic_orbits.json`` (``periodic_orbits_quick.json``
+with ``--quick``: the Rössler case only, timed once).
 
-    python benchmarks/bench_periodic_orbits.py [--repeat K] [--out-dir DIR]
+    python benchmarks/bench_periodic_orbits.py [--quick] [--repeat K] [--out-dir DIR]
 
 One BLAS thread: the script sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS,
 MKL_NUM_THREADS to 1 (unless already set) before numpy is imported.
@@ -88,13 +89,16 @@ def measure(case: str, system: System, start: np.ndarray, repeat: int, **options
 def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed refinements per case and method (median)")
+    parser.add_argument("--quick", action="store_true", help="the Rössler case only, timed once: a smoke test")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
 
-    records = measure("rossler", rossler(), np.array([1.0, 1.0, 0.0]), args.repeat)
-    records += measure("van_der_pol_10", van_der_pol(10.0), np.array([2.0, 0.0]), args.repeat, ntst=100)
-    network = oscillating_network()
-    records += measure("rnn_64", network, 0.5 * np.random.default_rng(1).normal(size=network.dim), max(1, args.repeat // 2))
+    records = measure("rossler", rossler(), np.array([1.0, 1.0, 0.0]), 1 if args.quick else args.repeat)
+    if not args.quick:
+        records += measure("van_der_pol_10", van_der_pol(10.0), np.array([2.0, 0.0]), args.repeat, ntst=100)
+        network = oscillating_network()
+        start = 0.5 * np.random.default_rng(1).normal(size=network.dim)
+        records += measure("rnn_64", network, start, max(1, args.repeat // 2))
 
     targets = []
     for r in records:
@@ -109,8 +113,9 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
     print(format_table(headers, rows))
     for status, what in targets:
         print(f"{status}: {what}")
-    write_json(args.out_dir / "periodic_orbits.json", {
-        "benchmark": "periodic_orbits", "machine": machine(), "cases": records,
+    name = "periodic_orbits_quick.json" if args.quick else "periodic_orbits.json"
+    write_json(args.out_dir / name, {
+        "benchmark": "periodic_orbits", "quick": args.quick, "machine": machine(), "cases": records,
         "targets": [{"status": s, "what": w} for s, w in targets],
         "command": " ".join(["python", "benchmarks/bench_periodic_orbits.py", *(argv or sys.argv[1:])]),
     })

@@ -8,6 +8,10 @@ the code under test).
 """
 from __future__ import annotations
 
+import importlib
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -77,6 +81,16 @@ def test_hopf_normal_form(mu: float, omega: float, method: str) -> None:
     assert orbit.nontrivial[0] == pytest.approx(np.exp(-2 * mu * T), rel=1e-6, abs=1e-9)
     assert orbit.label == "stable cycle" and orbit.index == 0
     assert orbit.amplitude == pytest.approx(np.sqrt(mu), rel=1e-8)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_states_on_a_uniform_grid(method: str) -> None:
+    """m states at the times k T / m: on the Hopf cycle, x_k = √μ (cos(ωt_k + φ), sin(ωt_k + φ)) for one phase φ."""
+    mu, omega = 0.5, 2.0
+    orbit = periodic_orbit(hopf(mu, omega), [0.8, 0.0], 3.0, method=method, m=37)
+    assert orbit.x.shape == (37, 2)
+    phase = np.unwrap(np.arctan2(orbit.x[:, 1], orbit.x[:, 0])) - omega * orbit.times
+    assert np.ptp(phase) < 1e-7
 
 
 def test_hopf_cycle_from_a_trajectory() -> None:
@@ -272,3 +286,16 @@ def test_errors_name_the_problem() -> None:
         Collocation(2, ncol=9)
     with pytest.raises(ValueError, match="mesh"):
         Collocation(2, mesh=[0.0, 0.7, 0.5, 1.0])
+
+
+def test_benchmark_script_runs(monkeypatch, tmp_path) -> None:
+    """Smoke test of benchmarks/bench_periodic_orbits.py --quick (no timing asserted): its record and target."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    bench = importlib.import_module("bench_periodic_orbits")
+    targets = bench.main(["--quick", "--out-dir", str(tmp_path)])
+    summary = json.loads((tmp_path / "periodic_orbits_quick.json").read_text())
+    assert [(r["case"], r["method"]) for r in summary["cases"]] == [("rossler", "collocation"), ("rossler", "shooting")]
+    for record in summary["cases"]:
+        assert record["residual"] <= 1e-10 and record["label"] == "stable cycle"
+        assert record["period"] == pytest.approx(summary["cases"][0]["period"], abs=1e-8)
+    assert [t["status"] for t in summary["targets"]] == [status for status, _ in targets]

@@ -10,7 +10,8 @@ The package, in the order its modules import each other:
   :func:`floquet_multipliers` (the trivial multiplier identified).
 - ``collocation``: :class:`Collocation`, orthogonal collocation of the
   periodic boundary-value problem with an integral phase condition
-  (residual, sparse Jacobian, parameter derivative, Newton).
+  (residual, sparse Jacobian, parameter derivative, Newton, mesh
+  adaptation, the monodromy matrix from the collocation blocks).
 - ``shooting``: :class:`MultipleShooting`, the same problem by multiple
   shooting.
 - ``recurrence``: first guesses of a cycle from a trajectory (first return
