@@ -470,7 +470,7 @@ class Problem:
         >>> True
         True
         """
-        t = self.bordered_solve(point, d, np.eye(len(point.y))[-1], self.tangent_rtol)
+        t = self.bordered_solve(point, d, last_unit(len(point.y)), self.tangent_rtol)
         return t / np.linalg.norm(t)
 
 
@@ -559,7 +559,7 @@ def trace(problem: Problem, start: Point, t0: np.ndarray, span: tuple[float, flo
             if frac <= 0:  # already on the boundary
                 return points, "p_span"
             try:
-                last = problem.correct(current.y + frac * (new.y - current.y), np.eye(len(d))[-1])
+                last = problem.correct(current.y + frac * (new.y - current.y), last_unit(len(d)))
                 last.y[-1] = edge
                 last.tangent = problem.tangent(last, d)
                 points.append(last)
@@ -827,3 +827,16 @@ def format_rows(rows: list[list[str]]) -> list[str]:
         rows = [r[:-1] for r in rows]
     widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
     return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def last_unit(size: int) -> np.ndarray:
+    """e_size, the unit vector along the last unknown (the parameter): shape (size,).
+
+    Examples
+    --------
+    >>> last_unit(3)
+    array([0., 0., 1.])
+    """
+    e = np.zeros(size)
+    e[-1] = 1.0
+    return e

@@ -117,6 +117,7 @@ from .arclength import (
     check_steps,
     format_rows,
     increasing,
+    last_unit,
     locate_zero,
     nearest_pair,
     on_the_boundary,
@@ -420,7 +421,7 @@ class _MatrixFreeProblem(_Problem):
 
     def first_tangent(self, point: Point) -> np.ndarray:
         """The null vector of G_y: [[DF, F_p], [cᵀ]] t = e_(n+1) with the fixed random c, p increasing."""
-        t = self.bordered_solve(point, self.c, np.eye(self.n + 1)[-1], GMRES_RTOL)
+        t = self.bordered_solve(point, self.c, last_unit(self.n + 1), GMRES_RTOL)
         return increasing(t / np.linalg.norm(t))
 
     def eigenvalues(self, point: Point) -> np.ndarray:
@@ -697,8 +698,7 @@ def continuation(
     if solver == "auto":
         solver = "matrix-free" if system.matrix_free and system.dim > DENSE_MAX_DIM else "dense"
     problem = (_MatrixFreeProblem if solver == "matrix-free" else _Problem)(system, param, tol)
-    e_p = np.zeros(system.dim + 1)
-    e_p[-1] = 1.0
+    e_p = last_unit(system.dim + 1)
     y0 = np.append(x0[0], p0)
     try:
         start = problem.correct(y0, e_p)

@@ -84,6 +84,7 @@ from .arclength import (
     check_steps,
     format_rows,
     increasing,
+    last_unit,
     locate_zero,
     nearest_pair,
     on_the_boundary,
@@ -341,7 +342,7 @@ class _CycleProblem(Problem):
 
     def first_tangent(self, point: Point) -> np.ndarray:
         """The null vector of G_y: [[G_y], [cᵀ]] t = e_(N+1) with a fixed random c, p increasing."""
-        t = self.bordered_solve(point, self.c, np.eye(len(point.y))[-1], self.tangent_rtol)
+        t = self.bordered_solve(point, self.c, last_unit(len(point.y)), self.tangent_rtol)
         return increasing(t / np.linalg.norm(t))
 
     def stop(self, current: Point, new: Point) -> str | None:
@@ -578,7 +579,7 @@ def _orbit_start(problem: _CycleProblem, orbit: PeriodicOrbit, p0: float) -> Poi
     """The cycle near ``orbit`` at p0, corrected by Newton's method at fixed p."""
     y0 = problem.unknowns(problem.col.from_orbit(orbit), p0)
     try:
-        start = problem.correct(y0, np.eye(len(y0))[-1])
+        start = problem.correct(y0, last_unit(len(y0)))
         u = problem.profile(start.y)
         if np.abs(u - u.mean(axis=0)).max() <= COLLAPSED * (1 + np.abs(u).max()):
             raise NoConvergence("it collapsed onto an equilibrium")
