@@ -331,4 +331,5 @@ def test_bifurcation_diagram_continues_the_cycles_of_its_hopf_points(tmp_path):
     assert cycles.period[0] == pytest.approx(TWO_PI, rel=1e-3)
     again = BifurcationDiagram.from_json(diagram.to_json(), system)
     np.testing.assert_array_equal(again.cycle_branches[0].x, cycles.x)
+    assert again.table() == diagram.table() and "1 cycle branch" in diagram.table()
     assert len(bifurcation_diagram(system, "B", (1.0, 2.5), n_starts=8).cycle_branches) == 0
