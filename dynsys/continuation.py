@@ -402,7 +402,9 @@ class _MatrixFreeProblem(_Problem):
         rng = np.random.default_rng(BORDER_SEED)
         self.b, self.c = (v / np.linalg.norm(v) for v in rng.standard_normal((2, n + 1)))
         self.k = n if n <= 2 * LEADING_EIGENVALUES + 1 else LEADING_EIGENVALUES
-        self.v0: np.ndarray | None = None  # ARPACK's start: the last leading eigenvector
+        # ARPACK's start: seeded at the first point (its own random start depends on earlier ARPACK calls in the
+        # process, so results would depend on what ran before), then the last leading eigenvector
+        self.v0 = rng.standard_normal(n)
 
     def evaluate(self, y: np.ndarray) -> Point:
         s = self.at(y)
@@ -458,7 +460,8 @@ class _MatrixFreeProblem(_Problem):
             return failed.eigenvalues, failed.eigenvectors
         n = self.n
         try:
-            return eigs(J, k=self.k, which=which, tol=EIGS_TOL, ncv=min(n, 8 * self.k + 1), maxiter=100 * n)
+            return eigs(J, k=self.k, which=which, tol=EIGS_TOL, v0=self.v0, ncv=min(n, 8 * self.k + 1),
+                        maxiter=100 * n)
         except ArpackNoConvergence as exc:
             raise RuntimeError(
                 f"ARPACK found {len(exc.eigenvalues)} of the {self.k} leading eigenvalues at {self.param} = "
