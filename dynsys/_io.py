@@ -8,6 +8,8 @@
   :data:`MAX_EXPANSION`-fold from their compressed size: a zip bomb).
 * :func:`loads_json`: ``json.loads`` with a nesting limit
   (:data:`MAX_JSON_DEPTH`), checked before parsing.
+* :class:`SavedResult`, :func:`save_npz`, :func:`load_npz`: exact round trips of
+  results (branches, periodic orbits) through JSON and ``.npz``.
 * :func:`encode_array` / :func:`decode_array`: exact JSON of arrays;
   :func:`finite_json` / :func:`restore_nonfinite` spell non-finite floats
   as ``{"$float": "nan" | "inf" | "-inf"}`` so the text is standard JSON
@@ -324,3 +326,171 @@ def checked_array(data: Any, dtype: Any) -> np.ndarray:
         return np.array(data, dtype=dtype)
     except (TypeError, OverflowError) as err:
         raise ValueError(f"data do not fit dtype {dtype}: {err}") from None
+
+
+def save_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
+    """Write a result's ``arrays`` and its other fields ``meta`` (as JSON under ``"meta"``) to an ``.npz``, atomically.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = save_npz(os.path.join(tempfile.mkdtemp(), "b.npz"), {"p": np.arange(3.0)}, {"format": "demo"})
+    >>> load_npz(path, "demo")
+    ({'p': array([0., 1., 2.])}, {'format': 'demo'})
+    """
+    return atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(finite_json(meta))), **arrays))
+
+
+def load_npz(path: str | os.PathLike[str], format_name: str) -> tuple[dict[str, np.ndarray], Any]:
+    """The arrays and the fields written by :func:`save_npz` to ``path``.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is not a file.
+    ValueError
+        Naming the file and ``format_name``: no JSON ``"meta"`` entry, or not an ``.npz``.
+
+    Examples
+    --------
+    >>> load_npz("no/such/branch.npz", "demo")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: ...
+    """
+    source = repr(os.fspath(path))
+    try:
+        arrays = read_npz(path)
+        text = arrays.pop("meta")
+        if text.dtype.kind != "U" or text.shape != ():
+            raise ValueError(f"'meta' is an array of dtype {text.dtype} and shape {text.shape}, not JSON text")
+        return arrays, restore_nonfinite(loads_json(str(text[()])))
+    except (KeyError, ValueError) as exc:
+        why = "no 'meta' entry" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"{source} is not a {format_name} .npz file: {why}") from None
+
+
+class SavedResult:
+    """Exact round trips of a result through JSON text and ``.npz`` archives (the system itself is not stored).
+
+    A subclass (a branch, a periodic orbit) sets ``FORMAT`` (its format's
+    name) and ``FORMAT_VERSION``, ``check_target`` (the check of the system
+    given to :meth:`from_json` and :meth:`load`, e.g.
+    ``staticmethod(check_system)``), and defines ``_parts()`` -> (arrays,
+    meta: its other fields as JSON values) and the classmethod
+    ``_from_parts(arrays, meta, system)`` -> the result attached to
+    ``system``.  Arrays go into JSON as
+    :meth:`dynsys.FixedPointSet.to_json` writes them (floats by ``repr``,
+    complex numbers as [re, im], non-finite floats as ``{"$float": ...}``),
+    into an ``.npz`` as they are, the rest as JSON under ``"meta"``.
+
+    Examples
+    --------
+    >>> from dynsys import Branch, continuation, models
+    >>> branch = continuation(models.logistic(r=2.5), "r", [0.6], p_span=(2.0, 3.5))
+    >>> again = Branch.from_json(branch.to_json(), models.logistic())
+    >>> np.array_equal(again.x, branch.x), again.bifurcations[0].p == branch.bifurcations[0].p
+    (True, True)
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "branch.npz")
+    >>> np.array_equal(Branch.load(branch.save(path), models.logistic()).eigenvalues, branch.eigenvalues)
+    True
+    """
+
+    FORMAT = "dynsys.SavedResult"
+    FORMAT_VERSION = 1
+
+    @staticmethod
+    def check_target(system: Any) -> None:
+        """Raise (TypeError, ValueError) when ``system`` cannot carry such a result; a subclass sets it."""
+
+    def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        raise NotImplementedError("a SavedResult defines _parts")
+
+    @classmethod
+    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], system: Any) -> Any:
+        raise NotImplementedError("a SavedResult defines _from_parts")
+
+    def _stamped(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, meta = self._parts()
+        return arrays, {"format": self.FORMAT, "version": self.FORMAT_VERSION, **meta}
+
+    def to_json(self) -> str:
+        """The result as standard JSON text; exact round trip by :meth:`from_json`.
+
+        Examples
+        --------
+        See :class:`SavedResult`.
+        >>> True
+        True
+        """
+        arrays, meta = self._stamped()
+        meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
+        return json.dumps(finite_json(meta), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, system: Any) -> Any:
+        """The result written by :meth:`to_json`, attached to ``system`` (which must fit it).
+
+        Raises
+        ------
+        ValueError
+            ``text`` is not the JSON of such a result, or ``system`` does not fit it.
+
+        Examples
+        --------
+        >>> from dynsys import Branch, System
+        >>> Branch.from_json('{"arrays": {}}', System.from_strings({"x": "-x"}))
+        Traceback (most recent call last):
+        ...
+        ValueError: text is not a dynsys.Branch
+        """
+        arrays, meta = loads_arrays_json(text, cls.FORMAT)
+        return cls._restore(arrays, meta, system, "text")
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the result to ``path`` as an ``.npz`` archive (no pickle), atomically; returns the path.
+
+        Examples
+        --------
+        See :class:`SavedResult`.
+        >>> True
+        True
+        """
+        arrays, meta = self._stamped()
+        return save_npz(path, arrays, meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], system: Any) -> Any:
+        """The result written by :meth:`save` to ``path``, attached to ``system``.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` is not a file.
+        ValueError
+            Naming the file: not such a result's ``.npz``, or ``system`` does not fit it.
+
+        Examples
+        --------
+        >>> from dynsys import Branch, System
+        >>> Branch.load("no/such/branch.npz", System.from_strings({"x": "-x"}))
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: ...
+        """
+        arrays, meta = load_npz(path, cls.FORMAT)
+        return cls._restore(arrays, meta, system, repr(os.fspath(path)))
+
+    @classmethod
+    def _restore(cls, arrays: dict[str, np.ndarray], meta: Any, system: Any, source: str) -> Any:
+        cls.check_target(system)
+        if not isinstance(meta, dict) or meta.get("format") != cls.FORMAT:
+            raise ValueError(f"{source} is not a {cls.FORMAT}")
+        if meta.get("version") != cls.FORMAT_VERSION:
+            raise ValueError(f"{source} has {cls.FORMAT} version {meta.get('version')!r}; this dynsys reads "
+                             f"{cls.FORMAT_VERSION}")
+        try:
+            return cls._from_parts(arrays, meta, system)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{source} is not a valid {cls.FORMAT} for {getattr(system, 'name', system)}: {exc}") from None

@@ -26,27 +26,17 @@ points (y = (x, p)) and of periodic orbits (y = (collocation unknowns, p)):
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ._io import (
-    atomic_write,
     decode_array,
     encode_array,
-    finite_json,
-    loads_arrays_json,
-    loads_json,
-    read_npz,
-    restore_nonfinite,
 )
 from ._validate import check_count, check_real, check_real_array
-from .systems import System, check_system
 
 FLOW_KINDS = ("fold", "branch_point", "hopf")
 MAP_KINDS = ("fold", "branch_point", "flip", "neimark_sacker")
@@ -161,125 +151,6 @@ class Bifurcation:
             tangent=None if d["tangent"] is None else decode_array(d["tangent"]),
             period=d.get("period"),
         )
-
-
-class SavedBranch:
-    """Exact round trips of a branch through JSON text and ``.npz`` archives (the system itself is not stored).
-
-    A subclass sets ``FORMAT`` (its format's name) and ``FORMAT_VERSION``
-    and defines ``_parts()`` -> (arrays, meta: its other fields as JSON
-    values) and the classmethod ``_from_parts(arrays, meta, system)`` -> the
-    branch attached to ``system``.  Arrays go into JSON as
-    :meth:`dynsys.FixedPointSet.to_json` writes them (floats by ``repr``,
-    complex numbers as [re, im], non-finite floats as ``{"$float": ...}``),
-    into an ``.npz`` as they are, the rest as JSON under ``"meta"``.
-
-    Examples
-    --------
-    >>> from dynsys import Branch, continuation, models
-    >>> branch = continuation(models.logistic(r=2.5), "r", [0.6], p_span=(2.0, 3.5))
-    >>> again = Branch.from_json(branch.to_json(), models.logistic())
-    >>> np.array_equal(again.x, branch.x), again.bifurcations[0].p == branch.bifurcations[0].p
-    (True, True)
-    >>> import tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "branch.npz")
-    >>> np.array_equal(Branch.load(branch.save(path), models.logistic()).eigenvalues, branch.eigenvalues)
-    True
-    """
-
-    FORMAT = "dynsys.SavedBranch"
-    FORMAT_VERSION = 1
-
-    def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        raise NotImplementedError("a SavedBranch defines _parts")
-
-    @classmethod
-    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], system: System) -> Any:
-        raise NotImplementedError("a SavedBranch defines _from_parts")
-
-    def _stamped(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays, meta = self._parts()
-        return arrays, {"format": self.FORMAT, "version": self.FORMAT_VERSION, **meta}
-
-    def to_json(self) -> str:
-        """The branch as standard JSON text; exact round trip by :meth:`from_json`.
-
-        Examples
-        --------
-        See :class:`SavedBranch`.
-        >>> True
-        True
-        """
-        arrays, meta = self._stamped()
-        meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
-        return json.dumps(finite_json(meta), allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str | bytes, system: System) -> Any:
-        """The branch written by :meth:`to_json`, attached to ``system`` (which must fit it).
-
-        Raises
-        ------
-        ValueError
-            ``text`` is not the JSON of such a branch, or ``system`` does not fit it.
-
-        Examples
-        --------
-        >>> from dynsys import Branch
-        >>> Branch.from_json('{"arrays": {}}', System.from_strings({"x": "-x"}))
-        Traceback (most recent call last):
-        ...
-        ValueError: text is not a dynsys.Branch
-        """
-        arrays, meta = loads_arrays_json(text, cls.FORMAT)
-        return cls._restore(arrays, meta, system, "text")
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the branch to ``path`` as an ``.npz`` archive (no pickle), atomically; returns the path.
-
-        Examples
-        --------
-        See :class:`SavedBranch`.
-        >>> True
-        True
-        """
-        arrays, meta = self._stamped()
-        return save_npz(path, arrays, meta)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], system: System) -> Any:
-        """The branch written by :meth:`save` to ``path``, attached to ``system``.
-
-        Raises
-        ------
-        FileNotFoundError
-            ``path`` is not a file.
-        ValueError
-            Naming the file: not such a branch's ``.npz``, or ``system`` does not fit it.
-
-        Examples
-        --------
-        >>> from dynsys import Branch
-        >>> Branch.load("no/such/branch.npz", System.from_strings({"x": "-x"}))
-        Traceback (most recent call last):
-        ...
-        FileNotFoundError: ...
-        """
-        arrays, meta = load_npz(path, cls.FORMAT)
-        return cls._restore(arrays, meta, system, repr(os.fspath(path)))
-
-    @classmethod
-    def _restore(cls, arrays: dict[str, np.ndarray], meta: Any, system: System, source: str) -> Any:
-        check_system(system)
-        if not isinstance(meta, dict) or meta.get("format") != cls.FORMAT:
-            raise ValueError(f"{source} is not a {cls.FORMAT}")
-        if meta.get("version") != cls.FORMAT_VERSION:
-            raise ValueError(f"{source} has {cls.FORMAT} version {meta.get('version')!r}; this dynsys reads "
-                             f"{cls.FORMAT_VERSION}")
-        try:
-            return cls._from_parts(arrays, meta, system)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"{source} is not a valid {cls.FORMAT} for {system.name}: {exc}") from None
 
 
 # ---------------------------------------------------------------- the solver
@@ -779,48 +650,6 @@ def on_the_boundary(w: complex, score: float) -> bool:
     """
     size = max(1.0, abs(w))
     return abs(score) <= CROSSING_TOL * size and abs(w.imag) > CROSSING_TOL * size
-
-
-def save_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
-    """Write a branch's ``arrays`` and its other fields ``meta`` (as JSON under ``"meta"``) to an ``.npz``, atomically.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> path = save_npz(os.path.join(tempfile.mkdtemp(), "b.npz"), {"p": np.arange(3.0)}, {"format": "demo"})
-    >>> load_npz(path, "demo")
-    ({'p': array([0., 1., 2.])}, {'format': 'demo'})
-    """
-    return atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(finite_json(meta))), **arrays))
-
-
-def load_npz(path: str | os.PathLike[str], format_name: str) -> tuple[dict[str, np.ndarray], Any]:
-    """The arrays and the fields written by :func:`save_npz` to ``path``.
-
-    Raises
-    ------
-    FileNotFoundError
-        ``path`` is not a file.
-    ValueError
-        Naming the file and ``format_name``: no JSON ``"meta"`` entry, or not an ``.npz``.
-
-    Examples
-    --------
-    >>> load_npz("no/such/branch.npz", "demo")
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: ...
-    """
-    source = repr(os.fspath(path))
-    try:
-        arrays = read_npz(path)
-        text = arrays.pop("meta")
-        if text.dtype.kind != "U" or text.shape != ():
-            raise ValueError(f"'meta' is an array of dtype {text.dtype} and shape {text.shape}, not JSON text")
-        return arrays, restore_nonfinite(loads_json(str(text[()])))
-    except (KeyError, ValueError) as exc:
-        why = "no 'meta' entry" if isinstance(exc, KeyError) else str(exc)
-        raise ValueError(f"{source} is not a {format_name} .npz file: {why}") from None
 
 
 def format_rows(rows: list[list[str]]) -> list[str]:

@@ -105,6 +105,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
+from ._io import SavedResult
 from ._validate import check_real
 from .arclength import (
     CROSSING_TOL,
@@ -112,7 +113,6 @@ from .arclength import (
     NoConvergence,
     Point,
     Problem,
-    SavedBranch,
     TestFn,
     check_steps,
     format_rows,
@@ -149,7 +149,7 @@ Direction = Literal["both", "forward", "backward"]
 
 # ---------------------------------------------------------------- results
 @dataclass(frozen=True, eq=False)
-class Branch(SavedBranch):
+class Branch(SavedResult):
     """A branch of fixed points (x(s), p(s)) traced by :func:`continuation`.
 
     Attributes
@@ -218,6 +218,7 @@ class Branch(SavedBranch):
 
     FORMAT = FORMAT
     FORMAT_VERSION = FORMAT_VERSION
+    check_target = staticmethod(check_system)
 
     def __post_init__(self) -> None:
         for name, dtype in (("p", float), ("x", float), ("eigenvalues", complex), ("index", int),
@@ -310,7 +311,7 @@ class Branch(SavedBranch):
                          "" if b.frequency is None else f"{b.frequency:.8g}"])
         return "\n".join([head, *format_rows(rows)])
 
-    # ---------------------------------------------------------- round trips (SavedBranch)
+    # ---------------------------------------------------------- round trips (SavedResult)
     def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {name: getattr(self, name) for name in ("p", "x", "eigenvalues", "index", "stable", "s")}
         meta = {

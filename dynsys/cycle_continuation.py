@@ -72,6 +72,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import splu
 
+from ._io import SavedResult
 from ._validate import check_count, check_real
 from .arclength import (
     CROSSING_TOL,
@@ -79,7 +80,6 @@ from .arclength import (
     NoConvergence,
     Point,
     Problem,
-    SavedBranch,
     TestFn,
     check_steps,
     format_rows,
@@ -107,7 +107,7 @@ BORDER_SEED = 0  # the fixed random row of the first tangent's bordered system
 
 # ---------------------------------------------------------------- the result
 @dataclass(frozen=True, eq=False)
-class CycleBranch(SavedBranch):
+class CycleBranch(SavedResult):
     """A branch of periodic orbits (cycles) of a flow, traced by :func:`cycle_continuation`.
 
     Attributes
@@ -185,6 +185,7 @@ class CycleBranch(SavedBranch):
 
     FORMAT = FORMAT
     FORMAT_VERSION = FORMAT_VERSION
+    check_target = staticmethod(check_system)
 
     def __post_init__(self) -> None:
         check_system(self.system)
@@ -264,7 +265,7 @@ class CycleBranch(SavedBranch):
                          "" if b.frequency is None else f"{b.frequency:.8g}"])
         return "\n".join([head, *format_rows(rows)])
 
-    # ---------------------------------------------------------- round trips (SavedBranch)
+    # ---------------------------------------------------------- round trips (SavedResult)
     def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         meta = {
             "system_name": self.system.name,

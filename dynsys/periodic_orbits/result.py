@@ -14,23 +14,12 @@ every turn (a Möbius band; the cycle can double its period there).
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._io import (
-    atomic_write,
-    encode_array,
-    finite_json,
-    loads_arrays_json,
-    loads_json,
-    read_npz,
-    restore_nonfinite,
-)
+from .._io import SavedResult
 from ..systems import System, check_system
 
 FORMAT = "dynsys.PeriodicOrbit"
@@ -40,7 +29,7 @@ METHODS = ("collocation", "shooting")
 
 
 @dataclass(frozen=True, eq=False)
-class PeriodicOrbit:
+class PeriodicOrbit(SavedResult):
     """A periodic orbit (cycle) of a flow, with its Floquet multipliers.
 
     Attributes
@@ -79,6 +68,10 @@ class PeriodicOrbit:
     >>> again = PeriodicOrbit.from_json(orbit.to_json(), hopf)
     >>> np.array_equal(again.x, orbit.x) and again.period == orbit.period
     True
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "cycle.npz")
+    >>> np.array_equal(PeriodicOrbit.load(orbit.save(path), hopf).multipliers, orbit.multipliers)
+    True
     """
 
     system: System
@@ -88,6 +81,10 @@ class PeriodicOrbit:
     trivial: int = 0
     residual: float = 0.0
     method: str = "collocation"
+
+    FORMAT = FORMAT
+    FORMAT_VERSION = FORMAT_VERSION
+    check_target = staticmethod(check_system)
 
     def __post_init__(self) -> None:
         check_system(self.system)
@@ -199,80 +196,10 @@ class PeriodicOrbit:
         """
         return float(np.max(np.linalg.norm(self.x - self.mean, axis=1)))
 
-    # ---------------------------------------------------------- round trips
-    def to_json(self) -> str:
-        """The cycle as standard JSON text (the system itself is not stored); exact round trip by :meth:`from_json`.
-
-        Examples
-        --------
-        >>> from dynsys import System
-        >>> rotation = System.from_strings({"x": "-y", "y": "x"})
-        >>> t = np.linspace(0, 2 * np.pi, 8, endpoint=False)
-        >>> orbit = PeriodicOrbit(rotation, 2 * np.pi, np.column_stack([np.cos(t), np.sin(t)]), [1, 1])
-        >>> PeriodicOrbit.from_json(orbit.to_json(), rotation).label
-        'non-hyperbolic cycle'
-        """
-        arrays, meta = self._parts()
-        meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
-        return json.dumps(finite_json(meta), allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str | bytes, system: System) -> PeriodicOrbit:
-        """The cycle written by :meth:`to_json`, attached to ``system`` (a flow of its dimension).
-
-        Raises
-        ------
-        ValueError
-            ``text`` is not the JSON of a periodic orbit, or ``system`` does not fit it.
-        """
-        arrays, meta = loads_arrays_json(text, FORMAT)
-        return cls._from_parts(arrays, meta, system, "text")
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the cycle to ``path`` as an ``.npz`` archive (no pickle), atomically; returns the path.
-
-        Examples
-        --------
-        >>> import tempfile
-        >>> from dynsys import System
-        >>> rotation = System.from_strings({"x": "-y", "y": "x"})
-        >>> t = np.linspace(0, 2 * np.pi, 8, endpoint=False)
-        >>> orbit = PeriodicOrbit(rotation, 2 * np.pi, np.column_stack([np.cos(t), np.sin(t)]), [1, 1])
-        >>> path = os.path.join(tempfile.mkdtemp(), "cycle.npz")
-        >>> np.array_equal(PeriodicOrbit.load(orbit.save(path), rotation).x, orbit.x)
-        True
-        """
-        arrays, meta = self._parts()
-        return atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(finite_json(meta))), **arrays))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], system: System) -> PeriodicOrbit:
-        """The cycle written by :meth:`save` to ``path``, attached to ``system``.
-
-        Raises
-        ------
-        FileNotFoundError
-            ``path`` is not a file.
-        ValueError
-            Naming the file: not a periodic orbit's ``.npz``, or ``system`` does not fit it.
-        """
-        source = repr(os.fspath(path))
-        try:
-            arrays = read_npz(path)
-            text = arrays.pop("meta")
-            if text.dtype.kind != "U" or text.shape != ():
-                raise ValueError(f"'meta' is an array of dtype {text.dtype} and shape {text.shape}, not JSON text")
-            meta = restore_nonfinite(loads_json(str(text[()])))
-        except (KeyError, ValueError) as exc:
-            why = "no 'meta' entry" if isinstance(exc, KeyError) else str(exc)
-            raise ValueError(f"{source} is not a {FORMAT} .npz file: {why}") from None
-        return cls._from_parts(arrays, meta, system, source)
-
+    # ---------------------------------------------------------- round trips (SavedResult)
     def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {"x": self.x, "multipliers": self.multipliers}
         meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
             "system_name": self.system.name,
             "params": self.system.params,
             "period": self.period,
@@ -283,20 +210,10 @@ class PeriodicOrbit:
         return arrays, meta
 
     @classmethod
-    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: Any, system: System, source: str) -> PeriodicOrbit:
-        check_system(system)
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ValueError(f"{source} is not a {FORMAT}")
-        if meta.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"{source} has {FORMAT} version {meta.get('version')!r}; this dynsys reads {FORMAT_VERSION}"
-            )
-        try:
-            params = meta["params"]
-            return cls(
-                system=system.with_params(**params) if set(params) <= set(system.params) else system,
-                period=meta["period"], x=arrays["x"], multipliers=arrays["multipliers"], trivial=meta["trivial"],
-                residual=meta["residual"], method=meta["method"],
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"{source} is not a valid {FORMAT} for {system.name}: {exc}") from None
+    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], system: System) -> PeriodicOrbit:
+        params = meta["params"]
+        return cls(
+            system=system.with_params(**params) if set(params) <= set(system.params) else system,
+            period=meta["period"], x=arrays["x"], multipliers=arrays["multipliers"], trivial=meta["trivial"],
+            residual=meta["residual"], method=meta["method"],
+        )
