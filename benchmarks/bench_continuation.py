@@ -45,12 +45,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import resource
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from networks import RESULTS_DIR, format_table, machine, wall_time, write_json
+from networks import RESULTS_DIR, report, wall_time
 
 from dynsys import continuation, rnn
 from dynsys.systems import System
@@ -138,15 +137,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
     rows = [[r["case"], r["n"], r["solver"], f"{r['time_s']:.2f}", r["points"], f"{r['steps_per_s']:.1f}",
              f"{r['ms_per_point']:.1f}", r["eigenvalues_per_point"], len(r["bifurcations"]),
              f"{r['peak_rss_mb']:.0f}"] for r in records]
-    print(format_table(headers, rows))
-    for status, what in targets:
-        print(f"{status}: {what}")
-    name = "continuation_quick.json" if args.quick else "continuation.json"
-    write_json(args.out_dir / name, {
-        "benchmark": "continuation", "quick": args.quick, "machine": machine(), "cases": records,
-        "targets": [{"status": s, "what": w} for s, w in targets],
-        "command": " ".join(["python", "benchmarks/bench_continuation.py", *(argv or sys.argv[1:])]),
-    })
+    report("continuation", args.quick, args.out_dir, headers, rows, records, targets, argv)
     return targets
 
 

@@ -35,12 +35,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from networks import RESULTS_DIR, format_table, machine, wall_time, write_json
+from networks import RESULTS_DIR, report, wall_time
 
 from dynsys import System, periodic_orbit, rnn
 from dynsys.models import van_der_pol
@@ -110,15 +109,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
                "label"]
     rows = [[r["case"], r["n"], r["method"], f"{r['search_s']:.2f}", f"{r['refine_s']:.3f}", f"{r['period']:.10f}",
              f"{r['residual']:.1e}", f"{np.hypot(*r['largest_nontrivial']):.6g}", r["label"]] for r in records]
-    print(format_table(headers, rows))
-    for status, what in targets:
-        print(f"{status}: {what}")
-    name = "periodic_orbits_quick.json" if args.quick else "periodic_orbits.json"
-    write_json(args.out_dir / name, {
-        "benchmark": "periodic_orbits", "quick": args.quick, "machine": machine(), "cases": records,
-        "targets": [{"status": s, "what": w} for s, w in targets],
-        "command": " ".join(["python", "benchmarks/bench_periodic_orbits.py", *(argv or sys.argv[1:])]),
-    })
+    report("periodic_orbits", args.quick, args.out_dir, headers, rows, records, targets, argv)
     return targets
 
 

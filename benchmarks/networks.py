@@ -275,3 +275,17 @@ def format_table(headers: list[str], rows: list[list[Any]]) -> str:
     widths = [max(len(row[j]) for row in cells) for j in range(len(headers))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def report(benchmark: str, quick: bool, out_dir: Path, headers: list[str], rows: list[list[Any]],
+           records: list[dict[str, Any]], targets: list[tuple[str, str]], argv: list[str] | None) -> Path:
+    """Print a benchmark's table and its PASS/FAIL targets; write them with the machine and the command to
+    ``out_dir / "<benchmark>[_quick].json"``."""
+    print(format_table(headers, rows))
+    for status, what in targets:
+        print(f"{status}: {what}")
+    return write_json(out_dir / (f"{benchmark}_quick.json" if quick else f"{benchmark}.json"), {
+        "benchmark": benchmark, "quick": quick, "machine": machine(), "cases": records,
+        "targets": [{"status": s, "what": w} for s, w in targets],
+        "command": " ".join(["python", f"benchmarks/bench_{benchmark}.py", *(argv or sys.argv[1:])]),
+    })
