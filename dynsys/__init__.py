@@ -11,13 +11,14 @@ The public API (this module's ``__all__``) is the contract:
 - linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
 - fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`,
   :func:`point_kind`;
-- periodic orbits of flows: :func:`periodic_orbit` -> :class:`PeriodicOrbit`,
-  :func:`find_periodic_orbits` (the attracting cycles reached from starts)
-  (period, states over one period, Floquet multipliers);
+- periodic orbits of flows: :func:`periodic_orbit` -> :class:`PeriodicOrbit`
+  (period, states over one period, Floquet multipliers),
+  :func:`find_periodic_orbits` (the attracting cycles reached from starts);
 - where orbits go: :class:`AttractorMapper`, :func:`basins_of_attraction`,
   :func:`stable_manifold`, :func:`unstable_manifold`;
-- change across a parameter: :func:`continuation` -> :class:`Branch`, its
-  special points :class:`Bifurcation`; every branch in an interval: :func:`bifurcation_diagram`
+- change across a parameter: :func:`continuation` -> :class:`Branch` (fixed
+  points) or :class:`CycleBranch` (cycles, from a Hopf point or a
+  :class:`PeriodicOrbit`), their special points :class:`Bifurcation`; every branch in an interval: :func:`bifurcation_diagram`
   -> :class:`BifurcationDiagram`;
 - graphs: :func:`transition_graph`, :func:`attractor_graph`,
   :func:`connection_graph`, :func:`compare_graphs`, :func:`graph_points`, :func:`graph_cycles`,
@@ -36,10 +37,9 @@ from .graph import attractor_graph, compare_graphs, connection_graph, graph_cycl
 from .graph_export import read_graph, write_graph
 from .linearize import Linearization, linearize, linearize_batch
 from .manifolds import stable_manifold, unstable_manifold
-from .periodic_orbits import PeriodicOrbit, periodic_orbit
-from .periodic_orbits import find_periodic_orbits
 from .models import load_system
 from .parse import FormulaError
+from .periodic_orbits import PeriodicOrbit, find_periodic_orbits, periodic_orbit
 from .saddles import find_saddles_between
 from .simulate import Trajectories, advance, sample_states, settling_period, simulate
 from .systems import System
