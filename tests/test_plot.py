@@ -20,7 +20,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from scipy.integrate import solve_ivp
 
-from dynsys import find_fixed_points, models
+from dynsys import find_fixed_points, models, periodic_orbit
 from dynsys.graph import attractor_graph, transition_graph
 from dynsys.linearize import linearize_matrix
 from dynsys.plot import (
@@ -401,29 +401,64 @@ def test_point_styles_tell_the_kinds_apart():
     assert point_style("nonhyperbolic") == point_style("non-hyperbolic")
 
 
+def vdp_reference_cycle():
+    """Van der Pol's (mu = 1) limit cycle from solve_ivp at rtol 1e-12: states over periods, and the period
+    from the times of successive upward crossings of x = 0."""
+    def vdp(t, y):  # x' = y, y' = mu (1 - x^2) y - x with mu = 1
+        return [y[1], (1 - y[0] ** 2) * y[1] - y[0]]
+
+    def up(t, y):
+        return y[0]
+    up.direction = 1
+    sol = solve_ivp(vdp, (0, 100), [0.5, 0.0], rtol=1e-12, atol=1e-12, dense_output=True, events=up)
+    crossings = sol.t_events[0]
+    return sol.sol(np.linspace(80, 100, 8000)), float(crossings[-1] - crossings[-2])
+
+
 def test_van_der_pol_portrait_draws_the_limit_cycle(tmp_path):
     system = models.van_der_pol()
     fig = phase_portrait(system, resolution=30, basins=True)
     ax = fig.axes[0]
     assert ax.get_title() == "van_der_pol: phase portrait"  # no attractor: no basins drawn, none promised
     assert not ax.images
+    cycle, period = vdp_reference_cycle()
+    assert abs(period - 6.6632868593) < 1e-8  # the classical value
     texts = legend_texts(ax)
-    assert "trajectories that reach no fixed point (limit cycle)" in texts and "repeller" in texts
+    assert f"C0: stable cycle, T = {period:.4g}" in texts and "repeller" in texts
     assert not any("saddle" in t or "manifold" in t for t in texts)
-    tails = [line.get_xydata() for line in ax.lines if line.get_color() == "#000000" and len(line.get_xydata()) > 10]
-    assert tails
-
-    def vdp(t, y):  # x' = y, y' = mu (1 - x^2) y - x with mu = 1
-        return [y[1], (1 - y[0] ** 2) * y[1] - y[0]]
-
-    sol = solve_ivp(vdp, (0, 100), [0.5, 0.0], rtol=1e-10, atol=1e-12, dense_output=True)
-    cycle = sol.sol(np.linspace(80, 100, 4000))  # three periods on the limit cycle
-    amplitude = np.max(np.abs(cycle[0]))
-    assert abs(amplitude - 2.0086) < 2e-3  # the known amplitude of the mu = 1 cycle
-    for xy in tails:
-        assert abs(np.max(np.abs(xy[:, 0])) - amplitude) < 0.02
-        assert abs(np.max(np.abs(xy[:, 1])) - np.max(np.abs(cycle[1]))) < 0.03
+    (drawn,) = [line for line in ax.lines if line.get_label().startswith("C")]  # one cycle, no unstable one
+    assert drawn.get_color() == "#000000" and drawn.get_linestyle() == "-"
+    xy = drawn.get_xydata()
+    assert np.array_equal(xy[0], xy[-1])  # a closed curve
+    assert abs(np.max(np.abs(xy[:, 0])) - np.max(np.abs(cycle[0]))) < 1e-3
+    assert abs(np.max(np.abs(xy[:, 1])) - np.max(np.abs(cycle[1]))) < 1e-2
     check_png(fig, tmp_path / "vdp.png", 5, 4, 60)
+
+
+def test_the_hopf_normal_form_portrait_draws_both_cycles_by_stability():
+    """r' = r(-1 + 5r^2 - 4r^4) / 4, theta' = 1: cycles at r = 1/2 (repelling) and r = 1 (stable), both of
+    period 2 pi.  Found, only the stable one (solid); given, both, the repelling one dashed; cycles=False: none."""
+    r2 = "(x**2 + y**2)"
+    system = System.from_strings({"x": f"x*(-1 + 5*{r2} - 4*{r2}**2)/4 - y", "y": f"y*(-1 + 5*{r2} - 4*{r2}**2)/4 + x"},
+                                 bounds=[(-1.05, 1.05), (-1.05, 1.05)])
+    ax = phase_portrait(system, resolution=20, manifolds=False).axes[0]
+    (found,) = [line for line in ax.lines if line.get_label().startswith("C")]
+    assert found.get_label() == f"C0: stable cycle, T = {2 * np.pi:.4g}" and found.get_linestyle() == "-"
+    assert np.allclose(np.hypot(*found.get_xydata().T), 1.0, atol=1e-6)
+    t = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    inner = periodic_orbit(system, 0.5 * np.column_stack([np.cos(t), np.sin(t)]), 2 * np.pi)
+    outer = periodic_orbit(system, np.column_stack([np.cos(t), np.sin(t)]), 2 * np.pi)
+    ax = phase_portrait(system, resolution=20, manifolds=False, cycles=[outer, inner]).axes[0]
+    lines = {line.get_label(): line for line in ax.lines if line.get_label().startswith("C")}
+    assert sorted(lines) == [f"C0: stable cycle, T = {2 * np.pi:.4g}", f"C1: repelling cycle, T = {2 * np.pi:.4g}"]
+    stable, repelling = (lines[k] for k in sorted(lines))
+    assert stable.get_linestyle() == "-" and repelling.get_linestyle() == "--"
+    assert np.allclose(np.hypot(*stable.get_xydata().T), 1.0, atol=1e-6)
+    assert np.allclose(np.hypot(*repelling.get_xydata().T), 0.5, atol=1e-6)
+    ax = phase_portrait(system, resolution=20, manifolds=False, cycles=False).axes[0]
+    assert not [line for line in ax.lines if line.get_label().startswith("C")]
+    with pytest.raises(TypeError, match="cycles"):
+        phase_portrait(system, resolution=20, cycles=[np.zeros((4, 2))])
 
 
 def test_duffing_titles_and_legends_match_the_drawing(duffing):
