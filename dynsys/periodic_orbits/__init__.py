@@ -4,11 +4,14 @@ The package, in the order its modules import each other:
 
 - ``result``: :class:`PeriodicOrbit` (period, states over one period,
   Floquet multipliers, label), its JSON and ``.npz`` round trips.
+- ``newton``: the unknowns z = (states, T) of a discretised periodic problem
+  and the damped Newton method that collocation and shooting share.
 - ``floquet``: the monodromy matrix from the variational equations,
   :func:`floquet_multipliers` (the trivial multiplier identified).
 - ``collocation``: :class:`Collocation`, orthogonal collocation of the
   periodic boundary-value problem with an integral phase condition
-  (residual, sparse Jacobian, parameter derivative, Newton).
+  (residual, sparse Jacobian, parameter derivative, Newton, mesh
+  adaptation, the monodromy matrix from the collocation blocks).
 - ``shooting``: :class:`MultipleShooting`, the same problem by multiple
   shooting.
 - ``recurrence``: first guesses of a cycle from a trajectory (first return

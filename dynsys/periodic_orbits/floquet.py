@@ -46,6 +46,19 @@ def check_flow(system: Any, who: str) -> System:
     return system
 
 
+def describe(x: Any, shown: int = 4) -> str:
+    """A state for an error message: its first ``shown`` values (4 significant digits), and how many there are.
+
+    Examples
+    --------
+    >>> describe([1.0, 2.5]), describe(np.arange(10.0))
+    ('[1, 2.5]', '[0, 1, 2, 3, ...] (10 values)')
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    head = ", ".join(f"{v:.4g}" for v in x[:shown])
+    return f"[{head}]" if len(x) <= shown else f"[{head}, ...] ({len(x)} values)"
+
+
 def variational_flow(system: System, X: Any, duration: float, *, rtol: float = FLOQUET_RTOL,
                      atol: float = FLOQUET_ATOL, dense_output: bool = False) -> tuple[np.ndarray, np.ndarray, Any]:
     """The flow φ_t(x) and its derivative Φ = ∂φ_t/∂x from a batch of states, over one duration.
@@ -111,7 +124,7 @@ def variational_flow(system: System, X: Any, duration: float, *, rtol: float = F
     y = sol.y[:, -1].reshape(B, n + n * n)
     if not sol.success or not np.all(np.isfinite(y)):
         raise ValueError(f"the variational equations of {system.name} could not be integrated over {duration:.6g} "
-                         f"from {B} state(s) starting with {X[0].tolist()}: {sol.message}")
+                         f"from {B} state(s) starting with {describe(X[0])}: {sol.message}")
     return y[:, :n], y[:, n:].reshape(B, n, n), sol.sol if dense_output else None
 
 

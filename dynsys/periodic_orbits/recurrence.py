@@ -12,6 +12,7 @@ the least-squares fit of x_{k+1} − x_{k−1} ≈ (2T / m) f(x_k).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,13 +21,15 @@ from scipy.integrate import solve_ivp
 from .._validate import check_count
 from ..simulate import MAX_NORM
 from ..systems import System
-from .floquet import check_flow
+from .floquet import check_flow, describe
 
 RETURN_TOL = 1e-2  # a return to the section counts when |x(T) − x_e| <= RETURN_TOL · max_t |x(t) − x_e|
 REST_TOL = 1e-9  # |f(x_e)| <= REST_TOL · (1 + |x_e|) · rate: the trajectory has come to rest
 GUESS_RTOL = 1e-9
 SETTLE_TIMES = 50.0  # the first settling lasts SETTLE_TIMES / rate, then doubles at each round
 MAX_ROUNDS = 12
+
+Curve = Callable[[Any], np.ndarray]  # τ in [0, 1] (shape (p,)) ↦ states x(τ T) (shape (p, n))
 
 
 def rate(system: System, x: np.ndarray) -> float:
@@ -53,7 +56,7 @@ def check_state(system: System, x0: Any, what: str = "x0") -> np.ndarray:
     """
     x = np.asarray(x0, dtype=float)
     if x.shape != (system.dim,) or not np.all(np.isfinite(x)):
-        raise ValueError(f"{what} must be a finite state of shape ({system.dim},), got {x.tolist()!r}")
+        raise ValueError(f"{what} must be a finite state of shape ({system.dim},), got {describe(x0)} of shape {x.shape}")
     return x
 
 
@@ -69,15 +72,38 @@ def _integrate(system: System, x: np.ndarray, duration: float, **options: Any) -
     sol = solve_ivp(rhs, (0.0, duration), x, method="DOP853", rtol=GUESS_RTOL, atol=GUESS_RTOL * 1e-3,
                     events=events, **options)
     if sol.status == 1 and len(sol.t_events[0]) or not np.all(np.isfinite(sol.y[:, -1])):
-        raise ValueError(f"no cycle: the trajectory of {system.name} from {x.tolist()} escapes (|x| > {MAX_NORM:g})")
+        raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x)} escapes (|x| > {MAX_NORM:g})")
     if not sol.success:
-        raise ValueError(f"no cycle: the trajectory of {system.name} from {x.tolist()} could not be integrated "
+        raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x)} could not be integrated "
                          f"({sol.message})")
     return sol
 
 
-def trajectory_states(system: System, x0: Any, duration: float, m: int) -> np.ndarray:
-    """The states x(k D / m), k = 0, ..., m − 1, of the trajectory from x0 over the duration D (DOP853).
+def one_turn(dense: Callable[[np.ndarray], np.ndarray], period: float) -> Curve:
+    """The curve τ ↦ x(τ T), τ in [0, 1], of a solver's dense output t ↦ x(t) (shape (n,) or (n, p)).
+
+    Examples
+    --------
+    >>> curve = one_turn(lambda t: np.vstack([np.cos(t), np.sin(t)]), 2 * np.pi)
+    >>> curve([0.0, 0.5]).round(12).tolist()
+    [[1.0, 0.0], [-1.0, 0.0]]
+    """
+    return lambda tau: dense(np.asarray(tau, dtype=float).reshape(-1) * period).T
+
+
+def closest_return(system: System, x0: Any, period: float) -> tuple[float, Curve]:
+    """The trajectory from x0 over one turn, the turn's length corrected to the closest return near ``period``.
+
+    Integrates from x0 over 1.5 T (DOP853, dense output) and takes as the
+    period the time t in [T/2, 3T/2] where |x(t) − x0| is least (on a grid
+    of 1000 times): a rough period guess then still gives a nearly closed
+    curve.
+
+    Returns
+    -------
+    period : float
+    curve : callable
+        τ ↦ x(τ T*) for τ in [0, 1], T* the corrected period.
 
     Raises
     ------
@@ -88,17 +114,19 @@ def trajectory_states(system: System, x0: Any, duration: float, m: int) -> np.nd
     --------
     >>> from dynsys import System
     >>> rotation = System.from_strings({"x": "-y", "y": "x"})
-    >>> bool(np.allclose(trajectory_states(rotation, [1.0, 0.0], 2 * np.pi, 4), [[1, 0], [0, 1], [-1, 0], [0, -1]]))
-    True
+    >>> T, curve = closest_return(rotation, [1.0, 0.0], 5.0)
+    >>> bool(abs(T - 2 * np.pi) < 0.01), bool(np.allclose(curve([0, 0.25]), [[1, 0], [0, 1]], atol=0.01))
+    (True, True)
     """
     x = check_state(system, x0)
-    m = check_count(m, "m", 2)
-    sol = _integrate(system, x, duration, dense_output=True)
-    return sol.sol(np.arange(m) * (duration / m)).T
+    sol = _integrate(system, x, 1.5 * period, dense_output=True)
+    times = np.linspace(0.5 * period, 1.5 * period, 1000)
+    best = float(times[np.argmin(np.linalg.norm(sol.sol(times).T - x, axis=1))])
+    return best, one_turn(sol.sol, best)
 
 
-def cycle_guess(system: System, x0: Any, *, m: int = 200, max_rounds: int = MAX_ROUNDS) -> tuple[float, np.ndarray]:
-    """A period and m states over one period of the cycle that the trajectory from x0 settles on.
+def cycle_guess(system: System, x0: Any, *, max_rounds: int = MAX_ROUNDS) -> tuple[float, Curve]:
+    """A period and one turn of the cycle that the trajectory from x0 settles on.
 
     Rounds of doubling length D = 50 / L, 100 / L, ... (L the fastest rate
     of Df(x0)): integrate over D to settle, to x_e; then over D again,
@@ -112,15 +140,14 @@ def cycle_guess(system: System, x0: Any, *, m: int = 200, max_rounds: int = MAX_
     system : System
         A flow.
     x0 : array_like of shape (n,)
-    m : int >= 2
-        The number of states returned.
     max_rounds : int
 
     Returns
     -------
     period : float
-    states : ndarray of shape (m, n)
-        x(k T / m), k = 0, ..., m − 1, along the settled trajectory.
+    curve : callable
+        τ ↦ x(τ T) for τ in [0, 1] (an array of shape (p,) to states
+        (p, n)), the settled trajectory over one period (dense output).
 
     Raises
     ------
@@ -134,21 +161,21 @@ def cycle_guess(system: System, x0: Any, *, m: int = 200, max_rounds: int = MAX_
 
     >>> from dynsys import System
     >>> hopf = System.from_strings({"x": "x - 2*y - x*(x**2 + y**2)", "y": "2*x + y - y*(x**2 + y**2)"})
-    >>> T, states = cycle_guess(hopf, [0.1, 0.0])
+    >>> T, curve = cycle_guess(hopf, [0.1, 0.0])
+    >>> states = curve(np.linspace(0, 1, 50))
     >>> bool(abs(T - np.pi) < 1e-4), bool(np.allclose(np.linalg.norm(states, axis=1), 1, atol=1e-4))
     (True, True)
     """
     check_flow(system, "cycle_guess")
     x = check_state(system, x0)
-    m = check_count(m, "m", 2)
     max_rounds = check_count(max_rounds, "max_rounds")
     duration = SETTLE_TIMES / rate(system, x)
     for _ in range(max_rounds):
         x = _integrate(system, x, duration).y[:, -1]
         f = system.rhs(x[None])[0]
         if np.linalg.norm(f) <= REST_TOL * (1 + np.linalg.norm(x)) * rate(system, x):
-            raise ValueError(f"no cycle: the trajectory of {system.name} from {np.asarray(x0).tolist()} comes to rest "
-                             f"at the fixed point near {x.tolist()}")
+            raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x0)} comes to rest "
+                             f"at the fixed point near {describe(x)}")
 
         def section(_t: float, y: np.ndarray, x_e: np.ndarray = x, f_e: np.ndarray = f) -> float:
             return float((y - x_e) @ f_e)
@@ -160,10 +187,10 @@ def cycle_guess(system: System, x0: Any, *, m: int = 200, max_rounds: int = MAX_
         close = (times > 1e-9 * duration) & (np.linalg.norm(states - x, axis=1) <= RETURN_TOL * extent)
         if np.any(close):
             period = float(times[np.argmax(close)])
-            return period, sol.sol(np.arange(m) * (period / m)).T
+            return period, one_turn(sol.sol, period)
         x = sol.y[:, -1]
         duration *= 2
-    raise ValueError(f"no cycle: the trajectory of {system.name} from {np.asarray(x0).tolist()} does not return "
+    raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x0)} does not return "
                      f"near itself within {max_rounds} rounds (a chaotic or quasi-periodic orbit, or a very slow "
                      "transient); give x0 on the cycle and its period")
 

@@ -23,7 +23,15 @@ import numpy as np
 
 from .._validate import check_count, check_real
 from ..systems import System
-from .floquet import FLOQUET_ATOL, FLOQUET_RTOL, check_flow, compose, multipliers_of, variational_flow
+from .floquet import (
+    FLOQUET_ATOL,
+    FLOQUET_RTOL,
+    check_flow,
+    compose,
+    multipliers_of,
+    variational_flow,
+)
+from .newton import damped_newton, pack_states, unpack_states
 from .result import PeriodicOrbit
 
 DEFAULT_SEGMENTS = 4
@@ -77,10 +85,7 @@ class MultipleShooting:
         >>> MultipleShooting(1, segments=2).pack([[1.0], [-1.0]], 3.0).tolist()
         [1.0, -1.0, 3.0]
         """
-        states = np.asarray(states, dtype=float)
-        if states.shape != (self.segments, self.n):
-            raise ValueError(f"states must have shape ({self.segments}, {self.n}), got {states.shape}")
-        return np.append(states.ravel(), check_real(period, "period", positive=True))
+        return pack_states(states, period, (self.segments, self.n), "states")
 
     def unpack(self, z: Any) -> tuple[np.ndarray, float]:
         """The states (s, n) and the period T stored in ``z``.
@@ -91,10 +96,7 @@ class MultipleShooting:
         >>> states.tolist(), T
         ([[1.0], [-1.0]], 3.0)
         """
-        z = np.asarray(z, dtype=float)
-        if z.shape != (self.size,):
-            raise ValueError(f"z must have shape ({self.size},), got {z.shape}")
-        return z[:-1].reshape(self.segments, self.n), float(z[-1])
+        return unpack_states(z, (self.segments, self.n))
 
     def residual_and_jacobian(self, system: System, z: Any, reference: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The shooting equations at z, their (dense) Jacobian, and the segments' derivatives Φ_i.
@@ -149,6 +151,10 @@ class MultipleShooting:
               max_iter: int = 20) -> tuple[np.ndarray, list[float]]:
         """Newton's method on the shooting equations from ``z``: the solution and the residual history.
 
+        A step that does not decrease the residual's 2-norm is halved (up to
+        ten times); near the cycle every full step is taken and convergence
+        is quadratic.
+
         Parameters
         ----------
         system : System
@@ -180,29 +186,19 @@ class MultipleShooting:
         (True, True)
         """
         check_flow(system, "MultipleShooting.solve")
-        tol = check_real(tol, "tol", positive=True)
-        max_iter = check_count(max_iter, "max_iter")
         z = np.array(z, dtype=float)
         reference = self.unpack(z)[0][0].copy() if reference is None else np.asarray(reference, dtype=float)
-        history: list[float] = []
-        for _ in range(max_iter + 1):
-            r, J, _ = self.residual_and_jacobian(system, z, reference)
-            history.append(float(np.abs(r).max()))
-            if history[-1] <= tol or len(history) > max_iter:
-                break
+
+        def step(z: np.ndarray, r: np.ndarray, J: np.ndarray) -> np.ndarray:
             try:
-                z = z - np.linalg.solve(J, r)
+                return -np.linalg.solve(J, r)
             except np.linalg.LinAlgError:
                 raise ValueError(f"the shooting Jacobian of {system.name} is singular at period {z[-1]:.6g}: "
                                  "a non-hyperbolic cycle, or a guess on a fixed point") from None
-            if z[-1] <= 0:
-                raise ValueError(f"Newton's method for a cycle of {system.name} drove the period to {z[-1]:.6g} "
-                                 "<= 0: the guess is too far from a cycle")
-        if history[-1] <= tol:
-            return z, history
-        raise ValueError(f"Newton's method (shooting) for a cycle of {system.name} did not converge to tol = "
-                         f"{tol:g} in {max_iter} steps (residuals {', '.join(f'{h:.2e}' for h in history[-4:])}); "
-                         "try a better guess, more segments or a larger tol")
+
+        return damped_newton(z, lambda z: self.residual_and_jacobian(system, z, reference)[:2], step,
+                             lambda new, old: bool(np.linalg.norm(new) < np.linalg.norm(old)),
+                             tol=tol, max_iter=max_iter, what=f"a cycle of {system.name} (shooting)")
 
     def orbit(self, system: System, z: Any, *, m: int = 200, residual: float = 0.0) -> PeriodicOrbit:
         """The cycle of ``z`` as a :class:`PeriodicOrbit`: m states on a uniform grid (the segments' dense
