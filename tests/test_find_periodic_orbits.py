@@ -12,7 +12,9 @@ Expected answers are closed forms or classical values:
   has the cycles r = 1, 2, 3 of period 2 pi; with f(r) = r g(r²),
   f'(R) = 2 R² g'(R²) = -1, 5/2, -15 at R = 1, 2, 3, so r = 1, 3 attract
   and r = 2 repels, with multipliers exp(2 pi f'(R)).
-- A gradient-like flow (x' = x - x³, y' = -y) has no cycle.
+- A gradient-like flow (x' = x - x³, y' = -y) has no cycle; the Lorenz
+  attractor at the classical parameters is strange (W. Tucker, C. R. Acad.
+  Sci. Paris 328, 1197 (1999)), with no attracting cycle.
 """
 from __future__ import annotations
 
@@ -101,6 +103,18 @@ def test_deterministic_and_one_cycle_up_to_phase():
 def test_no_cycle_gives_an_empty_tuple():
     gradient = System.from_strings({"x": "x - x**3", "y": "-y"}, bounds=[(-2, 2), (-2, 2)])
     assert find_periodic_orbits(gradient) == ()
+
+
+def test_a_chaotic_attractor_gives_no_attracting_cycle():
+    """Lorenz at sigma = 10, rho = 28, beta = 8/3: the attractor is strange (Tucker 1999), no cycle attracts;
+    its tails come back near their ends now and then without repeating a period, and the unstable cycles
+    that refining such a near-return can reach are not kept."""
+    assert find_periodic_orbits(models.lorenz(), n_starts=16) == ()
+
+
+def test_a_spent_budget_stops_the_search():
+    vdp = models.van_der_pol()
+    assert find_periodic_orbits(vdp, n_starts=8, fixed_points=find_fixed_points(vdp, seed=0), max_seconds=1e-9) == ()
 
 
 def test_bad_arguments():

@@ -13,16 +13,23 @@ z(t), t_1 − W <= t <= t_1, is sampled at ``TAIL_POINTS`` times and
   first leaves the ball of radius ``LEAVE`` e around z(t_1) and then comes
   back within ``RETURN`` e of it: T = t_1 − t*, t* the time of the nearest
   return (a parabola through the squared distances at the three samples
-  around it places t* between the samples).
+  around it places t* between the samples);
+- *periodic* when, moreover, 2 T <= t_1 and its last period lies within
+  ``RETURN`` e of the period before: max |z(t) − z(t − T)| <= ``RETURN`` e
+  over t_1 − T <= t <= t_1 (z(t − T) interpolated linearly between the
+  samples).  A chaotic tail comes back near its end now and then, but does
+  not repeat a whole period.
 
 This is the near-return test of recurrence (Lathrop & Kostelich 1989;
-Auerbach et al. 1987 for the unstable orbits of chaotic sets).  Recurrent
+Auerbach et al. 1987 for the unstable orbits of chaotic sets).  Periodic
 tails that return onto one another (the end of one within ``RETURN`` e of
 the other's last period, periods within ``PERIOD_MATCH``) are one candidate;
 each candidate (z(t_1), T) is refined by
 :func:`dynsys.periodic_orbits.periodic_orbit` and kept when the refined
 cycle is attracting (every non-trivial Floquet multiplier inside the unit
-circle).  Guesses are refined the same way and kept whatever their
+circle), is the cycle the tail settled on (the tail's last period within
+``RETURN`` e of it) and has trustworthy multipliers (the trivial one within
+``TRIVIAL_TOL`` of 1).  Guesses are refined the same way and kept whatever their
 stability.  Cycles are one cycle *up to phase* when their periods agree to
 ``PERIOD_RTOL`` and each lies within ``MERGE_RTOL`` times the larger
 amplitude of the other (the symmetric distance of
@@ -41,7 +48,7 @@ Springer 2004, section 1.5 (Floquet multipliers, stability of cycles).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import numpy as np
 
@@ -53,9 +60,10 @@ from ..systems import System, check_system
 from .refine import periodic_orbit
 from .result import PeriodicOrbit
 
-SEARCH_TIMESCALES = 60.0  # default t_span: (0, this many slowest linear time scales of the fixed points)
-TAIL_FRACTION = 0.4  # the recurrence is looked for in this last fraction of each trajectory
+SEARCH_TIMESCALES = 30.0  # default t_span: (0, this many slowest linear time scales of the fixed points)
+TAIL_FRACTION = 0.5  # the recurrence is looked for in this last fraction of each trajectory
 TAIL_POINTS = 2000  # states sampled over the tail
+TRANSIENT_PIECES = 4  # the transient before the tail is integrated in this many pieces (max_seconds checked between)
 STILL = 1e-3  # a tail of extent below STILL * L has settled on a point
 LEAVE = 0.3  # going back from the end, the tail has left the end's neighbourhood beyond LEAVE * extent
 RETURN = 0.05  # ... and returns to it within RETURN * extent
@@ -64,6 +72,7 @@ PERIOD_RTOL = 1e-6  # refined cycles whose periods agree to this (relative) ...
 MERGE_RTOL = 1e-2  # ... and lie within this fraction of the larger amplitude of each other are one cycle
 MAX_SLOWDOWN = 1e3  # the default span's tau is at most this many times the fastest point's time scale
 ORDER_DIGITS = 6  # the cycles found are ordered by their periods to this many significant digits, then amplitude
+TRIVIAL_TOL = 1e-3  # a cycle refined from a tail is kept when its trivial multiplier is within this of 1
 ESCAPE_FACTOR = 1e3  # a trajectory beyond ESCAPE_FACTOR * L has escaped
 MAX_BLOCK = 2_000_000  # cycle_distances: states x segments x dim handled at once, at most
 
@@ -191,8 +200,9 @@ def find_periodic_orbits(
     method : {"collocation", "shooting"}
         ``periodic_orbit``'s method.
     max_seconds : float > 0, optional
-        Wall-clock budget: checked between the stages and between
-        refinements; the cycles refined when it runs out are returned.
+        Wall-clock budget: checked between the stages (the transient is
+        integrated in ``TRANSIENT_PIECES`` pieces) and between refinements;
+        the cycles refined when it runs out are returned.
 
     Returns
     -------
@@ -233,11 +243,11 @@ def find_periodic_orbits(
     refine = _refiner(system, tol, method)
     found = [orbit for orbit in map(refine, _guesses(system, guesses)) if orbit is not None]
     if not clock.passed():
-        for x, period in _candidates(system, X0, t1, fixed_points):
+        for candidate in _candidates(system, X0, t1, fixed_points, clock):
             if clock.passed():
                 break
-            orbit = refine((x, period))
-            if orbit is not None and orbit.stable:
+            orbit = refine((candidate.x, candidate.period))
+            if orbit is not None and orbit.stable and _traced(orbit, candidate):
                 found.append(orbit)
     distinct: list[PeriodicOrbit] = []
     for orbit in found:
@@ -299,15 +309,41 @@ def _refiner(system: System, tol: float, method: str) -> Callable[[tuple[Any, fl
     return refine
 
 
-def _candidates(system: System, X0: np.ndarray, t1: float, fixed_points: FixedPointSet) -> list[tuple[np.ndarray, float]]:
-    """(end state, period estimate) of the recurrent tails, one per group of tails on one cycle."""
+class _Candidate(NamedTuple):
+    """A periodic tail: its end state, period estimate, states over its last period, and how near they must
+    lie to the refined cycle."""
+
+    x: np.ndarray
+    period: float
+    tail: np.ndarray
+    tolerance: float
+
+
+def _traced(orbit: PeriodicOrbit, candidate: _Candidate) -> bool:
+    """Whether the refined cycle is the one the tail settled on: the tail's last period lies along it, and its
+    multipliers are to be trusted (the trivial one is 1 to within TRIVIAL_TOL)."""
+    near = float(cycle_distances(candidate.tail, [orbit]).max()) <= candidate.tolerance
+    return near and abs(orbit.multipliers[orbit.trivial] - 1) <= TRIVIAL_TOL
+
+
+def _candidates(
+    system: System, X0: np.ndarray, t1: float, fixed_points: FixedPointSet, clock: Deadline
+) -> list[_Candidate]:
+    """The periodic tails, one per group of tails on one cycle (none when ``clock`` runs out on the way)."""
     L = max(1.0, float(np.max(np.abs(X0))))
     max_norm = ESCAPE_FACTOR * L
     tail = TAIL_FRACTION * t1
-    ends = advance(system, X0, t1 - tail, n_points=2, max_norm=max_norm, method="auto")
-    tr = advance(system, np.where(ends.diverged[:, None], X0, ends.final), tail, n_points=TAIL_POINTS,
-                 max_norm=max_norm, method="auto")
-    keep = ~(ends.diverged | tr.diverged)
+    X, diverged = X0, np.zeros(len(X0), dtype=bool)
+    for _ in range(TRANSIENT_PIECES):  # the transient in pieces, with the clock checked between them
+        if clock.passed():
+            return []
+        ends = advance(system, X, (t1 - tail) / TRANSIENT_PIECES, n_points=2, max_norm=max_norm, method="auto")
+        diverged |= ends.diverged
+        X = np.where(diverged[:, None], X0, ends.final)
+    if clock.passed():
+        return []
+    tr = advance(system, X, tail, n_points=TAIL_POINTS, max_norm=max_norm, method="auto")
+    keep = ~(diverged | tr.diverged)
     Z, t = tr.X[keep], tr.t
     end = Z[:, -1]
     d = np.linalg.norm(Z - end[:, None], axis=2)  # (B, K): distance of the tail from its end
@@ -331,12 +367,24 @@ def _candidates(system: System, X0: np.ndarray, t1: float, fixed_points: FixedPo
     y0, y1, y2 = (d[rows, k + s] ** 2 for s in (-1, 0, 1))
     curv = y0 - 2 * y1 + y2
     shift = np.where(curv > 0, np.clip(0.5 * (y0 - y2) / np.where(curv > 0, curv, 1.0), -1.0, 1.0), 0.0)
-    period = t[-1] - (t[k] + shift * (t[1] - t[0]))
-    recurrent = np.flatnonzero(~settled & (back > 0) & (period > 0))
+    h = t[1] - t[0]
+    period = t[-1] - (t[k] + shift * h)
+    recurrent = np.flatnonzero(~settled & (back > 0) & (period > 0) & (period <= 0.5 * t[-1]))
+    # periodic, not merely returning once: the tail's last period lies within RETURN e of the period before it
+    steps = period[recurrent] / h
+    whole = np.floor(steps).astype(int)[:, None]
+    frac = (steps - np.floor(steps))[:, None, None]
+    shifted = np.clip(idx - whole, 1, K - 1)
+    rows = np.arange(len(recurrent))[:, None]
+    earlier = (1 - frac) * Z[recurrent][rows, shifted] + frac * Z[recurrent][rows, shifted - 1]  # z(t_k - T)
+    last = idx >= K - 1 - whole
+    drift = np.max(np.where(last, np.linalg.norm(Z[recurrent] - earlier, axis=2), 0.0), axis=1)
+    recurrent = recurrent[drift <= RETURN * extent[recurrent]]
     groups: list[int] = []
     for b in recurrent:  # one candidate per cycle: a tail whose end lies on a kept tail's last period joins it
         ends_on = [g for g in groups if abs(period[b] - period[g]) <= PERIOD_MATCH * period[g]
                    and np.min(np.linalg.norm(Z[g][t >= t[-1] - period[g]] - end[b], axis=1)) <= RETURN * extent[g]]
         if not ends_on:
             groups.append(int(b))
-    return [(end[g], float(period[g])) for g in groups]
+    return [_Candidate(end[g], float(period[g]), Z[g][t >= t[-1] - period[g]], RETURN * float(extent[g]))
+            for g in groups]
