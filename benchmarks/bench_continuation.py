@@ -15,6 +15,13 @@ Cases (issue 13):
   for comparison.  Target at n = 1000: under
   a minute and 2 GB.
 
+- ``brusselator_cycles`` (issue 14): the branch of limit cycles of the
+  Brusselator x' = A − (B+1)x + x²y, y' = Bx − x²y at A = 1, born at its
+  Hopf point B = 2 and continued over B in [2, 4] (collocation with the
+  default mesh, Floquet multipliers at every point), the Hopf point itself
+  found by continuing the equilibrium (A, B/A) first (not timed).  Target:
+  under 10 s.  Full run only.
+
 Each case records the wall time, the points of the branch, steps per
 second (points / time), the cost per point, the special points and the
 peak resident memory of the process so far (``resource.getrusage``'s
@@ -49,6 +56,7 @@ from dynsys import continuation, rnn
 from dynsys.systems import System
 
 FLIPFLOP_TARGET_S = 2.0
+CYCLES_TARGET_S = 10.0
 LARGE_TARGET_S, LARGE_TARGET_MB = 60.0, 2000.0
 SIZES = {False: (64, 128, 256, 512, 1000), True: (32, 64)}
 GAIN = 0.9
@@ -79,6 +87,20 @@ def measure(name: str, system: System, x0: np.ndarray, solver: str) -> dict[str,
     }
 
 
+def measure_cycles() -> dict[str, Any]:
+    """The Brusselator's cycle branch over B in [2, 4] from its Hopf point (A = 1): time, cycles, special points."""
+    brusselator = System.from_strings({"x": "A - (B + 1)*x + x**2*y", "y": "B*x - x**2*y"}, {"A": 1.0, "B": 1.5})
+    hopf = continuation(brusselator, "B", [1.0, 1.5], p_span=(1.5, 4.0)).bifurcations[0]
+    branch, seconds = wall_time(continuation, brusselator, "B", hopf, p_span=(2.0, 4.0))
+    return {
+        "case": "brusselator_cycles", "n": 2, "solver": "collocation", "time_s": seconds, "points": len(branch),
+        "steps_per_s": len(branch) / seconds, "ms_per_point": 1e3 * seconds / len(branch),
+        "eigenvalues_per_point": branch.multipliers.shape[1], "stop_reason": list(branch.stop_reason),
+        "bifurcations": [[b.kind, b.p] for b in branch.bifurcations], "peak_rss_mb": peak_rss_mb(),
+        "period_range": [float(branch.period.min()), float(branch.period.max())],
+    }
+
+
 def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small networks only: a smoke test in seconds")
@@ -95,6 +117,8 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
         for n in SIZES[args.quick]:
             if solver == "matrix-free" or n <= DENSE_UP_TO:
                 records.append(measure(f"random_{n}", random_network(n), np.zeros(n), solver))
+    if not args.quick:
+        records.append(measure_cycles())
 
     targets = []
     for r in records:
@@ -105,6 +129,10 @@ def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
             ok = r["time_s"] < LARGE_TARGET_S and r["peak_rss_mb"] < LARGE_TARGET_MB
             what = (f"random_1000: {r['time_s']:.1f} s < {LARGE_TARGET_S} s, "
                     f"peak {r['peak_rss_mb']:.0f} MB < {LARGE_TARGET_MB:.0f} MB")
+            targets.append(("PASS" if ok else "FAIL", what))
+        if r["case"] == "brusselator_cycles":
+            ok = r["time_s"] < CYCLES_TARGET_S
+            what = f"brusselator cycles, B in [2, 4]: {r['time_s']:.2f} s < {CYCLES_TARGET_S} s ({r['points']} cycles)"
             targets.append(("PASS" if ok else "FAIL", what))
     headers = ["case", "n", "solver", "time_s", "points", "steps/s", "ms/point", "k eig", "special", "peak MB"]
     rows = [[r["case"], r["n"], r["solver"], f"{r['time_s']:.2f}", r["points"], f"{r['steps_per_s']:.1f}",

@@ -30,6 +30,7 @@ from . import models, rnn
 from .basins import AttractorMapper, basins_of_attraction
 from .bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from .continuation import Bifurcation, Branch, continuation
+from .cycle_continuation import CycleBranch
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .graph import attractor_graph, compare_graphs, connection_graph, graph_cycles, graph_points, transition_graph
 from .graph_export import read_graph, write_graph
@@ -71,6 +72,7 @@ __all__ = [
     "continuation",
     "Branch",
     "Bifurcation",
+    "CycleBranch",
     "bifurcation_diagram",
     "BifurcationDiagram",
     "transition_graph",

@@ -20,6 +20,11 @@ segment).  A start whose fixed point is degenerate (at a branch point
 itself, found only to |F|^(1/3) or so) may lie off the branches through it;
 a branch continued from it is dropped when most of its points lie on the
 branches already traced.
+
+With ``cycles=True`` (flows), the branch of periodic orbits born at each
+Hopf point is continued too, within the same interval
+(:func:`dynsys.continuation` from the Hopf point; see
+:mod:`dynsys.cycle_continuation`).
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ import numpy as np
 from ._io import atomic_write_text, finite_json, loads_json, restore_nonfinite
 from ._validate import check_count, check_real_array
 from .continuation import Bifurcation, Branch, continuation, switch_branch
+from .cycle_continuation import CycleBranch
 from .fixed_points import find_fixed_points
 from .systems import System, check_system
 
@@ -61,6 +67,13 @@ class BifurcationDiagram:
     system : System
     param : str
     p_span : (float, float)
+    cycle_branches : tuple of CycleBranch
+        With ``cycles=True``: the branch of cycles born at each Hopf point
+        in :attr:`bifurcations` (in their order; a Hopf point whose
+        continuation fails, a degenerate one say, has none).  Their own
+        special points (folds of cycles, period doublings, Neimark–Sacker
+        points) are in each :attr:`CycleBranch.bifurcations`, not in
+        :attr:`bifurcations`.
 
     Examples
     --------
@@ -80,14 +93,17 @@ class BifurcationDiagram:
     system: System
     param: str
     p_span: tuple[float, float]
+    cycle_branches: tuple[CycleBranch, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "branches", tuple(self.branches))
+        object.__setattr__(self, "cycle_branches", tuple(self.cycle_branches))
         object.__setattr__(self, "bifurcations", tuple(self.bifurcations))
         object.__setattr__(self, "p_span", (float(self.p_span[0]), float(self.p_span[1])))
 
     def __repr__(self) -> str:
-        return (f"BifurcationDiagram({self.system.name!r} in {self.param}, {len(self.branches)} branches, "
+        cycles = f", {len(self.cycle_branches)} cycle branches" if self.cycle_branches else ""
+        return (f"BifurcationDiagram({self.system.name!r} in {self.param}, {len(self.branches)} branches{cycles}, "
                 f"bifurcations=[{', '.join(b.kind for b in self.bifurcations)}])")
 
     def branch_of(self, bifurcation: Bifurcation) -> int:
@@ -150,6 +166,7 @@ class BifurcationDiagram:
             "p_span": list(self.p_span),
             "branches": [json.loads(b.to_json()) for b in self.branches],
             "bifurcations": [b._record() for b in self.bifurcations],
+            "cycle_branches": [json.loads(b.to_json()) for b in self.cycle_branches],
         }
         return json.dumps(finite_json(meta), allow_nan=False)
 
@@ -219,11 +236,13 @@ class BifurcationDiagram:
                              f"{FORMAT_VERSION}")
         try:
             branches = tuple(Branch.from_json(json.dumps(finite_json(b)), system) for b in meta["branches"])
+            cycles = tuple(CycleBranch.from_json(json.dumps(finite_json(b)), system)
+                           for b in meta.get("cycle_branches", []))
             return cls(
                 branches=branches,
                 bifurcations=tuple(Bifurcation._from_record(d) for d in meta["bifurcations"]),
                 system=branches[0].system if branches else system, param=meta["param"],
-                p_span=tuple(meta["p_span"]),
+                p_span=tuple(meta["p_span"]), cycle_branches=cycles,
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ValueError(f"{source} is not a valid {FORMAT} for {system.name}: {exc}") from None
@@ -243,6 +262,7 @@ def bifurcation_diagram(
     max_steps: int = 1000,
     max_branches: int = 32,
     tol: float = 1e-10,
+    cycles: bool = False,
 ) -> BifurcationDiagram:
     """Every branch of fixed points in ``p_span`` that the fixed points at a few values of ``param`` lead to.
 
@@ -270,6 +290,9 @@ def bifurcation_diagram(
         Passed to :func:`dynsys.continuation` for every branch.
     max_branches : int, default 32
         At most this many branches are traced.
+    cycles : bool, default False
+        Also continue, within ``p_span``, the branch of periodic orbits born
+        at each Hopf point found (flows only): :attr:`BifurcationDiagram.cycle_branches`.
 
     Returns
     -------
@@ -301,6 +324,14 @@ def bifurcation_diagram(
     ('branch_point', True)
     >>> all(np.allclose(b.x[:, 0], 0) or np.allclose(b.x[:, 0], b.p) for b in diagram.branches)
     True
+
+    The Brusselator's stable cycles grow out of its Hopf point B = 1 + A²:
+
+    >>> brusselator = System.from_strings({"x": "A - (B + 1)*x + x**2*y", "y": "B*x - x**2*y"}, {"A": 1.0, "B": 2.0})
+    >>> diagram = bifurcation_diagram(brusselator, "B", (1.5, 2.5), n_starts=8, cycles=True)
+    >>> (hopf,), (cycles,) = diagram.bifurcations, diagram.cycle_branches
+    >>> hopf.kind, round(hopf.p, 10), cycles.stop_reason, bool(cycles.stable.all())
+    ('hopf', 2.0, ('hopf', 'p_span'), True)
     """
     check_system(system)
     if param not in system.params:
@@ -312,6 +343,8 @@ def bifurcation_diagram(
         raise ValueError(f"p_span must be a pair of finite numbers (low, high), got {p_span!r}") from None
     if not lo < hi:
         raise ValueError(f"p_span must be (low, high) with low < high, got {p_span!r}")
+    if cycles and system.kind != "flow":
+        raise ValueError(f"cycles=True continues the periodic orbits of a flow's Hopf points; {system.name} is a map")
     n_interior = check_count(n_interior, "n_interior", minimum=0)
     max_branches = check_count(max_branches, "max_branches")
     options = dict(ds=ds, max_steps=max_steps, tol=tol)
@@ -340,8 +373,17 @@ def bifurcation_diagram(
                     continue
                 if not _retraces(branch, branches):
                     add(branch)
-    return BifurcationDiagram(branches=tuple(branches), bifurcations=_distinct(branches), system=system,
-                              param=param, p_span=(lo, hi))
+    special = _distinct(branches)
+    cycle_branches = []
+    if cycles:
+        for b in special:
+            if b.kind == "hopf":
+                try:
+                    cycle_branches.append(continuation(system, param, b, p_span=(lo, hi), max_steps=max_steps, tol=tol))
+                except ValueError:  # a degenerate Hopf point (l1 = 0), or no cycle found near it
+                    continue
+    return BifurcationDiagram(branches=tuple(branches), bifurcations=special, system=system, param=param,
+                              p_span=(lo, hi), cycle_branches=tuple(cycle_branches))
 
 
 def _switch(system: System, param: str, bp: Bifurcation, sign: float, span: tuple[float, float],

@@ -1,5 +1,11 @@
 """Continuation of fixed points in a parameter, and the bifurcations found on the way.
 
+(Of periodic orbits too: :func:`continuation` from a Hopf point or a
+:class:`~dynsys.periodic_orbits.PeriodicOrbit` traces a branch of cycles, a
+:class:`~dynsys.cycle_continuation.CycleBranch`; the method is in
+:mod:`dynsys.cycle_continuation`, the pseudo-arclength machinery that both
+share in :mod:`dynsys.arclength`.)
+
 A branch is a curve y(s) = (x(s), p(s)) in R^(n+1) of solutions of
 G(y) = F(x, p) = 0, with F the residual of the system (f for a flow, g − x
 for a map), parametrised by its arclength s.  :func:`continuation` traces it
@@ -95,7 +101,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,33 +109,40 @@ import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
 from ._io import (
-    atomic_write,
-    decode_array,
     encode_array,
     finite_json,
     loads_arrays_json,
-    loads_json,
-    read_npz,
-    restore_nonfinite,
 )
-from ._validate import check_count, check_real, check_real_array
+from ._validate import check_real
+from .arclength import (
+    CROSSING_TOL,
+    Bifurcation,
+    NoConvergence,
+    Point,
+    Problem,
+    TestFn,
+    check_steps,
+    format_rows,
+    increasing,
+    load_npz,
+    locate_zero,
+    nearest_pair,
+    on_the_boundary,
+    save_npz,
+    trace_branch,
+)
+from .cycle_continuation import CycleBranch, cycle_continuation
 from .fixed_points import find_fixed_points
 from .fixed_points.numeric import DENSE_MAX_DIM
 from .linearize import Linearization, linearize_matrix
 from .normal_forms import first_lyapunov_coefficient
+from .periodic_orbits import PeriodicOrbit
 from .systems import System, check_system
 
 FORMAT = "dynsys.Branch"
 FORMAT_VERSION = 1
 
-FLOW_KINDS = ("fold", "branch_point", "hopf")
-MAP_KINDS = ("fold", "branch_point", "flip", "neimark_sacker")
 DIRECTIONS = ("both", "forward", "backward")
-MAX_NEWTON = 8  # Newton iterations per step before it counts as failed
-MAX_CORRECTION = 0.5  # a step is refused when the corrector moves the predicted point by more than this times ds
-CROSSING_TOL = 1e-6  # a located Hopf/Neimark-Sacker pair: |Re w| or ||w| - 1| within this times max(1, |w|), |Im w| beyond it
-QUICK_NEWTON = 3  # a step that converged in at most this many iterations grows ds
-GROWTH = 1.5
 SOLVERS = ("auto", "dense", "matrix-free")
 LEADING_EIGENVALUES = 6  # eigenvalues per point on the matrix-free path
 GMRES_NEWTON_RTOL = 1e-8  # relative residual of a matrix-free corrector step (inexact Newton)
@@ -143,97 +156,6 @@ Direction = Literal["both", "forward", "backward"]
 
 
 # ---------------------------------------------------------------- results
-@dataclass(frozen=True, eq=False)
-class Bifurcation:
-    """A special point on a branch of fixed points.
-
-    Attributes
-    ----------
-    kind : str
-        ``"fold"``, ``"branch_point"``, ``"hopf"`` (flows), ``"flip"`` or
-        ``"neimark_sacker"`` (maps); see :mod:`dynsys.continuation`.
-    p : float
-        The parameter's value there.
-    x : ndarray of shape (n,)
-        The fixed point there.
-    eigenvalues : ndarray of shape (n,), complex
-        Of Df (flow) or Dg (map) there, sorted as :func:`dynsys.linearize`
-        sorts them.
-    s : float
-        Its arclength position on the branch (:attr:`Branch.s`).
-    frequency : float or None
-        Hopf: ω = Im λ of the pair on the imaginary axis (the period of the
-        small cycles born there is about 2π/ω); Neimark–Sacker: the angle
-        θ = arg μ ∈ (0, π) of the multiplier pair on the unit circle.
-        None for other kinds.
-    lyapunov : float or None
-        Hopf: the first Lyapunov coefficient l₁ (< 0 supercritical, > 0
-        subcritical) in Kuznetsov's normalisation
-        (:func:`dynsys.normal_forms.first_lyapunov_coefficient`); None for
-        other kinds, or at a zero-Hopf point.
-    tangent : ndarray of shape (n + 1,) or None
-        Branch point: the unit tangent (x, p) of the other branch through
-        the point, from the algebraic branching equation; None for other
-        kinds or when the equation has no second real root.
-
-    Examples
-    --------
-    The fold of x' = μ − x² at μ = 0, x = 0, where the eigenvalue −2x is 0:
-
-    >>> from dynsys import System
-    >>> saddle_node = System.from_strings({"x": "mu - x**2"}, {"mu": 1.0})
-    >>> fold = continuation(saddle_node, "mu", [1.0], p_span=(-1, 2)).bifurcations[0]
-    >>> fold.kind, abs(fold.p) < 1e-12, bool(abs(fold.x[0]) < 1e-6)
-    ('fold', True, True)
-    """
-
-    kind: str
-    p: float
-    x: np.ndarray
-    eigenvalues: np.ndarray
-    s: float
-    frequency: float | None = None
-    lyapunov: float | None = None
-    tangent: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in FLOW_KINDS + MAP_KINDS:
-            raise ValueError(f"kind must be one of {sorted(set(FLOW_KINDS + MAP_KINDS))}, got {self.kind!r}")
-        object.__setattr__(self, "x", np.array(self.x, dtype=float))
-        object.__setattr__(self, "eigenvalues", np.array(self.eigenvalues, dtype=complex))
-        if self.tangent is not None:
-            object.__setattr__(self, "tangent", np.array(self.tangent, dtype=float))
-
-    def __repr__(self) -> str:
-        extra = "" if self.frequency is None else f", frequency={self.frequency:.6g}"
-        return f"Bifurcation({self.kind!r}, p={self.p:.10g}, x={np.round(self.x, 6).tolist()}{extra})"
-
-    def _record(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "p": self.p,
-            "s": self.s,
-            "x": encode_array(self.x),
-            "eigenvalues": encode_array(self.eigenvalues),
-            "frequency": self.frequency,
-            "lyapunov": self.lyapunov,
-            "tangent": None if self.tangent is None else encode_array(self.tangent),
-        }
-
-    @classmethod
-    def _from_record(cls, d: dict[str, Any]) -> Bifurcation:
-        return cls(
-            kind=d["kind"],
-            p=float(d["p"]),
-            s=float(d["s"]),
-            x=decode_array(d["x"]),
-            eigenvalues=decode_array(d["eigenvalues"]),
-            frequency=d["frequency"],
-            lyapunov=d["lyapunov"],
-            tangent=None if d["tangent"] is None else decode_array(d["tangent"]),
-        )
-
-
 @dataclass(frozen=True, eq=False)
 class Branch:
     """A branch of fixed points (x(s), p(s)) traced by :func:`continuation`.
@@ -391,11 +313,7 @@ class Branch:
         for b in self.bifurcations:
             rows.append([b.kind, f"{b.p:.10g}", f"{b.s:.6g}", ", ".join(f"{v:.6g}" for v in b.x[:max_coordinates]),
                          "" if b.frequency is None else f"{b.frequency:.8g}"])
-        if all(r[4] == "" for r in rows[1:]):
-            rows = [r[:4] for r in rows]
-        widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
-        lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        return "\n".join([head, *lines])
+        return "\n".join([head, *format_rows(rows)])
 
     # ---------------------------------------------------------- round trips
     def to_json(self) -> str:
@@ -445,7 +363,7 @@ class Branch:
         True
         """
         arrays, meta = self._parts()
-        return atomic_write(path, lambda f: np.savez(f, meta=np.array(json.dumps(finite_json(meta))), **arrays))
+        return save_npz(path, arrays, meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], system: System) -> Branch:
@@ -458,17 +376,8 @@ class Branch:
         ValueError
             Naming the file: not a branch's ``.npz``, or ``system`` does not fit it.
         """
-        source = repr(os.fspath(path))
-        try:
-            arrays = read_npz(path)
-            text = arrays.pop("meta")
-            if text.dtype.kind != "U" or text.shape != ():
-                raise ValueError(f"'meta' is an array of dtype {text.dtype} and shape {text.shape}, not JSON text")
-            meta = restore_nonfinite(loads_json(str(text[()])))
-        except (KeyError, ValueError) as exc:
-            why = "no 'meta' entry" if isinstance(exc, KeyError) else str(exc)
-            raise ValueError(f"{source} is not a {FORMAT} .npz file: {why}") from None
-        return cls._from_parts(arrays, meta, system, source)
+        arrays, meta = load_npz(path, FORMAT)
+        return cls._from_parts(arrays, meta, system, repr(os.fspath(path)))
 
     def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {name: getattr(self, name) for name in ("p", "x", "eigenvalues", "index", "stable", "s")}
@@ -510,94 +419,54 @@ class Branch:
 
 
 # ---------------------------------------------------------------- the solver
-@dataclass
-class _Point:
-    """A corrected point y = (x, p) with what the test functions need there."""
-
-    y: np.ndarray  # (n + 1,)
-    F: np.ndarray  # (n,)
-    Fp: np.ndarray  # (n,): dF/dp
-    A: np.ndarray | None = None  # (n, n + 1): G_y = [DF | F_p] (dense path)
-    J: np.ndarray | None = None  # (n, n): Df or Dg (dense path)
-    op: Any = None  # the ResidualOperator of DF at x (matrix-free path)
-    tangent: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n + 1,), unit
-    newton: int = 0
-    spectrum: np.ndarray | None = None  # its leading eigenvalues, once computed (matrix-free path)
-    lin: Linearization | None = None  # its linearisation, once computed (dense path)
-
-
-class _NoConvergence(Exception):
-    pass
-
-
-class _Problem:
+class _Problem(Problem):
     """G(y) = F(x, p) for one system and parameter, with its derivatives: dense linear algebra."""
 
+    newton_rtol = GMRES_NEWTON_RTOL
+    tangent_rtol = GMRES_RTOL
+
     def __init__(self, system: System, param: str, tol: float) -> None:
-        self.system, self.param, self.tol, self.n = system, param, tol, system.dim
+        super().__init__(tol)
+        self.system, self.param, self.n = system, param, system.dim
 
     def at(self, y: np.ndarray) -> System:
         """The system at p = y[-1]."""
         return self.system.with_params(**{self.param: float(y[-1])})
 
-    def evaluate(self, y: np.ndarray) -> _Point:
+    def evaluate(self, y: np.ndarray) -> Point:
         s = self.at(y)
         x = y[None, :-1]
         J = s.jacobian(x)[0]
         DF = J - np.eye(self.n) if s.kind == "map" else J
         Fp = s.param_derivative(x, self.param)[0]
-        return _Point(y=y, F=s.residual(x)[0], Fp=Fp, A=np.concatenate([DF, Fp[:, None]], axis=1), J=J)
+        return Point(y=y, F=s.residual(x)[0], Fp=Fp, A=np.concatenate([DF, Fp[:, None]], axis=1), J=J)
 
-    def bordered_solve(self, point: _Point, c: np.ndarray, r: np.ndarray, rtol: float) -> np.ndarray:
+    def bordered_solve(self, point: Point, c: np.ndarray, r: np.ndarray, rtol: float) -> np.ndarray:
         """[[DF, F_p], [cᵀ]]⁻¹ r at ``point`` (``rtol`` is for the iterative solver: unused here)."""
         return _solve(np.vstack([point.A, c]), r)
 
-    def correct(self, y: np.ndarray, c: np.ndarray) -> _Point:
-        """Newton's method on G(z) = 0, cᵀ (z − y) = 0 from z = y (c a unit vector); _NoConvergence on failure."""
-        z = np.array(y, dtype=float)
-        point = self.evaluate(z)
-        first = np.linalg.norm(point.F)
-        for it in range(1, MAX_NEWTON + 1):
-            step = self.bordered_solve(point, c, np.append(point.F, c @ (z - y)), GMRES_NEWTON_RTOL)
-            z = z - step
-            if not np.isfinite(z).all():
-                raise _NoConvergence("non-finite iterate")
-            point = self.evaluate(z)
-            size = np.linalg.norm(point.F, np.inf)
-            if not np.isfinite(size) or size > 1e3 * max(first, self.tol):
-                raise _NoConvergence(f"|F| grew to {size:.3g}")
-            if size <= self.tol or np.linalg.norm(step) <= 8 * np.finfo(float).eps * (1 + np.linalg.norm(z)):
-                point.newton = it
-                return point
-        raise _NoConvergence(f"|F| = {np.linalg.norm(point.F, np.inf):.3g} after {MAX_NEWTON} Newton steps")
-
-    def tangent(self, point: _Point, d: np.ndarray) -> np.ndarray:
-        """The unit null vector of G_y at ``point``, oriented along ``d``."""
-        t = self.bordered_solve(point, d, np.eye(self.n + 1)[-1], GMRES_RTOL)
-        return t / np.linalg.norm(t)
-
-    def first_tangent(self, point: _Point) -> np.ndarray:
+    def first_tangent(self, point: Point) -> np.ndarray:
         """The null vector of G_y = [DF | F_p] (the last right singular vector), with p increasing."""
-        return _increasing(np.linalg.svd(point.A)[2][-1])
+        return increasing(np.linalg.svd(point.A)[2][-1])
 
-    def linearization(self, point: _Point) -> Linearization:
+    def linearization(self, point: Point) -> Linearization:
         if point.lin is None:
             point.lin = linearize_matrix(point.J, self.system.kind, x=point.y[:-1])
         return point.lin
 
-    def eigenvalues(self, point: _Point) -> np.ndarray:
+    def eigenvalues(self, point: Point) -> np.ndarray:
         """All eigenvalues of Df or Dg at ``point``, sorted as :func:`dynsys.linearize` sorts them."""
         return self.linearization(point).eigenvalues
 
-    def stability(self, point: _Point) -> tuple[int, bool]:
+    def stability(self, point: Point) -> tuple[int, bool]:
         """dim E^u and whether the point is a hyperbolic attractor."""
         lin = self.linearization(point)
         return lin.index, lin.is_attractor
 
-    def branch_test(self, point: _Point) -> float:
+    def branch_test(self, point: Point) -> float:
         return float(np.linalg.det(np.vstack([point.A, point.tangent])))
 
-    def flip_test(self, point: _Point) -> float:
+    def flip_test(self, point: Point) -> float:
         return float(np.linalg.det(point.J + np.eye(self.n)))
 
 
@@ -615,12 +484,12 @@ class _MatrixFreeProblem(_Problem):
         self.k = n if n <= 2 * LEADING_EIGENVALUES + 1 else LEADING_EIGENVALUES
         self.v0: np.ndarray | None = None  # ARPACK's start: the last leading eigenvector
 
-    def evaluate(self, y: np.ndarray) -> _Point:
+    def evaluate(self, y: np.ndarray) -> Point:
         s = self.at(y)
         x = y[None, :-1]
-        return _Point(y=y, F=s.residual(x)[0], Fp=s.param_derivative(x, self.param)[0], op=s.residual_operator(x))
+        return Point(y=y, F=s.residual(x)[0], Fp=s.param_derivative(x, self.param)[0], op=s.residual_operator(x))
 
-    def bordered_solve(self, point: _Point, c: np.ndarray, r: np.ndarray, rtol: float) -> np.ndarray:
+    def bordered_solve(self, point: Point, c: np.ndarray, r: np.ndarray, rtol: float) -> np.ndarray:
         """[[DF, F_p], [cᵀ]]⁻¹ r by restarted GMRES on the Jacobian-vector products."""
         n = self.n
 
@@ -630,12 +499,12 @@ class _MatrixFreeProblem(_Problem):
 
         return _gmres(matvec, r, rtol, min(GMRES_RESTART, n + 1))
 
-    def first_tangent(self, point: _Point) -> np.ndarray:
+    def first_tangent(self, point: Point) -> np.ndarray:
         """The null vector of G_y: [[DF, F_p], [cᵀ]] t = e_(n+1) with the fixed random c, p increasing."""
         t = self.bordered_solve(point, self.c, np.eye(self.n + 1)[-1], GMRES_RTOL)
-        return _increasing(t / np.linalg.norm(t))
+        return increasing(t / np.linalg.norm(t))
 
-    def eigenvalues(self, point: _Point) -> np.ndarray:
+    def eigenvalues(self, point: Point) -> np.ndarray:
         """The k leading eigenvalues of Df or Dg at ``point`` (ARPACK), sorted as :func:`dynsys.linearize` sorts."""
         if point.spectrum is not None:
             return point.spectrum
@@ -662,7 +531,7 @@ class _MatrixFreeProblem(_Problem):
         return point.spectrum
 
     def _eigs_again(self, J: LinearOperator, which: str, failed: ArpackNoConvergence,
-                    point: _Point) -> tuple[np.ndarray, np.ndarray]:
+                    point: Point) -> tuple[np.ndarray, np.ndarray]:
         """The leading eigenpairs after a first ARPACK run that did not converge: what it found, when that is
         all k; else a second run with a larger basis and more iterations; RuntimeError if that fails too."""
         if len(failed.eigenvalues) >= self.k:
@@ -676,19 +545,19 @@ class _MatrixFreeProblem(_Problem):
                 f"{point.y[-1]:.6g} of {self.system.name}; solver='dense' computes them all"
             ) from None
 
-    def stability(self, point: _Point) -> tuple[int, bool]:
+    def stability(self, point: Point) -> tuple[int, bool]:
         """The unstable eigenvalues among the k leading ones, and whether all of them are stable."""
         w = self.eigenvalues(point)
         score = w.real if self.system.kind == "flow" else np.abs(w) - 1
         margin = 1e-8 * np.maximum(1.0, np.abs(w))
         return int(np.sum(score > margin)), bool(np.all(score < -margin))
 
-    def branch_test(self, point: _Point) -> float:
+    def branch_test(self, point: Point) -> float:
         """g = −1 / cᵀ M⁻¹ b with M = [[DF, F_p], [τᵀ]]: the sign of det M up to a fixed one (Govaerts 2000)."""
         gamma = self.c @ self.bordered_solve(point, point.tangent, self.b, GMRES_RTOL)
         return float(-1.0 / gamma) if gamma != 0 else np.inf
 
-    def flip_test(self, point: _Point) -> float:
+    def flip_test(self, point: Point) -> float:
         """μ + 1 of the real leading multiplier nearest −1 (NaN when none is real)."""
         w = self.eigenvalues(point)
         real = w.real[np.abs(w.imag) <= 1e-12 * np.maximum(1.0, np.abs(w))]
@@ -746,11 +615,6 @@ def _gmres(matvec: Callable[[np.ndarray], np.ndarray], r: np.ndarray, rtol: floa
     return z
 
 
-def _increasing(t: np.ndarray) -> np.ndarray:
-    """The unit tangent t or −t, the one with p increasing (or its largest component positive at p' = 0)."""
-    return t if t[-1] > 0 or (t[-1] == 0 and t[np.argmax(np.abs(t))] > 0) else -t
-
-
 def _solve(M: np.ndarray, r: np.ndarray) -> np.ndarray:
     """M⁻¹ r, or the least-squares solution where M is exactly singular (at a branch point itself)."""
     try:
@@ -772,13 +636,22 @@ def continuation(
     direction: Direction = "both",
     tol: float = 1e-10,
     solver: str = "auto",
-) -> Branch:
-    """Trace the branch of fixed points through the one near ``x0`` as ``param`` varies.
+    ntst: int | None = None,
+    ncol: int | None = None,
+) -> Branch | CycleBranch:
+    """Trace the branch of fixed points through the one near ``x0`` as ``param`` varies; or of cycles.
 
     Pseudo-arclength continuation (Keller 1977) with a secant predictor and
     Newton's method on the bordered system [[DF, F_p], [dᵀ]] as corrector
     (see :mod:`dynsys.continuation`), detecting and locating folds, branch
     points, Hopf points (flows), flips and Neimark–Sacker points (maps).
+
+    When ``x0`` is a Hopf :class:`Bifurcation` or a
+    :class:`~dynsys.periodic_orbits.PeriodicOrbit`, it traces the branch of
+    periodic orbits born there or through it instead, and returns a
+    :class:`~dynsys.cycle_continuation.CycleBranch`: see
+    :func:`dynsys.cycle_continuation.cycle_continuation` (``ntst``,
+    ``ncol`` are its collocation mesh; ``solver`` does not apply).
 
     Parameters
     ----------
@@ -786,10 +659,11 @@ def continuation(
         A flow or a map; ``system.params[param]`` is where the branch starts.
     param : str
         The parameter to vary, one of ``system.params``.
-    x0 : array_like of shape (n,)
+    x0 : array_like of shape (n,), or Bifurcation, or PeriodicOrbit
         A guess of the fixed point at the starting value; Newton's method at
         fixed p corrects it first (from afar, the search's Levenberg-Marquardt
         iteration, :func:`dynsys.find_fixed_points` from this one start).
+        A Hopf point or a cycle: the branch of cycles (see above).
     p_span : (float, float)
         The interval of the parameter, containing the starting value; the
         branch stops where it leaves it, with a last point on its boundary.
@@ -817,12 +691,16 @@ def continuation(
         matrix-free path the branch holds only the k leading eigenvalues
         per point and branch points carry no second tangent.
 
+    ntst, ncol : int, optional
+        Cycles only: the collocation mesh's intervals and degree.
+
     Returns
     -------
-    Branch
+    Branch or CycleBranch
         The points ordered by arclength, with their eigenvalues, index and
         stability (from :func:`dynsys.linearize.linearize_matrix`, on the
-        Jacobians the corrector computed) and the special points.
+        Jacobians the corrector computed) and the special points; a
+        CycleBranch from a Hopf point or a PeriodicOrbit.
 
     Raises
     ------
@@ -864,28 +742,32 @@ def continuation(
     >>> big = continuation(net, "s", np.zeros(200), p_span=(-1.0, 1.0))
     >>> big.eigenvalues.shape[1], bool(big.stable.all()), big.stop_reason
     (6, True, ('p_span', 'p_span'))
+
+    The Brusselator's supercritical Hopf point at B = 1 + A² = 2 and its
+    branch of stable cycles, whose period tends to 2π/A there:
+
+    >>> brusselator = System.from_strings({"x": "A - (B + 1)*x + x**2*y", "y": "B*x - x**2*y"}, {"A": 1.0, "B": 1.5})
+    >>> hopf = continuation(brusselator, "B", [1.0, 1.5], p_span=(1.5, 3.0)).bifurcations[0]
+    >>> cycles = continuation(brusselator, "B", hopf, p_span=(1.5, 3.0))
+    >>> hopf.kind, cycles.stop_reason, bool(cycles.stable.all()), round(float(cycles.period[0]), 3)
+    ('hopf', ('hopf', 'p_span'), True, 6.283)
     """
     check_system(system)
     if param not in system.params:
         raise ValueError(
             f"param {param!r} is not a parameter of {system.name}; its parameters are {list(system.params)}"
         )
-    try:
-        lo, hi = check_real_array(p_span, "p_span")
-    except (TypeError, ValueError):
-        raise ValueError(f"p_span must be a pair of finite numbers (low, high), got {p_span!r}") from None
-    p0 = system.params[param]
-    if not lo < hi or not lo <= p0 <= hi:
-        raise ValueError(f"p_span must be (low, high) with low < high around {param} = {p0}, got {p_span!r}")
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    width = hi - lo
-    ds = check_real(width / 100 if ds is None else ds, "ds", positive=True)
-    dsmax = check_real(width / 10 if dsmax is None else dsmax, "dsmax", positive=True)
-    dsmin = check_real(ds * 1e-6 if dsmin is None else dsmin, "dsmin", positive=True)
-    if not dsmin <= ds <= dsmax:
-        raise ValueError(f"the steps must satisfy dsmin <= ds <= dsmax, got {dsmin}, {ds}, {dsmax}")
-    max_steps = check_count(max_steps, "max_steps")
+    if isinstance(x0, (Bifurcation, PeriodicOrbit)):
+        return cycle_continuation(system, param, x0, p_span=p_span, ds=ds, dsmin=dsmin, dsmax=dsmax,
+                                  max_steps=max_steps, direction=direction, tol=tol, ntst=ntst, ncol=ncol)
+    if ntst is not None or ncol is not None:
+        raise ValueError("ntst and ncol are the collocation mesh of a cycle branch: x0 must then be a Hopf "
+                         f"Bifurcation or a PeriodicOrbit, got {type(x0).__name__}")
+    (lo, hi), ds, dsmin, dsmax, max_steps = check_steps(p_span, system.params[param], param, ds, dsmin, dsmax,
+                                                        max_steps)
+    p0 = system.params[param]
     tol = check_real(tol, "tol", positive=True)
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
@@ -901,102 +783,36 @@ def continuation(
     y0 = np.append(x0[0], p0)
     try:
         start = problem.correct(y0, e_p)
-    except _NoConvergence as why:  # x0 is far: the search's damped Newton (Levenberg-Marquardt) from it, then Newton
+    except NoConvergence as why:  # x0 is far: the search's damped Newton (Levenberg-Marquardt) from it, then Newton
         found = find_fixed_points(system, starts=x0, tol=tol).fixed()
         try:
             start = problem.correct(np.append(found.x[0], p0), e_p) if len(found) else None
-        except _NoConvergence:
+        except NoConvergence:
             start = None
         if start is None:
             F0 = np.linalg.norm(system.residual(x0[0]), np.inf)
             raise ValueError(f"no fixed point near x0 = {x0[0].tolist()} at {param} = {p0}: Newton's method at "
                              f"fixed {param} did not converge from |F(x0)| = {F0:.3g} ({why}), nor "
                              f"Levenberg-Marquardt") from None
-    start.tangent = problem.first_tangent(start)
-    runs = {"forward": start.tangent, "backward": -start.tangent}
-    wanted = ("backward", "forward") if direction == "both" else (direction,)
-    traced: dict[str, tuple[list[_Point], str]] = {}
-    for way in ("forward", "backward"):
-        if way in wanted and not (traced and traced["forward"][1] == "closed"):
-            traced[way] = _trace(problem, start, runs[way], (lo, hi), ds, dsmin, dsmax, max_steps)
-    back, back_reason = traced.get("backward", ([start], "start"))
-    ahead, ahead_reason = traced.get("forward", ([start], "start"))
-    if ahead_reason == "closed":
-        back_reason = "closed"
-    if "backward" in traced:
-        for q in back:
-            q.tangent = -q.tangent  # oriented along increasing s
-    points = back[::-1] + ahead[1:]
-    return _assemble(problem, points, (back_reason, ahead_reason), len(back) - 1)
-
-
-def _trace(problem: _Problem, start: _Point, t0: np.ndarray, span: tuple[float, float], ds: float,
-           dsmin: float, dsmax: float, max_steps: int) -> tuple[list[_Point], str]:
-    """One direction of the branch from ``start``: its points and why it stopped."""
-    lo, hi = span
-    current = _Point(start.y, start.F, start.Fp, start.A, start.J, start.op, t0, start.newton, start.spectrum, start.lin)
-    points = [current]
-    d, travelled = t0, 0.0
-    for _ in range(max_steps):
-        while True:
-            try:
-                new = problem.correct(current.y + ds * d, d)
-                if np.linalg.norm(new.y - current.y - ds * d) <= MAX_CORRECTION * ds:
-                    break
-            except _NoConvergence:
-                pass
-            ds /= 2  # no convergence, or a corrector that went far: the step outran the branch's curvature
-            if ds < dsmin:
-                return points, "dsmin"
-            d = current.tangent if current.tangent @ d > 0 else -current.tangent  # retry along the tangent
-        new.tangent = problem.tangent(new, d)
-        p = new.y[-1]
-        if not lo <= p <= hi:
-            edge = hi if p > hi else lo
-            frac = (edge - current.y[-1]) / (p - current.y[-1])
-            if frac <= 0:  # already on the boundary
-                return points, "p_span"
-            try:
-                last = problem.correct(current.y + frac * (new.y - current.y), np.eye(len(d))[-1])
-                last.y[-1] = edge
-                last.tangent = problem.tangent(last, d)
-                points.append(last)
-            except _NoConvergence:
-                pass
-            return points, "p_span"
-        points.append(new)
-        step = new.y - current.y
-        travelled += np.linalg.norm(step)
-        if travelled > 3 * ds and np.linalg.norm(new.y - start.y) < ds and new.tangent @ t0 > 0:
-            return points, "closed"
-        d = step / np.linalg.norm(step)  # the secant predictor
-        if new.newton <= QUICK_NEWTON:
-            ds = min(GROWTH * ds, dsmax)
-        current = new
-    return points, "max_steps"
+    points, reasons, origin = trace_branch(problem, start, problem.first_tangent(start), direction, (lo, hi), ds,
+                                           dsmin, dsmax, max_steps)
+    return _assemble(problem, points, reasons, origin)
 
 
 # ------------------------------------------------------- special points
-TestFn = Callable[[_Point], float]
 
 
-def _fold(point: _Point) -> float:
+def _fold(point: Point) -> float:
     return float(point.tangent[-1])
 
 
-def _nearest_pair(w: np.ndarray, score: np.ndarray) -> int | None:
-    """Index of the eigenvalue with Im > 0 whose score is nearest 0, or None when all are real."""
-    upper = np.flatnonzero(w.imag > 1e-12 * np.maximum(1.0, np.abs(w)))
-    return None if len(upper) == 0 else int(upper[np.argmin(np.abs(score[upper]))])
-
-
 def _hopf(w: np.ndarray) -> float:
-    k = _nearest_pair(w, w.real)
+    k = nearest_pair(w, w.real)
     return np.nan if k is None else float(w[k].real)
 
 
 def _neimark_sacker(w: np.ndarray) -> float:
-    k = _nearest_pair(w, np.abs(w) - 1)
+    k = nearest_pair(w, np.abs(w) - 1)
     return np.nan if k is None else float(np.abs(w[k]) - 1)
 
 
@@ -1007,7 +823,7 @@ def _crossings(w: np.ndarray, kind: str) -> np.ndarray:
     return np.sum(nonreal & outside, axis=1)
 
 
-def _assemble(problem: _Problem, points: list[_Point], reasons: tuple[str, str], origin: int) -> Branch:
+def _assemble(problem: _Problem, points: list[Point], reasons: tuple[str, str], origin: int) -> Branch:
     """The Branch of the corrected points, with their linearisations and located special points."""
     system = problem.system
     Y = np.array([q.y for q in points])
@@ -1041,60 +857,26 @@ def _assemble(problem: _Problem, points: list[_Point], reasons: tuple[str, str],
     )
 
 
-def _locate(problem: _Problem, kind: str, test: TestFn, a: _Point, b: _Point, s_a: float) -> Bifurcation | None:
-    """The zero of ``test`` on the branch between points a and b, by the Illinois method in the arclength.
+def _locate(problem: _Problem, kind: str, test: TestFn, a: Point, b: Point, s_a: float) -> Bifurcation | None:
+    """The special point where ``test`` vanishes between points a and b (:func:`dynsys.arclength.locate_zero`).
 
-    The Illinois method is regula falsi (secant steps that keep the zero
-    bracketed) with the stale end's value halved when one end stays twice.
-    A trial point between the two current ends of the bracket is predicted
-    on the cubic Hermite curve through them with their tangents, which stays
-    within O(L⁴) of the branch for a bracket of length L (the chord, O(L²)
-    off, can reach the other branch near a branch point), and corrected in
-    the hyperplane normal to that curve.  Should the corrector fail (close
-    to a branch point, where the bordered matrix is nearly singular), the
-    end of the bracket where |test| is smaller is the answer.
+    None when the test does not change sign there (the eigenvalue count
+    changed otherwise: a complex pair became real, say), or where the
+    located point is not the special point the count announced.
     """
-    fa, fb = test(a), test(b)
-    if not (np.isfinite(fa) and np.isfinite(fb) and fa * fb < 0):
-        return None  # the eigenvalue count changed otherwise (a complex pair became real, say)
-    lo, hi = (0.0, a, fa), (float(np.linalg.norm(b.y - a.y)), b, fb)  # (σ, point, value used for the secant)
-    xtol = 1e-14 * max(1.0, hi[0])
-    best = min((lo, hi), key=lambda e: abs(e[2]))
-    side = 0
-    for _ in range(100):
-        if hi[0] - lo[0] <= xtol:
-            break
-        u = lo[2] / (lo[2] - hi[2])
-        try:
-            q = _between(problem, lo[1], hi[1], u)
-        except _NoConvergence:
-            break
-        f = test(q)
-        trial = (lo[0] + u * (hi[0] - lo[0]), q, f)
-        if abs(f) < abs(best[2]) or not np.isfinite(best[2]):
-            best = trial
-        if f == 0 or not np.isfinite(f):
-            break
-        if f * hi[2] > 0:
-            hi = trial
-            if side == 1:
-                lo = (lo[0], lo[1], lo[2] / 2)
-            side = 1
-        else:
-            lo = trial
-            if side == -1:
-                hi = (hi[0], hi[1], hi[2] / 2)
-            side = -1
-    sigma, at, value = best
-    if kind == "branch_point" and isinstance(problem, _MatrixFreeProblem) and not abs(value) < min(abs(fa), abs(fb)):
+    found = locate_zero(problem, test, a, b)
+    if found is None:
+        return None
+    sigma, at, value = found
+    if kind == "branch_point" and isinstance(problem, _MatrixFreeProblem) and not abs(value) < min(abs(test(a)), abs(test(b))):
         return None  # the bordered test function changed sign through a pole, not a zero
     w = problem.eigenvalues(at)
     frequency = tangent = None
     lyapunov = None
     if kind in ("hopf", "neimark_sacker"):
         score = w.real if kind == "hopf" else np.abs(w) - 1
-        k = _nearest_pair(w, score)
-        if k is None or not _on_the_boundary(w[k], score[k]):
+        k = nearest_pair(w, score)
+        if k is None or not on_the_boundary(w[k], score[k]):
             return None  # the count of unstable pairs changed as a pair became real, not as one crossed
         frequency = float(w[k].imag) if kind == "hopf" else float(np.angle(w[k]))
         if kind == "hopf":
@@ -1110,29 +892,7 @@ def _locate(problem: _Problem, kind: str, test: TestFn, a: _Point, b: _Point, s_
                        frequency=frequency, lyapunov=lyapunov, tangent=tangent)
 
 
-def _on_the_boundary(w: complex, score: float) -> bool:
-    """Whether the eigenvalue w, of the located point, is a genuine crossing pair: on the boundary of
-    stability (``score`` = Re w or |w| - 1 within ``CROSSING_TOL`` max(1, |w|)) and not real."""
-    size = max(1.0, abs(w))
-    return abs(score) <= CROSSING_TOL * size and abs(w.imag) > CROSSING_TOL * size
-
-
-def _between(problem: _Problem, a: _Point, b: _Point, u: float) -> _Point:
-    """The branch point at the fraction u ∈ (0, 1) of the way from a to b, with its tangent."""
-    L = float(np.linalg.norm(b.y - a.y))
-    if L == 0:
-        raise _NoConvergence("the bracket is one point")
-    ta, tb = L * a.tangent, L * b.tangent
-    guess = ((2 * u**3 - 3 * u**2 + 1) * a.y + (u**3 - 2 * u**2 + u) * ta
-             + (3 * u**2 - 2 * u**3) * b.y + (u**3 - u**2) * tb)
-    d = (6 * u**2 - 6 * u) * (a.y - b.y) + (3 * u**2 - 4 * u + 1) * ta + (3 * u**2 - 2 * u) * tb
-    d /= np.linalg.norm(d)
-    q = problem.correct(guess, d)
-    q.tangent = problem.tangent(q, d)
-    return q
-
-
-def _other_tangent(problem: _Problem, point: _Point, own: np.ndarray) -> np.ndarray | None:
+def _other_tangent(problem: _Problem, point: Point, own: np.ndarray) -> np.ndarray | None:
     """The unit tangent of the second branch through a branch point (the algebraic branching equation).
 
     With e₁, e₂ an orthonormal basis of the null space of G_y (2-dimensional
@@ -1209,7 +969,7 @@ def switch_branch(system: System, bifurcation: Bifurcation, param: str, h: float
     problem = _Problem(system, param, tol)
     try:
         start = problem.correct(y_star + h * bifurcation.tangent, bifurcation.tangent)
-    except _NoConvergence:
+    except NoConvergence:
         return None
     away = problem.first_tangent(start) @ (start.y - y_star) > 0
     return start.y[:-1], float(start.y[-1]), "forward" if away else "backward"

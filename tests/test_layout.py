@@ -29,8 +29,8 @@ STAGES: list[tuple[str, ...]] = [
     ("dynsys.linearize", "dynsys.normal_forms"),  # eigenvalues, subspaces, labels; bifurcation coefficients
     ("dynsys.fixed_points.*", "dynsys.periodic_orbits.*"),  # the search for fixed points; periodic orbits
     ("dynsys.basins",),  # the attractor mapper, time scales
-    ("dynsys.manifolds", "dynsys.saddles", "dynsys.continuation", "dynsys.bifurcation_diagram"),  # manifolds, edge
-    # tracking, branches, diagrams
+    ("dynsys.manifolds", "dynsys.saddles", "dynsys.continuation", "dynsys.bifurcation_diagram",  # manifolds, edge
+     "dynsys.arclength", "dynsys.cycle_continuation"),  # tracking, branches of fixed points and cycles, diagrams
     ("dynsys.graph", "dynsys.graph_export"),  # transition graphs and their files
     ("dynsys.plot",),  # pictures
     ("dynsys",),  # the public API (dynsys/__init__.py)
