@@ -129,9 +129,9 @@ def cycle_table(cycles: Sequence[PeriodicOrbit]) -> str:
     Examples
     --------
     >>> from dynsys import find_periodic_orbits, models
-    >>> print(cycle_table(find_periodic_orbits(models.van_der_pol())))  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(cycle_table(find_periodic_orbits(models.van_der_pol())))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
     id      period   amplitude  label         leading multiplier
-    C0   6.663287    2.829741  stable cycle   0.0008597
+    C0   6.663287    2.829...  stable cycle   0.0008597
     >>> cycle_table(())
     'no attracting cycle found'
     """
