@@ -49,6 +49,7 @@ from .basins import (
 )
 from .bifurcation_diagram import BifurcationDiagram
 from .continuation import Branch
+from .cycle_continuation import CycleBranch
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .linearize import Linearization
 from .manifolds import stable_manifold, unstable_manifold
@@ -1278,11 +1279,14 @@ def _graph_positions(
 
 
 # ------------------------------------------------------ bifurcation diagrams
-BIFURCATION_LABELS = {"fold": "LP", "hopf": "H", "branch_point": "BP", "flip": "PD", "neimark_sacker": "NS"}
-"""The short labels of special points, as AUTO-07p and BifurcationKit.jl write them."""
-BIFURCATION_MARKERS = {"fold": "s", "hopf": "o", "branch_point": "^", "flip": "D", "neimark_sacker": "p"}
+BIFURCATION_LABELS = {"fold": "LP", "hopf": "H", "branch_point": "BP", "flip": "PD", "neimark_sacker": "NS",
+                      "fold_cycle": "LPC", "period_doubling": "PD"}
+"""The short labels of special points, as AUTO-07p and BifurcationKit.jl write them (of cycles: LPC, PD, NS)."""
+BIFURCATION_MARKERS = {"fold": "s", "hopf": "o", "branch_point": "^", "flip": "D", "neimark_sacker": "p",
+                       "fold_cycle": "P", "period_doubling": "D"}
 BIFURCATION_NAMES = {"fold": "fold", "hopf": "Hopf", "branch_point": "branch point", "flip": "flip (period doubling)",
-                     "neimark_sacker": "Neimark-Sacker"}
+                     "neimark_sacker": "Neimark-Sacker", "fold_cycle": "fold of cycles",
+                     "period_doubling": "period doubling"}
 
 
 def _branch_readout(y: Any, system: System) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
@@ -1355,6 +1359,135 @@ def _branches_and_points(diagram: Any) -> tuple[Sequence[Branch], Sequence[Any]]
     return branches, bifurcations
 
 
+def _diagram_parts(diagram: Any) -> tuple[Sequence[Branch], Sequence[Any], Sequence[CycleBranch], System, str]:
+    """Point branches, their special points, cycle branches, the system and the parameter of a
+    BifurcationDiagram, a Branch or a CycleBranch (TypeError, or ValueError when there is nothing to draw)."""
+    if isinstance(diagram, CycleBranch):
+        return (), (), (diagram,), diagram.system, diagram.param
+    if not isinstance(diagram, (Branch, BifurcationDiagram)):
+        raise TypeError(f"diagram must be a BifurcationDiagram, a Branch or a CycleBranch, got {type(diagram).__name__}")
+    cycles = diagram.cycle_branches if isinstance(diagram, BifurcationDiagram) else ()
+    if isinstance(diagram, BifurcationDiagram) and not diagram.branches and cycles:
+        return (), diagram.bifurcations, cycles, diagram.system, diagram.param
+    branches, bifurcations = _branches_and_points(diagram)
+    return branches, bifurcations, cycles, branches[0].system, branches[0].param
+
+
+def _run_style(stable: bool, index: int) -> tuple[str, str, str]:
+    """Colour, line style and legend text of a run of one stability and index (points or cycles)."""
+    if stable:
+        return BLACK, "-", "stable"
+    if index > 0:
+        return point_style("saddle", index)["color"], "--", f"unstable, index {index}"
+    return GREY, "--", "non-hyperbolic"
+
+
+def _cycle_extent(cycles: CycleBranch, readout: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The max and the min (each (m,)) of the readout over each cycle of a branch."""
+    m, M, n = cycles.x.shape
+    values = readout(cycles.x.reshape(m * M, n)).reshape(m, M)
+    return values.max(axis=1), values.min(axis=1)
+
+
+def _draw_cycle_runs(ax: Axes, cycles: CycleBranch, curves: Sequence[np.ndarray], legend: dict[str, dict[str, Any]]
+                     ) -> None:
+    """Each curve (m,) of a cycle branch against its parameter, run by run of one stability and index, with open
+    circles (about ``CYCLE_MARKS`` per curve); each run includes the first point of the next so that runs meet."""
+    every = max(1, len(cycles) // CYCLE_MARKS)
+    for a, b in stability_runs(cycles):
+        color, style, text = _run_style(bool(cycles.stable[a]), int(cycles.index[a]))
+        run = slice(a, min(b + 1, len(cycles)))
+        marks = dict(marker="o", ms=3.5, mfc="white", mec=color, markevery=every)
+        for y in curves:
+            ax.plot(cycles.p[run], y[run], style, color=color, lw=1.3, **marks)
+        legend.setdefault(f"cycles, {text}", dict(color=color, ls=style, lw=1.3, **marks))
+
+
+def _cycle_special_points(cycles: Sequence[CycleBranch], values: Callable[[CycleBranch], Sequence[np.ndarray]]
+                          ) -> dict[str, list[tuple[float, float]]]:
+    """The cycle bifurcations of the branches by kind, as (p, y) with y interpolated in s on each of the curves
+    that ``values`` gives for the branch."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    for branch in cycles:
+        curves = values(branch)
+        for b in branch.bifurcations:
+            found.setdefault(b.kind, []).extend((b.p, float(np.interp(b.s, branch.s, y))) for y in curves)
+    return found
+
+
+def _mark_points(ax: Axes, kind: str, where: Sequence[tuple[float, float]], annotate: Sequence[bool]) -> None:
+    """Mark special points of one kind (one legend entry) and write their label where ``annotate`` says."""
+    if not where:
+        return
+    P, Y = np.array(where, dtype=float).T
+    ax.scatter(P, Y, marker=BIFURCATION_MARKERS[kind], s=40, facecolors=VERMILLION, edgecolors=BLACK,
+               linewidths=0.6, zorder=5, label=f"{BIFURCATION_LABELS[kind]}: {BIFURCATION_NAMES[kind]}")
+    for p, v, write in zip(P, Y, annotate):
+        if write:
+            ax.annotate(BIFURCATION_LABELS[kind], (p, v), xytext=(5, 5), textcoords="offset points", fontsize=9)
+
+
+def plot_cycle_period(diagram: BifurcationDiagram | CycleBranch, *, ax: Axes | None = None) -> Figure:
+    """Draw the period of the cycles along cycle branches against their parameter.
+
+    A panel of its own (not a second axis of :func:`plot_bifurcation_diagram`,
+    whose y is a state): the period T of each cycle of each
+    :class:`~dynsys.cycle_continuation.CycleBranch` (of a diagram made
+    with ``cycles=True``, or one branch), stable runs solid black, unstable
+    ones dashed in the colour of their index, with open circles as in
+    :func:`plot_bifurcation_diagram`; the cycle bifurcations at their
+    periods, labelled LPC (fold of cycles), PD (period doubling), NS
+    (Neimark–Sacker); and, for a diagram, its Hopf points at the period
+    2π/ω that the cycles born there tend to (ω the frequency of the
+    crossing pair), labelled H.
+
+    Parameters
+    ----------
+    diagram : BifurcationDiagram or CycleBranch
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    ValueError
+        When there is no cycle branch to draw.
+
+    Examples
+    --------
+    The Hopf normal form's cycles all have the period 2π:
+
+    >>> from dynsys import System, continuation
+    >>> hopf = System.from_strings({"x": "mu*x - y - x*(x**2 + y**2)", "y": "x + mu*y - y*(x**2 + y**2)"},
+    ...                            {"mu": -0.1})
+    >>> point = continuation(hopf, "mu", [0.0, 0.0], p_span=(-0.1, 0.5)).bifurcations[0]
+    >>> fig = plot_cycle_period(continuation(hopf, "mu", point, p_span=(-0.1, 0.5), ntst=20))
+    >>> ax = fig.axes[0]
+    >>> ax.get_ylabel(), bool(np.allclose(ax.lines[0].get_ydata(), 2 * np.pi))
+    ('period T', True)
+    """
+    _, bifurcations, cycles, system, param = _diagram_parts(diagram)
+    if not cycles:
+        raise ValueError("diagram has no cycle branches to draw (bifurcation_diagram(..., cycles=True) has them)")
+    fig, ax = _new_axes(ax, (6.4, 4.4))
+    legend: dict[str, dict[str, Any]] = {}
+    for branch in cycles:
+        _draw_cycle_runs(ax, branch, [branch.period], legend)
+    hopf = [(b.p, 2 * np.pi / b.frequency) for b in bifurcations if b.kind == "hopf" and b.frequency]
+    _mark_points(ax, "hopf", hopf, [True] * len(hopf))
+    for kind, where in _cycle_special_points(cycles, lambda branch: [branch.period]).items():
+        _mark_points(ax, kind, where, [True] * len(where))
+    for text, style in sorted(legend.items(), key=lambda item: ("stable" not in item[0].split(", ")[1], item[0])):
+        ax.plot([], [], label=text, **style)
+    ax.set_xlabel(param)
+    ax.set_ylabel("period T")
+    ax.set_title(f"{system.name}: period of the cycles against {param}")
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
 def plot_mode_frequency(diagram: BifurcationDiagram | Branch, *, ax: Axes | None = None) -> Figure:
     """Draw the frequency of the leading oscillatory mode along branches against their parameter.
 
@@ -1402,8 +1535,10 @@ def plot_mode_frequency(diagram: BifurcationDiagram | Branch, *, ax: Axes | None
     return fig
 
 
-def plot_bifurcation_diagram(diagram: BifurcationDiagram | Branch, y: Any = None, *, ax: Axes | None = None) -> Figure:
-    """Draw branches of fixed points against their parameter, with their special points.
+def plot_bifurcation_diagram(
+    diagram: BifurcationDiagram | Branch | CycleBranch, y: Any = None, *, ax: Axes | None = None
+) -> Figure:
+    """Draw branches of fixed points and of cycles against their parameter, with their special points.
 
     Stable parts of a branch are solid black lines, unstable ones dashed, in
     the colour of :func:`point_style` for their index (a saddle of index k;
@@ -1411,11 +1546,21 @@ def plot_bifurcation_diagram(diagram: BifurcationDiagram | Branch, y: Any = None
     stability and index is one line, joined to the next at the point where
     it changes.  Special points are marked and labelled as AUTO-07p and
     BifurcationKit.jl label them: fold "LP", Hopf "H", branch point "BP",
-    flip "PD", Neimark-Sacker "NS".  The legend names what is drawn.
+    flip "PD", Neimark-Sacker "NS".  Cycle branches (a diagram's
+    :attr:`~dynsys.BifurcationDiagram.cycle_branches`, or a
+    :class:`~dynsys.cycle_continuation.CycleBranch`) are drawn as AUTO draws
+    them, by the max and the min of y over each cycle (two lines that meet
+    at the Hopf point the branch is born at), in the same colours and line
+    styles by stability and index (the index of a cycle: its non-trivial
+    multipliers outside the unit circle), with open circles; their special
+    points are marked on both lines and labelled once: "LPC" (fold of
+    cycles), "PD" (period doubling), "NS" (Neimark-Sacker).  The legend
+    names what is drawn.  :func:`plot_cycle_period` draws the cycles'
+    periods.
 
     Parameters
     ----------
-    diagram : BifurcationDiagram or Branch
+    diagram : BifurcationDiagram, Branch or CycleBranch
     y : int, str or callable, optional
         What to plot against the parameter: a state's index or name (default
         the first state), ``"norm"`` (|x|), or a function of the states
@@ -1434,39 +1579,40 @@ def plot_bifurcation_diagram(diagram: BifurcationDiagram | Branch, y: Any = None
     >>> ax = fig.axes[0]
     >>> ax.get_xlabel(), ax.get_ylabel(), [t.get_text() for t in ax.texts]
     ('mu', 'x', ['BP'])
+
+    The Brusselator's cycles, born at its Hopf point B = 1 + A²:
+
+    >>> brusselator = System.from_strings({"x": "A - (B + 1)*x + x**2*y", "y": "B*x - x**2*y"}, {"A": 1.0, "B": 1.5})
+    >>> fig = plot_bifurcation_diagram(bifurcation_diagram(brusselator, "B", (1.5, 2.5), n_starts=8, cycles=True))
+    >>> sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    ['H: Hopf', 'cycles, stable', 'stable', 'unstable, index 2']
     """
-    branches, bifurcations = _branches_and_points(diagram)
-    system, param = branches[0].system, branches[0].param
+    branches, bifurcations, cycles, system, param = _diagram_parts(diagram)
     readout, ylabel = _branch_readout(y, system)
     fig, ax = _new_axes(ax, (6.4, 4.4))
     legend: dict[str, dict[str, Any]] = {}
     for branch in branches:
         P, values = _joined_at_special_points(branch, readout)
         for a, b in stability_runs(branch):
-            stable, index = bool(branch.stable[a]), int(branch.index[a])
-            if stable:
-                color, style, label = BLACK, "-", "stable"
-            elif index > 0:
-                color, style, label = point_style("saddle", index)["color"], "--", f"unstable, index {index}"
-            else:
-                color, style, label = GREY, "--", "non-hyperbolic"
+            color, style, label = _run_style(bool(branch.stable[a]), int(branch.index[a]))
             run = slice(max(2 * a - 1, 0), 2 * b)
             ax.plot(P[run], values[run], style, color=color, lw=1.6)
             legend.setdefault(label, dict(color=color, ls=style, lw=1.6))
+    for branch in cycles:
+        _draw_cycle_runs(ax, branch, _cycle_extent(branch, readout), legend)
     for kind in BIFURCATION_LABELS:
         points = [b for b in bifurcations if b.kind == kind]
-        if not points:
-            continue
-        P = np.array([b.p for b in points])
-        Y = readout(np.array([b.x for b in points]))
-        ax.scatter(P, Y, marker=BIFURCATION_MARKERS[kind], s=40, facecolors=VERMILLION, edgecolors=BLACK,
-                   linewidths=0.6, zorder=5, label=f"{BIFURCATION_LABELS[kind]}: {BIFURCATION_NAMES[kind]}")
-        for p, v in zip(P, Y):
-            ax.annotate(BIFURCATION_LABELS[kind], (p, v), xytext=(5, 5), textcoords="offset points", fontsize=9)
-    for label, style in sorted(legend.items(), key=lambda item: (item[0] != "stable", item[0])):
+        if points:
+            where = list(zip([b.p for b in points], readout(np.array([b.x for b in points])).tolist()))
+            _mark_points(ax, kind, where, [True] * len(where))
+    for kind, where in _cycle_special_points(cycles, lambda branch: _cycle_extent(branch, readout)).items():
+        _mark_points(ax, kind, where, [j % 2 == 0 for j in range(len(where))])  # (max, min) pairs: one label each
+    for label, style in sorted(legend.items(), key=lambda item: (item[0].startswith("cycles"),
+                                                                 "stable" not in item[0].split(", ")[-1], item[0])):
         ax.plot([], [], label=label, **style)
     ax.set_xlabel(param)
-    ax.set_ylabel(ylabel)
-    ax.set_title(f"{system.name}: fixed points against {param}")
+    ax.set_ylabel(ylabel + ("  (cycles: max and min over each cycle)" if cycles else ""))
+    what = ("fixed points and cycles" if branches else "cycles") if cycles else "fixed points"
+    ax.set_title(f"{system.name}: {what} against {param}")
     ax.legend(fontsize=8, loc="best")
     return fig
