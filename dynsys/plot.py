@@ -723,7 +723,7 @@ def phase_portrait(
         _draw_cycles(ax, _orbit_curves(orbits, [f"C{j}" for j in range(len(orbits))]), np.asarray)
     elif cycles is True:
         _draw_map_tails(ax, system, fixed_points, box)
-    elif cycles is not False:
+    elif cycles is not False and _check_cycles(cycles, 2):
         raise ValueError(f"cycles: {system.name} is a map; only a flow's cycles (PeriodicOrbits) can be given")
     if manifolds:
         _draw_manifolds(ax, system, fixed_points, box)

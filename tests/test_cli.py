@@ -441,3 +441,10 @@ def test_continue_cycles_of_the_brusselator(capsys, tmp_path):
     assert 'src="period.png"' in report and "<h2>Cycle branches</h2>" in report and "<td>C0</td>" in report
     code, _, err = run(capsys, "continue", "logistic", "--param", "r", "--span=2.5:3.4", "--cycles")
     assert code == 2 and err.count("\n") == 1 and "--cycles" in err
+
+
+def test_a_map_is_analysed_without_a_cycle_search(capsys, tmp_path):
+    code, out, err = run(capsys, "analyze", "henon", "--n-starts", "32", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "attracting cycles" not in out and not (tmp_path / "cycles.csv").exists()
+    assert "Attracting cycles" not in (tmp_path / "report.html").read_text()

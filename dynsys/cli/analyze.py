@@ -56,11 +56,11 @@ from .outputs import (
 )
 from .report import Progress
 
-HELP = "find and classify the fixed and slow points of a model, TOML file or network"
+HELP = "find and classify the fixed and slow points (a flow's attracting cycles too) of a model, file or network"
 DESCRIPTION = (
     "Find and classify the fixed and slow points of a built-in model (see 'dynsys models'), "
-    "of a system declared in a TOML file, or of a recurrent network file (.npz, .pt) at a constant input; "
-    "print them as a table; with --graph or --out also build the transition graph (saddles and the "
+    "of a system declared in a TOML file, or of a recurrent network file (.npz, .pt) at a constant input, and "
+    "the attracting cycles of a flow (unless --no-cycles); print them as tables; with --graph or --out also build the transition graph (saddles and the "
     "attractors their branches reach) and write it, the pictures, the data files and report.html."
 )
 N_TRAJECTORIES = 24  # trajectories drawn for systems of more than 2 dimensions
@@ -343,7 +343,7 @@ def _write_outputs(
     note("phase portrait" if system.dim <= 2 else "trajectories")
     if system.dim <= 2:
         portrait = plot.phase_portrait(system, fixed_points=points, basins=True, resolution=100,
-                                       cycles=() if cycles is None else cycles)
+                                       cycles=system.kind == "map" or (cycles or ()))  # a map: its orbits' tails
         main = (portrait.axes[0].get_title(), portrait)
     else:
         trajectories = _sample_trajectories(system, points, seed)

@@ -1,6 +1,6 @@
 """The ``dynsys continue`` job: branches of fixed points in a parameter, their special points, the diagram.
 
-    dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--out DIR]
+    dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--cycles] [--out DIR]
     dynsys continue NETWORK.npz --along 1,0,0 --span=LO:HI [--input U1,U2,...] [--cell CELL] ...
 
 Without ``--x0`` or ``--from-point`` it builds the whole bifurcation diagram
@@ -52,7 +52,9 @@ HELP = "continue fixed points in a parameter: branches, folds, Hopf points, the 
 DESCRIPTION = (
     "Follow the fixed points of a built-in model or TOML file as the parameter --param runs over --span "
     "(pseudo-arclength continuation), locate their special points (fold LP, Hopf H, branch point BP, flip PD, "
-    "Neimark-Sacker NS) and print them as a table; with --out also write the diagram, the branches and "
+    "Neimark-Sacker NS) and print them as a table; with --cycles (flows) also continue the cycles born at each "
+    "Hopf point (folds of cycles LPC, period doublings PD, Neimark-Sacker NS); with --out also write the diagram, "
+    "the branches and "
     "report.html. Without --x0 or --from-point, all the branches found from the fixed points at several values "
     "of the parameter. Write --span=LO:HI when LO is negative."
 )
