@@ -12,6 +12,11 @@ attractors as filled black discs, repellers as open circles, saddles as
 diamonds coloured by their index dim E^u, non-hyperbolic points as grey
 squares, slow points as purple triangles and unresolved branch ends as grey
 crosses; legends name only what is drawn, in the colours it is drawn in.
+Cycles are drawn the same way everywhere too: a flow's periodic orbits as
+closed curves, solid black when stable and dashed when not
+(:func:`cycle_style`), named by their id and period; cycle nodes of a graph
+as hexagons; branches of cycles (continued in a parameter) by the max and
+min over each cycle, with open circles, as AUTO-07p draws them.
 Colours come from the colour-blind-safe palette of Okabe & Ito (2008).
 
 The state-space view projects states on their principal components: with

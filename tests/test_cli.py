@@ -441,6 +441,11 @@ def test_continue_cycles_of_the_brusselator(capsys, tmp_path):
     assert 'src="period.png"' in report and "<h2>Cycle branches</h2>" in report and "<td>C0</td>" in report
     code, _, err = run(capsys, "continue", "logistic", "--param", "r", "--span=2.5:3.4", "--cycles")
     assert code == 2 and err.count("\n") == 1 and "--cycles" in err
+    # the one branch through the fixed point (A, B/A) = (1, 1.5), and the cycles from its Hopf point
+    code, out, err = run(capsys, "continue", str(model), "--param", "B", "--span=1.5:2.5", "--x0", "1,1.5", "--cycles")
+    assert code == 0, err
+    assert special_rows(out) == [("hopf", pytest.approx(2.0, abs=1e-8))]
+    assert re.search(r"^C0: brusselator: cycle branch in B, 2\.0\d* <= B <= 2\.5, ", out, flags=re.M)
 
 
 def test_a_map_is_analysed_without_a_cycle_search(capsys, tmp_path):
