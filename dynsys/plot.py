@@ -1397,15 +1397,29 @@ def _cycle_extent(cycles: CycleBranch, readout: Callable[[np.ndarray], np.ndarra
 def _draw_cycle_runs(ax: Axes, cycles: CycleBranch, curves: Sequence[np.ndarray], legend: dict[str, dict[str, Any]]
                      ) -> None:
     """Each curve (m,) of a cycle branch against its parameter, run by run of one stability and index, with open
-    circles (about ``CYCLE_MARKS`` per curve); each run includes the first point of the next so that runs meet."""
+    circles (about ``CYCLE_MARKS`` per curve).  Runs meet where they change: at the special point located
+    between them (its parameter, the curve interpolated in s there), else at the first cycle of the next run."""
     every = max(1, len(cycles) // CYCLE_MARKS)
     for a, b in stability_runs(cycles):
         color, style, text = _run_style(bool(cycles.stable[a]), int(cycles.index[a]))
-        run = slice(a, min(b + 1, len(cycles)))
         marks = dict(marker="o", ms=3.5, mfc="white", mec=color, markevery=every)
         for y in curves:
-            ax.plot(cycles.p[run], y[run], style, color=color, lw=1.3, **marks)
+            before = _cycle_joint(cycles, y, a) if a > 0 else None
+            after = _cycle_joint(cycles, y, b) if b < len(cycles) else None
+            if after is None and b < len(cycles):
+                after = (cycles.p[b], y[b])
+            P = [*([before[0]] if before else []), *cycles.p[a:b], *([after[0]] if after else [])]
+            Y = [*([before[1]] if before else []), *y[a:b], *([after[1]] if after else [])]
+            ax.plot(P, Y, style, color=color, lw=1.3, **marks)
         legend.setdefault(f"cycles, {text}", dict(color=color, ls=style, lw=1.3, **marks))
+
+
+def _cycle_joint(cycles: CycleBranch, y: np.ndarray, k: int) -> tuple[float, float] | None:
+    """The special point between cycles k − 1 and k of a branch, as (p, y interpolated in s), or None."""
+    for b in cycles.bifurcations:
+        if cycles.s[k - 1] <= b.s <= cycles.s[k]:
+            return float(b.p), float(np.interp(b.s, cycles.s, y))
+    return None
 
 
 def _cycle_special_points(cycles: Sequence[CycleBranch], values: Callable[[CycleBranch], Sequence[np.ndarray]]

@@ -618,7 +618,7 @@ def test_the_bautin_fold_of_cycles_is_labelled_lpc_where_b2_squared_plus_4_b1_va
     assert len(stable) == len(unstable) == 2  # max and min, each way of the fold
     assert all(line.get_color() == point_style("saddle", 1)["color"] for line in unstable)
     for lines, sign in ((stable, 1), (unstable, -1)):  # outer stable, inner unstable
-        for line in lines:  # each run ends on the first cycle of the next run (where the lines meet): left out
+        for line in lines:  # each line ends where the next run begins (here the fold, r^2 = b2/2): left out
             p, y = line.get_xdata()[:-1], np.abs(line.get_ydata()[:-1])
             r = np.sqrt((b2 + sign * np.sqrt(np.maximum(b2**2 + 4 * p, 0))) / 2)
             away = np.abs(b2**2 + 4 * p) > 1e-3
