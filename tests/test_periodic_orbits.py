@@ -222,6 +222,19 @@ def test_from_orbit_and_adapt_keep_the_solution() -> None:
     new, moved = col.adapt(z)
     z2, history2 = new.solve(system, moved)
     assert new.unpack(z2)[1] == pytest.approx(VDP_PERIOD, abs=1e-8) and len(history2) <= 3
+    finer, moved = new.adapt(z2, ntst=80)
+    z3, _ = finer.solve(system, moved)
+    assert finer.ntst == 80 and finer.unpack(z3)[1] == pytest.approx(VDP_PERIOD, abs=1e-10)
+
+
+@pytest.mark.parametrize(("ncol", "period_tol", "radius_tol"), [(2, 1e-4, 1e-5), (3, 1e-8, 1e-6), (5, 1e-10, 1e-9),
+                                                                  (7, 1e-10, 1e-9)])
+def test_every_degree_finds_the_hopf_cycle(ncol: int, period_tol: float, radius_tol: float) -> None:
+    """Errors O(h^{2 ncol}) in the period, O(h^{ncol + 1}) in the states between mesh points (ntst = 30)."""
+    mu, omega = 0.3, 1.5
+    orbit = periodic_orbit(hopf(mu, omega), [0.6, 0.0], 4.0, ncol=ncol, ntst=30)
+    assert orbit.period == pytest.approx(2 * np.pi / omega, rel=period_tol)
+    assert np.allclose(np.linalg.norm(orbit.x, axis=1), np.sqrt(mu), atol=radius_tol)
 
 
 def test_floquet_multipliers_of_a_rotation() -> None:
