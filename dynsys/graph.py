@@ -72,6 +72,7 @@ dynamics across large populations of recurrent networks", NeurIPS 2019
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -649,11 +650,11 @@ def _attracting_cycles(
 
 
 def _add_cycles(G: nx.MultiDiGraph, cycles: tuple[PeriodicOrbit, ...], origin: str) -> None:
-    """Add the cycles as nodes C0, C1, ... (attributes: see :func:`transition_graph`)."""
-    for j, c in enumerate(cycles):
+    """Add the cycles as nodes C0, C1, ... (skipping ids that points have; attributes: see :func:`transition_graph`)."""
+    free = (f"C{k}" for k in itertools.count() if f"C{k}" not in G)
+    for c, v in zip(cycles, free):
         lead = c.nontrivial[0] if len(c.nontrivial) else 1.0 + 0j
         exponent = (np.log(max(abs(lead), TINY_MULTIPLIER)) + 1j * np.angle(lead)) / c.period
-        v = f"C{j}"
         G.add_node(
             v, label=v, kind="cycle", stability=c.label, index=c.index, q=float("nan"), stable=c.stable,
             lead_re=float(exponent.real), lead_im=float(exponent.imag), x=np.array(c.x[0]), mean=np.array(c.mean),

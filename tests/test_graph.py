@@ -242,7 +242,7 @@ def test_saddle_branches_end_on_a_limit_cycle_no_unresolved_edges() -> None:
     assert abs(d["period"] - period) < 1e-8
     (mu,) = np.delete(d["multipliers"], d["trivial"])
     assert abs(mu - np.exp(-area)) < 1e-6 * np.exp(-area)
-    np.testing.assert_allclose(energy(d["orbit"]), H_LEVEL, atol=1e-5)  # the grid states: collocation polynomials
+    np.testing.assert_allclose(energy(d["orbit"]), H_LEVEL, atol=1e-7)
     np.testing.assert_allclose(d["x"], d["orbit"][0]) and np.testing.assert_allclose(d["mean"], d["orbit"].mean(0))
     # the saddle joins the cycle to itself; the cycle is an attractor beside the (absent) point attractors
     A = attractor_graph(G)
@@ -252,6 +252,16 @@ def test_saddle_branches_end_on_a_limit_cycle_no_unresolved_edges() -> None:
     assert graph_points(G, system, points).ids == points.ids
     (cycle,) = graph_cycles(G, system)
     assert cycle.period == d["period"] and np.array_equal(cycle.x, d["orbit"]) and cycle.stable
+
+
+def test_cycle_ids_skip_the_ids_of_points() -> None:
+    from dataclasses import replace
+
+    vdp = models.van_der_pol()
+    points = replace(find_fixed_points(vdp, seed=0), ids=("C0",))  # the focus, under a cycle-like id
+    G = transition_graph(vdp, points)
+    assert G.nodes["C0"]["kind"] == "repeller" and G.nodes["C1"]["kind"] == "cycle"
+    assert {t for _, t in G.edges()} == {"C1"} and graph_points(G, vdp, points).ids == ("C0",)
 
 
 def test_bad_cycles_argument() -> None:

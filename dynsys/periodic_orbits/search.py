@@ -58,7 +58,7 @@ from ..fixed_points import FixedPointSet, find_fixed_points
 from ..simulate import advance
 from ..systems import System, check_system
 from .refine import periodic_orbit
-from .result import PeriodicOrbit
+from .result import METHODS, PeriodicOrbit
 
 SEARCH_TIMESCALES = 30.0  # default t_span: (0, this many slowest linear time scales of the fixed points)
 TAIL_FRACTION = 0.5  # the recurrence is looked for in this last fraction of each trajectory
@@ -130,15 +130,26 @@ def cycle_distances(states: Any, cycles: Iterable[PeriodicOrbit | Any]) -> np.nd
 def same_cycle(a: PeriodicOrbit, b: PeriodicOrbit) -> bool:
     """Whether two cycles are one up to phase (see the module docstring).
 
+    Their periods agree to ``PERIOD_RTOL`` and every state of each lies
+    within ``MERGE_RTOL`` times the larger amplitude of the other's
+    polyline (:func:`cycle_distances`).
+
+    Parameters
+    ----------
+    a, b : PeriodicOrbit
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> from dynsys import System
     >>> hopf = System.from_strings({"x": "x - y - x*(x**2 + y**2)", "y": "x + y - y*(x**2 + y**2)"})
-    >>> def circle(shift):
+    >>> def circle(radius, shift):
     ...     t = np.linspace(0, 2 * np.pi, 64, endpoint=False) + shift
-    ...     return PeriodicOrbit(hopf, 2 * np.pi, np.column_stack([np.cos(t), np.sin(t)]), [1, np.exp(-4 * np.pi)])
-    >>> same_cycle(circle(0.0), circle(0.05)), same_cycle(circle(0.0), circle(0.0).__class__(
-    ...     hopf, 2 * np.pi, 2 * circle(0.0).x, [1, 0.5]))
+    ...     return PeriodicOrbit(hopf, 2 * np.pi, radius * np.column_stack([np.cos(t), np.sin(t)]), [1, 0.5])
+    >>> same_cycle(circle(1.0, 0.0), circle(1.0, 0.05)), same_cycle(circle(1.0, 0.0), circle(2.0, 0.0))
     (True, False)
     """
     if abs(a.period - b.period) > PERIOD_RTOL * max(a.period, b.period):
@@ -179,18 +190,17 @@ def find_periodic_orbits(
         the last ``TAIL_FRACTION`` of it); default t_1 = ``SEARCH_TIMESCALES``
         tau, tau = 1 / (the smallest |Re λ| over the hyperbolic fixed
         points), at most ``MAX_SLOWDOWN`` / (the largest); 1 when there is
-        none (:func:`dynsys.basins.slowest_timescale`'s rule for flows).  A cycle whose period is longer than
-        ``TAIL_FRACTION`` t_1 / 2, or that attracts more slowly than
-        1 / t_1, needs a longer span.
+        none (:func:`dynsys.basins.slowest_timescale`'s rule for flows).  A
+        cycle whose period is longer than ``TAIL_FRACTION`` t_1 / 2, or
+        that attracts more slowly than 1 / t_1, needs a longer span.
     seed : int
         Seed of the starts (and of the fixed-point search).
     guesses : iterable of PeriodicOrbit or of states (n,), optional
         Each is refined by :func:`dynsys.periodic_orbits.periodic_orbit`
         (a PeriodicOrbit from its states and period, a state with the
         period that ``periodic_orbit`` estimates from the trajectory through
-        it); the cycles they
-        converge to are kept whatever their stability (the way to unstable
-        cycles, which no trajectory settles on).
+        it); the cycles they converge to are kept whatever their stability
+        (the way to unstable cycles, which no trajectory settles on).
     fixed_points : FixedPointSet, optional
         The fixed points of ``system`` (for tau and to recognise a tail that
         spirals into a stable point); by default found by
@@ -234,6 +244,8 @@ def find_periodic_orbits(
                          "(its cycles are fixed points of system.iterate(k))")
     clock = Deadline(max_seconds)
     tol = check_real(tol, "tol", positive=True)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     X0 = _starts(system, starts, check_count(n_starts, "n_starts"), seed)
     if fixed_points is None:
         fixed_points = find_fixed_points(system, X0, seed=seed, max_seconds=clock.left())
