@@ -40,11 +40,13 @@ from ._io import (
     decode_array,
     encode_array,
     finite_json,
+    loads_arrays_json,
     loads_json,
     read_npz,
     restore_nonfinite,
 )
 from ._validate import check_count, check_real, check_real_array
+from .systems import System, check_system
 
 FLOW_KINDS = ("fold", "branch_point", "hopf")
 MAP_KINDS = ("fold", "branch_point", "flip", "neimark_sacker")
@@ -159,6 +161,125 @@ class Bifurcation:
             tangent=None if d["tangent"] is None else decode_array(d["tangent"]),
             period=d.get("period"),
         )
+
+
+class SavedBranch:
+    """Exact round trips of a branch through JSON text and ``.npz`` archives (the system itself is not stored).
+
+    A subclass sets ``FORMAT`` (its format's name) and ``FORMAT_VERSION``
+    and defines ``_parts()`` -> (arrays, meta: its other fields as JSON
+    values) and the classmethod ``_from_parts(arrays, meta, system)`` -> the
+    branch attached to ``system``.  Arrays go into JSON as
+    :meth:`dynsys.FixedPointSet.to_json` writes them (floats by ``repr``,
+    complex numbers as [re, im], non-finite floats as ``{"$float": ...}``),
+    into an ``.npz`` as they are, the rest as JSON under ``"meta"``.
+
+    Examples
+    --------
+    >>> from dynsys import Branch, continuation, models
+    >>> branch = continuation(models.logistic(r=2.5), "r", [0.6], p_span=(2.0, 3.5))
+    >>> again = Branch.from_json(branch.to_json(), models.logistic())
+    >>> np.array_equal(again.x, branch.x), again.bifurcations[0].p == branch.bifurcations[0].p
+    (True, True)
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "branch.npz")
+    >>> np.array_equal(Branch.load(branch.save(path), models.logistic()).eigenvalues, branch.eigenvalues)
+    True
+    """
+
+    FORMAT = "dynsys.SavedBranch"
+    FORMAT_VERSION = 1
+
+    def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        raise NotImplementedError("a SavedBranch defines _parts")
+
+    @classmethod
+    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], system: System) -> Any:
+        raise NotImplementedError("a SavedBranch defines _from_parts")
+
+    def _stamped(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, meta = self._parts()
+        return arrays, {"format": self.FORMAT, "version": self.FORMAT_VERSION, **meta}
+
+    def to_json(self) -> str:
+        """The branch as standard JSON text; exact round trip by :meth:`from_json`.
+
+        Examples
+        --------
+        See :class:`SavedBranch`.
+        >>> True
+        True
+        """
+        arrays, meta = self._stamped()
+        meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
+        return json.dumps(finite_json(meta), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, system: System) -> Any:
+        """The branch written by :meth:`to_json`, attached to ``system`` (which must fit it).
+
+        Raises
+        ------
+        ValueError
+            ``text`` is not the JSON of such a branch, or ``system`` does not fit it.
+
+        Examples
+        --------
+        >>> from dynsys import Branch
+        >>> Branch.from_json('{"arrays": {}}', System.from_strings({"x": "-x"}))
+        Traceback (most recent call last):
+        ...
+        ValueError: text is not a dynsys.Branch
+        """
+        arrays, meta = loads_arrays_json(text, cls.FORMAT)
+        return cls._restore(arrays, meta, system, "text")
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the branch to ``path`` as an ``.npz`` archive (no pickle), atomically; returns the path.
+
+        Examples
+        --------
+        See :class:`SavedBranch`.
+        >>> True
+        True
+        """
+        arrays, meta = self._stamped()
+        return save_npz(path, arrays, meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], system: System) -> Any:
+        """The branch written by :meth:`save` to ``path``, attached to ``system``.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` is not a file.
+        ValueError
+            Naming the file: not such a branch's ``.npz``, or ``system`` does not fit it.
+
+        Examples
+        --------
+        >>> from dynsys import Branch
+        >>> Branch.load("no/such/branch.npz", System.from_strings({"x": "-x"}))
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: ...
+        """
+        arrays, meta = load_npz(path, cls.FORMAT)
+        return cls._restore(arrays, meta, system, repr(os.fspath(path)))
+
+    @classmethod
+    def _restore(cls, arrays: dict[str, np.ndarray], meta: Any, system: System, source: str) -> Any:
+        check_system(system)
+        if not isinstance(meta, dict) or meta.get("format") != cls.FORMAT:
+            raise ValueError(f"{source} is not a {cls.FORMAT}")
+        if meta.get("version") != cls.FORMAT_VERSION:
+            raise ValueError(f"{source} has {cls.FORMAT} version {meta.get('version')!r}; this dynsys reads "
+                             f"{cls.FORMAT_VERSION}")
+        try:
+            return cls._from_parts(arrays, meta, system)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{source} is not a valid {cls.FORMAT} for {system.name}: {exc}") from None
 
 
 # ---------------------------------------------------------------- the solver
@@ -299,6 +420,17 @@ class Problem:
         """
         return None
 
+    def resume(self, point: Point, reason: str) -> Point | None:
+        """The point to carry on from, in place of ``point``, after :meth:`stop` gave ``reason``; None (the
+        default) ends the branch at ``point``.  Its tangent must be set, oriented along the branch.
+
+        Examples
+        --------
+        >>> Problem(1e-10).resume(None, "hopf") is None
+        True
+        """
+        return None
+
     def correct(self, y: np.ndarray, c: np.ndarray) -> Point:
         """Newton's method on G(z) = 0, cᵀ (z − y) = 0 from z = y (c a unit vector).
 
@@ -338,7 +470,7 @@ class Problem:
         >>> True
         True
         """
-        t = self.bordered_solve(point, d, np.eye(len(point.y))[-1], self.tangent_rtol)
+        t = self.bordered_solve(point, d, last_unit(len(point.y)), self.tangent_rtol)
         return t / np.linalg.norm(t)
 
 
@@ -414,7 +546,12 @@ def trace(problem: Problem, start: Point, t0: np.ndarray, span: tuple[float, flo
         new.tangent = problem.tangent(new, d)
         reason = problem.stop(current, new)
         if reason is not None:
-            return points, reason
+            resumed = problem.resume(current, reason)
+            if resumed is None:
+                return points, reason
+            points[-1] = current = resumed  # the same point, recast (a cycle on a new mesh): step again from it
+            d = resumed.tangent
+            continue
         p = new.y[-1]
         if not lo <= p <= hi:
             edge = hi if p > hi else lo
@@ -422,7 +559,7 @@ def trace(problem: Problem, start: Point, t0: np.ndarray, span: tuple[float, flo
             if frac <= 0:  # already on the boundary
                 return points, "p_span"
             try:
-                last = problem.correct(current.y + frac * (new.y - current.y), np.eye(len(d))[-1])
+                last = problem.correct(current.y + frac * (new.y - current.y), last_unit(len(d)))
                 last.y[-1] = edge
                 last.tangent = problem.tangent(last, d)
                 points.append(last)
@@ -690,3 +827,16 @@ def format_rows(rows: list[list[str]]) -> list[str]:
         rows = [r[:-1] for r in rows]
     widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
     return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def last_unit(size: int) -> np.ndarray:
+    """e_size, the unit vector along the last unknown (the parameter): shape (size,).
+
+    Examples
+    --------
+    >>> last_unit(3)
+    array([0., 0., 1.])
+    """
+    e = np.zeros(size)
+    e[-1] = 1.0
+    return e

@@ -98,21 +98,13 @@ thousands of units:
 """
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
-from ._io import (
-    encode_array,
-    finite_json,
-    loads_arrays_json,
-)
 from ._validate import check_real
 from .arclength import (
     CROSSING_TOL,
@@ -120,15 +112,15 @@ from .arclength import (
     NoConvergence,
     Point,
     Problem,
+    SavedBranch,
     TestFn,
     check_steps,
     format_rows,
     increasing,
-    load_npz,
+    last_unit,
     locate_zero,
     nearest_pair,
     on_the_boundary,
-    save_npz,
     trace_branch,
 )
 from .cycle_continuation import CycleBranch, cycle_continuation
@@ -157,7 +149,7 @@ Direction = Literal["both", "forward", "backward"]
 
 # ---------------------------------------------------------------- results
 @dataclass(frozen=True, eq=False)
-class Branch:
+class Branch(SavedBranch):
     """A branch of fixed points (x(s), p(s)) traced by :func:`continuation`.
 
     Attributes
@@ -223,6 +215,9 @@ class Branch:
     system: System
     param: str
     stop_reason: tuple[str, str]
+
+    FORMAT = FORMAT
+    FORMAT_VERSION = FORMAT_VERSION
 
     def __post_init__(self) -> None:
         for name, dtype in (("p", float), ("x", float), ("eigenvalues", complex), ("index", int),
@@ -315,75 +310,10 @@ class Branch:
                          "" if b.frequency is None else f"{b.frequency:.8g}"])
         return "\n".join([head, *format_rows(rows)])
 
-    # ---------------------------------------------------------- round trips
-    def to_json(self) -> str:
-        """The branch as standard JSON text (the system itself is not stored); exact round trip by :meth:`from_json`.
-
-        Arrays are encoded as in :meth:`dynsys.FixedPointSet.to_json`
-        (floats by ``repr``, complex numbers as [re, im], non-finite floats
-        as ``{"$float": ...}``).
-
-        Examples
-        --------
-        >>> from dynsys import models
-        >>> branch = continuation(models.logistic(r=2.5), "r", [0.6], p_span=(2.0, 3.5))
-        >>> again = Branch.from_json(branch.to_json(), models.logistic())
-        >>> np.array_equal(again.x, branch.x), again.bifurcations[0].p == branch.bifurcations[0].p
-        (True, True)
-        """
-        arrays, meta = self._parts()
-        meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
-        return json.dumps(finite_json(meta), allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str | bytes, system: System) -> Branch:
-        """The branch written by :meth:`to_json`, attached to ``system`` (which must have its dimension and parameter).
-
-        Raises
-        ------
-        ValueError
-            ``text`` is not the JSON of a branch, or ``system`` does not fit it.
-        """
-        arrays, meta = loads_arrays_json(text, FORMAT)
-        return cls._from_parts(arrays, meta, system, "text")
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the branch to ``path`` as an ``.npz`` archive (no pickle), atomically; returns the path.
-
-        The arrays go in as they are, everything else (the special points
-        included) as JSON under ``"meta"``; :meth:`load` restores it exactly.
-
-        Examples
-        --------
-        >>> import tempfile, os
-        >>> from dynsys import models
-        >>> branch = continuation(models.logistic(r=2.5), "r", [0.6], p_span=(2.0, 3.5))
-        >>> path = os.path.join(tempfile.mkdtemp(), "branch.npz")
-        >>> np.array_equal(Branch.load(branch.save(path), models.logistic()).eigenvalues, branch.eigenvalues)
-        True
-        """
-        arrays, meta = self._parts()
-        return save_npz(path, arrays, meta)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], system: System) -> Branch:
-        """The branch written by :meth:`save` to ``path``, attached to ``system``.
-
-        Raises
-        ------
-        FileNotFoundError
-            ``path`` is not a file.
-        ValueError
-            Naming the file: not a branch's ``.npz``, or ``system`` does not fit it.
-        """
-        arrays, meta = load_npz(path, FORMAT)
-        return cls._from_parts(arrays, meta, system, repr(os.fspath(path)))
-
+    # ---------------------------------------------------------- round trips (SavedBranch)
     def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays = {name: getattr(self, name) for name in ("p", "x", "eigenvalues", "index", "stable", "s")}
         meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
             "system_name": self.system.name,
             "kind": self.system.kind,
             "param": self.param,
@@ -394,28 +324,18 @@ class Branch:
         return arrays, meta
 
     @classmethod
-    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: Any, system: System, source: str) -> Branch:
-        check_system(system)
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ValueError(f"{source} is not a {FORMAT}")
-        if meta.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"{source} has {FORMAT} version {meta.get('version')!r}; this dynsys reads {FORMAT_VERSION}"
-            )
-        try:
-            if meta["kind"] != system.kind or meta["param"] not in system.params:
-                raise ValueError(f"it is a branch of a {meta['kind']} in {meta['param']!r}, but the system given is a "
-                                 f"{system.kind} with parameters {list(system.params)}")
-            return cls(
-                p=arrays["p"], x=arrays["x"], eigenvalues=arrays["eigenvalues"], index=arrays["index"],
-                stable=arrays["stable"], s=arrays["s"],
-                bifurcations=tuple(Bifurcation._from_record(d) for d in meta["bifurcations"]),
-                system=system.with_params(**meta["params"]) if set(meta["params"]) <= set(system.params) else system,
-                param=meta["param"],
-                stop_reason=tuple(meta["stop_reason"]),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"{source} is not a valid {FORMAT} for {system.name}: {exc}") from None
+    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], system: System) -> Branch:
+        if meta["kind"] != system.kind or meta["param"] not in system.params:
+            raise ValueError(f"it is a branch of a {meta['kind']} in {meta['param']!r}, but the system given is a "
+                             f"{system.kind} with parameters {list(system.params)}")
+        return cls(
+            p=arrays["p"], x=arrays["x"], eigenvalues=arrays["eigenvalues"], index=arrays["index"],
+            stable=arrays["stable"], s=arrays["s"],
+            bifurcations=tuple(Bifurcation._from_record(d) for d in meta["bifurcations"]),
+            system=system.with_params(**meta["params"]) if set(meta["params"]) <= set(system.params) else system,
+            param=meta["param"],
+            stop_reason=tuple(meta["stop_reason"]),
+        )
 
 
 # ---------------------------------------------------------------- the solver
@@ -501,7 +421,7 @@ class _MatrixFreeProblem(_Problem):
 
     def first_tangent(self, point: Point) -> np.ndarray:
         """The null vector of G_y: [[DF, F_p], [cᵀ]] t = e_(n+1) with the fixed random c, p increasing."""
-        t = self.bordered_solve(point, self.c, np.eye(self.n + 1)[-1], GMRES_RTOL)
+        t = self.bordered_solve(point, self.c, last_unit(self.n + 1), GMRES_RTOL)
         return increasing(t / np.linalg.norm(t))
 
     def eigenvalues(self, point: Point) -> np.ndarray:
@@ -778,8 +698,7 @@ def continuation(
     if solver == "auto":
         solver = "matrix-free" if system.matrix_free and system.dim > DENSE_MAX_DIM else "dense"
     problem = (_MatrixFreeProblem if solver == "matrix-free" else _Problem)(system, param, tol)
-    e_p = np.zeros(system.dim + 1)
-    e_p[-1] = 1.0
+    e_p = last_unit(system.dim + 1)
     y0 = np.append(x0[0], p0)
     try:
         start = problem.correct(y0, e_p)

@@ -18,6 +18,16 @@ method on the bordered system [[G_z, G_p], [dᵀ]], sparse, solved by
 so that the arclength measures the profile by its root mean square over the
 period (AUTO's L² norm) rather than by the number of nodes.
 
+The mesh adapts along the branch, as AUTO's does: when the collocation
+error estimate h_j ρ_j (:meth:`Collocation.error_density`) of a new cycle is
+no longer equidistributed over the intervals (its maximum above twice its
+mean), the last cycle is moved onto a mesh that equidistributes it
+(:meth:`Collocation.adapt`, the same number of intervals), corrected there,
+and the branch goes on from it (:meth:`dynsys.arclength.Problem.resume`).
+Special points between cycles on two meshes are located on the newer one.
+For the van der Pol oscillator at μ = 4 this keeps the period to 1e-10,
+where the uniform mesh of 60 intervals is off by 4e-7.
+
 The Floquet multipliers of every point come from its monodromy matrix
 (:func:`dynsys.periodic_orbits.floquet.floquet_multipliers`); the trivial
 one (1) is kept apart.  Special points are sign changes of test functions
@@ -54,17 +64,14 @@ shrinks to 10⁻³ of the previous one.
 """
 from __future__ import annotations
 
-import json
-import os
+import itertools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import splu
 
-from ._io import encode_array, finite_json, loads_arrays_json
 from ._validate import check_count, check_real
 from .arclength import (
     CROSSING_TOL,
@@ -72,32 +79,35 @@ from .arclength import (
     NoConvergence,
     Point,
     Problem,
+    SavedBranch,
     TestFn,
     check_steps,
     format_rows,
     increasing,
-    load_npz,
+    last_unit,
     locate_zero,
     nearest_pair,
     on_the_boundary,
-    save_npz,
     trace_branch,
 )
-from .periodic_orbits import PeriodicOrbit
-from .periodic_orbits.collocation import DEFAULT_NCOL, DEFAULT_NTST, Collocation
+from .periodic_orbits import Collocation, PeriodicOrbit
 from .systems import System, check_system
 
 FORMAT = "dynsys.CycleBranch"
 FORMAT_VERSION = 1
 DIRECTIONS = ("both", "forward", "backward")
+ARRAYS = ("p", "period", "x", "multipliers", "trivial", "index", "stable", "s", "residual")  # CycleBranch's arrays
 TURNED = 1e-3  # a step whose cycle deviates from its mean by less than this times the last one reached a Hopf point
+HOPF_TOL = 1e-6  # a Hopf start must be an equilibrium with an eigenvalue iω to this relative accuracy
+REMESH = 2.0  # remesh when max h_j ρ_j > this times its mean (the error then differs by 2^(ncol+1) = 32)
+REMESH_AGAIN = 1.5  # ... or, after a remesh that left it at e, when it exceeds this times e
 COLLAPSED = 1e-6  # a corrected start whose profile varies by less than this (relative) is an equilibrium
 BORDER_SEED = 0  # the fixed random row of the first tangent's bordered system
 
 
 # ---------------------------------------------------------------- the result
 @dataclass(frozen=True, eq=False)
-class CycleBranch:
+class CycleBranch(SavedBranch):
     """A branch of periodic orbits (cycles) of a flow, traced by :func:`cycle_continuation`.
 
     Attributes
@@ -149,7 +159,7 @@ class CycleBranch:
     >>> hopf = System.from_strings({"x": "mu*x - y - x*(x**2 + y**2)", "y": "x + mu*y - y*(x**2 + y**2)"},
     ...                            {"mu": -0.1})
     >>> point = continuation(hopf, "mu", [0.0, 0.0], p_span=(-0.1, 0.5)).bifurcations[0]
-    >>> cycles = continuation(hopf, "mu", point, p_span=(-0.1, 0.5), ntst=20)
+    >>> cycles = continuation(hopf, "mu", point, p_span=(-0.1, 0.5), ntst=20, tol=1e-12)
     >>> cycles.stop_reason, bool(np.allclose(cycles.amplitude, np.sqrt(cycles.p), atol=1e-8))
     (('hopf', 'p_span'), True)
     >>> bool(np.allclose(cycles.multipliers[:, 1], np.exp(-4 * np.pi * cycles.p), atol=1e-8))
@@ -172,11 +182,12 @@ class CycleBranch:
     param: str
     stop_reason: tuple[str, str]
 
+    FORMAT = FORMAT
+    FORMAT_VERSION = FORMAT_VERSION
+
     def __post_init__(self) -> None:
         check_system(self.system)
-        arrays = (("p", float), ("period", float), ("x", float), ("multipliers", complex), ("trivial", int),
-                  ("index", int), ("stable", bool), ("s", float), ("residual", float))
-        for name, dtype in arrays:
+        for name, dtype in zip(ARRAYS, (float, float, float, complex, int, int, bool, float, float)):
             arr = np.array(getattr(self, name), dtype=dtype)
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
@@ -252,107 +263,29 @@ class CycleBranch:
                          "" if b.frequency is None else f"{b.frequency:.8g}"])
         return "\n".join([head, *format_rows(rows)])
 
-    # ---------------------------------------------------------- round trips
-    def to_json(self) -> str:
-        """The branch as standard JSON text (the system itself is not stored); exact round trip by :meth:`from_json`.
-
-        Examples
-        --------
-        See :func:`cycle_continuation`.
-        >>> True
-        True
-        """
-        arrays, meta = self._parts()
-        meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
-        return json.dumps(finite_json(meta), allow_nan=False)
-
-    @classmethod
-    def from_json(cls, text: str | bytes, system: System) -> CycleBranch:
-        """The branch written by :meth:`to_json`, attached to ``system`` (a flow of its dimension and parameter).
-
-        Raises
-        ------
-        ValueError
-            ``text`` is not the JSON of a cycle branch, or ``system`` does not fit it.
-
-        Examples
-        --------
-        >>> CycleBranch.from_json('{"arrays": {}}', System.from_strings({"x": "-y", "y": "x"}))
-        Traceback (most recent call last):
-        ...
-        ValueError: text is not a dynsys.CycleBranch
-        """
-        arrays, meta = loads_arrays_json(text, FORMAT)
-        return cls._from_parts(arrays, meta, system, "text")
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the branch to ``path`` as an ``.npz`` archive (no pickle), atomically; returns the path.
-
-        Examples
-        --------
-        See :func:`cycle_continuation`.
-        >>> True
-        True
-        """
-        arrays, meta = self._parts()
-        return save_npz(path, arrays, meta)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], system: System) -> CycleBranch:
-        """The branch written by :meth:`save` to ``path``, attached to ``system``.
-
-        Raises
-        ------
-        FileNotFoundError
-            ``path`` is not a file.
-        ValueError
-            Naming the file: not a cycle branch's ``.npz``, or ``system`` does not fit it.
-
-        Examples
-        --------
-        >>> CycleBranch.load("no/such/cycles.npz", System.from_strings({"x": "-y", "y": "x"}))
-        Traceback (most recent call last):
-        ...
-        FileNotFoundError: ...
-        """
-        arrays, meta = load_npz(path, FORMAT)
-        return cls._from_parts(arrays, meta, system, repr(os.fspath(path)))
-
+    # ---------------------------------------------------------- round trips (SavedBranch)
     def _parts(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        names = ("p", "period", "x", "multipliers", "trivial", "index", "stable", "s", "residual")
         meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
             "system_name": self.system.name,
             "param": self.param,
             "params": self.system.params,
             "stop_reason": list(self.stop_reason),
             "bifurcations": [b._record() for b in self.bifurcations],
         }
-        return {name: getattr(self, name) for name in names}, meta
+        return {name: getattr(self, name) for name in ARRAYS}, meta
 
     @classmethod
-    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: Any, system: System, source: str) -> CycleBranch:
-        check_system(system)
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ValueError(f"{source} is not a {FORMAT}")
-        if meta.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{source} has {FORMAT} version {meta.get('version')!r}; this dynsys reads "
-                             f"{FORMAT_VERSION}")
-        try:
-            if system.kind != "flow" or meta["param"] not in system.params:
-                raise ValueError(f"it is a cycle branch of a flow in {meta['param']!r}, but the system given is a "
-                                 f"{system.kind} with parameters {list(system.params)}")
-            params = meta["params"]
-            return cls(
-                **{name: arrays[name] for name in ("p", "period", "x", "multipliers", "trivial", "index", "stable",
-                                                   "s", "residual")},
-                bifurcations=tuple(Bifurcation._from_record(d) for d in meta["bifurcations"]),
-                system=system.with_params(**params) if set(params) <= set(system.params) else system,
-                param=meta["param"], stop_reason=tuple(meta["stop_reason"]),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"{source} is not a valid {FORMAT} for {system.name}: {exc}") from None
+    def _from_parts(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], system: System) -> CycleBranch:
+        if system.kind != "flow" or meta["param"] not in system.params:
+            raise ValueError(f"it is a cycle branch of a flow in {meta['param']!r}, but the system given is a "
+                             f"{system.kind} with parameters {list(system.params)}")
+        params = meta["params"]
+        return cls(
+            **{name: arrays[name] for name in ARRAYS},
+            bifurcations=tuple(Bifurcation._from_record(d) for d in meta["bifurcations"]),
+            system=system.with_params(**params) if set(params) <= set(system.params) else system,
+            param=meta["param"], stop_reason=tuple(meta["stop_reason"]),
+        )
 
 
 # ---------------------------------------------------------------- the problem
@@ -367,6 +300,7 @@ class _CycleProblem(Problem):
         self.reference = np.zeros((col.nodes, col.n))
         c = np.random.default_rng(BORDER_SEED).standard_normal(col.size + 1)
         self.c = c / np.linalg.norm(c)
+        self.remesh_above = REMESH  # the imbalance of the error that makes the next step remesh
 
     def at(self, p: float) -> System:
         """The system at ``param`` = p."""
@@ -396,7 +330,7 @@ class _CycleProblem(Problem):
         F = self.col.residual(s, z, self.reference)
         Gp = self.col.param_derivative(s, z, self.param)
         A = sparse.hstack([self.col.jacobian(s, z, self.reference) @ self.inverse, Gp[:, None]], format="csr")
-        return Point(y=y, F=F, Fp=Gp, A=A)
+        return Point(y=y, F=F, Fp=Gp, A=A, op=self.col)  # op: the point's mesh
 
     def bordered_solve(self, point: Point, c: np.ndarray, r: np.ndarray, rtol: float) -> np.ndarray:
         """[[G_y], [cᵀ]]⁻¹ r by a sparse LU factorisation (``rtol`` is for iterative solvers: unused)."""
@@ -408,20 +342,60 @@ class _CycleProblem(Problem):
 
     def first_tangent(self, point: Point) -> np.ndarray:
         """The null vector of G_y: [[G_y], [cᵀ]] t = e_(N+1) with a fixed random c, p increasing."""
-        t = self.bordered_solve(point, self.c, np.eye(len(point.y))[-1], self.tangent_rtol)
+        t = self.bordered_solve(point, self.c, last_unit(len(point.y)), self.tangent_rtol)
         return increasing(t / np.linalg.norm(t))
 
     def stop(self, current: Point, new: Point) -> str | None:
-        """``"hopf"`` where the step from ``current`` to ``new`` crossed a Hopf point (amplitude 0)."""
+        """``"hopf"`` where the step from ``current`` to ``new`` crossed a Hopf point (amplitude 0); ``"remesh"``
+        where the collocation error of ``new`` is no longer equidistributed over the mesh intervals."""
         a, b = (u - u.mean(axis=0) for u in (self.profile(current.y), self.profile(new.y)))
         if np.sum(a * b) <= 0 or np.linalg.norm(b) < TURNED * np.linalg.norm(a):
             return "hopf"
-        return None
+        return "remesh" if self.imbalance(new) > self.remesh_above else None
+
+    def imbalance(self, point: Point) -> float:
+        """max_j / mean_j of h_j ρ_j (ρ the error density of :meth:`Collocation.error_density`): 1 when the
+        collocation error, about (h_j ρ_j)^(ncol+1) per interval, is equidistributed."""
+        e = np.diff(point.op.mesh) * point.op.error_density(self.z_of(point.y))
+        return float(e.max() / max(e.mean(), np.finfo(float).tiny))
+
+    def resume(self, point: Point, reason: str) -> Point | None:
+        """After ``"remesh"``: ``point`` on a mesh that equidistributes its error (AUTO's adaptation,
+        :meth:`Collocation.adapt`), corrected there, with its tangent."""
+        if reason != "remesh":
+            return None
+        self.col, z = point.op.adapt(self.z_of(point.y))
+        direction = self.recast(point.tangent, point.op, self.col)
+        try:
+            again = self.correct(self.unknowns(z, point.y[-1]), direction)
+            again.tangent = self.tangent(again, direction)
+        except NoConvergence:
+            return None
+        self.remesh_above = max(REMESH, REMESH_AGAIN * self.imbalance(again))  # adapt again only if it got worse
+        return again
+
+    def recast(self, v: np.ndarray, old: Collocation, new: Collocation) -> np.ndarray:
+        """The vector v = (scaled z, p) of the mesh ``old`` on the mesh ``new`` (its polynomials at the new nodes)."""
+        if old is new:
+            return v
+        z = v[:-1] / self.weight
+        profile = old.evaluate(z, new.times)
+        return np.append(self.weight * np.append(profile.ravel(), z[-1]), v[-1])
+
+    def on_mesh(self, point: Point, col: Collocation) -> Point:
+        """``point`` on the mesh ``col`` (corrected there, with its tangent); ``point`` itself when it is on it."""
+        if point.op is col:
+            return point
+        self.col = col
+        direction = self.recast(point.tangent, point.op, col)
+        moved = self.correct(self.recast(point.y, point.op, col), direction)
+        moved.tangent = self.tangent(moved, direction)
+        return moved
 
     def orbit(self, point: Point) -> PeriodicOrbit:
         """The cycle of ``point`` on a uniform grid, with its multipliers (computed once)."""
         if point.lin is None:
-            point.lin = self.col.orbit(self.at(point.y[-1]), self.z_of(point.y),
+            point.lin = point.op.orbit(self.at(point.y[-1]), self.z_of(point.y),
                                        residual=float(np.abs(point.F).max()))
         return point.lin
 
@@ -452,7 +426,8 @@ def _outside(multipliers: np.ndarray, trivial: np.ndarray) -> np.ndarray:
 def _assemble(problem: _CycleProblem, points: list[Point], reasons: tuple[str, str], origin: int) -> CycleBranch:
     """The CycleBranch of the corrected points, with their multipliers and located special points."""
     Y = np.array([q.y for q in points])
-    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(Y, axis=0), axis=1))])
+    chords = [np.linalg.norm(b.y - problem.recast(a.y, a.op, b.op)) for a, b in itertools.pairwise(points)]
+    s = np.concatenate([[0.0], np.cumsum(chords)])
     s -= s[origin]
     orbits = [problem.orbit(q) for q in points]
     multipliers = np.array([o.multipliers for o in orbits])
@@ -484,6 +459,13 @@ def _assemble(problem: _CycleProblem, points: list[Point], reasons: tuple[str, s
 def _locate(problem: _CycleProblem, kind: str, test: TestFn, a: Point, b: Point, s_a: float) -> Bifurcation | None:
     """The cycle bifurcation where ``test`` vanishes between a and b; None where the change was not a crossing
     (a complex pair became real, or the real multiplier nearest −1 jumped)."""
+    if not np.isfinite(test(a) * test(b)) or test(a) * test(b) >= 0:
+        return None
+    try:
+        a = problem.on_mesh(a, b.op)  # a step that remeshed: the bracket on one mesh
+    except NoConvergence:
+        return None
+    problem.col = b.op
     found = locate_zero(problem, test, a, b)
     if found is None:
         return None
@@ -513,7 +495,15 @@ def _hopf_start(problem: _CycleProblem, hopf: Bifurcation, ds: float) -> tuple[P
     if l1 is None or l1 == 0 or not np.isfinite(l1):
         raise ValueError(f"the Hopf point {hopf} has no nonzero first Lyapunov coefficient (a degenerate Hopf "
                          "point): start from a PeriodicOrbit near it instead")
-    q, rate = hopf_eigenvector(problem.at(p_H), param, x_H, omega)
+    at_hopf = problem.at(p_H)
+    w = np.linalg.eigvals(at_hopf.jacobian(x_H[None])[0])
+    size = max(1.0, float(np.abs(x_H).max()))
+    if (np.abs(at_hopf.rhs(x_H[None])[0]).max() > HOPF_TOL * size
+            or np.min(np.abs(w - 1j * omega)) > HOPF_TOL * max(1.0, omega)):
+        raise ValueError(f"{hopf} is not a Hopf point of {system.name} in {param} (with its other parameters "
+                         f"{ {k: v for k, v in system.params.items() if k != param} }): f(x) != 0 or no "
+                         f"eigenvalue i*{omega:.6g} there; the eigenvalues are {np.round(w, 6).tolist()}")
+    q, rate = hopf_eigenvector(at_hopf, param, x_H, omega)
     if rate == 0:
         raise ValueError(f"the eigenvalues cross the imaginary axis with zero speed at the Hopf point {hopf}: "
                          "start from a PeriodicOrbit near it instead")
@@ -589,7 +579,7 @@ def _orbit_start(problem: _CycleProblem, orbit: PeriodicOrbit, p0: float) -> Poi
     """The cycle near ``orbit`` at p0, corrected by Newton's method at fixed p."""
     y0 = problem.unknowns(problem.col.from_orbit(orbit), p0)
     try:
-        start = problem.correct(y0, np.eye(len(y0))[-1])
+        start = problem.correct(y0, last_unit(len(y0)))
         u = problem.profile(start.y)
         if np.abs(u - u.mean(axis=0)).max() <= COLLAPSED * (1 + np.abs(u).max()):
             raise NoConvergence("it collapsed onto an equilibrium")
@@ -636,13 +626,18 @@ def cycle_continuation(
         The interval of the parameter, containing the start.
     ds, dsmin, dsmax, max_steps, tol
         As for :func:`dynsys.continuation` (the arclength in the scaled
-        unknowns; ``tol`` on the collocation equations' |G|∞).  From a Hopf
-        point, ds is also the amplitude ε of the first cycle predicted.
+        unknowns; ``tol`` on the collocation equations' |G|∞, whose rows
+        are scaled by the mesh intervals).  From a Hopf point, ds is also
+        the amplitude ε of the first cycle predicted.  Near a Hopf point
+        the amplitude is ill-conditioned (G changes by O(ε³) with it): an
+        error ~ tol / (h ε²) there, h the mesh interval; a smaller ``tol``
+        (1e-12) sharpens the smallest cycles.
     direction : {"both", "forward", "backward"}
         From a PeriodicOrbit, as for :func:`dynsys.continuation`; from a
         Hopf point the branch is traced away from it whatever it is.
     ntst, ncol : int, optional
-        The collocation mesh: intervals (default 40) and degree (default 4).
+        The collocation mesh (uniform): intervals and degree, by default
+        :class:`~dynsys.periodic_orbits.Collocation`'s (60 and 4).
 
     Returns
     -------
@@ -711,8 +706,8 @@ def cycle_continuation(
             raise
         span, ds, dsmin, dsmax, max_steps = check_steps(p_span, edge, param, ds, dsmin, dsmax, max_steps)
     tol = check_real(tol, "tol", positive=True)
-    col = Collocation(system.dim, DEFAULT_NTST if ntst is None else check_count(ntst, "ntst"),
-                      DEFAULT_NCOL if ncol is None else check_count(ncol, "ncol"))
+    mesh = {name: check_count(v, name) for name, v in (("ntst", ntst), ("ncol", ncol)) if v is not None}
+    col = Collocation(system.dim, **mesh)
     problem = _CycleProblem(system, param, tol, col)
     if isinstance(start, Bifurcation):
         first, t = _hopf_start(problem, start, ds)

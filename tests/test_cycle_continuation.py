@@ -13,7 +13,7 @@ from dynsys import System, continuation, models
 from dynsys.bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from dynsys.continuation import Bifurcation
 from dynsys.cycle_continuation import CycleBranch, hopf_eigenvector
-from dynsys.periodic_orbits import PeriodicOrbit
+from dynsys.periodic_orbits import PeriodicOrbit, periodic_orbit
 
 TWO_PI = 2 * np.pi
 
@@ -93,7 +93,7 @@ def test_brusselator_period_away_from_the_hopf_point_matches_solve_ivp(brusselat
     _, branch = brusselator_branch
     system = brusselator(A=1.0, B=3.0)
     reference = poincare_period(system, [1.0, 3.5], 200.0)
-    assert branch.period[-1] == pytest.approx(reference, rel=1e-6)  # the default mesh (40 intervals): 5e-8
+    assert branch.period[-1] == pytest.approx(reference, rel=1e-8)  # the default mesh (60 intervals): 2e-9
     assert branch.orbit(-1).system.params["B"] == 3.0
 
 
@@ -233,10 +233,11 @@ def test_hopf_normal_form_branches_from_the_hopf_point(w, a, sign):
     a = sign * a
     system = hopf_normal_form(w=w, a=a).with_params(mu=-0.2)
     hopf = hopf_point(system, "mu", [0.0, 0.0], (-0.2, 0.2))
-    branch = continuation(system, "mu", hopf, p_span=(-0.2, 0.2), ntst=12)
+    branch = continuation(system, "mu", hopf, p_span=(-0.2, 0.2), ntst=12, tol=1e-12)
     assert branch.stop_reason[0] == "hopf" and branch.p[-1] == (0.2 if a < 0 else -0.2)
     assert np.all(branch.p * a < 0)
-    np.testing.assert_allclose(radii(branch) ** 2, -branch.p / a, rtol=1e-6, atol=1e-9)
+    # near the Hopf point the radius is ill-conditioned (the residual's r-derivative is 2r³): 1e-8 in r²
+    np.testing.assert_allclose(radii(branch) ** 2, -branch.p / a, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(branch.period, TWO_PI / w, rtol=1e-9)
     np.testing.assert_allclose(nontrivial(branch)[:, 0].real, np.exp(-2 * branch.p * TWO_PI / w), rtol=1e-6)
     np.testing.assert_array_equal(branch.stable, a < 0)
@@ -248,6 +249,28 @@ def test_hopf_eigenvector_and_the_crossing_speed():
     J = np.array([[5.0 - 1, 4.0], [-5.0, -4.0]])
     np.testing.assert_allclose(J @ q, 2j * q, atol=1e-12)
     assert rate == pytest.approx(0.5, abs=1e-8)
+
+
+def test_van_der_pol_from_a_refined_orbit():
+    """The classical period 6.6632868593 at μ = 1, and at μ = 4 the return time measured by solve_ivp."""
+    system = models.van_der_pol().with_params(mu=1.0)
+    start = periodic_orbit(system, [2.0, 0.0])
+    branch = continuation(system, "mu", start, p_span=(1.0, 4.0), direction="forward")
+    assert branch.stop_reason == ("start", "p_span") and branch.stable.all()
+    assert branch.p[0] == 1.0 and branch.period[0] == pytest.approx(6.6632868593, abs=1e-9)
+    assert np.all(np.diff(branch.period) > 0)  # towards the relaxation oscillation, T ~ (3 − 2 ln 2) μ
+
+    def f(_t, u):
+        return system.with_params(mu=4.0).rhs(u[None])[0]
+
+    def section(_t, u):
+        return u[1]
+
+    section.direction = -1.0
+    settled = solve_ivp(f, (0, 60.0), [2.0, 0.0], method="DOP853", rtol=1e-12, atol=1e-12).y[:, -1]
+    crossings = solve_ivp(f, (0, 25.0), settled, method="DOP853", rtol=1e-12, atol=1e-12, events=section).t_events[0]
+    # the mesh adapted along the branch (a uniform one of 60 intervals is off by 4e-7 here)
+    assert branch.p[-1] == 4.0 and branch.period[-1] == pytest.approx(np.mean(np.diff(crossings)), rel=1e-9)
 
 
 # ------------------------------------------------------------ round trips
@@ -293,6 +316,8 @@ def test_errors_name_the_bad_argument():
     degenerate = Bifurcation("hopf", p=0.0, x=[0.0, 0.0], eigenvalues=[1j, -1j], s=0.0, frequency=1.0)
     with pytest.raises(ValueError, match="Lyapunov"):
         continuation(system, "mu", degenerate, p_span=(-1, 1))
+    with pytest.raises(ValueError, match="is not a Hopf point of"):  # a Hopf point of another system, or param
+        continuation(system.with_params(w=2.0), "mu", hopf, p_span=(-1, 1))
     with pytest.raises(ValueError, match="no cycle"):
         continuation(system, "mu", circle_orbit(system, 1e-9, 20.0), p_span=(0.0, 1.0), ntst=8)
 
