@@ -268,8 +268,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {write_graph(without_paths(G), args.graph)}")
     note_stopped(result, G, args.max_time)
     if cycles_cut:
-        print(f"dynsys: note: the search for cycles used its whole budget ({limit:g} s, --cycle-time or what "
-              "--max-time left) and stopped; cycles may be missing", file=sys.stderr)
+        which = "--cycle-time" if limit == args.cycle_time else "what --max-time left"
+        print(f"dynsys: note: the time budget of the search for cycles ({limit:g} s, {which}) ran out; the result "
+              "is partial (cycles may be missing)", file=sys.stderr)
     return 0
 
 
