@@ -67,7 +67,7 @@ N_TRAJECTORIES = 24  # trajectories drawn for systems of more than 2 dimensions
 TRAJECTORY_DURATION = {"flow": 20.0, "map": 200}  # ... over this time (flow) or these iterations (map)
 TRAJECTORY_POINTS = 400  # ... with this many stored states
 CYCLE_STARTS = 64  # flows: the attracting cycles are looked for from at most this many starts in the box
-CYCLE_TIME = 5.0  # seconds: the default --cycle-time
+CYCLE_TIME = 10.0  # seconds: the default --cycle-time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
