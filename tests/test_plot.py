@@ -14,7 +14,7 @@ import matplotlib.image as mpimg
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
@@ -658,3 +658,17 @@ def test_a_graph_with_a_cycle_node_is_drawn_with_the_cycle():
     assert sorted(t.get_text() for t in graph_ax.texts) == [f"C0 (T = {period:.4g})", "P0"]
     (hexagon,) = [c for c in graph_ax.collections if c.get_label() == "stable cycle"]
     assert np.allclose(hexagon.get_offsets(), [G.nodes["C0"]["x"]])
+
+
+@settings(max_examples=5, deadline=None)
+@given(omega=st.floats(0.5, 3.0))
+def test_the_period_panel_of_hopf_normal_forms_shows_two_pi_over_omega(omega):
+    """x' = mu x - omega y - x r^2, y' = omega x + mu y - y r^2: every cycle r = sqrt(mu) has the period 2 pi / omega,
+    and so has the Hopf point's mark."""
+    system = System.from_strings({"x": f"mu*x - {omega!r}*y - x*(x**2 + y**2)",
+                                  "y": f"{omega!r}*x + mu*y - y*(x**2 + y**2)"}, {"mu": -0.1})
+    diagram = bifurcation_diagram(system, "mu", (-0.1, 0.3), n_starts=4, cycles=True)
+    ax = plot_cycle_period(diagram).axes[0]
+    (line,) = cycle_lines(ax)
+    assert np.allclose(line.get_ydata(), 2 * np.pi / omega, rtol=1e-8)
+    assert np.allclose(ax.collections[0].get_offsets(), [[0.0, 2 * np.pi / omega]], atol=1e-8)
