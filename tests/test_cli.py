@@ -463,3 +463,14 @@ def test_the_cycle_search_stops_at_its_budget_and_says_so(capsys):
     assert "time budget of the search for cycles (0.05 s, --cycle-time)" in line and "partial" in line
     code, _, err = run(capsys, "analyze", "lorenz", "--cycle-time", "0")
     assert code == 2 and err.count("\n") == 1 and "--cycle-time" in err
+
+
+def test_a_cycle_search_that_cannot_finish_is_a_note_and_the_points_are_still_reported(capsys, monkeypatch):
+    def beyond_limits(*args, **kwargs):
+        raise RuntimeError("rk4 needs 7.6e+05 steps, more than max_steps = 50000")
+
+    monkeypatch.setattr("dynsys.cli.analyze.find_periodic_orbits", beyond_limits)
+    code, out, err = run(capsys, "analyze", "van_der_pol", "--n-starts", "16")
+    assert code == 0 and "P0" in out and "attracting cycles" not in out
+    (line,) = err.strip().splitlines()
+    assert line.startswith("dynsys: note: the search for attracting cycles failed (rk4 needs") and "max_steps" in line

@@ -13,7 +13,9 @@ seconds within ``--max-time``), refined and
 kept when stable, named C0, C1, ... by period, printed as a second table
 (id, period, amplitude, label, leading non-trivial Floquet multiplier)
 and handed to the transition graph, whose cycle nodes carry the same ids;
-``--no-cycles`` skips them.
+``--no-cycles`` skips them.  A search that cannot finish (a
+``RuntimeError``, e.g. trajectories beyond the simulation's step limit) is
+a note on stderr, and the run goes on without cycles.
 
 For a 2-D system the main picture is its phase portrait (stream lines or
 arrows, nullclines, manifolds of the saddles, basins, the cycles); for more
@@ -226,9 +228,13 @@ def run(args: argparse.Namespace) -> int:
         left = budget.left()
         limit = args.cycle_time if left is None else min(left, args.cycle_time)
         started = time.perf_counter()
-        cycles = attracting_cycles(system, result, bounds, n_starts=min(args.n_starts, CYCLE_STARTS), seed=args.seed,
-                                   max_seconds=limit)
-        cycles_cut = time.perf_counter() - started >= limit
+        try:
+            cycles = attracting_cycles(system, result, bounds, n_starts=min(args.n_starts, CYCLE_STARTS),
+                                       seed=args.seed, max_seconds=limit)
+        except RuntimeError as exc:  # e.g. trajectories beyond simulate's max_steps: the points are still reported
+            print(f"dynsys: note: the search for attracting cycles failed ({' '.join(str(exc).split())}); no "
+                  "cycles are reported", file=sys.stderr)
+        cycles_cut = cycles is not None and time.perf_counter() - started >= limit
     points, G = result, None
     if build_graph:
         progress.step("building the transition graph")
