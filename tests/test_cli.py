@@ -471,6 +471,6 @@ def test_a_cycle_search_that_cannot_finish_is_a_note_and_the_points_are_still_re
 
     monkeypatch.setattr("dynsys.cli.analyze.find_periodic_orbits", beyond_limits)
     code, out, err = run(capsys, "analyze", "van_der_pol", "--n-starts", "16")
-    assert code == 0 and "P0" in out and "attracting cycles" not in out
+    assert code == 0 and "P0" in out and "attracting cycles (van_der_pol)" not in out and "C0" not in out
     (line,) = err.strip().splitlines()
     assert line.startswith("dynsys: note: the search for attracting cycles failed (rk4 needs") and "max_steps" in line
