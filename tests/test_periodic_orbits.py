@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
 from dynsys import PeriodicOrbit, System, periodic_orbit
-from dynsys.models import logistic, van_der_pol
+from dynsys.models import logistic, lorenz, pendulum, van_der_pol
 from dynsys.periodic_orbits import Collocation, MultipleShooting, floquet_multipliers
+from dynsys.periodic_orbits.recurrence import cycle_guess
 
 METHODS = ("collocation", "shooting")
 VDP_PERIOD = 6.6632868593231  # van der Pol, μ = 1 (classical; e.g. Grimshaw; Strogatz ex. 7.5)
@@ -295,6 +296,10 @@ def test_errors_name_the_problem() -> None:
         periodic_orbit(van_der_pol(1.0), [2.0, 0.0, 1.0])
     with pytest.raises(ValueError, match="converged to a fixed point"):  # the states hug the focus at the origin
         periodic_orbit(hopf(0.5, 1.0), 1e-9 * np.column_stack([np.cos(np.arange(8.0)), np.sin(np.arange(8.0))]), 6.0)
+    with pytest.raises(ValueError, match="without returning to the same point twice"):  # chaos: Lorenz at ρ = 28
+        cycle_guess(lorenz(), [1.0, 1.0, 1.0], max_crossings=40)
+    with pytest.raises(ValueError, match="Newton's method for a cycle of pendulum"):  # a family: no isolated cycle
+        periodic_orbit(pendulum(), [1.0, 0.0], 2.1)
     with pytest.raises(ValueError, match="ncol"):
         Collocation(2, ncol=9)
     with pytest.raises(ValueError, match="mesh"):

@@ -190,7 +190,10 @@ def multipliers_of(M: Any, direction: Any) -> tuple[np.ndarray, int]:
 
     The trivial multiplier is the one whose (unit) eigenvector v has the
     largest |⟨v, f⟩| / |f| with ``direction`` = f(x(0)); when f is zero it is
-    the eigenvalue nearest to 1.
+    the eigenvalue nearest to 1.  Eigenvalues of modulus below
+    n · eps · ‖M‖ (the rounding error of the eigenvalues) are set to 0:
+    their sign and phase are noise (a strongly attracting direction
+    otherwise shows up as a spurious flip).
 
     Parameters
     ----------
@@ -208,10 +211,13 @@ def multipliers_of(M: Any, direction: Any) -> tuple[np.ndarray, int]:
     >>> mu, k = multipliers_of(np.diag([0.5, 1.0, 3.0]), [0.0, 1.0, 0.0])
     >>> mu.real.tolist(), k
     ([3.0, 1.0, 0.5], 1)
+    >>> multipliers_of(np.diag([1.0, -1e-17]), [1.0, 0.0])[0].real.tolist()
+    [1.0, 0.0]
     """
     M = np.asarray(M, dtype=float)
     f = np.asarray(direction, dtype=float).reshape(-1)
     w, V = np.linalg.eig(M)
+    w[np.abs(w) < len(M) * np.finfo(float).eps * np.linalg.norm(M, 2)] = 0.0
     order = np.lexsort((-w.real, -np.abs(w)))
     w, V = w[order], V[:, order]
     norm = np.linalg.norm(f)

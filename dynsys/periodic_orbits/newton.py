@@ -48,6 +48,7 @@ def unpack_states(z: Any, shape: tuple[int, int]) -> tuple[np.ndarray, float]:
 
 
 MAX_HALVINGS = 10  # of a Newton step that is not accepted
+STALL = 1e-5  # Newton stuck below this residual: a degenerate (non-isolated) cycle rather than a bad guess
 
 
 def damped_newton(z: Any, residual: Callable[[np.ndarray], tuple[np.ndarray, Any]],
@@ -115,8 +116,11 @@ def damped_newton(z: Any, residual: Callable[[np.ndarray], tuple[np.ndarray, Any
                     break
             delta = delta / 2
         else:
+            why = ("the cycle is not isolated (a family of cycles of a conservative system, a double multiplier 1) "
+                   "or tol is below the attainable accuracy" if history[-1] <= STALL else "the guess is too far from "
+                   "a cycle")
             raise ValueError(f"Newton's method for {what} cannot reduce the residual {history[-1]:.2e} from period "
-                             f"{z[-1]:.6g}: the guess is too far from a cycle")
+                             f"{z[-1]:.6g}: {why}")
         z, r, data = trial, r_new, data_new
         history.append(float(np.abs(r).max()))
     if history[-1] <= tol:

@@ -23,11 +23,12 @@ from ..simulate import MAX_NORM
 from ..systems import System
 from .floquet import check_flow, describe
 
-RETURN_TOL = 1e-2  # a return to the section counts when |x(T) − x_e| <= RETURN_TOL · max_t |x(t) − x_e|
+RETURN_TOL = 1e-3  # a return to the section counts when |x(T) − x_e| <= RETURN_TOL · max_t |x(t) − x_e|
 REST_TOL = 1e-9  # |f(x_e)| <= REST_TOL · (1 + |x_e|) · rate: the trajectory has come to rest
 GUESS_RTOL = 1e-9
-SETTLE_TIMES = 50.0  # the first settling lasts SETTLE_TIMES / rate, then doubles at each round
+SETTLE_TIMES = 50.0  # the first round lasts SETTLE_TIMES / rate, and each next one twice as long
 MAX_ROUNDS = 12
+MAX_CROSSINGS = 300  # section crossings (all rounds) without a repeated return: no cycle to settle on
 
 Curve = Callable[[Any], np.ndarray]  # τ in [0, 1] (shape (p,)) ↦ states x(τ T) (shape (p, n))
 
@@ -125,15 +126,20 @@ def closest_return(system: System, x0: Any, period: float) -> tuple[float, Curve
     return best, one_turn(sol.sol, best)
 
 
-def cycle_guess(system: System, x0: Any, *, max_rounds: int = MAX_ROUNDS) -> tuple[float, Curve]:
+def cycle_guess(system: System, x0: Any, *, max_rounds: int = MAX_ROUNDS,
+                max_crossings: int = MAX_CROSSINGS) -> tuple[float, Curve]:
     """A period and one turn of the cycle that the trajectory from x0 settles on.
 
     Rounds of doubling length D = 50 / L, 100 / L, ... (L the fastest rate
-    of Df(x0)): integrate over D to settle, to x_e; then over D again,
+    of Df(x0)), each continuing the trajectory from where the last one
+    ended (so it settles as the rounds go on), at x_e: integrate over D,
     recording the crossings of the section ⟨x − x_e, f(x_e)⟩ = 0 in the
-    flow's direction; the first crossing within ``RETURN_TOL`` of x_e (relative
-    to the orbit's extent) is the period.  Stops at the first round that
-    finds one.
+    flow's direction.  The period is the first time T of a crossing within
+    ``RETURN_TOL`` of x_e (relative to the orbit's extent) that is followed
+    by another such crossing at 2T (within ``RETURN_TOL`` · T): a settled
+    cycle returns every period, a chaotic orbit's near returns do not
+    repeat.  Stops at the first round that finds one, or that crosses the
+    sections ``max_crossings`` times in all without one.
 
     Parameters
     ----------
@@ -141,6 +147,9 @@ def cycle_guess(system: System, x0: Any, *, max_rounds: int = MAX_ROUNDS) -> tup
         A flow.
     x0 : array_like of shape (n,)
     max_rounds : int
+    max_crossings : int
+        Section crossings (all rounds together) after which a trajectory
+        that has not repeated a return is declared to have no cycle.
 
     Returns
     -------
@@ -153,7 +162,8 @@ def cycle_guess(system: System, x0: Any, *, max_rounds: int = MAX_ROUNDS) -> tup
     ------
     ValueError
         The trajectory comes to rest at a fixed point, escapes, or shows no
-        recurrence within ``max_rounds`` rounds; the message says which.
+        repeated return within ``max_rounds`` rounds or ``max_crossings``
+        crossings; the message says which.
 
     Examples
     --------
@@ -169,9 +179,10 @@ def cycle_guess(system: System, x0: Any, *, max_rounds: int = MAX_ROUNDS) -> tup
     check_flow(system, "cycle_guess")
     x = check_state(system, x0)
     max_rounds = check_count(max_rounds, "max_rounds")
+    max_crossings = check_count(max_crossings, "max_crossings")
     duration = SETTLE_TIMES / rate(system, x)
+    crossings = 0
     for _ in range(max_rounds):
-        x = _integrate(system, x, duration).y[:, -1]
         f = system.rhs(x[None])[0]
         if np.linalg.norm(f) <= REST_TOL * (1 + np.linalg.norm(x)) * rate(system, x):
             raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x0)} comes to rest "
@@ -185,9 +196,15 @@ def cycle_guess(system: System, x0: Any, *, max_rounds: int = MAX_ROUNDS) -> tup
         extent = float(np.max(np.linalg.norm(sol.y.T - x, axis=1)))
         times, states = sol.t_events[1], sol.y_events[1]
         close = (times > 1e-9 * duration) & (np.linalg.norm(states - x, axis=1) <= RETURN_TOL * extent)
-        if np.any(close):
-            period = float(times[np.argmax(close)])
-            return period, one_turn(sol.sol, period)
+        returns = times[close]
+        for period in returns:  # a cycle returns again after twice its period; a chaotic orbit seldom does
+            if np.any(np.abs(returns - 2 * period) <= RETURN_TOL * period):
+                return float(period), one_turn(sol.sol, float(period))
+        crossings += len(times)
+        if crossings >= max_crossings:
+            raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x0)} crosses Poincaré "
+                             f"sections {crossings} times without returning to the same point twice (a chaotic or "
+                             "quasi-periodic orbit, or a very slow transient); give x0 on the cycle and its period")
         x = sol.y[:, -1]
         duration *= 2
     raise ValueError(f"no cycle: the trajectory of {system.name} from {describe(x0)} does not return "

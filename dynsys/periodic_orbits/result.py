@@ -142,9 +142,23 @@ class PeriodicOrbit:
 
     @property
     def flip(self) -> bool:
-        """A real negative non-trivial multiplier: nearby orbits change sides every turn."""
+        """A real negative non-trivial multiplier: nearby orbits change sides every turn.
+
+        Real means |Im μ| <= ``MULTIPLIER_TOL`` · |μ| (relative: a complex
+        pair of small modulus is not real).
+
+        Examples
+        --------
+        >>> from dynsys import System
+        >>> s = System.from_strings({"x": "-y", "y": "x", "z": "-z", "w": "-w"})
+        >>> x = [[1, 0, 0, 0], [0, 1, 0, 0], [-1, 0, 0, 0]]
+        >>> PeriodicOrbit(s, 2 * np.pi, x, [1, -1e-7 + 2e-7j, -1e-7 - 2e-7j, 0.5]).flip
+        False
+        >>> PeriodicOrbit(s, 2 * np.pi, x, [1, -0.3, 0.2, 0.1]).flip
+        True
+        """
         mu = self.nontrivial
-        real = np.abs(mu.imag) <= MULTIPLIER_TOL * np.maximum(1.0, np.abs(mu))
+        real = np.abs(mu.imag) <= MULTIPLIER_TOL * np.abs(mu)
         return bool(np.any(real & (mu.real < 0)))
 
     @property
