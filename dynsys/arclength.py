@@ -410,6 +410,16 @@ class Problem:
         """
         raise NotImplementedError("a Problem defines first_tangent")
 
+    def begin(self, start: Point) -> None:
+        """Called by :func:`trace` before it steps from ``start`` (a problem whose discretisation changes along
+        the branch returns to the start's); the default does nothing.
+
+        Examples
+        --------
+        >>> Problem(1e-10).begin(None) is None
+        True
+        """
+
     def stop(self, current: Point, new: Point) -> str | None:
         """Why the branch ends at ``current`` instead of stepping on to ``new``, or None (the default: never).
 
@@ -529,6 +539,7 @@ def trace(problem: Problem, start: Point, t0: np.ndarray, span: tuple[float, flo
     """
     lo, hi = span
     current = dataclasses.replace(start, tangent=t0)
+    problem.begin(current)
     points = [current]
     d, travelled = t0, 0.0
     for _ in range(max_steps):

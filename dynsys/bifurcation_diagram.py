@@ -38,6 +38,7 @@ import numpy as np
 
 from ._io import atomic_write_text, finite_json, loads_json, restore_nonfinite
 from ._validate import check_count, check_real_array
+from .arclength import format_rows
 from .continuation import Bifurcation, Branch, continuation, switch_branch
 from .cycle_continuation import CycleBranch
 from .fixed_points import find_fixed_points
@@ -123,6 +124,10 @@ class BifurcationDiagram:
     def table(self, max_coordinates: int = 4) -> str:
         """The special points as a text table: kind, parameter, state, frequency, branch.
 
+        The special points of the cycle branches (if any) follow, their
+        branch named ``cycles k`` (:attr:`cycle_branches` [k]) and their state
+        the cycle's at phase 0.
+
         Examples
         --------
         >>> from dynsys import models
@@ -132,20 +137,20 @@ class BifurcationDiagram:
           flip  3  0.666667  ...
         """
         lo, hi = self.p_span
-        n = len(self.bifurcations)
+        points = [(b, str(self.branch_of(b))) for b in self.bifurcations]
+        points += [(b, f"cycles {k}") for k, branch in enumerate(self.cycle_branches) for b in branch.bifurcations]
+        n, m = len(points), len(self.cycle_branches)
         head = (f"{self.system.name}: {len(self.branches)} branch{'es' if len(self.branches) != 1 else ''} in "
-                f"{self.param}, {lo:.6g} <= {self.param} <= {hi:.6g}, {n} special point{'s' if n != 1 else ''}")
+                f"{self.param}, {lo:.6g} <= {self.param} <= {hi:.6g}, {n} special point{'s' if n != 1 else ''}"
+                + (f", {m} cycle branch{'es' if m != 1 else ''}" if m else ""))
         if not n:
             return head + "\n  (no special points)"
         names = ", ".join(self.system.state_names[:max_coordinates])
-        rows = [["kind", self.param, names, "frequency", "branch"]]
-        for b in self.bifurcations:
-            rows.append([b.kind, f"{b.p:.10g}", ", ".join(f"{v:.6g}" for v in b.x[:max_coordinates]),
-                         "" if b.frequency is None else f"{b.frequency:.8g}", str(self.branch_of(b))])
-        if all(r[3] == "" for r in rows[1:]):
-            rows = [r[:3] + r[4:] for r in rows]
-        widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
-        return "\n".join([head, *("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)])
+        rows = [["kind", self.param, names, "branch", "frequency"]]
+        for b, where in points:
+            rows.append([b.kind, f"{b.p:.10g}", ", ".join(f"{v:.6g}" for v in b.x[:max_coordinates]), where,
+                         "" if b.frequency is None else f"{b.frequency:.8g}"])
+        return "\n".join([head, *format_rows(rows)])
 
     # ---------------------------------------------------------- round trips
     def to_json(self) -> str:

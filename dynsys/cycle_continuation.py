@@ -147,8 +147,9 @@ class CycleBranch(SavedBranch):
         Why each end stopped, the end at ``s[0]`` first: ``"p_span"``,
         ``"closed"``, ``"max_steps"``, ``"dsmin"`` (as for
         :class:`~dynsys.continuation.Branch`), ``"hopf"`` (the branch
-        starts at, or came back to, a Hopf point) or ``"start"`` (that
-        direction was not traced).
+        starts at a Hopf point, or came back to one: its next step crossed
+        amplitude 0, so that it ends within one step of the Hopf point) or
+        ``"start"`` (that direction was not traced).
 
     Examples
     --------
@@ -344,6 +345,11 @@ class _CycleProblem(Problem):
         """The null vector of G_y: [[G_y], [cᵀ]] t = e_(N+1) with a fixed random c, p increasing."""
         t = self.bordered_solve(point, self.c, last_unit(len(point.y)), self.tangent_rtol)
         return increasing(t / np.linalg.norm(t))
+
+    def begin(self, start: Point) -> None:
+        """Back to the mesh of ``start`` (the other direction may have adapted it), and the first threshold."""
+        self.col = start.op
+        self.remesh_above = REMESH
 
     def stop(self, current: Point, new: Point) -> str | None:
         """``"hopf"`` where the step from ``current`` to ``new`` crossed a Hopf point (amplitude 0); ``"remesh"``

@@ -273,6 +273,17 @@ def test_van_der_pol_from_a_refined_orbit():
     assert branch.p[-1] == 4.0 and branch.period[-1] == pytest.approx(np.mean(np.diff(crossings)), rel=1e-9)
 
 
+def test_both_ways_from_a_refined_brusselator_cycle_down_to_its_hopf_point():
+    """The branch through the cycle at B = 3 ends at the Hopf point B = 2 one way (the mesh adapted on the
+    other way first must not leak into this one) and reaches the span's end the other way."""
+    system = brusselator(A=1.0, B=3.0)
+    branch = continuation(system, "B", periodic_orbit(system, [1.0, 3.5]), p_span=(1.0, 3.5))
+    assert branch.stop_reason == ("hopf", "p_span") and branch.p[-1] == 3.5
+    assert branch.p[0] - 2.0 < 0.05 and branch.amplitude[0] < 0.4 and branch.stable.all()  # within a step
+    k = int(np.argmin(np.abs(branch.s)))
+    assert branch.s[k] == 0.0 and branch.p[k] == pytest.approx(3.0, abs=1e-7)  # the start, remeshed at once
+
+
 # ------------------------------------------------------------ round trips
 def test_round_trips_are_exact(tmp_path):
     system = bautin(1.0)
@@ -331,4 +342,5 @@ def test_bifurcation_diagram_continues_the_cycles_of_its_hopf_points(tmp_path):
     assert cycles.period[0] == pytest.approx(TWO_PI, rel=1e-3)
     again = BifurcationDiagram.from_json(diagram.to_json(), system)
     np.testing.assert_array_equal(again.cycle_branches[0].x, cycles.x)
+    assert again.table() == diagram.table() and "1 cycle branch" in diagram.table()
     assert len(bifurcation_diagram(system, "B", (1.0, 2.5), n_starts=8).cycle_branches) == 0
