@@ -418,10 +418,10 @@ def test_continue_cycles_of_the_brusselator(capsys, tmp_path):
                          str(out_dir))
     assert code == 0, err
     assert special_rows(out) == [("hopf", pytest.approx(2.0, abs=1e-8))]
-    assert re.search(r"^C0: brusselator: cycle branch in B, 2\.0\d* <= B <= 3, ", out, flags=re.M)
+    assert re.search(r"^cycles 0: brusselator: cycle branch in B, 2\.0\d* <= B <= 3, ", out, flags=re.M)
     lines = (out_dir / "branches.csv").read_text().splitlines()
     assert lines[0] == "branch,kind,B,x,y,period,amplitude,index,stable,s"
-    cycles = np.array([[float(v) for v in line.split(",")[2:7]] for line in lines[1:] if line.startswith("C0,")])
+    cycles = np.array([[float(v) for v in line.split(",")[2:7]] for line in lines[1:] if line.startswith("cycles 0,")])
     B, period, amplitude = cycles[:, 0], cycles[:, 3], cycles[:, 4]
     near = np.argsort(B)[:2]
     assert np.all(np.abs(period[near] - 2 * np.pi) < 1e-2)
@@ -438,14 +438,14 @@ def test_continue_cycles_of_the_brusselator(capsys, tmp_path):
     assert np.allclose(np.sort(loaded.period), np.sort(period), rtol=1e-12)
     assert {"diagram.png", "period.png"} <= {p.name for p in out_dir.iterdir()}
     report = (out_dir / "report.html").read_text()
-    assert 'src="period.png"' in report and "<h2>Cycle branches</h2>" in report and "<td>C0</td>" in report
+    assert 'src="period.png"' in report and "<h2>Cycle branches</h2>" in report and "<td>cycles 0</td>" in report
     code, _, err = run(capsys, "continue", "logistic", "--param", "r", "--span=2.5:3.4", "--cycles")
     assert code == 2 and err.count("\n") == 1 and "--cycles" in err
     # the one branch through the fixed point (A, B/A) = (1, 1.5), and the cycles from its Hopf point
     code, out, err = run(capsys, "continue", str(model), "--param", "B", "--span=1.5:2.5", "--x0", "1,1.5", "--cycles")
     assert code == 0, err
     assert special_rows(out) == [("hopf", pytest.approx(2.0, abs=1e-8))]
-    assert re.search(r"^C0: brusselator: cycle branch in B, 2\.0\d* <= B <= 2\.5, ", out, flags=re.M)
+    assert re.search(r"^cycles 0: brusselator: cycle branch in B, 2\.0\d* <= B <= 2\.5, ", out, flags=re.M)
 
 
 def test_a_map_is_analysed_without_a_cycle_search(capsys, tmp_path):

@@ -15,7 +15,8 @@ point: branch, p, the state, index, stable, s), ``bifurcations.csv`` and
 ``report.html``.  With ``--cycles`` (flows), the branch of cycles born at
 each Hopf point is continued too (:func:`dynsys.continuation` from the
 Hopf point, within ``--span``): each is printed (``CycleBranch.table``),
-named C0, C1, ... in the order of its Hopf point, drawn in
+named "cycles 0", "cycles 1", ... in the order of its Hopf point (as
+:meth:`dynsys.BifurcationDiagram.table` names them), drawn in
 ``diagram.png`` (max and min over each cycle) and ``period.png`` (period
 against the parameter), stored in ``branches.json`` and as rows of kind
 "cycle" in ``branches.csv`` (the cycle's mean state, its period and
@@ -201,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
     print(diagram.table())
     for k, cycles in enumerate(diagram.cycle_branches):
-        print(f"C{k}: {cycles.table()}")
+        print(f"cycles {k}: {cycles.table()}")
     if args.cycles:
         missing = sum(b.kind == "hopf" for b in diagram.bifurcations) - len(diagram.cycle_branches)
         if missing:
@@ -230,7 +231,7 @@ def _hopf_cycles(system: System, param: str, special: list[Bifurcation], span: t
 def branch_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
     """One row per point of every branch: branch, the parameter, the state, index, stable, s.
 
-    With cycle branches, also one row per cycle (branch "C0", "C1", ...)
+    With cycle branches, also one row per cycle (branch "cycles 0", ...)
     and the columns kind ("point" or "cycle"), period and amplitude; a
     cycle's state columns hold its mean x̄ over one period, its index the
     number of non-trivial multipliers outside the unit circle.
@@ -252,7 +253,8 @@ def branch_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
         for p, x, i, stable, s in zip(branch.p, branch.x, branch.index, branch.stable, branch.s)
     ]
     rows += [
-        {"branch": f"C{k}", "kind": "cycle", diagram.param: float(p), **dict(zip(names, map(float, x.mean(axis=0)))),
+        {"branch": f"cycles {k}", "kind": "cycle", diagram.param: float(p),
+         **dict(zip(names, map(float, x.mean(axis=0)))),
          "period": float(T), "amplitude": float(a), "index": int(i), "stable": bool(stable), "s": float(s)}
         for k, cycles in enumerate(diagram.cycle_branches)
         for p, x, T, a, i, stable, s in zip(cycles.p, cycles.x, cycles.period, cycles.amplitude, cycles.index,
@@ -271,14 +273,14 @@ def cycle_branch_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
     >>> brusselator = System.from_strings({"x": "A - (B + 1)*x + x**2*y", "y": "B*x - x**2*y"}, {"A": 1.0, "B": 1.5})
     >>> row, = cycle_branch_rows(bifurcation_diagram(brusselator, "B", (1.5, 2.5), n_starts=8, cycles=True))
     >>> row["id"], row["from"], row["stopped"]
-    ('C0', 'H at B = 2', 'hopf / p_span')
+    ('cycles 0', 'H at B = 2', 'hopf / p_span')
     """
     hopf = [b for b in diagram.bifurcations if b.kind == "hopf"]
     rows = []
     for k, cycles in enumerate(diagram.cycle_branches):
         near = min(hopf, key=lambda b: min(abs(cycles.p[0] - b.p), abs(cycles.p[-1] - b.p)), default=None)
         rows.append({
-            "id": f"C{k}", "from": "" if near is None else f"H at {diagram.param} = {near.p:.10g}",
+            "id": f"cycles {k}", "from": "" if near is None else f"H at {diagram.param} = {near.p:.10g}",
             f"{diagram.param} range": f"{cycles.p.min():.6g} to {cycles.p.max():.6g}", "cycles": len(cycles),
             "period range": f"{cycles.period.min():.6g} to {cycles.period.max():.6g}",
             "largest amplitude": float(cycles.amplitude.max()),
@@ -313,7 +315,7 @@ def bifurcation_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
     return rows + [
         {"kind": b.kind, "label": BIFURCATION_LABELS[b.kind], diagram.param: b.p,
          **dict(zip(names, map(float, b.x))), "frequency": "" if b.frequency is None else b.frequency,
-         "branch": f"C{k}", "period": "" if b.period is None else b.period}
+         "branch": f"cycles {k}", "period": "" if b.period is None else b.period}
         for k, cycles in enumerate(diagram.cycle_branches) for b in cycles.bifurcations
     ]
 
@@ -363,7 +365,8 @@ def write_outputs(
     ]
     report = write_html_report(
         out / "report.html", title=f"dynsys continuation of {system.name} in {diagram.param}",
-        summary="\n".join([diagram.table(), *(f"C{k}: {c.table()}" for k, c in enumerate(diagram.cycle_branches))]),
+        summary="\n".join([diagram.table(),
+                             *(f"cycles {k}: {c.table()}" for k, c in enumerate(diagram.cycle_branches))]),
         figures={caption: name for name, (caption, _) in figures.items()}, table=rows, table_title="Special points",
         more_tables={"Cycle branches": cycle_branch_rows(diagram)} if diagram.cycle_branches else None,
         links={p.name: p.name for p in written if p.suffix != ".png"}, command=command, version=__version__,
