@@ -12,6 +12,11 @@ attractors as filled black discs, repellers as open circles, saddles as
 diamonds coloured by their index dim E^u, non-hyperbolic points as grey
 squares, slow points as purple triangles and unresolved branch ends as grey
 crosses; legends name only what is drawn, in the colours it is drawn in.
+Cycles are drawn the same way everywhere too: a flow's periodic orbits as
+closed curves, solid black when stable and dashed when not
+(:func:`cycle_style`), named by their id and period; cycle nodes of a graph
+as hexagons; branches of cycles (continued in a parameter) by the max and
+min over each cycle, with open circles, as AUTO-07p draws them.
 Colours come from the colour-blind-safe palette of Okabe & Ito (2008).
 
 The state-space view projects states on their principal components: with
@@ -49,9 +54,11 @@ from .basins import (
 )
 from .bifurcation_diagram import BifurcationDiagram
 from .continuation import Branch
+from .cycle_continuation import CycleBranch
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
 from .linearize import Linearization
 from .manifolds import stable_manifold, unstable_manifold
+from .periodic_orbits import PeriodicOrbit, find_periodic_orbits
 from .simulate import advance
 from .systems import System, check_bounds, check_system
 
@@ -74,11 +81,13 @@ QUIVER_POINTS = 25  # maps: arrows per side of the quiver grid
 COBWEB_STARTS = (0.2, 0.45)  # 1-D maps: cobweb orbits start at these fractions of the interval
 COBWEB_STEPS = 40  # ... and are iterated this many times
 LABEL_RINGS = (6.0, 11.0, 17.0, 24.0, 32.0, 42.0)  # graph labels: offsets (points) tried around an anchor
+PORTRAIT_CYCLE_STARTS = 32  # phase portraits: starts drawn in the box for the search for attracting cycles
+CYCLE_MARKS = 12  # cycle branches: about this many open circles mark each line of a cycle branch
 
 
 # ------------------------------------------------------------ shared styles
-KINDS = ("attractor", "saddle", "repeller", "non-hyperbolic", "slow", "unresolved")
-"""The point kinds of :func:`dynsys.fixed_points.point_kind` and graph nodes, in legend order."""
+KINDS = ("attractor", "saddle", "repeller", "non-hyperbolic", "slow", "unresolved", "cycle")
+"""The point kinds of :func:`dynsys.fixed_points.point_kind` and graph nodes (with the cycle nodes), in legend order."""
 
 
 def point_style(kind: str, index: int = 0) -> dict[str, Any]:
@@ -88,14 +97,16 @@ def point_style(kind: str, index: int = 0) -> dict[str, Any]:
     the textbooks: attractors are black discs, repellers open circles,
     saddles diamonds coloured by their index, non-hyperbolic points grey
     squares, slow points purple triangles and unresolved branch ends grey
-    crosses.
+    crosses.  A cycle node of a transition graph is a black hexagon,
+    filled when the cycle is stable (index 0), open otherwise.
 
     Parameters
     ----------
-    kind : {"attractor", "saddle", "repeller", "non-hyperbolic", "slow", "unresolved"}
+    kind : {"attractor", "saddle", "repeller", "non-hyperbolic", "slow", "unresolved", "cycle"}
         ``"nonhyperbolic"`` is accepted for ``"non-hyperbolic"``.
     index : int
-        dim E^u, used for saddles.
+        dim E^u of a saddle; a cycle's number of multipliers outside the
+        unit circle.
 
     Returns
     -------
@@ -111,6 +122,8 @@ def point_style(kind: str, index: int = 0) -> dict[str, Any]:
     'index-2 saddle'
     >>> point_style("repeller")["facecolors"]
     'white'
+    >>> point_style("cycle")["marker"], point_style("cycle")["label"], point_style("cycle", 1)["label"]
+    ('h', 'stable cycle', 'unstable cycle')
     """
     kind = "non-hyperbolic" if kind == "nonhyperbolic" else kind
     saddle_color = INDEX_COLORS[(max(index, 1) - 1) % len(INDEX_COLORS)]
@@ -121,12 +134,63 @@ def point_style(kind: str, index: int = 0) -> dict[str, Any]:
         "non-hyperbolic": ("s", GREY, GREY, "white", 40, "non-hyperbolic"),
         "slow": ("v", PURPLE, PURPLE, BLACK, 45, "slow point"),
         "unresolved": ("X", GREY, GREY, "white", 45, "unresolved end"),
+        "cycle": ("h", BLACK, "white", BLACK, 70, "unstable cycle") if index > 0 else
+        ("h", BLACK, BLACK, "white", 70, "stable cycle"),
     }
     if kind not in styles:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     marker, color, face, edge, size, label = styles[kind]
     return dict(marker=marker, color=color, facecolors=face, edgecolors=edge, s=size, alpha=1.0,
-                linewidths=1.2 if kind == "repeller" else 0.6, zorder=5, label=label)
+                linewidths=1.2 if face == "white" else 0.6, zorder=5, label=label)
+
+
+def cycle_style(stable: bool, label: str = "") -> dict[str, Any]:
+    """Line keyword arguments (for ``Axes.plot``) of a cycle: solid black when stable, dashed black otherwise.
+
+    Examples
+    --------
+    >>> cycle_style(True)["ls"], cycle_style(False, "C1: repelling cycle, T = 6.283")["ls"]
+    ('-', '--')
+    """
+    return dict(color=BLACK, ls="-" if stable else "--", lw=1.6 if stable else 1.3, zorder=4, label=label)
+
+
+def cycle_label(name: str, stability: str, period: float) -> str:
+    """The legend text of a cycle: its id, its class (:attr:`dynsys.periodic_orbits.PeriodicOrbit.label`), its period.
+
+    Examples
+    --------
+    >>> cycle_label("C0", "stable cycle", 6.6632868593)
+    'C0: stable cycle, T = 6.663'
+    """
+    return f"{name}: {stability}, T = {period:.4g}"
+
+
+_Curve = tuple[np.ndarray, bool, str]
+"""A cycle to draw: its states (m, n) over one period, whether it is stable, its legend text."""
+
+
+def _orbit_curves(orbits: Sequence[PeriodicOrbit], names: Sequence[str]) -> list[_Curve]:
+    return [(o.x, o.stable, cycle_label(name, o.label, o.period)) for o, name in zip(orbits, names)]
+
+
+def _draw_cycles(ax: Axes, curves: Sequence[_Curve], project: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Each cycle as a closed curve through its states, projected, in :func:`cycle_style`, one legend entry each."""
+    for x, stable, label in curves:
+        ax.plot(*project(np.vstack([x, x[:1]])).T, **cycle_style(stable, label))
+
+
+def _check_cycles(cycles: Any, n: int) -> tuple[PeriodicOrbit, ...]:
+    """``cycles`` as a tuple of PeriodicOrbits of R^n (TypeError or ValueError naming ``cycles``)."""
+    if isinstance(cycles, PeriodicOrbit) or not isinstance(cycles, Iterable) or isinstance(cycles, (str, bytes)):
+        raise TypeError(f"cycles must be a sequence of PeriodicOrbit, got {type(cycles).__name__}")
+    cycles = tuple(cycles)
+    for j, c in enumerate(cycles):
+        if not isinstance(c, PeriodicOrbit):
+            raise TypeError(f"cycles[{j}] must be a PeriodicOrbit, got {type(c).__name__}")
+        if c.x.shape[1] != n:
+            raise ValueError(f"cycles[{j}] must be a cycle in R^{n} like the states, got one in R^{c.x.shape[1]}")
+    return cycles
 
 
 def _scatter_kwargs(kind: str, index: int = 0) -> dict[str, Any]:
@@ -140,7 +204,9 @@ def _node_kind(data: dict[str, Any]) -> str:
 
 
 def _group(kind: str, index: int) -> tuple[str, int]:
-    """The legend group of a point: (kind, index) for a saddle, (kind, 0) otherwise."""
+    """The legend group of a point: (kind, index) for a saddle, (kind, 1) for an unstable cycle, (kind, 0) otherwise."""
+    if kind == "cycle":
+        return "cycle", int(int(index) > 0)
     return str(kind), int(index) if kind == "saddle" else 0
 
 
@@ -302,8 +368,9 @@ def plot_state_space(
     ax: Axes | None = None,
     dims: int | None = None,
     times: Any = None,
+    cycles: Sequence[PeriodicOrbit] | None = None,
 ) -> Figure:
-    """Trajectories, fixed points and transition branches in the top principal components.
+    """Trajectories, fixed points, cycles and transition branches in the top principal components.
 
     The states are projected on their top ``dims`` principal components
     (:func:`principal_components`); when the system has n <= ``dims``
@@ -314,7 +381,11 @@ def plot_state_space(
     projection), and the branches of ``graph``: the paths they took when
     it was built with ``keep_paths=True``, else straight dotted lines from
     each saddle to where its branch ended, coloured like their saddle
-    (grey when unresolved), one legend entry per colour drawn.
+    (grey when unresolved), one legend entry per colour drawn.  Cycles
+    (``cycles``, else the cycle nodes of ``graph``, whose ``orbit`` holds
+    their states) are closed curves projected like the trajectories, in
+    :func:`cycle_style` (stable solid, unstable dashed; the legend names
+    each by its id "C0", "C1", ... and gives its period).
 
     A one-state system (n = 1) is drawn as x against time (or step): the
     trajectories, and each fixed point as a dotted horizontal line x = x*
@@ -339,6 +410,9 @@ def plot_state_space(
         Default 2 when n <= 2, else 3.
     times : array_like of shape (T,), optional
         The times of the T states, for n = 1 (default: the step numbers).
+    cycles : sequence of PeriodicOrbit, optional
+        Cycles in R^n to draw, named "C0", "C1", ... in their order (a
+        flow's cycles need n >= 2).
 
     Returns
     -------
@@ -346,7 +420,13 @@ def plot_state_space(
 
     Examples
     --------
-    >>> from dynsys import find_fixed_points, models
+    >>> from dynsys import find_fixed_points, find_periodic_orbits, models
+    >>> from dynsys.simulate import advance
+    >>> vdp = models.van_der_pol()
+    >>> states = advance(vdp, [[0.1, 0.0], [3.0, 3.0]], 20.0, n_points=200).X
+    >>> fig = plot_state_space(states, find_fixed_points(vdp, seed=0), cycles=find_periodic_orbits(vdp), system=vdp)
+    >>> [line.get_label() for line in fig.axes[0].lines if line.get_label().startswith("C")]
+    ['C0: stable cycle, T = 6.663']
     >>> from dynsys.simulate import simulate
     >>> system = models.logistic()
     >>> states = simulate(system, [[0.1], [0.5]], steps=30).X
@@ -369,7 +449,14 @@ def plot_state_space(
         fixed_points.state_names if fixed_points is not None else tuple(f"x{i + 1}" for i in range(n))
     )
     title = system.name if system is not None else (fixed_points.system_name if fixed_points is not None else "")
+    if cycles is not None:
+        given = _check_cycles(cycles, n)
+        curves = _orbit_curves(given, [f"C{j}" for j in range(len(given))])
+    else:
+        curves = _graph_curves(graph)
     if n == 1:
+        if curves:
+            raise ValueError("cycles: a one-state system has no cycles to draw")
         return _plot_time_series(X, points, names[0], title, n_trajectories, ax, times)
     if n <= dims:
         dims, mean, P = n, np.zeros(n), np.eye(n)
@@ -395,6 +482,7 @@ def plot_state_space(
     extent = extent if extent > 0 else 1.0
     if graph is not None:
         _draw_branches(ax, graph, project)
+    _draw_cycles(ax, curves, project)
     if points is not None:
         x, kinds, index, Eus = points
         s = UNSTABLE_SEGMENT * extent / max(float(np.max(np.linalg.norm(P, axis=1))), 1e-300)
@@ -410,7 +498,8 @@ def plot_state_space(
     if dims == 3:
         ax.set_zlabel(labels[2])
     where = "state space" if n <= 3 else f"top {dims} principal components"
-    ax.set_title(f"{title}: trajectories and fixed points, {where}".lstrip(": "))
+    what = "trajectories, fixed points and cycles" if curves else "trajectories and fixed points"
+    ax.set_title(f"{title}: {what}, {where}".lstrip(": "))
     ax.legend(loc="upper left", fontsize="small", framealpha=0.8)
     return fig
 
@@ -453,11 +542,21 @@ def _points_of(
                 [lin.Eu for lin in fixed_points.linearizations])
     if graph is None or len(graph) == 0:
         return None
-    data = [d for _, d in graph.nodes(data=True)]
+    data = [d for _, d in graph.nodes(data=True) if d.get("type") != "cycle"]
+    if not data:
+        return None
     x = np.array([d["x"] for d in data], dtype=float)
     if x.shape[1] != n:
         raise ValueError(f"graph nodes must be points of R^{n} like the states, got {x.shape}")
     return x, [_node_kind(d) for d in data], np.array([d.get("index", 0) for d in data]), [None] * len(data)
+
+
+def _graph_curves(graph: nx.Graph | None) -> list[_Curve]:
+    """The cycle nodes of a transition graph as curves to draw (their ``orbit``, ``stable``, id and period)."""
+    if graph is None:
+        return []
+    return [(np.asarray(d["orbit"], dtype=float), bool(d["stable"]), cycle_label(str(v), d["stability"], d["period"]))
+            for v, d in graph.nodes(data=True) if d.get("type") == "cycle"]
 
 
 def _draw_branches(ax: Axes, graph: nx.MultiDiGraph, project: Any) -> None:
@@ -496,7 +595,7 @@ def phase_portrait(
     manifolds: bool = True,
     basins: bool = False,
     density: float = 1.2,
-    cycles: bool = True,
+    cycles: bool | Sequence[PeriodicOrbit] = True,
 ) -> Figure:
     """The phase portrait of a 2-D flow or map, or the graph of a 1-D one.
 
@@ -519,13 +618,19 @@ def phase_portrait(
     times.  W^s of a map needs the inverse map, which a :class:`System` does
     not provide, and is not drawn.
 
-    Where the motion goes (``cycles=True``): the tails of the orbits from
-    a grid in the box that reach no fixed point
-    (:func:`dynsys.basins.orbits_reaching_no_fixed_point`).  For a flow,
-    bounded and away from the fixed points, by the Poincare-Bendixson
-    theorem they wind onto a limit cycle (labelled so); for a map their
-    last iterates are drawn as dots (a cycle or a strange attractor, not
-    told apart).
+    Cycles of a flow (``cycles=True``): the attracting cycles that
+    :func:`dynsys.find_periodic_orbits` finds from ``PORTRAIT_CYCLE_STARTS``
+    starts drawn in the box (seed 0); or the cycles given as a sequence of
+    PeriodicOrbits (``cycles=[...]``), unstable ones included (from
+    :func:`dynsys.periodic_orbit` or the ``guesses`` of
+    :func:`dynsys.find_periodic_orbits`).
+    Each is drawn as a closed curve, solid black when stable, dashed when
+    unstable (:func:`cycle_style`), named in the legend "C0", "C1", ...
+    (in the order found or given) with its class and period.  For a map
+    (``cycles=True``) the last iterates of the orbits from a grid in the
+    box that reach no fixed point
+    (:func:`dynsys.basins.orbits_reaching_no_fixed_point`) are drawn as
+    dots (a cycle or a strange attractor, not told apart).
 
     Basins (``basins=True``): every grid point is followed (the whole grid
     as one batch, :func:`dynsys.basins.basins_of_attraction`) and coloured
@@ -556,7 +661,9 @@ def phase_portrait(
     ax : Axes, optional
     resolution : int >= 10
         Grid points per side (stream lines, nullclines, basins).
-    nullclines, manifolds, basins, cycles : bool
+    nullclines, manifolds, basins : bool
+    cycles : bool or sequence of PeriodicOrbit
+        Find and draw the cycles (True), draw these ones, or none (False).
     density : float > 0
         Stream line density (``Axes.streamplot``).
 
@@ -575,6 +682,8 @@ def phase_portrait(
     >>> fig = phase_portrait(models.van_der_pol(), resolution=30)
     >>> fig.axes[0].get_title()
     'van_der_pol: phase portrait'
+    >>> [line.get_label() for line in fig.axes[0].lines if line.get_label().startswith("C")]
+    ['C0: stable cycle, T = 6.663']
     >>> fig = phase_portrait(models.logistic())
     >>> fig.axes[0].get_title()
     'logistic: cobweb diagram'
@@ -614,8 +723,13 @@ def phase_portrait(
             if np.nanmin(Fi) < 0 < np.nanmax(Fi):
                 ax.contour(U, V, Fi, levels=[0.0], colors=[color], linewidths=1.3, zorder=2)
                 ax.plot([], [], color=color, lw=1.3, label=label)
-    if cycles:
-        _draw_cycles(ax, system, fixed_points, box)
+    if system.kind == "flow" and cycles is not False:
+        orbits = _portrait_cycles(system, fixed_points, box) if cycles is True else _check_cycles(cycles, 2)
+        _draw_cycles(ax, _orbit_curves(orbits, [f"C{j}" for j in range(len(orbits))]), np.asarray)
+    elif cycles is True:
+        _draw_map_tails(ax, system, fixed_points, box)
+    elif cycles is not False and _check_cycles(cycles, 2):
+        raise ValueError(f"cycles: {system.name} is a map; only a flow's cycles (PeriodicOrbits) can be given")
     if manifolds:
         _draw_manifolds(ax, system, fixed_points, box)
     _scatter_points(ax, fixed_points.x, fixed_points.kinds, fixed_points.index)
@@ -675,20 +789,20 @@ def _portrait_bounds(system: System, bounds: Any, fixed_points: FixedPointSet | 
     return np.column_stack([lo - pad, hi + pad])
 
 
-def _draw_cycles(ax: Axes, system: System, points: FixedPointSet, box: np.ndarray) -> None:
-    """The tails of trajectories that reach no fixed point (see :func:`phase_portrait`)."""
+def _portrait_cycles(system: System, points: FixedPointSet, box: np.ndarray) -> tuple[PeriodicOrbit, ...]:
+    """The attracting cycles of a planar flow reached from starts in the box (see :func:`phase_portrait`)."""
+    starts = np.random.default_rng(0).uniform(box[:, 0], box[:, 1], (PORTRAIT_CYCLE_STARTS, 2))
+    return find_periodic_orbits(system, starts=starts, fixed_points=points)
+
+
+def _draw_map_tails(ax: Axes, system: System, points: FixedPointSet, box: np.ndarray) -> None:
+    """The last iterates of the orbits of a map that reach no fixed point (see :func:`phase_portrait`)."""
     tails = orbits_reaching_no_fixed_point(system, points, box)
     if not len(tails):
         return
     for path in tails:
-        if system.kind == "flow":
-            ax.plot(*path.T, color=BLACK, lw=1.3, zorder=3)
-        else:
-            ax.plot(*path.T, ".", color=BLACK, ms=1.0, zorder=4)  # over W^u, which carries them
-    if system.kind == "flow":
-        ax.plot([], [], color=BLACK, lw=1.3, label="trajectories that reach no fixed point (limit cycle)")
-    else:
-        ax.plot([], [], ".", color=BLACK, ms=4, label=f"orbits that reach no fixed point (last {tails.shape[1]} steps)")
+        ax.plot(*path.T, ".", color=BLACK, ms=1.0, zorder=4)  # over W^u, which carries them
+    ax.plot([], [], ".", color=BLACK, ms=4, label=f"orbits that reach no fixed point (last {tails.shape[1]} steps)")
 
 
 def _draw_manifolds(ax: Axes, system: System, points: FixedPointSet, box: np.ndarray) -> None:
@@ -890,8 +1004,10 @@ def draw_graph(
     ``x`` attribute, the nodes' states projected on their own top 2
     principal components (their own coordinates for n <= 2); else a
     spring layout with seed 0.  Nodes are drawn by kind
-    (:func:`point_style`) and named by their ``label`` attribute (their id
-    when they have none); edges as arrows for a directed graph (resolved
+    (:func:`point_style`; a cycle node, kind ``"cycle"``, as a hexagon at
+    its state ``x`` on the cycle) and named by their ``label`` attribute
+    (their id when they have none; a cycle's with its period, "C0 (T =
+    6.663)"); edges as arrows for a directed graph (resolved
     solid, unresolved dashed grey, via-edges dotted), parallel edges as
     arcs.  Labels are placed, for the view drawn, where they overlap no
     other label and no node (the nearest free spot around their anchor).
@@ -981,11 +1097,17 @@ def draw_graph(
         ax.annotate("", to_data(head), xytext=to_data(tail), zorder=2, annotation_clip=False,
                     arrowprops=dict(arrowstyle="-|>", color=color, lw=1.1, mutation_scale=10)).set_in_layout(False)
     markers = np.array([to_data(p) for p in XY]).reshape(-1, 2)
-    texts = [(markers[i], str(d.get("label", v)), True) for i, (v, d) in enumerate(zip(nodes, data))]
+    texts = [(markers[i], _node_text(v, d), True) for i, (v, d) in enumerate(zip(nodes, data))]
     if edge_labels:
         texts += [(anchor(), str(d["saddle"]), False) for anchor, d in anchors if "saddle" in d]
     _place_labels(ax, renderer, markers, texts)
     return fig
+
+
+def _node_text(v: Any, data: dict[str, Any]) -> str:
+    """A node's label in a graph picture: its ``label`` (else its id), and a cycle's period."""
+    text = str(data.get("label", v))
+    return f"{text} (T = {data['period']:.4g})" if data.get("type") == "cycle" and "period" in data else text
 
 
 def _draw_edges(
@@ -1162,11 +1284,14 @@ def _graph_positions(
 
 
 # ------------------------------------------------------ bifurcation diagrams
-BIFURCATION_LABELS = {"fold": "LP", "hopf": "H", "branch_point": "BP", "flip": "PD", "neimark_sacker": "NS"}
-"""The short labels of special points, as AUTO-07p and BifurcationKit.jl write them."""
-BIFURCATION_MARKERS = {"fold": "s", "hopf": "o", "branch_point": "^", "flip": "D", "neimark_sacker": "p"}
+BIFURCATION_LABELS = {"fold": "LP", "hopf": "H", "branch_point": "BP", "flip": "PD", "neimark_sacker": "NS",
+                      "fold_cycle": "LPC", "period_doubling": "PD"}
+"""The short labels of special points, as AUTO-07p and BifurcationKit.jl write them (of cycles: LPC, PD, NS)."""
+BIFURCATION_MARKERS = {"fold": "s", "hopf": "o", "branch_point": "^", "flip": "D", "neimark_sacker": "p",
+                       "fold_cycle": "P", "period_doubling": "D"}
 BIFURCATION_NAMES = {"fold": "fold", "hopf": "Hopf", "branch_point": "branch point", "flip": "flip (period doubling)",
-                     "neimark_sacker": "Neimark-Sacker"}
+                     "neimark_sacker": "Neimark-Sacker", "fold_cycle": "fold of cycles",
+                     "period_doubling": "period doubling"}
 
 
 def _branch_readout(y: Any, system: System) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
@@ -1239,6 +1364,149 @@ def _branches_and_points(diagram: Any) -> tuple[Sequence[Branch], Sequence[Any]]
     return branches, bifurcations
 
 
+def _diagram_parts(diagram: Any) -> tuple[Sequence[Branch], Sequence[Any], Sequence[CycleBranch], System, str]:
+    """Point branches, their special points, cycle branches, the system and the parameter of a
+    BifurcationDiagram, a Branch or a CycleBranch (TypeError, or ValueError when there is nothing to draw)."""
+    if isinstance(diagram, CycleBranch):
+        return (), (), (diagram,), diagram.system, diagram.param
+    if not isinstance(diagram, (Branch, BifurcationDiagram)):
+        raise TypeError(f"diagram must be a BifurcationDiagram, a Branch or a CycleBranch, got {type(diagram).__name__}")
+    cycles = diagram.cycle_branches if isinstance(diagram, BifurcationDiagram) else ()
+    if isinstance(diagram, BifurcationDiagram) and not diagram.branches and cycles:
+        return (), diagram.bifurcations, cycles, diagram.system, diagram.param
+    branches, bifurcations = _branches_and_points(diagram)
+    return branches, bifurcations, cycles, branches[0].system, branches[0].param
+
+
+def _run_style(stable: bool, index: int) -> tuple[str, str, str]:
+    """Colour, line style and legend text of a run of one stability and index (points or cycles)."""
+    if stable:
+        return BLACK, "-", "stable"
+    if index > 0:
+        return point_style("saddle", index)["color"], "--", f"unstable, index {index}"
+    return GREY, "--", "non-hyperbolic"
+
+
+def _cycle_extent(cycles: CycleBranch, readout: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The max and the min (each (m,)) of the readout over each cycle of a branch."""
+    m, M, n = cycles.x.shape
+    values = readout(cycles.x.reshape(m * M, n)).reshape(m, M)
+    return values.max(axis=1), values.min(axis=1)
+
+
+def _draw_cycle_runs(ax: Axes, cycles: CycleBranch, curves: Sequence[np.ndarray], legend: dict[str, dict[str, Any]]
+                     ) -> None:
+    """Each curve (m,) of a cycle branch against its parameter, run by run of one stability and index, with open
+    circles (about ``CYCLE_MARKS`` per curve).  Runs meet where they change: at the special point located
+    between them (its parameter, the curve interpolated in s there), else at the first cycle of the next run."""
+    every = max(1, len(cycles) // CYCLE_MARKS)
+    for a, b in stability_runs(cycles):
+        color, style, text = _run_style(bool(cycles.stable[a]), int(cycles.index[a]))
+        marks = dict(marker="o", ms=3.5, mfc="white", mec=color, markevery=every)
+        for y in curves:
+            before = _cycle_joint(cycles, y, a) if a > 0 else None
+            after = _cycle_joint(cycles, y, b) if b < len(cycles) else None
+            if after is None and b < len(cycles):
+                after = (cycles.p[b], y[b])
+            P = [*([before[0]] if before else []), *cycles.p[a:b], *([after[0]] if after else [])]
+            Y = [*([before[1]] if before else []), *y[a:b], *([after[1]] if after else [])]
+            ax.plot(P, Y, style, color=color, lw=1.3, **marks)
+        legend.setdefault(f"cycles, {text}", dict(color=color, ls=style, lw=1.3, **marks))
+
+
+def _cycle_joint(cycles: CycleBranch, y: np.ndarray, k: int) -> tuple[float, float] | None:
+    """The special point between cycles k − 1 and k of a branch, as (p, y interpolated in s), or None."""
+    for b in cycles.bifurcations:
+        if cycles.s[k - 1] <= b.s <= cycles.s[k]:
+            return float(b.p), float(np.interp(b.s, cycles.s, y))
+    return None
+
+
+def _cycle_special_points(cycles: Sequence[CycleBranch], values: Callable[[CycleBranch], Sequence[np.ndarray]]
+                          ) -> dict[str, list[tuple[float, float]]]:
+    """The cycle bifurcations of the branches by kind, as (p, y) with y interpolated in s on each of the curves
+    that ``values`` gives for the branch."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    for branch in cycles:
+        curves = values(branch)
+        for b in branch.bifurcations:
+            found.setdefault(b.kind, []).extend((b.p, float(np.interp(b.s, branch.s, y))) for y in curves)
+    return found
+
+
+def _mark_points(ax: Axes, kind: str, where: Sequence[tuple[float, float]], annotate: Sequence[bool]) -> None:
+    """Mark special points of one kind (one legend entry) and write their label where ``annotate`` says."""
+    if not where:
+        return
+    P, Y = np.array(where, dtype=float).T
+    ax.scatter(P, Y, marker=BIFURCATION_MARKERS[kind], s=40, facecolors=VERMILLION, edgecolors=BLACK,
+               linewidths=0.6, zorder=5, label=f"{BIFURCATION_LABELS[kind]}: {BIFURCATION_NAMES[kind]}")
+    for p, v, write in zip(P, Y, annotate):
+        if write:
+            ax.annotate(BIFURCATION_LABELS[kind], (p, v), xytext=(5, 5), textcoords="offset points", fontsize=9)
+
+
+def plot_cycle_period(diagram: BifurcationDiagram | CycleBranch, *, ax: Axes | None = None) -> Figure:
+    """Draw the period of the cycles along cycle branches against their parameter.
+
+    A panel of its own (not a second axis of :func:`plot_bifurcation_diagram`,
+    whose y is a state): the period T of each cycle of each
+    :class:`~dynsys.cycle_continuation.CycleBranch` (of a diagram made
+    with ``cycles=True``, or one branch), stable runs solid black, unstable
+    ones dashed in the colour of their index, with open circles as in
+    :func:`plot_bifurcation_diagram`; the cycle bifurcations at their
+    periods, labelled LPC (fold of cycles), PD (period doubling), NS
+    (Neimark–Sacker); and, for a diagram, its Hopf points at the period
+    2π/ω that the cycles born there tend to (ω the frequency of the
+    crossing pair), labelled H.
+
+    Parameters
+    ----------
+    diagram : BifurcationDiagram or CycleBranch
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    ValueError
+        When there is no cycle branch to draw.
+
+    Examples
+    --------
+    The Hopf normal form's cycles all have the period 2π:
+
+    >>> from dynsys import System, continuation
+    >>> hopf = System.from_strings({"x": "mu*x - y - x*(x**2 + y**2)", "y": "x + mu*y - y*(x**2 + y**2)"},
+    ...                            {"mu": -0.1})
+    >>> point = continuation(hopf, "mu", [0.0, 0.0], p_span=(-0.1, 0.5)).bifurcations[0]
+    >>> fig = plot_cycle_period(continuation(hopf, "mu", point, p_span=(-0.1, 0.5), ntst=20))
+    >>> ax = fig.axes[0]
+    >>> ax.get_ylabel(), bool(np.allclose(ax.lines[0].get_ydata(), 2 * np.pi))
+    ('period T', True)
+    """
+    _, bifurcations, cycles, system, param = _diagram_parts(diagram)
+    if not cycles:
+        raise ValueError("diagram has no cycle branches to draw (bifurcation_diagram(..., cycles=True) has them)")
+    fig, ax = _new_axes(ax, (6.4, 4.4))
+    legend: dict[str, dict[str, Any]] = {}
+    for branch in cycles:
+        _draw_cycle_runs(ax, branch, [branch.period], legend)
+    hopf = [(b.p, 2 * np.pi / b.frequency) for b in bifurcations if b.kind == "hopf" and b.frequency]
+    _mark_points(ax, "hopf", hopf, [True] * len(hopf))
+    for kind, where in _cycle_special_points(cycles, lambda branch: [branch.period]).items():
+        _mark_points(ax, kind, where, [True] * len(where))
+    for text, style in sorted(legend.items(), key=lambda item: ("stable" not in item[0].split(", ")[1], item[0])):
+        ax.plot([], [], label=text, **style)
+    ax.set_xlabel(param)
+    ax.set_ylabel("period T")
+    ax.set_title(f"{system.name}: period of the cycles against {param}")
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
 def plot_mode_frequency(diagram: BifurcationDiagram | Branch, *, ax: Axes | None = None) -> Figure:
     """Draw the frequency of the leading oscillatory mode along branches against their parameter.
 
@@ -1286,8 +1554,10 @@ def plot_mode_frequency(diagram: BifurcationDiagram | Branch, *, ax: Axes | None
     return fig
 
 
-def plot_bifurcation_diagram(diagram: BifurcationDiagram | Branch, y: Any = None, *, ax: Axes | None = None) -> Figure:
-    """Draw branches of fixed points against their parameter, with their special points.
+def plot_bifurcation_diagram(
+    diagram: BifurcationDiagram | Branch | CycleBranch, y: Any = None, *, ax: Axes | None = None
+) -> Figure:
+    """Draw branches of fixed points and of cycles against their parameter, with their special points.
 
     Stable parts of a branch are solid black lines, unstable ones dashed, in
     the colour of :func:`point_style` for their index (a saddle of index k;
@@ -1295,11 +1565,21 @@ def plot_bifurcation_diagram(diagram: BifurcationDiagram | Branch, y: Any = None
     stability and index is one line, joined to the next at the point where
     it changes.  Special points are marked and labelled as AUTO-07p and
     BifurcationKit.jl label them: fold "LP", Hopf "H", branch point "BP",
-    flip "PD", Neimark-Sacker "NS".  The legend names what is drawn.
+    flip "PD", Neimark-Sacker "NS".  Cycle branches (a diagram's
+    :attr:`~dynsys.BifurcationDiagram.cycle_branches`, or a
+    :class:`~dynsys.cycle_continuation.CycleBranch`) are drawn as AUTO draws
+    them, by the max and the min of y over each cycle (two lines that meet
+    at the Hopf point the branch is born at), in the same colours and line
+    styles by stability and index (the index of a cycle: its non-trivial
+    multipliers outside the unit circle), with open circles; their special
+    points are marked on both lines and labelled once: "LPC" (fold of
+    cycles), "PD" (period doubling), "NS" (Neimark-Sacker).  The legend
+    names what is drawn.  :func:`plot_cycle_period` draws the cycles'
+    periods.
 
     Parameters
     ----------
-    diagram : BifurcationDiagram or Branch
+    diagram : BifurcationDiagram, Branch or CycleBranch
     y : int, str or callable, optional
         What to plot against the parameter: a state's index or name (default
         the first state), ``"norm"`` (|x|), or a function of the states
@@ -1318,39 +1598,40 @@ def plot_bifurcation_diagram(diagram: BifurcationDiagram | Branch, y: Any = None
     >>> ax = fig.axes[0]
     >>> ax.get_xlabel(), ax.get_ylabel(), [t.get_text() for t in ax.texts]
     ('mu', 'x', ['BP'])
+
+    The Brusselator's cycles, born at its Hopf point B = 1 + A²:
+
+    >>> brusselator = System.from_strings({"x": "A - (B + 1)*x + x**2*y", "y": "B*x - x**2*y"}, {"A": 1.0, "B": 1.5})
+    >>> fig = plot_bifurcation_diagram(bifurcation_diagram(brusselator, "B", (1.5, 2.5), n_starts=8, cycles=True))
+    >>> sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    ['H: Hopf', 'cycles, stable', 'stable', 'unstable, index 2']
     """
-    branches, bifurcations = _branches_and_points(diagram)
-    system, param = branches[0].system, branches[0].param
+    branches, bifurcations, cycles, system, param = _diagram_parts(diagram)
     readout, ylabel = _branch_readout(y, system)
     fig, ax = _new_axes(ax, (6.4, 4.4))
     legend: dict[str, dict[str, Any]] = {}
     for branch in branches:
         P, values = _joined_at_special_points(branch, readout)
         for a, b in stability_runs(branch):
-            stable, index = bool(branch.stable[a]), int(branch.index[a])
-            if stable:
-                color, style, label = BLACK, "-", "stable"
-            elif index > 0:
-                color, style, label = point_style("saddle", index)["color"], "--", f"unstable, index {index}"
-            else:
-                color, style, label = GREY, "--", "non-hyperbolic"
+            color, style, label = _run_style(bool(branch.stable[a]), int(branch.index[a]))
             run = slice(max(2 * a - 1, 0), 2 * b)
             ax.plot(P[run], values[run], style, color=color, lw=1.6)
             legend.setdefault(label, dict(color=color, ls=style, lw=1.6))
+    for branch in cycles:
+        _draw_cycle_runs(ax, branch, _cycle_extent(branch, readout), legend)
     for kind in BIFURCATION_LABELS:
         points = [b for b in bifurcations if b.kind == kind]
-        if not points:
-            continue
-        P = np.array([b.p for b in points])
-        Y = readout(np.array([b.x for b in points]))
-        ax.scatter(P, Y, marker=BIFURCATION_MARKERS[kind], s=40, facecolors=VERMILLION, edgecolors=BLACK,
-                   linewidths=0.6, zorder=5, label=f"{BIFURCATION_LABELS[kind]}: {BIFURCATION_NAMES[kind]}")
-        for p, v in zip(P, Y):
-            ax.annotate(BIFURCATION_LABELS[kind], (p, v), xytext=(5, 5), textcoords="offset points", fontsize=9)
-    for label, style in sorted(legend.items(), key=lambda item: (item[0] != "stable", item[0])):
+        if points:
+            where = list(zip([b.p for b in points], readout(np.array([b.x for b in points])).tolist()))
+            _mark_points(ax, kind, where, [True] * len(where))
+    for kind, where in _cycle_special_points(cycles, lambda branch: _cycle_extent(branch, readout)).items():
+        _mark_points(ax, kind, where, [j % 2 == 0 for j in range(len(where))])  # (max, min) pairs: one label each
+    for label, style in sorted(legend.items(), key=lambda item: (item[0].startswith("cycles"),
+                                                                 "stable" not in item[0].split(", ")[-1], item[0])):
         ax.plot([], [], label=label, **style)
     ax.set_xlabel(param)
-    ax.set_ylabel(ylabel)
-    ax.set_title(f"{system.name}: fixed points against {param}")
+    ax.set_ylabel(ylabel + ("  (cycles: max and min over each cycle)" if cycles else ""))
+    what = ("fixed points and cycles" if branches else "cycles") if cycles else "fixed points"
+    ax.set_title(f"{system.name}: {what} against {param}")
     ax.legend(fontsize=8, loc="best")
     return fig

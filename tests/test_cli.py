@@ -1,4 +1,5 @@
 """The command line: ``dynsys analyze`` on built-in models and TOML files."""
+import csv
 import json
 import re
 from pathlib import Path
@@ -334,3 +335,142 @@ def test_continue_a_network_with_a_readout_draws_it(capsys, tmp_path):
     assert code == 0, err
     assert (out / "readout.png").is_file() and not (out / "frequency.png").exists()
     assert 'src="readout.png"' in (out / "report.html").read_text()
+
+
+# ------------------------------------------------------------ cycles (issue 14)
+def reference_cycle(rhs, x0, t_settle, rtol=1e-12):
+    """A flow's attracting cycle by solve_ivp: its period (successive upward crossings of x = x_c, x_c the
+    middle of the x range) and the states over the last period with their times."""
+    from scipy.integrate import solve_ivp
+
+    settle = solve_ivp(rhs, (0, t_settle), x0, rtol=rtol, atol=1e-12)
+    start = settle.y[:, -1]
+    probe = solve_ivp(rhs, (0, 60), start, rtol=rtol, atol=1e-12, dense_output=True)
+    grid = probe.sol(np.linspace(0, 60, 6000))
+    level = 0.5 * (grid[0].min() + grid[0].max())
+
+    def up(t, y):
+        return y[0] - level
+    up.direction = 1
+    sol = solve_ivp(rhs, (0, 60), start, rtol=rtol, atol=1e-12, dense_output=True, events=up)
+    t0, t1 = sol.t_events[0][-2:]
+    return t1 - t0, sol, (t0, t1)
+
+
+def test_analyze_van_der_pol_reports_its_cycle_under_one_id_everywhere(capsys, tmp_path):
+    """The cycle's period against solve_ivp, its non-trivial multiplier against Liouville's formula
+    mu_2 = exp(int_0^T div f dt) = exp(int_0^T (1 - x^2) dt), the same id and period in the table, the CSV,
+    the JSON, the graph and the report."""
+    from scipy.integrate import quad
+
+    from dynsys import PeriodicOrbit, models
+    from dynsys.graph_export import read_graph
+
+    def vdp(t, y):
+        return [y[1], (1 - y[0] ** 2) * y[1] - y[0]]
+
+    period, sol, (t0, t1) = reference_cycle(vdp, [0.5, 0.0], 80.0)
+    multiplier = np.exp(quad(lambda t: 1 - sol.sol(t)[0] ** 2, t0, t1, limit=200, epsabs=1e-13)[0])
+    assert abs(period - 6.6632868593) < 1e-8  # the classical value
+    code, out, err = run(capsys, "analyze", "van_der_pol", "--n-starts", "32", "--out", str(tmp_path))
+    assert code == 0, err
+    (row,) = [line.split() for line in out.splitlines() if line.startswith("C0 ")]
+    assert float(row[1]) == pytest.approx(period, rel=1e-6) and " ".join(row[3:5]) == "stable cycle"
+    assert float(row[5]) == pytest.approx(multiplier, rel=1e-3)
+    (csv_row,) = csv.DictReader((tmp_path / "cycles.csv").read_text().splitlines())
+    assert csv_row["id"] == "C0" and float(csv_row["period"]) == pytest.approx(period, rel=1e-8)
+    assert float(csv_row["leading multiplier"]) == pytest.approx(multiplier, rel=1e-4)
+    (entry,) = json.loads((tmp_path / "cycles.json").read_text())["cycles"]
+    orbit = PeriodicOrbit.from_json(json.dumps(entry), models.van_der_pol())
+    assert entry["id"] == "C0" and orbit.period == float(csv_row["period"])
+    graph = read_graph(tmp_path / "graph.json")
+    assert graph.nodes["C0"]["kind"] == "cycle" and graph.nodes["C0"]["period"] == orbit.period
+    assert all(t == "C0" for s, t in graph.edges() if s == "P0")  # the repeller's branches end on the cycle
+    report = (tmp_path / "report.html").read_text()
+    assert "<h2>Attracting cycles</h2>" in report and "<td>C0</td>" in report and f"{period:.4g}" in report
+    assert {"cycles.json", "cycles.csv", "state_space.png"} <= {p.name for p in tmp_path.iterdir()}
+    code, out, err = run(capsys, "analyze", "van_der_pol", "--n-starts", "32", "--no-cycles",
+                         "--graph", str(tmp_path / "plain.json"))
+    assert code == 0 and "C0" not in out and "attracting cycles" not in out
+    assert not [v for v, d in read_graph(tmp_path / "plain.json").nodes(data=True) if d["kind"] == "cycle"]
+
+
+BRUSSELATOR = """kind = "flow"
+[states]
+x = "A - (B + 1)*x + x**2*y"
+y = "B*x - x**2*y"
+[params]
+A = 1
+B = 1.5
+"""
+
+
+def test_continue_cycles_of_the_brusselator(capsys, tmp_path):
+    """A = 1: the Hopf point B = 1 + A^2 = 2 with frequency A; the cycles born there start at the period
+    2 pi / A with amplitude -> 0 as sqrt(B - 2); the period at B = 3 against solve_ivp; the same branch in
+    the printed table, branches.csv, bifurcations.csv, branches.json and the report."""
+    from dynsys import BifurcationDiagram, load_system
+
+    model = tmp_path / "brusselator.toml"
+    model.write_text(BRUSSELATOR)
+    out_dir = tmp_path / "out"
+    code, out, err = run(capsys, "continue", str(model), "--param", "B", "--span=1.5:3", "--cycles", "--out",
+                         str(out_dir))
+    assert code == 0, err
+    assert special_rows(out) == [("hopf", pytest.approx(2.0, abs=1e-8))]
+    assert re.search(r"^cycles 0: brusselator: cycle branch in B, 2\.0\d* <= B <= 3, ", out, flags=re.M)
+    lines = (out_dir / "branches.csv").read_text().splitlines()
+    assert lines[0] == "branch,kind,B,x,y,period,amplitude,index,stable,s"
+    cycles = np.array([[float(v) for v in line.split(",")[2:7]] for line in lines[1:] if line.startswith("cycles 0,")])
+    B, period, amplitude = cycles[:, 0], cycles[:, 3], cycles[:, 4]
+    near = np.argsort(B)[:2]
+    assert np.all(np.abs(period[near] - 2 * np.pi) < 1e-2)
+    ratio = amplitude[near] / np.sqrt(B[near] - 2)  # amplitude ~ c sqrt(B - B_H): the ratio settles
+    assert ratio[0] == pytest.approx(ratio[1], rel=0.05)
+    t_ref, _, _ = reference_cycle(lambda t, u: [1 - 4 * u[0] + u[0] ** 2 * u[1], 3 * u[0] - u[0] ** 2 * u[1]],
+                                  [1.0, 3.5], 200.0)
+    assert period[np.argmax(B)] == pytest.approx(t_ref, rel=1e-6) and B.max() == pytest.approx(3.0)
+    special = (out_dir / "bifurcations.csv").read_text().splitlines()
+    assert special[0] == "kind,label,B,x,y,frequency,branch,period"
+    assert float(special[1].split(",")[-1]) == pytest.approx(2 * np.pi, rel=1e-8)
+    diagram = BifurcationDiagram.load(out_dir / "branches.json", load_system(model))
+    (loaded,) = diagram.cycle_branches
+    assert np.allclose(np.sort(loaded.period), np.sort(period), rtol=1e-12)
+    assert {"diagram.png", "period.png"} <= {p.name for p in out_dir.iterdir()}
+    report = (out_dir / "report.html").read_text()
+    assert 'src="period.png"' in report and "<h2>Cycle branches</h2>" in report and "<td>cycles 0</td>" in report
+    code, _, err = run(capsys, "continue", "logistic", "--param", "r", "--span=2.5:3.4", "--cycles")
+    assert code == 2 and err.count("\n") == 1 and "--cycles" in err
+    # the one branch through the fixed point (A, B/A) = (1, 1.5), and the cycles from its Hopf point
+    code, out, err = run(capsys, "continue", str(model), "--param", "B", "--span=1.5:2.5", "--x0", "1,1.5", "--cycles")
+    assert code == 0, err
+    assert special_rows(out) == [("hopf", pytest.approx(2.0, abs=1e-8))]
+    assert re.search(r"^cycles 0: brusselator: cycle branch in B, 2\.0\d* <= B <= 2\.5, ", out, flags=re.M)
+
+
+def test_a_map_is_analysed_without_a_cycle_search(capsys, tmp_path):
+    code, out, err = run(capsys, "analyze", "henon", "--n-starts", "32", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "attracting cycles" not in out and not (tmp_path / "cycles.csv").exists()
+    assert "Attracting cycles" not in (tmp_path / "report.html").read_text()
+
+
+def test_the_cycle_search_stops_at_its_budget_and_says_so(capsys):
+    """Lorenz at rho = 28: the chaotic attractor's near-returns give many candidates, none attracting."""
+    code, out, err = run(capsys, "analyze", "lorenz", "--n-starts", "16", "--cycle-time", "0.05")
+    assert code == 0 and out.splitlines()[-1] == "no attracting cycle found"
+    (line,) = err.strip().splitlines()
+    assert "time budget of the search for cycles (0.05 s, --cycle-time)" in line and "partial" in line
+    code, _, err = run(capsys, "analyze", "lorenz", "--cycle-time", "0")
+    assert code == 2 and err.count("\n") == 1 and "--cycle-time" in err
+
+
+def test_a_cycle_search_that_cannot_finish_is_a_note_and_the_points_are_still_reported(capsys, monkeypatch):
+    def beyond_limits(*args, **kwargs):
+        raise RuntimeError("rk4 needs 7.6e+05 steps, more than max_steps = 50000")
+
+    monkeypatch.setattr("dynsys.cli.analyze.find_periodic_orbits", beyond_limits)
+    code, out, err = run(capsys, "analyze", "van_der_pol", "--n-starts", "16")
+    assert code == 0 and "P0" in out and "attracting cycles (van_der_pol)" not in out and "C0" not in out
+    (line,) = err.strip().splitlines()
+    assert line.startswith("dynsys: note: the search for attracting cycles failed (rk4 needs") and "max_steps" in line

@@ -14,21 +14,24 @@ import matplotlib.image as mpimg
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from scipy.integrate import solve_ivp
 
-from dynsys import find_fixed_points, models
+from dynsys import find_fixed_points, models, periodic_orbit
 from dynsys.graph import attractor_graph, transition_graph
 from dynsys.linearize import linearize_matrix
+from dynsys import bifurcation_diagram
 from dynsys.plot import (
     GREY,
     KINDS,
     TRAJECTORY,
     draw_graph,
     phase_portrait,
+    plot_bifurcation_diagram,
+    plot_cycle_period,
     plot_spectrum,
     plot_state_space,
     plot_trials,
@@ -401,29 +404,64 @@ def test_point_styles_tell_the_kinds_apart():
     assert point_style("nonhyperbolic") == point_style("non-hyperbolic")
 
 
+def vdp_reference_cycle():
+    """Van der Pol's (mu = 1) limit cycle from solve_ivp at rtol 1e-12: states over periods, and the period
+    from the times of successive upward crossings of x = 0."""
+    def vdp(t, y):  # x' = y, y' = mu (1 - x^2) y - x with mu = 1
+        return [y[1], (1 - y[0] ** 2) * y[1] - y[0]]
+
+    def up(t, y):
+        return y[0]
+    up.direction = 1
+    sol = solve_ivp(vdp, (0, 100), [0.5, 0.0], rtol=1e-12, atol=1e-12, dense_output=True, events=up)
+    crossings = sol.t_events[0]
+    return sol.sol(np.linspace(80, 100, 8000)), float(crossings[-1] - crossings[-2])
+
+
 def test_van_der_pol_portrait_draws_the_limit_cycle(tmp_path):
     system = models.van_der_pol()
     fig = phase_portrait(system, resolution=30, basins=True)
     ax = fig.axes[0]
     assert ax.get_title() == "van_der_pol: phase portrait"  # no attractor: no basins drawn, none promised
     assert not ax.images
+    cycle, period = vdp_reference_cycle()
+    assert abs(period - 6.6632868593) < 1e-8  # the classical value
     texts = legend_texts(ax)
-    assert "trajectories that reach no fixed point (limit cycle)" in texts and "repeller" in texts
+    assert f"C0: stable cycle, T = {period:.4g}" in texts and "repeller" in texts
     assert not any("saddle" in t or "manifold" in t for t in texts)
-    tails = [line.get_xydata() for line in ax.lines if line.get_color() == "#000000" and len(line.get_xydata()) > 10]
-    assert tails
-
-    def vdp(t, y):  # x' = y, y' = mu (1 - x^2) y - x with mu = 1
-        return [y[1], (1 - y[0] ** 2) * y[1] - y[0]]
-
-    sol = solve_ivp(vdp, (0, 100), [0.5, 0.0], rtol=1e-10, atol=1e-12, dense_output=True)
-    cycle = sol.sol(np.linspace(80, 100, 4000))  # three periods on the limit cycle
-    amplitude = np.max(np.abs(cycle[0]))
-    assert abs(amplitude - 2.0086) < 2e-3  # the known amplitude of the mu = 1 cycle
-    for xy in tails:
-        assert abs(np.max(np.abs(xy[:, 0])) - amplitude) < 0.02
-        assert abs(np.max(np.abs(xy[:, 1])) - np.max(np.abs(cycle[1]))) < 0.03
+    (drawn,) = [line for line in ax.lines if line.get_label().startswith("C")]  # one cycle, no unstable one
+    assert drawn.get_color() == "#000000" and drawn.get_linestyle() == "-"
+    xy = drawn.get_xydata()
+    assert np.array_equal(xy[0], xy[-1])  # a closed curve
+    assert abs(np.max(np.abs(xy[:, 0])) - np.max(np.abs(cycle[0]))) < 1e-3
+    assert abs(np.max(np.abs(xy[:, 1])) - np.max(np.abs(cycle[1]))) < 1e-2
     check_png(fig, tmp_path / "vdp.png", 5, 4, 60)
+
+
+def test_the_hopf_normal_form_portrait_draws_both_cycles_by_stability():
+    """r' = r(-1 + 5r^2 - 4r^4) / 4, theta' = 1: cycles at r = 1/2 (repelling) and r = 1 (stable), both of
+    period 2 pi.  Found, only the stable one (solid); given, both, the repelling one dashed; cycles=False: none."""
+    r2 = "(x**2 + y**2)"
+    system = System.from_strings({"x": f"x*(-1 + 5*{r2} - 4*{r2}**2)/4 - y", "y": f"y*(-1 + 5*{r2} - 4*{r2}**2)/4 + x"},
+                                 bounds=[(-1.05, 1.05), (-1.05, 1.05)])
+    ax = phase_portrait(system, resolution=20, manifolds=False).axes[0]
+    (found,) = [line for line in ax.lines if line.get_label().startswith("C")]
+    assert found.get_label() == f"C0: stable cycle, T = {2 * np.pi:.4g}" and found.get_linestyle() == "-"
+    assert np.allclose(np.hypot(*found.get_xydata().T), 1.0, atol=1e-6)
+    t = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    inner = periodic_orbit(system, 0.5 * np.column_stack([np.cos(t), np.sin(t)]), 2 * np.pi)
+    outer = periodic_orbit(system, np.column_stack([np.cos(t), np.sin(t)]), 2 * np.pi)
+    ax = phase_portrait(system, resolution=20, manifolds=False, cycles=[outer, inner]).axes[0]
+    lines = {line.get_label(): line for line in ax.lines if line.get_label().startswith("C")}
+    assert sorted(lines) == [f"C0: stable cycle, T = {2 * np.pi:.4g}", f"C1: repelling cycle, T = {2 * np.pi:.4g}"]
+    stable, repelling = (lines[k] for k in sorted(lines))
+    assert stable.get_linestyle() == "-" and repelling.get_linestyle() == "--"
+    assert np.allclose(np.hypot(*stable.get_xydata().T), 1.0, atol=1e-6)
+    assert np.allclose(np.hypot(*repelling.get_xydata().T), 0.5, atol=1e-6)
+    ax = phase_portrait(system, resolution=20, manifolds=False, cycles=False).axes[0]
+    assert not [line for line in ax.lines if line.get_label().startswith("C")]
+    with pytest.raises(TypeError, match="cycles"):
+        phase_portrait(system, resolution=20, cycles=[np.zeros((4, 2))])
 
 
 def test_duffing_titles_and_legends_match_the_drawing(duffing):
@@ -523,3 +561,114 @@ def test_one_state_flow_and_time_series(tmp_path):
     assert ax.get_xlabel() == "time"
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), states[0, :, 0])
     check_png(fig, tmp_path / "series.png", 4, 3, 60)
+
+
+# ------------------------------------------------------------ cycles: branches, periods, graphs, state spaces
+def hopf_normal_form() -> System:
+    """x' = mu x - y - x r^2, y' = x + mu y - y r^2: for mu > 0 the stable cycle r = sqrt(mu) of period 2 pi."""
+    return System.from_strings({"x": "mu*x - y - x*(x**2 + y**2)", "y": "x + mu*y - y*(x**2 + y**2)"}, {"mu": -0.1})
+
+
+def bautin(b2: float = 1.0) -> System:
+    """r' = r(b1 + b2 r^2 - r^4), theta' = 1: cycles at r^2 = (b2 +- sqrt(b2^2 + 4 b1)) / 2, folding at b1 = -b2^2/4."""
+    r2 = "(x**2 + y**2)"
+    return System.from_strings({"x": f"x*(b1 + b2*{r2} - {r2}**2) - y", "y": f"y*(b1 + b2*{r2} - {r2}**2) + x"},
+                               {"b1": -0.3, "b2": b2})
+
+
+def cycle_lines(ax):
+    """The lines of cycle branches (drawn with open circles), by style."""
+    return [line for line in ax.lines if line.get_marker() == "o" and len(line.get_xdata())]
+
+
+def test_the_hopf_normal_form_cycle_branch_is_drawn_at_plus_minus_sqrt_mu():
+    diagram = bifurcation_diagram(hopf_normal_form(), "mu", (-0.1, 0.5), n_starts=8, cycles=True)
+    (cycles,) = diagram.cycle_branches
+    ax = plot_bifurcation_diagram(diagram).axes[0]
+    assert ax.get_title() == "system: fixed points and cycles against mu"
+    lines = cycle_lines(ax)
+    assert len(lines) == 2 and all(line.get_linestyle() == "-" and line.get_color() == "#000000" for line in lines)
+    M = cycles.x.shape[1]  # the max of x over M uniform phases of a circle of radius r lies in [r cos(pi/M), r]
+    top, bottom = sorted(lines, key=lambda line: line.get_ydata().mean())[::-1]
+    for line, sign in ((top, 1), (bottom, -1)):
+        p, y = line.get_xdata(), sign * line.get_ydata()
+        assert np.all(y <= np.sqrt(p) + 1e-6) and np.all(y >= np.sqrt(p) * np.cos(np.pi / M) - 1e-6)
+    texts = legend_texts(ax)
+    assert texts == ["H: Hopf", "stable", "unstable, index 2", "cycles, stable"]
+    period = plot_cycle_period(diagram).axes[0]
+    (line,) = cycle_lines(period)
+    assert np.allclose(line.get_ydata(), 2 * np.pi, atol=1e-8) and period.get_ylabel() == "period T"
+    (hopf,) = period.collections  # the Hopf point at 2 pi / omega, omega = 1
+    assert np.allclose(hopf.get_offsets(), [[0.0, 2 * np.pi]], atol=1e-8)
+
+
+def test_the_bautin_fold_of_cycles_is_labelled_lpc_where_b2_squared_plus_4_b1_vanishes():
+    b2 = 1.0
+    diagram = bifurcation_diagram(bautin(b2), "b1", (-0.3, 0.3), n_starts=8, cycles=True)
+    ax = plot_bifurcation_diagram(diagram).axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["H", "LPC"]  # the fold once, on the max line
+    (fold,) = [c for c in ax.collections if c.get_label() == "LPC: fold of cycles"]
+    # at the fold r^2 = b2 / 2: the max and min of x are +- sqrt(b2 / 2) (to the grid, as above)
+    M = diagram.cycle_branches[0].x.shape[1]
+    offsets = fold.get_offsets()
+    assert np.allclose(offsets[:, 0], -b2**2 / 4, atol=1e-8)
+    assert np.all(np.abs(np.abs(offsets[:, 1]) - np.sqrt(b2 / 2) * (1 + np.cos(np.pi / M)) / 2) < 1e-3)
+    stable = [line for line in cycle_lines(ax) if line.get_linestyle() == "-"]
+    unstable = [line for line in cycle_lines(ax) if line.get_linestyle() == "--"]
+    assert len(stable) == len(unstable) == 2  # max and min, each way of the fold
+    assert all(line.get_color() == point_style("saddle", 1)["color"] for line in unstable)
+    for lines, sign in ((stable, 1), (unstable, -1)):  # outer stable, inner unstable
+        for line in lines:  # each line ends where the next run begins (here the fold, r^2 = b2/2): left out
+            p, y = line.get_xdata()[:-1], np.abs(line.get_ydata()[:-1])
+            r = np.sqrt((b2 + sign * np.sqrt(np.maximum(b2**2 + 4 * p, 0))) / 2)
+            away = np.abs(b2**2 + 4 * p) > 1e-3
+            assert np.all(y[away] <= r[away] + 1e-6) and np.all(y[away] >= r[away] * np.cos(np.pi / M) - 1e-6)
+    assert {"cycles, stable", "cycles, unstable, index 1", "LPC: fold of cycles"} <= set(legend_texts(ax))
+
+
+def test_cycle_pictures_refuse_what_they_cannot_draw():
+    branch = bifurcation_diagram(models.logistic(), "r", (2.5, 3.4))
+    with pytest.raises(ValueError, match="no cycle branches"):
+        plot_cycle_period(branch)
+    with pytest.raises(TypeError, match="diagram must be"):
+        plot_cycle_period("diagram")
+    with pytest.raises(TypeError, match="cycles"):
+        plot_state_space(np.zeros((2, 5, 2)), cycles=np.zeros((4, 2)))
+
+
+def test_a_graph_with_a_cycle_node_is_drawn_with_the_cycle():
+    """Van der Pol: a repeller inside a stable cycle; the state space shows the cycle (closed, through the states
+    that solve_ivp puts on it), the graph a filled hexagon labelled with the id and the period."""
+    vdp = models.van_der_pol()
+    G = transition_graph(vdp, find_fixed_points(vdp, seed=0), keep_paths=True)
+    reference, period = vdp_reference_cycle()
+    states = simulate(vdp, [[0.1, 0.0], [3.0, 3.0]], t_span=(0.0, 20.0), n_points=200).X
+    ax = plot_state_space(states, graph=G, system=vdp).axes[0]
+    (drawn,) = [line for line in ax.lines if line.get_label().startswith("C0")]
+    assert drawn.get_label() == f"C0: stable cycle, T = {period:.4g}" and drawn.get_linestyle() == "-"
+    xy = drawn.get_xydata()
+    assert np.array_equal(xy[0], xy[-1])
+    u = np.linspace(0, 1, 10, endpoint=False)[:, None, None]
+    dense = ((1 - u) * xy[None, :-1] + u * xy[None, 1:]).reshape(-1, 2)  # the drawn polyline, 10 points a segment
+    gaps = np.min(np.linalg.norm(reference.T[::8, None, :] - dense[None], axis=2), axis=1)
+    assert gaps.max() < 0.01  # every reference state lies on the drawn polyline
+    kinds = [c.get_label() for c in ax.collections]
+    assert "stable cycle" not in kinds and "repeller" in kinds  # the cycle is a curve here, not a marker
+    graph_ax = draw_graph(G).axes[0]
+    assert sorted(t.get_text() for t in graph_ax.texts) == [f"C0 (T = {period:.4g})", "P0"]
+    (hexagon,) = [c for c in graph_ax.collections if c.get_label() == "stable cycle"]
+    assert np.allclose(hexagon.get_offsets(), [G.nodes["C0"]["x"]])
+
+
+@settings(max_examples=5, deadline=None)
+@given(omega=st.floats(0.5, 3.0))
+def test_the_period_panel_of_hopf_normal_forms_shows_two_pi_over_omega(omega):
+    """x' = mu x - omega y - x r^2, y' = omega x + mu y - y r^2: every cycle r = sqrt(mu) has the period 2 pi / omega,
+    and so has the Hopf point's mark."""
+    system = System.from_strings({"x": f"mu*x - {omega!r}*y - x*(x**2 + y**2)",
+                                  "y": f"{omega!r}*x + mu*y - y*(x**2 + y**2)"}, {"mu": -0.1})
+    diagram = bifurcation_diagram(system, "mu", (-0.1, 0.3), n_starts=4, cycles=True)
+    ax = plot_cycle_period(diagram).axes[0]
+    (line,) = cycle_lines(ax)
+    assert np.allclose(line.get_ydata(), 2 * np.pi / omega, rtol=1e-8)
+    assert np.allclose(ax.collections[0].get_offsets(), [[0.0, 2 * np.pi / omega]], atol=1e-8)

@@ -119,3 +119,14 @@ def test_html_header_links_and_numbers(tmp_path):
 def test_csv_prints_real_eigenvalues_as_real_numbers(tmp_path):
     path = write_points_csv([{"lead": 0.5 + 0j, "pair": [1 + 2j, 1 - 2j], "text": "(2+0j)"}], tmp_path / "p.csv")
     assert list(csv.DictReader(path.open())) == [{"lead": "0.5", "pair": "1.0+2.0j;1.0-2.0j", "text": "2.0"}]
+
+
+def test_html_more_tables_follow_the_first_and_say_none_when_empty(tmp_path):
+    page = write_html_report(tmp_path / "r.html", title="t", summary="s", figures={}, table=[{"id": "P0"}],
+                             more_tables={"Attracting cycles": [{"id": "C0", "period": 6.6632868593 + 0j}],
+                                          "Cycle branches": []})
+    text = page.read_text()
+    first, cycles, none = (text.index(h) for h in ("<h2>Fixed and slow points</h2>", "<h2>Attracting cycles</h2>",
+                                                   "<h2>Cycle branches</h2><p>none</p>"))
+    assert first < cycles < none
+    assert "<td>C0</td><td>6.663</td>" in text  # numbers formatted as in the first table

@@ -6,17 +6,31 @@ points, prints them as a table and, with ``--json``, ``--graph`` or
 ``--out``, writes them, the transition graph, and the pictures, data files
 and report.
 
+For a flow it also looks for attracting cycles (limit cycles): the
+trajectories from up to ``CYCLE_STARTS`` starts in the box
+(:func:`dynsys.find_periodic_orbits`, for at most ``--cycle-time``
+seconds within ``--max-time``), refined and
+kept when stable, named C0, C1, ... by period, printed as a second table
+(id, period, amplitude, label, leading non-trivial Floquet multiplier)
+and handed to the transition graph, whose cycle nodes carry the same ids;
+``--no-cycles`` skips them.  A search that cannot finish (a
+``RuntimeError``, e.g. trajectories beyond the simulation's step limit) is
+a note on stderr, and the run goes on without cycles.
+
 For a 2-D system the main picture is its phase portrait (stream lines or
-arrows, nullclines, manifolds of the saddles, basins); for more dimensions,
-trajectories from the search box on their top principal components with the
-fixed points and the saddles' branches.  Next to it: the spectra, the
-attractor graph, ``fixed_points.json`` (exact), ``.csv``, ``.npz``,
-the graph as ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``, and ``report.html``.
+arrows, nullclines, manifolds of the saddles, basins, the cycles); for more
+dimensions, trajectories from the search box on their top principal
+components with the fixed points, the cycles and the saddles' branches.
+Next to it: the spectra, the attractor graph, ``fixed_points.json``
+(exact), ``.csv``, ``.npz``, ``cycles.json`` and ``.csv`` (flows), the
+graph as ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``, and
+``report.html``.
 """
 from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 import time
 from pathlib import Path
 
@@ -31,6 +45,7 @@ from ..graph_export import FORMATS as GRAPH_FORMATS
 from ..graph_export import write_graph
 from ..models import MODELS, get_model
 from ..parse import parse_assignment
+from ..periodic_orbits import PeriodicOrbit, find_periodic_orbits
 from ..simulate import advance
 from ..systems import System
 from .inputs import (
@@ -38,21 +53,23 @@ from .inputs import (
     check_counts, check_output_paths, network_system, read_network, time_budget,
 )
 from .outputs import (
-    annotate_graph, command_line, describe_graph, note_stopped, point_coordinates, point_rows, save_data_and_report,
-    save_figures, without_paths,
+    annotate_graph, command_line, cycle_table, describe_graph, note_stopped, point_coordinates, point_rows,
+    save_data_and_report, save_figures, without_paths,
 )
 from .report import Progress
 
-HELP = "find and classify the fixed and slow points of a model, TOML file or network"
+HELP = "find and classify the fixed and slow points (a flow's attracting cycles too) of a model, file or network"
 DESCRIPTION = (
     "Find and classify the fixed and slow points of a built-in model (see 'dynsys models'), "
-    "of a system declared in a TOML file, or of a recurrent network file (.npz, .pt) at a constant input; "
-    "print them as a table; with --graph or --out also build the transition graph (saddles and the "
+    "of a system declared in a TOML file, or of a recurrent network file (.npz, .pt) at a constant input, and "
+    "the attracting cycles of a flow (unless --no-cycles); print them as tables; with --graph or --out also build the transition graph (saddles and the "
     "attractors their branches reach) and write it, the pictures, the data files and report.html."
 )
 N_TRAJECTORIES = 24  # trajectories drawn for systems of more than 2 dimensions
 TRAJECTORY_DURATION = {"flow": 20.0, "map": 200}  # ... over this time (flow) or these iterations (map)
 TRAJECTORY_POINTS = 400  # ... with this many stored states
+CYCLE_STARTS = 64  # flows: the attracting cycles are looked for from at most this many starts in the box
+CYCLE_TIME = 10.0  # seconds: the default --cycle-time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,6 +98,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--readout", metavar="NAME", help="network file: " + READOUT_HELP)
     parser.add_argument("--input", metavar="U1,U2,...", help="network file: " + INPUT_HELP)
     parser.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME, metavar="SECONDS", help=MAX_TIME_HELP)
+    parser.add_argument("--no-cycles", action="store_true",
+                        help="flows: do not look for attracting cycles (limit cycles)")
+    parser.add_argument("--cycle-time", type=float, default=CYCLE_TIME, metavar="SECONDS",
+                        help=f"flows: wall-clock budget of the search for cycles, within --max-time (default "
+                        f"{CYCLE_TIME:g}; checked between refinements of candidate cycles)")
 
 
 def _parse_bounds(spec: str, dim: int) -> np.ndarray:
@@ -173,11 +195,14 @@ def run(args: argparse.Namespace) -> int:
     >>> args.argv = ["analyze", "duffing", "--n-starts", "64"]
     >>> with contextlib.redirect_stdout(io.StringIO()) as printed:
     ...     status = run(args)
-    >>> status, printed.getvalue().splitlines()[2]
-    (0, 'duffing (flow, n=2; delta=0.3, alpha=-1, beta=1)')
+    >>> lines = printed.getvalue().splitlines()
+    >>> status, lines[3], lines[-2:]
+    (0, 'duffing (flow, n=2; delta=0.3, alpha=-1, beta=1)', ['attracting cycles (duffing):', 'no attracting cycle found'])
     """
     clock = time.perf_counter()
     check_counts(args)
+    if not args.cycle_time > 0:
+        raise UsageError(f"--cycle-time must be a number of seconds > 0, got {args.cycle_time:g}")
     check_output_paths(args.out, {"--json": (args.json, (".json",)), "--graph": (args.graph, GRAPH_FORMATS)})
     budget = time_budget(args, clock)
     system = load_model_or_file(args.target, cell=args.cell, readout=args.readout, input=args.input)
@@ -185,7 +210,8 @@ def run(args: argparse.Namespace) -> int:
         system = system.with_params(**dict(parse_assignment(a) for a in args.param))
     bounds = _parse_bounds(args.bounds, system.dim) if args.bounds else None
     build_graph = bool(args.graph or args.out)
-    progress = Progress(2 + 2 * bool(args.out) if build_graph else 1, start=clock)
+    look_for_cycles = system.kind == "flow" and not args.no_cycles
+    progress = Progress((2 + 2 * bool(args.out) if build_graph else 1) + look_for_cycles, start=clock)
     progress.step("finding fixed and slow points")
     try:
         result = find_fixed_points(
@@ -196,17 +222,31 @@ def run(args: argparse.Namespace) -> int:
         if not args.exact:
             raise
         raise UsageError(f"--exact cannot solve {system.name}: {exc}; drop --exact to search numerically") from None
+    cycles, cycles_cut = None, False
+    if look_for_cycles:
+        progress.step("looking for attracting cycles")
+        left = budget.left()
+        limit = args.cycle_time if left is None else min(left, args.cycle_time)
+        started = time.perf_counter()
+        try:
+            cycles = attracting_cycles(system, result, bounds, n_starts=min(args.n_starts, CYCLE_STARTS),
+                                       seed=args.seed, max_seconds=limit)
+        except RuntimeError as exc:  # e.g. trajectories beyond simulate's max_steps: the points are still reported
+            print(f"dynsys: note: the search for attracting cycles failed ({' '.join(str(exc).split())}); no "
+                  "cycles are reported", file=sys.stderr)
+        cycles_cut = cycles is not None and time.perf_counter() - started >= limit
     points, G = result, None
     if build_graph:
         progress.step("building the transition graph")
         G = transition_graph(system, result, search_saddles=True, keep_paths=bool(args.out), seed=args.seed,
-                             progress=progress.note, max_seconds=budget.left())
+                             progress=progress.note, max_seconds=budget.left(),
+                             cycles=False if cycles is None else cycles)
         points = graph_points(G, system, result)
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         written = _write_outputs(system, points, G, out, seed=args.seed, progress=progress,
-                                 command=command_line(args.argv))
+                                 command=command_line(args.argv), cycles=cycles)
     progress.done()
     params = ", ".join(f"{k}={v:g}" for k, v in system.params.items())
     print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
@@ -219,6 +259,9 @@ def run(args: argparse.Namespace) -> int:
            f"{st['n_outside']} points outside the bounds" if st["method"] == "numeric" else "")
         + f") in {st['time_s']:.2f} s"
     )
+    if cycles is not None:
+        print(f"attracting cycles ({system.name}):")
+        print(cycle_table(cycles))
     if G is not None:
         print(describe_graph(G, len(points) - len(result)))
     if args.json:
@@ -230,7 +273,50 @@ def run(args: argparse.Namespace) -> int:
     if args.graph:
         print(f"wrote {write_graph(without_paths(G), args.graph)}")
     note_stopped(result, G, args.max_time)
+    if cycles_cut:
+        which = "--cycle-time" if limit == args.cycle_time else "what --max-time left"
+        print(f"dynsys: note: the time budget of the search for cycles ({limit:g} s, {which}) ran out; the result "
+              "is partial (cycles may be missing)", file=sys.stderr)
     return 0
+
+
+def attracting_cycles(
+    system: System, points: FixedPointSet, bounds: np.ndarray | None = None, *, n_starts: int = CYCLE_STARTS,
+    seed: int = 0, max_seconds: float | None = None,
+) -> tuple[PeriodicOrbit, ...]:
+    """The attracting cycles of a flow reached from ``n_starts`` states drawn uniformly in the box.
+
+    The box is ``bounds``, else ``system.bounds``, else the points' box
+    widened by half its size (at least 1) on each side.  The cycles are
+    :func:`dynsys.find_periodic_orbits`'s (refined, distinct up to phase,
+    ordered by period) that are stable; their order gives their ids C0,
+    C1, ... in every output.
+
+    Examples
+    --------
+    >>> from dynsys import find_fixed_points, models
+    >>> vdp = models.van_der_pol()
+    >>> [round(c.period, 8) for c in attracting_cycles(vdp, find_fixed_points(vdp, seed=0))]
+    [6.66328686]
+    """
+    box = _box(system, points, bounds)
+    starts = np.random.default_rng(seed).uniform(box[:, 0], box[:, 1], (n_starts, system.dim))
+    found = find_periodic_orbits(system, starts=starts, fixed_points=points, seed=seed, max_seconds=max_seconds)
+    return tuple(c for c in found if c.stable)
+
+
+def _box(system: System, points: FixedPointSet, bounds: np.ndarray | None) -> np.ndarray:
+    """The box (n, 2) that starts are drawn in: ``bounds``, the system's, or around the points."""
+    if bounds is not None:
+        return np.asarray(bounds, dtype=float)
+    if system.bounds is not None:
+        return np.asarray(system.bounds, dtype=float)
+    if len(points):
+        lo, hi = points.x.min(axis=0), points.x.max(axis=0)
+    else:
+        lo = hi = np.zeros(system.dim)
+    pad = np.maximum(0.5 * (hi - lo), 1.0)
+    return np.column_stack([lo - pad, hi + pad])
 
 
 def _sample_trajectories(system: System, points: FixedPointSet, seed: int) -> np.ndarray:
@@ -247,12 +333,14 @@ def _sample_trajectories(system: System, points: FixedPointSet, seed: int) -> np
 
 def _write_outputs(
     system: System, points: FixedPointSet, graph: nx.MultiDiGraph, out: Path, *, seed: int = 0,
-    progress: Progress | None = None, command: str | None = None,
+    progress: Progress | None = None, command: str | None = None, cycles: tuple[PeriodicOrbit, ...] | None = None,
 ) -> list[Path]:
     """Write the pictures, data files and ``report.html`` of an analysis to ``out``.
 
     ``points`` are all the points of the run (:func:`dynsys.graph.graph_points`
-    of ``graph``), so every output shows the same points under the same ids.
+    of ``graph``), so every output shows the same points under the same ids;
+    ``cycles`` (None: not looked for) are the graph's cycle nodes C0, C1, ...
+    in order, drawn and written under those ids.
     """
     from .. import plot  # matplotlib is loaded only when a job draws
 
@@ -261,11 +349,13 @@ def _write_outputs(
     step("drawing the pictures")
     note("phase portrait" if system.dim <= 2 else "trajectories")
     if system.dim <= 2:
-        portrait = plot.phase_portrait(system, fixed_points=points, basins=True, resolution=100)
+        portrait = plot.phase_portrait(system, fixed_points=points, basins=True, resolution=100,
+                                       cycles=system.kind == "map" or (cycles or ()))  # a map: its orbits' tails
         main = (portrait.axes[0].get_title(), portrait)
     else:
         trajectories = _sample_trajectories(system, points, seed)
-        main = ("Trajectories with the fixed points and the saddles' branches",
+        main = ("Trajectories with the fixed points, " + ("the attracting cycles " if cycles else "")
+                + "and the saddles' branches",
                 plot.plot_state_space(trajectories, points, graph, system=system))
     # the pictures' axes: the states themselves up to 3 of them, else the trajectories' top 3 principal components
     projection = None if system.dim <= 3 else plot.principal_components(trajectories, 3)
@@ -287,11 +377,12 @@ def _write_outputs(
         f"{system.name} ({system.kind}, n = {system.dim}"
         + "".join(f", {k} = {v:g}" for k, v in system.params.items())
         + f")\n{int(points.is_fixed.sum())} fixed and {int(points.is_slow.sum())} slow points\n{points.table()}\n"
+        + ("" if cycles is None else f"attracting cycles:\n{cycle_table(cycles)}\n")
         + describe_graph(graph)
     )
     graph = without_paths(graph)
     annotate_graph(graph, rows, list(coordinates))
     return written + save_data_and_report(
         out, title=f"dynsys analysis of {system.name}", summary=summary, figures=figures, points=points,
-        graph=graph, rows=rows, report_json=points.to_json(), command=command,
+        graph=graph, rows=rows, report_json=points.to_json(), command=command, cycles=cycles,
     )

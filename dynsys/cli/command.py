@@ -1,18 +1,20 @@
 """The dynsys command line: the parser, the dispatch to the jobs, the exit statuses.
 
     dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT] [--graph OUT] [--out DIR]
+                   [--no-cycles] [--cycle-time SECONDS]
     dynsys analyze NETWORK.npz|NETWORK.pt [--cell CELL] [--readout NAME] [--input U1,U2,...] ...
     dynsys flipflop [--model FILE.npz|FILE.pt [--cell CELL] [--readout NAME]] [--train] [--input U1,...] ...
-    dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--out DIR]
+    dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--cycles] [--out DIR]
     dynsys models
 
 ``analyze`` finds and classifies the fixed and slow points of a built-in
 model (see ``dynsys models``), of a system declared in a TOML file or of a
-recurrent network (see dynsys.rnn.load_network) at a constant input, prints
-them as a table and optionally writes them as JSON, the transition graph
-and a report (:mod:`dynsys.cli.analyze`).  ``continue`` follows the fixed
-points in a parameter and prints their special points, or writes the
-bifurcation diagram (:mod:`dynsys.cli.continue_`).  ``flipflop`` opens a
+recurrent network (see dynsys.rnn.load_network) at a constant input, and
+the attracting cycles of a flow, prints them as tables and optionally writes
+them as JSON, the transition graph and a report (:mod:`dynsys.cli.analyze`).
+``continue`` follows the fixed points in a parameter (and with ``--cycles``
+the cycles born at the Hopf points) and prints their special points, or
+writes the bifurcation diagram (:mod:`dynsys.cli.continue_`).  ``flipflop`` opens a
 recurrent network trained on the n-bit flip-flop (the bundled one by
 default; see :mod:`dynsys.cli.flipflop`).  Exit status: 0 when done (a result
 cut short by ``--max-time`` says so on stderr), 2 for bad input, 1 for a

@@ -1,6 +1,6 @@
 """The ``dynsys continue`` job: branches of fixed points in a parameter, their special points, the diagram.
 
-    dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--out DIR]
+    dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--cycles] [--out DIR]
     dynsys continue NETWORK.npz --along 1,0,0 --span=LO:HI [--input U1,U2,...] [--cell CELL] ...
 
 Without ``--x0`` or ``--from-point`` it builds the whole bifurcation diagram
@@ -12,7 +12,16 @@ outside the span).  It prints the special points as a table and, with
 ``--out``, writes ``diagram.png``, ``branches.json`` (exact, read back by
 :meth:`dynsys.BifurcationDiagram.load`), ``branches.csv`` (one row per
 point: branch, p, the state, index, stable, s), ``bifurcations.csv`` and
-``report.html``.  A network file (.npz, .pt) is continued in its input:
+``report.html``.  With ``--cycles`` (flows), the branch of cycles born at
+each Hopf point is continued too (:func:`dynsys.continuation` from the
+Hopf point, within ``--span``): each is printed (``CycleBranch.table``),
+named "cycles 0", "cycles 1", ... in the order of its Hopf point (as
+:meth:`dynsys.BifurcationDiagram.table` names them), drawn in
+``diagram.png`` (max and min over each cycle) and ``period.png`` (period
+against the parameter), stored in ``branches.json`` and as rows of kind
+"cycle" in ``branches.csv`` (the cycle's mean state, its period and
+amplitude), its special points (LPC, PD, NS) in ``bifurcations.csv``
+with their period, and listed in ``report.html``.  A network file (.npz, .pt) is continued in its input:
 ``--along 1,0,0`` follows its fixed points at input u + s d (u from
 ``--input``, zeros by default; d the direction) as s runs over ``--span``
 (the parameter is ``s``; :meth:`dynsys.rnn.RNNCell.system`).
@@ -20,6 +29,7 @@ point: branch, p, the state, index, stable, s), ``bifurcations.csv`` and
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -28,7 +38,8 @@ import numpy as np
 
 from .._io import atomic_write_text
 from ..bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
-from ..continuation import continuation
+from ..continuation import Bifurcation, continuation
+from ..cycle_continuation import CycleBranch
 from ..fixed_points import find_fixed_points
 from ..parse import parse_assignment
 from ..rnn import CELLS
@@ -42,7 +53,9 @@ HELP = "continue fixed points in a parameter: branches, folds, Hopf points, the 
 DESCRIPTION = (
     "Follow the fixed points of a built-in model or TOML file as the parameter --param runs over --span "
     "(pseudo-arclength continuation), locate their special points (fold LP, Hopf H, branch point BP, flip PD, "
-    "Neimark-Sacker NS) and print them as a table; with --out also write the diagram, the branches and "
+    "Neimark-Sacker NS) and print them as a table; with --cycles (flows) also continue the cycles born at each "
+    "Hopf point (folds of cycles LPC, period doublings PD, Neimark-Sacker NS); with --out also write the diagram, "
+    "the branches and "
     "report.html. Without --x0 or --from-point, all the branches found from the fixed points at several values "
     "of the parameter. Write --span=LO:HI when LO is negative."
 )
@@ -76,6 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-steps", type=int, default=1000, help="continuation steps per direction (default 1000)")
     parser.add_argument("--n-starts", type=int, default=64, help="starts of each search for fixed points (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+    parser.add_argument("--cycles", action="store_true", help="flows: also continue the branch of cycles (limit "
+                        "cycles) born at each Hopf point, with their folds (LPC), period doublings (PD) and "
+                        "Neimark-Sacker points (NS)")
 
 
 def parse_span(spec: str) -> tuple[float, float]:
@@ -159,19 +175,23 @@ def run(args: argparse.Namespace) -> int:
     if param not in system.params:
         raise UsageError(f"--param: {param!r} is not a parameter of {system.name}; its parameters are "
                          f"{', '.join(system.params) or 'none'}")
+    if args.cycles and system.kind != "flow":
+        raise UsageError(f"--cycles: cycles are continued for flows; {system.name} is a map")
     p0 = system.params[param] if lo <= system.params[param] <= hi else lo
     system = system.with_params(**{param: p0})
     progress = Progress(2 if args.out else 1, start=clock)
     if args.x0 is None and args.from_point is None:
         progress.step("tracing the bifurcation diagram")
         diagram = bifurcation_diagram(system, param, (lo, hi), n_starts=args.n_starts, seed=args.seed,
-                                      max_steps=args.max_steps)
+                                      max_steps=args.max_steps, cycles=args.cycles)
     else:
         progress.step("continuing the branch")
         branch = continuation(system, param, _start(system, param, args, p0), p_span=(lo, hi),
                               max_steps=args.max_steps)
-        diagram = BifurcationDiagram(branches=(branch,), bifurcations=sorted(branch.bifurcations, key=lambda b: b.p),
-                                     system=system, param=param, p_span=(lo, hi))
+        special = sorted(branch.bifurcations, key=lambda b: b.p)
+        diagram = BifurcationDiagram(branches=(branch,), bifurcations=special, system=system, param=param,
+                                     p_span=(lo, hi), cycle_branches=_hopf_cycles(system, param, special, (lo, hi), args.max_steps)
+                                     if args.cycles else ())
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -181,14 +201,40 @@ def run(args: argparse.Namespace) -> int:
     params = ", ".join(f"{k}={v:g}" for k, v in system.params.items() if k != param)
     print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
     print(diagram.table())
+    for k, cycles in enumerate(diagram.cycle_branches):
+        print(f"cycles {k}: {cycles.table()}")
+    if args.cycles:
+        missing = sum(b.kind == "hopf" for b in diagram.bifurcations) - len(diagram.cycle_branches)
+        if missing:
+            print(f"dynsys: note: no cycle branch could be started at {missing} of the Hopf points "
+                  "(degenerate, or no cycle found near it)", file=sys.stderr)
     if args.out:
         print("wrote " + ", ".join(p.name for p in written) + f" to {out}")
         print(f"report: {(out / 'report.html').resolve()}")
     return 0
 
 
+def _hopf_cycles(system: System, param: str, special: list[Bifurcation], span: tuple[float, float],
+                 max_steps: int) -> tuple[CycleBranch, ...]:
+    """The cycle branches born at the Hopf points among ``special`` (those that cannot be started are left out)."""
+    found = []
+    for b in special:
+        if b.kind != "hopf":
+            continue
+        try:
+            found.append(continuation(system, param, b, p_span=span, max_steps=max_steps))
+        except ValueError:  # a degenerate Hopf point (l1 = 0), or no cycle near it: reported by the caller
+            continue
+    return tuple(found)
+
+
 def branch_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
     """One row per point of every branch: branch, the parameter, the state, index, stable, s.
+
+    With cycle branches, also one row per cycle (branch "cycles 0", ...)
+    and the columns kind ("point" or "cycle"), period and amplitude; a
+    cycle's state columns hold its mean x̄ over one period, its index the
+    number of non-trivial multipliers outside the unit circle.
 
     Examples
     --------
@@ -198,12 +244,50 @@ def branch_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
     ['branch', 'r', 'x', 'index', 'stable', 's']
     """
     names = diagram.system.state_names
-    return [
-        {"branch": k, diagram.param: float(p), **dict(zip(names, map(float, x))), "index": int(i),
-         "stable": bool(stable), "s": float(s)}
+    with_cycles = bool(diagram.cycle_branches)
+    rows = [
+        {"branch": k, **({"kind": "point"} if with_cycles else {}), diagram.param: float(p),
+         **dict(zip(names, map(float, x))), **({"period": "", "amplitude": ""} if with_cycles else {}),
+         "index": int(i), "stable": bool(stable), "s": float(s)}
         for k, branch in enumerate(diagram.branches)
         for p, x, i, stable, s in zip(branch.p, branch.x, branch.index, branch.stable, branch.s)
     ]
+    rows += [
+        {"branch": f"cycles {k}", "kind": "cycle", diagram.param: float(p),
+         **dict(zip(names, map(float, x.mean(axis=0)))),
+         "period": float(T), "amplitude": float(a), "index": int(i), "stable": bool(stable), "s": float(s)}
+        for k, cycles in enumerate(diagram.cycle_branches)
+        for p, x, T, a, i, stable, s in zip(cycles.p, cycles.x, cycles.period, cycles.amplitude, cycles.index,
+                                             cycles.stable, cycles.s)
+    ]
+    return rows
+
+
+def cycle_branch_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
+    """One row per cycle branch: id, the Hopf point it was started at, its parameter range, periods, largest
+    amplitude, special points and why its ends stopped.
+
+    Examples
+    --------
+    >>> from dynsys import System
+    >>> brusselator = System.from_strings({"x": "A - (B + 1)*x + x**2*y", "y": "B*x - x**2*y"}, {"A": 1.0, "B": 1.5})
+    >>> row, = cycle_branch_rows(bifurcation_diagram(brusselator, "B", (1.5, 2.5), n_starts=8, cycles=True))
+    >>> row["id"], row["from"], row["stopped"]
+    ('cycles 0', 'H at B = 2', 'hopf / p_span')
+    """
+    hopf = [b for b in diagram.bifurcations if b.kind == "hopf"]
+    rows = []
+    for k, cycles in enumerate(diagram.cycle_branches):
+        near = min(hopf, key=lambda b: min(abs(cycles.p[0] - b.p), abs(cycles.p[-1] - b.p)), default=None)
+        rows.append({
+            "id": f"cycles {k}", "from": "" if near is None else f"H at {diagram.param} = {near.p:.10g}",
+            f"{diagram.param} range": f"{cycles.p.min():.6g} to {cycles.p.max():.6g}", "cycles": len(cycles),
+            "period range": f"{cycles.period.min():.6g} to {cycles.period.max():.6g}",
+            "largest amplitude": float(cycles.amplitude.max()),
+            "special points": " ".join(b.kind for b in cycles.bifurcations),
+            "stopped": " / ".join(cycles.stop_reason),
+        })
+    return rows
 
 
 def bifurcation_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
@@ -218,11 +302,21 @@ def bifurcation_rows(diagram: BifurcationDiagram) -> list[dict[str, Any]]:
     from ..plot import BIFURCATION_LABELS  # matplotlib is loaded only when a job draws
 
     names = diagram.system.state_names
-    return [
+    rows = [
         {"kind": b.kind, "label": BIFURCATION_LABELS[b.kind], diagram.param: b.p,
          **dict(zip(names, map(float, b.x))), "frequency": "" if b.frequency is None else b.frequency,
          "branch": diagram.branch_of(b)}
         for b in diagram.bifurcations
+    ]
+    if not diagram.cycle_branches:
+        return rows
+    for row, b in zip(rows, diagram.bifurcations):  # a Hopf point's cycles start at the period 2 pi / omega
+        row["period"] = 2 * np.pi / b.frequency if b.kind == "hopf" and b.frequency else ""
+    return rows + [
+        {"kind": b.kind, "label": BIFURCATION_LABELS[b.kind], diagram.param: b.p,
+         **dict(zip(names, map(float, b.x))), "frequency": "" if b.frequency is None else b.frequency,
+         "branch": f"cycles {k}", "period": "" if b.period is None else b.period}
+        for k, cycles in enumerate(diagram.cycle_branches) for b in cycles.bifurcations
     ]
 
 
@@ -249,10 +343,16 @@ def write_outputs(
     system = diagram.system
     y = "norm" if system.dim > 1 else None
     caption = f"Fixed points of {system.name} against {diagram.param}: stable solid, unstable dashed"
+    if diagram.cycle_branches:
+        caption = (f"Fixed points and cycles of {system.name} against {diagram.param}: stable solid, unstable "
+                   "dashed; the cycles (open circles) by their max and min")
     figures = {"diagram.png": (caption, plot.plot_bifurcation_diagram(diagram, y))}
     if any(np.isfinite(branch.oscillatory_mode()[0]).any() for branch in diagram.branches):
         figures["frequency.png"] = (f"The leading oscillatory mode's frequency against {diagram.param}",
                                     plot.plot_mode_frequency(diagram))
+    if diagram.cycle_branches:
+        figures["period.png"] = (f"Period of the cycles against {diagram.param}",
+                                 plot.plot_cycle_period(diagram))
     if readout is not None:
         figures["readout.png"] = (f"The network's readout against {diagram.param}: stable solid, unstable dashed",
                                   _readout_figure(diagram, readout))
@@ -265,8 +365,10 @@ def write_outputs(
     ]
     report = write_html_report(
         out / "report.html", title=f"dynsys continuation of {system.name} in {diagram.param}",
-        summary=diagram.table(), figures={caption: name for name, (caption, _) in figures.items()}, table=rows,
-        table_title="Special points",
+        summary="\n".join([diagram.table(),
+                             *(f"cycles {k}: {c.table()}" for k, c in enumerate(diagram.cycle_branches))]),
+        figures={caption: name for name, (caption, _) in figures.items()}, table=rows, table_title="Special points",
+        more_tables={"Cycle branches": cycle_branch_rows(diagram)} if diagram.cycle_branches else None,
         links={p.name: p.name for p in written if p.suffix != ".png"}, command=command, version=__version__,
     )
     return [*written, report]

@@ -10,6 +10,7 @@ Lines for a person: :func:`describe_graph`, :func:`note_stopped`.
 """
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from collections import Counter
@@ -23,10 +24,11 @@ import numpy as np
 from .. import __version__
 from .._io import atomic_write, atomic_write_text
 from ..fixed_points import FixedPointSet
+from ..periodic_orbits import PeriodicOrbit
 from ..graph import attractor_graph
 from ..graph_export import FORMATS as GRAPH_FORMATS
 from ..graph_export import write_graph
-from .report import plural, write_html_report, write_points_csv
+from .report import format_number, plural, write_html_report, write_points_csv
 
 CORNER_MARGIN = 0.5  # a readout encodes a corner of {-1, 1}^k when every |output| >= this
 
@@ -85,6 +87,80 @@ def point_rows(
         }
         for i, p in enumerate(points)
     ]
+
+
+def cycle_rows(cycles: Sequence[PeriodicOrbit]) -> list[dict[str, Any]]:
+    """One row per cycle, under the ids of the transition graph's cycle nodes ("C0", "C1", ... in order).
+
+    Returns
+    -------
+    list of dict
+        Keys: id, label (:attr:`dynsys.PeriodicOrbit.label`), period,
+        amplitude (max_t |x(t) − x̄|), index, leading multiplier (the
+        non-trivial Floquet multiplier of largest modulus, complex; 1 for
+        a one-state cycle, which has none), and the cycle's time average
+        ``mean_<state>`` per state.
+
+    Examples
+    --------
+    >>> from dynsys import find_periodic_orbits, models
+    >>> vdp = models.van_der_pol()
+    >>> row = cycle_rows(find_periodic_orbits(vdp))[0]
+    >>> row["id"], row["label"], round(row["period"], 8), row["index"]
+    ('C0', 'stable cycle', 6.66328686, 0)
+    """
+    return [
+        {
+            "id": f"C{j}",
+            "label": c.label,
+            "period": c.period,
+            "amplitude": c.amplitude,
+            "index": c.index,
+            "leading multiplier": complex(c.nontrivial[0]) if len(c.nontrivial) else 1.0 + 0j,
+            **{f"mean_{name}": float(m) for name, m in zip(c.system.state_names, c.mean)},
+        }
+        for j, c in enumerate(cycles)
+    ]
+
+
+def cycle_table(cycles: Sequence[PeriodicOrbit]) -> str:
+    """The cycles as a text table for a person: id, period, amplitude, label, leading non-trivial multiplier.
+
+    Examples
+    --------
+    >>> from dynsys import find_periodic_orbits, models
+    >>> print(cycle_table(find_periodic_orbits(models.van_der_pol())))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
+    id      period   amplitude  label         leading multiplier
+    C0   6.663287    2.829...  stable cycle   0.0008597
+    >>> cycle_table(())
+    'no attracting cycle found'
+    """
+    if not cycles:
+        return "no attracting cycle found"
+    rows = cycle_rows(cycles)
+    width = max(len(r["label"]) for r in rows)
+    lines = [f"{'id':<4}{'period':>10}{'amplitude':>12}  {'label':<{width}}  leading multiplier"]
+    lines += [f"{r['id']:<4}{r['period']:>10.7g}{r['amplitude']:>12.7g}  {r['label']:<{width}}  "
+              f"{format_number(r['leading multiplier'])}" for r in rows]
+    return "\n".join(lines)
+
+
+def cycles_json(cycles: Sequence[PeriodicOrbit]) -> str:
+    """The cycles as one JSON document, ``{"cycles": [{"id": "C0", ...}, ...]}``, each entry
+    :meth:`dynsys.PeriodicOrbit.to_json`'s object with its id (exact: read back with
+    ``PeriodicOrbit.from_json(json.dumps(entry), system)``).
+
+    Examples
+    --------
+    >>> import json
+    >>> from dynsys import PeriodicOrbit, find_periodic_orbits, models
+    >>> vdp = models.van_der_pol()
+    >>> found = find_periodic_orbits(vdp)
+    >>> (entry,) = json.loads(cycles_json(found))["cycles"]
+    >>> entry["id"], PeriodicOrbit.from_json(json.dumps(entry), vdp).period == found[0].period
+    ('C0', True)
+    """
+    return json.dumps({"cycles": [{"id": f"C{j}", **json.loads(c.to_json())} for j, c in enumerate(cycles)]})
 
 
 def corner(output: np.ndarray, scale: float = 1.0) -> str:
@@ -237,14 +313,18 @@ def save_figures(figures: Mapping[str, tuple[str, Any]], out: Path) -> list[Path
 def save_data_and_report(
     out: Path, *, title: str, summary: str, figures: Mapping[str, tuple[str, Any]], points: FixedPointSet,
     graph: nx.MultiDiGraph, rows: list[dict[str, Any]], report_json: str, extra: Sequence[Path] = (),
-    command: str | None = None,
+    command: str | None = None, cycles: Sequence[PeriodicOrbit] | None = None,
 ) -> list[Path]:
     """The data files of a job (fixed_points.json/.csv/.npz, graph.graphml/.gexf/.json/.dot) and
     ``report.html`` showing ``figures`` and linking the data files and ``extra``.
 
     ``points``, ``rows`` and the point nodes of ``graph`` are to be the same
     points under the same ids; ``graph`` is written as given (without
-    branch paths: see :func:`without_paths`).
+    branch paths: see :func:`without_paths`).  With ``cycles`` (the
+    attracting cycles searched for, in the order of the graph's cycle
+    nodes C0, C1, ...; possibly none), also ``cycles.json``
+    (:func:`cycles_json`) and ``cycles.csv`` (:func:`cycle_rows`), and a
+    table of the cycles in the report.
 
     Examples
     --------
@@ -265,12 +345,16 @@ def save_data_and_report(
         *(write_graph(graph, out / f"graph{suffix}") for suffix in GRAPH_FORMATS),
         *extra,
     ]
+    if cycles is not None:
+        written += [atomic_write_text(out / "cycles.json", cycles_json(cycles)),
+                    write_points_csv(cycle_rows(cycles), out / "cycles.csv")]
     report = write_html_report(
         out / "report.html",
         title=title,
         summary=summary,
         figures={caption: name for name, (caption, _) in figures.items()},
         table=rows,
+        more_tables={} if cycles is None else {"Attracting cycles": cycle_rows(cycles)},
         links={p.name: p.name for p in written},
         command=command,
         version=__version__,

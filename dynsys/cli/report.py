@@ -194,6 +194,7 @@ def write_html_report(
     table: Sequence[Mapping[str, Any]],
     links: Mapping[str, str] | None = None,
     table_title: str = "Fixed and slow points",
+    more_tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     command: str | None = None,
     version: str | None = None,
     when: str | None = None,
@@ -214,6 +215,9 @@ def write_html_report(
     table : rows (dicts with the same keys) for the table of points
     table_title : str, default "Fixed and slow points"
         The table's heading.
+    more_tables : mapping of heading -> rows, optional
+        Further tables after the first (e.g. "Attracting cycles"); a table
+        without rows is shown as "none".
     links : mapping of text -> file name (data files to download)
     command : str, optional
         The command line of the run (e.g. ``shlex.join(sys.argv)``), shown
@@ -266,15 +270,23 @@ def write_html_report(
         for caption, name in figures.items()
     ]
     if table:
-        keys = list(table[0])
-        parts.append(f"<h2>{e(table_title)}</h2><table><tr>" + "".join(f"<th>{e(k)}</th>" for k in keys) + "</tr>")
-        parts += ["<tr>" + "".join(f"<td>{e(_cell(row[k]))}</td>" for k in keys) + "</tr>" for row in table]
-        parts.append("</table>")
+        parts += _html_table(table_title, table)
+    for heading, rows in (more_tables or {}).items():
+        parts += _html_table(heading, rows) if rows else [f"<h2>{e(heading)}</h2><p>none</p>"]
     if links:
         parts.append("<h2>Data</h2><ul>" + "".join(f'<li><a href="{e(f)}">{e(t)}</a></li>' for t, f in links.items()))
         parts.append("</ul>")
     parts.append("</body></html>")
     return atomic_write_text(path, "\n".join(parts) + "\n")
+
+
+def _html_table(heading: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A heading and a table of rows (dicts with the same keys), as HTML lines."""
+    e = html.escape
+    keys = list(rows[0])
+    return [f"<h2>{e(heading)}</h2><table><tr>" + "".join(f"<th>{e(k)}</th>" for k in keys) + "</tr>",
+            *("<tr>" + "".join(f"<td>{e(_cell(row[k]))}</td>" for k in keys) + "</tr>" for row in rows),
+            "</table>"]
 
 
 def _cell(value: Any) -> str:
