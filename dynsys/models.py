@@ -134,6 +134,35 @@ def van_der_pol(mu: float = 1.0) -> System:
     )
 
 
+def brusselator(A: float = 1.0, B: float = 3.0) -> System:
+    """The Brusselator, a model of an autocatalytic reaction (Prigogine & Lefever 1968).
+
+    x' = A − (B + 1) x + x² y,   y' = B x − x² y
+
+    One fixed point (A, B / A), with trace B − 1 − A² and determinant A²:
+    a stable focus for B < 1 + A², losing stability at the supercritical
+    Hopf point B = 1 + A² (frequency A), where a stable limit cycle is born.
+    With A = 1, B = 3: an unstable focus inside a stable cycle of period
+    about 7.16.  Bounds: [0, 5] × [0, 6].
+
+    References
+    ----------
+    I. Prigogine and R. Lefever, "Symmetry breaking instabilities in
+    dissipative systems. II", J. Chem. Phys. 48, 1695 (1968).
+
+    Examples
+    --------
+    >>> brusselator().jacobian([1.0, 3.0])  # trace B - 1 - A^2 = 1 > 0: the fixed point repels
+    array([[ 2.,  1.],
+           [-3., -1.]])
+    """
+    x, y, a, b = _symbols("x y A B")
+    return System.from_sympy(
+        [a - (b + 1) * x + x**2 * y, b * x - x**2 * y], [x, y], {a: A, b: B}, name="brusselator",
+        bounds=[(0, 5), (0, 6)],
+    )
+
+
 def toggle_switch(alpha1: float = 10.0, alpha2: float = 10.0, beta: float = 2.0, gamma: float = 2.0) -> System:
     """The genetic toggle switch of Gardner, Cantor & Collins (2000).
 
@@ -517,6 +546,7 @@ MODELS: dict[str, Callable[..., System]] = {
         lorenz,
         duffing,
         van_der_pol,
+        brusselator,
         toggle_switch,
         fitzhugh_nagumo,
         lotka_volterra,

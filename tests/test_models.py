@@ -136,11 +136,22 @@ def fd_jacobian(f, X, h=1e-6):
     return np.stack(cols, -1)
 
 
+def f_bruss(X, A, B):
+    x, y = X[:, 0], X[:, 1]
+    return np.stack([A - (B + 1) * x + x**2 * y, B * x - x**2 * y], 1)
+
+
+def J_bruss(X, A, B):
+    x, y = X[:, 0], X[:, 1]
+    return np.stack([np.stack([-(B + 1) + 2 * x * y, x**2], -1), np.stack([B - 2 * x * y, -(x**2)], -1)], 1)
+
+
 # model name -> (literature defaults written out here, f, J)
 CASES = {
     "lorenz": (dict(sigma=10.0, rho=28.0, beta=8 / 3), f_lorenz, J_lorenz),
     "duffing": (dict(delta=0.3, alpha=-1.0, beta=1.0), f_duffing, J_duffing),
     "van_der_pol": (dict(mu=1.0), f_vdp, J_vdp),
+    "brusselator": (dict(A=1.0, B=3.0), f_bruss, J_bruss),
     "toggle_switch": (dict(alpha1=10.0, alpha2=10.0, beta=2.0, gamma=2.0), f_toggle, J_toggle),
     "fitzhugh_nagumo": (dict(a=0.7, b=0.8, tau=12.5, I=0.5), f_fhn, J_fhn),
     "lotka_volterra": (dict(alpha=2 / 3, beta=4 / 3, gamma=1.0, delta=1.0), f_lv, J_lv),
@@ -227,6 +238,7 @@ FIXED_POINTS = {
     "lorenz": lorenz_points(),
     "duffing": np.array([[-1.0, 0], [0, 0], [1, 0]]),
     "van_der_pol": np.zeros((1, 2)),
+    "brusselator": np.array([[1.0, 3.0]]),  # (A, B / A)
     "toggle_switch": toggle_points(),
     "fitzhugh_nagumo": fhn_point(),
     "lotka_volterra": np.array([[0, 0], [1.0, 0.5]]),
