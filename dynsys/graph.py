@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -170,7 +171,12 @@ def transition_graph(
         docstring): True finds them (flows only), ``"auto"`` (default) finds
         them for flows of dimension at most ``CYCLE_SEARCH_DIM``, False
         takes none, and a sequence gives them (each must be attracting).
-        The search shares ``max_seconds``.
+        The search shares ``max_seconds``.  When the ``"auto"`` search
+        cannot be done (its integration needs more steps than
+        :func:`dynsys.simulate.advance` allows, as for the Rössler flow,
+        whose weak focus sets a time scale of 10⁴) the graph is built
+        without cycles, says so in ``G.graph["cycle_search"]`` and warns
+        (RuntimeWarning); with True the error is raised.
     seed : int
         Seed of the scrambled Halton directions (and of the cycle search's starts).
     progress : callable, optional
@@ -639,8 +645,16 @@ def _attracting_cycles(
             parts.append(_branch_starts(G, saddles, eps_fraction, n_directions, seed)[1])
         starts = np.concatenate(parts)
         note(f"cycles: following {len(starts)} starts")
-        found = find_periodic_orbits(system, starts=starts, seed=seed, max_seconds=clock.left(),
-                                     fixed_points=fixed_points)
+        try:
+            found = find_periodic_orbits(system, starts=starts, seed=seed, max_seconds=clock.left(),
+                                         fixed_points=fixed_points)
+        except RuntimeError as exc:
+            if cycles is True:
+                raise
+            G.graph["cycle_search"] = f"not done: {exc}"
+            warnings.warn(f"transition_graph: no cycle search for {system.name} ({exc}); pass cycles= to give "
+                          "them", RuntimeWarning, stacklevel=3)
+            return (), "search"
         return tuple(c for c in found if c.stable), "search"
     given = tuple(cycles)
     for j, c in enumerate(given):

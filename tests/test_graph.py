@@ -279,6 +279,25 @@ def test_bad_cycles_argument() -> None:
         transition_graph(models.henon(), find_fixed_points(models.henon(), seed=0), cycles=True)
 
 
+def test_a_cycle_search_that_cannot_be_done_leaves_the_graph_without_cycles(monkeypatch) -> None:
+    """The automatic search failing (as simulate's step limit fails it on the Rössler flow) is a warning and a
+    graph attribute, and the points' graph is still built; asked for explicitly (cycles=True) it is the error."""
+    import dynsys.graph
+
+    def step_limit(*args, **kwargs):
+        raise RuntimeError("method 'BDF' needs more than max_steps = 50000 steps")
+
+    monkeypatch.setattr(dynsys.graph, "find_periodic_orbits", step_limit)
+    duffing = models.duffing()
+    points = find_fixed_points(duffing, seed=0)
+    with pytest.warns(RuntimeWarning, match="no cycle search for duffing"):
+        G = transition_graph(duffing, points)
+    assert G.graph["cycle_search"].startswith("not done: method 'BDF'") and G.graph["counts"]["cycles"] == 0
+    assert G.graph["counts"]["unresolved"] == 0 and G.number_of_edges() == 2  # the saddle's branches: both wells
+    with pytest.raises(RuntimeError, match="max_steps"):
+        transition_graph(duffing, points, cycles=True)
+
+
 # ----------------------------------------------------------------- flip-flop
 @pytest.fixture(scope="module")
 def flipflop():

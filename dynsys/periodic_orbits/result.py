@@ -24,7 +24,12 @@ from ..systems import System, check_system
 
 FORMAT = "dynsys.PeriodicOrbit"
 FORMAT_VERSION = 1
-MULTIPLIER_TOL = 1e-6  # a non-trivial multiplier with ||mu| - 1| below this is on the unit circle (non-hyperbolic)
+# A non-trivial multiplier with ||mu| - 1| below this is on the unit circle (non-hyperbolic).  Not smaller: a
+# neutral cycle of a family (a conservative system's) has a double multiplier 1, a Jordan block, whose computed
+# eigenvalues split by about the square root of the monodromy's error (the undamped pendulum's cycles came out
+# 1 - 3e-6 at tol = 1e-10 and read "stable cycle" with 1e-6).  Not larger: a supercritical Hopf branch's first cycle,
+# 6e-6 past the Hopf point of the Brusselator, has 1 - mu = 4e-5.
+MULTIPLIER_TOL = 1e-5
 METHODS = ("collocation", "shooting")
 
 
