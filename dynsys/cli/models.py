@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     Examples
     --------
     >>> run(argparse.Namespace())  # doctest: +ELLIPSIS
+    brusselator      flow n=2   A=1, B=3
     duffing          flow n=2   delta=0.3, alpha=-1, beta=1
     ...
     lorenz           flow n=3   sigma=10, rho=28, beta=2.66667
