@@ -19,6 +19,9 @@ dynsys's own numbers):
   (DOP853, rtol 1e-12);
 - the Bautin normal form r' = r(β₁ + β₂r² − r⁴), θ' = 1 (β₂ = 1): the fold of
   cycles at β₁ = −β₂²/4;
+- Lorenz's shortest unstable cycle AB (period about 1.5587, Viswanath 2003),
+  refined from a close return of a trajectory: its closure by solve_ivp and
+  the product of its multipliers against Liouville's exp(−(σ + 1 + β)T);
 - the twisted flow of tests/test_cycle_continuation.py (a half turn of the
   transverse plane per period): period doubling at p = 0 exactly.
 
@@ -134,6 +137,16 @@ def main() -> None:
     circle = PeriodicOrbit(twisted, TWO_PI, np.column_stack([np.cos(t), np.sin(t), 0 * t]), np.ones(3))
     (pd,) = continuation(twisted, "p", circle, p_span=(-0.2, 0.2), ntst=10).bifurcations
     rows.append(row(f"twisted flow: {pd.kind} p", pd.p, 0.0, "closed form"))
+    lorenz = models.lorenz()
+    X = solve_ivp(_ode(lorenz), (0, 160), [1.0, 1.0, 20.0], method="DOP853", rtol=1e-10, atol=1e-10,
+                  dense_output=True).sol(np.arange(20, 160, 0.01)).T
+    k = int(np.argmin(np.linalg.norm(X[156:] - X[:-156], axis=1)))  # a close return after about 1.56
+    ab = periodic_orbit(lorenz, X[k], period=1.56)
+    end = solve_ivp(_ode(lorenz), (0, ab.period), ab.x[0], method="DOP853", rtol=1e-12, atol=1e-12).y[:, -1]
+    rows.append(row("Lorenz AB (index 1): |phi_T(x0) - x0|", float(np.linalg.norm(end - ab.x[0])), 0.0,
+                    f"solve_ivp, T = {ab.period:.10f}"))
+    rows.append(row("Lorenz AB: product of the multipliers", float(np.prod(ab.multipliers).real),
+                    float(np.exp(-(10 + 1 + 8 / 3) * ab.period)), "Liouville: exp(-(s+1+b) T)"))
     print(format_table(["quantity", "dynsys", "reference", "|error|", "reference from"], rows))
 
 

@@ -144,6 +144,26 @@ def test_van_der_pol_period(method: str) -> None:
     assert orbit.nontrivial[0].real == pytest.approx(np.exp(sol.y[2, -1]), rel=1e-6)
 
 
+def test_lorenz_shortest_unstable_cycle_from_a_close_return() -> None:
+    """Lorenz's chaotic attractor holds unstable cycles; the shortest, AB (once round each wing), has period
+    about 1.5587 (Viswanath, Nonlinearity 16, 2003).  Refined from a close return of a trajectory computed here by
+    solve_ivp: solve_ivp from the refined state comes back after the refined period (rtol 1e-12), Liouville's
+    formula fixes the product of the multipliers to exp(-(sigma + 1 + beta) T), and it is a saddle cycle of
+    index 1, which forward integration alone could never settle on."""
+    system = lorenz()
+    f = lambda _t, u: system.rhs(u[None])[0]  # noqa: E731
+    sol = solve_ivp(f, (0, 160), [1.0, 1.0, 20.0], method="DOP853", rtol=1e-10, atol=1e-10, dense_output=True)
+    X = sol.sol(np.arange(20, 160, 0.01)).T
+    lag = 156  # 1.56 / 0.01
+    k = int(np.argmin(np.linalg.norm(X[lag:] - X[:-lag], axis=1)))
+    orbit = periodic_orbit(system, X[k], period=1.56)
+    assert abs(orbit.period - 1.5587) < 1e-4 and orbit.index == 1 and orbit.label == "saddle cycle of index 1"
+    end = solve_ivp(f, (0, orbit.period), orbit.x[0], method="DOP853", rtol=1e-12, atol=1e-12).y[:, -1]
+    assert np.linalg.norm(end - orbit.x[0]) < 1e-7 * np.linalg.norm(orbit.x[0])
+    product = np.prod(orbit.multipliers).real
+    assert product == pytest.approx(np.exp(-(10 + 1 + 8 / 3) * orbit.period), rel=1e-6)
+
+
 def test_van_der_pol_relaxation_asymptote() -> None:
     """T(μ) / ((3 − 2 ln 2) μ) decreases toward 1; with the correction 3 α μ^{-1/3} the ratio is near 1.
 
