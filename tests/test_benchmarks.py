@@ -103,3 +103,21 @@ def test_continuation_benchmark_quick(scripts, tmp_path):
         assert record["eigenvalues_per_point"] == (6 if record["solver"] == "matrix-free" else record["n"])
         assert record["stop_reason"] == ["p_span", "p_span"]
         assert record["bifurcations"] == []  # spectral radius about 0.9, tanh' <= 1: stable all along
+
+
+def test_vs_fpf_benchmark_quick(monkeypatch, tmp_path):
+    """bench_vs_fpf.py --quick: dynsys and the FixedPointFinder-equivalent on one tiny case (needs torch)."""
+    pytest.importorskip("torch")
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("bench_vs_fpf")
+    records = bench.main(["--quick", "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / "vs_fpf_quick.json").read_text())
+    assert {"benchmark", "quick", "machine", "cases", "command"} <= set(report)
+    assert [r["case"] for r in records] == [r["case"] for r in report["cases"]] == ["tanh64_B64"]
+    record = report["cases"][0]
+    assert len(record["pairs"]) == 1
+    for key in ("dynsys_cpu_s", "dynsys_wall_s", "reference_cpu_s", "reference_wall_s", "speedup_cpu"):
+        assert record["median"][key] > 0
+    assert record["reference"]["iterations"] <= 200
+    assert 0 <= record["dynsys_fixed_found_by_reference"] <= record["dynsys"]["n_fixed"]
+    assert record["dynsys"]["max_q"] <= 0.5e-20  # |F| <= 1e-10
