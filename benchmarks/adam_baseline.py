@@ -1,4 +1,11 @@
-"""The usual baseline: Adam on q, as FixedPointFinder runs it, in numpy.
+"""A float64 accuracy reference: Adam on q, as FixedPointFinder runs it, in numpy -- not a speed baseline.
+
+Kept because ``bench_fixed_points.py`` compares the points and residuals it
+reaches with dynsys's in float64 (so that accuracy is not about the dtype).
+It is about 50x slower than FixedPointFinder itself (float32 PyTorch): never
+quote speed-ups against it.  Speed is measured against
+``fpf_reference.py`` (a FixedPointFinder-equivalent in PyTorch) by
+``bench_vs_fpf.py``.
 
 A re-implementation (not a copy) of the optimisation of Golub & Sussillo's
 FixedPointFinder (JOSS 2018) with its published defaults, for comparison on
