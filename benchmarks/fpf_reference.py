@@ -12,7 +12,11 @@ not the tool and contains none of its code.  The algorithm:
    concatenated, as dynsys's).
 3. ``torch.optim.Adam(lr=1.0)`` on the mean of q over the batch (the scalar
    FixedPointFinder minimises), with ``ReduceLROnPlateau(factor=0.95,
-   patience=2)`` stepped on that mean.
+   patience=2)`` stepped on that mean.  Adam's other hyperparameters are
+   torch's defaults (betas 0.9, 0.999, eps 1e-8); FixedPointFinder's
+   TensorFlow version documents eps = 0.01 (its ``adam_hps``, which
+   ``adam_baseline.py`` uses) -- which one its torch version uses was not
+   checked here.
 4. A start stops (is frozen) once q < tol_q = 1e-12 or |Δq| < tol_dq·lr,
    tol_dq = 1e-20; the loop ends when every start has stopped or after
    max_iters = 10,000 iterations.
