@@ -27,18 +27,18 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before numpy is imported
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-import numpy as np  # noqa: E402
-from fpf_reference import DEFAULTS, find_fixed_points_reference  # noqa: E402
-from networks import CACHE_DIR, RESULTS_DIR, Network, flipflop_cell, problem, report  # noqa: E402
+import numpy as np
+from fpf_reference import DEFAULTS, find_fixed_points_reference
+from networks import CACHE_DIR, RESULTS_DIR, Network, flipflop_cell, problem, report
 
-from dynsys.fixed_points import find_fixed_points  # noqa: E402
+from dynsys.fixed_points import find_fixed_points
 
 MATCH = 1e-3  # a reference point within this distance of a dynsys fixed point found it
 
@@ -78,8 +78,8 @@ def run_case(case: Case, repeat: int) -> dict[str, Any]:
     """One warm-up of each, then ``repeat`` pairs A (dynsys) B (reference); the record of the case."""
     prob = problem(case.network, case.n_starts)
     cell = flipflop_cell(case.network.cell, case.network.n)
-    dyn = lambda: find_fixed_points(prob.system, prob.starts)  # noqa: E731
-    ref = lambda: find_fixed_points_reference(cell, prob.starts, **case.reference_options)  # noqa: E731
+    dyn = lambda: find_fixed_points(prob.system, prob.starts)
+    ref = lambda: find_fixed_points_reference(cell, prob.starts, **case.reference_options)
     dyn(), ref()  # warm-up
     pairs = []
     for _ in range(repeat):
