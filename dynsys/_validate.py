@@ -62,3 +62,15 @@ def check_real_array(value: Any, name: str, *, finite: bool = True) -> np.ndarra
             first = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(f"{name} has {int(bad.sum())} non-finite entries (NaN or inf), the first at index {first}")
     return arr
+
+
+def check_interval(pair: Any, name: str, ends: tuple[str, str] = ("lo", "hi")) -> tuple[float, float]:
+    """``pair`` as finite floats (a, b) with a < b, else a ValueError naming ``name`` and its ends."""
+    a, b = ends
+    try:
+        lo, hi = (float(v) for v in pair)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair ({a}, {b}) of numbers, got {pair!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} must be finite with {a} < {b}, got {pair!r}")
+    return lo, hi

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 from scipy import integrate, sparse
 
-from ._validate import check_count, check_real
+from ._validate import check_count, check_interval, check_real
 from .systems import System
 
 IVP_METHODS = ("RK23", "RK45", "DOP853", "Radau", "BDF", "LSODA")
@@ -237,7 +237,7 @@ def simulate(
 
     if steps is not None:
         raise ValueError(f"steps applies to maps only; {system.name} is a flow: give t_span=(t0, t1)")
-    t0, t1 = _check_span(t_span)
+    t0, t1 = check_interval(t_span, "t_span", ("t0", "t1"))
     t_eval = _output_times(t0, t1, n_points, t_eval)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -525,16 +525,6 @@ def sample_states(
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_span(t_span: Any) -> tuple[float, float]:
-    try:
-        t0, t1 = (float(t) for t in t_span)
-    except (TypeError, ValueError):
-        raise ValueError(f"t_span must be a pair (t0, t1) of numbers, got {t_span!r}") from None
-    if not (np.isfinite(t0) and np.isfinite(t1) and t0 < t1):
-        raise ValueError(f"t_span must be finite with t0 < t1, got {t_span!r}")
-    return t0, t1
-
-
 def _output_times(t0: float, t1: float, n_points: int | None, t_eval: Any) -> np.ndarray:
     if t_eval is None:
         n_points = DEFAULT_N_POINTS if n_points is None else check_count(n_points, "n_points", 2)

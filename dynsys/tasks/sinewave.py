@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import check_count
+from .._validate import check_count, check_interval
 
 __all__ = ["SineWaveBatch", "U_RANGE", "OMEGA_RANGE", "N_LEVELS", "levels", "frequency", "generate"]
 
@@ -87,7 +87,7 @@ def levels(n_levels: int = N_LEVELS, u_range: tuple[float, float] = U_RANGE) -> 
     array([0.75])
     """
     n_levels = check_count(n_levels, "n_levels")
-    u_min, u_max = _interval(u_range, "u_range")
+    u_min, u_max = check_interval(u_range, "u_range")
     if n_levels == 1:
         return np.array([(u_min + u_max) / 2])
     return np.linspace(u_min, u_max, n_levels)
@@ -103,20 +103,9 @@ def frequency(
     >>> frequency([0.25, 0.75, 1.25])
     array([0.2, 0.4, 0.6])
     """
-    u_min, u_max = _interval(u_range, "u_range")
-    w_min, w_max = _interval(omega_range, "omega_range")
+    u_min, u_max = check_interval(u_range, "u_range")
+    w_min, w_max = check_interval(omega_range, "omega_range")
     return w_min + (w_max - w_min) * (np.asarray(u, dtype=float) - u_min) / (u_max - u_min)
-
-
-def _interval(pair: tuple[float, float], name: str) -> tuple[float, float]:
-    """(lo, hi) with finite lo < hi, else a ValueError naming ``name``."""
-    try:
-        lo, hi = (float(v) for v in pair)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (lo, hi) of numbers, got {pair!r}") from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"{name} must be finite with lo < hi, got {pair!r}")
-    return lo, hi
 
 
 def generate(
