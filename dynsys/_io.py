@@ -421,8 +421,6 @@ class SavedResult:
         Examples
         --------
         See :class:`SavedResult`.
-        >>> True
-        True
         """
         arrays, meta = self._stamped()
         meta["arrays"] = {name: encode_array(a) for name, a in arrays.items()}
@@ -454,8 +452,6 @@ class SavedResult:
         Examples
         --------
         See :class:`SavedResult`.
-        >>> True
-        True
         """
         arrays, meta = self._stamped()
         return save_npz(path, arrays, meta)

@@ -322,8 +322,6 @@ class Problem:
         Examples
         --------
         See :class:`Problem`.
-        >>> True
-        True
         """
         z = np.array(y, dtype=float)
         point = self.evaluate(z)
@@ -348,8 +346,6 @@ class Problem:
         Examples
         --------
         See :class:`Problem`.
-        >>> True
-        True
         """
         t = self.bordered_solve(point, d, last_unit(len(point.y)), self.tangent_rtol)
         return t / np.linalg.norm(t)
@@ -404,9 +400,19 @@ def trace(problem: Problem, start: Point, t0: np.ndarray, span: tuple[float, flo
 
     Examples
     --------
-    See :class:`Problem`.
-    >>> True
-    True
+    Up the unit circle of :class:`Problem`'s example from (1, 0) until p = y[1] leaves [−0.5, 0.5]:
+
+    >>> class Circle(Problem):
+    ...     def evaluate(self, y):
+    ...         return Point(y=y, F=np.array([y @ y - 1]), Fp=np.array([2 * y[1]]), A=2 * y[None, :])
+    ...     def bordered_solve(self, point, c, r, rtol):
+    ...         return np.linalg.solve(np.vstack([point.A, c]), r)
+    >>> circle = Circle(tol=1e-12)
+    >>> start = circle.evaluate(np.array([1.0, 0.0]))
+    >>> start.tangent = np.array([0.0, 1.0])
+    >>> points, reason = trace(circle, start, start.tangent, (-0.5, 0.5), 0.1, 1e-6, 0.2, 100)
+    >>> reason, float(points[-1].y[1]), bool(np.allclose([p.y @ p.y for p in points], 1.0, atol=1e-12))
+    ('p_span', 0.5, True)
     """
     lo, hi = span
     current = dataclasses.replace(start, tangent=t0)
@@ -637,6 +643,32 @@ def nearest_pair(w: np.ndarray, score: np.ndarray) -> int | None:
     """
     upper = np.flatnonzero(w.imag > 1e-12 * np.maximum(1.0, np.abs(w)))
     return None if len(upper) == 0 else int(upper[np.argmin(np.abs(score[upper]))])
+
+
+def real_nearest_minus_one(w: np.ndarray) -> float:
+    """μ + 1 of the real entry of ``w`` nearest −1 (NaN when none is real): a flip / period-doubling test.
+
+    Examples
+    --------
+    >>> round(real_nearest_minus_one(np.array([0.5, -0.9, 0.2 + 1j, 0.2 - 1j])), 12)
+    0.1
+    >>> bool(np.isnan(real_nearest_minus_one(np.array([1j, -1j]))))
+    True
+    """
+    real = w.real[np.abs(w.imag) <= 1e-12 * np.maximum(1.0, np.abs(w))]
+    return np.nan if len(real) == 0 else float(real[np.argmin(np.abs(real + 1))] + 1)
+
+
+def unit_circle_pair(w: np.ndarray) -> float:
+    """|μ| − 1 of the non-real pair of ``w`` nearest the unit circle (NaN when all are real): a Neimark–Sacker test.
+
+    Examples
+    --------
+    >>> round(unit_circle_pair(np.array([0.5, 0.6 + 0.9j, 0.6 - 0.9j])), 12)  # sqrt(0.36 + 0.81) - 1
+    0.081665382639
+    """
+    k = nearest_pair(w, np.abs(w) - 1)
+    return np.nan if k is None else float(np.abs(w[k]) - 1)
 
 
 def on_the_boundary(w: complex, score: float) -> bool:

@@ -121,7 +121,9 @@ from .arclength import (
     locate_zero,
     nearest_pair,
     on_the_boundary,
+    real_nearest_minus_one,
     trace_branch,
+    unit_circle_pair,
 )
 from .cycle_continuation import CycleBranch, cycle_continuation
 from .fixed_points import find_fixed_points
@@ -483,9 +485,7 @@ class _MatrixFreeProblem(_Problem):
 
     def flip_test(self, point: Point) -> float:
         """μ + 1 of the real leading multiplier nearest −1 (NaN when none is real)."""
-        w = self.eigenvalues(point)
-        real = w.real[np.abs(w.imag) <= 1e-12 * np.maximum(1.0, np.abs(w))]
-        return np.nan if len(real) == 0 else float(real[np.argmin(np.abs(real + 1))] + 1)
+        return real_nearest_minus_one(self.eigenvalues(point))
 
 
 def _gmres(matvec: Callable[[np.ndarray], np.ndarray], r: np.ndarray, rtol: float, restart: int) -> np.ndarray:
@@ -734,11 +734,6 @@ def _hopf(w: np.ndarray) -> float:
     return np.nan if k is None else float(w[k].real)
 
 
-def _neimark_sacker(w: np.ndarray) -> float:
-    k = nearest_pair(w, np.abs(w) - 1)
-    return np.nan if k is None else float(np.abs(w[k]) - 1)
-
-
 def _crossings(w: np.ndarray, kind: str) -> np.ndarray:
     """Per point, the number of non-real eigenvalues outside the stability region (Hopf, Neimark–Sacker detection)."""
     nonreal = np.abs(w.imag) > 1e-12 * np.maximum(1.0, np.abs(w))
@@ -761,7 +756,7 @@ def _assemble(problem: _Problem, points: list[Point], reasons: tuple[str, str], 
         counted = {"hopf": _crossings(w, "flow")}
     else:
         tests["flip"] = problem.flip_test
-        tests["neimark_sacker"] = lambda q: _neimark_sacker(problem.eigenvalues(q))
+        tests["neimark_sacker"] = lambda q: unit_circle_pair(problem.eigenvalues(q))
         counted = {"neimark_sacker": _crossings(w, "map")}
     found = []
     for kind, test in tests.items():

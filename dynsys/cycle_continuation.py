@@ -88,7 +88,9 @@ from .arclength import (
     locate_zero,
     nearest_pair,
     on_the_boundary,
+    real_nearest_minus_one,
     trace_branch,
+    unit_circle_pair,
 )
 from .periodic_orbits import Collocation, PeriodicOrbit
 from .systems import System, check_system
@@ -224,8 +226,6 @@ class CycleBranch(SavedResult):
         Examples
         --------
         See :class:`CycleBranch`.
-        >>> True
-        True
         """
         mean = self.x.mean(axis=1, keepdims=True)
         return np.max(np.linalg.norm(self.x - mean, axis=2), axis=1)
@@ -236,8 +236,6 @@ class CycleBranch(SavedResult):
         Examples
         --------
         See :class:`CycleBranch`.
-        >>> True
-        True
         """
         k = range(len(self))[k]
         return PeriodicOrbit(self.system.with_params(**{self.param: float(self.p[k])}), float(self.period[k]),
@@ -250,8 +248,6 @@ class CycleBranch(SavedResult):
         Examples
         --------
         See :func:`cycle_continuation`.
-        >>> True
-        True
         """
         names = self.system.state_names[:max_coordinates]
         head = (f"{self.system.name}: cycle branch in {self.param}, {self.p.min():.6g} <= {self.param} <= "
@@ -408,20 +404,6 @@ class _CycleProblem(Problem):
 
 
 # ------------------------------------------------------- special points
-def _real_nearest_minus_one(orbit: PeriodicOrbit) -> float:
-    """μ + 1 of the real non-trivial multiplier nearest −1 (NaN when none is real)."""
-    mu = orbit.nontrivial
-    real = mu.real[np.abs(mu.imag) <= 1e-12 * np.maximum(1.0, np.abs(mu))]
-    return np.nan if len(real) == 0 else float(real[np.argmin(np.abs(real + 1))] + 1)
-
-
-def _torus(orbit: PeriodicOrbit) -> float:
-    """|μ| − 1 of the non-real multiplier pair nearest the unit circle (NaN when all are real)."""
-    mu = orbit.nontrivial
-    k = nearest_pair(mu, np.abs(mu) - 1)
-    return np.nan if k is None else float(np.abs(mu[k]) - 1)
-
-
 def _outside(multipliers: np.ndarray, trivial: np.ndarray) -> np.ndarray:
     """Per cycle, the number of non-real multipliers with |μ| > 1 (Neimark–Sacker detection)."""
     nonreal = np.abs(multipliers.imag) > 1e-12 * np.maximum(1.0, np.abs(multipliers))
@@ -441,8 +423,8 @@ def _assemble(problem: _CycleProblem, points: list[Point], reasons: tuple[str, s
     trivial = np.array([o.trivial for o in orbits])
     tests: dict[str, TestFn] = {
         "fold_cycle": lambda q: float(q.tangent[-1]),
-        "period_doubling": lambda q: _real_nearest_minus_one(problem.orbit(q)),
-        "neimark_sacker": lambda q: _torus(problem.orbit(q)),
+        "period_doubling": lambda q: real_nearest_minus_one(problem.orbit(q).nontrivial),
+        "neimark_sacker": lambda q: unit_circle_pair(problem.orbit(q).nontrivial),
     }
     counted = np.diff(_outside(multipliers, trivial)) != 0
     found = []

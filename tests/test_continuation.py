@@ -184,8 +184,7 @@ def test_lorenz_branch_point_at_rho_one_and_hopf_of_c_plus():
     assert np.abs(origin.x).max() < 1e-12
     # C+- leave the origin along x = y
     assert np.allclose(np.abs(origin.bifurcations[0].tangent), [np.sqrt(0.5), np.sqrt(0.5), 0, 0])
-    rho_h = sigma * (sigma + beta + 3) / (sigma - beta - 1)
-    assert rho_h == pytest.approx(470 / 19)
+    rho_h = 470 / 19  # sigma (sigma + beta + 3) / (sigma - beta - 1) at sigma = 10, beta = 8/3
     c = np.sqrt(beta * 27)
     c_plus = check_branch(continuation(models.lorenz(), "rho", [c, c, 27.0], p_span=(1.5, 30)))
     hopf = only(c_plus, "hopf")

@@ -243,7 +243,8 @@ def test_saddle_branches_end_on_a_limit_cycle_no_unresolved_edges() -> None:
     (mu,) = np.delete(d["multipliers"], d["trivial"])
     assert abs(mu - np.exp(-area)) < 1e-6 * np.exp(-area)
     np.testing.assert_allclose(energy(d["orbit"]), H_LEVEL, atol=1e-7)
-    np.testing.assert_allclose(d["x"], d["orbit"][0]) and np.testing.assert_allclose(d["mean"], d["orbit"].mean(0))
+    np.testing.assert_allclose(d["x"], d["orbit"][0])
+    np.testing.assert_allclose(d["mean"], d["orbit"].mean(0))
     # the saddle joins the cycle to itself; the cycle is an attractor beside the (absent) point attractors
     A = attractor_graph(G)
     assert list(A.nodes) == ["C0"] and list(A.edges(data="saddle")) == [("C0", "C0", "P0")]
