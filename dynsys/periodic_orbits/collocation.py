@@ -338,9 +338,10 @@ class Collocation:
         X, _ = self._points(profile)
         A = system.jacobian(X.reshape(-1, self.n)).reshape(self.ntst, self.ncol, self.n, self.n)
         hA = A * self._h[:, None, None, None]
-        eye = np.eye(self.n)
-        return (self._S[None, :, None, :, None] * eye[None, None, :, None, :]
-                - T * self._L[None, :, None, :, None] * hA[:, :, :, None, :])
+        blocks = (-T * self._L)[None, :, None, :, None] * hA[:, :, :, None, :]
+        diagonal = np.arange(self.n)
+        blocks[:, :, diagonal, :, diagonal] += self._S[None]  # + ℓ_k'(s_i) I, on the diagonal only
+        return blocks
 
     def _jacobian_csr(self, system: System, z: Any, reference: Any) -> sparse.csr_matrix:
         check_flow(system, "Collocation.jacobian")

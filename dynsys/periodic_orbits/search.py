@@ -57,6 +57,8 @@ from .._validate import check_count, check_real
 from ..fixed_points import FixedPointSet, find_fixed_points
 from ..simulate import advance
 from ..systems import System, check_system
+from .floquet import check_flow
+from .recurrence import check_state
 from .refine import periodic_orbit
 from .result import METHODS, PeriodicOrbit
 
@@ -239,9 +241,7 @@ def find_periodic_orbits(
     (6.66328686, 'stable cycle')
     """
     check_system(system)
-    if system.kind != "flow":
-        raise ValueError(f"find_periodic_orbits needs a flow; {system.name} is a map "
-                         "(its cycles are fixed points of system.iterate(k))")
+    check_flow(system, "find_periodic_orbits")
     clock = Deadline(max_seconds)
     tol = check_real(tol, "tol", positive=True)
     if method not in METHODS:
@@ -300,11 +300,7 @@ def _guesses(system: System, guesses: Iterable[PeriodicOrbit | Any] | None) -> l
         if isinstance(g, PeriodicOrbit):
             out.append((g, None))
             continue
-        x = np.asarray(g, dtype=float)
-        if x.shape != (system.dim,) or not np.all(np.isfinite(x)):
-            raise ValueError(f"guesses[{k}] must be a PeriodicOrbit or a finite state of shape ({system.dim},), "
-                             f"got {x.shape}")
-        out.append((x, None))
+        out.append((check_state(system, g, f"guesses[{k}], not a PeriodicOrbit,"), None))
     return out
 
 
@@ -316,7 +312,7 @@ def _refiner(system: System, tol: float, method: str) -> Callable[[tuple[Any, fl
             orbit = periodic_orbit(system, x, period, method=method, tol=tol)
         except (ValueError, RuntimeError, np.linalg.LinAlgError, FloatingPointError):
             return None
-        return orbit if orbit.amplitude > 0 else None
+        return orbit
 
     return refine
 
