@@ -84,9 +84,8 @@ def main() -> None:
     for method in ("collocation", "shooting"):
         orbit = periodic_orbit(vdp, [2.0, 0.0], method=method)
         rows.append(row(f"van der Pol mu=1: period ({method})", orbit.period, VDP_PERIOD, "Andersen & Geer 1982"))
-    mult = orbit.nontrivial[0].real
-    rows.append(row("van der Pol mu=1: multiplier", mult, liouville_multiplier(1.0, orbit.x[0], orbit.period),
-                    "Liouville, solve_ivp"))
+        rows.append(row(f"van der Pol mu=1: multiplier ({method})", orbit.nontrivial[0].real,
+                        liouville_multiplier(1.0, orbit.x[0], orbit.period), "Liouville, solve_ivp"))
     for mu in (5.0, 10.0, 20.0):
         T = periodic_orbit(models.van_der_pol(mu), [2.0, 0.0], ntst=100).period
         rows.append(row(f"van der Pol mu={mu:g}: T / ((3 - 2 ln 2) mu)", T / ((3 - 2 * np.log(2)) * mu), 1.0,

@@ -1617,14 +1617,15 @@ def plot_bifurcation_diagram(
             run = slice(max(2 * a - 1, 0), 2 * b)
             ax.plot(P[run], values[run], style, color=color, lw=1.6)
             legend.setdefault(label, dict(color=color, ls=style, lw=1.6))
+    extents = {id(branch): _cycle_extent(branch, readout) for branch in cycles}  # the readout over every cycle, once
     for branch in cycles:
-        _draw_cycle_runs(ax, branch, _cycle_extent(branch, readout), legend)
+        _draw_cycle_runs(ax, branch, extents[id(branch)], legend)
     for kind in BIFURCATION_LABELS:
         points = [b for b in bifurcations if b.kind == kind]
         if points:
             where = list(zip([b.p for b in points], readout(np.array([b.x for b in points])).tolist()))
             _mark_points(ax, kind, where, [True] * len(where))
-    for kind, where in _cycle_special_points(cycles, lambda branch: _cycle_extent(branch, readout)).items():
+    for kind, where in _cycle_special_points(cycles, lambda branch: extents[id(branch)]).items():
         _mark_points(ax, kind, where, [j % 2 == 0 for j in range(len(where))])  # (max, min) pairs: one label each
     for label, style in sorted(legend.items(), key=lambda item: (item[0].startswith("cycles"),
                                                                  "stable" not in item[0].split(", ")[-1], item[0])):

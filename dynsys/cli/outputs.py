@@ -345,16 +345,17 @@ def save_data_and_report(
         *(write_graph(graph, out / f"graph{suffix}") for suffix in GRAPH_FORMATS),
         *extra,
     ]
+    found = None if cycles is None else cycle_rows(cycles)
     if cycles is not None:
         written += [atomic_write_text(out / "cycles.json", cycles_json(cycles)),
-                    write_points_csv(cycle_rows(cycles), out / "cycles.csv")]
+                    write_points_csv(found, out / "cycles.csv")]
     report = write_html_report(
         out / "report.html",
         title=title,
         summary=summary,
         figures={caption: name for name, (caption, _) in figures.items()},
         table=rows,
-        more_tables={} if cycles is None else {"Attracting cycles": cycle_rows(cycles)},
+        more_tables={} if found is None else {"Attracting cycles": found},
         links={p.name: p.name for p in written},
         command=command,
         version=__version__,
