@@ -15,18 +15,19 @@ only through a :class:`JacobianModel`; two implement it, named in
   or Newton-Krylov method, O(k n²) work for a recurrent network (k CG
   iterations of two products each) and O(n) memory per start.
 
-*Matrix-free steps.*  Without the Jacobians, the step minimises
-|J delta + F|² + mu |delta|² by CGLS (one ``residual_jvp`` and one
-``residual_vjp`` per iteration, at most min(2n, CG_MAX_ITER) iterations),
-stopped at the relative residual eta of the normal equations that the
-caller asks for (the Levenberg-Marquardt loop's forcing term): an inexact
-Levenberg-Marquardt method that becomes an inexact Newton-Krylov method as
-mu falls, with superlinear convergence near a regular zero.  ||J||_F is
-estimated with Hutchinson's estimator (HUTCHINSON_PROBES random sign
-vectors).  Without ``newton_probe``, every row also tries its inexact
-Newton step (CGLS to relative residual POLISH_ETA) at every iteration of
-the Levenberg-Marquardt loop, not only where the damping is above its
-starting level.  Memory per start is O(n) instead of O(n²).
+*Matrix-free steps.*  Without the Jacobians, the Newton step J delta = -F
+comes from GMRES (:func:`gmres_batch`: one ``residual_operator`` product
+per iteration, at most min(n, GMRES_MAX_ITER), all rows at once) to the
+relative residual the caller asks for, an inexact Newton-Krylov method
+with superlinear convergence near a regular zero; J = Dg - I of a
+contracting network has its spectrum clustered near -1, where GMRES needs
+few products.  The damped step minimises |J delta + F|² + mu |delta|² by
+CGLS (one jvp and one vjp per iteration, at most min(2n, CG_MAX_ITER)
+iterations), stopped at the relative residual eta of the normal
+equations: an inexact Levenberg-Marquardt method.  ||J||_F is estimated
+with Hutchinson's estimator (HUTCHINSON_PROBES random sign vectors).
+Memory per start is O(n) instead of O(n²) (O(GMRES_MAX_ITER n) during a
+Newton step).
 
 References
 ----------
@@ -40,7 +41,7 @@ A. Björck, "Numerical methods for least squares problems", SIAM, 1996 (CGLS).
 """
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
@@ -51,6 +52,8 @@ from .common import EPS, row_dot, row_norm
 CURVATURE_RTOL = 1e-6  # minima: Hessian eigenvalues >= -CURVATURE_RTOL * max |eigenvalue|
 CG_MAX_ITER = 500  # CGLS iterations per step at most (and at most 2n)
 POLISH_ETA = 1e-6  # relative residual of a matrix-free Newton step
+GMRES_MAX_ITER = 40  # Arnoldi vectors of a matrix-free Newton step at most (and at most n)
+COMPACT_FRACTION = 0.25  # GMRES drops its finished rows once they are this fraction of those it holds
 LANCZOS_MIN_DIM = 64  # matrix-free minimum test: Lanczos above, the formed Hessian up to this
 HUTCHINSON_PROBES = 2  # random probes of the estimate of ||DF||_F
 STATIONARY_ETA = 1e-6  # relative residual of the matrix-free solve of the stationarity test
@@ -70,10 +73,6 @@ class JacobianModel(Protocol):
     ----------
     name : str
         Its key in :data:`SOLVERS` (reported as ``stats["solver"]``).
-    newton_probe : bool
-        True: the Levenberg-Marquardt loop also tries the undamped Newton
-        step of the rows whose damping is above its starting level; False:
-        of every row, at every iteration.
     system : System
 
     Examples
@@ -84,7 +83,6 @@ class JacobianModel(Protocol):
     """
 
     name: str
-    newton_probe: bool
     system: System
 
     @staticmethod
@@ -114,8 +112,9 @@ class JacobianModel(Protocol):
     ) -> tuple[np.ndarray, np.ndarray]:
         """δ solving (J^T J + mu I) δ = -g (to relative residual ``eta`` where inexact), and J δ."""
 
-    def newton_step(self, X: np.ndarray, F: np.ndarray, aux: np.ndarray) -> np.ndarray:
-        """δ solving J δ = -F (least squares where J is singular), shape (B, n)."""
+    def newton_step(self, X: np.ndarray, F: np.ndarray, aux: np.ndarray, eta: np.ndarray | None = None) -> np.ndarray:
+        """δ solving J δ = -F (least squares where J is singular), shape (B, n); to relative residual
+        ``eta`` (B,) where inexact, by default the model's own accuracy for polishing."""
 
     def removable(self, X: np.ndarray, F: np.ndarray, aux: np.ndarray, g: np.ndarray, c2: np.ndarray) -> np.ndarray:
         """g^T (J^T J + c² I)^{-1} g of each row, shape (B,) (see :func:`.criteria.stationary`)."""
@@ -142,7 +141,6 @@ class DenseJacobian:
     """
 
     name = "dense"
-    newton_probe = True  # the LM loop also tries the undamped Newton step
 
     def __init__(self, system: System) -> None:
         self.system = system
@@ -184,8 +182,8 @@ class DenseJacobian:
         delta = _solve_batch(A, -g)
         return delta, np.einsum("bij,bj->bi", J, delta)
 
-    def newton_step(self, X: np.ndarray, F: np.ndarray, J: np.ndarray) -> np.ndarray:
-        """δ solving J δ = -F (pseudo-inverse where J is singular)."""
+    def newton_step(self, X: np.ndarray, F: np.ndarray, J: np.ndarray, eta: np.ndarray | None = None) -> np.ndarray:
+        """δ solving J δ = -F exactly (pseudo-inverse where J is singular; ``eta`` unused)."""
         return _solve_batch(J, -F)
 
     def removable(self, X: np.ndarray, F: np.ndarray, J: np.ndarray, g: np.ndarray, c2: np.ndarray) -> np.ndarray:
@@ -244,7 +242,6 @@ class MatrixFreeJacobian:
     """
 
     name = "matrix-free"
-    newton_probe = False
 
     def __init__(self, system: System) -> None:
         self.system = system
@@ -253,8 +250,9 @@ class MatrixFreeJacobian:
     @staticmethod
     def bytes_per_start(n: int) -> int:
         """Working memory per start: about 60 vectors of length n (iterates,
-        CGLS vectors, trial points and the products' temporaries)."""
-        return 8 * 60 * n
+        CGLS vectors, trial points and the products' temporaries) and the
+        GMRES_MAX_ITER + 1 Arnoldi vectors."""
+        return 8 * (60 + GMRES_MAX_ITER + 1) * n
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         return np.empty((len(X), 0))
@@ -294,10 +292,19 @@ class MatrixFreeJacobian:
         """δ minimising |J δ + F|² + mu |δ|² by CGLS to relative residual ``eta``, and J δ."""
         return self._cgls(X, F, g, mu, eta)
 
-    def newton_step(self, X: np.ndarray, F: np.ndarray, aux: np.ndarray) -> np.ndarray:
-        """δ minimising |J δ + F| (J δ = -F where J is regular) by CGLS."""
-        g = self._vjp(X, F)
-        return self._cgls(X, F, g, np.zeros(len(X)), np.full(len(X), POLISH_ETA))[0]
+    def newton_step(self, X: np.ndarray, F: np.ndarray, aux: np.ndarray, eta: np.ndarray | None = None) -> np.ndarray:
+        """δ with |J δ + F| <= eta |F| (J δ = -F where J is regular; ``eta`` per row, POLISH_ETA when None) by
+        GMRES (:func:`gmres_batch`); the rows GMRES leaves above that residual within GMRES_MAX_ITER vectors
+        finish by CGLS (least squares where J is singular)."""
+        eta = np.full(len(X), POLISH_ETA) if eta is None else eta
+        with np.errstate(all="ignore"):
+            op = self.system.residual_operator(X)
+            delta, residual = gmres_batch(op.jvp, -F, eta, min(X.shape[1], GMRES_MAX_ITER))
+        slow = np.flatnonzero(~(residual <= eta * row_norm(F)))
+        if slow.size:
+            Xs, Fs = X[slow], F[slow]
+            delta[slow] = self._cgls(Xs, Fs, self._vjp(Xs, Fs), np.zeros(slow.size), eta[slow])[0]
+        return delta
 
     def removable(self, X: np.ndarray, F: np.ndarray, aux: np.ndarray, g: np.ndarray, c2: np.ndarray) -> np.ndarray:
         """g^T (J^T J + c² I)^{-1} g = -g . δ for δ from CGLS (relative residual STATIONARY_ETA)."""
@@ -403,6 +410,128 @@ def _extreme_eigenvalue(H: LinearOperator, which: str) -> float:
         return float(eigsh(H, k=1, which=which, v0=v0, tol=1e-6, return_eigenvectors=False)[0])
     except ArpackNoConvergence as exc:
         return float(exc.eigenvalues.real[0]) if len(exc.eigenvalues) else np.nan
+
+
+def gmres_batch(
+    apply: Callable[[np.ndarray, np.ndarray], np.ndarray], b: np.ndarray, eta: float | np.ndarray, max_iter: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve A_k y_k = b_k for a batch of operators by GMRES from y = 0, all rows at once.
+
+    Arnoldi's process builds, for each row, an orthonormal basis V_j of the
+    Krylov space span{b, A b, ..., A^(j-1) b} (classical Gram-Schmidt,
+    applied twice: CGS2) and A V_j = V_(j+1) H_j; y = V_j z minimises
+    |b - A y| = | |b| e_1 - H_j z |, whose value Givens rotations of H_j
+    give at every step (Saad & Schultz 1986).  A row stops once that
+    residual is <= eta |b| or after ``max_iter`` products; then
+    R_j z = g_j (the rotated H_j and |b| e_1) is solved, for all rows in one
+    batched solve of padded triangular systems.
+
+    Parameters
+    ----------
+    apply : callable
+        ``apply(V, rows)``: the rows A_r v_r for r in ``rows`` (an index
+        array), V of shape (len(rows), n).
+    b : ndarray of shape (m, n)
+    eta : float or ndarray of shape (m,)
+        Relative residual to stop at (one for all rows, or one per row).
+    max_iter : int
+        Products per row at most (the dimension of the Krylov space).
+
+    Returns
+    -------
+    y : ndarray of shape (m, n)
+    residual : ndarray of shape (m,)
+        |b - A y| of each row as GMRES computes it (NaN where it broke down).
+
+    References
+    ----------
+    Y. Saad and M. H. Schultz, "GMRES: a generalized minimal residual
+    algorithm for solving nonsymmetric linear systems", SIAM J. Sci. Stat.
+    Comput. 7, 1986.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[[2.0, 1.0], [0.0, 3.0]], [[1.0, 0.0], [0.0, 4.0]]])
+    >>> apply = lambda V, rows: np.einsum("bij,bj->bi", A[rows], V)
+    >>> y, residual = gmres_batch(apply, np.array([[3.0, 3.0], [1.0, 8.0]]), 1e-12, 2)
+    >>> y.round(12) + 0.0
+    array([[1., 1.],
+           [1., 2.]])
+    """
+    m, n = b.shape
+    k = max(1, min(max_iter, n))
+    y, residual = np.zeros((m, n)), np.full(m, np.nan)
+    beta = row_norm(b)
+    zero = np.flatnonzero(beta == 0)
+    residual[zero] = 0.0
+    live = _Arnoldi(np.flatnonzero(np.isfinite(beta) & (beta > 0)), b, np.broadcast_to(eta, (m,)) * beta, k)
+    for j in range(k):  # Arnoldi steps; each a batched product over the rows still iterating
+        if not len(live.rows):
+            break
+        done = live.step(j, apply(live.V[:, j], live.rows)) & live.alive
+        if j == k - 1:
+            done = live.alive
+        if done.any():
+            y[live.rows[done]], residual[live.rows[done]] = live.solution(done, j + 1)
+            live.alive &= ~done
+            if np.count_nonzero(~live.alive) >= COMPACT_FRACTION * len(live.rows):
+                live.keep(live.alive, j + 1)
+    return y, residual
+
+
+class _Arnoldi:
+    """GMRES's state for the rows still iterating (:func:`gmres_batch`), in compact arrays."""
+
+    def __init__(self, rows: np.ndarray, b: np.ndarray, target: np.ndarray, k: int) -> None:
+        m, n = len(rows), b.shape[1]
+        self.rows = rows
+        self.alive = np.ones(m, dtype=bool)  # rows still iterating (the others wait for the next compaction)
+        self.V = np.empty((m, k + 1, n))  # columns are written before they are read: unused pages stay untouched
+        self.g = np.zeros((m, k + 1))
+        self.g[:, 0] = row_norm(b[rows])
+        self.V[:, 0] = b[rows] / self.g[:, :1]
+        self.R = np.zeros((m, k, k))
+        self.target = target[rows]  # the residual to reach, eta |b|
+        self.cos, self.sin = np.zeros((m, k)), np.zeros((m, k))
+
+    def step(self, j: int, w: np.ndarray) -> np.ndarray:
+        """Add A v_j = ``w`` to the basis (CGS2, Givens); the rows that are done after it."""
+        Vj = self.V[:, : j + 1]
+        h = np.matmul(Vj, w[:, :, None])[..., 0]
+        w -= np.matmul(h[:, None, :], Vj)[:, 0]
+        h2 = np.matmul(Vj, w[:, :, None])[..., 0]  # CGS2: the second pass restores orthogonality
+        w -= np.matmul(h2[:, None, :], Vj)[:, 0]
+        h += h2
+        h_next = row_norm(w)
+        self.V[:, j + 1] = w / np.where(h_next > 0, h_next, 1.0)[:, None]
+        for i in range(j):  # the rotations of the earlier columns, each over all rows
+            c, s = self.cos[:, i], self.sin[:, i]
+            h[:, i], h[:, i + 1] = c * h[:, i] + s * h[:, i + 1], c * h[:, i + 1] - s * h[:, i]
+        r = np.hypot(h[:, j], h_next)
+        safe = np.where(r > 0, r, 1.0)
+        c, s = h[:, j] / safe, h_next / safe
+        self.cos[:, j], self.sin[:, j] = c, s
+        h[:, j] = r
+        self.R[:, : j + 1, j] = h
+        self.g[:, j + 1] = -s * self.g[:, j]
+        self.g[:, j] *= c
+        residual = np.abs(self.g[:, j + 1])
+        return ~(np.isfinite(residual) & (residual > self.target) & (r > 0) & (h_next > 0))
+
+    def solution(self, rows: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """y = V z from R z = g on the first ``size`` columns, and the residual |g_size|, of ``rows``."""
+        R, g = self.R[rows, :size, :size], self.g[rows, :size]
+        z = np.linalg.solve(R, g[:, :, None])[..., 0]
+        return np.matmul(z[:, None, :], self.V[rows, :size])[:, 0], np.abs(self.g[rows, size])
+
+    def keep(self, going: np.ndarray, size: int) -> None:
+        """Keep only the rows where ``going`` is true (copying the first ``size`` + 1 basis vectors only)."""
+        V = np.empty((int(going.sum()), *self.V.shape[1:]))
+        V[:, : size + 1] = self.V[going, : size + 1]
+        self.V = V
+        for name in ("rows", "alive", "R", "g", "target", "cos", "sin"):
+            setattr(self, name, getattr(self, name)[going])
 
 
 def _solve_batch(A: np.ndarray, b: np.ndarray) -> np.ndarray:
