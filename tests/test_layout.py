@@ -21,7 +21,7 @@ PACKAGE = ROOT / "dynsys"
 # modules of its own stage or of earlier ones, never of a later stage.  A
 # name ending in ".*" stands for a package and all its modules.
 STAGES: list[tuple[str, ...]] = [
-    ("dynsys._validate", "dynsys._io", "dynsys._budget"),  # argument checks, file IO, time budgets
+    ("dynsys._validate", "dynsys._io", "dynsys._budget", "dynsys._threads"),  # argument checks, file IO, time budgets, BLAS threads
     ("dynsys.parse",),  # the formula language
     ("dynsys.systems",),  # System, the one currency
     ("dynsys.models", "dynsys.rnn", "dynsys.testing", "dynsys.tasks.*"),  # sources of systems

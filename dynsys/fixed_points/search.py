@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._threads import limit_blas_threads
 from .._validate import check_count, check_real
 from ..linearize import linearize_batch
 from ..systems import System, check_bounds, check_system
@@ -44,6 +45,7 @@ def find_fixed_points(
     solver: str = "auto",
     max_memory: float = DEFAULT_MAX_MEMORY,
     max_seconds: float | None = None,
+    blas_threads: int | None = 1,
 ) -> FixedPointSet:
     """Find the fixed points and slow points of a flow or map.
 
@@ -154,6 +156,13 @@ def find_fixed_points(
         unconverged), and ``stats["stopped"]`` is ``"time budget"`` (None
         otherwise).  Generating the starts and linearising are not
         interrupted.
+    blas_threads : int >= 1 or None, default 1
+        BLAS threads for the search and the linearisation (limited with
+        threadpoolctl for the duration of the call, :mod:`dynsys._threads`);
+        None leaves the BLAS libraries' own setting.  The work is many
+        small batched solves and products, which a second thread did not
+        speed up in ``benchmarks/bench_vs_fpf.py --threads`` (README,
+        Performance) and which oversubscribe a shared machine.
 
     Returns
     -------
@@ -215,6 +224,8 @@ def find_fixed_points(
     if max_slow_q is not None:
         max_slow_q = check_real(max_slow_q, "max_slow_q", finite=False)
     max_iter = check_count(max_iter, "max_iter")
+    if blas_threads is not None:
+        blas_threads = check_count(blas_threads, "blas_threads")
     clock = time.perf_counter()
     deadline = None if max_seconds is None else clock + check_real(max_seconds, "max_seconds", positive=True)
     options = SearchOptions(
@@ -222,9 +233,10 @@ def find_fixed_points(
         noise=noise, tol=tol, max_iter=max_iter, merge_tol=merge_tol, slow_gtol=slow_gtol, max_slow_q=max_slow_q,
         seed=seed, t_span=t_span, max_drift=max_drift, solver=solver, max_memory=max_memory, deadline=deadline,
     )
-    found = METHODS[method](system, options)
-    search_s = time.perf_counter() - clock
-    points = _assemble(system, found, linearize_tol)
+    with limit_blas_threads(blas_threads):
+        found = METHODS[method](system, options)
+        search_s = time.perf_counter() - clock
+        points = _assemble(system, found, linearize_tol)
     stats = {"time_search_s": search_s, "time_linearize_s": time.perf_counter() - clock - search_s, **found.stats}
     points.stats.update(
         stats,
