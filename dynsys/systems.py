@@ -510,8 +510,11 @@ class System:
         array([[-0.5,  0. ],
                [ 0. ,  1. ]])
         """
-        J = self.jacobian(X)
-        return J - np.eye(self.dim) if self.kind == "map" else J
+        J = self.jacobian(X)  # a fresh array on every construction path: subtracting I in place is safe
+        if self.kind == "map":
+            diagonal = np.arange(self.dim)
+            J[..., diagonal, diagonal] -= 1.0
+        return J
 
     def param_derivative(self, X: Any, name: str) -> np.ndarray:
         """dF/dp(X): the derivative of :meth:`residual` in the parameter ``name``.

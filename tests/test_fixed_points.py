@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from dynsys import System
 from dynsys.fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
+from dynsys.fixed_points.jacobians import SOLVERS
 from dynsys.linearize import linearize_matrix
 from dynsys.models import duffing, henon, logistic, lorenz, toggle_switch, van_der_pol
 from dynsys.models import pendulum as pendulum_model
@@ -752,7 +753,7 @@ def test_chunks_under_a_memory_budget_give_the_same_points(solver):
     system = duffing()
     starts = np.random.default_rng(1).uniform(-2, 2, (300, 2))
     whole = find_fixed_points(system, starts, solver=solver)
-    budget = 50 * (8 * (5 * 4 + 40 * 2) if solver == "dense" else 8 * 60 * 2)  # 50 starts' working memory
+    budget = 50 * SOLVERS[solver].bytes_per_start(2)  # 50 starts' working memory
     chunked = find_fixed_points(system, starts, solver=solver, max_memory=budget)
     assert whole.stats["n_chunks"] == 1 and chunked.stats["n_chunks"] == 6
     np.testing.assert_allclose(chunked.x, whole.x, atol=1e-12)
