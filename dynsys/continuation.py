@@ -127,7 +127,6 @@ from .arclength import (
 )
 from .cycle_continuation import CycleBranch, cycle_continuation
 from .fixed_points import find_fixed_points
-from .fixed_points.numeric import DENSE_MAX_DIM
 from .linearize import Linearization, linearize_matrix
 from .normal_forms import first_lyapunov_coefficient
 from .periodic_orbits import PeriodicOrbit
@@ -139,6 +138,7 @@ FORMAT_VERSION = 1
 DIRECTIONS = ("both", "forward", "backward")
 SOLVERS = ("auto", "dense", "matrix-free")
 LEADING_EIGENVALUES = 6  # eigenvalues per point on the matrix-free path
+DENSE_MAX_DIM = 128  # "auto" continues matrix-free above this dimension (when it can): the whole spectrum below
 GMRES_NEWTON_RTOL = 1e-8  # relative residual of a matrix-free corrector step (inexact Newton)
 GMRES_RTOL = 1e-11  # of a matrix-free tangent and branch-point test solve
 GMRES_RESTART = 80
@@ -610,8 +610,7 @@ def continuation(
         The linear algebra (see :mod:`dynsys.continuation`, "Two
         solvers"): "auto" is "matrix-free" for a system with analytic
         Jacobian-vector products (``system.matrix_free``) of dimension
-        above :data:`dynsys.fixed_points.numeric.DENSE_MAX_DIM`, the rule
-        of :func:`dynsys.find_fixed_points`, and "dense" otherwise.  On the
+        above DENSE_MAX_DIM = 128, and "dense" otherwise.  On the
         matrix-free path the branch holds only the k leading eigenvalues
         per point and branch points carry no second tangent.
 

@@ -112,7 +112,10 @@ MAX_TRAJECTORIES = 100  # trajectories simulated for trajectory starts
 SPAN_SHRINK = 100.0  # a span simulate cannot cover in max_steps is retried this many times shorter ...
 SPAN_RETRIES = 3  # ... this many times at most; then the initial states are the starts
 
-DENSE_MAX_DIM = 128  # "auto" goes matrix-free above this dimension (when it can)
+# "auto" goes matrix-free above this dimension (when it can): GMRES Newton steps were faster than batched LU on
+# every network with n = 64 measured (trained and random tanh, GRU, LSTM, continuous-time; LSTM 8x), slower at
+# n <= 32 on tanh networks (benchmarks/bench_vs_fpf.py --solvers)
+DENSE_MAX_DIM = 32
 DEFAULT_MAX_MEMORY = 2**30  # bytes of working memory of the search
 DIVERGENCE_FACTOR = 1e8  # |x|_inf > DIVERGENCE_FACTOR * L means diverged
 MAX_ROUNDS = 8  # generated starts: at most MAX_ROUNDS rounds of n_starts each
