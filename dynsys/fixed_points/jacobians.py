@@ -247,6 +247,7 @@ class MatrixFreeJacobian:
     def __init__(self, system: System) -> None:
         self.system = system
         self._rng = np.random.default_rng(0)
+        self._basis = np.empty((0, 0, 0))  # GMRES's Arnoldi vectors, reused by every Newton step
 
     @staticmethod
     def bytes_per_start(n: int) -> int:
@@ -298,9 +299,12 @@ class MatrixFreeJacobian:
         GMRES (:func:`gmres_batch`); the rows GMRES leaves above that residual within GMRES_MAX_ITER vectors
         finish by CGLS (least squares where J is singular)."""
         eta = np.full(len(X), POLISH_ETA) if eta is None else eta
+        k = min(X.shape[1], GMRES_MAX_ITER)
+        if self._basis.shape[0] < k + 1 or self._basis.shape[1] < len(X) or self._basis.shape[2] != X.shape[1]:
+            self._basis = np.empty((k + 1, len(X), X.shape[1]))
         with np.errstate(all="ignore"):
             op = self.system.residual_operator(X)
-            delta, residual = gmres_batch(op.jvp, -F, eta, min(X.shape[1], GMRES_MAX_ITER))
+            delta, residual = gmres_batch(op.jvp, -F, eta, k, self._basis)
         slow = np.flatnonzero(~(residual <= eta * row_norm(F)))
         if slow.size:
             Xs, Fs = X[slow], F[slow]
@@ -414,7 +418,11 @@ def _extreme_eigenvalue(H: LinearOperator, which: str) -> float:
 
 
 def gmres_batch(
-    apply: Callable[[np.ndarray, np.ndarray], np.ndarray], b: np.ndarray, eta: float | np.ndarray, max_iter: int
+    apply: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    b: np.ndarray,
+    eta: float | np.ndarray,
+    max_iter: int,
+    basis: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Solve A_k y_k = b_k for a batch of operators by GMRES from y = 0, all rows at once.
 
@@ -442,6 +450,10 @@ def gmres_batch(
         Relative residual to stop at (one for all rows, or one per row).
     max_iter : int
         Products per row at most (the dimension of the Krylov space).
+    basis : ndarray of shape (>= k + 1, >= m, n), optional
+        Work space for the Arnoldi vectors (k = min(max_iter, n)), reused
+        across calls so that the kernel does not zero fresh pages for every
+        solve; overwritten.  Allocated when missing or too small.
 
     Returns
     -------
@@ -471,15 +483,18 @@ def gmres_batch(
     """
     m, n = b.shape
     k = max(1, min(max_iter, n))
+    if basis is None or basis.shape[0] < k + 1 or basis.shape[1] < m or basis.shape[2] != n:
+        basis = np.empty((k + 1, m, n))
     y, residual = np.zeros((m, n)), np.full(m, np.nan)
     beta = row_norm(b)
     zero = np.flatnonzero(beta == 0)
     residual[zero] = 0.0
-    live = _Arnoldi(np.flatnonzero(np.isfinite(beta) & (beta > 0)), b, np.broadcast_to(eta, (m,)) * beta, k)
+    rows = np.flatnonzero(np.isfinite(beta) & (beta > 0))
+    live = _Arnoldi(rows, b, np.broadcast_to(eta, (m,)) * beta, basis[: k + 1, : len(rows)])
     for j in range(k):  # Arnoldi steps; each a batched product over the rows still iterating
         if not len(live.rows):
             break
-        done = live.step(j, apply(live.V[:, j], live.rows)) & live.alive
+        done = live.step(j, apply(live.V[j], live.rows)) & live.alive
         if j == k - 1:
             done = live.alive
         if done.any():
@@ -491,35 +506,40 @@ def gmres_batch(
 
 
 class _Arnoldi:
-    """GMRES's state for the rows still iterating (:func:`gmres_batch`), in compact arrays."""
+    """GMRES's state for the rows still iterating (:func:`gmres_batch`), in compact arrays.
 
-    def __init__(self, rows: np.ndarray, b: np.ndarray, target: np.ndarray, k: int) -> None:
-        m, n = len(rows), b.shape[1]
+    The basis is stored by Krylov column, V[j] of shape (m, n) contiguous, in
+    a buffer the caller may reuse: dropping rows moves each column's rows
+    down in place, so no array of the basis's size is allocated again.
+    """
+
+    def __init__(self, rows: np.ndarray, b: np.ndarray, target: np.ndarray, V: np.ndarray) -> None:
+        m, k = len(rows), V.shape[0] - 1
         self.rows = rows
         self.alive = np.ones(m, dtype=bool)  # rows still iterating (the others wait for the next compaction)
-        self.V = np.empty((m, k + 1, n))  # columns are written before they are read: unused pages stay untouched
+        self.V = V  # (k + 1, m, n); column j is written before it is read
         self.g = np.zeros((m, k + 1))
         self.g[:, 0] = row_norm(b[rows])
-        self.V[:, 0] = b[rows] / self.g[:, :1]
+        self.V[0] = b[rows] / self.g[:, :1]
         self.R = np.zeros((m, k, k))
         self.target = target[rows]  # the residual to reach, eta |b|
         self.cos, self.sin = np.zeros((m, k)), np.zeros((m, k))
 
     def step(self, j: int, w: np.ndarray) -> np.ndarray:
         """Add A v_j = ``w`` to the basis (Gram-Schmidt, Givens); the rows that are done after it."""
-        Vj = self.V[:, : j + 1]
+        Vj = self.V[: j + 1]
         size = row_norm(w)
-        h = np.matmul(Vj, w[:, :, None])[..., 0]
-        w -= np.matmul(h[:, None, :], Vj)[:, 0]
+        h = np.einsum("jbn,bn->bj", Vj, w)
+        w -= np.einsum("bj,jbn->bn", h, Vj)
         h_next = row_norm(w)
         again = np.flatnonzero(h_next < REORTHOGONALIZE * size)  # cancellation: orthogonality may be lost
         if again.size:  # "twice is enough": a second pass for those rows
-            Va = Vj[again]
-            h2 = np.matmul(Va, w[again, :, None])[..., 0]
-            w[again] -= np.matmul(h2[:, None, :], Va)[:, 0]
+            Va = Vj[:, again]
+            h2 = np.einsum("jbn,bn->bj", Va, w[again])
+            w[again] -= np.einsum("bj,jbn->bn", h2, Va)
             h[again] += h2
             h_next[again] = row_norm(w[again])
-        self.V[:, j + 1] = w / np.where(h_next > 0, h_next, 1.0)[:, None]
+        self.V[j + 1] = w / np.where(h_next > 0, h_next, 1.0)[:, None]
         for i in range(j):  # the rotations of the earlier columns, each over all rows
             c, s = self.cos[:, i], self.sin[:, i]
             h[:, i], h[:, i + 1] = c * h[:, i] + s * h[:, i + 1], c * h[:, i + 1] - s * h[:, i]
@@ -538,13 +558,14 @@ class _Arnoldi:
         """y = V z from R z = g on the first ``size`` columns, and the residual |g_size|, of ``rows``."""
         R, g = self.R[rows, :size, :size], self.g[rows, :size]
         z = np.linalg.solve(R, g[:, :, None])[..., 0]
-        return np.matmul(z[:, None, :], self.V[rows, :size])[:, 0], np.abs(self.g[rows, size])
+        return np.einsum("bj,jbn->bn", z, self.V[:size, rows]), np.abs(self.g[rows, size])
 
     def keep(self, going: np.ndarray, size: int) -> None:
-        """Keep only the rows where ``going`` is true (copying the first ``size`` + 1 basis vectors only)."""
-        V = np.empty((int(going.sum()), *self.V.shape[1:]))
-        V[:, : size + 1] = self.V[going, : size + 1]
-        self.V = V
+        """Keep only the rows where ``going`` is true, moving the first ``size`` + 1 columns' rows in place."""
+        index = np.flatnonzero(going)
+        for j in range(size + 1):  # a loop over Krylov columns, each a batched move
+            self.V[j, : index.size] = self.V[j, index]
+        self.V = self.V[:, : index.size]
         for name in ("rows", "alive", "R", "g", "target", "cos", "sin"):
             setattr(self, name, getattr(self, name)[going])
 
