@@ -28,9 +28,9 @@ not the tool and contains none of its code.  The algorithm:
 6. The Jacobians of the unique points (``torch.func.jacrev``, batched with
    ``vmap``) and their eigendecomposition (``torch.linalg.eig``).
 
-torch is imported lazily (``pip install dynsys-toolkit[bench]``); call
-``torch.set_num_threads(1)`` (done by :func:`find_fixed_points_reference`)
-for single-thread timings.
+torch is imported lazily (``pip install dynsys-toolkit[bench]``);
+:func:`find_fixed_points_reference` sets ``torch.set_num_threads(threads)``
+(1 by default: single-thread timings).
 """
 from __future__ import annotations
 
@@ -72,8 +72,9 @@ def torch_cell(cell: Any) -> tuple[Any, Any]:
     return module, step
 
 
-def find_fixed_points_reference(cell: Any, starts: np.ndarray, **options: Any) -> dict[str, Any]:
-    """FixedPointFinder's algorithm (module docstring) on ``cell`` from ``starts`` (B, dim).
+def find_fixed_points_reference(cell: Any, starts: np.ndarray, threads: int = 1, **options: Any) -> dict[str, Any]:
+    """FixedPointFinder's algorithm (module docstring) on ``cell`` from ``starts`` (B, dim), on ``threads``
+    torch threads; ``options`` override :data:`DEFAULTS`.
 
     Returns
     -------
@@ -85,7 +86,7 @@ def find_fixed_points_reference(cell: Any, starts: np.ndarray, **options: Any) -
     """
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     opts = {**DEFAULTS, **options}
     _, step = torch_cell(cell)
     times: dict[str, float] = {}

@@ -110,14 +110,17 @@ def test_vs_fpf_benchmark_quick(monkeypatch, tmp_path):
     pytest.importorskip("torch")
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     bench = importlib.import_module("bench_vs_fpf")
-    records = bench.main(["--quick", "--out-dir", str(tmp_path)])
+    records = bench.main(["--quick", "--memory", "--solvers", "auto,dense", "--out-dir", str(tmp_path)])
     report = json.loads((tmp_path / "vs_fpf_quick.json").read_text())
     assert {"benchmark", "quick", "machine", "cases", "command"} <= set(report)
     assert [r["case"] for r in records] == [r["case"] for r in report["cases"]] == ["tanh64_B64"]
     record = report["cases"][0]
-    assert len(record["pairs"]) == 1
-    for key in ("dynsys_cpu_s", "dynsys_wall_s", "reference_cpu_s", "reference_wall_s", "speedup_cpu"):
+    assert len(record["rounds"]) == 1 and record["blas_threads"] == 1
+    for key in ("auto_cpu_s", "dense_wall_s", "reference_cpu_s", "reference_wall_s", "auto_speedup_cpu"):
         assert record["median"][key] > 0
     assert record["reference"]["iterations"] <= 200
-    assert 0 <= record["dynsys_fixed_found_by_reference"] <= record["dynsys"]["n_fixed"]
-    assert record["dynsys"]["max_q"] <= 0.5e-20  # |F| <= 1e-10
+    for solver in ("auto", "dense"):
+        assert 0 <= record[solver]["found_by_reference"] <= record[solver]["n_fixed"]
+        assert record[solver]["max_q"] <= 0.5e-20  # |F| <= 1e-10
+        assert sum(record[solver]["index"]) == record[solver]["n_fixed"]
+    assert set(record["peak_rss_mb"]) == {"auto", "dense", "reference"}
