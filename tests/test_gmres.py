@@ -56,3 +56,14 @@ def test_a_short_budget_returns_the_best_iterate_of_the_krylov_space():
     t = Ab @ b[0] / (Ab @ Ab)
     np.testing.assert_allclose(y[0], t * b[0], rtol=1e-12)
     np.testing.assert_allclose(residual[0], np.linalg.norm(b[0] - t * Ab), rtol=1e-12)
+
+
+def test_a_singular_operator_gives_the_least_squares_solution_on_its_krylov_space():
+    # A = diag(1, 0), b = (1, 1): the Krylov space is span{b, A b} = R^2 but A is singular: the best
+    # y has y_0 = 1 and leaves the residual |b_1| = 1; no LinAlgError
+    A = np.array([[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    b = np.array([[1.0, 1.0], [3.0, 4.0]])
+    y, residual = gmres_batch(products(A), b, 1e-12, 2)
+    np.testing.assert_allclose(np.einsum("bij,bj->bi", A, y)[0], [1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(residual, [1.0, 5.0], atol=1e-12)  # A = 0: nothing of b can be matched
+    np.testing.assert_allclose(y[1], 0.0, atol=1e-12)

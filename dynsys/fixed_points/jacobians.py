@@ -26,8 +26,10 @@ CGLS (one jvp and one vjp per iteration, at most min(2n, CG_MAX_ITER)
 iterations), stopped at the relative residual eta of the normal
 equations: an inexact Levenberg-Marquardt method.  ||J||_F is estimated
 with Hutchinson's estimator (HUTCHINSON_PROBES random sign vectors).
-Memory per start is O(n) instead of O(n²) (O(GMRES_MAX_ITER n) during a
-Newton step).
+Without ``newton_probe``, every row also tries its inexact Newton step at
+every iteration of the Levenberg-Marquardt loop, not only where the
+damping is above its starting level.  Memory per start is O(n) instead of
+O(n²) (O(GMRES_MAX_ITER n) during a Newton step).
 
 References
 ----------
@@ -74,6 +76,10 @@ class JacobianModel(Protocol):
     ----------
     name : str
         Its key in :data:`SOLVERS` (reported as ``stats["solver"]``).
+    newton_probe : bool
+        True: the Levenberg-Marquardt loop also tries the undamped Newton
+        step of the rows whose damping is above its starting level; False:
+        of every row, at every iteration.
     system : System
 
     Examples
@@ -84,6 +90,7 @@ class JacobianModel(Protocol):
     """
 
     name: str
+    newton_probe: bool
     system: System
 
     @staticmethod
@@ -142,6 +149,7 @@ class DenseJacobian:
     """
 
     name = "dense"
+    newton_probe = True  # the LM loop also tries the undamped Newton step
 
     def __init__(self, system: System) -> None:
         self.system = system
@@ -243,6 +251,7 @@ class MatrixFreeJacobian:
     """
 
     name = "matrix-free"
+    newton_probe = False
 
     def __init__(self, system: System) -> None:
         self.system = system
@@ -545,7 +554,7 @@ class _Arnoldi:
             h[:, i], h[:, i + 1] = c * h[:, i] + s * h[:, i + 1], c * h[:, i + 1] - s * h[:, i]
         r = np.hypot(h[:, j], h_next)
         safe = np.where(r > 0, r, 1.0)
-        c, s = h[:, j] / safe, h_next / safe
+        c, s = np.where(r > 0, h[:, j] / safe, 1.0), h_next / safe  # r = 0: A singular on the Krylov space
         self.cos[:, j], self.sin[:, j] = c, s
         h[:, j] = r
         self.R[:, : j + 1, j] = h
@@ -555,10 +564,19 @@ class _Arnoldi:
         return ~(np.isfinite(residual) & (residual > self.target) & (r > 0) & (h_next > 0))
 
     def solution(self, rows: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """y = V z from R z = g on the first ``size`` columns, and the residual |g_size|, of ``rows``."""
-        R, g = self.R[rows, :size, :size], self.g[rows, :size]
+        """y = V z minimising |g - R z| on the first ``size`` columns, and that minimum, for ``rows``.
+
+        Where A is singular on the Krylov space (a zero on R's diagonal, a
+        breakdown), that component of z is 0 and its g_i stays in the residual.
+        """
+        R, g = self.R[rows, :size, :size].copy(), self.g[rows, :size].copy()
+        b, i = np.nonzero(np.diagonal(R, axis1=1, axis2=2) == 0)
+        unmatched = np.zeros(len(R))
+        np.add.at(unmatched, b, g[b, i] ** 2)
+        R[b, i, i], g[b, i] = 1.0, 0.0
         z = np.linalg.solve(R, g[:, :, None])[..., 0]
-        return np.einsum("bj,jbn->bn", z, self.V[:size, rows]), np.abs(self.g[rows, size])
+        residual = np.sqrt(self.g[rows, size] ** 2 + unmatched)
+        return np.einsum("bj,jbn->bn", z, self.V[:size, rows]), residual
 
     def keep(self, going: np.ndarray, size: int) -> None:
         """Keep only the rows where ``going`` is true, moving the first ``size`` + 1 columns' rows in place."""

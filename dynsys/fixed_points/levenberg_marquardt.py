@@ -1,20 +1,19 @@
-"""Batched Levenberg-Marquardt minimisation of q(x) = ½|F(x)|², Newton first, with early merging.
+"""Batched Levenberg-Marquardt minimisation of q(x) = ½|F(x)|², with early merging.
 
 For every start at once, with J = DF(x) and g = J^T F = grad q, the trial
-step is the undamped Newton step J delta = -F (one batched LU solve,
-``numpy.linalg.solve``, over the active starts, or GMRES for the
-matrix-free model: :mod:`.jacobians`), taken when it decreases q; the rows
-where it does not try the Levenberg-Marquardt step
+step solves
 
     (J^T J + mu I) delta = -g
 
-instead (a batched solve, or CGLS).  Newton's affine-invariant step goes
-straight to a regular zero, where the damping mu I would shorten the steps
-along the directions of small singular values of J (plain LM crawls along
-curved valleys of q); and far from a zero, or near a slow point (J nearly
-singular, the Newton step huge), the damped step is the safeguard.  Where
-the Newton step wins, no J^T J is formed.  A step is accepted when
-q(x + delta) < q(x); the damping mu of
+(one batched ``numpy.linalg.solve`` over the active starts, or CGLS for
+the matrix-free model: :mod:`.jacobians`).  Where mu is above its starting
+level, the undamped Newton step J delta = -F is tried as well (a batched LU
+solve, or GMRES) and taken when it gives the lower q (the Newton probe; a
+Jacobian model without ``newton_probe``, the matrix-free one, tries the
+Newton step of every row at every iteration): the damping mu I shortens the steps along the
+directions of small singular values of J, so that plain LM crawls along
+curved valleys of q, where Newton's affine-invariant step goes straight to
+the zero.  A step is accepted when q(x + delta) < q(x); the damping mu of
 each start then shrinks by max(1/3, 1 - (2 rho - 1)^3), where rho is the
 ratio of the actual to the predicted decrease -g.delta - ½|J delta|² (the
 gain ratio), and otherwise grows by nu (nu doubling on every rejection in a
@@ -23,11 +22,14 @@ diag(J^T J) (Madsen, Nielsen & Tingleff 2004; the matrix-free model starts
 from ||J||_F² / n).  Near a slow point q cannot decrease below its rounding
 error, so a step that leaves q unchanged to within 4 eps q is accepted when
 it decreases |grad q| instead (without changing mu): the flat floor.  An
-inexact (matrix-free) damped step is solved to the relative residual
+inexact (matrix-free) step is solved to the relative residual
 eta = min(CG_ETA_MAX, sqrt(min(|F| / |F_0|, |g| / |g_0|))) (the forcing
 term; F_0, g_0 at the first iteration), an inexact Newton step to
-min(eta, NEWTON_ETA_MAX) (a looser Newton step changes which zero a start
-reaches more often than it saves work).
+min(eta, NEWTON_ETA_MAX).  (Trying the Newton step first and the damped one
+only where it fails saves a solve per row and iteration, but from the
+starts of ``benchmarks`` it reached 2 % fewer of the flip-flop network's
+27 points: the damping keeps a start from jumping across the basins of
+the zeros where J is nearly singular.)
 
 A start stops at a zero (|F| <= tol, or, after a rejected step, zero to
 rounding: :func:`.criteria.is_zero`), when it is stationary
@@ -46,7 +48,7 @@ distinct point.
 The loop runs over one working set (:class:`_WorkingSet`, the rows still
 iterating in compact arrays that shrink together), one named step after
 the other: convergence tests (and early merging), the forcing term, the
-trial step (Newton first, then damped), acceptance and damping, and the test
+trial step (with the Newton probe), acceptance and damping, and the test
 for stalled rows.
 
 References
@@ -68,7 +70,7 @@ from .jacobians import JacobianModel
 
 LM_TAU = 1e-3  # initial damping mu = LM_TAU * max diag(J^T J)
 CG_ETA_MAX = 0.1  # loosest relative residual of an inexact damped step
-NEWTON_ETA_MAX = 1e-2  # loosest relative residual of an inexact Newton step
+NEWTON_ETA_MAX = 1e-2  # loosest relative residual of an inexact Newton step (looser ones reach fewer zeros)
 EARLY_MERGE_CAP = 1e-3  # early merging radius at most EARLY_MERGE_CAP * L
 
 
@@ -129,9 +131,9 @@ def levenberg_marquardt(
     Rows whose F or Jacobian is not finite, or that leave the ``trust`` box,
     stop where that happened (and are classified as diverged or escaped
     later).  The rows still iterating are kept in compact working arrays, so
-    each iteration costs one batched Newton step (and a damped one for the
-    rows where it fails), one evaluation of F at the trial points and one of
-    the Jacobian model at the accepted ones.
+    each iteration costs one batched step (two for the rows that also try a
+    Newton step), one evaluation of F at the trial points and one of the
+    Jacobian model at the accepted ones.
 
     Parameters
     ----------
@@ -177,7 +179,7 @@ def levenberg_marquardt(
     ...     DenseJacobian(models.duffing()), np.array([[-1.2, 0.1], [-1.2, 0.1 + 1e-12]]), tol=1e-10,
     ...     gtol=1e-8, max_iter=50, length=1.0, trust=np.array([[-5.0, 5.0], [-5.0, 5.0]]), merge_radius=1e-6)
     >>> result.X[1].round(8) + 0.0, result.merged.tolist(), result.leader.tolist()
-    (array([-1.,  0.]), [False, True], [-1, 0])
+    (array([-1.,  0.]), [True, False], [1, -1])
     """
     X = X0.copy()
     with np.errstate(all="ignore"):
@@ -280,10 +282,11 @@ class _WorkingSet:
 
 @dataclass
 class _Trial:
-    """Each row's trial point (the Newton step's where it decreases q, the damped step's otherwise).
+    """Each row's trial point (the damped step's, or the Newton step's where that is better).
 
-    ``delta`` is the step taken to it, ``jdelta`` J δ (-F for a Newton
-    step), ``newton`` the rows whose Newton step won.
+    ``delta`` is the step taken to it, ``jdelta`` J δ of the damped step,
+    ``newton`` the rows whose Newton step won, ``probed`` those whose Newton
+    step was tried (all of them for a model without ``newton_probe``).
     """
 
     x: np.ndarray
@@ -292,6 +295,7 @@ class _Trial:
     delta: np.ndarray
     jdelta: np.ndarray
     newton: np.ndarray
+    probed: np.ndarray
 
 
 def _convergence_tests(
@@ -356,24 +360,39 @@ def _forcing_term(work: _WorkingSet) -> np.ndarray:
     return np.minimum(CG_ETA_MAX, np.sqrt(np.minimum(row_norm(work.f) / work.fnorm0, gnorm / work.gnorm0)))
 
 
+def _newton_probe(model: JacobianModel, work: _WorkingSet, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows whose undamped Newton step J δ = -F is tried (a mask and their indices), and those steps.
+
+    Where the damping is still above its starting level, the Newton step is
+    tried too: mu I damps the directions of small singular values, along
+    which LM alone crawls in curved valleys.  A model without
+    ``newton_probe`` (the matrix-free one) tries the Newton step of every row,
+    to the relative residual min(``eta``, NEWTON_ETA_MAX).
+    """
+    probed = np.full(len(work), not model.newton_probe)
+    if model.newton_probe:
+        probed = work.mu > LM_TAU * model.initial_damping(work.x, work.aux)
+    probe = np.flatnonzero(probed)
+    eta = np.minimum(eta[probe], NEWTON_ETA_MAX)
+    return probed, probe, model.newton_step(work.x[probe], work.f[probe], work.aux[probe], eta)
+
+
 def _trial_step(model: JacobianModel, work: _WorkingSet, eta: np.ndarray) -> _Trial:
-    """Newton first: every row's undamped step J δ = -F (to relative residual ``eta`` where inexact) is
-    tried, and the rows where it does not decrease q try the damped step instead."""
+    """The damped step of every row (to relative residual ``eta``) and the Newton
+    probe; F at all trial points in one evaluation; each row keeps the trial of lower q."""
+    m = len(work)
     with np.errstate(all="ignore"):
-        delta = model.newton_step(work.x, work.f, work.aux, np.minimum(eta, NEWTON_ETA_MAX))
-        x_trial = work.x + delta
-        f_trial = model.system.residual(x_trial)
-        q_trial = 0.5 * row_dot(f_trial, f_trial)
-        newton = q_trial < work.q  # False where NaN
-        jdelta = -work.f  # J δ of a Newton step, to its relative residual
-        damp = np.flatnonzero(~newton)
-        if damp.size:
-            rows = (work.x[damp], work.f[damp], work.g[damp], work.aux[damp], work.mu[damp], eta[damp])
-            delta[damp], jdelta[damp] = model.damped_step(*rows)
-            x_trial[damp] = work.x[damp] + delta[damp]
-            f_trial[damp] = model.system.residual(x_trial[damp])
-            q_trial[damp] = 0.5 * row_dot(f_trial[damp], f_trial[damp])
-    return _Trial(x_trial, f_trial, q_trial, delta, jdelta, newton)
+        delta, jdelta = model.damped_step(work.x, work.f, work.g, work.aux, work.mu, eta)
+        probed, probe, delta_newton = _newton_probe(model, work, eta)
+        trials = np.concatenate([work.x + delta, work.x[probe] + delta_newton])
+        f_trials = model.system.residual(trials)
+        q_trials = 0.5 * row_dot(f_trials, f_trials)
+        newton = np.zeros(m, dtype=bool)
+        newton[probe] = q_trials[m:] < q_trials[probe]  # False where NaN
+        pick = np.arange(m)
+        pick[probe] = np.where(newton[probe], np.arange(m, m + probe.size), probe)
+        delta[newton] = delta_newton[newton[probe]]
+    return _Trial(trials[pick], f_trials[pick], q_trials[pick], delta, jdelta, newton, probed)
 
 
 def _accept_and_damp(model: JacobianModel, work: _WorkingSet, trial: _Trial) -> np.ndarray:
@@ -416,8 +435,10 @@ def _still_going(
     model: JacobianModel, work: _WorkingSet, trial: _Trial, accept: np.ndarray, *, length: float, trust: np.ndarray
 ) -> np.ndarray:
     """The rows that go on: not those that became unhealthy, nor those whose
-    rejected step (the damped one, after the Newton step failed) is below rounding."""
-    stalled = ~accept & (row_norm(trial.delta) <= EPS * (row_norm(work.x) + EPS * length))
+    rejected step is below rounding after the Newton step was tried too (under
+    a large starting damping, a stiff F, the damped step is below rounding
+    long before mu grows past its starting level, where the probe starts)."""
+    stalled = ~accept & trial.probed & (row_norm(trial.delta) <= EPS * (row_norm(work.x) + EPS * length))
     going = ~stalled
     going[accept] = _healthy(model, work.x[accept], work.f[accept], work.aux[accept], trust)
     return going

@@ -112,10 +112,11 @@ MAX_TRAJECTORIES = 100  # trajectories simulated for trajectory starts
 SPAN_SHRINK = 100.0  # a span simulate cannot cover in max_steps is retried this many times shorter ...
 SPAN_RETRIES = 3  # ... this many times at most; then the initial states are the starts
 
-# "auto" goes matrix-free above this dimension (when it can): GMRES Newton steps were faster than batched LU on
-# every network with n = 64 measured (trained and random tanh, GRU, LSTM, continuous-time; LSTM 8x), slower at
-# n <= 32 on tanh networks (benchmarks/bench_vs_fpf.py --solvers)
-DENSE_MAX_DIM = 32
+# "auto" goes matrix-free above this dimension (when it can): GMRES Newton steps beat batched LU at 128 states
+# and above on every network measured (an LSTM with 64 units, 128 states: 8x); at 64 states the two cost about
+# the same on tanh networks and the exact damped steps of the dense model reached more of the points
+# (benchmarks/bench_vs_fpf.py --solvers auto,dense,matrix-free)
+DENSE_MAX_DIM = 64
 DEFAULT_MAX_MEMORY = 2**30  # bytes of working memory of the search
 DIVERGENCE_FACTOR = 1e8  # |x|_inf > DIVERGENCE_FACTOR * L means diverged
 MAX_ROUNDS = 8  # generated starts: at most MAX_ROUNDS rounds of n_starts each
