@@ -482,9 +482,9 @@ def _linearizations(J: np.ndarray, kind: Kind, tol: float, X: np.ndarray | None)
     conditions = _condition_numbers(w, real, left)
     primary = np.abs(w) if kind == "map" else w.real
     order = np.lexsort((-w.real, -w.imag, -primary), axis=-1)  # last key sorts first
-    w, conditions = np.take_along_axis(w, order, -1), np.take_along_axis(conditions, order, -1)
-    V, real = (np.take_along_axis(a, order[:, None, :], -1) for a in (V, real))
-    left = np.take_along_axis(left, order[:, :, None], 1)
+    rows = np.arange(len(J))[:, None]
+    w, conditions, left = w[rows, order], conditions[rows, order], left[rows, order]  # left: rows sorted
+    V, real = (np.ascontiguousarray(a[rows, :, order].transpose(0, 2, 1)) for a in (V, real))  # columns sorted
     norms = _spectral_norms(J)
     tols = _tolerances(w, conditions, norms, tol)
     scores = _score(w.real, w.imag, kind)
