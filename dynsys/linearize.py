@@ -148,7 +148,8 @@ from scipy.optimize import linear_sum_assignment
 from ._validate import check_real
 from .systems import Kind, System, check_kind, check_system
 
-BATCH_BYTES = 2**26  # Jacobians linearised in one batched call, at most
+BATCH_BYTES = 2**26  # memory of one batched call (Jacobians and work arrays), at most
+WORK_BYTES = 72  # bytes per entry of a chunk's Jacobians that a batched call holds at its peak (measured)
 BASIS_RESIDUAL = 10.0  # an eigenvector basis is accepted with residual <= this * n eps ||J||_2 (module docstring)
 
 LABELS: tuple[str, ...] = (
@@ -337,11 +338,11 @@ def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linear
     """Linearise ``system`` at each row of ``X``.
 
     The Jacobians are evaluated in batched calls, ``system.jacobian`` of
-    shape (k, n, n), k points at a time with k n² <= 2^23 entries (64 MB),
-    and so are the eigendecomposition (``numpy.linalg.eig``, right
-    eigenvectors only), the inverse of the eigenvector matrices (left
-    eigenvectors: condition numbers) and the 2-norms; work arrays add a few
-    times the Jacobians' memory.  The subspace bases come from the
+    shape (k, n, n), and so are the eigendecomposition
+    (``numpy.linalg.eig``, right eigenvectors only), the inverse of the
+    eigenvector matrices (left eigenvectors: condition numbers) and the
+    2-norms, k points at a time: the Jacobians and these work arrays, about
+    72 k n² bytes, within 64 MB (k >= 1).  The subspace bases come from the
     eigenvectors point by point, and from a Schur form only for the groups
     whose eigenvectors fail the test of the module docstring.
 
@@ -379,7 +380,7 @@ def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linear
     if len(Xb) == 0:
         return []
     n = system.dim
-    chunk = max(1, BATCH_BYTES // (8 * n * n))
+    chunk = max(1, BATCH_BYTES // (WORK_BYTES * n * n))
     return [
         lin
         for lo in range(0, len(Xb), chunk)  # memory-sized chunks of points

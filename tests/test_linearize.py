@@ -691,6 +691,34 @@ def test_batch_evaluates_the_jacobian_once():
     assert linearize_batch(duffing, np.zeros((0, 2))) == []
 
 
+def test_batches_keep_their_work_arrays_within_the_memory_budget(monkeypatch):
+    """With a 1 MB budget and n = 32, chunks of 2^20 // (72 n²) = 14 points: the Jacobian is
+    evaluated 14 points at a time, and the memory held at the peak (tracemalloc) exceeds what the
+    results keep in the end by at most the budget."""
+    import tracemalloc
+
+    monkeypatch.setattr(lz, "BATCH_BYTES", 2**20)
+    n, calls = 32, []
+    A = np.random.default_rng(5).standard_normal((n, n)) / np.sqrt(n)
+
+    def jacobian(X):
+        calls.append(len(X))
+        return A[None] * (1.0 + X[:, :1, None] ** 2)  # J(x) = (1 + x_1²) A
+
+    system = System.from_callable(lambda X: (X @ A.T) * (1.0 + X[:, :1] ** 2 / 3), n, jacobian=jacobian,
+                                  vectorized=True)
+    X = np.random.default_rng(6).standard_normal((100, n))
+    tracemalloc.start()
+    try:
+        lins = linearize_batch(system, X)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert calls == [14] * 7 + [2]
+    assert peak - kept <= 2**20
+    assert_allclose(lins[-1].jacobian, (1.0 + X[-1, 0] ** 2) * A)
+
+
 def test_results_are_read_only():
     lin = linearize_matrix([[-1.0, 0.0], [0.0, 2.0]], "flow")
     with pytest.raises(ValueError):
