@@ -502,6 +502,14 @@ def test_singular_eigenvector_matrices_get_elsners_bound():
     assert_same_subspace(one.Es, null_space(np.array([[c**2, c, 1.0]])))
 
 
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 8), exponent=st.sampled_from([-200, -20, 0, 20, 200]))
+def test_spectral_norms_match_the_largest_singular_value(seed, n, exponent):
+    """||J||_2 from the Gram matrix of J / max |J_ij| equals numpy's SVD-based 2-norm, also where
+    J^T J itself would overflow (1e200) or underflow (1e-200); 0 for the zero matrix."""
+    J = np.random.default_rng(seed).standard_normal((3, n, n)) * np.array([10.0**exponent, 1.0, 0.0])[:, None, None]
+    assert_allclose(lz._spectral_norms(J), np.linalg.norm(J, 2, axis=(1, 2)), rtol=1e-13)
+
+
 def test_inverses_mark_singular_matrices_of_a_batch():
     A = np.stack([np.diag([2.0, 4.0]), np.ones((2, 2)), np.array([[0.0, 1.0], [1.0, 0.0]])])
     out = lz._inverses(A)
