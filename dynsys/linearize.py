@@ -85,14 +85,56 @@ repeller the same holds with the smaller modulus leading.  In three
 dimensions the Lorenz origin is a "saddle" and C+-, with a complex unstable
 pair, are "saddle-focus" points, as before.
 
-The bases of E^s, E^u and E^c are real and orthonormal.  They come from a
-real Schur decomposition J = Z T Z^T sorted so that one group's eigenvalues
-lead T: the first k columns of Z then span that group's invariant subspace,
-also for complex pairs and defective (Jordan) matrices, where eigenvectors
-would be ill-conditioned or missing.  The subspaces of a defective
-eigenvalue are accurate; the eigenvalue itself, of multiplicity m in a
-Jordan block, moves by about (eps ||J||)^(1/m) under rounding, which its
-tolerance tol_i covers (s_i is then about (eps ||J||)^(1 - 1/m)).
+The condition numbers come from the right eigenvectors alone: with the
+real eigenvector matrix X of J (columns x_i for a real eigenvalue, Re x_i
+and Im x_i for a complex pair, as LAPACK's ``geev`` returns them), the rows
+of X^-1 are left eigenvectors normalised so that y_i^T x_i = 1, whence
+s_i = 1 / (||y_i|| ||x_i||) (for a pair x = a + ib with rows p, q of X^-1
+belonging to a and b, y = (p - iq)/2 and s = 2 / sqrt((||p||^2 + ||q||^2)
+(||a||^2 + ||b||^2))).  A singular X (a defective eigenvalue whose computed
+eigenvectors coincide) gives s_i = 0 for every eigenvalue of that point:
+Elsner's bound, valid for any eigenvalue, is then its tolerance.  ||J||_2
+is c sqrt(lambda_max(A^T A)), A = J / c with c = max |J_ij|, from the
+largest eigenvalue of a symmetric Gram matrix, about half the cost of a
+singular value decomposition (relative error of order n eps, negligible
+beside the factor n of the backward error).
+
+The bases of E^s, E^u and E^c are real and orthonormal.  A group of k
+eigenvalues gets its basis from eigenvectors where they determine the
+subspace, with no second decomposition: for k <= n - k, Q of the QR
+factorisation of the group's normalised real eigenvectors in the order of
+``eigenvalues`` (Schur vectors of that order: the first j columns span the
+invariant subspace of the group's first j eigenvalues, whole pairs
+counted); for k > n - k, an orthonormal basis of the orthogonal complement
+of the n - k normalised left eigenvectors of the other groups (rows of
+X^-1), since y^T v = 0 for a left eigenvector y and any generalised
+eigenvector v of another eigenvalue.  The basis Q (for the complement, the
+basis P of the left eigenvectors' span, with J^T for J) is accepted when
+
+- the normalised vectors are independent: the smallest singular value of
+  the QR factor R exceeds sqrt(eps); and
+- Q is invariant to rounding: its residual G = J Q - Q (Q^T J Q) has
+  ||G||_F <= 10 n eps ||J||_2.  Then Q spans an exact invariant subspace
+  of J + E with E = -G Q^T, ||E||_2 <= 10 n eps ||J||_2, the kind of
+  backward error a sorted Schur form has (whose leading columns have
+  ||G||_F of about 0.8 n eps ||J||_2, measured on random matrices with
+  n = 30 to 256; eigenvectors reach 0.5 to 2.5), so that both lie within
+  about ||E|| / sep of the exact subspace (Golub and Van Loan, section
+  7.2.4, "Invariant subspace sensitivity").
+
+The span of a group's eigenvectors is its invariant subspace only when its
+eigenvalues are non-defective, and rows of X^-1 are accurate only when X is
+well-conditioned; where a Jordan block (too few eigenvectors) or
+ill-conditioned eigenvectors spoil the vectors, the residual test fails
+(it passes only where the computed vectors still span the subspace to
+rounding), and the group gets its basis from a real Schur decomposition
+J = Z T Z^T, computed once for that point and sorted so that the group's
+eigenvalues lead T: the first k columns of Z then span that group's
+invariant subspace, also for complex pairs and defective (Jordan)
+matrices.  The subspaces of a defective eigenvalue are accurate; the
+eigenvalue itself, of multiplicity m in a Jordan block, moves by about
+(eps ||J||)^(1/m) under rounding, which its tolerance tol_i covers (s_i is
+then about (eps ||J||)^(1 - 1/m)).
 """
 from __future__ import annotations
 
@@ -100,14 +142,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.linalg import LinAlgError, eig, schur
+from scipy.linalg import LinAlgError, schur
 from scipy.linalg.lapack import dtrsen, ztrsen
 from scipy.optimize import linear_sum_assignment
 
 from ._validate import check_real
 from .systems import Kind, System, check_kind, check_system
 
-BATCH_BYTES = 2**26  # Jacobians linearised in one batched call, at most
+BATCH_BYTES = 2**26  # memory of one batched call (Jacobians and work arrays), at most
+WORK_BYTES = 72  # bytes per entry of a chunk's Jacobians that a batched call holds at its peak (measured)
+BASIS_RESIDUAL = 10.0  # an eigenvector basis is accepted with residual <= this * n eps ||J||_2 (module docstring)
 
 LABELS: tuple[str, ...] = (
     "stable node",
@@ -295,9 +339,13 @@ def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linear
     """Linearise ``system`` at each row of ``X``.
 
     The Jacobians are evaluated in batched calls, ``system.jacobian`` of
-    shape (k, n, n), k points at a time with k n² <= 2^23 entries (64 MB);
-    the eigen-decomposition (with left eigenvectors, for the condition
-    numbers) and the Schur step that gives the subspaces run point by point.
+    shape (k, n, n), and so are the eigendecomposition
+    (``numpy.linalg.eig``, right eigenvectors only), the inverse of the
+    eigenvector matrices (left eigenvectors: condition numbers) and the
+    2-norms, k points at a time: the Jacobians and these work arrays, about
+    72 k n² bytes, within 64 MB (k >= 1).  The subspace bases come from the
+    eigenvectors point by point, and from a Schur form only for the groups
+    whose eigenvectors fail the test of the module docstring.
 
     Parameters
     ----------
@@ -333,7 +381,7 @@ def linearize_batch(system: System, X: Any, *, tol: float = 1e-8) -> list[Linear
     if len(Xb) == 0:
         return []
     n = system.dim
-    chunk = max(1, BATCH_BYTES // (8 * n * n))
+    chunk = max(1, BATCH_BYTES // (WORK_BYTES * n * n))
     return [
         lin
         for lo in range(0, len(Xb), chunk)  # memory-sized chunks of points
@@ -348,7 +396,7 @@ def _linearize_chunk(system: System, X: np.ndarray, tol: float) -> list[Lineariz
         raise ValueError(
             f"the Jacobian of {system.name!r} at x = {X[np.argmax(bad)].tolist()} has non-finite entries"
         )
-    return [_linearization(J[b], system.kind, tol, X[b]) for b in range(len(X))]
+    return _linearizations(J, system.kind, tol, X)
 
 
 def linearize_matrix(J: Any, kind: Kind, *, tol: float = 1e-8, x: Any = None) -> Linearization:
@@ -389,7 +437,7 @@ def linearize_matrix(J: Any, kind: Kind, *, tol: float = 1e-8, x: Any = None) ->
     if not np.isfinite(Jm).all():
         where = "" if x is None else f" at x = {x.tolist()}"
         raise ValueError(f"J{where} has non-finite entries: {Jm.tolist()}")
-    return _linearization(Jm, kind, tol, x)
+    return _linearizations(Jm[None], kind, tol, None if x is None else x[None])[0]
 
 
 # ------------------------------------------------------------------- helpers
@@ -403,37 +451,108 @@ def _group(score: Any, tol: Any) -> Any:
     return np.where(score < -tol, STABLE, np.where(score > tol, UNSTABLE, CENTRE))
 
 
-def _tolerances(w: np.ndarray, conditions: np.ndarray, norm: float, tol: float) -> np.ndarray:
-    """tol_i = tol max(1, |lambda_i|) + the rounding error bound of lambda_i.
+def _tolerances(w: np.ndarray, conditions: np.ndarray, norms: np.ndarray, tol: float) -> np.ndarray:
+    """tol_i = tol max(1, |lambda_i|) + the rounding error bound of lambda_i, for a batch.
 
-    The bound is min(n eps ||J|| / s_i, 2^(1 - 1/n) (n eps)^(1/n) ||J||):
-    first-order perturbation theory for a backward error n eps ||J||, or
-    Elsner's bound where s_i is too small for it (see the module docstring).
+    ``w`` and ``conditions`` (s_i) have shape (B, n), ``norms`` (||J||_2)
+    shape (B,).  The bound is min(n eps ||J|| / s_i, 2^(1 - 1/n)
+    (n eps)^(1/n) ||J||): first-order perturbation theory for a backward
+    error n eps ||J||, or Elsner's bound where s_i is too small for it (see
+    the module docstring).
     """
-    n = len(w)
-    backward = n * np.finfo(float).eps * norm
+    n = w.shape[-1]
+    backward = (n * np.finfo(float).eps * norms)[:, None]
     with np.errstate(divide="ignore"):
         first_order = np.where(conditions > 0, backward / conditions, np.inf)
-    elsner = (2.0 * norm) ** (1.0 - 1.0 / n) * backward ** (1.0 / n)
+    elsner = (2.0 * norms[:, None]) ** (1.0 - 1.0 / n) * backward ** (1.0 / n)
     return tol * np.maximum(1.0, np.abs(w)) + np.minimum(first_order, elsner)
 
 
-def _linearization(J: np.ndarray, kind: Kind, tol: float, x: np.ndarray | None) -> Linearization:
-    """Assemble the Linearization of a finite real matrix J."""
-    n = J.shape[0]
-    w, Y, V = eig(J, left=True, right=True)  # unit left and right eigenvectors
-    conditions = np.abs(np.einsum("ij,ij->j", Y.conj(), V))
+def _linearizations(J: np.ndarray, kind: Kind, tol: float, X: np.ndarray | None) -> list[Linearization]:
+    """The Linearization of each finite real matrix of a batch J (B, n, n), at the rows of X (B, n) if given.
+
+    One batched ``numpy.linalg.eig`` (right eigenvectors only), one batched
+    inverse of the real eigenvector matrices (left eigenvectors: condition
+    numbers and complements) and one batched Gram matrix (2-norms); then,
+    point by point, the subspace bases (:func:`_subspace_bases`) and the
+    label (:func:`_linearization`).
+    """
+    w, V = np.linalg.eig(J)  # unit columns; a complex pair (LAPACK's order) adjacent, Im > 0 first
+    w, V = w.astype(complex, copy=False), V.astype(complex, copy=False)
+    real = np.where(w.imag[:, None, :] < 0, V.imag, V.real)  # geev's real eigenvector matrix, up to signs
+    left = _inverses(real)  # rows: left eigenvectors with y_i^T x_j = delta_ij
+    conditions = _condition_numbers(w, real, left)
     primary = np.abs(w) if kind == "map" else w.real
-    order = np.lexsort((-w.real, -w.imag, -primary))  # last key sorts first
-    w, V, conditions = w[order].astype(complex), V[:, order].astype(complex), conditions[order]
-    tols = _tolerances(w, conditions, float(np.linalg.norm(J, 2)), tol)
-    score = _score(w.real, w.imag, kind)
-    groups = _group(score, tols)
+    order = np.lexsort((-w.real, -w.imag, -primary), axis=-1)  # last key sorts first
+    rows = np.arange(len(J))[:, None]
+    w, conditions, left = w[rows, order], conditions[rows, order], left[rows, order]  # left: rows sorted
+    V, real = (np.ascontiguousarray(a[rows, :, order].transpose(0, 2, 1)) for a in (V, real))  # columns sorted
+    norms = _spectral_norms(J)
+    tols = _tolerances(w, conditions, norms, tol)
+    scores = _score(w.real, w.imag, kind)
+    groups = _group(scores, tols)
+    return [
+        _linearization(
+            J[b], kind, w[b], V[b], tols[b], scores[b], groups[b],
+            _subspace_bases(J[b], w[b], groups[b], real[b], left[b], float(norms[b])),
+            None if X is None else X[b],
+        )
+        for b in range(len(J))
+    ]
+
+
+def _inverses(A: np.ndarray) -> np.ndarray:
+    """A^-1 of each matrix of a batch (B, n, n); all NaN for one that LU finds singular."""
+    try:
+        return np.linalg.inv(A)
+    except LinAlgError:  # a defective eigenvalue whose computed eigenvectors coincide: one by one
+        return np.full_like(A, np.nan) if len(A) == 1 else np.concatenate([_inverses(a[None]) for a in A])
+
+
+def _condition_numbers(w: np.ndarray, real: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """s_i = |y_i^H x_i| / (||y_i|| ||x_i||) (B, n) from the real eigenvector matrices X and X^-1.
+
+    ``w`` (B, n) in LAPACK's order, a pair lambda, conj(lambda) adjacent
+    with Im > 0 first; ``real`` (B, n, n) holds X, ``left`` X^-1.  A real
+    eigenvalue: s = 1 / (||row i of X^-1|| ||x_i||); a pair: s = 2 /
+    sqrt((||p||^2 + ||q||^2) (||a||^2 + ||b||^2)), a, b its two columns of
+    X and p, q the matching rows of X^-1 (see the module docstring).  Rows
+    that are not finite (a singular X) give s = 0.
+    """
+    pair = w.imag != 0
+    partner = np.arange(w.shape[-1]) + (w.imag > 0) - (w.imag < 0)
+    with np.errstate(invalid="ignore", over="ignore"):  # huge rows of X^-1 overflow to s = 0
+        cols, rows = np.sum(real**2, axis=-2), np.sum(left**2, axis=-1)
+        cols = np.where(pair, cols + np.take_along_axis(cols, partner, -1), cols)
+        rows = np.where(pair, rows + np.take_along_axis(rows, partner, -1), rows)
+        s = np.where(pair, 2.0, 1.0) / np.sqrt(rows * cols)
+    return np.where(np.isfinite(s), s, 0.0)
+
+
+def _spectral_norms(J: np.ndarray) -> np.ndarray:
+    """||J||_2 (B,) of each matrix of a batch (B, n, n): c sqrt(lambda_max(A^T A)), A = J / c with
+    c = max |J_ij| (so that A^T A neither overflows nor underflows)."""
+    c = np.abs(J).max(axis=(1, 2))
+    c = np.where(c > 0, c, 1.0)
+    A = J / c[:, None, None]
+    return c * np.sqrt(np.maximum(np.linalg.eigvalsh(np.matmul(A.transpose(0, 2, 1), A))[:, -1], 0.0))
+
+
+def _linearization(
+    J: np.ndarray,
+    kind: Kind,
+    w: np.ndarray,
+    V: np.ndarray,
+    tols: np.ndarray,
+    score: np.ndarray,
+    groups: np.ndarray,
+    bases: tuple[np.ndarray, np.ndarray, np.ndarray],
+    x: np.ndarray | None,
+) -> Linearization:
+    """One point's Linearization from its sorted spectrum (w, V, tols, scores, groups) and (Es, Ec, Eu)."""
     s, c = int(np.sum(groups == STABLE)), int(np.sum(groups == CENTRE))
-    u = n - s - c
-    T, Z = schur(J, output="real")
-    at_T = _groups_at(_schur_eigenvalues(T), w, groups)  # the group of each diagonal position of T
-    Es, Ec, Eu = (_invariant_basis(J, T, Z, at_T, w, groups, g) for g in (STABLE, CENTRE, UNSTABLE))
+    u = len(w) - s - c
+    Es, Ec, Eu = bases
     lead = _leading(score, tols)
     dominant, dominant_tol = w[lead], tols[lead]
     nonreal = np.abs(dominant.imag) > dominant_tol
@@ -454,6 +573,58 @@ def _linearization(J: np.ndarray, kind: Kind, tol: float, x: np.ndarray | None) 
         margin=float(np.min(np.abs(score))),
         tol=tols,
     )
+
+
+def _subspace_bases(
+    J: np.ndarray, w: np.ndarray, groups: np.ndarray, real: np.ndarray, left: np.ndarray, norm: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(Es, Ec, Eu) of one point: from eigenvectors (:func:`_eigenvector_basis`)
+    where they pass its test, else from the sorted real Schur form
+    (:func:`_invariant_basis`; the form computed once, for the groups that need it)."""
+    schur_form: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    bases = []
+    for group in (STABLE, CENTRE, UNSTABLE):
+        basis = _eigenvector_basis(J, groups == group, real, left, norm)
+        if basis is None:
+            if schur_form is None:
+                T, Z = schur(J, output="real")
+                schur_form = T, Z, _groups_at(_schur_eigenvalues(T), w, groups)
+            basis = _invariant_basis(J, *schur_form, w, groups, group)
+        bases.append(basis)
+    return bases[0], bases[1], bases[2]
+
+
+def _eigenvector_basis(
+    J: np.ndarray, member: np.ndarray, real: np.ndarray, left: np.ndarray, norm: float
+) -> np.ndarray | None:
+    """Real orthonormal basis (n, k) of J's invariant subspace of the k eigenvalues
+    marked in ``member``, from eigenvectors; None where they do not determine it.
+
+    k <= n - k: Q of the QR factorisation of the group's normalised columns
+    of the real eigenvector matrix X (``real``, columns in the order of the
+    sorted eigenvalues); k > n - k: the orthogonal complement of the n - k
+    normalised rows of X^-1 (``left``) of the other eigenvalues, whose span
+    P is invariant under J^T.  None unless those vectors are independent
+    (the smallest singular value of the R factor above sqrt(eps)) and their
+    span P is invariant to rounding: ||M P - P (P^T M P)||_F <= 10 n eps
+    ||J||_2, M = J or J^T (see the module docstring).
+    """
+    n, k = len(member), int(np.sum(member))
+    if k in (0, n):
+        return np.eye(n)[:, :k]
+    complement = k > n - k
+    vectors, M = (left[~member].T, J.T) if complement else (real[:, member], J)
+    if not np.isfinite(vectors).all():
+        return None
+    m, eps = vectors.shape[1], np.finfo(float).eps
+    Q, R = np.linalg.qr(vectors / np.linalg.norm(vectors, axis=0), mode="complete" if complement else "reduced")
+    P = Q[:, :m]
+    if np.linalg.svd(R[:m], compute_uv=False)[-1] <= np.sqrt(eps):
+        return None
+    MP = M @ P
+    if np.linalg.norm(MP - P @ (P.T @ MP)) > BASIS_RESIDUAL * n * eps * norm:
+        return None
+    return Q[:, m:] if complement else P
 
 
 def _leading(score: np.ndarray, tol: Any) -> np.ndarray:

@@ -8,14 +8,16 @@ that built the matrix.
 import importlib
 import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from scipy.linalg import orth, schur
+from scipy.linalg import block_diag, null_space, orth, schur, subspace_angles
+from scipy.linalg import eig as scipy_eig
 from scipy.optimize import linear_sum_assignment
 
 from dynsys import System
@@ -374,16 +376,146 @@ def test_schur_and_eig_disagreeing_at_the_threshold_keep_eigs_dimensions():
 
 
 def test_fallback_when_the_real_schur_reordering_fails(monkeypatch):
+    calls = []
+
     def failing_dtrsen(select, T, Z, **kw):  # LAPACK's info = 1: a swap was too ill-conditioned
+        calls.append(select)
         return T, Z, None, None, 0, None, None, 1
 
     monkeypatch.setattr(lz, "dtrsen", failing_dtrsen)
-    # the map x -> A x with A = P diag(-2, 0.5) P^-1, P = [[1, 1], [0, 1]]
-    P = np.array([[1.0, 1.0], [0.0, 1.0]])
-    lin = linearize_matrix(P @ np.diag([-2.0, 0.5]) @ np.linalg.inv(P), "map")
-    assert (lin.dims, lin.label) == ((1, 1, 0), "saddle (flip)")
-    assert_same_subspace(lin.Eu, P[:, :1])
-    assert_same_subspace(lin.Es, P[:, 1:])
+    # the map x -> A x with A = P J0 P^-1, J0 = [[-2, 1], [0, -2]] (+) diag(0.5, 0.3), P upper
+    # triangular ones: the defective unstable pair has one eigenvector, so its E^u = span(P e1, P e2)
+    # comes from the Schur form
+    P = np.triu(np.ones((4, 4)))
+    J0 = np.diag([-2.0, -2.0, 0.5, 0.3]) + np.diag([1.0, 0.0, 0.0], 1)
+    lin = linearize_matrix(P @ J0 @ np.linalg.inv(P), "map")
+    assert calls  # the real reordering was tried and failed
+    assert (lin.dims, lin.label) == ((2, 2, 0), "saddle (flip)")
+    assert_same_subspace(lin.Eu, P[:, :2])
+    assert_same_subspace(lin.Es, P[:, 2:])
+    assert_invariant_bases(lin)
+
+
+# ----------------------------------------------- bases from eigenvectors
+@st.composite
+def block_diagonal_flows(draw, jordan=True, max_skew=1e3, min_blocks=1):
+    """(J, blocks): J = P B P^-1 with B block diagonal of ``min_blocks`` to 4 blocks: real eigenvalues,
+    rotations [[a, b], [-b, a]] (a +- ib) and, if ``jordan``, Jordan blocks of size 2 or 3;
+    real parts distinct multiples of 0.25 with |a| >= 0.5 (no centre directions), imaginary
+    parts in [0.5, 2]; P = Q (I + skew U), Q random orthogonal, U strictly upper triangular
+    N(0, 1), so that the eigenvectors are ill-conditioned for large skew.  ``blocks`` lists
+    (stable, size, defective) for each block."""
+    k = draw(st.integers(min_blocks, 4))
+    real_parts = draw(st.lists(st.integers(2, 12), min_size=k, max_size=k, unique=True))
+    signs = draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=k, max_size=k))
+    shapes = draw(st.lists(st.sampled_from(["real", "pair"] + (["jordan2", "jordan3"] if jordan else [])),
+                           min_size=k, max_size=k))
+    blocks = []
+    for i, sign, shape in zip(real_parts, signs, shapes):
+        a = sign * 0.25 * i
+        if shape == "real":
+            blocks.append(np.array([[a]]))
+        elif shape == "pair":
+            b = draw(st.floats(0.5, 2.0))
+            blocks.append(np.array([[a, b], [-b, a]]))
+        else:
+            m = int(shape[-1])
+            blocks.append(a * np.eye(m) + np.eye(m, k=1))
+    B = block_diag(*blocks)
+    info = [(sign < 0, len(b), shape.startswith("jordan")) for sign, b, shape in zip(signs, blocks, shapes)]
+    n = len(B)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    skew = draw(st.floats(0.0, max_skew))
+    P = rotation(int(rng.integers(2**31)), n) @ (np.eye(n) + skew * np.triu(rng.standard_normal((n, n)), 1))
+    return P @ B @ np.linalg.inv(P), info
+
+
+def sorted_schur_subspace(J, sort):
+    """Z[:, :k], T: the real Schur form of J with the k eigenvalues chosen by ``sort`` ("lhp"/"rhp") leading."""
+    T, Z, k = schur(J, output="real", sort=sort)
+    return Z[:, :k], T, k
+
+
+def separation(T, k):
+    """sep(T11, T22) = smallest singular value of X -> T11 X - X T22 (Kronecker form)."""
+    T11, T22 = T[:k, :k], T[k:, k:]
+    K = np.kron(np.eye(len(T22)), T11) - np.kron(T22.T, np.eye(k))
+    return np.linalg.svd(K, compute_uv=False)[-1] if K.size else np.inf
+
+
+@settings(max_examples=20, deadline=None)
+@given(case=block_diagonal_flows(max_skew=0.3))
+def test_eigenvector_bases_of_well_conditioned_groups_are_the_schur_subspaces(case):
+    """With well-conditioned eigenvectors (skew <= 0.3) and no Jordan block, every basis comes
+    from eigenvectors (no Schur form is computed); with a Jordan block, from eigenvectors where
+    they pass the residual test, else from the Schur form.  Either way the bases span the
+    subspaces of scipy's sorted Schur forms (principal angles ~ 0)."""
+    J, blocks = case
+    with mock.patch.object(lz, "schur", wraps=lz.schur) as spy:
+        lin = linearize_matrix(J, "flow")
+    if not any(defective for _, _, defective in blocks):
+        assert not spy.called
+    for attr, sort in (("Es", "lhp"), ("Eu", "rhp")):
+        Z, _, k = sorted_schur_subspace(J, sort)
+        assert getattr(lin, attr).shape[1] == k
+        if k:
+            assert subspace_angles(getattr(lin, attr), Z).max() <= 1e-10
+    assert_invariant_bases(lin)
+
+
+@settings(max_examples=20, deadline=None)
+@given(case=block_diagonal_flows(max_skew=1e2))
+def test_bases_of_ill_conditioned_groups_are_as_accurate_as_the_schur_form(case):
+    """Skew up to 1e2 (eigenvector matrices with condition numbers up to ~1e8), Jordan blocks or
+    not: each basis, from eigenvectors or the Schur form, lies within 4 (10 n eps ||J|| + n eps
+    ||J||) / sep of scipy's sorted Schur subspace: the residual test's backward error plus the
+    Schur form's, and the factor 4 of Stewart's theorem (Golub and Van Loan, 4th ed., section
+    7.2.4).  Points where rounding makes an eigenvalue a centre one are left out."""
+    J, _ = case
+    lin = linearize_matrix(J, "flow")
+    assume(lin.dims[2] == 0)
+    n, eps = len(J), np.finfo(float).eps
+    for attr, sort in (("Es", "lhp"), ("Eu", "rhp")):
+        Z, T, k = sorted_schur_subspace(J, sort)
+        assert getattr(lin, attr).shape[1] == k
+        if 0 < k < n:
+            bound = 4 * 11 * n * eps * np.linalg.norm(J, 2) / separation(T, k)
+            assert subspace_angles(getattr(lin, attr), Z).max() <= max(bound, 1e-13)
+
+
+def test_singular_eigenvector_matrices_get_elsners_bound():
+    """x' = y, y' = z, z' = x²: at 0 the nilpotent Jordan block of size 3, whose eigenvector
+    matrix may be singular (then s_i = 0 and tol_i is Elsner's bound 2^(2/3) (3 eps)^(1/3),
+    ||J|| = 1, as it is anyway for s_i ~ 1e-300); at (1, 0, 0) J = [[0, 1, 0], [0, 0, 1], [2, 0, 0]]
+    with eigenvalues c = 2^(1/3) times the cube roots of unity, E^u = span(1, c, c²) and
+    E^s = (c², c, 1)^perp (the left eigenvector of c)."""
+    s = System.from_strings({"x": "y", "y": "z", "z": "x**2"})
+    zero, one = linearize_batch(s, [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    eps = np.finfo(float).eps
+    assert (zero.dims, zero.label) == ((0, 0, 3), "non-hyperbolic")
+    assert_allclose(zero.tol, 1e-8 + 2 ** (2 / 3) * (3 * eps) ** (1 / 3), rtol=1e-12)
+    c = 2 ** (1 / 3)
+    assert (one.dims, one.label) == ((2, 1, 0), "saddle-focus")
+    assert_allclose(one.eigenvalues, c * np.exp(2j * np.pi * np.array([0, 1, -1]) / 3), atol=1e-12)
+    assert_allclose(one.tol, independent_tolerances(one.jacobian, one.eigenvalues), rtol=1e-6)
+    assert_same_subspace(one.Eu, np.array([[1.0], [c], [c**2]]))
+    assert_same_subspace(one.Es, null_space(np.array([[c**2, c, 1.0]])))
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 8), exponent=st.sampled_from([-200, -20, 0, 20, 200]))
+def test_spectral_norms_match_the_largest_singular_value(seed, n, exponent):
+    """||J||_2 from the Gram matrix of J / max |J_ij| equals numpy's SVD-based 2-norm, also where
+    J^T J itself would overflow (1e200) or underflow (1e-200); 0 for the zero matrix."""
+    J = np.random.default_rng(seed).standard_normal((3, n, n)) * np.array([10.0**exponent, 1.0, 0.0])[:, None, None]
+    assert_allclose(lz._spectral_norms(J), np.linalg.norm(J, 2, axis=(1, 2)), rtol=1e-13)
+
+
+def test_inverses_mark_singular_matrices_of_a_batch():
+    A = np.stack([np.diag([2.0, 4.0]), np.ones((2, 2)), np.array([[0.0, 1.0], [1.0, 0.0]])])
+    out = lz._inverses(A)
+    assert_allclose(out[0], np.diag([0.5, 0.25]))
+    assert np.isnan(out[1]).all()
+    assert_allclose(out[2], A[2])
 
 
 # ------------------------------------------- tolerances from the condition numbers
@@ -408,6 +540,25 @@ def test_tolerances_follow_the_eigenvalue_condition_numbers(seed, n, skew):
     J = P @ np.diag(rng.uniform(-3, 3, n)) @ np.linalg.inv(P)
     lin = linearize_matrix(J, "flow")
     assert_allclose(lin.tol, independent_tolerances(J, lin.eigenvalues), rtol=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(case=block_diagonal_flows(jordan=False, max_skew=1e2, min_blocks=2))
+def test_condition_numbers_match_scipys_left_eigenvectors(case):
+    """With tol = 0, tol_i = n eps ||J|| / s_i wherever that is below Elsner's bound: s_i recovered
+    from it matches |y_i^H x_i| / (||y_i|| ||x_i||) from scipy's left and right eigenvectors
+    (LAPACK's trevc, not the inverse of the eigenvector matrix the module uses)."""
+    J, _ = case
+    n, eps = len(J), np.finfo(float).eps
+    lin = linearize_matrix(J, "flow", tol=0.0)
+    norm = np.linalg.norm(J, 2)
+    w, Y, X = scipy_eig(J, left=True, right=True)
+    s = np.abs(np.sum(Y.conj() * X, axis=0)) / (np.linalg.norm(Y, axis=0) * np.linalg.norm(X, axis=0))
+    match = np.abs(lin.eigenvalues[:, None] - w[None, :]).argmin(axis=1)
+    first_order = n * eps * norm / s[match]
+    elsner = (2 * norm) ** (1 - 1 / n) * (n * eps * norm) ** (1 / n)
+    assert_allclose(lin.tol, np.minimum(first_order, elsner), rtol=1e-6)
+    assert np.any(first_order < elsner)  # some tolerance is the first-order one
 
 
 STIFFNESS = st.floats(2.0, 12.0).map(lambda e: 10.0**e)  # stiffness ratios 1e2 ... 1e12
@@ -468,7 +619,7 @@ def test_lorenz_origin_is_an_index_one_saddle():
     assert lin.is_saddle and not lin.is_attractor
     assert lin.margin == pytest.approx(beta)
     # eigenvectors (1, 1 + l / sigma, 0) from the first row, and e_z for -beta
-    v = lambda l: np.array([[1.0], [1.0 + l / sigma], [0.0]])  # noqa: E731
+    v = lambda l: np.array([[1.0], [1.0 + l / sigma], [0.0]])
     assert_same_subspace(lin.Eu, v(l_plus))
     assert_same_subspace(lin.Es, np.hstack([v(l_minus), [[0.0], [0.0], [1.0]]]))
 
@@ -546,6 +697,34 @@ def test_batch_evaluates_the_jacobian_once():
     single = linearize(duffing, X[1])
     assert_allclose(single.Eu @ single.Eu.T, lins[1].Eu @ lins[1].Eu.T)
     assert linearize_batch(duffing, np.zeros((0, 2))) == []
+
+
+def test_batches_keep_their_work_arrays_within_the_memory_budget(monkeypatch):
+    """With a 1 MB budget and n = 32, chunks of 2^20 // (72 n²) = 14 points: the Jacobian is
+    evaluated 14 points at a time, and the memory held at the peak (tracemalloc) exceeds what the
+    results keep in the end by at most the budget."""
+    import tracemalloc
+
+    monkeypatch.setattr(lz, "BATCH_BYTES", 2**20)
+    n, calls = 32, []
+    A = np.random.default_rng(5).standard_normal((n, n)) / np.sqrt(n)
+
+    def jacobian(X):
+        calls.append(len(X))
+        return A[None] * (1.0 + X[:, :1, None] ** 2)  # J(x) = (1 + x_1²) A
+
+    system = System.from_callable(lambda X: (X @ A.T) * (1.0 + X[:, :1] ** 2 / 3), n, jacobian=jacobian,
+                                  vectorized=True)
+    X = np.random.default_rng(6).standard_normal((100, n))
+    tracemalloc.start()
+    try:
+        lins = linearize_batch(system, X)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert calls == [14] * 7 + [2]
+    assert peak - kept <= 2**20
+    assert_allclose(lins[-1].jacobian, (1.0 + X[-1, 0] ** 2) * A)
 
 
 def test_results_are_read_only():
