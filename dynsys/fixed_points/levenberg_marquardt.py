@@ -71,6 +71,7 @@ from .jacobians import JacobianModel
 LM_TAU = 1e-3  # initial damping mu = LM_TAU * max diag(J^T J)
 CG_ETA_MAX = 0.1  # loosest relative residual of an inexact damped step
 NEWTON_ETA_MAX = 1e-2  # loosest relative residual of an inexact Newton step (looser ones reach fewer zeros)
+NEWTON_PHASE = 1e-2  # rows with |F| <= NEWTON_PHASE |F_0| try the Newton step first
 EARLY_MERGE_CAP = 1e-3  # early merging radius at most EARLY_MERGE_CAP * L
 
 
@@ -179,7 +180,7 @@ def levenberg_marquardt(
     ...     DenseJacobian(models.duffing()), np.array([[-1.2, 0.1], [-1.2, 0.1 + 1e-12]]), tol=1e-10,
     ...     gtol=1e-8, max_iter=50, length=1.0, trust=np.array([[-5.0, 5.0], [-5.0, 5.0]]), merge_radius=1e-6)
     >>> result.X[1].round(8) + 0.0, result.merged.tolist(), result.leader.tolist()
-    (array([-1.,  0.]), [True, False], [1, -1])
+    (array([-1.,  0.]), [False, True], [-1, 0])
     """
     X = X0.copy()
     with np.errstate(all="ignore"):
@@ -360,39 +361,68 @@ def _forcing_term(work: _WorkingSet) -> np.ndarray:
     return np.minimum(CG_ETA_MAX, np.sqrt(np.minimum(row_norm(work.f) / work.fnorm0, gnorm / work.gnorm0)))
 
 
-def _newton_probe(model: JacobianModel, work: _WorkingSet, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows whose undamped Newton step J δ = -F is tried (a mask and their indices), and those steps.
+def _newton_probe(model: JacobianModel, work: _WorkingSet, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` that take a damped step also try the undamped Newton step J δ = -F.
 
-    Where the damping is still above its starting level, the Newton step is
-    tried too: mu I damps the directions of small singular values, along
-    which LM alone crawls in curved valleys.  A model without
-    ``newton_probe`` (the matrix-free one) tries the Newton step of every row,
-    to the relative residual min(``eta``, NEWTON_ETA_MAX).
+    Where the damping is still above its starting level: mu I damps the
+    directions of small singular values, along which LM alone crawls in
+    curved valleys.  A model without ``newton_probe`` (the matrix-free one)
+    tries the Newton step of every row.
     """
-    probed = np.full(len(work), not model.newton_probe)
-    if model.newton_probe:
-        probed = work.mu > LM_TAU * model.initial_damping(work.x, work.aux)
-    probe = np.flatnonzero(probed)
-    eta = np.minimum(eta[probe], NEWTON_ETA_MAX)
-    return probed, probe, model.newton_step(work.x[probe], work.f[probe], work.aux[probe], eta)
+    if not model.newton_probe:
+        return np.ones(rows.size, dtype=bool)
+    return work.mu[rows] > LM_TAU * model.initial_damping(work.x[rows], work.aux[rows])
 
 
 def _trial_step(model: JacobianModel, work: _WorkingSet, eta: np.ndarray) -> _Trial:
-    """The damped step of every row (to relative residual ``eta``) and the Newton
-    probe; F at all trial points in one evaluation; each row keeps the trial of lower q."""
+    """Each row's trial point; F at the trial points of a phase in one evaluation.
+
+    Rows converging to a zero (|F| <= NEWTON_PHASE |F_0|) try the Newton
+    step alone and the damped one only where it fails to decrease q (no
+    J^T J for them); the others try the damped step and the Newton probe
+    and keep the trial of lower q.
+    """
     m = len(work)
+    newton_first = np.flatnonzero(row_norm(work.f) <= NEWTON_PHASE * work.fnorm0)
     with np.errstate(all="ignore"):
-        delta, jdelta = model.damped_step(work.x, work.f, work.g, work.aux, work.mu, eta)
-        probed, probe, delta_newton = _newton_probe(model, work, eta)
-        trials = np.concatenate([work.x + delta, work.x[probe] + delta_newton])
-        f_trials = model.system.residual(trials)
-        q_trials = 0.5 * row_dot(f_trials, f_trials)
-        newton = np.zeros(m, dtype=bool)
-        newton[probe] = q_trials[m:] < q_trials[probe]  # False where NaN
-        pick = np.arange(m)
-        pick[probe] = np.where(newton[probe], np.arange(m, m + probe.size), probe)
-        delta[newton] = delta_newton[newton[probe]]
-    return _Trial(trials[pick], f_trials[pick], q_trials[pick], delta, jdelta, newton, probed)
+        x_trial, f_trial = work.x.copy(), work.f.copy()
+        delta, jdelta = np.zeros_like(work.x), np.zeros_like(work.x)
+        newton, probed = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
+        if newton_first.size:
+            rows = newton_first
+            step = model.newton_step(work.x[rows], work.f[rows], work.aux[rows], np.minimum(eta[rows], NEWTON_ETA_MAX))
+            x_trial[rows] = work.x[rows] + step
+            f_trial[rows] = model.system.residual(x_trial[rows])
+            delta[rows], jdelta[rows] = step, -work.f[rows]
+            newton[rows] = 0.5 * row_dot(f_trial[rows], f_trial[rows]) < work.q[rows]  # False where NaN
+            probed[rows] = True
+        damped = np.flatnonzero(~newton)
+        if damped.size:
+            _damped_trial(model, work, eta, damped, x_trial, f_trial, delta, jdelta, newton, probed)
+    return _Trial(x_trial, f_trial, 0.5 * row_dot(f_trial, f_trial), delta, jdelta, newton, probed)
+
+
+def _damped_trial(
+    model: JacobianModel, work: _WorkingSet, eta: np.ndarray, rows: np.ndarray, x_trial: np.ndarray,
+    f_trial: np.ndarray, delta: np.ndarray, jdelta: np.ndarray, newton: np.ndarray, probed: np.ndarray,
+) -> None:
+    """The damped step of ``rows`` (to relative residual ``eta``) and the Newton probe of those not yet
+    probed; each row keeps the trial of lower q (written into the arrays given)."""
+    x, f, aux = work.x[rows], work.f[rows], work.aux[rows]
+    step, jstep = model.damped_step(x, f, work.g[rows], aux, work.mu[rows], eta[rows])
+    probe = np.flatnonzero(~probed[rows] & _newton_probe(model, work, rows))
+    step_newton = model.newton_step(x[probe], f[probe], aux[probe], np.minimum(eta[rows][probe], NEWTON_ETA_MAX))
+    trials = np.concatenate([x + step, x[probe] + step_newton])
+    f_trials = model.system.residual(trials)
+    q_trials = 0.5 * row_dot(f_trials, f_trials)
+    k = rows.size
+    wins = q_trials[k:] < q_trials[probe]  # False where NaN
+    pick = np.arange(k)
+    pick[probe[wins]] = k + np.flatnonzero(wins)
+    step[probe[wins]] = step_newton[wins]
+    x_trial[rows], f_trial[rows], delta[rows], jdelta[rows] = trials[pick], f_trials[pick], step, jstep
+    newton[rows[probe[wins]]] = True
+    probed[rows[probe]] = True
 
 
 def _accept_and_damp(model: JacobianModel, work: _WorkingSet, trial: _Trial) -> np.ndarray:
