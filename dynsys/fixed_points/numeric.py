@@ -117,7 +117,9 @@ SPAN_RETRIES = 3  # ... this many times at most; then the initial states are the
 # the same on tanh networks and the exact damped steps of the dense model reached more of the points
 # (benchmarks/bench_vs_fpf.py --solvers auto,dense,matrix-free)
 DENSE_MAX_DIM = 64
-DEFAULT_MAX_MEMORY = 2**30  # bytes of working memory of the search
+# bytes of working memory of the search: larger chunks do not pay, the kernel zeroes the fresh pages of their
+# (B, n, n) temporaries (64-unit flip-flop network, B = 4096: 2.9 s CPU at 1 GiB, 1.6 s at 128 MiB, same points)
+DEFAULT_MAX_MEMORY = 2**27
 DIVERGENCE_FACTOR = 1e8  # |x|_inf > DIVERGENCE_FACTOR * L means diverged
 MAX_ROUNDS = 8  # generated starts: at most MAX_ROUNDS rounds of n_starts each
 SLOW_Q_FRACTION = 1e-3  # default max_slow_q: this fraction of the median q over a reference sample ...

@@ -142,7 +142,7 @@ def find_fixed_points(
         (``system.matrix_free``, e.g. every :mod:`dynsys.rnn` cell) and
         n > 64 (``numeric.DENSE_MAX_DIM``) or one start's dense Jacobians would not fit in
         ``max_memory``; dense otherwise.
-    max_memory : float, default 2**30
+    max_memory : float, default 2**27 (128 MiB)
         Budget in bytes for the working memory of the search: the starts are
         processed in as many equal chunks as it takes to stay below it
         (``stats["n_chunks"]``).
