@@ -1,8 +1,8 @@
-"""When a point counts as a zero of F and when as a stationary point of q = ½|F|².
+"""When a point counts as a zero of F, when as a stationary point of q = ½|F|², when as saturated.
 
 The Levenberg-Marquardt loop stops rows by these tests, and the numeric
 method classifies its final points by them (fixed: :func:`is_zero`; slow:
-:func:`stationary`).
+:func:`stationary`; saturated: :func:`saturated`).
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from .jacobians import JacobianModel
 
 NOISE_ULPS = 16.0  # probes of the rounding noise of F move each x_j by NOISE_ULPS eps |x_j|
 NOISE_FACTOR = 8.0  # F is zero to rounding when |F| <= NOISE_FACTOR times its measured noise
+SATURATION_RTOL = 0.1  # saturated: DF and F's curvature along DF's flattest direction below this times their scale
+SATURATION_PROBE = 1e-3  # ... the curvature measured by a second difference of step SATURATION_PROBE * L
 
 
 def rounding_noise(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray) -> np.ndarray:
@@ -147,3 +149,89 @@ def stationary(
     fnorm = row_norm(F)
     with np.errstate(all="ignore"):
         return model.removable(X, F, aux, g, (fnorm / length) ** 2) <= (gtol * fnorm) ** 2
+
+
+def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, length: float) -> np.ndarray:
+    """Rows in a saturated region: F is flat to second order along the flattest direction of DF.
+
+    With s_1 >= ... >= s_n the singular values of J = DF(x), v its right
+    singular vector for s_n, s = ||J||_F / sqrt(n) (the root mean square of
+    the s_k: the scale of J at x) and the curvature of F along v, in the
+    direction of F,
+
+        kappa = |F . (F(x + h v) + F(x - h v) - 2 F(x))| / (|F| h²),   h = SATURATION_PROBE L,
+
+    a row is saturated when
+
+        s_n <= SATURATION_RTOL s   and   kappa <= SATURATION_RTOL s / L:
+
+    along v, F changes neither to first nor to second order on the scale on
+    which it changes in the other directions.  This is what a saturating
+    gate does: where the update gate z_k of a GRU (or the input and forget
+    gates of an LSTM) approaches 1 - z_k -> 0, h_k' = z_k h_k + (1 - z_k) n_k
+    -> h_k, and the component F_k with its gradient and its curvature all
+    carry the factor 1 - z_k; q decreases there towards a flat region
+    without a zero (a unit held outside the range of its candidate, |h_k| >
+    1 > |n_k|, can only stop moving as z_k -> 1).  At a slow point of the
+    usual kind, the ghost of a saddle-node such as x = 0 of dx/dt = c + x²,
+    DF is singular but F curves along v (kappa = 2 |F| / |F| = 2 there) and
+    it is not saturated; nor is any point where J vanishes altogether (s = 0,
+    as in one dimension: there is no other direction to be flat against).
+
+    Only the dense Jacobian model has the SVD to test: with another model
+    (``model.name != "dense"``) no row is saturated.
+
+    Parameters
+    ----------
+    model : JacobianModel
+    X, F : ndarray of shape (B, n)
+        Points and F there (not zeros: F = 0 has no direction).
+    aux : ndarray
+        The model's state at X (DF for the dense model).
+    length : float
+        L, the length scale of the search.
+
+    Returns
+    -------
+    ndarray of bool, shape (B,)
+
+    Examples
+    --------
+    A saturated unit: F = ((1 - z(y)) (n - x), 15 - y / 2) with the gate
+    1 - z(y) = exp(-y) closed at y = 30 (where F_y = 0) and the candidate
+    n = 1/2 held away from x = 3.  Along x, F and DF both carry the factor
+    e^-30; the ghost x = 0 of F = (0.01 + x², -y) is not saturated:
+
+    >>> import numpy as np
+    >>> from dynsys import System
+    >>> from dynsys.fixed_points.jacobians import DenseJacobian
+    >>> gate = System.from_strings({"x": "exp(-y) * (0.5 - x)", "y": "15 - y / 2"})
+    >>> ghost = System.from_strings({"x": "0.01 + x**2", "y": "-y"})
+    >>> for system, x in ((gate, [[3.0, 30.0]]), (ghost, [[0.0, 0.0]])):
+    ...     model, X = DenseJacobian(system), np.array(x)
+    ...     print(saturated(model, X, system.residual(X), model.evaluate(X), length=1.0).tolist())
+    [True]
+    [False]
+    """
+    out = np.zeros(len(X), dtype=bool)
+    fnorm = row_norm(F)
+    rows = np.flatnonzero((fnorm > 0) & np.isfinite(fnorm))
+    if model.name != "dense" or not rows.size:
+        return out
+    J = aux[rows]
+    with np.errstate(all="ignore"):
+        scale = np.sqrt(np.einsum("bij,bij->b", J, J) / X.shape[1])
+        ok = np.isfinite(scale) & (scale > 0)
+        rows, J, scale = rows[ok], J[ok], scale[ok]
+        if not rows.size:
+            return out
+        _, s, Vt = np.linalg.svd(J)
+        flat = s[:, -1] <= SATURATION_RTOL * scale
+        rows, v, scale = rows[flat], Vt[flat, -1], scale[flat]
+        h = SATURATION_PROBE * length
+        x, f = X[rows], F[rows]
+        both = model.system.residual(np.concatenate([x + h * v, x - h * v]))
+        second = both[: len(rows)] + both[len(rows) :] - 2.0 * f
+        kappa = np.abs(np.einsum("bi,bi->b", f, second)) / (fnorm[rows] * h**2)
+        out[rows] = kappa <= SATURATION_RTOL * scale / length
+    return out

@@ -13,8 +13,8 @@ minima with q = 0 are the fixed points; the local minima with q > 0 are
    (:mod:`.jacobians`: dense or matrix-free, ``solver``);
 2. plain Newton steps on F = 0 to polish the points that look like zeros to
    machine precision;
-3. the classification of every start as fixed, slow, unconverged, diverged
-   or escaped, and the merging of duplicates.
+3. the classification of every start as fixed, saturated, slow,
+   unconverged, diverged or escaped, and the merging of duplicates.
 
 *Starts, rounds and chunks.*  The starts are the given ones or, per round,
 ``n_starts`` points of a Latin hypercube in the box (``bounds`` or
@@ -46,7 +46,14 @@ start ends
 - fixed when |F(x)| <= tol, or when |F(x)| <= 8 times the rounding noise
   of F measured at x (:func:`.criteria.is_zero`): a stiff system or large
   cancelling terms can make |F| <= tol unreachable in float64;
-- slow when not fixed but stationary direction by direction
+- saturated when not fixed and F is flat to second order along the
+  flattest direction of DF (:func:`.criteria.saturated`: the smallest
+  singular value of DF and the curvature of F along its singular vector
+  both below SATURATION_RTOL times their scale at x; dense Jacobian model
+  only): a region where a gate saturates, towards which q decreases
+  without a zero, not a slow point; such starts are counted
+  (``n_saturated``) and not reported;
+- slow when not fixed nor saturated but stationary direction by direction
   (:func:`.criteria.stationary`): the part of F that J could remove is
   negligible, sum_k (u_k . F)² s_k² / (s_k² + c²) <= slow_gtol² |F|²,
   c = |F| / L; and q <= max_slow_q (default SLOW_Q_FRACTION times the
@@ -102,7 +109,7 @@ from ..simulate import Trajectories, advance, sample_states
 from ..systems import System
 from .base import MethodResult, SearchOptions
 from .common import cluster, inside, row_dot, row_norm
-from .criteria import is_zero, stationary
+from .criteria import is_zero, saturated, stationary
 from .jacobians import SOLVERS, DenseJacobian, JacobianModel
 from .levenberg_marquardt import LMResult, levenberg_marquardt
 
@@ -123,7 +130,7 @@ MAX_BOUND = 1e150  # |bounds| above this are refused: q = ½|F|² overflows near
 NEWTON_MAX_ITER = 20  # Newton polishing steps at most
 
 # Outcome of a start.
-FIXED, SLOW, UNCONVERGED, DIVERGED, ESCAPED = 0, 1, 2, 3, 4
+FIXED, SLOW, UNCONVERGED, DIVERGED, ESCAPED, SATURATED = 0, 1, 2, 3, 4, 5
 
 
 def find(system: System, options: SearchOptions) -> MethodResult:
@@ -142,7 +149,8 @@ def find(system: System, options: SearchOptions) -> MethodResult:
     MethodResult
         The distinct points inside ``options.region`` (fixed points first
         in no particular order) and the statistics of the search: counts
-        of the starts' outcomes, ``n_rounds``, ``max_slow_q``,
+        of the starts' outcomes (``n_diverged``, ``n_escaped``,
+        ``n_unconverged``, ``n_saturated``), ``n_rounds``, ``max_slow_q``,
         ``n_not_minima``, ``n_undefined``, ``n_outside``, ``iterations``,
         ``solver``, ``n_chunks``, ``n_merged_early``, ``stopped``.
 
@@ -205,6 +213,7 @@ def find(system: System, options: SearchOptions) -> MethodResult:
         "n_diverged": int(np.sum(outcome == DIVERGED)),
         "n_escaped": int(np.sum(outcome == ESCAPED)),
         "n_unconverged": int(np.sum(outcome == UNCONVERGED)),
+        "n_saturated": int(np.sum(outcome == SATURATED)),
         "n_above_max_slow_q": int(np.sum(too_slow)),
         "max_slow_q": float(max_slow_q),
         "n_not_minima": int(np.sum(~minimum)),
@@ -488,7 +497,7 @@ def _classify(
     model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, *, tol: float, gtol: float, length: float,
     trust: np.ndarray,
 ) -> np.ndarray:
-    """FIXED, SLOW, UNCONVERGED, DIVERGED or ESCAPED for every row.
+    """FIXED, SATURATED, SLOW, UNCONVERGED, DIVERGED or ESCAPED for every row.
 
     A row whose q = ½|F|² is not finite (F overflows it) is diverged."""
     with np.errstate(over="ignore"):
@@ -499,5 +508,7 @@ def _classify(
     if rest.size:
         g = model.gradient(X[rest], F[rest], aux[rest])
         finite[rest] = np.isfinite(g).all(axis=1)
-        outcome[rest[stationary(model, X[rest], F[rest], aux[rest], g, gtol, length)]] = SLOW
+        flat = saturated(model, X[rest], F[rest], aux[rest], length)
+        slow = ~flat & stationary(model, X[rest], F[rest], aux[rest], g, gtol, length)
+        outcome[rest[flat]], outcome[rest[slow]] = SATURATED, SLOW
     return np.where(finite, np.where(inside(X, trust), outcome, ESCAPED), DIVERGED)
