@@ -190,7 +190,7 @@ def compare(truth: dict[str, np.ndarray], points: Any, system: System) -> dict[s
         "found_attractors": int((hit & attractor).sum()), "found_saddles": int((hit & ~attractor).sum()),
         "extra_fixed": int(extra.sum()),
         "extra_max_F": float(np.max(np.linalg.norm(system.residual(X[extra]), axis=1), initial=0.0)),
-        "n_fixed": int(len(X)), "n_slow": int(points.is_slow.sum()),
+        "n_fixed": len(X), "n_slow": int(points.is_slow.sum()),
     }
 
 
