@@ -60,7 +60,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .common import EPS, cluster, inside, row_dot, row_norm
-from .criteria import is_zero, stationary
+from .criteria import is_zero, saturated, stationary
 from .jacobians import JacobianModel
 
 LM_TAU = 1e-3  # initial damping mu = LM_TAU * max diag(J^T J)
@@ -317,7 +317,8 @@ def _convergence_tests(
             maybe = maybe[gnorm[maybe] <= gtol * fnorm[maybe] * (work.jnorm[maybe] + fnorm[maybe] / length)]
         done = zero.copy()
         if maybe.size:
-            done[maybe] = stationary(model, x[maybe], f[maybe], aux[maybe], g[maybe], gtol, length)
+            done[maybe] = stationary(model, x[maybe], f[maybe], aux[maybe], g[maybe], gtol, length) | saturated(
+                model, x[maybe], f[maybe], aux[maybe], length)
         return done, zero
 
 
