@@ -13,7 +13,7 @@ from .jacobians import JacobianModel
 
 NOISE_ULPS = 16.0  # probes of the rounding noise of F move each x_j by NOISE_ULPS eps |x_j|
 NOISE_FACTOR = 8.0  # F is zero to rounding when |F| <= NOISE_FACTOR times its measured noise
-SATURATION_RTOL = 0.1  # saturated: DF and F's curvature along DF's flattest direction below this times their scale
+SATURATION_RTOL = 0.1  # saturated: along DF's flattest direction, DF and F's curvature below this times their scale
 SATURATION_PROBE = 1e-3  # ... the curvature measured by a second difference of step SATURATION_PROBE * L
 
 
@@ -154,29 +154,31 @@ def stationary(
 def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, length: float) -> np.ndarray:
     """Rows in a saturated region: F is flat to second order along the flattest direction of DF.
 
-    With s_1 >= ... >= s_n the singular values of J = DF(x), v its right
-    singular vector for s_n, s = ||J||_F / sqrt(n) (the root mean square of
-    the s_k: the scale of J at x) and the curvature of F along v, in the
+    With s_n the smallest singular value of J = DF(x) and v its right
+    singular vector, s = ||J||_F / sqrt(n) (the root mean square singular
+    value: the scale of J at x) and the curvature of F along v, in the
     direction of F,
 
         kappa = |F . (F(x + h v) + F(x - h v) - 2 F(x))| / (|F| h²),   h = SATURATION_PROBE L,
 
     a row is saturated when
 
-        s_n <= SATURATION_RTOL s   and   kappa <= SATURATION_RTOL s / L:
+        s_n <= SATURATION_RTOL |F| / L   and   kappa <= SATURATION_RTOL s / L:
 
-    along v, F changes neither to first nor to second order on the scale on
-    which it changes in the other directions.  This is what a saturating
+    along v the linear model of F puts its zero beyond L / SATURATION_RTOL
+    (F does not change to first order), and F does not curve on the scale
+    on which J acts in the other directions.  This is what a saturating
     gate does: where the update gate z_k of a GRU (or the input and forget
-    gates of an LSTM) approaches 1 - z_k -> 0, h_k' = z_k h_k + (1 - z_k) n_k
-    -> h_k, and the component F_k with its gradient and its curvature all
-    carry the factor 1 - z_k; q decreases there towards a flat region
-    without a zero (a unit held outside the range of its candidate, |h_k| >
-    1 > |n_k|, can only stop moving as z_k -> 1).  At a slow point of the
-    usual kind, the ghost of a saddle-node such as x = 0 of dx/dt = c + x²,
-    DF is singular but F curves along v (kappa = 2 |F| / |F| = 2 there) and
-    it is not saturated; nor is any point where J vanishes altogether (s = 0,
-    as in one dimension: there is no other direction to be flat against).
+    gates of an LSTM) approaches 1, h_k' = z_k h_k + (1 - z_k) n_k -> h_k, and
+    the component F_k with its gradient and its curvature all carry the
+    factor 1 - z_k; q decreases there towards a flat region without a zero
+    (a unit held outside the range of its candidate, |h_k| > 1 > |n_k|, can
+    only stop moving as z_k -> 1).  Not saturated: a slow point of the usual
+    kind, the ghost of a saddle-node such as x = 0 of dx/dt = c + x², where
+    DF is singular but F curves along v (kappa = 2 there); a point where J
+    vanishes altogether (s = 0, as in one dimension: there is no other
+    direction to be flat against); a stiff system, whose slow directions
+    still move F at a rate comparable to |F| / L.
 
     Only the dense Jacobian model has the SVD to test: with another model
     (``model.name != "dense"``) no row is saturated.
@@ -185,7 +187,7 @@ def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarra
     ----------
     model : JacobianModel
     X, F : ndarray of shape (B, n)
-        Points and F there (not zeros: F = 0 has no direction).
+        Points and F there (a zero, F = 0, has no direction: never saturated).
     aux : ndarray
         The model's state at X (DF for the dense model).
     length : float
@@ -197,15 +199,15 @@ def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarra
 
     Examples
     --------
-    A saturated unit: F = ((1 - z(y)) (n - x), 15 - y / 2) with the gate
-    1 - z(y) = exp(-y) closed at y = 30 (where F_y = 0) and the candidate
-    n = 1/2 held away from x = 3.  Along x, F and DF both carry the factor
-    e^-30; the ghost x = 0 of F = (0.01 + x², -y) is not saturated:
+    The unit x of F = (e^-y, 15 - y/2) moves at a speed that the gate e^-y,
+    closed at y = 30, makes tiny (e^-30), and nothing along x changes it: a
+    saturated region (a line of them), with no zero.  The ghost x = 0 of
+    F = (0.01 + x², -y) is a slow point, not saturated:
 
     >>> import numpy as np
     >>> from dynsys import System
     >>> from dynsys.fixed_points.jacobians import DenseJacobian
-    >>> gate = System.from_strings({"x": "exp(-y) * (0.5 - x)", "y": "15 - y / 2"})
+    >>> gate = System.from_strings({"x": "exp(-y)", "y": "15 - y / 2"})
     >>> ghost = System.from_strings({"x": "0.01 + x**2", "y": "-y"})
     >>> for system, x in ((gate, [[3.0, 30.0]]), (ghost, [[0.0, 0.0]])):
     ...     model, X = DenseJacobian(system), np.array(x)
@@ -214,7 +216,8 @@ def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarra
     [False]
     """
     out = np.zeros(len(X), dtype=bool)
-    fnorm = row_norm(F)
+    with np.errstate(all="ignore"):
+        fnorm = row_norm(F)
     rows = np.flatnonzero((fnorm > 0) & np.isfinite(fnorm))
     if model.name != "dense" or not rows.size:
         return out
@@ -226,7 +229,7 @@ def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarra
         if not rows.size:
             return out
         _, s, Vt = np.linalg.svd(J)
-        flat = s[:, -1] <= SATURATION_RTOL * scale
+        flat = s[:, -1] <= SATURATION_RTOL * fnorm[rows] / length
         rows, v, scale = rows[flat], Vt[flat, -1], scale[flat]
         h = SATURATION_PROBE * length
         x, f = X[rows], F[rows]
