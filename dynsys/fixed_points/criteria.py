@@ -152,33 +152,36 @@ def stationary(
 
 
 def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, length: float) -> np.ndarray:
-    """Rows in a saturated region: F is flat to second order along the flattest direction of DF.
+    """Rows in a saturated region: F lies along the flattest direction of DF and is flat there to second order.
 
-    With s_n the smallest singular value of J = DF(x) and v its right
-    singular vector, s = ||J||_F / sqrt(n) (the root mean square singular
-    value: the scale of J at x) and the curvature of F along v, in the
-    direction of F,
+    With s_n the smallest singular value of J = DF(x), u_n and v_n its
+    left and right singular vectors (J v_n = s_n u_n), a_n = u_n . F the
+    part of F along u_n, s = ||J||_F / sqrt(n) (the root mean square
+    singular value: the scale of J at x) and the curvature of that part of
+    F along v_n,
 
-        kappa = |F . (F(x + h v) + F(x - h v) - 2 F(x))| / (|F| h²),   h = SATURATION_PROBE L,
+        kappa = |u_n . (F(x + h v_n) + F(x - h v_n) - 2 F(x))| / h²,   h = SATURATION_PROBE L,
 
     a row is saturated when
 
-        s_n <= SATURATION_RTOL |F| / L   and   kappa <= SATURATION_RTOL s / L:
+        a_n² >= |F|² / 2,   s_n <= SATURATION_RTOL |a_n| / L   and   kappa <= SATURATION_RTOL s / L:
 
-    along v the linear model of F puts its zero beyond L / SATURATION_RTOL
-    (F does not change to first order), and F does not curve on the scale
-    on which J acts in the other directions.  This is what a saturating
-    gate does: where the update gate z_k of a GRU (or the input and forget
-    gates of an LSTM) approaches 1, h_k' = z_k h_k + (1 - z_k) n_k -> h_k, and
-    the component F_k with its gradient and its curvature all carry the
-    factor 1 - z_k; q decreases there towards a flat region without a zero
-    (a unit held outside the range of its candidate, |h_k| > 1 > |n_k|, can
-    only stop moving as z_k -> 1).  Not saturated: a slow point of the usual
-    kind, the ghost of a saddle-node such as x = 0 of dx/dt = c + x², where
-    DF is singular but F curves along v (kappa = 2 there); a point where J
-    vanishes altogether (s = 0, as in one dimension: there is no other
-    direction to be flat against); a stiff system, whose slow directions
-    still move F at a rate comparable to |F| / L.
+    F lies mostly along u_n, the linear model of that part puts its zero
+    beyond L / SATURATION_RTOL along v_n (it does not change to first
+    order), and it does not curve on the scale on which J acts in the other
+    directions.  This is what a saturating gate does: where the update gate
+    z_k of a GRU (or the input and forget gates of an LSTM) approaches 1,
+    h_k' = z_k h_k + (1 - z_k) n_k -> h_k, and the component F_k with its
+    gradient and its curvature all carry the factor 1 - z_k; q decreases
+    there towards a flat region without a zero (a unit held outside the
+    range of its candidate, |h_k| > 1 > |n_k|, can only stop moving as
+    z_k -> 1).  Not saturated: a slow point of the usual kind, the ghost of a
+    saddle-node such as x = 0 of dx/dt = c + x², where DF is singular but F
+    curves along v_n (kappa = 2 there); a point where J vanishes altogether
+    (s = 0, as in one dimension: there is no other direction to be flat
+    against); a stiff system, whose slow directions still move F at a rate
+    comparable to |F| / L; a point whose F lies mostly in directions where J
+    acts (it is not stuck, whatever the slow directions of J).
 
     Only the dense Jacobian model has the SVD to test: with another model
     (``model.name != "dense"``) no row is saturated.
@@ -228,13 +231,14 @@ def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarra
         rows, J, scale = rows[ok], J[ok], scale[ok]
         if not rows.size:
             return out
-        _, s, Vt = np.linalg.svd(J)
-        flat = s[:, -1] <= SATURATION_RTOL * fnorm[rows] / length
-        rows, v, scale = rows[flat], Vt[flat, -1], scale[flat]
+        U, s, Vt = np.linalg.svd(J)
+        a = np.einsum("bi,bi->b", U[:, :, -1], F[rows])
+        flat = (2.0 * a**2 >= fnorm[rows] ** 2) & (s[:, -1] <= SATURATION_RTOL * np.abs(a) / length)
+        rows, u, v, scale = rows[flat], U[flat, :, -1], Vt[flat, -1], scale[flat]
         h = SATURATION_PROBE * length
-        x, f = X[rows], F[rows]
+        x = X[rows]
         both = model.system.residual(np.concatenate([x + h * v, x - h * v]))
-        second = both[: len(rows)] + both[len(rows) :] - 2.0 * f
-        kappa = np.abs(np.einsum("bi,bi->b", f, second)) / (fnorm[rows] * h**2)
+        second = both[: len(rows)] + both[len(rows) :] - 2.0 * F[rows]
+        kappa = np.abs(np.einsum("bi,bi->b", u, second)) / h**2
         out[rows] = kappa <= SATURATION_RTOL * scale / length
     return out
