@@ -66,6 +66,8 @@ from .jacobians import JacobianModel
 LM_TAU = 1e-3  # initial damping mu = LM_TAU * max diag(J^T J)
 CG_ETA_MAX = 0.1  # loosest relative residual of an inexact step
 EARLY_MERGE_CAP = 1e-3  # early merging radius at most EARLY_MERGE_CAP * L
+SATURATION_AFTER = 20  # from this iteration on, every SATURATION_EVERY iterations, rows far from a zero ...
+SATURATION_EVERY = 10  # ... stop where they are saturated (criteria.saturated)
 
 
 @dataclass
@@ -185,7 +187,8 @@ def levenberg_marquardt(
         if deadline is not None and time.perf_counter() >= deadline:
             break
         batch.iterations += 1
-        _retire_converged_and_merged(model, work, batch, known, tol=tol, gtol=gtol, length=length)
+        flat = batch.iterations >= SATURATION_AFTER and batch.iterations % SATURATION_EVERY == 0
+        _retire_converged_and_merged(model, work, batch, known, tol=tol, gtol=gtol, length=length, flat=flat)
         if not len(work):
             break
         trial = _trial_step(model, work, _forcing_term(work))
@@ -293,7 +296,7 @@ class _Trial:
 
 
 def _convergence_tests(
-    model: JacobianModel, work: _WorkingSet, *, tol: float, gtol: float, length: float
+    model: JacobianModel, work: _WorkingSet, *, tol: float, gtol: float, length: float, flat: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows that stop, and those of them that are zeros (:func:`.criteria.is_zero`).
 
@@ -319,12 +322,15 @@ def _convergence_tests(
         if maybe.size:
             done[maybe] = stationary(model, x[maybe], f[maybe], aux[maybe], g[maybe], gtol, length) | saturated(
                 model, x[maybe], f[maybe], aux[maybe], length)
+        far = np.flatnonzero(~done & (fnorm > np.sqrt(tol))) if flat else maybe[:0]
+        if far.size:
+            done[far] = saturated(model, x[far], f[far], aux[far], length)
         return done, zero
 
 
 def _retire_converged_and_merged(
     model: JacobianModel, work: _WorkingSet, batch: LMResult, known: _KnownZeros, *, tol: float, gtol: float,
-    length: float,
+    length: float, flat: bool = False,
 ) -> None:
     """The first step of an iteration: grad q, the convergence tests and early merging.
 
@@ -334,7 +340,7 @@ def _retire_converged_and_merged(
     """
     with np.errstate(all="ignore"):
         work.g = model.gradient(work.x, work.f, work.aux)
-    converged, zero = _convergence_tests(model, work, tol=tol, gtol=gtol, length=length)
+    converged, zero = _convergence_tests(model, work, tol=tol, gtol=gtol, length=length, flat=flat)
     stop = ~np.isfinite(work.g).all(axis=1) | converged
     known.add(work.x[zero], work.f[zero])
     merged, lead = known.merge(work.x, work.f, work.q, work.step, tol, ~stop)
