@@ -36,7 +36,10 @@ takes plain Newton steps from where it started, x <- x + a delta with
 J delta = -F and a = 1, 1/2, ... (at most RESTART_BACKTRACKS halvings)
 until |F| decreases, at most RESTART_MAX_ITER steps; it is fixed when it
 reaches a zero (as in the classification) inside the trust region
-(``n_restarted``, ``n_restart_zeros``).  Minimising q, Levenberg-Marquardt
+(``n_restarted``, ``n_restart_zeros``).  Only with the dense Jacobian model
+(whose Levenberg-Marquardt loop tries the Newton step only under heavy
+damping; the matrix-free loop tries it at every iteration) and before the
+deadline.  Minimising q, Levenberg-Marquardt
 follows q downhill into the flat regions of saturated gates, where q tends
 to zero without a zero; Newton's affine-invariant step is not drawn there
 and reaches the saddles between the attractors from many of those starts.
@@ -299,6 +302,8 @@ class _Search:
     def _restart(self, X0: np.ndarray, X: np.ndarray, F: np.ndarray, aux: np.ndarray, outcome: np.ndarray) -> None:
         """Newton restarts (module docstring) of the saturated, unconverged and escaped rows from their
         starts X0; the rows that reach a zero take it (X, F, aux and ``outcome`` in place)."""
+        if not self.model.newton_probe or (self.deadline is not None and time.perf_counter() >= self.deadline):
+            return
         rows = np.flatnonzero(np.isin(outcome, (SATURATED, UNCONVERGED, ESCAPED)))
         self.n_restarted += rows.size
         if not rows.size:
