@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import EPS, row_norm
+from .common import EPS, row_dot, row_norm
 from .jacobians import JacobianModel
 
 NOISE_ULPS = 16.0  # probes of the rounding noise of F move each x_j by NOISE_ULPS eps |x_j|
 NOISE_FACTOR = 8.0  # F is zero to rounding when |F| <= NOISE_FACTOR times its measured noise
-SATURATION_RTOL = 0.1  # saturated: along DF's flattest direction, DF and F's curvature below this times their scale
+SATURATION_RTOL = 0.1  # saturated: along DF's flattest direction, F's slope and curvature below this times their scale
 SATURATION_PROBE = 1e-3  # ... the curvature measured by a second difference of step SATURATION_PROBE * L
 
 
@@ -152,36 +152,35 @@ def stationary(
 
 
 def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, length: float) -> np.ndarray:
-    """Rows in a saturated region: F lies along the flattest direction of DF and is flat there to second order.
+    """Rows in a saturated region: F is flat, to first and second order, along the flattest direction of DF.
 
-    With s_n the smallest singular value of J = DF(x), u_n and v_n its
-    left and right singular vectors (J v_n = s_n u_n), a_n = u_n . F the
-    part of F along u_n, s = ||J||_F / sqrt(n) (the root mean square
-    singular value: the scale of J at x) and the curvature of that part of
-    F along v_n,
+    With s_n the smallest singular value of J = DF(x) and v_n its right
+    singular vector, s = ||J||_F / sqrt(n) (the root mean square singular
+    value: the scale of J at x) and the curvature of F along v_n in the
+    direction of F,
 
-        kappa = |u_n . (F(x + h v_n) + F(x - h v_n) - 2 F(x))| / h²,   h = SATURATION_PROBE L,
+        kappa = |F . (F(x + h v_n) + F(x - h v_n) - 2 F(x))| / (|F| h²),   h = SATURATION_PROBE L,
 
     a row is saturated when
 
-        a_n² >= |F|² / 2,   s_n <= SATURATION_RTOL |a_n| / L   and   kappa <= SATURATION_RTOL s / L:
+        s_n <= SATURATION_RTOL |F| / L   and   kappa <= SATURATION_RTOL s / L:
 
-    F lies mostly along u_n, the linear model of that part puts its zero
-    beyond L / SATURATION_RTOL along v_n (it does not change to first
-    order), and it does not curve on the scale on which J acts in the other
-    directions.  This is what a saturating gate does: where the update gate
-    z_k of a GRU (or the input and forget gates of an LSTM) approaches 1,
-    h_k' = z_k h_k + (1 - z_k) n_k -> h_k, and the component F_k with its
-    gradient and its curvature all carry the factor 1 - z_k; q decreases
-    there towards a flat region without a zero (a unit held outside the
-    range of its candidate, |h_k| > 1 > |n_k|, can only stop moving as
-    z_k -> 1).  Not saturated: a slow point of the usual kind, the ghost of a
-    saddle-node such as x = 0 of dx/dt = c + x², where DF is singular but F
-    curves along v_n (kappa = 2 there); a point where J vanishes altogether
-    (s = 0, as in one dimension: there is no other direction to be flat
-    against); a stiff system, whose slow directions still move F at a rate
-    comparable to |F| / L; a point whose F lies mostly in directions where J
-    acts (it is not stuck, whatever the slow directions of J).
+    along v_n, F changes by less than a tenth of itself over the length
+    scale L to first order and does not curve on the scale on which J acts
+    in the other directions.  This is what a saturating gate does: where
+    the update gate z_k of a GRU (or the input and forget gates of an LSTM)
+    approaches 1, h_k' = z_k h_k + (1 - z_k) n_k -> h_k, and the component
+    F_k with its gradient and its curvature all carry the factor 1 - z_k;
+    q decreases towards such a region without a zero (a unit held outside
+    the range of its candidate, |h_k| > 1 > |n_k|, can only stop moving as
+    z_k -> 1), so slowly that Levenberg-Marquardt crawls there for hundreds
+    of iterations, and where q has a local minimum in it, that minimum is
+    no slow point of the dynamics but a gate held shut.  Not saturated: a
+    slow point of the usual kind, the ghost of a saddle-node such as x = 0
+    of dx/dt = c + x², where DF is singular but F curves along v_n (kappa = 2
+    there); a point where J vanishes altogether (s = 0, as in one dimension:
+    there is no other direction to be flat against); a stiff system, whose
+    slow directions still move F at a rate comparable to |F| / L.
 
     Only the dense Jacobian model has the SVD to test: with another model
     (``model.name != "dense"``) no row is saturated.
@@ -219,26 +218,20 @@ def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarra
     [False]
     """
     out = np.zeros(len(X), dtype=bool)
+    if model.name != "dense":
+        return out
     with np.errstate(all="ignore"):
         fnorm = row_norm(F)
-    rows = np.flatnonzero((fnorm > 0) & np.isfinite(fnorm))
-    if model.name != "dense" or not rows.size:
+        scale = np.sqrt(np.einsum("bij,bij->b", aux, aux) / X.shape[1])
+    rows = np.flatnonzero((fnorm > 0) & np.isfinite(fnorm) & (scale > 0) & np.isfinite(scale))
+    if not rows.size:
         return out
-    J = aux[rows]
+    _, s, Vt = np.linalg.svd(aux[rows])
+    v, h = Vt[:, -1], SATURATION_PROBE * length
     with np.errstate(all="ignore"):
-        scale = np.sqrt(np.einsum("bij,bij->b", J, J) / X.shape[1])
-        ok = np.isfinite(scale) & (scale > 0)
-        rows, J, scale = rows[ok], J[ok], scale[ok]
-        if not rows.size:
-            return out
-        U, s, Vt = np.linalg.svd(J)
-        a = np.einsum("bi,bi->b", U[:, :, -1], F[rows])
-        flat = (2.0 * a**2 >= fnorm[rows] ** 2) & (s[:, -1] <= SATURATION_RTOL * np.abs(a) / length)
-        rows, u, v, scale = rows[flat], U[flat, :, -1], Vt[flat, -1], scale[flat]
-        h = SATURATION_PROBE * length
-        x = X[rows]
-        both = model.system.residual(np.concatenate([x + h * v, x - h * v]))
-        second = both[: len(rows)] + both[len(rows) :] - 2.0 * F[rows]
-        kappa = np.abs(np.einsum("bi,bi->b", u, second)) / h**2
-        out[rows] = kappa <= SATURATION_RTOL * scale / length
+        both = model.system.residual(np.concatenate([X[rows] + h * v, X[rows] - h * v]))
+        second = both[: rows.size] + both[rows.size :] - 2.0 * F[rows]
+        kappa = np.abs(row_dot(F[rows], second)) / (fnorm[rows] * h**2)
+        out[rows] = (s[:, -1] <= SATURATION_RTOL * fnorm[rows] / length) & (
+            kappa <= SATURATION_RTOL * scale[rows] / length)
     return out

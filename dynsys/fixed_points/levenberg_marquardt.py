@@ -29,8 +29,8 @@ term; F_0, g_0 at the first iteration).
 A start stops at a zero (|F| <= tol, or, after a rejected step, zero to
 rounding: :func:`.criteria.is_zero`), when it is stationary
 (:func:`.criteria.stationary`), when it is saturated
-(:func:`.criteria.saturated`: tested where the stationarity test is, and,
-every SATURATION_EVERY iterations from SATURATION_AFTER on, on every row
+(:func:`.criteria.saturated`: tested where the stationarity test is, and
+every SATURATION_EVERY iterations from SATURATION_AFTER on, on the rows
 with |F| > sqrt(tol)), when its step is below rounding
 (|delta| <= eps (|x| + eps L)) and rejected after its Newton step was tried,
 when F, q or J become non-finite or it leaves the trust region, or after

@@ -59,13 +59,12 @@ start ends
 - fixed when |F(x)| <= tol, or when |F(x)| <= 8 times the rounding noise
   of F measured at x (:func:`.criteria.is_zero`): a stiff system or large
   cancelling terms can make |F| <= tol unreachable in float64;
-- saturated when not fixed, F lies mostly along the flattest (left
-  singular) direction of DF and is flat there to second order
-  (:func:`.criteria.saturated`: the smallest singular value of DF below a
-  tenth of that part of F over L, its curvature along the singular
-  vector below a tenth of the scale of DF over L; dense Jacobian model
-  only): a region where a gate saturates, towards which q decreases
-  without a zero, not a slow point; such starts are counted
+- saturated when not fixed and F is flat to first and second order along
+  the flattest direction of DF (:func:`.criteria.saturated`: the smallest
+  singular value of DF below a tenth of |F| / L, the curvature of F along
+  its singular vector below a tenth of the scale of DF over L; dense
+  Jacobian model only): a region where a gate saturates, towards which q
+  decreases without a zero, not a slow point; such starts are counted
   (``n_saturated``) and not reported (the Levenberg-Marquardt loop stops
   them as soon as it sees them, see :mod:`.levenberg_marquardt`);
 - slow when not fixed nor saturated but stationary direction by direction
