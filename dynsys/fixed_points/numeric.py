@@ -569,6 +569,7 @@ def _classify(
         g = model.gradient(X[rest], F[rest], aux[rest])
         finite[rest] = np.isfinite(g).all(axis=1)
         flat = saturated(model, X[rest], F[rest], aux[rest], length)
-        slow = ~flat & stationary(model, X[rest], F[rest], aux[rest], g, gtol, length)
-        outcome[rest[flat]], outcome[rest[slow]] = SATURATED, SLOW
+        outcome[rest[flat]] = SATURATED
+        rest, g = rest[~flat], g[~flat]
+        outcome[rest[stationary(model, X[rest], F[rest], aux[rest], g, gtol, length)]] = SLOW
     return np.where(finite, np.where(inside(X, trust), outcome, ESCAPED), DIVERGED)
