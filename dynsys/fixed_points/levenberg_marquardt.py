@@ -190,8 +190,8 @@ def levenberg_marquardt(
         if deadline is not None and time.perf_counter() >= deadline:
             break
         batch.iterations += 1
-        flat = batch.iterations >= SATURATION_AFTER and batch.iterations % SATURATION_EVERY == 0
-        _retire_converged_and_merged(model, work, batch, known, tol=tol, gtol=gtol, length=length, flat=flat)
+        every = batch.iterations >= SATURATION_AFTER and batch.iterations % SATURATION_EVERY == 0
+        _retire_converged_and_merged(model, work, batch, known, tol=tol, gtol=gtol, length=length, saturation=every)
         if not len(work):
             break
         trial = _trial_step(model, work, _forcing_term(work))
@@ -299,7 +299,7 @@ class _Trial:
 
 
 def _convergence_tests(
-    model: JacobianModel, work: _WorkingSet, *, tol: float, gtol: float, length: float, flat: bool = False
+    model: JacobianModel, work: _WorkingSet, *, tol: float, gtol: float, length: float, saturation: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows that stop, and those of them that are zeros (:func:`.criteria.is_zero`).
 
@@ -308,7 +308,9 @@ def _convergence_tests(
     (||J||_F + |F| / L) is necessary for stationarity and cheap: it is
     checked first, with the cached ``work.jnorm`` (||J||_F per row, times
     10), which is re-evaluated (and updated in place) only for the rows it
-    lets pass.
+    lets pass.  Those rows also stop where they are
+    :func:`.criteria.saturated`, and so, when ``saturation`` is true, do
+    all rows with |F| > sqrt(tol).
     """
     x, f, aux, g = work.x, work.f, work.aux, work.g
     with np.errstate(all="ignore"):  # huge but finite rows overflow to inf here, harmlessly
@@ -325,7 +327,7 @@ def _convergence_tests(
         if maybe.size:
             done[maybe] = stationary(model, x[maybe], f[maybe], aux[maybe], g[maybe], gtol, length) | saturated(
                 model, x[maybe], f[maybe], aux[maybe], length)
-        far = np.flatnonzero(~done & (fnorm > np.sqrt(tol))) if flat else maybe[:0]
+        far = np.flatnonzero(~done & (fnorm > np.sqrt(tol))) if saturation else maybe[:0]
         if far.size:
             done[far] = saturated(model, x[far], f[far], aux[far], length)
         return done, zero
@@ -333,7 +335,7 @@ def _convergence_tests(
 
 def _retire_converged_and_merged(
     model: JacobianModel, work: _WorkingSet, batch: LMResult, known: _KnownZeros, *, tol: float, gtol: float,
-    length: float, flat: bool = False,
+    length: float, saturation: bool = False,
 ) -> None:
     """The first step of an iteration: grad q, the convergence tests and early merging.
 
@@ -343,7 +345,7 @@ def _retire_converged_and_merged(
     """
     with np.errstate(all="ignore"):
         work.g = model.gradient(work.x, work.f, work.aux)
-    converged, zero = _convergence_tests(model, work, tol=tol, gtol=gtol, length=length, flat=flat)
+    converged, zero = _convergence_tests(model, work, tol=tol, gtol=gtol, length=length, saturation=saturation)
     stop = ~np.isfinite(work.g).all(axis=1) | converged
     known.add(work.x[zero], work.f[zero])
     merged, lead = known.merge(work.x, work.f, work.q, work.step, tol, ~stop)
