@@ -3,9 +3,11 @@
 Networks (a :class:`Network` names one; :func:`problem` builds it with its starts):
 
 - trained: a tanh RNN (n = 64, 256) or a GRU (n = 128) trained on the
-  3-bit flip-flop by ``dynsys.tasks.train`` (seed 0).  n = 64 tanh is the bundled
+  3-bit flip-flop, or a GRU (n = 64) trained on the 4-bit flip-flop, by
+  ``dynsys.tasks.train`` (seed 0; :data:`TRAINED`).  n = 64 tanh is the bundled
   :func:`dynsys.rnn.load_flipflop`; the others are cached in
-  ``benchmarks/cache/flipflop_<cell>_<n>.npz`` (git-ignored) and trained
+  ``benchmarks/cache/flipflop_<cell>_<n>.npz`` (3 bits) or
+  ``flipflop_<cell>_<n>_<bits>bit.npz`` (git-ignored) and trained
   there by a subprocess when missing.  Starts: hidden states of the network
   on 128 held-out flip-flop trials of 200 steps, as ``dynsys flipflop``
   samples them, plus N(0, 0.5²) noise per coordinate (the noise of
@@ -61,10 +63,11 @@ from dynsys.tasks.flipflop import generate
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / "cache"
 RESULTS_DIR = BENCH_DIR / "results"
-BITS = 3
+BITS = 3  # flip-flop channels of a Network unless it names others
 NOISE = 0.5  # per coordinate, as in FixedPointFinder's flip-flop example
-# the trained networks, with the options of their ``dynsys.tasks.train`` command beyond the cell, size and seed
-TRAINED = {("rnn_tanh", 64): [], ("rnn_tanh", 256): [], ("gru", 128): []}
+# the trained networks (cell, n, bits), with the options of their ``dynsys.tasks.train`` command beyond the
+# cell, size, bits and seed
+TRAINED = {("rnn_tanh", 64, 3): [], ("rnn_tanh", 256, 3): [], ("gru", 128, 3): [], ("gru", 64, 4): []}
 RANDOM_CELLS = ("rnn_tanh", "gru", "lstm", "continuous")
 MB = 1e6
 
@@ -79,18 +82,24 @@ class Network:
     n : int
         Hidden units (3 for Lorenz).
     origin : {"trained", "random", "model"}
-        "trained": on the 3-bit flip-flop by ``dynsys.tasks.train`` (only the
-        pairs in :data:`TRAINED`); "random": as the module docstring says;
-        "model": Lorenz.
+        "trained": on the ``bits``-bit flip-flop by ``dynsys.tasks.train``
+        (only the triples (cell, n, bits) in :data:`TRAINED`); "random": as
+        the module docstring says; "model": Lorenz.
+    bits : int
+        Flip-flop channels (default :data:`BITS`): of the task a trained
+        network learnt, the inputs of a random GRU or LSTM, the planted
+        memory of a random tanh or continuous network.
     """
 
     cell: str
     n: int
     origin: str
+    bits: int = BITS
 
     def __post_init__(self) -> None:
-        if self.origin == "trained" and (self.cell, self.n) not in TRAINED:
-            raise ValueError(f"no trained {self.cell} network with n = {self.n}; trained ones: {sorted(TRAINED)}")
+        if self.origin == "trained" and (self.cell, self.n, self.bits) not in TRAINED:
+            raise ValueError(f"no trained {self.cell} network with n = {self.n} on {self.bits} bits; "
+                             f"trained ones (cell, n, bits): {sorted(TRAINED)}")
         if self.origin == "random" and self.cell not in RANDOM_CELLS:
             raise ValueError(f"no random {self.cell!r} network; random cells: {RANDOM_CELLS}")
         if (self.origin == "model") != (self.cell == "lorenz") or self.origin not in ("trained", "random", "model"):
@@ -102,12 +111,12 @@ class Network:
         if self.origin == "model":
             return "Lorenz system (sigma 10, rho 28, beta 8/3)"
         if self.origin == "trained":
-            return f"{self.cell} trained on the {BITS}-bit flip-flop (dynsys.tasks.train, seed 0)"
+            return f"{self.cell} trained on the {self.bits}-bit flip-flop (dynsys.tasks.train, seed 0)"
         return {
-            "rnn_tanh": f"random tanh RNN, planted {BITS}-bit memory (beta 2) + N(0, 0.25/n) bulk",
+            "rnn_tanh": f"random tanh RNN, planted {self.bits}-bit memory (beta 2) + N(0, 0.25/n) bulk",
             "gru": "random GRU, PyTorch init U(-1/sqrt(n), 1/sqrt(n))",
             "lstm": "random LSTM, PyTorch init U(-1/sqrt(n), 1/sqrt(n))",
-            "continuous": f"random continuous-time RNN, planted {BITS}-bit memory (beta 2) + N(0, 0.25/n) bulk",
+            "continuous": f"random continuous-time RNN, planted {self.bits}-bit memory (beta 2) + N(0, 0.25/n) bulk",
         }[self.cell]
 
     def describe(self) -> str:
@@ -146,10 +155,11 @@ def problem(network: Network, n_starts: int, seed: int = 0) -> Problem:
         starts = qmc.scale(qmc.LatinHypercube(d=3, rng=np.random.default_rng(seed)).random(n_starts), *box.T)
         return Problem(network, system, starts, "Latin hypercube in lorenz().bounds",
                        _fingerprint(system.params, starts))
-    cell = flipflop_cell(network.cell, network.n) if network.origin == "trained" else random_cell(network, seed)
+    cell = flipflop_cell(network.cell, network.n, network.bits) if network.origin == "trained" \
+        else random_cell(network, seed)
     system = cell.system()
     if network.origin == "trained":
-        trials = generate(128, 200, bits=BITS, seed=1234 + seed)  # held-out trials, as the flip-flop job's
+        trials = generate(128, 200, bits=network.bits, seed=1234 + seed)  # held-out trials, as the flip-flop job's
         states = cell.run(trials.inputs)
         how = f"hidden states on 128 flip-flop trials of 200 steps + N(0, {NOISE}^2) noise"
     else:
@@ -160,14 +170,20 @@ def problem(network: Network, n_starts: int, seed: int = 0) -> Problem:
     return Problem(network, system, starts, how, _fingerprint(cell.state_dict(), starts))
 
 
-def flipflop_cell(cell: str, n: int) -> rnn.RNNCell:
-    """The network trained on the flip-flop: bundled (tanh, 64) or cached, trained now when missing."""
-    if (cell, n) == ("rnn_tanh", 64):
+def cache_path(cell: str, n: int, bits: int = BITS) -> Path:
+    """Where the trained network (cell, n, bits) is cached: ``flipflop_<cell>_<n>.npz`` for 3 bits,
+    ``flipflop_<cell>_<n>_<bits>bit.npz`` otherwise."""
+    return CACHE_DIR / (f"flipflop_{cell}_{n}.npz" if bits == 3 else f"flipflop_{cell}_{n}_{bits}bit.npz")
+
+
+def flipflop_cell(cell: str, n: int, bits: int = BITS) -> rnn.RNNCell:
+    """The network trained on the ``bits``-bit flip-flop: bundled (tanh, 64, 3) or cached, trained now when missing."""
+    if (cell, n, bits) == ("rnn_tanh", 64, 3):
         return rnn.load_flipflop()
-    path = CACHE_DIR / f"flipflop_{cell}_{n}.npz"
+    path = cache_path(cell, n, bits)
     if not path.is_file():
-        command = [sys.executable, "-m", "dynsys.tasks.train", "flipflop", "--bits", str(BITS), "--hidden", str(n),
-                   "--cell", cell, "--seed", "0", *TRAINED[cell, n], "--out", str(path)]
+        command = [sys.executable, "-m", "dynsys.tasks.train", "flipflop", "--bits", str(bits), "--hidden", str(n),
+                   "--cell", cell, "--seed", "0", *TRAINED[cell, n, bits], "--out", str(path)]
         print(f"{path} is missing: training it with {' '.join(command[1:])}", flush=True)
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         subprocess.run(command, cwd=BENCH_DIR.parent, check=True)
@@ -176,13 +192,13 @@ def flipflop_cell(cell: str, n: int) -> rnn.RNNCell:
 
 def random_cell(network: Network, seed: int) -> rnn.RNNCell:
     """The random network of ``network`` (see the module docstring), seeded."""
-    n, rng = network.n, np.random.default_rng(seed)
+    n, bits, rng = network.n, network.bits, np.random.default_rng(seed)
     if network.cell in ("continuous", "rnn_tanh"):
-        patterns = np.resize(np.array(list(itertools.product((-1.0, 1.0), repeat=BITS))), (n, BITS))
+        patterns = np.resize(np.array(list(itertools.product((-1.0, 1.0), repeat=bits))), (n, bits))
         W = 2.0 / n * patterns @ patterns.T + 0.5 / np.sqrt(n) * rng.standard_normal((n, n))
-        return rnn.from_state_dict({"weight_ih_l0": np.zeros((n, BITS)), "weight_hh_l0": W}, network.cell)
+        return rnn.from_state_dict({"weight_ih_l0": np.zeros((n, bits)), "weight_hh_l0": W}, network.cell)
     G, k = {"gru": 3, "lstm": 4}[network.cell], 1.0 / np.sqrt(n)
-    shapes = {"weight_ih_l0": (G * n, BITS), "weight_hh_l0": (G * n, n), "bias_ih_l0": (G * n,), "bias_hh_l0": (G * n,)}
+    shapes = {"weight_ih_l0": (G * n, bits), "weight_hh_l0": (G * n, n), "bias_ih_l0": (G * n,), "bias_hh_l0": (G * n,)}
     return rnn.from_state_dict({key: rng.uniform(-k, k, shape) for key, shape in shapes.items()}, network.cell)
 
 

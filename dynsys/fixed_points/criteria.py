@@ -1,18 +1,20 @@
-"""When a point counts as a zero of F and when as a stationary point of q = ½|F|².
+"""When a point counts as a zero of F, when as a stationary point of q = ½|F|², when as saturated.
 
 The Levenberg-Marquardt loop stops rows by these tests, and the numeric
 method classifies its final points by them (fixed: :func:`is_zero`; slow:
-:func:`stationary`).
+:func:`stationary`; saturated: :func:`saturated`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .common import EPS, row_norm
+from .common import EPS, row_dot, row_norm
 from .jacobians import JacobianModel
 
 NOISE_ULPS = 16.0  # probes of the rounding noise of F move each x_j by NOISE_ULPS eps |x_j|
 NOISE_FACTOR = 8.0  # F is zero to rounding when |F| <= NOISE_FACTOR times its measured noise
+SATURATION_RTOL = 0.1  # saturated: along DF's flattest direction, F's slope and curvature below this times their scale
+SATURATION_PROBE = 1e-3  # ... the curvature measured by a second difference of step SATURATION_PROBE * L
 
 
 def rounding_noise(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray) -> np.ndarray:
@@ -147,3 +149,89 @@ def stationary(
     fnorm = row_norm(F)
     with np.errstate(all="ignore"):
         return model.removable(X, F, aux, g, (fnorm / length) ** 2) <= (gtol * fnorm) ** 2
+
+
+def saturated(model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, length: float) -> np.ndarray:
+    """Rows in a saturated region: F is flat, to first and second order, along the flattest direction of DF.
+
+    With s_n the smallest singular value of J = DF(x) and v_n its right
+    singular vector, s = ||J||_F / sqrt(n) (the root mean square singular
+    value: the scale of J at x) and the curvature of F along v_n in the
+    direction of F,
+
+        kappa = |F . (F(x + h v_n) + F(x - h v_n) - 2 F(x))| / (|F| h²),   h = SATURATION_PROBE L,
+
+    a row is saturated when
+
+        s_n <= SATURATION_RTOL |F| / L   and   kappa <= SATURATION_RTOL s / L:
+
+    along v_n, F changes by less than a tenth of itself over the length
+    scale L to first order and does not curve on the scale on which J acts
+    in the other directions.  This is what a saturating gate does: where
+    the update gate z_k of a GRU (or the input and forget gates of an LSTM)
+    approaches 1, h_k' = z_k h_k + (1 - z_k) n_k -> h_k, and the component
+    F_k with its gradient and its curvature all carry the factor 1 - z_k;
+    q decreases towards such a region without a zero (a unit held outside
+    the range of its candidate, |h_k| > 1 > |n_k|, can only stop moving as
+    z_k -> 1), so slowly that Levenberg-Marquardt crawls there for hundreds
+    of iterations, and where q has a local minimum in it, that minimum is
+    no slow point of the dynamics but a gate held shut.  Not saturated: a
+    slow point of the usual kind, the ghost of a saddle-node such as x = 0
+    of dx/dt = c + x², where DF is singular but F curves along v_n (kappa = 2
+    there); a point where J vanishes altogether (s = 0, as in one dimension:
+    there is no other direction to be flat against); a stiff system, whose
+    slow directions still move F at a rate comparable to |F| / L.
+
+    Only the dense Jacobian model has the SVD to test: with another model
+    (``model.name != "dense"``) no row is saturated.
+
+    Parameters
+    ----------
+    model : JacobianModel
+    X, F : ndarray of shape (B, n)
+        Points and F there (a zero, F = 0, has no direction: never saturated).
+    aux : ndarray
+        The model's state at X (DF for the dense model).
+    length : float
+        L, the length scale of the search.
+
+    Returns
+    -------
+    ndarray of bool, shape (B,)
+
+    Examples
+    --------
+    The unit x of F = (e^-y, 15 - y/2) moves at a speed that the gate e^-y,
+    closed at y = 30, makes tiny (e^-30), and nothing along x changes it: a
+    saturated region (a line of them), with no zero.  The ghost x = 0 of
+    F = (0.01 + x², -y) is a slow point, not saturated:
+
+    >>> import numpy as np
+    >>> from dynsys import System
+    >>> from dynsys.fixed_points.jacobians import DenseJacobian
+    >>> gate = System.from_strings({"x": "exp(-y)", "y": "15 - y / 2"})
+    >>> ghost = System.from_strings({"x": "0.01 + x**2", "y": "-y"})
+    >>> for system, x in ((gate, [[3.0, 30.0]]), (ghost, [[0.0, 0.0]])):
+    ...     model, X = DenseJacobian(system), np.array(x)
+    ...     print(saturated(model, X, system.residual(X), model.evaluate(X), length=1.0).tolist())
+    [True]
+    [False]
+    """
+    out = np.zeros(len(X), dtype=bool)
+    if model.name != "dense":
+        return out
+    with np.errstate(all="ignore"):
+        fnorm = row_norm(F)
+        scale = np.sqrt(np.einsum("bij,bij->b", aux, aux) / X.shape[1])
+    rows = np.flatnonzero((fnorm > 0) & np.isfinite(fnorm) & (scale > 0) & np.isfinite(scale))
+    if not rows.size:
+        return out
+    _, s, Vt = np.linalg.svd(aux[rows])
+    v, h = Vt[:, -1], SATURATION_PROBE * length
+    with np.errstate(all="ignore"):
+        both = model.system.residual(np.concatenate([X[rows] + h * v, X[rows] - h * v]))
+        second = both[: rows.size] + both[rows.size :] - 2.0 * F[rows]
+        kappa = np.abs(row_dot(F[rows], second)) / (fnorm[rows] * h**2)
+        out[rows] = (s[:, -1] <= SATURATION_RTOL * fnorm[rows] / length) & (
+            kappa <= SATURATION_RTOL * scale[rows] / length)
+    return out

@@ -33,7 +33,10 @@ the zeros where J is nearly singular.)
 
 A start stops at a zero (|F| <= tol, or, after a rejected step, zero to
 rounding: :func:`.criteria.is_zero`), when it is stationary
-(:func:`.criteria.stationary`), when its step is below rounding
+(:func:`.criteria.stationary`), when it is saturated
+(:func:`.criteria.saturated`: tested where the stationarity test is, and
+every SATURATION_EVERY iterations from SATURATION_AFTER on, on the rows
+with |F| > sqrt(tol)), when its step is below rounding
 (|delta| <= eps (|x| + eps L)) and rejected after its Newton step was tried,
 when F, q or J become non-finite or it leaves the trust region, or after
 ``max_iter`` iterations; the Jacobian is evaluated only at accepted points.
@@ -65,7 +68,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .common import EPS, cluster, inside, row_dot, row_norm
-from .criteria import is_zero, stationary
+from .criteria import is_zero, saturated, stationary
 from .jacobians import JacobianModel
 
 LM_TAU = 1e-3  # initial damping mu = LM_TAU * max diag(J^T J)
@@ -73,6 +76,8 @@ CG_ETA_MAX = 0.1  # loosest relative residual of an inexact damped step
 NEWTON_ETA_MAX = 1e-2  # loosest relative residual of an inexact Newton step (looser ones reach fewer zeros)
 NEWTON_PHASE = 1e-2  # rows with |F| <= NEWTON_PHASE |F_0| try the Newton step first
 EARLY_MERGE_CAP = 1e-3  # early merging radius at most EARLY_MERGE_CAP * L
+SATURATION_AFTER = 20  # from this iteration on, every SATURATION_EVERY iterations, rows far from a zero ...
+SATURATION_EVERY = 10  # ... stop where they are saturated (criteria.saturated)
 
 
 @dataclass
@@ -192,7 +197,8 @@ def levenberg_marquardt(
         if deadline is not None and time.perf_counter() >= deadline:
             break
         batch.iterations += 1
-        _retire_converged_and_merged(model, work, batch, known, tol=tol, gtol=gtol, length=length)
+        every = batch.iterations >= SATURATION_AFTER and batch.iterations % SATURATION_EVERY == 0
+        _retire_converged_and_merged(model, work, batch, known, tol=tol, gtol=gtol, length=length, saturation=every)
         if not len(work):
             break
         trial = _trial_step(model, work, _forcing_term(work))
@@ -300,7 +306,7 @@ class _Trial:
 
 
 def _convergence_tests(
-    model: JacobianModel, work: _WorkingSet, *, tol: float, gtol: float, length: float
+    model: JacobianModel, work: _WorkingSet, *, tol: float, gtol: float, length: float, saturation: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows that stop, and those of them that are zeros (:func:`.criteria.is_zero`).
 
@@ -309,7 +315,9 @@ def _convergence_tests(
     (||J||_F + |F| / L) is necessary for stationarity and cheap: it is
     checked first, with the cached ``work.jnorm`` (||J||_F per row, times
     10), which is re-evaluated (and updated in place) only for the rows it
-    lets pass.
+    lets pass.  Those rows also stop where they are
+    :func:`.criteria.saturated`, and so, when ``saturation`` is true, do
+    all rows with |F| > sqrt(tol).
     """
     x, f, aux, g = work.x, work.f, work.aux, work.g
     with np.errstate(all="ignore"):  # huge but finite rows overflow to inf here, harmlessly
@@ -324,13 +332,17 @@ def _convergence_tests(
             maybe = maybe[gnorm[maybe] <= gtol * fnorm[maybe] * (work.jnorm[maybe] + fnorm[maybe] / length)]
         done = zero.copy()
         if maybe.size:
-            done[maybe] = stationary(model, x[maybe], f[maybe], aux[maybe], g[maybe], gtol, length)
+            done[maybe] = stationary(model, x[maybe], f[maybe], aux[maybe], g[maybe], gtol, length) | saturated(
+                model, x[maybe], f[maybe], aux[maybe], length)
+        far = np.flatnonzero(~done & (fnorm > np.sqrt(tol))) if saturation else maybe[:0]
+        if far.size:
+            done[far] = saturated(model, x[far], f[far], aux[far], length)
         return done, zero
 
 
 def _retire_converged_and_merged(
     model: JacobianModel, work: _WorkingSet, batch: LMResult, known: _KnownZeros, *, tol: float, gtol: float,
-    length: float,
+    length: float, saturation: bool = False,
 ) -> None:
     """The first step of an iteration: grad q, the convergence tests and early merging.
 
@@ -340,7 +352,7 @@ def _retire_converged_and_merged(
     """
     with np.errstate(all="ignore"):
         work.g = model.gradient(work.x, work.f, work.aux)
-    converged, zero = _convergence_tests(model, work, tol=tol, gtol=gtol, length=length)
+    converged, zero = _convergence_tests(model, work, tol=tol, gtol=gtol, length=length, saturation=saturation)
     stop = ~np.isfinite(work.g).all(axis=1) | converged
     known.add(work.x[zero], work.f[zero])
     merged, lead = known.merge(work.x, work.f, work.q, work.step, tol, ~stop)

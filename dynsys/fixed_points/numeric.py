@@ -13,8 +13,8 @@ minima with q = 0 are the fixed points; the local minima with q > 0 are
    (:mod:`.jacobians`: dense or matrix-free, ``solver``);
 2. plain Newton steps on F = 0 to polish the points that look like zeros to
    machine precision;
-3. the classification of every start as fixed, slow, unconverged, diverged
-   or escaped, and the merging of duplicates.
+3. the classification of every start as fixed, saturated, slow,
+   unconverged, diverged or escaped, and the merging of duplicates.
 
 *Starts, rounds and chunks.*  The starts are the given ones or, per round,
 ``n_starts`` points of a Latin hypercube in the box (``bounds`` or
@@ -31,6 +31,19 @@ the result does not depend on their order, to the last bit (except with
 equal chunks as ``max_memory`` requires.  The zeros found so far serve
 early merging (:mod:`.levenberg_marquardt`) in the later chunks and rounds.
 
+*Newton restarts.*  A start that ends saturated, unconverged or escaped
+takes plain Newton steps from where it started, x <- x + a delta with
+J delta = -F and a = 1, 1/2, ... (at most RESTART_BACKTRACKS halvings)
+until |F| decreases, at most RESTART_MAX_ITER steps; it is fixed when it
+reaches a zero (as in the classification) inside the trust region
+(``n_restarted``, ``n_restart_zeros``).  Only with the dense Jacobian model
+(whose Levenberg-Marquardt loop tries the Newton step only under heavy
+damping; the matrix-free loop tries it at every iteration) and before the
+deadline.  Minimising q, Levenberg-Marquardt
+follows q downhill into the flat regions of saturated gates, where q tends
+to zero without a zero; Newton's affine-invariant step is not drawn there
+and reaches the saddles between the attractors from many of those starts.
+
 *Newton polishing.*  Points with |F| <= sqrt(tol) then take Newton steps
 x <- x - J^{-1} F (``numpy.linalg.solve``, or the pseudo-inverse when some
 J is singular; matrix-free: CGLS to relative residual 1e-6) while |F|
@@ -46,7 +59,15 @@ start ends
 - fixed when |F(x)| <= tol, or when |F(x)| <= 8 times the rounding noise
   of F measured at x (:func:`.criteria.is_zero`): a stiff system or large
   cancelling terms can make |F| <= tol unreachable in float64;
-- slow when not fixed but stationary direction by direction
+- saturated when not fixed and F is flat to first and second order along
+  the flattest direction of DF (:func:`.criteria.saturated`: the smallest
+  singular value of DF below a tenth of |F| / L, the curvature of F along
+  its singular vector below a tenth of the scale of DF over L; dense
+  Jacobian model only): a region where a gate saturates, towards which q
+  decreases without a zero, not a slow point; such starts are counted
+  (``n_saturated``) and not reported (the Levenberg-Marquardt loop stops
+  them as soon as it sees them, see :mod:`.levenberg_marquardt`);
+- slow when not fixed nor saturated but stationary direction by direction
   (:func:`.criteria.stationary`): the part of F that J could remove is
   negligible, sum_k (u_k . F)² s_k² / (s_k² + c²) <= slow_gtol² |F|²,
   c = |F| / L; and q <= max_slow_q (default SLOW_Q_FRACTION times the
@@ -102,7 +123,7 @@ from ..simulate import Trajectories, advance, sample_states
 from ..systems import System
 from .base import MethodResult, SearchOptions
 from .common import cluster, inside, row_dot, row_norm
-from .criteria import is_zero, stationary
+from .criteria import is_zero, saturated, stationary
 from .jacobians import SOLVERS, DenseJacobian, JacobianModel
 from .levenberg_marquardt import LMResult, levenberg_marquardt
 
@@ -127,9 +148,11 @@ SLOW_Q_SAMPLES = 512  # ... of this many states (see _default_max_slow_q) ...
 SLOW_Q_SEED = 0  # ... drawn with this seed, whatever the seed of the starts
 MAX_BOUND = 1e150  # |bounds| above this are refused: q = ½|F|² overflows near |x| ~ 1e154
 NEWTON_MAX_ITER = 20  # Newton polishing steps at most
+RESTART_MAX_ITER = 30  # Newton restarts of failed starts: steps at most ...
+RESTART_BACKTRACKS = 8  # ... each halved at most this many times
 
 # Outcome of a start.
-FIXED, SLOW, UNCONVERGED, DIVERGED, ESCAPED = 0, 1, 2, 3, 4
+FIXED, SLOW, UNCONVERGED, DIVERGED, ESCAPED, SATURATED = 0, 1, 2, 3, 4, 5
 
 
 def find(system: System, options: SearchOptions) -> MethodResult:
@@ -148,9 +171,11 @@ def find(system: System, options: SearchOptions) -> MethodResult:
     MethodResult
         The distinct points inside ``options.region`` (fixed points first
         in no particular order) and the statistics of the search: counts
-        of the starts' outcomes, ``n_rounds``, ``max_slow_q``,
+        of the starts' outcomes (``n_diverged``, ``n_escaped``,
+        ``n_unconverged``, ``n_saturated``), ``n_rounds``, ``max_slow_q``,
         ``n_not_minima``, ``n_undefined``, ``n_outside``, ``iterations``,
-        ``solver``, ``n_chunks``, ``n_merged_early``, ``stopped``.
+        ``solver``, ``n_chunks``, ``n_merged_early``, ``n_restarted``,
+        ``n_restart_zeros``, ``stopped``.
 
     Examples
     --------
@@ -211,6 +236,7 @@ def find(system: System, options: SearchOptions) -> MethodResult:
         "n_diverged": int(np.sum(outcome == DIVERGED)),
         "n_escaped": int(np.sum(outcome == ESCAPED)),
         "n_unconverged": int(np.sum(outcome == UNCONVERGED)),
+        "n_saturated": int(np.sum(outcome == SATURATED)),
         "n_above_max_slow_q": int(np.sum(too_slow)),
         "max_slow_q": float(max_slow_q),
         "n_not_minima": int(np.sum(~minimum)),
@@ -220,6 +246,8 @@ def find(system: System, options: SearchOptions) -> MethodResult:
         "solver": model.name,
         "n_chunks": n_chunks,
         "n_merged_early": search.n_merged,
+        "n_restarted": search.n_restarted,
+        "n_restart_zeros": search.n_restart_zeros,
         "stopped": search.stopped,
     }
     return MethodResult(X[kept], F[kept], outcome[kept] == FIXED, radius, stats)
@@ -241,7 +269,7 @@ class _Search:
         self.X, self.F = np.zeros((0, n)), np.zeros((0, n))
         self.outcome = np.zeros(0, dtype=int)
         self.zeros = (np.zeros((0, n)), np.zeros((0, n)))  # the distinct zeros found so far
-        self.rounds = self.iterations = self.n_merged = 0
+        self.rounds = self.iterations = self.n_merged = self.n_restarted = self.n_restart_zeros = 0
         self.n_new = 0  # distinct zeros that the last round added
 
     def run(self, X0: np.ndarray, n_chunks: int) -> None:
@@ -261,9 +289,9 @@ class _Search:
             if lm.timed_out:
                 self.stopped = "time budget"
             Xc, Fc, aux = _finish(self.model, lm, self.tol, self.radius)
-            outcome[chunk] = _classify(
-                self.model, Xc, Fc, aux, tol=self.tol, gtol=self.gtol, length=self.length, trust=self.trust
-            )
+            oc = _classify(self.model, Xc, Fc, aux, tol=self.tol, gtol=self.gtol, length=self.length, trust=self.trust)
+            self._restart(X0[chunk], Xc, Fc, aux, oc)
+            outcome[chunk] = oc
             X[chunk], F[chunk] = Xc, Fc
             self.iterations = max(self.iterations, lm.iterations)
             self.n_merged += int(lm.merged.sum())
@@ -275,6 +303,27 @@ class _Search:
         self.X, self.F = np.concatenate([self.X, X]), np.concatenate([self.F, F])
         self.outcome = np.concatenate([self.outcome, outcome])
         self.rounds += 1
+
+    def _restart(self, X0: np.ndarray, X: np.ndarray, F: np.ndarray, aux: np.ndarray, outcome: np.ndarray) -> None:
+        """Newton restarts (module docstring) of the saturated, unconverged and escaped rows from their
+        starts X0; the rows that reach a zero take it (X, F, aux and ``outcome`` in place)."""
+        if not self.model.newton_probe or (self.deadline is not None and time.perf_counter() >= self.deadline):
+            return
+        rows = np.flatnonzero(np.isin(outcome, (SATURATED, UNCONVERGED, ESCAPED)))
+        self.n_restarted += rows.size
+        if not rows.size:
+            return
+        Xr = X0[rows].copy()
+        with np.errstate(all="ignore"):
+            Fr = self.model.system.residual(Xr)
+        auxr = self.model.evaluate(Xr)
+        healthy = np.isfinite(row_dot(Fr, Fr)) & self.model.finite(auxr)
+        rows, Xr, Fr, auxr = rows[healthy], Xr[healthy], Fr[healthy], auxr[healthy]
+        _newton(self.model, Xr, Fr, auxr, RESTART_MAX_ITER, RESTART_BACKTRACKS)
+        zero = is_zero(self.model, Xr, Fr, auxr, self.tol) & inside(Xr, self.trust)
+        X[rows[zero]], F[rows[zero]], aux[rows[zero]] = Xr[zero], Fr[zero], auxr[zero]
+        outcome[rows[zero]] = FIXED
+        self.n_restart_zeros += int(zero.sum())
 
     def unseen(self) -> bool:
         """Whether another round of starts may find new fixed points: the
@@ -462,23 +511,43 @@ def _polish(model: JacobianModel, X: np.ndarray, F: np.ndarray, AUX: np.ndarray,
     A row that does not reach a zero (:func:`is_zero`) keeps its input values.
     """
     Xp, Fp, Jp = X[rows], F[rows], AUX[rows]
-    fp = row_norm(Fp)
-    active = np.flatnonzero(fp > 0)
-    for _ in range(NEWTON_MAX_ITER):
-        if not active.size:
-            break
-        with np.errstate(all="ignore"):
-            Xt = Xp[active] + model.newton_step(Xp[active], Fp[active], Jp[active])
-            Ft = model.system.residual(Xt)
-        ft = row_norm(Ft)
-        better = ft < fp[active]  # False where ft is NaN
-        b = active[better]
-        Xp[b], Fp[b], fp[b] = Xt[better], Ft[better], ft[better]
-        Jp[b] = model.evaluate(Xp[b])
-        active = b[(fp[b] > 0) & model.finite(Jp[b])]
+    _newton(model, Xp, Fp, Jp, NEWTON_MAX_ITER, backtracks=0)
     done = is_zero(model, Xp, Fp, Jp, tol)
     X[rows[done]], F[rows[done]], AUX[rows[done]] = Xp[done], Fp[done], Jp[done]
 
+
+def _newton(model: JacobianModel, X: np.ndarray, F: np.ndarray, AUX: np.ndarray, max_iter: int, backtracks: int) -> None:
+    """At most ``max_iter`` Newton steps x <- x + a delta, J delta = -F, on every row of X (in place).
+
+    The step length a is 1, halved up to ``backtracks`` times until |F|
+    decreases; a row whose |F| does not decrease, or vanishes, or whose J is
+    not finite, stops.  X, F and AUX (the model's state) hold each row's
+    best iterate.
+    """
+    fp = row_norm(F)
+    active = np.flatnonzero(fp > 0)
+    for _ in range(max_iter):
+        if not active.size:
+            break
+        with np.errstate(all="ignore"):
+            delta = model.newton_step(X[active], F[active], AUX[active])
+        moved = np.zeros(active.size, dtype=bool)
+        trying, length = np.arange(active.size), 1.0
+        for _ in range(backtracks + 1):  # a loop over halvings, each a batched evaluation
+            with np.errstate(all="ignore"):
+                Xt = X[active[trying]] + length * delta[trying]
+                Ft = model.system.residual(Xt)
+            ft = row_norm(Ft)
+            better = ft < fp[active[trying]]  # False where ft is NaN
+            b = active[trying[better]]
+            X[b], F[b], fp[b] = Xt[better], Ft[better], ft[better]
+            moved[trying[better]] = True
+            trying, length = trying[~better], 0.5 * length
+            if not trying.size:
+                break
+        b = active[moved]
+        AUX[b] = model.evaluate(X[b])
+        active = b[(fp[b] > 0) & model.finite(AUX[b])]
 
 
 def _trust_region(X0: np.ndarray, length: float, max_drift: float | None) -> np.ndarray:
@@ -494,7 +563,7 @@ def _classify(
     model: JacobianModel, X: np.ndarray, F: np.ndarray, aux: np.ndarray, *, tol: float, gtol: float, length: float,
     trust: np.ndarray,
 ) -> np.ndarray:
-    """FIXED, SLOW, UNCONVERGED, DIVERGED or ESCAPED for every row.
+    """FIXED, SATURATED, SLOW, UNCONVERGED, DIVERGED or ESCAPED for every row.
 
     A row whose q = ½|F|² is not finite (F overflows it) is diverged."""
     with np.errstate(over="ignore"):
@@ -505,5 +574,8 @@ def _classify(
     if rest.size:
         g = model.gradient(X[rest], F[rest], aux[rest])
         finite[rest] = np.isfinite(g).all(axis=1)
+        flat = saturated(model, X[rest], F[rest], aux[rest], length)
+        outcome[rest[flat]] = SATURATED
+        rest, g = rest[~flat], g[~flat]
         outcome[rest[stationary(model, X[rest], F[rest], aux[rest], g, gtol, length)]] = SLOW
     return np.where(finite, np.where(inside(X, trust), outcome, ESCAPED), DIVERGED)

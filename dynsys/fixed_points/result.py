@@ -121,8 +121,9 @@ class FixedPointSet:
         The points' ids (default ``("P0", "P1", ...)``), distinct.
     stats : dict
         About the search: ``n_starts``, ``n_diverged``, ``n_escaped``, ``n_unconverged``,
-        ``n_above_max_slow_q``, ``n_not_minima``, ``n_undefined``, ``n_outside``, ``n_fixed`` and ``n_slow``
-        (distinct points found), ``method``, ``tol``, ``iterations``,
+        ``n_saturated``, ``n_restarted``, ``n_restart_zeros`` (numeric method),
+        ``n_above_max_slow_q``, ``n_not_minima``, ``n_undefined``, ``n_outside``,
+        ``n_fixed`` and ``n_slow`` (distinct points found), ``method``, ``tol``, ``iterations``,
         ``time_s`` (with ``time_search_s`` and ``time_linearize_s``, its two
         parts), ``solver``, ``n_chunks``, ``n_merged_early``; see
         :func:`dynsys.find_fixed_points`.
