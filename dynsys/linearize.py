@@ -155,7 +155,11 @@ WORK_BYTES = 72  # bytes per entry of a chunk's Jacobians that a batched call ho
 BASIS_RESIDUAL = 10.0  # an eigenvector basis is accepted with residual <= this * n eps ||J||_2 (module docstring)
 SPECTRA = ("full", "leading", "auto")
 LEADING_MIN_DIM = 512  # spectrum="auto" is "leading" from this n on (figures: benchmarks/bench_linearize.py)
-LEADING_FIRST_K = 16  # eigenvalues the first ARPACK call of spectrum="leading" asks for; doubled as needed
+# spectrum="leading" asks ARPACK first for min(LEADING_FIRST_K, n / 8) eigenvalues (doubled as needed) with an
+# Arnoldi basis of LEADING_NCV * k vectors; on 6 random tanh maps (n = 1024, W = 1.2 G / sqrt(n), index 15 to 37)
+# (16, 2) took 9.5 s in all, (16, 4) 8.2 s, (32, 2) 5.6 s, (32, 3) 4.8 s, (48, 2) 5.5 s (one thread, CPU time)
+LEADING_FIRST_K = 32
+LEADING_NCV = 3
 LAZY_FIELDS = ("eigenvalues", "eigenvectors", "Es", "Ec", "tol")
 """The fields of a :class:`LazyLinearization` computed from the full spectrum on first access."""
 
@@ -570,16 +574,19 @@ def _group(score: Any, tol: Any) -> Any:
     return np.where(score < -tol, STABLE, np.where(score > tol, UNSTABLE, CENTRE))
 
 
-def _tolerances(w: np.ndarray, conditions: np.ndarray, norms: np.ndarray, tol: float) -> np.ndarray:
+def _tolerances(
+    w: np.ndarray, conditions: np.ndarray, norms: np.ndarray, tol: float, dim: int | None = None
+) -> np.ndarray:
     """tol_i = tol max(1, |lambda_i|) + the rounding error bound of lambda_i, for a batch.
 
-    ``w`` and ``conditions`` (s_i) have shape (B, n), ``norms`` (||J||_2)
-    shape (B,).  The bound is min(n eps ||J|| / s_i, 2^(1 - 1/n)
+    ``w`` and ``conditions`` (s_i) have shape (B, m), ``norms`` (||J||_2)
+    shape (B,), ``dim`` the size n of the matrices (default m: the whole
+    spectrum).  The bound is min(n eps ||J|| / s_i, 2^(1 - 1/n)
     (n eps)^(1/n) ||J||): first-order perturbation theory for a backward
     error n eps ||J||, or Elsner's bound where s_i is too small for it (see
     the module docstring).
     """
-    n = w.shape[-1]
+    n = w.shape[-1] if dim is None else dim
     backward = (n * np.finfo(float).eps * norms)[:, None]
     with np.errstate(divide="ignore"):
         first_order = np.where(conditions > 0, backward / conditions, np.inf)
@@ -884,8 +891,8 @@ def _leading_spectrum(
 
     ARPACK (``scipy.sparse.linalg.eigs``, implicitly restarted Arnoldi) computes the k
     eigenvalues mu of largest modulus of an operator C: J itself for a map; for a flow the
-    Cayley transform C = (sigma I - J)^-1 (sigma I + J), sigma = ||J||_F / sqrt(n) > 0 (one
-    LU factorisation), whose eigenvalues mu = (sigma + lambda) / (sigma - lambda) have
+    Cayley transform C = (sigma I - J)^-1 (sigma I + J), sigma the largest column norm of J
+    (at most ||J||_2; one LU factorisation), whose eigenvalues mu = (sigma + lambda) / (sigma - lambda) have
     |mu| > 1 exactly where Re lambda > 0.  If rho is the smallest |mu| computed, every
     eigenvalue of J with score s > t is among those computed, with t = rho - 1 (map) or
     t = sigma (rho - 1) / (rho + 1) (flow: the half-plane Re lambda > t is the outside of
@@ -918,9 +925,10 @@ def _leading_spectrum(
     fro = float(np.linalg.norm(J))
     if n < 4 or fro == 0.0:
         return None
+    low = float(np.max(np.linalg.norm(J, axis=0)))  # a column norm never exceeds ||J||_2
     cayley = kind == "flow"
     if cayley:
-        sigma = fro / np.sqrt(n)
+        sigma = low
         shifted = sigma * np.eye(n) - J
         lu = lu_factor(shifted, check_finite=False)
         if np.min(np.abs(np.diag(lu[0]))) <= n * np.finfo(float).eps * np.linalg.norm(shifted, 1):
@@ -929,12 +937,11 @@ def _leading_spectrum(
         op_t = LinearOperator((n, n), matvec=lambda v: sigma * (u := lu_solve(lu, v, trans=1)) + J.T @ u, dtype=float)
     else:
         op, op_t = J, J.T
-    low = float(np.max(np.linalg.norm(J, axis=0)))  # a column norm never exceeds ||J||_2
     rng = np.random.default_rng(0)  # fixed start vectors: the same answer every call
-    k = min(LEADING_FIRST_K, n - 2)
+    k = min(LEADING_FIRST_K, max(4, n // 8), n - 2)
     while True:
         try:
-            ncv = min(n, max(4 * k, 20))  # a wide basis: fewer restarts where the leading moduli cluster
+            ncv = min(n, max(LEADING_NCV * k, 20))
             mu, V = eigs(op, k, which="LM", ncv=ncv, v0=rng.standard_normal(n))
         except (ArpackNoConvergence, ArpackError):
             return None
@@ -945,7 +952,7 @@ def _leading_spectrum(
         w = _ritz_values(J, V) if cayley else mu
         certified = _score(w.real, w.imag, kind) > threshold
         w, V = w[certified], V[:, certified]
-        if _classified(w, np.ones(len(w)), low, kind, tol, threshold) != "more":  # the least tolerances: worth y_i
+        if _classified(w, np.ones(len(w)), low, n, kind, tol, threshold) != "more":  # the least tolerances: worth y_i
             try:
                 mu_t, Y = eigs(op_t, k, which="LM", ncv=ncv, v0=rng.standard_normal(n))
             except (ArpackNoConvergence, ArpackError):
@@ -954,7 +961,7 @@ def _leading_spectrum(
             if conditions is None:
                 return None
             low = max(low, float(np.max(np.abs(w))))  # the spectral radius never exceeds ||J||_2
-            decided = [_classified(w, conditions, norm, kind, tol, threshold) for norm in (low, fro)]
+            decided = [_classified(w, conditions, norm, n, kind, tol, threshold) for norm in (low, fro)]
             if decided[0] != decided[1] or decided[1] is None:
                 return None
             if decided[1] != "more":
@@ -983,14 +990,14 @@ def _matched_conditions(w: np.ndarray, V: np.ndarray, wz: np.ndarray, Z: np.ndar
 
 
 def _classified(
-    w: np.ndarray, conditions: np.ndarray, norm: float, kind: Kind, tol: float, threshold: float
+    w: np.ndarray, conditions: np.ndarray, norm: float, n: int, kind: Kind, tol: float, threshold: float
 ) -> Any:
     """For :func:`_leading_spectrum`: the groups and the dominant ones (:func:`_leading`) of the
-    computed eigenvalues w, all those of score > ``threshold``, classified with condition numbers
-    s_i and ||J||_2 = ``norm``; "more" where they do not reach below the leading stable one's tie
+    computed eigenvalues w, all those of score > ``threshold``, of a matrix of size n, classified with
+    condition numbers s_i and ||J||_2 = ``norm``; "more" where they do not reach below the leading stable one's tie
     window; None on a centre eigenvalue."""
     score = _score(w.real, w.imag, kind)
-    tols = _tolerances(w[None], conditions[None], np.array([norm]), tol)[0]
+    tols = _tolerances(w[None], conditions[None], np.array([norm]), tol, n)[0]
     groups = _group(score, tols)
     if np.any(groups == CENTRE):
         return None
@@ -1022,7 +1029,7 @@ def _leading_result(
     Eu = np.zeros((n, 0)) if u == 0 else _accepted_basis(J, real, low)
     if Eu is None:
         return None
-    tols = _tolerances(w[None], conditions[None], np.array([high]), tol)[0][at][order]
+    tols = _tolerances(w[None], conditions[None], np.array([high]), tol, n)[0][at][order]
     nonreal = np.abs(dominant.imag) > tols
     flip = kind == "map" and bool(np.any(~nonreal & (dominant.real < -tols)))
     label = _label(n - u, u, 0, bool(nonreal.any()), bool(nonreal.all())) + (FLIP if flip else "")
