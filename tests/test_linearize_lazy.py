@@ -191,3 +191,17 @@ def test_linearize_batch_spectrum_auto_and_argument_check(monkeypatch):
     assert_array_equal(lins[1].x, X[1])
     with pytest.raises(ValueError, match="spectrum must be one of"):
         linearize_batch(system, X, spectrum="partial")
+
+
+def test_a_fixed_point_set_of_lazy_linearizations_stays_lazy_until_eigenvalues_are_read():
+    Js = [known("map", [(0.2 * (i + 1), 0.0), (-0.1, 1.1)], 50, 10 + i)[0] for i in range(2)]
+    full = [linearize_matrix(J, "map") for J in Js]
+    lazy = [linearize_matrix(J, "map", spectrum="leading") for J in Js]
+    points = FixedPointSet(x=np.eye(2, 50), q=np.zeros(2), speed=np.zeros(2), is_fixed=np.array([True, True]),
+                           is_slow=np.array([False, False]), linearizations=tuple(lazy), kind="map",
+                           state_names=tuple(f"x{i}" for i in range(50)))
+    assert points.kinds.tolist() == ["saddle", "saddle"] and points.index.tolist() == [1, 1]
+    assert points.label.tolist() == ["saddle-focus"] * 2 == [lin.label for lin in full]
+    assert not any(lin.is_computed for lin in lazy)
+    assert_array_equal(points.eigenvalues, np.array([lin.eigenvalues for lin in full]))
+    assert all(lin.is_computed for lin in lazy)
