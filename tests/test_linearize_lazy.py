@@ -205,3 +205,19 @@ def test_a_fixed_point_set_of_lazy_linearizations_stays_lazy_until_eigenvalues_a
     assert not any(lin.is_computed for lin in lazy)
     assert_array_equal(points.eigenvalues, np.array([lin.eigenvalues for lin in full]))
     assert all(lin.is_computed for lin in lazy)
+
+
+def test_find_fixed_points_linearises_with_spectrum_auto(monkeypatch):
+    """x' = A x has the one fixed point 0, a saddle of index 2 (A's spectrum chosen)."""
+    from dynsys import find_fixed_points
+
+    A, _, _ = known("flow", [(0.3, 0.0), (0.5, 0.0), (-0.2, 0.0)], 48, 7)
+    system = System.from_callable(lambda X: X @ A.T, 48, jacobian=lambda X: np.repeat(A[None], len(X), axis=0),
+                                  kind="flow", vectorized=True, name="linear")
+    starts = np.random.default_rng(1).standard_normal((4, 48))
+    monkeypatch.setattr(lz, "LEADING_MIN_DIM", 40)
+    points = find_fixed_points(system, starts)
+    (lin,) = points.linearizations
+    assert isinstance(lin, LazyLinearization) and not lin.is_computed
+    assert (lin.index, lin.label, points.kinds.tolist()) == (2, "saddle", ["saddle"])
+    assert_allclose(points.x[0], 0.0, atol=1e-8)
