@@ -922,7 +922,8 @@ def _leading_spectrum(
     The eigenvalues are Ritz values of J itself (of the Ritz vectors, Rayleigh quotients
     x^H J x for a flow).  Their condition numbers s_i = |y_i^H x_i| / (||y_i|| ||x_i||)
     take left eigenvectors y_i from ARPACK on C^T (J^T, or (sigma I + J)^T (sigma I - J)^-T
-    with the same LU), matched to the right ones by value.  ||J||_2 enters the tolerances
+    with the same LU), matched to the right ones by value, computed only once the least
+    possible tolerances (s_i = 1, the lower norm bound) no longer ask for a larger k.  ||J||_2 enters the tolerances
     (:func:`_tolerances`); instead of its O(n^3) value, every eigenvalue is classified with
     the upper bound ||J||_F >= ||J||_2 and with the lower bound max(largest column norm,
     largest |lambda| computed) <= ||J||_2: since tol_i grows with the norm, both agreeing
@@ -974,9 +975,9 @@ def _leading_spectrum(
                 return None
             low = max(low, float(np.max(np.abs(w))))  # the spectral radius never exceeds ||J||_2
             decided = [_classified(w, conditions, norm, n, kind, tol, threshold) for norm in (low, fro)]
-            if decided[0] != decided[1] or decided[1] is None:
-                return None
-            if decided[1] != "more":
+            if "more" not in decided:
+                if decided[0] != decided[1] or decided[1] is None:
+                    return None
                 return _leading_result(J, kind, tol, w, V, conditions, fro, low, *decided[1])
         if k >= n // 2 or k >= n - 2:
             return None
