@@ -24,6 +24,19 @@ a change:
 ``--quick`` (seconds: n = 64 only, 256 starts, one round of one call) is the
 smoke mode for CI.  Prints a table and writes
 ``benchmarks/results/linearize[_quick].json``.
+
+``--spectra`` times ``spectrum="full"`` against ``spectrum="leading"`` instead
+(:func:`spectra`), in this checkout, one process, one BLAS thread: for each n
+of ``--sizes`` (default 256 512 1024) the Jacobians of a random tanh network
+h -> tanh(W h), W = 1.2 G / sqrt(n) (the random case of bench_vs_fpf.py), at
+``--points`` states of its trajectories (J = D W, D = diag(1 - tanh(W h)^2):
+the structure of its fixed points' Jacobians, with dozens of unstable
+eigenvalues at n = 1024), as a map, and of the continuous-time network
+h' = -h + tanh(W h) (J = D W - I) as a flow; the two spectra alternate point
+by point (A B B A ...), median CPU time per point.  Writes
+``benchmarks/results/linearize_spectra[_quick].json``:
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_linearize.py --spectra
 """
 from __future__ import annotations
 
@@ -72,6 +85,49 @@ def measure(points: Path, cell: str, n: int, calls: int) -> dict[str, Any]:
             "eigenvalues": [[[z.real, z.imag] for z in lin.eigenvalues] for lin in lins]}
 
 
+def tanh_jacobians(n: int, points: int, seed: int = 0) -> np.ndarray:
+    """Jacobians D W (points, n, n) of h -> tanh(W h), W = 1.2 G / sqrt(n), at states after 200 steps from N(0, I)."""
+    rng = np.random.default_rng(seed)
+    W = 1.2 / np.sqrt(n) * rng.standard_normal((n, n))
+    h = rng.standard_normal((points, n))
+    for _ in range(200):
+        h = np.tanh(h @ W.T)
+    return (1.0 - np.tanh(h @ W.T) ** 2)[:, :, None] * W
+
+
+def spectra(sizes: list[int], points: int) -> tuple[list[list[Any]], list[dict[str, Any]]]:
+    """Per point CPU time of ``linearize_matrix`` with spectrum "full" and "leading", alternately, on
+    :func:`tanh_jacobians` as a map and minus the identity as a flow; table rows and records."""
+    from dynsys.linearize import LazyLinearization, linearize_matrix
+
+    rows, records = [], []
+    for n in sizes:
+        for kind in ("map", "flow"):
+            Js = tanh_jacobians(n, points) - (np.eye(n) if kind == "flow" else 0.0)
+            seconds: dict[str, list[float]] = {"full": [], "leading": []}
+            lins: dict[str, list[Any]] = {"full": [], "leading": []}
+            for i, J in enumerate(Js):
+                for spectrum in ("full", "leading") if i % 2 == 0 else ("leading", "full"):
+                    start = time.process_time()
+                    lin = linearize_matrix(J, kind, spectrum=spectrum)
+                    seconds[spectrum].append(time.process_time() - start)
+                    lins[spectrum].append(lin)
+            full, leading = lins["full"], lins["leading"]
+            same = all((a.index, a.dims, a.label, a.flip) == (b.index, b.dims, b.label, b.flip)
+                       for a, b in zip(full, leading))
+            margin = max(abs(a.margin - b.margin) for a, b in zip(full, leading))
+            lazy = sum(isinstance(lin, LazyLinearization) for lin in leading)
+            ms = {name: 1e3 * statistics.median(values) for name, values in seconds.items()}
+            records.append({"n": n, "kind": kind, "points": points, "cpu_s": seconds, "cpu_ms_per_point": ms,
+                            "speedup": ms["full"] / ms["leading"], "indices": [lin.index for lin in full],
+                            "labels": [lin.label for lin in full], "same_index_dims_label_flip": same,
+                            "max_margin_difference": margin, "lazy": lazy})
+            rows.append([n, kind, points, f"{min(records[-1]['indices'])}-{max(records[-1]['indices'])}",
+                         f"{ms['full']:.1f}", f"{ms['leading']:.1f}", f"{records[-1]['speedup']:.2f}", lazy, same,
+                         f"{margin:.1e}"])
+    return rows, records
+
+
 def run_worker(tree: Path, points: Path, network: Network, calls: int) -> dict[str, Any]:
     """:func:`measure` in a subprocess that imports dynsys from ``tree``, with one BLAS thread."""
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(points), network.cell, str(network.n),
@@ -88,12 +144,24 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--repeats", type=int, help="rounds of alternation (default 5, quick 1)")
     parser.add_argument("--calls", type=int, help="timed calls per worker (default 3, quick 1)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--spectra", action="store_true", help='time spectrum="full" against "leading" instead')
+    parser.add_argument("--sizes", type=int, nargs="+", help="with --spectra: n (default 256 512 1024, quick 64)")
+    parser.add_argument("--points", type=int, help="with --spectra: points per n (default 6, quick 2)")
     parser.add_argument("--worker", nargs=4, metavar=("POINTS", "CELL", "N", "CALLS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         points, cell, n, calls = args.worker
         print(json.dumps(measure(Path(points), cell, int(n), int(calls))))
         return []
+    if args.spectra:
+        rows, records = spectra(args.sizes or ([64] if args.quick else [256, 512, 1024]),
+                                args.points or (2 if args.quick else 6))
+        headers = ["n", "kind", "points", "index", "full ms/point", "leading ms/point", "full/leading", "lazy",
+                   "same index, dims, label, flip", "max |dmargin|"]
+        targets = [("PASS" if r["same_index_dims_label_flip"] else "FAIL",
+                    f"n = {r['n']} {r['kind']}: leading classifies as full") for r in records]
+        report("linearize_spectra", args.quick, args.out_dir, headers, rows, records, targets, argv)
+        return records
     repeats = args.repeats or (1 if args.quick else 5)
     calls = args.calls or (1 if args.quick else 3)
     trees = {"after": BENCH_DIR.parent}

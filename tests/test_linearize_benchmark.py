@@ -26,3 +26,14 @@ def test_linearize_benchmark_quick_compares_two_checkouts(monkeypatch, tmp_path)
     assert set(record["cpu_ms_per_point"]) == {"before", "after"}
     assert record["speedup"] == pytest.approx(record["cpu_ms_per_point"]["before"] / record["cpu_ms_per_point"]["after"])
     assert [t["status"] for t in report["targets"]] == ["PASS"]
+
+
+def test_linearize_benchmark_spectra_quick(monkeypatch, tmp_path):
+    """--spectra --quick: full and leading on the same Jacobians agree on every point's class."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    bench = importlib.import_module("bench_linearize")
+    records = bench.main(["--spectra", "--quick", "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / "linearize_spectra_quick.json").read_text())
+    assert [(r["n"], r["kind"]) for r in records] == [(64, "map"), (64, "flow")]
+    assert all(r["same_index_dims_label_flip"] and len(r["cpu_s"]["leading"]) == r["points"] == 2 for r in records)
+    assert [t["status"] for t in report["targets"]] == ["PASS", "PASS"]

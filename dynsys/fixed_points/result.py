@@ -202,7 +202,6 @@ class FixedPointSet:
             "is_slow": _check_flags(self.is_slow, "is_slow"),
             "linearizations": lins,
             "state_names": tuple(self.state_names),
-            "eigenvalues": np.array([lin.eigenvalues for lin in lins], dtype=complex).reshape(m, n),
             "index": np.array([lin.index for lin in lins], dtype=int),
             "label": np.array([lin.label for lin in lins], dtype=str),
             "ids": tuple(str(i) for i in self.ids) if len(self.ids) else tuple(f"P{i}" for i in range(m)),
@@ -225,6 +224,16 @@ class FixedPointSet:
         ).reshape(m)
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:
+        """``eigenvalues`` (m, n), stacked from the linearisations at the first access (a lazy
+        linearisation computes its whole spectrum only then); only missing attributes come here."""
+        if name != "eigenvalues":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        lins, n = self.__dict__["linearizations"], len(self.__dict__["state_names"])
+        value = np.array([lin.eigenvalues for lin in lins], dtype=complex).reshape(len(lins), n)
+        object.__setattr__(self, name, value)
+        return value
 
     # -------------------------------------------------------------- access
     def __len__(self) -> int:
@@ -543,13 +552,17 @@ def _check_linearization(lin: Any, i: int, kind: str, n: int) -> None:
         raise ValueError(f"{where} must be a Linearization, got {type(lin).__name__}")
     if lin.kind != kind:
         raise ValueError(f"{where} is of a {lin.kind!r}, the set of a {kind!r}")
-    eigenvalues = np.asarray(lin.eigenvalues)
-    dims = tuple(np.shape(b)[1] if np.ndim(b) == 2 and np.shape(b)[0] == n else -1 for b in (lin.Es, lin.Eu, lin.Ec))
-    if eigenvalues.shape != (n,) or min(dims) < 0 or sum(dims) != n:
-        raise ValueError(
-            f"{where} does not fit {n} states: {eigenvalues.shape} eigenvalues, subspaces "
-            f"{[np.shape(b) for b in (lin.Es, lin.Eu, lin.Ec)]}"
-        )
+    if getattr(lin, "is_computed", True):  # a LazyLinearization's own dims and shapes, checked when it was made
+        eigenvalues = np.asarray(lin.eigenvalues)
+        dims = tuple(np.shape(b)[1] if np.ndim(b) == 2 and np.shape(b)[0] == n else -1 for b in (lin.Es, lin.Eu, lin.Ec))
+        if eigenvalues.shape != (n,) or min(dims) < 0 or sum(dims) != n:
+            raise ValueError(
+                f"{where} does not fit {n} states: {eigenvalues.shape} eigenvalues, subspaces "
+                f"{[np.shape(b) for b in (lin.Es, lin.Eu, lin.Ec)]}"
+            )
+    dims = lin.dims
+    if np.shape(lin.jacobian) != (n, n):
+        raise ValueError(f"{where} does not fit {n} states: Jacobian of shape {np.shape(lin.jacobian)}")
     index = lin.index
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index != dims[1]:
         raise ValueError(f"{where}.index must be dim E^u = {dims[1]} (0 to {n}), got {index!r}")
@@ -580,7 +593,7 @@ def point_kind(is_fixed: bool, lin: Linearization) -> str:
         return "non-hyperbolic"
     if lin.index == 0:
         return "attractor"
-    return "repeller" if lin.index == len(lin.eigenvalues) else "saddle"
+    return "repeller" if lin.index == sum(lin.dims) else "saddle"
 
 
 def _format_complex(z: complex) -> str:

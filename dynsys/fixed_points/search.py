@@ -255,7 +255,7 @@ def _assemble(system: System, found: MethodResult, linearize_tol: float) -> Fixe
     to the grid of spacing ``found.spacing`` (one for all points: per-point
     spacings would not preserve the order of the coordinates)."""
     X, F, is_fixed = found.x, found.F, found.is_fixed
-    lins = linearize_batch(system, X, tol=linearize_tol)
+    lins = linearize_batch(system, X, tol=linearize_tol, spectrum="auto")
     index = np.array([lin.index for lin in lins], dtype=int)
     grid = np.round(X / found.spacing)
     order = np.lexsort((*grid.T[::-1], index, ~is_fixed))
