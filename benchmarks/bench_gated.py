@@ -194,15 +194,15 @@ def compare(truth: dict[str, np.ndarray], points: Any, system: System) -> dict[s
     }
 
 
-def run_case(case: Case, repeat: int) -> dict[str, Any]:
-    """The truth, then ``repeat`` timed runs of dynsys (after one warm-up); the record of the case."""
+def run_case(case: Case, repeat: int, solver: str = "auto") -> dict[str, Any]:
+    """The truth, then ``repeat`` timed runs of dynsys with ``solver`` (after one warm-up); the record of the case."""
     prob = problem(case.network, case.n_starts)
     truth = cached_truth(case, prob)
-    find_fixed_points(prob.system, prob.starts[:8])  # warm-up
+    find_fixed_points(prob.system, prob.starts[:8], solver=solver)  # warm-up
     cpu, wall = [], []
     for _ in range(repeat):
         c, w = time.process_time(), time.perf_counter()
-        points = find_fixed_points(prob.system, prob.starts)
+        points = find_fixed_points(prob.system, prob.starts, solver=solver)
         cpu.append(time.process_time() - c)
         wall.append(time.perf_counter() - w)
     stats = {k: points.stats.get(k) for k in ("n_unconverged", "n_escaped", "n_saturated", "n_slow",
@@ -219,10 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a random GRU-16, 64 starts (seconds)")
     parser.add_argument("--cases", nargs="*", help="names of cases to run (default: all)")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs of dynsys per case (median)")
+    parser.add_argument("--solver", default="auto", choices=["auto", "dense", "matrix-free"],
+                        help="find_fixed_points' solver (default auto)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     cases = QUICK_CASES if args.quick else [c for c in CASES if not args.cases or c.name in args.cases]
-    records = [run_case(case, 1 if args.quick else args.repeat) for case in cases]
+    records = [run_case(case, 1 if args.quick else args.repeat, args.solver) for case in cases]
     headers = ["case", "dynsys CPU s", "attractors", "saddles", "extra", "slow", "unconverged", "saturated",
                "iterations", "truth CPU s"]
     rows = [[r["case"], f"{r['dynsys_cpu_s']:.2f}", f"{r['found_attractors']}/{r['truth_attractors']}",

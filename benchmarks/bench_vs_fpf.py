@@ -19,7 +19,9 @@ held before it (Linux: VmHWM after resetting it through
 Cases (``--cases`` picks some): tanh64_B1024, tanh64_B4096 (the bundled
 trained tanh network), tanh256_B1024, tanh256_B4096, gru128_B1024 (trained,
 cached in ``benchmarks/cache``; a case whose network is not cached is skipped
-with a message, never trained here), and random1024_B1024 (a random tanh
+with a message, never trained here), gru64_4bit_B1024 (a GRU trained on the
+4-bit flip-flop; ``bench_gated.py`` checks its points against a ground truth),
+and random1024_B1024 (a random tanh
 network h' = tanh(W h), W = g G / sqrt(n), g = 1.2, n = 1024, starts the
 states of 64 of its trajectories plus N(0, 0.5²) noise: dynsys only, the
 reference's 10,000 Adam iterations would take about an hour here).
@@ -39,7 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 from fpf_reference import DEFAULTS, find_fixed_points_reference
-from networks import CACHE_DIR, NOISE, RESULTS_DIR, Network, Problem, flipflop_cell, problem, report
+from networks import CACHE_DIR, NOISE, RESULTS_DIR, Network, Problem, cache_path, flipflop_cell, problem, report
 
 from dynsys import rnn
 from dynsys.fixed_points import find_fixed_points
@@ -66,6 +68,7 @@ CASES = (
     Case("tanh256_B1024", Network("rnn_tanh", 256, "trained"), 1024),
     Case("tanh256_B4096", Network("rnn_tanh", 256, "trained"), 4096),
     Case("gru128_B1024", Network("gru", 128, "trained"), 1024),
+    Case("gru64_4bit_B1024", Network("gru", 64, "trained", bits=4), 1024),
     Case("random1024_B1024", None, 1024),
 )
 QUICK_CASES = (Case("tanh64_B64", Network("rnn_tanh", 64, "trained"), 64, {"max_iters": 200}),)
@@ -85,8 +88,8 @@ def random_1024(n_starts: int, n: int = 1024, gain: float = 1.2, seed: int = 0) 
 
 def cached(network: Network | None) -> bool:
     """Whether the network is built here, bundled or in the cache (this script never trains one)."""
-    return network is None or (network.cell, network.n) == ("rnn_tanh", 64) or (
-        CACHE_DIR / f"flipflop_{network.cell}_{network.n}.npz").is_file()
+    return network is None or (network.cell, network.n) == ("rnn_tanh", 64) or cache_path(
+        network.cell, network.n, network.bits).is_file()
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
@@ -120,7 +123,8 @@ def run_case(case: Case, repeat: int, solvers: list[str], threads: int, memory: 
     if case.network is None:
         prob, cell = random_1024(case.n_starts)
     else:
-        prob, cell = problem(case.network, case.n_starts), flipflop_cell(case.network.cell, case.network.n)
+        prob, cell = problem(case.network, case.n_starts), flipflop_cell(case.network.cell, case.network.n,
+                                                                       case.network.bits)
     variants: dict[str, Callable[[], Any]] = {
         solver: (lambda solver=solver: find_fixed_points(prob.system, prob.starts, solver=solver,
                                                           blas_threads=threads))

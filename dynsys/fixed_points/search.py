@@ -98,7 +98,7 @@ def find_fixed_points(
         scale of the search, and the merging are defined in
         :mod:`dynsys.fixed_points.numeric`).
     slow_gtol : float, default 1e-8
-        A non-fixed point is a slow point when the gradient of q is this
+        A non-fixed, non-saturated point is a slow point when the gradient of q is this
         small relative to its natural scale
         (:func:`dynsys.fixed_points.criteria.stationary`).
     max_slow_q : float or None, default None
@@ -171,8 +171,15 @@ def find_fixed_points(
         group ordered by index, then lexicographically by coordinates
         (rounded to the merge radius), so that the result does not depend on
         the order of the starts.  ``stats`` counts the starts that diverged
-        (``n_diverged``), left the trust region (``n_escaped``) or did not
-        converge (``n_unconverged``) and the
+        (``n_diverged``), left the trust region (``n_escaped``), did not
+        converge (``n_unconverged``) or ended in a saturated region
+        (``n_saturated``: F flat to first and second order along the
+        flattest direction of DF, as where a gate of a GRU or LSTM
+        saturates, :func:`dynsys.fixed_points.criteria.saturated`; neither
+        fixed nor slow points, not reported; dense solver only); the starts
+        that ended saturated, unconverged or escaped are restarted by plain
+        Newton steps from where they started (``n_restarted``, of which
+        ``n_restart_zeros`` reached a zero; dense solver only); and the
         slow-point starts above ``max_slow_q`` (``n_above_max_slow_q``);
         ``n_outside`` the distinct points outside ``bounds``;
         ``n_not_minima`` counts the distinct stationary points of q that are
