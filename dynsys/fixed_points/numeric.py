@@ -133,11 +133,12 @@ MAX_TRAJECTORIES = 100  # trajectories simulated for trajectory starts
 SPAN_SHRINK = 100.0  # a span simulate cannot cover in max_steps is retried this many times shorter ...
 SPAN_RETRIES = 3  # ... this many times at most; then the initial states are the starts
 
-# "auto" goes matrix-free above this dimension (when it can): GMRES Newton steps beat batched LU at 128 states
-# and above on every network measured (an LSTM with 64 units, 128 states: 8x); at 64 states the two cost about
-# the same on tanh networks and the exact damped steps of the dense model reached more of the points
-# (benchmarks/bench_vs_fpf.py --solvers auto,dense,matrix-free)
-DENSE_MAX_DIM = 64
+# "auto" goes matrix-free above this dimension (when it can).  Measured (benchmarks/bench_vs_fpf.py --solvers,
+# bench_gated.py --solver): a random LSTM with 64 units (128 states) was 8x faster matrix-free, but a trained
+# GRU with 128 units took 536 s matrix-free and missed 8 of its 18 points, where the dense model (exact damped
+# steps, the saturation test, Newton restarts) found all 18 in 43 s; at 64 states the dense model reached more
+# of a tanh network's points.  Above 128 states the dense model's (B, n, n) Jacobians cost too much.
+DENSE_MAX_DIM = 128
 # bytes of working memory of the search: larger chunks do not pay, the kernel zeroes the fresh pages of their
 # (B, n, n) temporaries (64-unit flip-flop network, B = 4096: 2.9 s CPU at 1 GiB, 1.6 s at 128 MiB, same points)
 DEFAULT_MAX_MEMORY = 2**27

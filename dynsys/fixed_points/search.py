@@ -140,7 +140,7 @@ def find_fixed_points(
         through ``system.residual_jvp`` and ``residual_vjp``.  "auto" is
         matrix-free when the system has analytic products
         (``system.matrix_free``, e.g. every :mod:`dynsys.rnn` cell) and
-        n > 64 (``numeric.DENSE_MAX_DIM``) or one start's dense Jacobians would not fit in
+        n > 128 (``numeric.DENSE_MAX_DIM``) or one start's dense Jacobians would not fit in
         ``max_memory``; dense otherwise.
     max_memory : float, default 2**27 (128 MiB)
         Budget in bytes for the working memory of the search: the starts are
