@@ -11,10 +11,15 @@ of ``--blas-threads`` (default 1).  Reported per case and T: CPU time
 points found by each (dynsys: fixed points, |F| <= 1e-10; reference: its
 unique points after outlier removal, and those with q < 1e-12), the max q
 (½|F|²) of each over those points, and how many of dynsys's fixed points the
-reference found (a reference point within 1e-3).  With ``--memory``, one
-more run of each measures its peak resident memory above what the process
-held before it (Linux: VmHWM after resetting it through
-/proc/self/clear_refs, so torch's allocations count as much as numpy's).
+reference found (a reference point within 1e-3).  With ``--memory``, each
+runs once more in a fresh process of its own (this script with
+``--rss-child``), which first runs it on RSS_WARM_UP_STARTS = 4 starts (the
+libraries' one-time set-up: torch's kernels and thread pools), then builds
+the problem and records the peak resident memory of the full call (VmHWM,
+after resetting it to the current size through /proc/self/clear_refs) above
+what the process held before it: what the call itself needed, torch's
+allocations counted as much as numpy's, and no memory kept from an earlier
+full run (torch's caching allocator would hide it).
 
 Cases (``--cases`` picks some): tanh64_B1024, tanh64_B4096 (the bundled
 trained tanh network), tanh256_B1024, tanh256_B4096, gru128_B1024 (trained,
@@ -33,7 +38,10 @@ Needs torch (``pip install dynsys-toolkit[bench]``).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +56,7 @@ from dynsys.fixed_points import find_fixed_points
 from dynsys.simulate import sample_states, simulate
 
 MATCH = 1e-3  # a reference point within this distance of a dynsys fixed point found it
+RSS_WARM_UP_STARTS = 4  # a run this small first sets the libraries up, so that --memory counts the call's own memory
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,13 @@ def peak_rss(fn: Callable[[], Any]) -> float | None:
         return None
 
 
+def peak_rss_fresh(case: str, variant: str, threads: int, quick: bool) -> float | None:
+    """:func:`peak_rss` of one run of ``variant`` (a solver or "reference") on ``case``, in a fresh process."""
+    command = [sys.executable, __file__, "--rss-child", case, variant, str(threads)] + (["--quick"] if quick else [])
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=Path(__file__).parent)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def _status_kb(key: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(key + ":"):
@@ -118,8 +134,8 @@ def _status_kb(key: str) -> int:
     raise OSError(f"{key} not in /proc/self/status")
 
 
-def run_case(case: Case, repeat: int, solvers: list[str], threads: int, memory: bool) -> dict[str, Any]:
-    """One warm-up of each, then ``repeat`` rounds (dynsys with each solver, then the reference); the record."""
+def variants_of(case: Case, solvers: list[str], threads: int) -> tuple[Problem, dict[str, Callable[[], Any]]]:
+    """The problem of ``case`` and a call of dynsys with each solver and of the reference on it."""
     if case.network is None:
         prob, cell = random_1024(case.n_starts)
     else:
@@ -132,6 +148,13 @@ def run_case(case: Case, repeat: int, solvers: list[str], threads: int, memory: 
     if case.has_reference:
         variants["reference"] = lambda: find_fixed_points_reference(
             cell, prob.starts, threads=threads, **case.reference_options)
+    return prob, variants
+
+
+def run_case(case: Case, repeat: int, solvers: list[str], threads: int, memory: bool, quick: bool
+             ) -> dict[str, Any]:
+    """One warm-up of each, then ``repeat`` rounds (dynsys with each solver, then the reference); the record."""
+    prob, variants = variants_of(case, solvers, threads)
     results = {name: fn() for name, fn in variants.items()}  # warm-up
     rounds = []
     for _ in range(repeat):
@@ -149,7 +172,8 @@ def run_case(case: Case, repeat: int, solvers: list[str], threads: int, memory: 
         "random tanh RNN, W = 1.2 G / sqrt(n), n = 1024", "cell": prob.network.cell, "n": prob.network.n,
         "B": case.n_starts, "starts": prob.how, "fingerprint": prob.fingerprint, "repeat": repeat,
         "blas_threads": threads, "solvers": solvers, "rounds": rounds, "median": med, "range": span,
-        "peak_rss_mb": {name: peak_rss(fn) for name, fn in variants.items()} if memory else None,
+        "peak_rss_mb": {name: peak_rss_fresh(case.name, name, threads, quick) for name in variants} if memory
+        else None,
     }
     ref = results.get("reference")
     for solver in solvers:
@@ -206,9 +230,19 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--blas-threads", default="1", help="thread counts, comma-separated (default 1)")
     parser.add_argument("--memory", action="store_true", help="also measure each one's peak resident memory")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--rss-child", nargs=3, metavar=("CASE", "VARIANT", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cases = QUICK_CASES if args.quick else CASES
     by_name = {c.name: c for c in cases}
+    if args.rss_child:  # one run in this fresh process, for peak_rss_fresh: print its peak memory
+        name, variant, threads = args.rss_child
+        case = by_name[name]
+        small = Case(case.name, case.network, RSS_WARM_UP_STARTS, {**case.reference_options, "max_iters": 2})
+        _, warm_up = variants_of(small, [] if variant == "reference" else [variant], int(threads))
+        warm_up[variant]()  # the libraries' one-time set-up (torch's kernels, thread pools), not counted
+        _, variants = variants_of(case, [] if variant == "reference" else [variant], int(threads))
+        print(json.dumps(peak_rss(variants[variant])))
+        return []
     selected = args.cases.split(",") if args.cases else list(by_name)
     unknown = [name for name in selected if name not in by_name]
     if unknown:
@@ -230,7 +264,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             print(notes[-1][1], flush=True)
             continue
         for t in threads:
-            records.append(run_case(case, repeat, solvers, t, args.memory))
+            records.append(run_case(case, repeat, solvers, t, args.memory, args.quick))
             m = records[-1]["median"]
             print(f"{name}, {t} thread(s): " + ", ".join(f"{s} {m[f'{s}_cpu_s']:.3f} s CPU" for s in solvers)
                   + (f", reference {m['reference_cpu_s']:.3f} s CPU" if case.has_reference else ""), flush=True)
