@@ -92,6 +92,24 @@ def test_scaling_benchmark_fits_exponents(scripts, monkeypatch, tmp_path):
     assert report["targets"][0]["status"] in ("PASS", "FAIL", "SKIP")
 
 
+def test_scaling_benchmark_times_the_reference_alongside(scripts, monkeypatch, tmp_path):
+    """--reference: the FixedPointFinder-equivalent's CPU time at each point up to REFERENCE_MAX_N (needs torch)."""
+    pytest.importorskip("torch")
+    bench, networks = scripts["bench_scaling"], scripts["networks"]
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    sweeps = {"B_network": networks.Network("rnn_tanh", 8, "random"), "Bs": [8, 16], "ns": [4, 8], "n_B": 8}
+    monkeypatch.setitem(bench.SWEEPS, True, sweeps)
+    monkeypatch.setattr(bench, "REFERENCE_MAX_N", 4)  # n = 8 is then above it: dynsys alone there
+    report = bench.main(["--quick", "--no-plot", "--reference", "--out-dir", str(tmp_path)])
+    against_B, against_n = report["against_B"], report["against_n"]
+    assert all(p["reference_cpu_s"] is None and p["speedup_cpu"] is None for p in against_B["points"])
+    assert against_B["reference_time_exponent"] is None
+    small, large = against_n["points"]
+    assert small["reference_cpu_s"] > 0 and small["speedup_cpu"] == small["reference_cpu_s"] / small["cpu_s"]
+    assert large["reference_cpu_s"] is None
+    assert against_n["reference_time_exponent"] is None  # one point only: no slope
+
+
 def test_continuation_benchmark_quick(scripts, tmp_path):
     bench = scripts["bench_continuation"]
     assert bench.main(["--quick", "--out-dir", str(tmp_path)]) == []  # the targets are for the full run
