@@ -132,3 +132,20 @@ def test_gated_benchmark_quick_mode(tmp_path):
     Z, ok = bench_gated.newton(hand_built_gru().system(), X + 0.01)
     assert ok.all()
     np.testing.assert_allclose(Z, X, rtol=0, atol=1e-9)
+
+
+def test_newton_sweep_runs_where_gates_saturate_and_adds_only_true_zeros():
+    # F_x = s (x^2 - 1) + (1 - s) e^-y, s = 1 / (1 + e^(10 (x - 2))), F_y = 10 - y/2: near |x| = 1 (s ~ 1)
+    # the zeros (+-1, 20) (to within e^-30 ~ 1e-13); for x > 2 (s ~ 0) F_x ~ e^-y > 0, the closed gate of
+    # gate_system: starts there end saturated, which triggers the Newton sweep from the converged starts.
+    # It may add zeros, never a non-zero, and takes no start's place.
+    system = System.from_strings({"x": "(x**2 - 1) / (1 + exp(10*(x - 2))) + exp(-y) * (1 - 1 / (1 + exp(10*(x - 2))))",
+                                  "y": "10 - y / 2"})
+    rng = np.random.default_rng(3)
+    near = np.column_stack([rng.choice([-1.0, 1.0], 16) + rng.uniform(-0.05, 0.05, 16), rng.uniform(19, 21, 16)])
+    far = np.column_stack([rng.uniform(3.0, 5.0, 16), rng.uniform(19.0, 21.0, 16)])
+    result = find_fixed_points(system, np.concatenate([near, far]), max_slow_q=np.inf)
+    assert result.stats["n_starts"] == 32 and result.stats["n_saturated"] > 0
+    assert result.stats["n_sweep_zeros"] >= 0
+    np.testing.assert_allclose(result.fixed().x[np.argsort(result.fixed().x[:, 0])], [[-1.0, 20.0], [1.0, 20.0]],
+                               atol=1e-9)

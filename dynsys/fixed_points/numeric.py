@@ -39,7 +39,12 @@ reaches a zero (as in the classification) inside the trust region
 (``n_restarted``, ``n_restart_zeros``).  Only with the dense Jacobian model
 (whose Levenberg-Marquardt loop tries the Newton step only under heavy
 damping; the matrix-free loop tries it at every iteration) and before the
-deadline.  Minimising q, Levenberg-Marquardt
+deadline.  And where some start of a chunk ended saturated (a gated
+network), the starts whose minimisation converged take the same Newton
+steps from where they started too (the Newton sweep): a zero it reaches
+that lies farther than the merge radius from every zero known is reported
+as a fixed point of its own (``n_sweep_zeros``; it takes no start's
+place).  Minimising q, Levenberg-Marquardt
 follows q downhill into the flat regions of saturated gates, where q tends
 to zero without a zero; Newton's affine-invariant step is not drawn there
 and reaches the saddles between the attractors from many of those starts.
@@ -116,6 +121,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
 from .._validate import check_count, check_real, check_real_array
@@ -176,7 +182,7 @@ def find(system: System, options: SearchOptions) -> MethodResult:
         ``n_unconverged``, ``n_saturated``), ``n_rounds``, ``max_slow_q``,
         ``n_not_minima``, ``n_undefined``, ``n_outside``, ``iterations``,
         ``solver``, ``n_chunks``, ``n_merged_early``, ``n_restarted``,
-        ``n_restart_zeros``, ``stopped``.
+        ``n_restart_zeros``, ``n_sweep_zeros``, ``stopped``.
 
     Examples
     --------
@@ -210,7 +216,9 @@ def find(system: System, options: SearchOptions) -> MethodResult:
     search.run(X0, n_chunks)
     while starts is None and search.rounds < MAX_ROUNDS and not search.stopped and search.unseen():  # rounds
         search.run(draw(), n_chunks)
-    X, F, outcome = search.X, search.F, search.outcome
+    n_swept = len(search.sweep_zeros[0])
+    X, F = np.concatenate([search.X, search.sweep_zeros[0]]), np.concatenate([search.F, search.sweep_zeros[1]])
+    outcome = np.concatenate([search.outcome, np.full(n_swept, FIXED)])
     with np.errstate(over="ignore"):
         q = 0.5 * row_dot(F, F)
     max_slow_q = options.max_slow_q
@@ -232,7 +240,7 @@ def find(system: System, options: SearchOptions) -> MethodResult:
     within = inside(X[distinct], region, radii[:, None]) & minimum & ~undefined
     kept = distinct[within]
     stats = {
-        "n_starts": len(X),
+        "n_starts": len(X) - n_swept,
         "n_rounds": search.rounds,
         "n_diverged": int(np.sum(outcome == DIVERGED)),
         "n_escaped": int(np.sum(outcome == ESCAPED)),
@@ -249,6 +257,7 @@ def find(system: System, options: SearchOptions) -> MethodResult:
         "n_merged_early": search.n_merged,
         "n_restarted": search.n_restarted,
         "n_restart_zeros": search.n_restart_zeros,
+        "n_sweep_zeros": n_swept,
         "stopped": search.stopped,
     }
     return MethodResult(X[kept], F[kept], outcome[kept] == FIXED, radius, stats)
@@ -272,6 +281,7 @@ class _Search:
         self.zeros = (np.zeros((0, n)), np.zeros((0, n)))  # the distinct zeros found so far
         self.rounds = self.iterations = self.n_merged = self.n_restarted = self.n_restart_zeros = 0
         self.n_new = 0  # distinct zeros that the last round added
+        self.sweep_zeros = (np.zeros((0, n)), np.zeros((0, n)))  # zeros only the Newton sweep reached
 
     def run(self, X0: np.ndarray, n_chunks: int) -> None:
         """Search from the starts X0 (sorted first: results do not depend on their order)."""
@@ -291,7 +301,10 @@ class _Search:
                 self.stopped = "time budget"
             Xc, Fc, aux = _finish(self.model, lm, self.tol, self.radius)
             oc = _classify(self.model, Xc, Fc, aux, tol=self.tol, gtol=self.gtol, length=self.length, trust=self.trust)
+            converged = oc == FIXED
             self._restart(X0[chunk], Xc, Fc, aux, oc)
+            if np.any(oc == SATURATED):
+                self._sweep(X0[chunk][converged], np.concatenate([self.zeros[0], Xc[oc == FIXED]]))
             outcome[chunk] = oc
             X[chunk], F[chunk] = Xc, Fc
             self.iterations = max(self.iterations, lm.iterations)
@@ -304,6 +317,30 @@ class _Search:
         self.X, self.F = np.concatenate([self.X, X]), np.concatenate([self.F, F])
         self.outcome = np.concatenate([self.outcome, outcome])
         self.rounds += 1
+
+    def _sweep(self, X0: np.ndarray, known: np.ndarray) -> None:
+        """The Newton sweep (module docstring) from the starts X0 whose minimisation converged: the zeros it
+        reaches inside the trust region that lie farther than the merge radius from ``known`` become known zeros
+        of their own (``sweep_zeros``, reported as fixed points, not counted as starts)."""
+        if not self.model.newton_probe or not len(X0) or (
+                self.deadline is not None and time.perf_counter() >= self.deadline):
+            return
+        X = X0.copy()
+        with np.errstate(all="ignore"):
+            F = self.model.system.residual(X)
+        aux = self.model.evaluate(X)
+        healthy = np.isfinite(row_dot(F, F)) & self.model.finite(aux)
+        X, F, aux = X[healthy], F[healthy], aux[healthy]
+        _newton(self.model, X, F, aux, RESTART_MAX_ITER, RESTART_BACKTRACKS)
+        zero = is_zero(self.model, X, F, aux, self.tol) & inside(X, self.trust)
+        X, F = X[zero], F[zero]
+        if len(known) and len(X):
+            new = cKDTree(known).query(X, distance_upper_bound=self.radius)[0] > self.radius
+            X, F = X[new], F[new]
+        if len(X):
+            distinct = np.unique(cluster(X, 0.5 * row_dot(F, F), np.ones(len(X), bool), self.radius))
+            self.sweep_zeros = (np.concatenate([self.sweep_zeros[0], X[distinct]]),
+                                np.concatenate([self.sweep_zeros[1], F[distinct]]))
 
     def _restart(self, X0: np.ndarray, X: np.ndarray, F: np.ndarray, aux: np.ndarray, outcome: np.ndarray) -> None:
         """Newton restarts (module docstring) of the saturated, unconverged and escaped rows from their
@@ -517,7 +554,9 @@ def _polish(model: JacobianModel, X: np.ndarray, F: np.ndarray, AUX: np.ndarray,
     X[rows[done]], F[rows[done]], AUX[rows[done]] = Xp[done], Fp[done], Jp[done]
 
 
-def _newton(model: JacobianModel, X: np.ndarray, F: np.ndarray, AUX: np.ndarray, max_iter: int, backtracks: int) -> None:
+def _newton(
+    model: JacobianModel, X: np.ndarray, F: np.ndarray, AUX: np.ndarray, max_iter: int, backtracks: int
+) -> None:
     """At most ``max_iter`` Newton steps x <- x + a delta, J delta = -F, on every row of X (in place).
 
     The step length a is 1, halved up to ``backtracks`` times until |F|

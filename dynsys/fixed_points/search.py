@@ -179,7 +179,9 @@ def find_fixed_points(
         fixed nor slow points, not reported; dense solver only); the starts
         that ended saturated, unconverged or escaped are restarted by plain
         Newton steps from where they started (``n_restarted``, of which
-        ``n_restart_zeros`` reached a zero; dense solver only); and the
+        ``n_restart_zeros`` reached a zero; dense solver only), and where
+        some start ended saturated, the converged starts too, whose other
+        zeros are reported as well (``n_sweep_zeros``); and the
         slow-point starts above ``max_slow_q`` (``n_above_max_slow_q``);
         ``n_outside`` the distinct points outside ``bounds``;
         ``n_not_minima`` counts the distinct stationary points of q that are
