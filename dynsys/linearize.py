@@ -692,10 +692,7 @@ def _linearization(
     u = len(w) - s - c
     Es, Ec, Eu = bases
     lead = _leading(score, tols)
-    dominant, dominant_tol = w[lead], tols[lead]
-    nonreal = np.abs(dominant.imag) > dominant_tol
-    flip = kind == "map" and bool(np.any(~nonreal & (dominant.real < -dominant_tol)))
-    label = _label(s, u, c, bool(nonreal.any()), bool(nonreal.all())) + (FLIP if flip else "")
+    label, flip = _label_and_flip(kind, s, u, c, w[lead], tols[lead])
     return Linearization(
         x=None if x is None else np.array(x, dtype=float),
         jacobian=np.array(J, dtype=float),
@@ -795,6 +792,15 @@ def _leading(score: np.ndarray, tol: Any) -> np.ndarray:
         k = np.argmin(score)
         chosen = score <= score[k] + tol + tol[k]
     return np.flatnonzero(chosen)
+
+
+def _label_and_flip(kind: Kind, s: int, u: int, c: int, dominant: np.ndarray, tols: np.ndarray) -> tuple[str, bool]:
+    """The label (with FLIP for a flip) and ``flip`` of a point with subspace dimensions (s, u, c) from its
+    dominant eigenvalues and their tolerances: non-real where |Im| exceeds the tolerance, a flip where a map
+    has a real one below -tol."""
+    nonreal = np.abs(dominant.imag) > tols
+    flip = kind == "map" and bool(np.any(~nonreal & (dominant.real < -tols)))
+    return _label(s, u, c, bool(nonreal.any()), bool(nonreal.all())) + (FLIP if flip else ""), flip
 
 
 def _label(s: int, u: int, c: int, oscillating: bool, all_nonreal: bool) -> str:
@@ -1043,8 +1049,6 @@ def _leading_result(
     if Eu is None:
         return None
     tols = _tolerances(w[None], conditions[None], np.array([high]), tol, n)[0][at][order]
-    nonreal = np.abs(dominant.imag) > tols
-    flip = kind == "map" and bool(np.any(~nonreal & (dominant.real < -tols)))
-    label = _label(n - u, u, 0, bool(nonreal.any()), bool(nonreal.all())) + (FLIP if flip else "")
+    label, flip = _label_and_flip(kind, n - u, u, 0, dominant, tols)
     margin = float(np.min(np.abs(_score(dominant.real, dominant.imag, kind))))
     return dominant, Eu, (n - u, u, 0), label, flip, margin

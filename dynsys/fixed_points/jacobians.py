@@ -309,8 +309,7 @@ class MatrixFreeJacobian:
         finish by CGLS (least squares where J is singular)."""
         eta = np.full(len(X), POLISH_ETA) if eta is None else eta
         k = min(X.shape[1], GMRES_MAX_ITER)
-        if self._basis.shape[0] < k + 1 or self._basis.shape[1] < len(X) or self._basis.shape[2] != X.shape[1]:
-            self._basis = np.empty((k + 1, len(X), X.shape[1]))
+        self._basis = _workspace(self._basis, (k + 1, len(X), X.shape[1]))
         with np.errstate(all="ignore"):
             op = self.system.residual_operator(X)
             delta, residual = gmres_batch(op.jvp, -F, eta, k, self._basis)
@@ -468,7 +467,7 @@ def gmres_batch(
     -------
     y : ndarray of shape (m, n)
     residual : ndarray of shape (m,)
-        |b - A y| of each row as GMRES computes it (NaN where it broke down).
+        |b - A y| of each row as GMRES computes it (NaN where b is not finite).
 
     References
     ----------
@@ -492,8 +491,7 @@ def gmres_batch(
     """
     m, n = b.shape
     k = max(1, min(max_iter, n))
-    if basis is None or basis.shape[0] < k + 1 or basis.shape[1] < m or basis.shape[2] != n:
-        basis = np.empty((k + 1, m, n))
+    basis = _workspace(np.empty((0, 0, 0)) if basis is None else basis, (k + 1, m, n))
     y, residual = np.zeros((m, n)), np.full(m, np.nan)
     beta = row_norm(b)
     zero = np.flatnonzero(beta == 0)
@@ -512,6 +510,13 @@ def gmres_batch(
             if np.count_nonzero(~live.alive) >= COMPACT_FRACTION * len(live.rows):
                 live.keep(live.alive, j + 1)
     return y, residual
+
+
+def _workspace(buffer: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """``buffer`` when it holds at least ``shape`` (its last axis equal), else a new uninitialised array of it."""
+    if buffer.shape[0] < shape[0] or buffer.shape[1] < shape[1] or buffer.shape[2] != shape[2]:
+        return np.empty(shape)
+    return buffer
 
 
 class _Arnoldi:

@@ -139,14 +139,16 @@ MAX_TRAJECTORIES = 100  # trajectories simulated for trajectory starts
 SPAN_SHRINK = 100.0  # a span simulate cannot cover in max_steps is retried this many times shorter ...
 SPAN_RETRIES = 3  # ... this many times at most; then the initial states are the starts
 
-# "auto" goes matrix-free above this dimension (when it can).  Measured (benchmarks/bench_vs_fpf.py --solvers,
-# bench_gated.py --solver): a random LSTM with 64 units (128 states) was 8x faster matrix-free, but a trained
+# "auto" goes matrix-free above this dimension (when it can).  Measured (bench_gated.py --solver, and ad hoc
+# while other jobs ran): a random LSTM with 64 units (128 states) was 8x faster matrix-free, but the trained
 # GRU with 128 units took 536 s matrix-free and missed 8 of its 18 points, where the dense model (exact damped
-# steps, the saturation test, Newton restarts) found all 18 in 43 s; at 64 states the dense model reached more
-# of a tanh network's points.  Above 128 states the dense model's (B, n, n) Jacobians cost too much.
+# steps, the saturation test, Newton restarts) finds all 18 in 29 s (bench_gated.py, quiet machine); at 64
+# states the dense model reached more of a tanh network's points.  Above 128 states the dense model's
+# (B, n, n) Jacobians cost too much.
 DENSE_MAX_DIM = 128
 # bytes of working memory of the search: larger chunks do not pay, the kernel zeroes the fresh pages of their
-# (B, n, n) temporaries (64-unit flip-flop network, B = 4096: 2.9 s CPU at 1 GiB, 1.6 s at 128 MiB, same points)
+# (B, n, n) temporaries (64-unit flip-flop network, B = 4096, ad hoc while other jobs ran: 2.9 s CPU at 1 GiB,
+# 1.6 s at 128 MiB, same points)
 DEFAULT_MAX_MEMORY = 2**27
 DIVERGENCE_FACTOR = 1e8  # |x|_inf > DIVERGENCE_FACTOR * L means diverged
 MAX_ROUNDS = 8  # generated starts: at most MAX_ROUNDS rounds of n_starts each
@@ -320,20 +322,9 @@ class _Search:
 
     def _sweep(self, X0: np.ndarray, known: np.ndarray) -> None:
         """The Newton sweep (module docstring) from the starts X0 whose minimisation converged: the zeros it
-        reaches inside the trust region that lie farther than the merge radius from ``known`` become known zeros
-        of their own (``sweep_zeros``, reported as fixed points, not counted as starts)."""
-        if not self.model.newton_probe or not len(X0) or (
-                self.deadline is not None and time.perf_counter() >= self.deadline):
-            return
-        X = X0.copy()
-        with np.errstate(all="ignore"):
-            F = self.model.system.residual(X)
-        aux = self.model.evaluate(X)
-        healthy = np.isfinite(row_dot(F, F)) & self.model.finite(aux)
-        X, F, aux = X[healthy], F[healthy], aux[healthy]
-        _newton(self.model, X, F, aux, RESTART_MAX_ITER, RESTART_BACKTRACKS)
-        zero = is_zero(self.model, X, F, aux, self.tol) & inside(X, self.trust)
-        X, F = X[zero], F[zero]
+        reaches that lie farther than the merge radius from ``known`` become known zeros of their own
+        (``sweep_zeros``, reported as fixed points, not counted as starts)."""
+        _, X, F, _ = self._newton_zeros(X0)
         if len(known) and len(X):
             new = cKDTree(known).query(X, distance_upper_bound=self.radius)[0] > self.radius
             X, F = X[new], F[new]
@@ -345,23 +336,37 @@ class _Search:
     def _restart(self, X0: np.ndarray, X: np.ndarray, F: np.ndarray, aux: np.ndarray, outcome: np.ndarray) -> None:
         """Newton restarts (module docstring) of the saturated, unconverged and escaped rows from their
         starts X0; the rows that reach a zero take it (X, F, aux and ``outcome`` in place)."""
-        if not self.model.newton_probe or (self.deadline is not None and time.perf_counter() >= self.deadline):
-            return
         rows = np.flatnonzero(np.isin(outcome, (SATURATED, UNCONVERGED, ESCAPED)))
-        self.n_restarted += rows.size
-        if not rows.size:
+        if not self._newton_allowed():
             return
-        Xr = X0[rows].copy()
+        self.n_restarted += rows.size
+        reached, Xr, Fr, auxr = self._newton_zeros(X0[rows])
+        rows = rows[reached]
+        X[rows], F[rows], aux[rows] = Xr, Fr, auxr
+        outcome[rows] = FIXED
+        self.n_restart_zeros += rows.size
+
+    def _newton_allowed(self) -> bool:
+        """Restarts and the sweep run with the dense model only (the matrix-free loop tries Newton steps at
+        every iteration) and before the deadline."""
+        return self.model.newton_probe and (self.deadline is None or time.perf_counter() < self.deadline)
+
+    def _newton_zeros(self, X0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Plain Newton steps with backtracking (:func:`_newton`) from the starts X0: the indices into X0 of
+        those that reach a zero inside the trust region, and those zeros' X, F and model state (none when
+        :meth:`_newton_allowed` says no)."""
+        n = self.model.system.dim
+        if not len(X0) or not self._newton_allowed():
+            return np.zeros(0, dtype=int), np.zeros((0, n)), np.zeros((0, n)), self.model.evaluate(np.zeros((0, n)))
+        X = X0.copy()
         with np.errstate(all="ignore"):
-            Fr = self.model.system.residual(Xr)
-        auxr = self.model.evaluate(Xr)
-        healthy = np.isfinite(row_dot(Fr, Fr)) & self.model.finite(auxr)
-        rows, Xr, Fr, auxr = rows[healthy], Xr[healthy], Fr[healthy], auxr[healthy]
-        _newton(self.model, Xr, Fr, auxr, RESTART_MAX_ITER, RESTART_BACKTRACKS)
-        zero = is_zero(self.model, Xr, Fr, auxr, self.tol) & inside(Xr, self.trust)
-        X[rows[zero]], F[rows[zero]], aux[rows[zero]] = Xr[zero], Fr[zero], auxr[zero]
-        outcome[rows[zero]] = FIXED
-        self.n_restart_zeros += int(zero.sum())
+            F = self.model.system.residual(X)
+        aux = self.model.evaluate(X)
+        rows = np.flatnonzero(np.isfinite(row_dot(F, F)) & self.model.finite(aux))
+        X, F, aux = X[rows], F[rows], aux[rows]
+        _newton(self.model, X, F, aux, RESTART_MAX_ITER, RESTART_BACKTRACKS)
+        zero = is_zero(self.model, X, F, aux, self.tol) & inside(X, self.trust)
+        return rows[zero], X[zero], F[zero], aux[zero]
 
     def unseen(self) -> bool:
         """Whether another round of starts may find new fixed points: the
