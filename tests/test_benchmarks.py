@@ -142,3 +142,19 @@ def test_vs_fpf_benchmark_quick(monkeypatch, tmp_path):
         assert record[solver]["max_q"] <= 0.5e-20  # |F| <= 1e-10
         assert sum(record[solver]["index"]) == record[solver]["n_fixed"]
     assert set(record["peak_rss_mb"]) == {"auto", "dense", "reference"}
+
+
+def test_floors_benchmark_quick(monkeypatch, tmp_path):
+    """bench_floors.py --quick: the primitives' costs and the budget the target leaves (needs torch)."""
+    pytest.importorskip("torch")
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("bench_floors")
+    records = bench.main(["--quick", "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / "floors_quick.json").read_text())
+    assert [r["case"] for r in records] == [r["case"] for r in report["cases"]] == ["tanh64_B64"]
+    record = report["cases"][0]
+    assert record["n"] == 64 and record["B"] == 64 and record["target"] == 10.0 and record["K"] >= 1
+    for key in ("reference_cpu_s", "F_s", "solve_s", "matvec_s", "eig_s"):
+        assert record[key] > 0
+    assert record["budget_s"] == pytest.approx(record["reference_cpu_s"] / 10.0)
+    assert record["solves_left"] == pytest.approx((record["budget_s"] - record["eig_s"]) / record["solve_s"])
