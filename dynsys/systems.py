@@ -299,6 +299,12 @@ def _load_callables(data: bytes, system: str) -> _UserCallables:
     return _UserCallables(pickle.loads(data), system)
 
 
+def _from_sympy(exprs: tuple[sp.Expr, ...], states: tuple[sp.Symbol, ...], params: dict[sp.Symbol, float],
+                kind: Kind) -> "System":
+    """:meth:`System.from_sympy`, the recipe of such systems (a function, which cloudpickle stores by name)."""
+    return System.from_sympy(exprs, states, params, kind=kind)
+
+
 def _from_callables(callables: _UserCallables, dim: int, **options: Any) -> "System":
     """:meth:`System.from_callable` with the functions of ``callables``: the recipe of such systems."""
     return System.from_callable(dim=dim, **callables.functions, **options)
@@ -1004,8 +1010,8 @@ class System:
         build : callable
             Returns the system (the same functions; its params, name and
             bounds may differ, they are replaced), and can be pickled: a
-            module-level function, a classmethod, a method of a picklable
-            object.
+            module-level function or a method of a picklable object (a
+            classmethod works too, but cloudpickle stores it by value).
         *args, **kwargs
             Its arguments, picklable.
 
@@ -1118,7 +1124,7 @@ class System:
             _exprs=fs,
             symbols=xs,
             param_symbols=ps,
-            _recipe=_Recipe(cls.from_sympy, (fs, xs, dict.fromkeys(ps, 0.0)), {"kind": kind}),  # params set on loading
+            _recipe=_Recipe(_from_sympy, (fs, xs, dict.fromkeys(ps, 0.0)), {"kind": kind}),  # params set on loading
         )
 
     @classmethod
@@ -1254,6 +1260,14 @@ class System:
         vectorized : bool, optional
             Whether ``f`` (and ``jacobian``) accept batches.  Detected by a
             trial call on a batch of two states when not given.
+
+        Notes
+        -----
+        The system is pickled as these functions (see :meth:`with_recipe`),
+        stored with cloudpickle where it is installed (by name where they
+        can be imported, by value otherwise: lambdas, local functions,
+        functions of ``__main__``), else by name with pickle.  One that
+        cannot be stored gives a ``pickle.PicklingError`` naming it.
 
         Examples
         --------
