@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from dynsys import System, models, rnn
 from dynsys.rnn import CELLS, from_state_dict
+from dynsys.testing import conjugate
 
 ROOT = Path(__file__).resolve().parents[1]
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4, "continuous": 1}
@@ -164,6 +165,13 @@ def test_from_callable_with_a_lambda_is_stored_by_value(how):
     assert np.array_equal(loaded.rhs([1.0, 2.0]), [1.0, -4.0])  # a x - x³ at a = 2
 
 
+@pytest.mark.parametrize("how", DUMPS)
+def test_a_conjugated_system_round_trips(how):
+    """dynsys.testing.conjugate builds from closures over another system: stored by value, that system by its recipe."""
+    system = conjugate(models.duffing(), [[2.0, 1.0], [1.0, 1.0]], [0.5, -1.0])
+    assert_same(system, round_trip(system, how))
+
+
 def test_copy_and_deepcopy_rebuild_the_system():
     system = models.hopfield(n=5, seed=2).with_params(gain=2.0)
     assert_same(system, copy.copy(system))
@@ -298,4 +306,5 @@ def test_the_bundled_network_pickles_as_its_weights():
     size = len(pickle.dumps(system))
     weights = sum(a.nbytes for a in net.state_dict().values())
     assert weights < size < weights + 4096  # the weights and little else
-    assert len(pickle.dumps(models.lorenz())) < 2048  # formulas, not compiled code
+    for dumps in DUMPS.values():  # formulas, not compiled code (nor the constructor's code, by value)
+        assert len(dumps(models.lorenz())) < 2048
