@@ -21,12 +21,15 @@ supplied by the system, rather than taken from a dense Jacobian.  Iterative
 solvers that apply DF at the same states many times take
 ``System.residual_operator(X)``, a :class:`ResidualOperator` whose
 state-dependent parts (an RNN's gates, a network's slopes) are computed once.
+
+Systems pickle (with ``pickle`` and with cloudpickle, which Dask uses) as
+how they were built, which is rebuilt on loading: see
+:meth:`System.with_recipe`.  Formulas are differentiated and compiled on
+first use, so building or unpickling a system from formulas compiles nothing.
 """
 from __future__ import annotations
 
 import pickle
-import sys
-import types
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Literal, Mapping, NamedTuple, Sequence
@@ -375,7 +378,7 @@ class System:
     symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
     param_symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
     _singular: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
-    _recipe: Recipe | None = field(default=None, repr=False)  # how to build it again: what pickle stores
+    _recipe: _Recipe | None = field(default=None, repr=False)  # how to build it again: what pickle stores
 
     def __post_init__(self) -> None:
         check_kind(self.kind)
@@ -1376,8 +1379,9 @@ class System:
             return build
 
         names = tuple(state_names) if state_names is not None else tuple(f"x{i}" for i in range(dim))
-        functions = dict(f=f, jacobian=jacobian, param_jacobian=param_jacobian, jvp=jvp, vjp=vjp, operator=operator)
-        options = dict(kind=kind, params=dict.fromkeys(pnames, 0.0), vectorized=vectorized, state_names=names)
+        functions = {"f": f, "jacobian": jacobian, "param_jacobian": param_jacobian, "jvp": jvp, "vjp": vjp,
+                     "operator": operator}
+        options = {"kind": kind, "params": dict.fromkeys(pnames, 0.0), "vectorized": vectorized, "state_names": names}
         return cls(
             kind=kind,
             dim=dim,

@@ -134,6 +134,8 @@ def test_derived_systems_round_trip(how):
         net.iterate(2).with_params(s=0.7),
         models.hopfield(n=6, seed=1).reverse_time(),
         models.linear([[0.0, 1.0], [-2.0, -0.5]], kind="map").iterate(2),
+        models.linear([[0.0, 1.0], [-2.0, -0.5]]),
+        models.linear(np.diag(np.linspace(-2.0, -1.0, 25))),  # n > 20: no formulas
     ]
     for system in derived:
         assert_same(system, round_trip(system, how))
