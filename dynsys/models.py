@@ -478,7 +478,7 @@ def hopfield(
         vectorized=True,
         name="hopfield",
         bounds=(-radius, radius),
-    )
+    ).with_recipe(hopfield, patterns=np.asarray(patterns, dtype=float), bias=b)  # pickled as its patterns
 
 
 _LINEAR_EXACT_MAX_DIM = 20
@@ -533,11 +533,11 @@ def linear(A: Any, kind: Kind = "flow") -> System:
         name="linear",
         bounds=(-1, 1),
     )
-    if n > _LINEAR_EXACT_MAX_DIM:
-        return system
-    xs = _symbols(f"x0:{n}")
-    M = sp.Matrix(n, n, [sp.Rational(repr(v)) for v in A.ravel().tolist()])
-    return system.with_exprs(tuple(M * sp.Matrix(xs)), xs)
+    if n <= _LINEAR_EXACT_MAX_DIM:
+        xs = _symbols(f"x0:{n}")
+        M = sp.Matrix(n, n, [sp.Rational(repr(v)) for v in A.ravel().tolist()])
+        system = system.with_exprs(tuple(M * sp.Matrix(xs)), xs)
+    return system.with_recipe(linear, A, kind)  # pickled as A
 
 
 MODELS: dict[str, Callable[..., System]] = {

@@ -632,6 +632,7 @@ class RNNCell:
         u = self._input_vector(u, "u")
         a0 = self._drive(u)[None, :]  # (1, G*H), broadcast over every batch
         params: dict[str, float] = {}
+        d: np.ndarray | None = None
         if along is None:
             def drive() -> np.ndarray:
                 return a0
@@ -678,7 +679,7 @@ class RNNCell:
             state_names=names,
             name=f"{self.cell}(H={self.hidden_size})",
             bounds=self._bounds(a0[0]) if along is None or self._bounds_hold_at_every_input else None,
-        )
+        ).with_recipe(self.system, u, d)  # pickled as the cell and its input
 
     def _input_vector(self, value: Any, name: str) -> np.ndarray:
         """``value`` as a finite float array of shape (I,) (zeros for None), else a ValueError naming ``name``."""

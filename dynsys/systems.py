@@ -21,12 +21,18 @@ supplied by the system, rather than taken from a dense Jacobian.  Iterative
 solvers that apply DF at the same states many times take
 ``System.residual_operator(X)``, a :class:`ResidualOperator` whose
 state-dependent parts (an RNN's gates, a network's slopes) are computed once.
+
+Systems pickle (with ``pickle`` and with cloudpickle, which Dask uses) as
+how they were built, which is rebuilt on loading: see
+:meth:`System.with_recipe`.  Formulas are differentiated and compiled on
+first use, so building or unpickling a system from formulas compiles nothing.
 """
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import sympy as sp
@@ -232,6 +238,81 @@ def _check_rows(rows: Any, B: int) -> np.ndarray:
     return index.astype(np.intp, copy=False)
 
 
+class _Recipe(NamedTuple):
+    """How a system is built: ``build(*args, **kwargs)``; pickle stores this in place of its compiled functions."""
+
+    build: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+def _rebuild(recipe: _Recipe, params: dict[str, float], name: str, bounds: np.ndarray | None) -> "System":
+    """Unpickle a system: build it again from ``recipe``, with the params, name and bounds it had."""
+    system = recipe.build(*recipe.args, **recipe.kwargs)
+    if list(system.params) != list(params):
+        raise pickle.UnpicklingError(
+            f"the recipe of {name!r} builds a system with parameters {list(system.params)}, not {list(params)}"
+        )
+    return replace(system, params=params, name=name, bounds=bounds, _recipe=recipe)
+
+
+class _UserCallables:
+    """The functions a system was built from, by role (``f``, ``jacobian`` ...), pickled together.
+
+    They are stored with cloudpickle where it is installed (by name where
+    pickle can import them, by value otherwise: lambdas, local functions,
+    functions of ``__main__``), else with pickle (by name only).  One that
+    neither can store gives a PicklingError naming it.
+    """
+
+    def __init__(self, functions: dict[str, Any], system: str) -> None:
+        self.functions, self.system = functions, system
+
+    def __reduce__(self) -> tuple[Callable[..., "_UserCallables"], tuple[bytes, str]]:
+        try:
+            import cloudpickle
+
+            dumps, hint = cloudpickle.dumps, ""
+        except ImportError:
+            dumps = pickle.dumps
+            hint = "; pickle stores functions by name only: define it at module level, or install cloudpickle"
+        try:
+            return _load_callables, (dumps(self.functions), self.system)
+        except Exception as error:
+            role, fn, cause = next(
+                ((role, fn, e) for role, fn in self.functions.items() for e in _pickling_error(dumps, fn)),
+                ("functions", self.functions, error),
+            )
+            raise pickle.PicklingError(
+                f"system {self.system!r} cannot be pickled: its {role} {fn!r} cannot be ({type(cause).__name__}: "
+                f"{cause}){hint}"
+            ) from cause
+
+
+def _pickling_error(dumps: Callable[[Any], bytes], value: Any) -> list[Exception]:
+    """[the exception raised by ``dumps(value)``], or [] when it succeeds."""
+    try:
+        dumps(value)
+    except Exception as error:
+        return [error]
+    return []
+
+
+def _load_callables(data: bytes, system: str) -> _UserCallables:
+    return _UserCallables(pickle.loads(data), system)
+
+
+def _from_sympy(exprs: tuple[sp.Expr, ...], states: tuple[sp.Symbol, ...], params: dict[sp.Symbol, float],
+                kind: Kind) -> "System":
+    """:meth:`System.from_sympy`, the recipe of such systems (a function, which cloudpickle stores by name)."""
+    return System.from_sympy(exprs, states, params, kind=kind)
+
+
+def _from_callables(callables: _UserCallables, dim: int, **options: Any) -> "System":
+    """:meth:`System.from_callable` with the functions of ``callables``: the recipe of such systems."""
+    return System.from_callable(dim=dim, **callables.functions, **options)
+
+
 @dataclass(frozen=True, eq=False)
 class System:
     """A flow dx/dt = f(x) or a map x -> g(x) on R^n, vectorised over batches.
@@ -297,6 +378,7 @@ class System:
     symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
     param_symbols: tuple[sp.Symbol, ...] | None = field(default=None, repr=False)
     _singular: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    _recipe: _Recipe | None = field(default=None, repr=False)  # how to build it again: what pickle stores
 
     def __post_init__(self) -> None:
         check_kind(self.kind)
@@ -764,7 +846,8 @@ class System:
         unknown = set().union(*(e.free_symbols for e in exprs)) - set(symbols) - set(param_symbols)
         if unknown:
             raise ValueError(f"the formulas use undeclared symbol(s) {sorted(map(str, unknown))}")
-        return replace(self, _exprs=exprs, symbols=symbols, param_symbols=param_symbols)
+        recipe = _Recipe(self.with_exprs, (exprs, symbols, param_symbols), {})
+        return replace(self, _exprs=exprs, symbols=symbols, param_symbols=param_symbols, _recipe=recipe)
 
     def iterate(self, k: int) -> "System":
         """The k-th iterate g^k of a map, whose fixed points have period k.
@@ -863,6 +946,7 @@ class System:
             _singular=singular,
             name=f"{self.name}^{k}",
             _exprs=exprs,
+            _recipe=_Recipe(self.iterate, (k,), {}),
         )
 
     def reverse_time(self) -> "System":
@@ -902,11 +986,66 @@ class System:
             _operator=None if op is None else operator,
             name=f"{self.name} (reversed)",
             _exprs=exprs,
+            _recipe=_Recipe(self.reverse_time, (), {}),
         )
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
         return f"System({self.name!r}, kind={self.kind!r}, dim={self.dim}, params={{{ps}}})"
+
+    # ------------------------------------------------------------------ pickling
+    def with_recipe(self, build: Callable[..., "System"], /, *args: Any, **kwargs: Any) -> "System":
+        """The same system, pickled as the call ``build(*args, **kwargs)`` that builds it again.
+
+        A system holds compiled functions (lambdified formulas, closures over
+        weights) that pickle cannot store, so it is pickled as how it was
+        built, its recipe, together with its :attr:`params`, :attr:`name`
+        and :attr:`bounds`; unpickling calls the recipe and gives the result
+        those three.  Every constructor records its recipe (:meth:`from_sympy`:
+        the formulas; :meth:`from_callable`: the functions; :meth:`iterate`,
+        :meth:`reverse_time`, :meth:`with_exprs`: the system they derive
+        from), and :meth:`with_params` keeps it.  A function that builds a
+        system from closures records itself here, so that the pickle holds
+        only its arguments; dynsys's models and RNN cells do.
+
+        Parameters
+        ----------
+        build : callable
+            Returns the system (the same functions; its params, name and
+            bounds may differ, they are replaced), and can be pickled: a
+            module-level function or a method of a picklable object (a
+            classmethod works too, but cloudpickle stores it by value).
+        *args, **kwargs
+            Its arguments, picklable.
+
+        Returns
+        -------
+        System
+            ``self`` with this recipe.
+
+        Examples
+        --------
+        Pickled as the text of its formula, not as sympy expressions:
+
+        >>> import pickle
+        >>> s = System.from_strings({"x": "-k*x"}, {"k": 2.0}).with_recipe(
+        ...     System.from_strings, {"x": "-k*x"}, {"k": 2.0})
+        >>> back = pickle.loads(pickle.dumps(s.with_params(k=3.0)))
+        >>> back.params, back.rhs([1.0])
+        ({'k': 3.0}, array([-3.]))
+        """
+        if not callable(build):
+            raise TypeError(f"build must be callable, got {type(build).__name__}")
+        return replace(self, _recipe=_Recipe(build, args, kwargs))
+
+    def __reduce__(self) -> tuple[Callable[..., "System"], tuple[Any, ...]]:
+        """Pickle as the recipe with the current params, name and bounds (see :meth:`with_recipe`)."""
+        if self._recipe is None:
+            raise pickle.PicklingError(
+                f"{self!r} was made by the System constructor, which records no recipe to rebuild it from; "
+                "build it with from_sympy, from_strings or from_callable, or give it one with with_recipe"
+            )
+        return _rebuild, (self._recipe, self.params, self.name, self.bounds)
 
     # ------------------------------------------------------------- constructors
     @classmethod
@@ -974,23 +1113,21 @@ class System:
                     f"the formula for {s} uses undeclared name(s) {sorted(map(str, free))}; "
                     f"states are {[str(x) for x in xs]}, parameters {sorted(pvals)}"
                 )
-        # powsimp turns sympy's b*v**b/v into b*v**(b - 1), finite at v = 0
-        jac_exprs = sp.Matrix(fs).jacobian(sp.Matrix(xs)).applyfunc(sp.powsimp)
-        rhs = _lambdify_batch(list(fs), xs, ps, (len(xs),))
-        jac = _lambdify_batch(list(jac_exprs), xs, ps, (len(xs), len(xs)))
+        n, P = len(xs), len(ps)
         return cls(
             kind=kind,
-            dim=len(xs),
+            dim=n,
             state_names=tuple(str(x) for x in xs),
             params=pvals,
-            _rhs=rhs,
-            _jac=jac,
-            _param_jac=_lazy_param_jacobian(fs, xs, ps),
+            _rhs=_lazy_lambdify(lambda: list(fs), xs, ps, (n,)),
+            _jac=_lazy_lambdify(lambda: _derivatives(fs, xs), xs, ps, (n, n)),
+            _param_jac=_lazy_lambdify(lambda: _derivatives(fs, ps), xs, ps, (n, P)),
             name=name,
             bounds=bounds,
             _exprs=fs,
             symbols=xs,
             param_symbols=ps,
+            _recipe=_Recipe(_from_sympy, (fs, xs, dict.fromkeys(ps, 0.0)), {"kind": kind}),  # params set on loading
         )
 
     @classmethod
@@ -1127,6 +1264,14 @@ class System:
             Whether ``f`` (and ``jacobian``) accept batches.  Detected by a
             trial call on a batch of two states when not given.
 
+        Notes
+        -----
+        The system is pickled as these functions (see :meth:`with_recipe`),
+        stored with cloudpickle where it is installed (by name where they
+        can be imported, by value otherwise: lambdas, local functions,
+        functions of ``__main__``), else by name with pickle.  One that
+        cannot be stored gives a ``pickle.PicklingError`` naming it.
+
         Examples
         --------
         x' = a x − x³, y' = −y written for one state at a time; the Jacobian
@@ -1234,6 +1379,9 @@ class System:
             return build
 
         names = tuple(state_names) if state_names is not None else tuple(f"x{i}" for i in range(dim))
+        functions = {"f": f, "jacobian": jacobian, "param_jacobian": param_jacobian, "jvp": jvp, "vjp": vjp,
+                     "operator": operator}
+        options = {"kind": kind, "params": dict.fromkeys(pnames, 0.0), "vectorized": vectorized, "state_names": names}
         return cls(
             kind=kind,
             dim=dim,
@@ -1247,6 +1395,7 @@ class System:
             _operator=cached(operator),
             name=name,
             bounds=bounds,
+            _recipe=_Recipe(_from_callables, (_UserCallables(functions, name), dim), options),  # params set on loading
         )
 
 
@@ -1374,21 +1523,28 @@ def _lambdify_batch(
     return evaluate
 
 
-def _lazy_param_jacobian(
-    fs: tuple[sp.Expr, ...], xs: tuple[sp.Symbol, ...], ps: tuple[sp.Symbol, ...]
-) -> ParamJacFn:
-    """df_i/dp_k as one numpy function (X, p) -> (B, n, P), differentiated and compiled on its first call."""
-    n, P = len(xs), len(ps)
+def _lazy_lambdify(
+    exprs: Callable[[], list[sp.Expr]], xs: tuple[sp.Symbol, ...], ps: tuple[sp.Symbol, ...], shape: tuple[int, ...]
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """:func:`_lambdify_batch` of the expressions ``exprs()``, formed and compiled on the first call.
+
+    Building (and unpickling) a system from formulas thus costs no
+    compilation until it is evaluated.
+    """
 
     @lru_cache(maxsize=1)
-    def compiled() -> ParamJacFn:
-        exprs = sp.Matrix(fs).jacobian(sp.Matrix(ps)).applyfunc(sp.powsimp)
-        return _lambdify_batch(list(exprs), xs, ps, (n, P))
+    def compiled() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        return _lambdify_batch(exprs(), xs, ps, shape)
 
     def evaluate(X: np.ndarray, p: np.ndarray) -> np.ndarray:
-        return compiled()(X, p) if P else np.zeros((X.shape[0], n, 0))
+        return compiled()(X, p)
 
     return evaluate
+
+
+def _derivatives(fs: tuple[sp.Expr, ...], wrt: tuple[sp.Symbol, ...]) -> list[sp.Expr]:
+    """d f_i / d w_j, row by row; powsimp turns sympy's b*v**b/v into b*v**(b - 1), finite at v = 0."""
+    return list(sp.Matrix(fs).jacobian(sp.Matrix(wrt)).applyfunc(sp.powsimp)) if wrt else []
 
 
 def _shaped(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
