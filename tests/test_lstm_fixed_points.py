@@ -27,6 +27,8 @@ and their indices from the eigenvalues of that Jacobian.
 from __future__ import annotations
 
 import itertools
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +145,30 @@ def test_coupled_lstm_matches_independent_newton(solver: str) -> None:
     assert np.min(np.linalg.norm(expected[:, None] - expected[None], axis=2) + np.eye(len(expected))) > 0.1
     system = from_state_dict(weights, "lstm").system()
     assert_same_points(find_fixed_points(system, starts(rng, decoupled), solver=solver), expected, index)
+
+
+def test_gated_benchmark_truth_rule_for_lstm_states():
+    # bench_gated.genuine: an LSTM zero counts when h is in (-1, 1)^H and c is placed by |F_c| / (1 - f)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import bench_gated
+        from networks import Network
+    finally:
+        sys.path.pop(0)
+    network = Network("lstm", H, "random")
+    weights = decoupled_weights(np.random.default_rng(3))
+    expected, _ = decoupled_fixed_points(weights)
+    system = from_state_dict(weights, "lstm").system()
+    assert bench_gated.genuine(network, system, expected).all()  # the closed-form points, some with |c| > 1
+    assert np.max(np.abs(expected[:, H:])) > 1.0
+    # unit 0's forget gate rounds to f = 1 and its input gate to i = 0 in float64 (σ(±40)): every c_0 is a
+    # float64 zero of F_c0 = i g, and such "zeros" do not count, nor does h_0 = 1 (the range of o tanh(c) is open)
+    weights["bias_ih_l0"][[0, H]] = -40.0, 40.0
+    saturated = from_state_dict(weights, "lstm").system()
+    o_0 = sigmoid(weights["bias_ih_l0"][3 * H])
+    for c_0 in (0.0, 7.0):
+        X = expected.copy()
+        X[:, 0], X[:, H] = o_0 * np.tanh(c_0), c_0
+        assert np.max(np.abs(saturated.residual(X))) <= 1e-10  # zeros of F in float64
+        assert not bench_gated.genuine(network, saturated, X).any()
+    assert not bench_gated.genuine(network, system, np.where(np.arange(2 * H) == 0, 1.0, expected)).any()
