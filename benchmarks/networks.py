@@ -10,8 +10,8 @@ Networks (a :class:`Network` names one; :func:`problem` builds it with its start
   :func:`dynsys.rnn.load_flipflop`; the others are cached in
   ``benchmarks/cache/flipflop_<cell>_<n>.npz`` (3 bits) or
   ``flipflop_<cell>_<n>_<bits>bit.npz`` (git-ignored) and trained
-  there by a subprocess when missing.  Starts: hidden states of the network
-  on 128 held-out flip-flop trials of 200 steps, as ``dynsys flipflop``
+  there by a subprocess when missing.  Starts: states of the network (an
+  LSTM's (h, c)) on 128 held-out flip-flop trials of 200 steps, as ``dynsys flipflop``
   samples them, plus N(0, 0.5²) noise per coordinate (the noise of
   FixedPointFinder's flip-flop example).
 - random:
