@@ -87,8 +87,17 @@ def states(model: FlipFlopLSTM, U: np.ndarray) -> np.ndarray:
     return torch.stack(out, dim=1).numpy()
 
 
-def train(bits: int, hidden: int, seed: int, iters: int, lr: float = 5e-3, clip: float = 1.0,
-          log: Any = print) -> tuple[FlipFlopLSTM, dict[str, Any]]:
+def accuracy(model: FlipFlopLSTM, batches: list[flipflop.FlipFlopBatch]) -> tuple[float, float]:
+    """The sign accuracy (``dynsys.tasks.train.ACCURACY``) and the masked mean squared error of the model's
+    outputs over ``batches``."""
+    with torch.no_grad():
+        y = np.concatenate([model(_tensors(b)[0])[0].double().numpy() for b in batches])
+    targets, mask = np.concatenate([b.targets for b in batches]), np.concatenate([b.mask for b in batches])
+    return ACCURACY.function(y, targets, mask), masked_mse(y, targets, mask)
+
+
+def train(bits: int, hidden: int, seed: int, iters: int, lr: float = 5e-3,
+          clip: float = 1.0) -> tuple[FlipFlopLSTM, dict[str, Any]]:
     """Train as the module docstring says; the model and its ``meta`` (scores, iterations, seconds)."""
     torch.set_num_threads(1)
     init_ss, train_ss, val_ss, test_ss = np.random.SeedSequence(seed).spawn(4)
@@ -100,7 +109,7 @@ def train(bits: int, hidden: int, seed: int, iters: int, lr: float = 5e-3, clip:
             p.copy_(torch.as_tensor(init.uniform(-bound, bound, tuple(p.shape))))
     adam = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999))
     train_rng, val_rng = np.random.default_rng(train_ss), np.random.default_rng(val_ss)
-    history, streak, start = [], 0, time.perf_counter()
+    streak, start = 0, time.perf_counter()
     for k in range(1, iters + 1):
         U, Y, M = _tensors(flipflop.generate(BATCH, STEPS, bits=bits, seed=train_rng))
         out, _ = model(U)
@@ -112,27 +121,20 @@ def train(bits: int, hidden: int, seed: int, iters: int, lr: float = 5e-3, clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         adam.step()
         if k % CHECK_EVERY == 0 or k == iters:
-            val = flipflop.generate(BATCH, STEPS, bits=bits, seed=val_rng)
-            with torch.no_grad():
-                y = model(_tensors(val)[0])[0].double().numpy()
-            value = ACCURACY.function(y, val.targets, val.mask)
-            history.append((k, loss.item(), value))
-            if log is not None:
-                log(f"iter {k:5d}  loss {loss.item():.5f}  val accuracy {value:.4f}  "
-                    f"({time.perf_counter() - start:.1f} s)")
+            value = accuracy(model, [flipflop.generate(BATCH, STEPS, bits=bits, seed=val_rng)])[0]
+            print(f"iter {k:5d}  loss {loss.item():.5f}  val accuracy {value:.4f}  "
+                  f"({time.perf_counter() - start:.1f} s)", flush=True)
             streak = streak + 1 if value >= ACCURACY.target else 0
             if streak >= PATIENCE:
                 break
     seconds = time.perf_counter() - start
     test_rng = np.random.default_rng(test_ss)
-    tests = [flipflop.generate(BATCH, STEPS, bits=bits, seed=test_rng) for _ in range(TEST_BATCHES)]
-    with torch.no_grad():
-        y = np.concatenate([model(_tensors(b)[0])[0].double().numpy() for b in tests])
-    targets, mask = np.concatenate([b.targets for b in tests]), np.concatenate([b.mask for b in tests])
+    test_accuracy, test_loss = accuracy(
+        model, [flipflop.generate(BATCH, STEPS, bits=bits, seed=test_rng) for _ in range(TEST_BATCHES)])
     meta = {"cell": "lstm", "task": "flipflop", "bits": bits, "p": flipflop.DEFAULT_P, "hidden": hidden,
             "seed": seed, "lr": lr, "clip": clip, "batch": BATCH, "steps": STEPS, "iterations": k,
-            "train_seconds": round(seconds, 3), "train_loss": loss.item(), "final_loss": masked_mse(y, targets, mask),
-            ACCURACY.name: ACCURACY.function(y, targets, mask), "torch": torch.__version__}
+            "train_seconds": round(seconds, 3), "train_loss": loss.item(), "final_loss": test_loss,
+            ACCURACY.name: test_accuracy, "torch": torch.__version__}
     return model, meta
 
 
