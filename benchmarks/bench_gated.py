@@ -1,6 +1,6 @@
 """dynsys's ``find_fixed_points`` on trained gated networks, against a ground truth computed without it.
 
-For each case (``networks.problem``: a trained GRU and its B starts, the
+For each case (``networks.problem``: a trained GRU or LSTM and its B starts, the
 network's states on flip-flop trials plus N(0, 0.5²) noise) the ground truth
 is computed independently of dynsys's search, from the same starts:
 
@@ -19,11 +19,28 @@ The distinct points are the connected components of the graph "closer than
 MERGE_RADIUS" (``scipy.spatial.cKDTree`` and ``scipy.sparse.csgraph``), each
 classified by the moduli of the eigenvalues of Dg (attractor: all < 1;
 otherwise a saddle of index #{|λ| > 1}).  The truth is the union of the
-attractors and the Newton zeros inside (-1, 1)^n: every fixed point of a GRU
-has h = n = tanh(.) there, and the "zeros" Newton reaches outside it are zeros
-of float64 only, where an update gate rounds to z = 1 (F_k = (1 - z_k)(n_k -
-h_k) = 0 with n_k != h_k); they are counted (``truth_saturated_zeros``), not
-matched.  dynsys then runs (``find_fixed_points(system,
+attractors and the Newton zeros that are zeros of F, not of its float64
+rounding only (:func:`genuine`); the others are counted
+(``truth_saturated_zeros``), not matched:
+
+- GRU: inside (-1, 1)^n.  Every fixed point of a GRU has h = n = tanh(.)
+  there, and the "zeros" Newton reaches outside it are zeros of float64 only,
+  where an update gate rounds to z = 1 (F_k = (1 - z_k)(n_k - h_k) = 0 with
+  n_k != h_k).
+- LSTM, state (h, c): h = o ⊙ tanh(c) lies in (-1, 1)^H, but c is unbounded
+  (c = i ⊙ g / (1 - f) at a fixed point, large where the forget gate f is
+  near 1), so no box rule serves for c.  As the gates depend on h only, F_c =
+  (f - 1) ⊙ c + i ⊙ g is affine in c at fixed h, and the c of the fixed
+  point with that h is c* = c - F_c / (f - 1), f the diagonal of Dg's c-c
+  block.  A zero is genuine when h is in (-1, 1)^H, f < 1 and |c - c*| =
+  |F_c| / (1 - f) <= MERGE_RADIUS / 10 in every coordinate: where f rounds
+  to 1 (1 - f = 0 in float64) every c is a float64 "zero" of F_c = i ⊙ g ≈ 0
+  and c is not determined; where 1 - f is tiny, |F| <= ZERO_TOL does not
+  place c within the radius at which points are matched.  (The trained
+  LSTMs here have 1 - f >= 0.37 at every point of their truths: no zero is
+  set aside.)
+
+dynsys then runs (``find_fixed_points(system,
 starts)``, default options, one thread), alternately with nothing else, and its
 fixed points are matched to the truth within MERGE_RADIUS: reported are its
 CPU time, the truth's attractors and saddles it found and missed, the fixed
@@ -36,7 +53,11 @@ after a change) compare against the same truth:
 
     PYTHONPATH=. python benchmarks/bench_gated.py --cases gru64_4bit_B1024 --repeat 3
 
-``--quick``: a random GRU with n = 16 and 64 starts (seconds; no training).
+Cases: gru64_4bit_B1024, gru128_B1024 (GRUs of ``dynsys.tasks.train``),
+lstm64_B1024 and lstm64_4bit_B1024 (LSTMs with H = 64, a state of 128, on
+the 3- and 4-bit flip-flop, trained by ``train_torch.py``), each with 1024
+starts.  ``--quick``: a random GRU with n = 16 and 64 starts (seconds; no
+training).
 """
 from __future__ import annotations
 
@@ -80,6 +101,8 @@ class Case:
 CASES = (
     Case("gru64_4bit_B1024", Network("gru", 64, "trained", bits=4), 1024),
     Case("gru128_B1024", Network("gru", 128, "trained"), 1024),
+    Case("lstm64_B1024", Network("lstm", 64, "trained"), 1024),
+    Case("lstm64_4bit_B1024", Network("lstm", 64, "trained", bits=4), 1024),
 )
 QUICK_CASES = (Case("gru16_random_B64", Network("gru", 16, "random"), 64),)
 
@@ -146,6 +169,18 @@ def distinct(X: np.ndarray) -> np.ndarray:
     return X[np.unique(labels, return_index=True)[1]]
 
 
+def genuine(network: Network, system: System, X: np.ndarray) -> np.ndarray:
+    """Which zeros X (k, dim) of float64 Newton are fixed points of the map, by the rule of the module
+    docstring for ``network.cell`` (an LSTM's; any other cell's: inside (-1, 1)^dim, the GRU's)."""
+    if network.cell != "lstm" or not len(X):
+        return np.max(np.abs(X), axis=1, initial=0.0) < 1.0
+    H = system.dim // 2
+    f = np.diagonal(system.jacobian(X)[:, H:, H:], axis1=1, axis2=2)  # the forget gates: ∂c'/∂c = diag(f)
+    F_c = system.residual(X)[:, H:]
+    placed = (f < 1.0) & (np.abs(F_c) <= MERGE_RADIUS / 10 * (1.0 - f))  # |c - c*| = |F_c| / (1 - f)
+    return (np.max(np.abs(X[:, :H]), axis=1) < 1.0) & np.all(placed, axis=1)
+
+
 def ground_truth(prob: Problem) -> dict[str, np.ndarray]:
     """The distinct fixed points (x, index = #{|λ(Dg)| > 1}) that forward iteration and Newton reach
     from the problem's starts, and how many starts each reached."""
@@ -153,12 +188,12 @@ def ground_truth(prob: Problem) -> dict[str, np.ndarray]:
     attractors, ok = newton(prob.system, ends[settled])
     zeros, reached = newton(prob.system, prob.starts)
     X = distinct(np.concatenate([attractors[ok], zeros[reached]]))
-    genuine = np.max(np.abs(X), axis=1, initial=0.0) < 1.0
-    X = X[genuine]
+    real = genuine(prob.network, prob.system, X)
+    X = X[real]
     moduli = np.abs(np.linalg.eigvals(prob.system.jacobian(X))) if len(X) else np.zeros((0, prob.system.dim))
     return {"x": X, "index": np.sum(moduli > 1.0, axis=1), "n_settled": np.array(int(settled.sum())),
             "n_newton": np.array(int(reached.sum())), "n_attractor_ends": np.array(int(ok.sum())),
-            "n_saturated_zeros": np.array(int((~genuine).sum()))}
+            "n_saturated_zeros": np.array(int((~real).sum()))}
 
 
 def cached_truth(case: Case, prob: Problem) -> dict[str, np.ndarray]:

@@ -78,6 +78,8 @@ CASES = (
     Case("tanh256_B4096", Network("rnn_tanh", 256, "trained"), 4096),
     Case("gru128_B1024", Network("gru", 128, "trained"), 1024),
     Case("gru64_4bit_B1024", Network("gru", 64, "trained", bits=4), 1024),
+    Case("lstm64_B1024", Network("lstm", 64, "trained"), 1024),  # H = 64, state (h, c) of 128; train_torch.py
+    Case("lstm64_4bit_B1024", Network("lstm", 64, "trained", bits=4), 1024),
     Case("random1024_B1024", None, 1024),
 )
 QUICK_CASES = (Case("tanh64_B64", Network("rnn_tanh", 64, "trained"), 64, {"max_iters": 200}),)

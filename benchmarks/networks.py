@@ -4,12 +4,14 @@ Networks (a :class:`Network` names one; :func:`problem` builds it with its start
 
 - trained: a tanh RNN (n = 64, 256) or a GRU (n = 128) trained on the
   3-bit flip-flop, or a GRU (n = 64) trained on the 4-bit flip-flop, by
-  ``dynsys.tasks.train`` (seed 0; :data:`TRAINED`).  n = 64 tanh is the bundled
+  ``dynsys.tasks.train``, or an LSTM (H = 64, state (h, c) of 2H = 128)
+  trained on the 3-bit or the 4-bit flip-flop by ``train_torch.py`` (PyTorch;
+  dynsys's trainer has no LSTM), each with seed 0 (:data:`TRAINED`).  n = 64 tanh is the bundled
   :func:`dynsys.rnn.load_flipflop`; the others are cached in
   ``benchmarks/cache/flipflop_<cell>_<n>.npz`` (3 bits) or
   ``flipflop_<cell>_<n>_<bits>bit.npz`` (git-ignored) and trained
-  there by a subprocess when missing.  Starts: hidden states of the network
-  on 128 held-out flip-flop trials of 200 steps, as ``dynsys flipflop``
+  there by a subprocess when missing.  Starts: states of the network (an
+  LSTM's (h, c)) on 128 held-out flip-flop trials of 200 steps, as ``dynsys flipflop``
   samples them, plus N(0, 0.5²) noise per coordinate (the noise of
   FixedPointFinder's flip-flop example).
 - random:
@@ -66,8 +68,10 @@ RESULTS_DIR = BENCH_DIR / "results"
 BITS = 3  # flip-flop channels of a Network unless it names others
 NOISE = 0.5  # per coordinate, as in FixedPointFinder's flip-flop example
 # the trained networks (cell, n, bits), with the options of their ``dynsys.tasks.train`` command beyond the
-# cell, size, bits and seed
-TRAINED = {("rnn_tanh", 64, 3): [], ("rnn_tanh", 256, 3): [], ("gru", 128, 3): [], ("gru", 64, 4): []}
+# cell, size, bits and seed (an LSTM's n is its hidden units H)
+TRAINED = {("rnn_tanh", 64, 3): [], ("rnn_tanh", 256, 3): [], ("gru", 128, 3): [], ("gru", 64, 4): [],
+           ("lstm", 64, 3): [], ("lstm", 64, 4): []}
+TORCH_TRAINED = ("lstm",)  # cells trained by train_torch.py, not by dynsys.tasks.train
 RANDOM_CELLS = ("rnn_tanh", "gru", "lstm", "continuous")
 MB = 1e6
 
@@ -80,9 +84,9 @@ class Network:
     ----------
     cell : {"rnn_tanh", "gru", "lstm", "continuous", "lorenz"}
     n : int
-        Hidden units (3 for Lorenz).
+        Hidden units (3 for Lorenz; an LSTM's state has 2n coordinates, h and c).
     origin : {"trained", "random", "model"}
-        "trained": on the ``bits``-bit flip-flop by ``dynsys.tasks.train``
+        "trained": on the ``bits``-bit flip-flop by ``dynsys.tasks.train`` (an LSTM by ``train_torch.py``)
         (only the triples (cell, n, bits) in :data:`TRAINED`); "random": as
         the module docstring says; "model": Lorenz.
     bits : int
@@ -111,7 +115,8 @@ class Network:
         if self.origin == "model":
             return "Lorenz system (sigma 10, rho 28, beta 8/3)"
         if self.origin == "trained":
-            return f"{self.cell} trained on the {self.bits}-bit flip-flop (dynsys.tasks.train, seed 0)"
+            trainer = "train_torch.py" if self.cell in TORCH_TRAINED else "dynsys.tasks.train"
+            return f"{self.cell} trained on the {self.bits}-bit flip-flop ({trainer}, seed 0)"
         return {
             "rnn_tanh": f"random tanh RNN, planted {self.bits}-bit memory (beta 2) + N(0, 0.25/n) bulk",
             "gru": "random GRU, PyTorch init U(-1/sqrt(n), 1/sqrt(n))",
@@ -177,13 +182,16 @@ def cache_path(cell: str, n: int, bits: int = BITS) -> Path:
 
 
 def flipflop_cell(cell: str, n: int, bits: int = BITS) -> rnn.RNNCell:
-    """The network trained on the ``bits``-bit flip-flop: bundled (tanh, 64, 3) or cached, trained now when missing."""
+    """The network trained on the ``bits``-bit flip-flop: bundled (tanh, 64, 3) or cached, trained now when missing
+    (an LSTM by ``train_torch.py``, the others by ``dynsys.tasks.train``)."""
     if (cell, n, bits) == ("rnn_tanh", 64, 3):
         return rnn.load_flipflop()
     path = cache_path(cell, n, bits)
     if not path.is_file():
-        command = [sys.executable, "-m", "dynsys.tasks.train", "flipflop", "--bits", str(bits), "--hidden", str(n),
-                   "--cell", cell, "--seed", "0", *TRAINED[cell, n, bits], "--out", str(path)]
+        trainer = [str(BENCH_DIR / "train_torch.py")] if cell in TORCH_TRAINED else \
+            ["-m", "dynsys.tasks.train", "flipflop", "--cell", cell]
+        command = [sys.executable, *trainer, "--bits", str(bits), "--hidden", str(n), "--seed", "0",
+                   *TRAINED[cell, n, bits], "--out", str(path)]
         print(f"{path} is missing: training it with {' '.join(command[1:])}", flush=True)
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         subprocess.run(command, cwd=BENCH_DIR.parent, check=True)
