@@ -412,7 +412,7 @@ def _runner(client: Any, workers: int | None, retries: int) -> Iterator[Callable
 
         with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
             cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                               processes=True, dashboard_address=None)
+                                               processes=True, dashboard_address=":0")
         try:
             with distributed.Client(cluster) as own:
                 yield _on_dask(own, retries)
