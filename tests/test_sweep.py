@@ -13,15 +13,19 @@ import json
 import pickle
 import sys
 import threading
+import warnings
 from collections import Counter
 from pathlib import Path
 
 import cloudpickle
+import networkx as nx
 import numpy as np
 import pytest
 
-from dynsys import bifurcation_diagram, find_fixed_points, models, rnn
-from dynsys.sweep import Continuation, FixedPoints, FunctionTask, Item, SweepResult, as_items, grid, sweep
+from dynsys import attractor_graph, bifurcation_diagram, find_fixed_points, models, rnn, transition_graph
+from dynsys.sweep import (
+    Continuation, FixedPoints, FunctionTask, Item, SweepResult, TransitionGraph, as_items, grid, sweep,
+)
 from dynsys.targets import load_target
 
 distributed = pytest.importorskip("distributed")
@@ -134,6 +138,30 @@ def test_the_flipflop_sweeps_read_back_from_their_files(networks, tmp_path):
     record = json.loads((tmp_path / "sweep.json").read_text())
     assert record["task"] == repr(FixedPoints(**FP_OPTIONS)) and len(record["items"]) == 2
     assert record["items"][1]["source"] == str(Path(networks[1]).absolute())
+
+
+def _wl_hash(graph) -> str:
+    with warnings.catch_warnings():  # networkx >= 3.5 notes that its hashes without attributes changed
+        warnings.simplefilter("ignore", UserWarning)
+        return nx.weisfeiler_lehman_graph_hash(graph)
+
+
+def test_transition_graphs_give_the_known_attractor_graphs_and_the_direct_calls_graphs(client, networks, tmp_path):
+    task = TransitionGraph(fixed_points={"n_starts": 64, "seed": 0}, graph={"cycles": False})
+    result = sweep(task, [networks[0], "duffing", "toggle_switch"], client=client, out=tmp_path, progress=False)
+    # the 3-bit flip-flop's attractor graph is the 3-cube; a bistable system's is one edge
+    known = [nx.hypercube_graph(3), nx.path_graph(2), nx.path_graph(2)]
+    for row, key, graph, system in zip(result.rows, result.keys, known, [load_target(networks[0]),
+                                                                     models.duffing(), models.toggle_switch()]):
+        assert (row["n_graph_nodes"], row["n_graph_edges"]) == (graph.number_of_nodes(), graph.number_of_edges())
+        assert row["graph_hash"] == _wl_hash(graph)
+        points = find_fixed_points(system, n_starts=64, seed=0)
+        direct = transition_graph(system, points, cycles=False)
+        loaded = result.load(key)
+        assert np.array_equal(loaded.points.x, points.x)
+        assert sorted(loaded.graph.nodes) == sorted(direct.nodes)
+        assert sorted(loaded.graph.edges(keys=True)) == sorted(direct.edges(keys=True))
+        assert nx.is_isomorphic(nx.Graph(attractor_graph(loaded.graph)), graph)
 
 
 # ---------------------------------------------------------------- Lorenz grids
