@@ -8,6 +8,7 @@ module; this module's functions travel to the workers by value.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import signal
@@ -28,12 +29,17 @@ MODELS = ["lorenz", "duffing", "henon", "logistic", "van_der_pol", "toggle_switc
 
 
 @pytest.fixture(scope="module")
-def client():
+def by_value():
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    yield
+    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(scope="module")
+def client(by_value):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
         yield c
-    cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
 def logged(log: str, sleep: float, fail: str | None, system) -> int:
@@ -138,3 +144,20 @@ def test_a_worker_killed_mid_sweep_is_retried_and_nothing_is_lost_or_computed_tw
     assert Counter(name for e, name, _ in events if e == "end") == Counter(MODELS)  # ... each item ended once
     assert next(row["worker"] for row in result.rows if row["label"] == victim_name)  # it ran again elsewhere
     assert victim not in set(client.run(os.getpid).values())  # the nanny started a new worker process
+
+
+def exit_on(name: str, system) -> int:
+    """Ends the worker process running it when the system is called ``name``; else the system's dimension."""
+    if system.name == name:
+        os._exit(1)
+    return system.dim
+
+
+def test_an_item_whose_workers_keep_dying_is_an_error_and_the_others_go_on(by_value, tmp_path):
+    # the sweep's own local cluster (client=None): one worker, and with retries=0 the first death is final
+    result = sweep(FunctionTask(functools.partial(exit_on, "henon")), ["lorenz", "henon", "duffing"], workers=1,
+                   retries=0, out=tmp_path, progress=False)
+    assert [row["status"] for row in result.rows] == ["ok", "error", "ok"]
+    assert result.rows[1]["error"].startswith("KilledWorker")
+    assert [result.load(0), result.load(2)] == [3, 2]
+    assert json.loads((tmp_path / "items" / "0001-henon" / "summary.json").read_text())["status"] == "error"

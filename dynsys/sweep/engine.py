@@ -410,7 +410,10 @@ def _runner(client: Any, workers: int | None, retries: int) -> Iterator[Callable
     if client is None:
         import dask
 
-        with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
+        # an item's retries after its worker died; one item per thread at a time on a worker (no queue there), so
+        # that a worker's death counts only against the item it was running
+        with dask.config.set({"distributed.scheduler.allowed-failures": retries,
+                              "distributed.scheduler.worker-saturation": 1.0}):
             cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                                processes=True, dashboard_address=":0")
         try:
