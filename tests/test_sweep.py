@@ -1,7 +1,8 @@
 """dynsys.sweep: items and grids, the tasks, and sweeps on a Dask LocalCluster against the serial sweep and
 direct calls.
 
-The cluster (2 single-threaded worker processes) is started once for the module.  Items that travel to the
+The cluster (2 single-threaded worker processes) is started once for the module; without dask's
+``distributed`` installed, the tests that need it are skipped and the serial ones run.  Items that travel to the
 workers are files (networks saved with :meth:`dynsys.rnn.RNNCell.save`) and built-in model names, loaded there;
 the tests with Systems built here run once Systems pickle (skipped until then).
 """
@@ -9,26 +10,29 @@ from __future__ import annotations
 
 import builtins
 import functools
+import itertools
 import json
+import math
 import pickle
+import re
 import sys
 import threading
 import warnings
 from collections import Counter
 from pathlib import Path
 
-import cloudpickle
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dynsys import attractor_graph, bifurcation_diagram, find_fixed_points, models, rnn, transition_graph
 from dynsys.sweep import (
     Continuation, FixedPoints, FunctionTask, Item, SweepResult, TransitionGraph, as_items, grid, sweep,
 )
+from dynsys.sweep.items import slug
 from dynsys.targets import load_target
-
-distributed = pytest.importorskip("distributed")
 
 FP_OPTIONS = {"n_starts": 16, "seed": 3}
 N_VARIANTS = 5
@@ -48,6 +52,9 @@ needs_pickled_systems = pytest.mark.skipif(not _systems_pickle(), reason="System
 
 @pytest.fixture(scope="module")
 def client():
+    """A LocalCluster of 2 worker processes (the tests that need it are skipped without dask's distributed)."""
+    distributed = pytest.importorskip("distributed")
+    cloudpickle = pytest.importorskip("cloudpickle")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
         cloudpickle.register_pickle_by_value(sys.modules[__name__])  # this module's functions travel by value
@@ -80,10 +87,17 @@ def _kind_counts(points) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------- six networks, Dask against serial
-def test_six_networks_on_a_local_cluster_give_the_serial_results_item_by_item(client, networks, tmp_path):
+@pytest.fixture(scope="module")
+def network_sweep(client, networks, tmp_path_factory) -> tuple[SweepResult, SweepResult, Path]:
+    """The six networks' fixed points, swept serially and on the cluster, each into its folder."""
+    folder = tmp_path_factory.mktemp("network_sweep")
     task = FixedPoints(**FP_OPTIONS)
-    serial = sweep(task, networks, client="serial", out=tmp_path / "serial", progress=False)
-    on_dask = sweep(task, networks, client=client, out=tmp_path / "dask", progress=False)
+    serial = sweep(task, networks, client="serial", out=folder / "serial", progress=False)
+    return serial, sweep(task, networks, client=client, out=folder / "dask", progress=False), folder
+
+
+def test_six_networks_on_a_local_cluster_give_the_serial_results_item_by_item(client, network_sweep):
+    serial, on_dask, tmp_path = network_sweep
     assert len(on_dask) == len(serial) == 6
     assert {row["worker"] for row in serial.rows} == {"serial"}
     assert {row["worker"] for row in on_dask.rows} <= set(client.scheduler_info()["workers"])
@@ -105,8 +119,8 @@ def _untimed(meta: np.ndarray) -> dict:
     return fields
 
 
-def test_each_networks_summary_and_points_are_those_of_a_direct_call(client, networks):
-    result = sweep(FixedPoints(**FP_OPTIONS), networks, client=client, progress=False)  # kept in memory
+def test_each_networks_summary_and_points_are_those_of_a_direct_call(networks, network_sweep):
+    result = network_sweep[1]  # on the cluster, read back from its files
     assert [row["label"] for row in result.rows] == ["flipflop"] + [f"variant{s}" for s in range(1, 6)]
     fixed_counts = set()
     for path, row, key in zip(networks, result.rows, result.keys):
@@ -231,7 +245,7 @@ def test_without_distributed_the_sweep_runs_serially_and_says_how_to_install(mon
             raise ImportError("No module named 'distributed'")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.delitem(sys.modules, "distributed")
+    monkeypatch.delitem(sys.modules, "distributed", raising=False)
     monkeypatch.setattr(builtins, "__import__", no_distributed)
     result = sweep(FixedPoints(**FP_OPTIONS), items, progress=False)
     note = capsys.readouterr().err
@@ -260,6 +274,28 @@ def test_grid_is_the_cartesian_product_with_the_first_parameter_slowest():
         (r, b) for r in (1.0, 2.0, 3.0) for b in (0.5, 1.0)]
     assert [i.key for i in items][:2] == ["0000-rho=1_beta=0.5", "0001-rho=1_beta=1"]
     assert items[5].load().params == {**models.lorenz().params, "rho": 3.0, "beta": 1.0}
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.dictionaries(st.sampled_from(["sigma", "rho", "beta"]), st.lists(finite, min_size=1, max_size=3),
+                       min_size=1))
+def test_a_grid_is_the_product_of_its_axes_in_order_with_distinct_safe_keys(values):
+    items = grid("lorenz", **values)
+    assert [tuple(i.params.values()) for i in items] == list(itertools.product(*values.values()))
+    assert all(list(i.params) == list(values) for i in items)
+    keys = [i.key for i in items]
+    assert len(set(keys)) == len(keys) == math.prod(len(v) for v in values.values())
+    assert all(re.fullmatch(r"\d{4}-[A-Za-z0-9.=+_-]{1,60}", k) for k in keys)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.text(max_size=100))
+def test_a_slug_is_a_safe_file_name(label):
+    name = slug(label)
+    assert re.fullmatch(r"[A-Za-z0-9=+-][A-Za-z0-9.=+_-]{0,59}", name)
 
 
 def test_as_items_takes_files_names_systems_pairs_and_items(networks):
