@@ -340,6 +340,8 @@ def test_bad_items_are_refused_naming_the_problem(items, error, match):
     (lambda: sweep(FixedPoints(), ["lorenz"], client=3.5), TypeError, "client must be None, 'serial'"),
     (lambda: sweep(FixedPoints(), ["lorenz"], client="serial", retries=-1), ValueError, "retries"),
     (lambda: sweep(FixedPoints(), ["lorenz"], client="serial", workers=0), ValueError, "workers"),
+    (lambda: sweep(FixedPoints(), ["lorenz"], client="tcp://127.0.0.1:1", workers=2), ValueError,
+     "workers: only for the local cluster"),
 ])
 def test_bad_arguments_are_refused_naming_them(call, error, match):
     with pytest.raises(error, match=match):
