@@ -24,7 +24,7 @@ STAGES: list[tuple[str, ...]] = [
     ("dynsys._validate", "dynsys._io", "dynsys._budget", "dynsys._threads"),  # argument checks, file IO, time budgets, BLAS threads
     ("dynsys.parse",),  # the formula language
     ("dynsys.systems",),  # System, the one currency
-    ("dynsys.models", "dynsys.rnn", "dynsys.testing", "dynsys.tasks.*"),  # sources of systems
+    ("dynsys.models", "dynsys.rnn", "dynsys.testing", "dynsys.tasks.*", "dynsys.targets"),  # sources of systems
     ("dynsys.simulate",),  # trajectories; advancing flows and maps
     ("dynsys.linearize", "dynsys.normal_forms"),  # eigenvalues, subspaces, labels; bifurcation coefficients
     ("dynsys.fixed_points.*", "dynsys.periodic_orbits.*"),  # the search for fixed points; periodic orbits
@@ -33,6 +33,7 @@ STAGES: list[tuple[str, ...]] = [
      "dynsys.arclength", "dynsys.cycle_continuation"),  # tracking, branches of fixed points and cycles, diagrams
     ("dynsys.graph", "dynsys.graph_export"),  # transition graphs and their files
     ("dynsys.plot",),  # pictures
+    ("dynsys.sweep.*",),  # sweeps over many systems (Dask)
     ("dynsys",),  # the public API (dynsys/__init__.py)
     ("dynsys.cli.*", "dynsys.__main__"),  # the dynsys command and its jobs
 ]
