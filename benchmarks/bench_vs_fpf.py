@@ -26,6 +26,9 @@ trained tanh network), tanh256_B1024, tanh256_B4096, gru128_B1024 (trained,
 cached in ``benchmarks/cache``; a case whose network is not cached is skipped
 with a message, never trained here), gru64_4bit_B1024 (a GRU trained on the
 4-bit flip-flop; ``bench_gated.py`` checks its points against a ground truth),
+lstm64_B1024 and lstm64_4bit_B1024 (LSTMs of 64 units, states (h, c) of
+128, trained on the 3- and 4-bit flip-flops by ``train_torch.py``; ground
+truths in ``bench_gated.py`` too),
 and random1024_B1024 (a random tanh
 network h' = tanh(W h), W = g G / sqrt(n), g = 1.2, n = 1024, starts the
 states of 64 of its trajectories plus N(0, 0.5²) noise: dynsys only, the
