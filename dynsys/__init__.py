@@ -20,6 +20,9 @@ The public API (this module's ``__all__``) is the contract:
   points) or :class:`CycleBranch` (cycles, from a Hopf point or a
   :class:`PeriodicOrbit`), their special points :class:`Bifurcation`; every branch in an interval: :func:`bifurcation_diagram`
   -> :class:`BifurcationDiagram`;
+- many systems at once: :mod:`dynsys.sweep` (``sweep``, ``grid``,
+  ``compare``: one analysis over many networks or parameter values, on a
+  Dask cluster or serially, with resumable per-item files);
 - graphs: :func:`transition_graph`, :func:`attractor_graph`,
   :func:`connection_graph`, :func:`compare_graphs`, :func:`graph_points`, :func:`graph_cycles`,
   :func:`find_saddles_between`, :func:`write_graph`, :func:`read_graph`.
@@ -27,7 +30,7 @@ The public API (this module's ``__all__``) is the contract:
 Hypothesis strategies for property tests live in :mod:`dynsys.testing`
 (imported on demand, since hypothesis is a test dependency).
 """
-from . import models, rnn
+from . import models, rnn, sweep
 from .basins import AttractorMapper, basins_of_attraction
 from .bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from .continuation import Bifurcation, Branch, continuation
@@ -50,6 +53,7 @@ __all__ = [
     "FormulaError",
     "models",
     "rnn",
+    "sweep",
     "simulate",
     "advance",
     "sample_states",
