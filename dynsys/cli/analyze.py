@@ -29,7 +29,6 @@ graph as ``graph.graphml``, ``.gexf``, ``.json`` and ``.dot``, and
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 import time
 from pathlib import Path
@@ -37,19 +36,19 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from .. import load_system, rnn
+from .. import rnn
 from .._io import atomic_write_text
 from ..fixed_points import FixedPointSet, find_fixed_points
 from ..graph import attractor_graph, graph_points, transition_graph
 from ..graph_export import FORMATS as GRAPH_FORMATS
 from ..graph_export import write_graph
-from ..models import MODELS, get_model
 from ..parse import parse_assignment
 from ..periodic_orbits import PeriodicOrbit, find_periodic_orbits
 from ..simulate import advance
 from ..systems import System
+from ..targets import NETWORK_SUFFIXES, UnknownTargetError, is_network_file, load_target
 from .inputs import (
-    CELL_HELP, DEFAULT_MAX_TIME, INPUT_HELP, MAX_TIME_HELP, NETWORK_SUFFIXES, READOUT_HELP, UsageError,
+    CELL_HELP, DEFAULT_MAX_TIME, INPUT_HELP, MAX_TIME_HELP, READOUT_HELP, UsageError,
     check_counts, check_output_paths, network_system, read_network, time_budget,
 )
 from .outputs import (
@@ -120,17 +119,6 @@ def _parse_bounds(spec: str, dim: int) -> np.ndarray:
     return np.array(pairs)
 
 
-def is_network_file(target: str) -> bool:
-    """Whether ``target`` names a network file (.npz, .pt, .pth) rather than a built-in model or TOML file.
-
-    Examples
-    --------
-    >>> is_network_file("net.pt"), is_network_file("lorenz"), is_network_file("model.toml")
-    (True, False, False)
-    """
-    return target not in MODELS and Path(target).suffix.lower() in NETWORK_SUFFIXES
-
-
 def load_model_or_file(
     target: str, *, cell: str | None = None, readout: str | None = None, input: str | None = None,
     along: str | None = None,
@@ -158,24 +146,17 @@ def load_model_or_file(
     ...
     dynsys.cli.inputs.UsageError: 'dufing' is neither ... file; did you mean duffing? built-in models: ...
     """
-    path = Path(target)
     if is_network_file(target):
-        network = read_network(path, cell, False if readout is None else readout)  # the dynamics need no readout
+        network = read_network(Path(target), cell, False if readout is None else readout)  # the dynamics need no readout
         return network_system(network, input, along)
     given = [f"--{k}" for k, v in (("cell", cell), ("readout", readout), ("input", input), ("along", along))
              if v is not None]
     if given:
         raise UsageError(f"{', '.join(given)}: only for a network file ({', '.join(NETWORK_SUFFIXES)}), not {target!r}")
-    if target in MODELS:
-        return get_model(target)
-    if path.suffix.lower() == ".toml" or path.exists():
-        return load_system(path)
-    close = difflib.get_close_matches(target.lower(), list(MODELS), n=1)
-    hint = f"did you mean {close[0]}? " if close else ""
-    raise UsageError(
-        f"{target!r} is neither a built-in model nor a TOML or network file; {hint}"
-        f"built-in models: {', '.join(sorted(MODELS))} (see dynsys models)"
-    )
+    try:
+        return load_target(target)
+    except UnknownTargetError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:

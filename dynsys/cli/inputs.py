@@ -19,7 +19,6 @@ from .. import rnn
 from .._budget import Deadline
 from ..systems import System
 
-NETWORK_SUFFIXES = (".npz", ".pt", ".pth")
 DEFAULT_MAX_TIME = 600.0  # seconds: the wall-clock budget of the search and the graph of one command
 
 MAX_TIME_HELP = (
