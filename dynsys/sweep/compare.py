@@ -71,7 +71,7 @@ MAX_TICK_LABELS = 40
 """Most items whose labels :meth:`Comparison.figure` writes along the matrix."""
 
 
-class SweepResultLike(Protocol):
+class _SweepLike(Protocol):
     """What :func:`compare` reads from a sweep: :class:`dynsys.sweep.SweepResult` has it."""
 
     rows: list[dict[str, Any]]
@@ -509,7 +509,7 @@ class Comparison:
 
 # ------------------------------------------------------------------ compare
 def compare(
-    result: SweepResultLike, *, threshold: float = DEFAULT_THRESHOLD, timeout: float = 5.0,
+    result: _SweepLike, *, threshold: float = DEFAULT_THRESHOLD, timeout: float = 5.0,
     figure: str | os.PathLike[str] | None = None,
 ) -> Comparison:
     """Group the items of a sweep by the topology of their attractor graphs and by their fixed points' geometry.
