@@ -61,6 +61,25 @@ def test_a_serial_grid_of_lorenz_writes_every_file_and_matches_direct_calls(caps
     assert {p: p.stat().st_mtime_ns for p in (out / "items").rglob("points.npz")} == before
 
 
+def test_a_sweep_of_continuations_finds_lorenz_s_branch_point_and_hopf_points(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, printed, err = run(capsys, "sweep", "--grid", "lorenz", "--param", "beta=1,2", "--task", "continuation",
+                             "--continue-param", "rho", "--span", "0.5:40", "--n-starts", "32", "--serial",
+                             "--out", str(out))
+    assert code == 0, err
+    rows = read_csv(out / "summary.csv")
+    # the branch point of the origin at rho = 1, and the Hopf points of C+ and C- at rho = s (s + b + 3) / (s - b - 1)
+    # (s = 10): 17.5 for b = 1, 22.86 for b = 2, both inside the span
+    assert [(int(r["n_branch_point"]), int(r["n_hopf"])) for r in rows] == [(1, 2), (1, 2)]
+    for row, beta in zip(rows, (1.0, 2.0)):  # each item's diagram, written as it completed
+        special = json.loads((out / "items" / row["key"] / "diagram.json").read_text())["bifurcations"]
+        hopf = sorted(b["p"] for b in special if b["kind"] == "hopf")
+        np.testing.assert_allclose(hopf, [10 * (13 + beta) / (9 - beta)] * 2, rtol=1e-6)
+        assert [b["p"] for b in special if b["kind"] == "branch_point"] == pytest.approx([1.0], rel=1e-6)
+    assert (out / "report.html").is_file()
+    assert not (out / "comparison.csv").exists()  # continuations are not compared
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--grid", "lorenz", "--param", "rho"], "--param: cannot read 'rho'"),
     (["--grid", "lorenz", "--param", "rho=0:30"], "--param: cannot read 'rho=0:30'"),

@@ -268,12 +268,13 @@ def _write_report(out: Path, rows: list[dict[str, Any]], comparison: Any, args: 
 
 
 def _same_columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with the union of their columns (in order of appearance), "" where a row has none (failed items).
+    """The rows with the union of their columns (in order of appearance), "" where a row has none (failed items)
+    or None (no error).
 
     Examples
     --------
-    >>> _same_columns([{"key": "a", "status": "error"}, {"key": "b", "status": "ok", "n_points": 3}])
-    [{'key': 'a', 'status': 'error', 'n_points': ''}, {'key': 'b', 'status': 'ok', 'n_points': 3}]
+    >>> _same_columns([{"key": "a", "status": "error"}, {"key": "b", "status": "ok", "error": None, "n_points": 3}])
+    [{'key': 'a', 'status': 'error', 'error': '', 'n_points': ''}, {'key': 'b', 'status': 'ok', 'error': '', 'n_points': 3}]
     """
     columns = list(dict.fromkeys(k for row in rows for k in row))
-    return [{k: row.get(k, "") for k in columns} for row in rows]
+    return [{k: "" if row.get(k) is None else row[k] for k in columns} for row in rows]
