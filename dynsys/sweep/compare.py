@@ -458,12 +458,14 @@ class Comparison:
         from matplotlib.figure import Figure  # matplotlib is loaded only when drawing
 
         shown = self.classes[:MAX_PANELS]
-        grid_rows = max(2, math.ceil(len(shown) / 2))
-        fig = Figure(figsize=(11.0, max(5.0, 2.5 * grid_rows)))
-        grid = fig.add_gridspec(grid_rows, 3, width_ratios=[2.4, 1, 1])
+        columns = 1 if len(shown) <= 2 else 2
+        grid_rows = max(2, math.ceil(len(shown) / columns))
+        side = max(5.0, 2.5 * grid_rows, 2.0 + 0.14 * min(len(self), MAX_TICK_LABELS))
+        fig = Figure(figsize=(side + 2.2 + 2.8 * columns, side))
+        grid = fig.add_gridspec(grid_rows, 1 + columns, width_ratios=[side + 2.2] + [2.8] * columns)
         self._draw_matrix(fig, fig.add_subplot(grid[:, 0]))
         for k, cls in enumerate(shown):
-            self._draw_class(fig.add_subplot(grid[k // 2, 1 + k % 2]), cls)
+            self._draw_class(fig.add_subplot(grid[k // columns, 1 + k % columns]), cls)
         if len(self.classes) > len(shown):
             fig.text(0.99, 0.01, f"+ {len(self.classes) - len(shown)} smaller classes not drawn", ha="right")
         fig.tight_layout()
@@ -487,9 +489,10 @@ class Comparison:
         for b in bounds:
             ax.axhline(b, color="white", lw=1.5)
             ax.axvline(b, color="white", lw=1.5)
+        c, k = len(self.classes), len(set(self.clusters.tolist()))
         ax.set_title(f"{len(self)} items by topology class [id], then geometry cluster\n"
-                     f"{len(self.classes)} classes, {len(set(self.clusters.tolist()))} clusters "
-                     f"(average linkage at {self.threshold:g})", fontsize=9)
+                     f"{c} class{'es' * (c != 1)}, {k} cluster{'s' * (k != 1)} (average linkage at "
+                     f"{self.threshold:g})", fontsize=9)
 
     @staticmethod
     def _draw_class(ax: Any, cls: TopologyClass) -> None:
@@ -501,10 +504,25 @@ class Comparison:
                     ha="center", va="center", fontsize=8, transform=ax.transAxes)
             return
         G = cls.graph
-        positions = nx.kamada_kawai_layout(G) if len(G) > 1 else {v: (0.0, 0.0) for v in G}
-        nx.draw_networkx(G, pos=positions, ax=ax, with_labels=False, node_size=40, node_color="tab:blue",
+        nx.draw_networkx(G, pos=_layout(G), ax=ax, with_labels=False, node_size=40, node_color="tab:blue",
                          edge_color="0.4", width=1.0)
         ax.margins(0.15)
+
+
+def _layout(G: nx.Graph) -> dict[Any, Any]:
+    """Node positions: the nodes' states ``x`` on their top three principal components, drawn in oblique
+    projection (the third axis at (0.45, 0.3)), when every node has one (so a flip-flop's attractors sit as the
+    corners of its cube seen from the side); else Kamada-Kawai."""
+    states = [G.nodes[v].get("x") for v in G]
+    if len(G) > 2 and all(x is not None and np.ndim(x) == 1 and np.size(x) >= 2 for x in states) and \
+            len({np.size(x) for x in states}) == 1:
+        X = np.asarray(states, dtype=float)
+        X = X - X.mean(axis=0)
+        _, _, Vt = np.linalg.svd(X, full_matrices=False)
+        Y = X @ Vt[:3].T
+        oblique = np.array([[1.0, 0.0], [0.0, 1.0], [0.45, 0.3]])[: Y.shape[1]]
+        return dict(zip(G, Y @ oblique))
+    return nx.kamada_kawai_layout(G) if len(G) > 1 else {v: (0.0, 0.0) for v in G}
 
 
 # ------------------------------------------------------------------ compare
