@@ -55,7 +55,7 @@ def transition_graph_of(simple: nx.Graph) -> nx.MultiDiGraph:
     """A transition graph whose attractor graph is ``simple``: an attractor per node, an index-1 saddle per edge
     whose two resolved branches end at the edge's two ends."""
     G = nx.MultiDiGraph()
-    G.add_nodes_from((f"A{v}", {"attractor": True, "index": 0, "type": "fixed"}) for v in simple)
+    G.add_nodes_from((f"A{v}", {"attractor": True, "index": 0, "type": "fixed", **simple.nodes[v]}) for v in simple)
     for k, (u, v) in enumerate(simple.edges()):
         G.add_node(f"S{k}", attractor=False, index=1, type="fixed")
         G.add_edge(f"S{k}", f"A{u}", via=False, resolved=True)
@@ -154,6 +154,7 @@ def test_a_cube_and_a_cube_minus_an_edge_are_two_classes_one_edit_apart():
     minus = cube.copy()
     minus.remove_edge(*next(iter(cube.edges())))
     relabelled = nx.convert_node_labels_to_integers(cube, ordering="sorted")
+    nx.set_node_attributes(cube, {v: np.array(v, dtype=float) for v in cube}, "x")  # states: the corners
     points = find_fixed_points(models.duffing(), seed=0)
     sweep = FakeSweep({"0000-cube": GraphResult(points, transition_graph_of(cube)),
                        "0001-minus": GraphResult(points, transition_graph_of(minus)),
@@ -164,6 +165,7 @@ def test_a_cube_and_a_cube_minus_an_edge_are_two_classes_one_edit_apart():
     assert [c.description for c in result.classes] == ["8 attractors, 12 edges", "8 attractors, 11 edges"]
     np.testing.assert_array_equal(result.class_distances, [[0.0, 1.0], [1.0, 0.0]])
     assert nx.is_isomorphic(result.classes[0].graph, cube)
+    assert len(result.figure().axes) == 4  # the matrix, its colour bar, the two classes' graphs
 
 
 def test_real_transition_graphs_duffing_toggle_and_a_lone_attractor():
