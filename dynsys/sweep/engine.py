@@ -263,6 +263,12 @@ def sweep(
     retries = check_count(retries, "retries", minimum=0)
     if workers is not None:
         workers = check_count(workers, "workers")
+        if client is not None:
+            raise ValueError(f"workers: only for the local cluster that sweep starts (client=None), not with "
+                             f"client={client!r}")
+    if client is not None and not isinstance(client, str) and not hasattr(client, "submit"):
+        raise TypeError(f"client must be None, 'serial', a scheduler address or a distributed.Client, got "
+                        f"{type(client).__name__}")
     folder = _prepare_out(out)
     report = _Progress(len(items), progress)
     rows: dict[str, dict[str, Any]] = {}
@@ -396,8 +402,6 @@ def _runner(client: Any, workers: int | None, retries: int) -> Iterator[Callable
     if isinstance(client, str) and client == "serial":
         yield _serial
         return
-    if client is not None and not isinstance(client, str) and workers is not None:
-        raise ValueError("workers: only for the local cluster that sweep starts (client=None)")
     try:
         import distributed
     except ImportError:
@@ -410,9 +414,12 @@ def _runner(client: Any, workers: int | None, retries: int) -> Iterator[Callable
     if client is None:
         import dask
 
-        with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
+        # an item's retries after its worker died; one item per thread at a time on a worker (no queue there), so
+        # that a worker's death counts only against the item it was running
+        with dask.config.set({"distributed.scheduler.allowed-failures": retries,
+                              "distributed.scheduler.worker-saturation": 1.0}):
             cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                               processes=True, dashboard_address=None)
+                                               processes=True, dashboard_address=":0")
         try:
             with distributed.Client(cluster) as own:
                 yield _on_dask(own, retries)
@@ -452,8 +459,12 @@ def _on_dask(client: Any, retries: int) -> Callable[..., Iterator[tuple[Item, di
                 row, result = future.result()
             except Exception as exc:  # KilledWorker, or a failure outside the task (unpickling, ...)
                 row, result = _row(item, f"{type(exc).__name__}: {exc}", 0.0, "", {}), None
-                if out is not None:
-                    _write_item(Path(out), task, item, row, None)
+                if out is not None:  # unless a worker wrote the item before it died, record the failure
+                    written = finished(Path(out), task, item)
+                    if written is None:
+                        _write_item(Path(out), task, item, row, None)
+                    else:
+                        row = written
             future.release()
             yield item, row, result
 
@@ -507,6 +518,9 @@ def _write_item(out: Path, task: Task, item: Item, row: dict[str, Any], result: 
     parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{item.key}-", dir=parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o777 & ~umask)  # mkdtemp makes 0700; give the folder the usual mode
         files = task.write(result, temp) if row["status"] == "ok" else []
         (temp / ITEM_FILE).write_text(json.dumps({**item.describe(), "task": repr(task), "files": files,
                                                   "fingerprint": fingerprint(task, item)}), encoding="utf-8")

@@ -5,19 +5,18 @@ its workers, which call ``run(system)`` for each item.  What happens to the
 result depends only on its type (:func:`summarize`, :func:`write_result`,
 :func:`read_result`):
 
-============================  ======================================  ==========================================
-result                        files in the item's folder              summary (flat, JSON-able)
-============================  ======================================  ==========================================
-FixedPointSet                 ``points.npz`` (:meth:`~dynsys.FixedPointSet.save`)  counts by kind and index, max |F|
-GraphResult                   ``points.npz``, ``graph.graphml``        the points' counts, the attractor graph's
-                                                                      nodes, edges and Weisfeiler-Lehman hash
-networkx graph                ``graph.graphml`` (:func:`dynsys.write_graph`)  nodes, edges (of the graph itself)
-BifurcationDiagram            ``diagram.json`` (:meth:`~dynsys.BifurcationDiagram.save`)  branches, special points
-                                                                      by kind
-JSON-able value               ``result.json``                          a scalar as ``value``; a dict's scalar
-                                                                      entries as ``value_<name>``
-anything else                 ``result.pkl`` (pickle)                  nothing more
-============================  ======================================  ==========================================
+- a :class:`~dynsys.FixedPointSet`: ``points.npz`` (:meth:`~dynsys.FixedPointSet.save`);
+  summary: counts by kind and index, max |F| (:func:`points_summary`);
+- a :class:`GraphResult`: ``points.npz`` and ``graph.graphml``
+  (:func:`dynsys.write_graph`); summary: the points' and the attractor
+  graph's (:func:`graph_summary`: nodes, edges, Weisfeiler-Lehman hash);
+- a networkx graph: ``graph.graphml``; summary: its nodes and edges;
+- a :class:`~dynsys.BifurcationDiagram`: ``diagram.json``
+  (:meth:`~dynsys.BifurcationDiagram.save`); summary: branches and special
+  points by kind (:func:`diagram_summary`);
+- a JSON-able value: ``result.json``; summary: a scalar as ``value``, a
+  dict's scalar entries as ``value_<name>``;
+- anything else: ``result.pkl`` (pickle); no summary beyond the common keys.
 
 Every file is written atomically.  A JSON result comes back as JSON gives it
 (tuples as lists); ``result.pkl`` is read with :mod:`pickle`, so read back
