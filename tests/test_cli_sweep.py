@@ -135,3 +135,20 @@ def test_two_local_workers_sweep_two_network_files_like_the_serial_run(capsys, t
     compared = read_csv(tmp_path / "workers" / "comparison.csv")
     assert [(r["topology_class"], r["topology"]) for r in compared] == [
         ("0", "4 attractors, 4 edges"), ("1", "2 attractors, 1 edge")]
+
+
+def test_failed_items_are_reported_and_a_sweep_where_none_finished_exits_1(capsys, tmp_path):
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not an archive")
+    out = tmp_path / "run"
+    code, printed, err = run(capsys, "sweep", str(broken), "duffing", "--n-starts", "32", "--serial", "--out", str(out))
+    assert code == 0, err  # one item finished
+    rows = read_csv(out / "summary.csv")
+    assert [r["status"] for r in rows] == ["error", "ok"]
+    assert "dynsys: note: item 0000-broken failed: ValueError" in err
+    assert [r["key"] for r in read_csv(out / "comparison.csv")] == [rows[1]["key"]]  # the failed item left out
+    code, printed, err = run(capsys, "sweep", str(broken), "--serial", "--out", str(tmp_path / "none"))
+    assert code == 1
+    assert err.strip().splitlines()[-1] == "dynsys: error: no item finished; see the errors in summary.csv"
+    assert (tmp_path / "none" / "summary.csv").is_file() and (tmp_path / "none" / "report.html").is_file()
+    assert not (tmp_path / "none" / "comparison.png").exists()
