@@ -23,11 +23,14 @@ of recurrent networks", NeurIPS):
   distance.  Through the distances alone it ignores rotations,
   translations, reflections and the dimension of the state space, and the
   scaling makes it ignore scale too, so networks of different sizes
-  compare.  Unscaled, the same comparison is (twice) the lower bound of the
-  Gromov-Wasserstein distance through the global distribution of distances
-  in Mémoli (2011, Section 6); it tells apart arrangements that differ in
-  their distances, not every pair of non-isometric sets.  Items are then
-  grouped by average-linkage clustering (:func:`linkage_clusters`).
+  compare.  It is the lower bound of the Gromov-Wasserstein distance through
+  the global distributions of distances of Mémoli (2011, Section 6), up to
+  three changes: that bound is half the Wasserstein distance, takes the
+  distances unscaled, and counts the pairs (x, x) too (an atom of mass 1/m
+  at 0, which would set sets of different sizes apart; Osada's D2 leaves
+  them out, as here).  Like any such invariant it tells apart arrangements
+  whose distances differ, not every pair of non-isometric sets.  Items are
+  then grouped by average-linkage clustering (:func:`linkage_clusters`).
 
 :func:`compare` does both for a :class:`~dynsys.sweep.SweepResult` and
 returns a :class:`Comparison`: a table (:attr:`Comparison.rows`,
