@@ -152,3 +152,23 @@ def test_failed_items_are_reported_and_a_sweep_where_none_finished_exits_1(capsy
     assert err.strip().splitlines()[-1] == "dynsys: error: no item finished; see the errors in summary.csv"
     assert (tmp_path / "none" / "summary.csv").is_file() and (tmp_path / "none" / "report.html").is_file()
     assert not (tmp_path / "none" / "comparison.png").exists()
+
+
+def test_a_running_scheduler_takes_the_sweep_and_a_dead_address_is_bad_input(capsys, tmp_path):
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    pair = bistable_network(tmp_path / "pair.npz", (1.5, 0.5))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        code, printed, err = run(capsys, "sweep", str(pair), "--n-starts", "32", "--scheduler",
+                                 cluster.scheduler_address, "--out", str(tmp_path / "run"))
+        worker = next(iter(cluster.workers.values())).worker_address
+    assert code == 0, err
+    row, = read_csv(tmp_path / "run" / "summary.csv")
+    assert (row["worker"], int(row["n_attractors"]), int(row["n_graph_edges"])) == (worker, 2, 1)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code, printed, err = run(capsys, "sweep", str(pair), "--scheduler", "tcp://127.0.0.1:9",
+                                 "--out", str(tmp_path / "dead"))
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("dynsys: error: --scheduler: cannot connect to 'tcp://127.0.0.1:9'")
+    assert not (tmp_path / "dead").exists()

@@ -43,6 +43,7 @@ import numpy as np
 
 from .. import __version__
 from ..sweep import Continuation, FixedPoints, TransitionGraph, compare, grid, sweep
+from ..sweep.engine import INSTALL_HINT
 from ..targets import check_target, load_target
 from .continue_ import parse_span
 from .inputs import UsageError, check_output_paths
@@ -78,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grid", metavar="MODEL", help="sweep this model or file over the --param values instead")
     parser.add_argument("--param", action="append", metavar="NAME=LO:HI:N",
                         help="with --grid: N values from LO to HI (or NAME=V1,V2,...); repeatable, the first "
-                        "varies slowest (write --param=NAME=... when a value is negative)")
+                        "varies slowest")
     parser.add_argument("--task", choices=TASKS, default="graph",
                         help="the analysis of each item (default graph: fixed points and transition graph)")
     parser.add_argument("--continue-param", metavar="NAME", help="continuation: the parameter to follow")
@@ -183,6 +184,24 @@ def _task(args: argparse.Namespace) -> Any:
     return Continuation(args.continue_param, parse_span(args.span), **search)
 
 
+def _connect(address: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address``, connected before anything is written.
+
+    Raises
+    ------
+    UsageError
+        When distributed is not installed, or no scheduler answers at ``address``.
+    """
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(f"--scheduler needs dask's distributed: {INSTALL_HINT}") from None
+    try:
+        return distributed.Client(address)
+    except (OSError, ValueError, TypeError) as exc:  # timed out, refused, not an address
+        raise UsageError(f"--scheduler: cannot connect to {address!r}: {' '.join(str(exc).split())}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``dynsys sweep``: check the options, run the sweep, compare, write the report; the exit status.
 
@@ -216,8 +235,12 @@ def run(args: argparse.Namespace) -> int:
     task = _task(args)
     items = _items(args)
     out = Path(args.out)
-    client = "serial" if args.serial else args.scheduler
-    result = sweep(task, items, client=client, out=out, progress=True, workers=args.workers)
+    client = _connect(args.scheduler) if args.scheduler else "serial" if args.serial else None
+    try:
+        result = sweep(task, items, client=client, out=out, progress=True, workers=args.workers)
+    finally:
+        if args.scheduler:
+            client.close()
     rows = list(result.rows)
     ok = sum(row["status"] == "ok" for row in rows)
     print(f"{plural(len(rows), 'item')}: {ok} ok, {len(rows) - ok} failed")
