@@ -5,6 +5,8 @@
     dynsys analyze NETWORK.npz|NETWORK.pt [--cell CELL] [--readout NAME] [--input U1,U2,...] ...
     dynsys flipflop [--model FILE.npz|FILE.pt [--cell CELL] [--readout NAME]] [--train] [--input U1,...] ...
     dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--cycles] [--out DIR]
+    dynsys sweep MODELS_OR_FILES... | --grid MODEL --param NAME=LO:HI:N ... [--task TASK] [--serial | --scheduler ADDRESS]
+                 [--workers N] --out DIR
     dynsys models
 
 ``analyze`` finds and classifies the fixed and slow points of a built-in
@@ -14,7 +16,9 @@ the attracting cycles of a flow, prints them as tables and optionally writes
 them as JSON, the transition graph and a report (:mod:`dynsys.cli.analyze`).
 ``continue`` follows the fixed points in a parameter (and with ``--cycles``
 the cycles born at the Hopf points) and prints their special points, or
-writes the bifurcation diagram (:mod:`dynsys.cli.continue_`).  ``flipflop`` opens a
+writes the bifurcation diagram (:mod:`dynsys.cli.continue_`).  ``sweep`` runs
+one of these analyses over many models, files or a parameter grid on Dask and
+compares the items (:mod:`dynsys.cli.sweep`).  ``flipflop`` opens a
 recurrent network trained on the n-bit flip-flop (the bundled one by
 default; see :mod:`dynsys.cli.flipflop`).  Exit status: 0 when done (a result
 cut short by ``--max-time`` says so on stderr), 2 for bad input, 1 for a
@@ -28,10 +32,10 @@ import sys
 from typing import Sequence
 
 from .. import __version__
-from . import analyze, continue_, flipflop, models
+from . import analyze, continue_, flipflop, models, sweep
 from .inputs import UsageError
 
-JOBS = {"analyze": analyze, "continue": continue_, "flipflop": flipflop, "models": models}
+JOBS = {"analyze": analyze, "continue": continue_, "flipflop": flipflop, "sweep": sweep, "models": models}
 """The jobs by command name: each module has ``HELP``, ``DESCRIPTION``, ``add_arguments`` and ``run``."""
 
 

@@ -22,6 +22,7 @@ Examples
 >>> [(row["label"], row["n_fixed"], row["n_attractors"]) for row in result.rows]
 [('r=2.5', 2, 1), ('r=3.5', 2, 0)]
 """
+from .compare import Comparison, compare
 from .engine import SweepResult, run_item, sweep
 from .items import Item, as_items, grid
 from .tasks import Continuation, FixedPoints, FunctionTask, GraphResult, Task, TransitionGraph
@@ -39,4 +40,6 @@ __all__ = [
     "Continuation",
     "FunctionTask",
     "GraphResult",
+    "compare",
+    "Comparison",
 ]
