@@ -415,9 +415,12 @@ def _runner(client: Any, workers: int | None, retries: int) -> Iterator[Callable
         import dask
 
         # an item's retries after its worker died; one item per thread at a time on a worker (no queue there), so
-        # that a worker's death counts only against the item it was running
+        # that a worker's death counts only against the item it was running; and the workers without the nanny's
+        # MALLOC_TRIM_THRESHOLD_ (setting it also fixes glibc's mmap threshold, so that every numpy temporary over
+        # 128 KiB is mapped afresh: searches ran ~1.5x slower per CPU second, benchmarks/bench_sweep.py --dask-default)
         with dask.config.set({"distributed.scheduler.allowed-failures": retries,
-                              "distributed.scheduler.worker-saturation": 1.0}):
+                              "distributed.scheduler.worker-saturation": 1.0,
+                              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
             cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                                processes=True, dashboard_address=":0")
         try:
