@@ -158,3 +158,14 @@ def test_floors_benchmark_quick(monkeypatch, tmp_path):
         assert record[key] > 0
     assert record["budget_s"] == pytest.approx(record["reference_cpu_s"] / 10.0)
     assert record["solves_left"] == pytest.approx((record["budget_s"] - record["eig_s"]) / record["solve_s"])
+
+
+def test_sweep_benchmark_quick(monkeypatch, tmp_path):
+    """bench_sweep.py --quick: the same networks swept serially and on a 2-worker LocalCluster give the same rows."""
+    pytest.importorskip("distributed")
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("bench_sweep")
+    targets = bench.main(["--quick", "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / "sweep_quick.json").read_text())
+    assert {"benchmark", "quick", "machine", "cases", "targets"} <= set(report)
+    assert [status for status, _ in targets] == ["PASS"] * len(targets) and targets
