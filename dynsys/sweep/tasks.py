@@ -45,6 +45,7 @@ import networkx as nx
 import numpy as np
 
 from .._io import atomic_write, atomic_write_text
+from .._validate import check_interval
 from ..bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
 from ..fixed_points import FixedPointSet, find_fixed_points
 from ..graph import attractor_graph, transition_graph
@@ -273,12 +274,7 @@ class Continuation(Task):
     def __init__(self, param: str, span: tuple[float, float], **options: Any) -> None:
         if not isinstance(param, str):
             raise TypeError(f"Continuation: param must be a parameter's name, got {param!r}")
-        try:
-            lo, hi = (float(v) for v in span)
-        except (TypeError, ValueError):
-            raise ValueError(f"Continuation: span must be two numbers (low, high), got {span!r}") from None
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ValueError(f"Continuation: span must be finite with low < high, got {span!r}")
+        lo, hi = check_interval(span, "Continuation: span", ("low", "high"))
         _check_options(bifurcation_diagram, options, "Continuation", ("system", "param", "p_span"))
         self.param, self.span, self.options = param, (lo, hi), options
 
