@@ -792,6 +792,27 @@ def test_ids_are_kept_by_subsets_and_round_trips(lorenz_result, tmp_path):
     assert [line.split()[0] for line in picked.table().splitlines()[1:]] == ["P2", "P0"]
 
 
+def test_certificates_follow_their_points_through_subsets_round_trips_and_tables(lorenz_result, tmp_path):
+    certified, radius = np.array([True, False, True]), np.array([1e-9, np.nan, 3e-9])
+    res = dataclasses.replace(lorenz_result, certified=certified, certified_radius=radius)
+    picked = res[np.array([2, 1])]
+    np.testing.assert_array_equal(picked.certified, [True, False])
+    np.testing.assert_array_equal(picked.certified_radius, [3e-9, np.nan])
+    picked.save(tmp_path / "c.npz")
+    for back in (FixedPointSet.load(tmp_path / "c.npz"), FixedPointSet.from_json(picked.to_json())):
+        np.testing.assert_array_equal(back.certified, picked.certified)
+        np.testing.assert_array_equal(back.certified_radius, picked.certified_radius)
+    assert [r["certified_radius"] for r in picked.records()] == [3e-9, None]
+    assert [line.split()[-1] for line in picked.table().splitlines()] == ["radius", "3.0e-09", "-"]
+    assert res[:1].concat(res[1:]).certified.tolist() == certified.tolist()
+    assert res[:1].concat(lorenz_result[1:]).certified is None  # only one side certified
+    assert lorenz_result.certified is None and "certified" not in lorenz_result.records()[0]
+    with pytest.raises(ValueError, match="together"):
+        dataclasses.replace(lorenz_result, certified=certified)
+    with pytest.raises(ValueError, match="finite and > 0"):
+        dataclasses.replace(lorenz_result, certified=np.ones(3, bool), certified_radius=radius)
+
+
 def test_concat_joins_sets_and_refuses_clashing_ids(lorenz_result):
     res = lorenz_result
     joined = res[:1].concat(res[2:])

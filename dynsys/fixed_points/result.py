@@ -119,6 +119,13 @@ class FixedPointSet:
     params : dict of str to float
     ids : tuple of str, length m
         The points' ids (default ``("P0", "P1", ...)``), distinct.
+    certified : ndarray of bool, shape (m,), or None
+        Whether the existence and uniqueness of a zero of F within
+        ``certified_radius`` (in the max-norm) of each point is proven
+        (:func:`dynsys.certify`, ``find_fixed_points(..., certify=True)``);
+        None when the set was not certified.
+    certified_radius : ndarray of shape (m,), or None
+        The radius proven (NaN where not certified); None with ``certified``.
     stats : dict
         About the search: ``n_starts``, ``n_diverged``, ``n_escaped``, ``n_unconverged``,
         ``n_saturated``, ``n_restarted``, ``n_restart_zeros`` (numeric method),
@@ -161,6 +168,8 @@ class FixedPointSet:
     params: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     ids: tuple[str, ...] = ()
+    certified: np.ndarray | None = None
+    certified_radius: np.ndarray | None = None
     eigenvalues: np.ndarray = field(init=False, repr=False)
     index: np.ndarray = field(init=False, repr=False)
     label: np.ndarray = field(init=False, repr=False)
@@ -176,7 +185,9 @@ class FixedPointSet:
             and of m rows of n; ``q`` or ``speed`` not finite and >= 0;
             ``is_fixed``/``is_slow`` not booleans, or not exactly one of
             them true for a point; a linearisation of another kind or size,
-            or whose ``index`` is not dim E^u in 0..n; ids not distinct.
+            or whose ``index`` is not dim E^u in 0..n; ids not distinct;
+            ``certified`` without ``certified_radius`` (or the reverse), or
+            a certified point without a finite radius > 0.
         """
         if self.kind not in KINDS:
             raise ValueError(f"kind must be 'flow' or 'map', got {self.kind!r}")
@@ -206,8 +217,16 @@ class FixedPointSet:
             "label": np.array([lin.label for lin in lins], dtype=str),
             "ids": tuple(str(i) for i in self.ids) if len(self.ids) else tuple(f"P{i}" for i in range(m)),
         }
-        for name in ("q", "speed", "is_fixed", "is_slow"):
-            if derived[name].shape != (m,):
+        if (self.certified is None) != (self.certified_radius is None):
+            raise ValueError("certified and certified_radius must be given together (or neither)")
+        if self.certified is not None:
+            derived["certified"] = _check_flags(self.certified, "certified")
+            derived["certified_radius"] = radius = np.asarray(self.certified_radius, dtype=float)
+            if radius.shape == derived["certified"].shape and not (
+                np.isfinite(radius) & (radius > 0))[derived["certified"]].all():
+                raise ValueError("certified_radius must be finite and > 0 at every certified point")
+        for name in ("q", "speed", "is_fixed", "is_slow", "certified", "certified_radius"):
+            if name in derived and derived[name].shape != (m,):
                 raise ValueError(f"{name} must have shape ({m},), got {derived[name].shape}")
         if len(derived["ids"]) != m or len(set(derived["ids"])) != m:
             raise ValueError(f"ids must be {m} distinct strings, got {self.ids!r}")
@@ -272,6 +291,8 @@ class FixedPointSet:
             params=dict(self.params),
             stats=dict(self.stats),
             ids=tuple(self.ids[i] for i in idx),
+            certified=None if self.certified is None else self.certified[idx],
+            certified_radius=None if self.certified_radius is None else self.certified_radius[idx],
         )
 
     def concat(self, other: FixedPointSet) -> FixedPointSet:
@@ -285,7 +306,8 @@ class FixedPointSet:
         Returns
         -------
         FixedPointSet
-            The union in this order, with this set's metadata and stats.
+            The union in this order, with this set's metadata and stats;
+            certified when both sets are.
 
         Examples
         --------
@@ -314,6 +336,9 @@ class FixedPointSet:
             params=dict(self.params),
             stats=dict(self.stats),
             ids=self.ids + other.ids,
+            **({} if self.certified is None or other.certified is None else {
+                "certified": np.concatenate([self.certified, other.certified]),
+                "certified_radius": np.concatenate([self.certified_radius, other.certified_radius])}),
         )
 
     def fixed(self) -> FixedPointSet:
@@ -337,10 +362,12 @@ class FixedPointSet:
         """An aligned text table: one row per point with its id, coordinates
         (or, beyond ``max_coordinates`` states, its norm |x|), q, kind
         (:func:`point_kind`), index, label and leading eigenvalue (largest
-        real part for a flow, largest modulus for a map)."""
+        real part for a flow, largest modulus for a map); for a certified set
+        also the radius proven ("-": not certified)."""
         wide = len(self.state_names) > max_coordinates
         coordinates = ["|x|"] if wide else list(self.state_names)
         header = ["id", *coordinates, "q", "kind", "index", "label", "leading eigenvalue"]
+        header += [] if self.certified is None else ["certified radius"]
         rows = [
             [
                 self.ids[i],
@@ -350,6 +377,8 @@ class FixedPointSet:
                 str(self.index[i]),
                 str(self.label[i]),
                 _format_complex(self.eigenvalues[i, 0]),
+                *([] if self.certified is None else
+                  [f"{self.certified_radius[i]:.1e}" if self.certified[i] else "-"]),
             ]
             for i in range(len(self))
         ]
@@ -358,8 +387,9 @@ class FixedPointSet:
 
     def records(self) -> list[dict[str, Any]]:
         """One plain dict per point (id, x, q, speed, type, kind, index, label,
-        eigenvalues as [re, im] pairs, margin): a compact JSON-ready summary,
-        without the subspaces that :meth:`to_json` stores."""
+        eigenvalues as [re, im] pairs, margin; certified and certified_radius
+        (None where not certified) for a certified set): a compact JSON-ready
+        summary, without the subspaces that :meth:`to_json` stores."""
         return [
             {
                 "id": p.id,
@@ -372,8 +402,11 @@ class FixedPointSet:
                 "label": p.label,
                 "eigenvalues": np.stack([p.eigenvalues.real, p.eigenvalues.imag], axis=1).tolist(),
                 "margin": p.linearization.margin,
+                **({} if self.certified is None else {
+                    "certified": bool(self.certified[i]),
+                    "certified_radius": float(self.certified_radius[i]) if self.certified[i] else None}),
             }
-            for p in self
+            for i, p in enumerate(self)
         ]
 
     def __repr__(self) -> str:
@@ -468,6 +501,8 @@ class FixedPointSet:
             "is_fixed": self.is_fixed,
             "is_slow": self.is_slow,
         }
+        if self.certified is not None:
+            arrays["certified"], arrays["certified_radius"] = self.certified, self.certified_radius
         scalars = []
         for i, lin in enumerate(self.linearizations):
             rest = {}
@@ -524,6 +559,8 @@ class FixedPointSet:
                 params=meta["params"],
                 stats=meta["stats"],
                 ids=tuple(meta.get("ids", ())),
+                certified=arrays.get("certified"),
+                certified_radius=arrays.get("certified_radius"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{source} is not a valid {FORMAT}: {exc!r}") from None
