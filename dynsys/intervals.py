@@ -222,9 +222,8 @@ class Interval:
 
     @property
     def width(self) -> np.ndarray:
-        """An upper bound of hi - lo."""
-        with np.errstate(invalid="ignore"):
-            return _up(self.hi - self.lo)
+        """An upper bound of hi - lo (exact when the difference is a float)."""
+        return _sum_bounds(self.hi, -self.lo)[1]
 
     @property
     def mid(self) -> np.ndarray:
@@ -291,9 +290,8 @@ class Interval:
 
     def __truediv__(self, other: Any) -> "Interval":
         other = _as_interval(other)
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
-            q = (self.lo / other.lo, self.lo / other.hi, self.hi / other.lo, self.hi / other.hi)
-            out = _hull([(_down(v), _up(v)) for v in q])
+        pairs = ((self.lo, other.lo), (self.lo, other.hi), (self.hi, other.lo), (self.hi, other.hi))
+        out = _hull([_quotient_bounds(a, b) for a, b in pairs])
         through_zero = (other.lo <= 0.0) & (other.hi >= 0.0)
         return Interval._raw(np.where(through_zero, -np.inf, out.lo), np.where(through_zero, np.inf, out.hi))
 
@@ -333,9 +331,9 @@ def _sum_bounds(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _SPLIT = 134217729.0  # 2^27 + 1, Veltkamp's splitting constant
 
 
-def _product_bounds(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds of a b: p = fl(a b) and its exact error e (Dekker's TwoProduct, exact when
-    |a|, |b| < 2^995 and |p| >= 2^-900 or a factor is 0); one ulp out where e != 0 or those conditions fail."""
+def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p = fl(a b), its error e with a b = p + e (Dekker's TwoProduct with Veltkamp's split), and where that is
+    exact: |a|, |b| < 2^995 (no overflow in the split) and |p| >= 2^-900 or a factor 0 (no underflow)."""
     with np.errstate(invalid="ignore", over="ignore", under="ignore"):
         p = a * b
         ca, cb = _SPLIT * a, _SPLIT * b
@@ -343,7 +341,22 @@ def _product_bounds(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
         a2, b2 = a - a1, b - b1
         e = ((a1 * b1 - p) + a1 * b2 + a2 * b1) + a2 * b2
         trusted = (np.abs(a) < 2.0**995) & (np.abs(b) < 2.0**995) & ((np.abs(p) >= 2.0**-900) | (a == 0.0) | (b == 0.0))
-        return (np.where(trusted & (e >= 0.0), p, _down(p)), np.where(trusted & (e <= 0.0), p, _up(p)))
+    return p, e, trusted
+
+
+def _product_bounds(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of a b: p = fl(a b) where it is exact, else one ulp out."""
+    p, e, trusted = _two_product(a, b)
+    return np.where(trusted & (e >= 0.0), p, _down(p)), np.where(trusted & (e <= 0.0), p, _up(p))
+
+
+def _quotient_bounds(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of a / b (b != 0): q = fl(a / b) where q b = a exactly, else one ulp out."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
+        q = a / b
+    p, e, trusted = _two_product(q, b)
+    exact = trusted & (p == a) & (e == 0.0) & np.isfinite(q)
+    return np.where(exact, q, _down(q)), np.where(exact, q, _up(q))
 
 
 def _hull(bounds: list[tuple[np.ndarray, np.ndarray]]) -> Interval:
@@ -735,7 +748,7 @@ def _evaluate(expr: sp.Expr, env: dict[sp.Symbol, Interval], memo: dict[sp.Expr,
             out = maximum(*args)
         elif expr.func is sp.sign:
             out = _step_range(args[0], 0.0, 0.0, -1.0)
-        elif expr.func is sp.Heaviside and len(args) == 1:  # any value in [0, 1] at 0: a slope enclosure
+        elif expr.func is sp.Heaviside:  # [0, 1] at 0, whatever its value H0 there: a slope enclosure
             out = _step_range(args[0], 0.0, 1.0, 0.0)
         else:
             raise TypeError(f"no interval enclosure for the sympy node {expr.func.__name__} in {expr}")
