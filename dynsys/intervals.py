@@ -75,12 +75,23 @@ batch of boxes:
   Krawczyk's operator needs for a piecewise linear F), gru, lstm and
   continuous.
 
-Candidates measured (one core, others running, medians of 3;
-``python benchmarks/bench_intervals_candidates.py``, see the commit):
-numpy here, mpmath 1.3 ``iv`` and python-flint 0.9 ``arb``.  The numpy path
-is vectorised and is what dynsys uses; mpmath serves as the independent
-high-precision reference in the tests.
+Candidates measured (issue 17), ``python benchmarks/bench_intervals.py``: CPU seconds, medians of 3, one
+BLAS thread, 2-core machine with other jobs running (noisy):
 
+=========================  ==========  ==========  =============  ==================
+library                    tanh 1e5    exp 1e5     64x64 @ box    64x64 @ 1000 boxes
+=========================  ==========  ==========  =============  ==================
+numpy, this module         6.0e-3      6.2e-3      4.3e-5         5.7e-3
+mpmath 1.3 ``iv``          3.2 (*)     0.77        2.0e-2         (not run)
+python-flint 0.9 ``arb``   5.8e-2      4.3e-2      5.1e-5         8.0e-2
+=========================  ==========  ==========  =============  ==================
+
+(*) mpmath's ``iv`` has no tanh: 1 - 2 / (e^{2x} + 1) in its arithmetic.  The
+numpy path is used: it is vectorised over batches of boxes (10x faster than
+flint's balls on elementwise functions, 14x on batched products, where flint
+needs a Python object per number), needs no new dependency, and its rounding
+argument is short (above).  flint's ``arb_mat`` is as fast for one product;
+mpmath (50 digits) is the independent reference in tests/test_intervals.py.
 References
 ----------
 R. E. Moore, Interval Analysis, Prentice-Hall 1966.
