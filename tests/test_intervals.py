@@ -373,3 +373,14 @@ def test_flipflop_enclosures_hold_mpmath_residuals():
         F = mp_cell_residual(net, np.zeros(net.input_size), X[b])
         assert all(inside(v, l, h) for v, l, h in zip(F, Flo[b], Fhi[b]))
     assert np.max(Fhi - Flo) < 1e-6
+
+
+def test_gru_enclosure_at_the_steepest_gate_matches_the_closed_form():
+    # H = 1, zero input, W_hr = W_hn = 0, z = σ(2h - 2): at h = 1, r = z = 1/2 and σ'(0) = 1/4 (the largest
+    # slope of the gate), n = 0, so F(h) = -(1 - z) h = -1/2 and DF(h) = -(1 - z) + 2 h σ'(0) = 0 exactly
+    net = rnn.GRU(np.zeros((3, 1)), [[0.0], [2.0], [0.0]], bias_hh=[0.0, -2.0, 0.0])
+    system = net.system()
+    Flo, Fhi = residual_enclosure(system, [1.0], [1.0])
+    Jlo, Jhi = residual_jacobian_enclosure(system, [1.0], [1.0])
+    assert Flo[0] <= -0.5 <= Fhi[0] and Fhi[0] - Flo[0] < 1e-14
+    assert Jlo[0, 0] <= 0.0 <= Jhi[0, 0] and Jhi[0, 0] - Jlo[0, 0] < 1e-14
