@@ -144,6 +144,8 @@ FUNCTIONS = {  # ours, mpmath's, where to draw the ends (extreme arguments inclu
     "acos": (acos, mpmath.acos, st.floats(-1.0, 1.0)),
     "sin": (sin, mpmath.sin, st.floats(-1e6, 1e6) | st.floats(-10.0, 10.0)),
     "cos": (cos, mpmath.cos, st.floats(-1e6, 1e6) | st.floats(-10.0, 10.0)),
+    "x**1.5": (lambda x: power(x, 1.5), lambda v: v ** mpmath.mpf(1.5), st.floats(0.0, 1e200)),
+    "x**-0.7": (lambda x: power(x, -0.7), lambda v: v ** mpmath.mpf(-0.7), st.floats(1e-300, 1e300)),
     "sigmoid": (sigmoid, lambda v: 1 / (1 + mpmath.exp(-v)), st.floats(-800.0, 800.0) | st.floats(-40.0, 40.0)),
 }
 
@@ -197,7 +199,8 @@ def formula_systems():
         {"x": "exp(-x)*sin(y) + sqrt(1 + x**2) - log(2 + y**2) + x**(3/2) + a*cos(x)**3/(2 + sin(y))",
          "y": "tanh(x*y) + atan(x) - abs(y)**1.5 + sigmoid(x) + cosh(y)/10 + sinh(x)/7 + max(x, y) - x**-2"},
         {"a": 0.3}, name="every function")
-    return {"lorenz": models.lorenz(), "henon": models.henon(), "duffing": models.duffing(),
+    return {"lorenz": models.lorenz(), "lorenz rho=99.5": models.lorenz().with_params(rho=99.5),
+            "henon": models.henon(), "duffing": models.duffing(),
             "toggle": models.toggle_switch(), "every": every, "henon^2": models.henon().iterate(2)}
 
 
@@ -210,7 +213,7 @@ def mp_formulas(system):
     exprs = [e - x if system.kind == "map" else e for e, x in zip(system.exprs, system.symbols)]
     F = sp.lambdify(args, exprs, modules="mpmath")
     J = sp.lambdify(args, sp.Matrix(exprs).jacobian(list(system.symbols)).tolist(), modules="mpmath")
-    p = [mpmath.mpf(v) for v in system.params.values()]
+    p = [mpmath.mpf(system.params[str(symbol)]) for symbol in system.param_symbols or ()]  # by name
     return (lambda x: F(*x, *p)), (lambda x: J(*x, *p))
 
 
