@@ -66,7 +66,9 @@ batch of boxes:
   symbols, +, *, powers, exp, log, sqrt, sin, cos, tanh, sinh, cosh, atan,
   asin, acos, Abs, Min, Max, sign, Heaviside; anything else raises
   TypeError naming it); DF from sympy's derivatives, evaluated the same way;
-* networks built by ``cell.system(u)`` (:func:`dynsys.rnn.cell_of`): the cell
+* networks built by ``cell.system(u)`` (:func:`dynsys.rnn.cell_of`), and the
+  iterates ``cell.system(u).iterate(k)`` of the discrete ones (enclosures of
+  the orbit composed, Jacobians as interval matrix products): the cell
   equations with exact float weights, pre-activations as midpoint-radius
   products, tanh and sigmoid monotone, and their derivatives 1 - tanh² and
   σ(1 - σ) as exact ranges over the interval of tanh or σ; cells rnn_tanh,
@@ -873,14 +875,26 @@ class _Cell:
     def _pre(self, H: Interval) -> Interval:
         return H @ self.cell.weight_hh.T + self.c
 
+    def next_state(self, X: Interval) -> Interval:
+        """g(X) of a discrete cell (the map itself, for composing iterates)."""
+        cell = self.cell
+        if isinstance(cell, VanillaRNN):
+            S = self._pre(X)
+            return tanh(S) if cell.nonlinearity == "tanh" else Interval._raw(np.maximum(S.lo, 0.0), np.maximum(S.hi, 0.0))
+        if isinstance(cell, GRU):
+            R, Z, N, _ = self._gru(X)
+            return (1.0 - Z) * N + Z * X
+        if isinstance(cell, LSTM):
+            c, I, F, G, O, C1, T = self._lstm(X)
+            return _concat([O * T, C1])
+        raise TypeError(f"{type(cell).__name__} cells have no interval enclosure of a next state")
+
     def residual(self, X: Interval) -> Interval:
         cell = self.cell
         if isinstance(cell, ContinuousRNN):
             return (tanh(X) @ cell.weight_hh.T + self.c - X) / cell.tau
         if isinstance(cell, VanillaRNN):
-            S = self._pre(X)
-            act = tanh(S) if cell.nonlinearity == "tanh" else Interval._raw(np.maximum(S.lo, 0.0), np.maximum(S.hi, 0.0))
-            return act - X
+            return self.next_state(X) - X
         if isinstance(cell, GRU):
             R, Z, N, _ = self._gru(X)
             return (1.0 - Z) * (N - X)
@@ -951,6 +965,38 @@ def _boxes(system: System, lo: Any, hi: Any) -> tuple[Interval, bool]:
     return Interval(lo_b, hi_b), single
 
 
+def _iterated(system: System) -> tuple[System | None, int]:
+    """(g, k) for a system built as g.iterate(k) (with the parameters it has now), else (None, 0)."""
+    recipe = system._recipe
+    build = None if recipe is None else recipe.build
+    owner = getattr(build, "__self__", None)
+    if not isinstance(owner, System) or getattr(build, "__func__", None) is not System.iterate:
+        return None, 0
+    return owner.with_params(**system.params) if system.params else owner, int(recipe.args[0])
+
+
+def _iterate_enclosures(cell: _Cell, k: int) -> tuple[Callable[[Interval], Interval], Callable[[Interval], Interval]]:
+    """Enclosures of g^k - id and of its Jacobian Dg(x_{k-1}) ... Dg(x_0) - I, x_j in the enclosures of the orbit
+    X_0 = X, X_{j+1} = g(X_j) (interval matrix products, midpoint-radius)."""
+
+    def residual(X: Interval) -> Interval:
+        Y = X
+        for _ in range(k):
+            Y = cell.next_state(Y)
+        return Y - X
+
+    def jacobian(X: Interval) -> Interval:
+        n = X.shape[-1]
+        Y, J = X, None
+        for _ in range(k):
+            D = _add_diagonal(cell.jacobian(Y), Interval(np.ones(n)))  # Dg = DF + I
+            J = D if J is None else D @ J
+            Y = cell.next_state(Y)
+        return _minus_identity(J)
+
+    return residual, jacobian
+
+
 def _enclosure(system: System) -> tuple[Callable[[Interval], Interval], Callable[[Interval], Interval]]:
     """The residual and Jacobian enclosures of a system, or TypeError."""
     if system.exprs is not None and system.symbols is not None:
@@ -959,6 +1005,11 @@ def _enclosure(system: System) -> tuple[Callable[[Interval], Interval], Callable
     if found is not None:
         enclosure = _Cell(*found, system.params)
         return enclosure.residual, enclosure.jacobian
+    base, k = _iterated(system)
+    if base is not None:
+        found = cell_of(base)
+        if found is not None and found[0].kind == "map":
+            return _iterate_enclosures(_Cell(*found, base.params), k)
     raise TypeError(
         f"{system.name} has no interval enclosure: it needs formulas (System.from_sympy / from_strings) "
         "or a network built by RNNCell.system"

@@ -271,7 +271,10 @@ def test_unsupported_nodes_and_systems_raise_clear_errors():
     with pytest.raises(TypeError, match="plain has no interval enclosure"):
         residual_enclosure(plain, [0.0, 0.0], [1.0, 1.0])
     with pytest.raises(TypeError, match="no interval enclosure"):
-        residual_enclosure(rnn.load_flipflop().system().iterate(2), np.zeros(64), np.ones(64))
+        residual_enclosure(System.from_callable(lambda X: X / 2, 1, kind="map").iterate(2), [0.0], [1.0])
+    continuous = random_cell("continuous", 2, 1, np.random.default_rng(0)).system()
+    with pytest.raises(TypeError, match="no interval enclosure"):
+        residual_enclosure(continuous.reverse_time(), [0.0, 0.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="lo <= hi"):
         residual_enclosure(FORMULAS["lorenz"], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="lo must have shape"):
@@ -387,3 +390,29 @@ def test_gru_enclosure_at_the_steepest_gate_matches_the_closed_form():
     Jlo, Jhi = residual_jacobian_enclosure(system, [1.0], [1.0])
     assert Flo[0] <= -0.5 <= Fhi[0] and Fhi[0] - Flo[0] < 1e-14
     assert Jlo[0, 0] <= 0.0 <= Jhi[0, 0] and Jhi[0, 0] - Jlo[0, 0] < 1e-14
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "gru", "lstm"])
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_iterates_of_networks_hold_the_composed_map(cell, seed):
+    rng = np.random.default_rng(seed)
+    net = random_cell(cell, 3, 2, rng)
+    u = rng.normal(size=2)
+    system = net.system(u).iterate(3)
+    lo, hi, points = boxes_and_points(rng, system.dim, 3, 0.7)
+    Flo, Fhi = residual_enclosure(system, lo, hi)
+    Jlo, Jhi = residual_jacobian_enclosure(system, lo, hi)
+
+    def F(x):  # g(g(g(x))) - x in mpmath, g(y) = y + (g(y) - y)
+        x = [v if isinstance(v, mpmath.mpf) else mpmath.mpf(float(v)) for v in x]
+        y = x
+        for _ in range(3):
+            y = [a + b for a, b in zip(y, mp_cell_residual(net, u, y))]
+        return [a - b for a, b in zip(y, x)]
+
+    for X in points[:3] + points[-2:]:
+        for b in range(len(X)):
+            assert all(inside(v, l, h) for v, l, h in zip(F(X[b]), Flo[b], Fhi[b]))
+            J = mp_jacobian(F, X[b])
+            assert all(inside(v, l, h, SLACK) for row, lr, hr in zip(J, Jlo[b], Jhi[b]) for v, l, h in zip(row, lr, hr))
