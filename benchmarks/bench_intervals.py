@@ -20,10 +20,10 @@ import time
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import mpmath  # noqa: E402
-import numpy as np  # noqa: E402
+import mpmath
+import numpy as np
 
-from dynsys import intervals  # noqa: E402
+from dynsys import intervals
 
 
 def cpu(fn, repeats: int) -> float:

@@ -104,7 +104,8 @@ N. J. Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., SIAM 2002
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -194,7 +195,7 @@ class Interval:
     """
 
     __array_ufunc__ = None  # ndarray + Interval and ndarray @ Interval call the methods below
-    __slots__ = ("lo", "hi")
+    __slots__ = ("hi", "lo")
 
     def __init__(self, lo: Any, hi: Any = None) -> None:
         lo = np.asarray(lo, dtype=float)
@@ -208,7 +209,7 @@ class Interval:
         self.lo, self.hi = lo, hi
 
     @classmethod
-    def _raw(cls, lo: np.ndarray, hi: np.ndarray) -> "Interval":
+    def _raw(cls, lo: np.ndarray, hi: np.ndarray) -> Interval:
         """Bounds computed by an operation: NaN becomes -inf (lo) or +inf (hi); no other check."""
         out = object.__new__(cls)
         out.lo = np.where(np.isnan(lo), -np.inf, lo)
@@ -227,7 +228,7 @@ class Interval:
     def __len__(self) -> int:
         return len(self.lo)
 
-    def __getitem__(self, index: Any) -> "Interval":
+    def __getitem__(self, index: Any) -> Interval:
         return Interval._raw(self.lo[index], self.hi[index])
 
     def __repr__(self) -> str:
@@ -262,7 +263,7 @@ class Interval:
         x = np.asarray(x, dtype=float)
         return (self.lo <= x) & (x <= self.hi)
 
-    def subset_interior(self, other: "Interval") -> np.ndarray:
+    def subset_interior(self, other: Interval) -> np.ndarray:
         """Whether this interval lies in the interior of ``other``: other.lo < lo and hi < other.hi, elementwise.
 
         Examples
@@ -275,26 +276,26 @@ class Interval:
         return (other.lo < self.lo) & (self.hi < other.hi)
 
     # ------------------------------------------------------------- arithmetic
-    def __neg__(self) -> "Interval":
+    def __neg__(self) -> Interval:
         return Interval._raw(-self.hi, -self.lo)
 
-    def __pos__(self) -> "Interval":
+    def __pos__(self) -> Interval:
         return self
 
-    def __add__(self, other: Any) -> "Interval":
+    def __add__(self, other: Any) -> Interval:
         other = _as_interval(other)
         return Interval._raw(_sum_bounds(self.lo, other.lo)[0], _sum_bounds(self.hi, other.hi)[1])
 
     __radd__ = __add__
 
-    def __sub__(self, other: Any) -> "Interval":
+    def __sub__(self, other: Any) -> Interval:
         other = _as_interval(other)
         return Interval._raw(_sum_bounds(self.lo, -other.hi)[0], _sum_bounds(self.hi, -other.lo)[1])
 
-    def __rsub__(self, other: Any) -> "Interval":
+    def __rsub__(self, other: Any) -> Interval:
         return _as_interval(other) - self
 
-    def __mul__(self, other: Any) -> "Interval":
+    def __mul__(self, other: Any) -> Interval:
         if not isinstance(other, Interval):
             return _times_exact(self, np.asarray(other, dtype=float))
         pairs = ((self.lo, other.lo), (self.lo, other.hi), (self.hi, other.lo), (self.hi, other.hi))
@@ -302,24 +303,24 @@ class Interval:
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other: Any) -> "Interval":
+    def __truediv__(self, other: Any) -> Interval:
         other = _as_interval(other)
         pairs = ((self.lo, other.lo), (self.lo, other.hi), (self.hi, other.lo), (self.hi, other.hi))
         out = _hull([_quotient_bounds(a, b) for a, b in pairs])
         through_zero = (other.lo <= 0.0) & (other.hi >= 0.0)
         return Interval._raw(np.where(through_zero, -np.inf, out.lo), np.where(through_zero, np.inf, out.hi))
 
-    def __rtruediv__(self, other: Any) -> "Interval":
+    def __rtruediv__(self, other: Any) -> Interval:
         return _as_interval(other) / self
 
-    def __pow__(self, exponent: Any) -> "Interval":
+    def __pow__(self, exponent: Any) -> Interval:
         return power(self, exponent)
 
-    def __matmul__(self, other: Any) -> "Interval":
+    def __matmul__(self, other: Any) -> Interval:
         other_mid, other_rad = _mid_rad(other)
         return _matmul(self.mid, self.rad, other_mid, other_rad)
 
-    def __rmatmul__(self, other: Any) -> "Interval":
+    def __rmatmul__(self, other: Any) -> Interval:
         other_mid, other_rad = _mid_rad(other)
         return _matmul(other_mid, other_rad, self.mid, self.rad)
 
@@ -882,10 +883,10 @@ class _Cell:
             S = self._pre(X)
             return tanh(S) if cell.nonlinearity == "tanh" else Interval._raw(np.maximum(S.lo, 0.0), np.maximum(S.hi, 0.0))
         if isinstance(cell, GRU):
-            R, Z, N, _ = self._gru(X)
+            _, Z, N, _ = self._gru(X)
             return (1.0 - Z) * N + Z * X
         if isinstance(cell, LSTM):
-            c, I, F, G, O, C1, T = self._lstm(X)
+            *_, O, C1, T = self._lstm(X)
             return _concat([O * T, C1])
         raise TypeError(f"{type(cell).__name__} cells have no interval enclosure of a next state")
 
@@ -896,11 +897,11 @@ class _Cell:
         if isinstance(cell, VanillaRNN):
             return self.next_state(X) - X
         if isinstance(cell, GRU):
-            R, Z, N, _ = self._gru(X)
+            _, Z, N, _ = self._gru(X)
             return (1.0 - Z) * (N - X)
         if isinstance(cell, LSTM):
             Hs = cell.hidden_size
-            c, I, F, G, O, C1, T = self._lstm(X)
+            c, *_, O, C1, T = self._lstm(X)
             return _concat([O * T - X[:, :Hs], C1 - c])
         raise TypeError(f"{type(cell).__name__} cells have no interval enclosure")
 
@@ -940,7 +941,7 @@ class _Cell:
             J = _rows(dn * M * _logistic_slope(R), W_r) + _rows((X - N) * _logistic_slope(Z), W_z) + _rows(dn * R, W_n)
             return _add_diagonal(J, Z - 1.0)
         if isinstance(cell, LSTM):
-            c, I, F, G, O, C1, T = self._lstm(X)
+            c, I, F, G, O, _, T = self._lstm(X)
             W_i, W_f, W_g, W_o = np.split(W, 4)
             dcdh = _rows(G * _logistic_slope(I), W_i) + _rows(c * _logistic_slope(F), W_f) + _rows(I * _tanh_slope(G), W_g)
             dt = O * _tanh_slope(T)

@@ -20,8 +20,25 @@ from hypothesis import strategies as st
 
 from dynsys import System, models, rnn
 from dynsys.intervals import (
-    LIBM_ULPS, Interval, acos, asin, atan, cos, cosh, exp, expm1, log, log1p, power, residual_enclosure,
-    residual_jacobian_enclosure, sigmoid, sin, sinh, sqrt, tanh,
+    LIBM_ULPS,
+    Interval,
+    acos,
+    asin,
+    atan,
+    cos,
+    cosh,
+    exp,
+    expm1,
+    log,
+    log1p,
+    power,
+    residual_enclosure,
+    residual_jacobian_enclosure,
+    sigmoid,
+    sin,
+    sinh,
+    sqrt,
+    tanh,
 )
 
 mp = mpmath.mp
@@ -293,9 +310,9 @@ def random_cell(cell, H, I, rng):
 
 def mp_cell_residual(net, u, x):
     """F(x) of the network at input u in mpmath, from the equations of PyTorch's documentation."""
-    M = lambda A: mpmath.matrix([[mpmath.mpf(float(v)) for v in row] for row in np.atleast_2d(A)])  # noqa: E731
-    V = lambda a: mpmath.matrix([mpmath.mpf(float(v)) if not isinstance(v, mpmath.mpf) else v for v in a])  # noqa: E731
-    sig = lambda v: 1 / (1 + mpmath.exp(-v))  # noqa: E731
+    M = lambda A: mpmath.matrix([[mpmath.mpf(float(v)) for v in row] for row in np.atleast_2d(A)])
+    V = lambda a: mpmath.matrix([mpmath.mpf(float(v)) if not isinstance(v, mpmath.mpf) else v for v in a])
+    sig = lambda v: 1 / (1 + mpmath.exp(-v))
     H = net.hidden_size
     a = M(net.weight_ih) * V(u) + V(net.bias_ih)
     xv = V(x)
@@ -353,7 +370,7 @@ def test_cell_enclosures_hold_the_residual_and_jacobian_at_every_point(cell, see
         J_float = system.residual_jacobian(X)
         assert np.all((Jlo - 1e-9 <= J_float) & (J_float <= Jhi + 1e-9))
         for b in range(len(X)):
-            F = lambda x: mp_cell_residual(net, u_eff, x)  # noqa: E731
+            F = lambda x: mp_cell_residual(net, u_eff, x)
             assert all(inside(v, l, h) for v, l, h in zip(F(X[b]), Flo[b], Fhi[b]))
             J = mp_jacobian(F, X[b])
             assert all(inside(v, l, h, SLACK) for row, lr, hr in zip(J, Jlo[b], Jhi[b]) for v, l, h in zip(row, lr, hr))
