@@ -8,8 +8,10 @@ accurate to ~1e-30).
 """
 from __future__ import annotations
 
+import importlib
 import itertools
 from fractions import Fraction
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -301,8 +303,8 @@ def test_unsupported_nodes_and_systems_raise_clear_errors():
 # ------------------------------------------------------------------------------ network cells
 def random_cell(cell, H, I, rng):
     G = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4, "continuous": 1}[cell]
-    w = dict(weight_ih=rng.normal(size=(G * H, I)), weight_hh=rng.normal(size=(G * H, H)) * 0.8,
-             bias_ih=rng.normal(size=G * H) * 0.3, bias_hh=rng.normal(size=G * H) * 0.3)
+    w = {"weight_ih": rng.normal(size=(G * H, I)), "weight_hh": rng.normal(size=(G * H, H)) * 0.8,
+         "bias_ih": rng.normal(size=G * H) * 0.3, "bias_hh": rng.normal(size=G * H) * 0.3}
     if cell.startswith("rnn_"):
         return rnn.VanillaRNN(**w, nonlinearity=cell[4:])
     return {"gru": rnn.GRU, "lstm": rnn.LSTM, "continuous": lambda **k: rnn.ContinuousRNN(**k, tau=0.7)}[cell](**w)
@@ -343,7 +345,8 @@ def mp_cell_residual(net, u, x):
     return hs + cs
 
 
-def mp_jacobian(F, x, h=mpmath.mpf("1e-20")):
+def mp_jacobian(F, x):
+    h = mpmath.mpf("1e-20")
     x = [mpmath.mpf(float(v)) for v in x]
     cols = []
     for j in range(len(x)):
@@ -433,3 +436,11 @@ def test_iterates_of_networks_hold_the_composed_map(cell, seed):
             assert all(inside(v, l, h) for v, l, h in zip(F(X[b]), Flo[b], Fhi[b]))
             J = mp_jacobian(F, X[b])
             assert all(inside(v, l, h, SLACK) for row, lr, hr in zip(J, Jlo[b], Jhi[b]) for v, l, h in zip(row, lr, hr))
+
+
+def test_candidates_benchmark_runs(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    rows = importlib.import_module("bench_intervals").main(["--n", "200", "--repeats", "1"])
+    libraries = {library.split()[0] for library, _, _ in rows}
+    assert {"numpy", "mpmath.iv"} <= libraries and all(t >= 0.0 for _, _, t in rows)
+    assert "64x64 @ box" in capsys.readouterr().out
