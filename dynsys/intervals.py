@@ -19,14 +19,18 @@ numpy computes in IEEE 754 binary64 with rounding to nearest.
   [a, b] + [c, d] = [down(a + c), up(b + d)].  The same holds with gradual
   underflow (numpy does not flush subnormals to zero) and at overflow
   (down(+inf) is the largest float, below any value that rounds to +inf).
+  Where the result is exact the step is skipped, so that exact results stay
+  points: sums and products are checked with their exact errors (Knuth's
+  TwoSum, Dekker's TwoProduct; where these could underflow or overflow the
+  step is always taken), quotients by q·b = a exactly.
 * exp, log, tanh, sin, cos, sinh, cosh, atan, asin, acos and non-integer
   powers come from the platform's math library, which is not correctly
   rounded.  glibc's manual (section "Errors in Math Functions") lists, for
-  x86_64, maximum known errors of at most 1-2 ulps for these functions in
-  double precision (exp 1, log 1, sin/cos 1, tanh 2, sinh/cosh 2, atan 1,
-  asin/acos 1, pow 1); numpy on x86_64 may dispatch float64 exp, log, sin,
-  cos, tanh ... to its own SIMD code or to Intel's SVML, documented to 4 ulps
-  at most.  We widen each such value by :data:`LIBM_ULPS` = 16 ulps of the
+  x86_64, the maximum errors its test suite knows for these functions in
+  double precision: 1 or 2 ulps (tanh, sinh, cosh 2; the others 1) --
+  measured maxima, not proofs; numpy on x86_64 may dispatch float64 exp,
+  log, sin, cos, tanh ... to its own SIMD code or to Intel's SVML, documented
+  to 4 ulps at most.  We widen each such value by :data:`LIBM_ULPS` = 16 ulps of the
   computed value (or 16 times the smallest normal float, whichever is
   larger, which covers subnormal and flushed results), then one more step
   outwards: a margin of 4 over the largest documented error, of which a
@@ -94,6 +98,7 @@ flint's balls on elementwise functions, 14x on batched products, where flint
 needs a Python object per number), needs no new dependency, and its rounding
 argument is short (above).  flint's ``arb_mat`` is as fast for one product;
 mpmath (50 digits) is the independent reference in tests/test_intervals.py.
+
 References
 ----------
 R. E. Moore, Interval Analysis, Prentice-Hall 1966.
