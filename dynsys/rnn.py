@@ -1116,6 +1116,45 @@ class ContinuousRNN(RNNCell):
 
 
 # ------------------------------------------------------------------- loading
+def cell_of(system: System) -> tuple[RNNCell, np.ndarray, np.ndarray | None] | None:
+    """The cell, input u and input direction d behind a system built by :meth:`RNNCell.system`, else None.
+
+    ``cell.system(u, along=d)`` is the cell at input u + s·d with s the
+    parameter ``"s"`` (d is None without ``along``); the weights and u, d
+    are the exact floats the system was built from (what interval
+    enclosures of the network use, :mod:`dynsys.intervals`).  Systems
+    derived from it with ``with_params`` keep their cell; others
+    (``iterate``, ``reverse_time``, ``with_exprs``) and systems not built
+    from a cell give None.
+
+    Parameters
+    ----------
+    system : System
+
+    Returns
+    -------
+    (cell, u, d) or None
+        u of shape (I,); d of shape (I,) or None.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> net = VanillaRNN(rng.normal(size=(3, 2)), rng.normal(size=(3, 3)))
+    >>> cell, u, d = cell_of(net.system([0.5, 0.0]))
+    >>> cell is net, u, d
+    (True, array([0.5, 0. ]), None)
+    >>> cell_of(net.system().iterate(2)) is None
+    True
+    """
+    recipe = system._recipe
+    build = None if recipe is None else recipe.build
+    owner = getattr(build, "__self__", None)
+    if not isinstance(owner, RNNCell) or getattr(build, "__func__", None) is not RNNCell.system:
+        return None
+    u, d = recipe.args
+    return owner, u, d
+
+
 class AmbiguousCellError(ValueError):
     """The weights fit more than one cell: ``reason`` says why, ``choices`` names the cells.
 

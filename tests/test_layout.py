@@ -25,6 +25,7 @@ STAGES: list[tuple[str, ...]] = [
     ("dynsys.parse",),  # the formula language
     ("dynsys.systems",),  # System, the one currency
     ("dynsys.models", "dynsys.rnn", "dynsys.testing", "dynsys.tasks.*", "dynsys.targets"),  # sources of systems
+    ("dynsys.intervals",),  # interval arithmetic: enclosures of residuals and Jacobians over boxes
     ("dynsys.simulate",),  # trajectories; advancing flows and maps
     ("dynsys.linearize", "dynsys.normal_forms"),  # eigenvalues, subspaces, labels; bifurcation coefficients
     ("dynsys.fixed_points.*", "dynsys.periodic_orbits.*"),  # the search for fixed points; periodic orbits
