@@ -14,6 +14,18 @@ Rump 1983 for the uniqueness and the nonsingularity of C and DF(X)); if
 K(X) ∩ X is empty, F has none in X.  :func:`certify` applies the test to given
 points, :func:`all_fixed_points` to the boxes of an interval branch and bound.
 
+How K(X) is enclosed: with J0 the float DF(x~) (C ≈ J0^-1), G >= |I - C J0|
+(once per point), E >= |DF(X) - J0| entrywise and d >= |X - x~|,
+
+    K(X) ⊆ x~ - C F(x~) + [-e, e],   e = G d + |C| (E d),
+
+since I - C A = (I - C J0) - C (A - J0) for every A in DF(X).  Only G costs
+an n x n x n product, per point; each box (each radius tried) costs
+matrix-vector products, which makes n = 256 practical.  K(X) ⊂ int X gives
+e < d, so the spectral radius of the majorant G + |C| E is below 1 (Perron-
+Frobenius): y -> y - C F(y) is a contraction of X in the d-weighted max-norm,
+C is nonsingular, and F has exactly one zero in X.
+
 The enclosures of F and DF over boxes come from :mod:`dynsys.intervals`
 (``residual_enclosure``, ``residual_jacobian_enclosure``), and so does every
 operation on intervals here (:class:`dynsys.intervals.Interval`: the products
@@ -59,18 +71,31 @@ _SPLIT = 0.4808936
 # multiples of |C F(x~)| and of 1e-8 max(1, |x~|) that certify() tries as radii
 _STEP_MULTIPLES = (2.0, 16.0, 1024.0)
 _SCALE_MULTIPLES = (1e-10, 1e-8, 1e-6, 1e-4)
-# radii of the uniqueness ladder, geometric from the certified radius to the cap
+# steps of the uniqueness ladder, geometric from the certified radius to the cap
 _N_LADDER = 8
 
 
-def _preconditioners(system: System, x: np.ndarray) -> np.ndarray:
-    """C ≈ DF(x)^-1 in floats (B, n, n): the pseudo-inverse, zero where DF(x) is not finite.
+@dataclass(frozen=True)
+class _Preconditioner:
+    """At each point x~ (rows): J0, the float DF(x~) (zero where not finite), C ≈ J0^-1 (the
+    pseudo-inverse: any C makes the test sound, a poor one only makes it fail) and G >= |I - C J0|
+    entrywise (an interval product, rounded outwards): computed once per point, for every box around it."""
 
-    Any C makes the test sound; a poor one only makes it fail."""
-    J = system.residual_jacobian(x)
-    finite = np.all(np.isfinite(J), axis=(1, 2))
-    J = np.where(finite[:, None, None], J, 0.0)
-    return np.linalg.pinv(J)
+    C: np.ndarray
+    J0: np.ndarray
+    G: np.ndarray
+
+    def __getitem__(self, rows: Any) -> "_Preconditioner":
+        return _Preconditioner(self.C[rows], self.J0[rows], self.G[rows])
+
+
+def _preconditioners(system: System, x: np.ndarray) -> _Preconditioner:
+    """The :class:`_Preconditioner` at the points x (B, n)."""
+    J0 = system.residual_jacobian(x)
+    J0 = np.where(np.all(np.isfinite(J0), axis=(1, 2))[:, None, None], J0, 0.0)
+    C = np.linalg.pinv(J0)
+    M = np.eye(x.shape[1]) - C @ Interval(J0)
+    return _Preconditioner(C, J0, _magnitude(M))
 
 
 def _interval(lo: np.ndarray, hi: np.ndarray) -> Interval:
@@ -78,28 +103,33 @@ def _interval(lo: np.ndarray, hi: np.ndarray) -> Interval:
     return Interval(np.where(np.isnan(lo), -_INF, lo), np.where(np.isnan(hi), _INF, hi))
 
 
-def _krawczyk(system: System, x: np.ndarray, C: np.ndarray, lo: np.ndarray,
+def _magnitude(v: Interval) -> np.ndarray:
+    return np.maximum(np.abs(v.lo), np.abs(v.hi))
+
+
+def _krawczyk(system: System, x: np.ndarray, pre: _Preconditioner, lo: np.ndarray,
               hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """K(X) = x - C F(x) + (I - C DF(X)) (X - x) for boxes X = [lo, hi] (B, n) around x (B, n), chunked."""
+    """K(X) for boxes X = [lo, hi] (B, n) around x (B, n), in the form of the module docstring, chunked."""
     B, n = x.shape
     Klo, Khi = np.empty_like(x), np.empty_like(x)
     step = max(1, _CHUNK_ENTRIES // (n * n))
-    eye = np.eye(n)
     for a in range(0, B, step):
         s = slice(a, a + step)
+        C = pre.C[s]
         Fx = _interval(*residual_enclosure(system, x[s], x[s]))
-        DF = _interval(*residual_jacobian_enclosure(system, lo[s], hi[s]))
-        offset = Interval(lo[s], hi[s]) - x[s]  # X - x
-        K = x[s] - (C[s] @ Fx[..., None])[..., 0] + ((eye - C[s] @ DF) @ offset[..., None])[..., 0]
+        E = _magnitude(_interval(*residual_jacobian_enclosure(system, lo[s], hi[s])) - pre.J0[s])
+        d = Interval(_magnitude(Interval(lo[s], hi[s]) - x[s])[..., None])  # |X - x~| <= d
+        e = pre.G[s] @ d + np.abs(C) @ Interval((E @ d).hi)  # >= |I - C DF(X)| d
+        K = x[s] - (C @ Fx[..., None])[..., 0] + Interval(-e.hi[..., 0], e.hi[..., 0])
         Klo[s], Khi[s] = K.lo, K.hi
     return Klo, Khi
 
 
-def _passes(system: System, x: np.ndarray, C: np.ndarray, r: np.ndarray) -> np.ndarray:
+def _passes(system: System, x: np.ndarray, pre: _Preconditioner, r: np.ndarray) -> np.ndarray:
     """Whether K(X) ⊂ int X for the boxes X = x + [-r, r]^n (rows of x, C, r), rounded outwards."""
     box = x + Interval(-r[:, None], r[:, None])  # outward rounded
     lo, hi = box.lo, box.hi
-    Klo, Khi = _krawczyk(system, x, C, lo, hi)
+    Klo, Khi = _krawczyk(system, x, pre, lo, hi)
     return (r > 0) & np.all((Klo > lo) & (Khi < hi), axis=1)
 
 
@@ -190,10 +220,13 @@ def certify(system: System, points: FixedPointSet | Any, *, radius: float | Any 
     {1e-10, 1e-8, 1e-6, 1e-4} max(1, |x~|_inf) (the Newton step bounds the distance
     to the zero; the second set covers a step rounded to 0), keeping the
     smallest that passes; else the radius given.  Then the uniqueness ladder:
-    8 radii geometric from the certified radius to a cap, half the max-norm
+    9 radii geometric from the certified radius to a cap, half the max-norm
     distance to the nearest other point given (0.1 max(1, |x~|_inf) for a
-    single point, and never less than the certified radius); the largest one
-    that passes is ``unique_radius``.
+    single point, and never less than the certified radius), searched by
+    bisection over the ladder for the largest that passes (the test is not
+    monotone in r, so a larger one may pass too; every radius that passes is
+    a proof): ``unique_radius``.  The points are tested together in each
+    round (radii tried, then bisection steps), only those still undecided.
 
     Parameters
     ----------
@@ -241,9 +274,9 @@ def certify(system: System, points: FixedPointSet | Any, *, radius: float | Any 
     if K == 0:
         empty = np.zeros(0)
         return Certificates(x, empty.astype(bool), empty, empty.copy(), empty.astype(bool), ids)
-    C = _preconditioners(system, x)
+    pre = _preconditioners(system, x)
     if radius is None:
-        step = np.max(np.abs((C @ system.residual(x)[:, :, None])[..., 0]), axis=1)
+        step = np.max(np.abs((pre.C @ system.residual(x)[:, :, None])[..., 0]), axis=1)
         tries = np.concatenate([np.multiply.outer(_STEP_MULTIPLES, step), np.multiply.outer(_SCALE_MULTIPLES, scale)])
         tries = np.sort(np.where(np.isfinite(tries), tries, 0.0), axis=0)  # (R, K)
     else:
@@ -251,25 +284,26 @@ def certify(system: System, points: FixedPointSet | Any, *, radius: float | Any 
         if r.ndim > 1 or (r.ndim == 1 and r.shape != (K,)) or np.any(r <= 0):
             raise ValueError(f"radius must be a positive number or one per point ({K}), got {radius!r}")
         tries = np.broadcast_to(r, (K,))[None, :]
-    R = len(tries)
-    ok = _passes(system, np.tile(x, (R, 1)), np.tile(C, (R, 1, 1)), tries.ravel()).reshape(R, K)
-    certified = ok.any(axis=0)
-    first = np.argmax(ok, axis=0)
-    r_cert = np.where(certified, tries[first, np.arange(K)], np.nan)
-    cap = _uniqueness_caps(x, scale)
+    r_cert = np.full(K, np.nan)
+    for r in tries:  # smallest first, for the points not yet certified
+        rows = np.flatnonzero(np.isnan(r_cert) & (r > 0))
+        ok = _passes(system, x[rows], pre[rows], r[rows])
+        r_cert[rows[ok]] = r[rows[ok]]
+    certified = ~np.isnan(r_cert)
     base = np.where(certified, r_cert, 1.0)
-    cap = np.maximum(cap, base)
-    ladder = base * (cap / base) ** (np.arange(1, _N_LADDER + 1)[:, None] / _N_LADDER)  # (L, K), last = cap
-    todo = certified & (cap > base)
-    rows = np.flatnonzero(np.tile(todo, _N_LADDER))
-    passed = np.zeros(_N_LADDER * K, dtype=bool)
-    if len(rows):
-        passed[rows] = _passes(system, np.tile(x, (_N_LADDER, 1))[rows], np.tile(C, (_N_LADDER, 1, 1))[rows],
-                               ladder.ravel()[rows])
-    passed = passed.reshape(_N_LADDER, K)
-    largest = np.where(passed, ladder, 0.0).max(axis=0)
-    unique_radius = np.where(certified, np.maximum(largest, base), np.nan)
-    return Certificates(x, certified, r_cert, unique_radius, certified & (largest > base), ids)
+    cap = np.maximum(_uniqueness_caps(x, scale), base)
+    # ladder[0] = base (passed), ladder[L] = cap; bisect over its indices for the largest that passes
+    ladder = base * (cap / base) ** (np.arange(_N_LADDER + 1)[:, None] / _N_LADDER)
+    low = np.zeros(K, dtype=int)
+    high = np.where(certified & (cap > base), _N_LADDER + 1, 1)
+    while np.any(high - low > 1):
+        rows = np.flatnonzero(high - low > 1)
+        mid = (low[rows] + high[rows]) // 2
+        ok = _passes(system, x[rows], pre[rows], ladder[mid, rows])
+        low[rows] = np.where(ok, mid, low[rows])
+        high[rows] = np.where(ok, high[rows], mid)
+    unique_radius = np.where(certified, ladder[low, np.arange(K)], np.nan)
+    return Certificates(x, certified, r_cert, unique_radius, certified & (low > 0), ids)
 
 
 def _uniqueness_caps(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -362,7 +396,7 @@ def all_fixed_points(system: System, bounds: Any = None, *, max_boxes: int = 10_
     aside: list[tuple[np.ndarray, np.ndarray]] = []
     n_boxes = n_excluded = 0
     while len(lo) and n_boxes < max_boxes:
-        take = min(len(lo), max_boxes - n_boxes, _BATCH)
+        take = min(len(lo), max_boxes - n_boxes, _BATCH, max(1, _CHUNK_ENTRIES // system.dim**2))
         Xlo, Xhi, lo, hi = lo[:take], hi[:take], lo[take:], hi[take:]
         n_boxes += take
         Flo, Fhi = residual_enclosure(system, Xlo, Xhi)
@@ -416,7 +450,7 @@ def _refine(system: System, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray,
     mid = 0.5 * lo + 0.5 * hi
     x = mid.copy()
     for _ in range(_NEWTON_STEPS):
-        step = (_preconditioners(system, x) @ system.residual(x)[:, :, None])[..., 0] if len(x) else x
+        step = (_preconditioners(system, x).C @ system.residual(x)[:, :, None])[..., 0] if len(x) else x
         x = x - step
     inside = np.all(np.isfinite(x) & (x >= lo) & (x <= hi), axis=1)
     x = np.where(inside[:, None], x, mid)

@@ -214,7 +214,7 @@ def test_all_fixed_points_of_polynomial_maps_are_exactly_the_exact_roots(case):
     assert matched(points.x, np.asarray(points.stats["certified_radius"]), case.roots)
 
 
-@settings(max_examples=5, deadline=None, derandomize=True)
+@settings(max_examples=3, deadline=None, derandomize=True)
 @given(polynomial_systems("map", dims=(2, 2), roots_per_state=(3, 3), max_roots=9))
 def test_all_fixed_points_of_planar_cubic_maps_with_nine_roots(case):
     """Bezout's bound 3 x 3 = 9 reached with real roots (derandomized: the drawn cases need 1e2 to 5e4 boxes)."""
