@@ -78,7 +78,8 @@ _N_LADDER = 8
 @dataclass(frozen=True)
 class _Preconditioner:
     """At each point x~ (rows): J0, the float DF(x~) (zero where not finite), C ≈ J0^-1 (the
-    pseudo-inverse: any C makes the test sound, a poor one only makes it fail) and G >= |I - C J0|
+    inverse, or the pseudo-inverse where one J0 is singular; zero where not finite: any C makes the
+    test sound, a poor one only makes it fail) and G >= |I - C J0|
     entrywise (an interval product, rounded outwards): computed once per point, for every box around it."""
 
     C: np.ndarray
@@ -93,7 +94,11 @@ def _preconditioners(system: System, x: np.ndarray) -> _Preconditioner:
     """The :class:`_Preconditioner` at the points x (B, n)."""
     J0 = system.residual_jacobian(x)
     J0 = np.where(np.all(np.isfinite(J0), axis=(1, 2))[:, None, None], J0, 0.0)
-    C = np.linalg.pinv(J0)
+    try:
+        C = np.linalg.inv(J0)
+    except np.linalg.LinAlgError:  # a singular J0 in the batch: the pseudo-inverse for all (slower: an SVD)
+        C = np.linalg.pinv(J0)
+    C = np.where(np.all(np.isfinite(C), axis=(1, 2))[:, None, None], C, 0.0)
     M = np.eye(x.shape[1]) - C @ Interval(J0)
     return _Preconditioner(C, J0, _magnitude(M))
 
@@ -327,9 +332,10 @@ def all_fixed_points(system: System, bounds: Any = None, *, max_boxes: int = 10_
        docstring): K(X) ⊂ int X proves exactly one zero in X (certified);
        K(X) ∩ X empty proves none (excluded); else X <- K(X)' ∩ X, which keeps
        every zero of X, K(X)' being K(X) widened by 0.1 of its width and
-       2^-20 of X's on each side (Rump's epsilon-inflation: a side where K(X)
-       is a point, F affine in that variable, stays wide enough for the next
-       test, which needs K(X) in the interior);
+       2^-20 of X's widest side on each side (Rump's epsilon-inflation: a
+       side where K(X) is a point, F affine in that variable, stays wide
+       enough for the next test, which needs K(X) in the interior, however
+       often it is contracted);
     3. else bisected across its widest side (at 0.48 of it, off the centre,
        so that zeros at round coordinates do not fall on the common face,
        where neither half could certify them); a box narrower than ~1e-12
@@ -410,7 +416,7 @@ def all_fixed_points(system: System, bounds: Any = None, *, max_boxes: int = 10_
         n_excluded += int(np.sum(~keep) + np.sum(empty & ~proven))
         rest = ~proven & ~empty
         Xlo, Xhi, Klo, Khi = Xlo[rest], Xhi[rest], Klo[rest], Khi[rest]
-        pad = _PAD_K * (Khi - Klo) + _PAD_X * (Xhi - Xlo)  # epsilon-inflation of K(X), within X
+        pad = _PAD_K * (Khi - Klo) + _PAD_X * np.max(Xhi - Xlo, axis=1, keepdims=True)  # epsilon-inflation
         Xlo, Xhi = np.fmax(Xlo, Klo - pad), np.fmin(Xhi, Khi + pad)  # pad >= 0: rounding keeps K(X) inside
         width = Xhi - Xlo
         small = np.max(width, axis=1) <= _FLOOR * np.maximum(1.0, np.max(np.abs(Xlo), axis=1))
@@ -442,7 +448,7 @@ def all_fixed_points(system: System, bounds: Any = None, *, max_boxes: int = 10_
 _BATCH = 4096  # boxes per round of the branch and bound
 _FLOOR = 2.0**-40  # relative width below which a box is not bisected further
 _NEWTON_STEPS = 6
-_PAD_K, _PAD_X = 0.1, 2.0**-20  # the epsilon-inflation of K(X) in the branch and bound
+_PAD_K, _PAD_X = 0.1, 2.0**-20  # the epsilon-inflation of K(X) in the branch and bound (of K's width, X's widest)
 
 
 def _refine(system: System, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

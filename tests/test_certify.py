@@ -198,17 +198,11 @@ def test_certified_points_of_polynomial_systems_lie_within_their_radius_of_an_ex
         assert points.stats["n_undecided"] > 0
 
 
+@pytest.mark.parametrize("kind", ["flow", "map"])
 @settings(max_examples=10, deadline=None)
-@given(polynomial_systems("flow", dims=(1, 2), max_roots=6))
-def test_all_fixed_points_of_polynomial_flows_are_exactly_the_exact_roots(case):
-    points = all_fixed_points(case.system, max_boxes=1_000_000)
-    assert points.stats["complete"]
-    assert matched(points.x, np.asarray(points.stats["certified_radius"]), case.roots)
-
-
-@settings(max_examples=10, deadline=None)
-@given(polynomial_systems("map", dims=(1, 2), max_roots=6))
-def test_all_fixed_points_of_polynomial_maps_are_exactly_the_exact_roots(case):
+@given(data=st.data())
+def test_all_fixed_points_of_polynomial_systems_are_exactly_the_exact_roots(kind, data):
+    case = data.draw(polynomial_systems(kind, dims=(1, 2), max_roots=6))
     points = all_fixed_points(case.system, max_boxes=1_000_000)
     assert points.stats["complete"]
     assert matched(points.x, np.asarray(points.stats["certified_radius"]), case.roots)
