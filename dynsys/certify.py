@@ -45,7 +45,6 @@ SIAM J. Numer. Anal. 14 (1977) 611-615.
 S. M. Rump, Solving algebraic problems with high accuracy, in: A New
 Approach to Scientific Computation, Academic Press (1983) 51-120.
 A. Neumaier, Interval Methods for Systems of Equations, Cambridge (1990).
-N. J. Higham, Accuracy and Stability of Numerical Algorithms, SIAM (2002).
 """
 from __future__ import annotations
 
