@@ -64,7 +64,7 @@ def certify_rows(quick: bool, repeats: int) -> tuple[list[list[Any]], list[dict[
         t = time.process_time()
         points = find_fixed_points(system, n_starts=N_STARTS, seed=0)
         t_search = time.process_time() - t
-        cert, t_cert = cpu_time(lambda: certify(system, points), repeats)
+        cert, t_cert = cpu_time(lambda system=system, points=points: certify(system, points), repeats)
         rec = {"part": "certify", "cell": cell, "n": n, "points": len(points),
                "certified": int(cert.certified.sum()), "unique": int(cert.unique.sum()),
                "max_radius": float(np.nanmax(cert.radius)) if cert.certified.any() else None,
@@ -86,8 +86,8 @@ def lorenz_rows(repeats: int) -> tuple[list[list[Any]], list[dict[str, Any]], li
            "time_s": t_all, "numeric_points": len(numeric), "numeric_time_s": t_num}
     ok = found.stats["complete"] and len(found) == 3 and t_all < 10.0
     row = ["all_fixed_points lorenz (side 60)", len(found), len(found), found.stats["complete"], found.stats["n_boxes"], f"{t_all:.3f}", f"{t_num:.3f}", len(numeric)]
-    return [row], [rec], [("PASS" if ok else "FAIL", f"Lorenz in a box of side 60: {len(found)} zeros, complete="
-                           f"{found.stats['complete']}, {t_all:.3f} s (< 10 s)")]
+    what = f"Lorenz in a box of side 60: {len(found)} zeros, complete={found.stats['complete']}, {t_all:.3f} s (< 10 s)"
+    return [row], [rec], [("PASS" if ok else "FAIL", what)]
 
 
 def dimension_rows(quick: bool, max_boxes: int, max_seconds: float) -> tuple[list[list[Any]], list[dict[str, Any]]]:

@@ -85,7 +85,7 @@ class _Preconditioner:
     J0: np.ndarray
     G: np.ndarray
 
-    def __getitem__(self, rows: Any) -> "_Preconditioner":
+    def __getitem__(self, rows: Any) -> _Preconditioner:
         return _Preconditioner(self.C[rows], self.J0[rows], self.G[rows])
 
 

@@ -64,6 +64,21 @@ def test_a_flipflop_point_moved_by_1e_3_is_not_certified(flipflop):
     assert np.all(cert.radius[cert.certified] >= 1e-3 - 1e-9)
 
 
+@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "gru", "lstm", "continuous"])
+def test_the_fixed_points_of_every_cell_are_certified(cell):
+    """Random cells (n = 6, seeded) whose points find_fixed_points found independently; each is certified."""
+    n, gates = 6, {"gru": 3, "lstm": 4}.get(cell, 1)
+    rng = np.random.default_rng(1)
+    weights = {"weight_ih_l0": rng.normal(size=(gates * n, 2)), "weight_hh_l0": 1.5 * rng.normal(size=(gates * n, n)) / np.sqrt(n),
+               "bias_ih_l0": 0.3 * rng.normal(size=gates * n)}
+    system = rnn.from_state_dict(weights, cell).system(u=np.zeros(2))
+    points = find_fixed_points(system, n_starts=64, seed=0).fixed()
+    assert len(points) >= 1
+    cert = certify(system, points)
+    assert cert.certified.all()
+    assert np.all(cert.radius <= 1e-6)
+
+
 def close_roots(a: float, d: float) -> System:
     return System.from_strings({"x": f"(x - {a!r})*(x - {a + d!r})"})
 
