@@ -19,14 +19,18 @@ numpy computes in IEEE 754 binary64 with rounding to nearest.
   [a, b] + [c, d] = [down(a + c), up(b + d)].  The same holds with gradual
   underflow (numpy does not flush subnormals to zero) and at overflow
   (down(+inf) is the largest float, below any value that rounds to +inf).
+  Where the result is exact the step is skipped, so that exact results stay
+  points: sums and products are checked with their exact errors (Knuth's
+  TwoSum, Dekker's TwoProduct; where these could underflow or overflow the
+  step is always taken), quotients by q·b = a exactly.
 * exp, log, tanh, sin, cos, sinh, cosh, atan, asin, acos and non-integer
   powers come from the platform's math library, which is not correctly
   rounded.  glibc's manual (section "Errors in Math Functions") lists, for
-  x86_64, maximum known errors of at most 1-2 ulps for these functions in
-  double precision (exp 1, log 1, sin/cos 1, tanh 2, sinh/cosh 2, atan 1,
-  asin/acos 1, pow 1); numpy on x86_64 may dispatch float64 exp, log, sin,
-  cos, tanh ... to its own SIMD code or to Intel's SVML, documented to 4 ulps
-  at most.  We widen each such value by :data:`LIBM_ULPS` = 16 ulps of the
+  x86_64, the maximum errors its test suite knows for these functions in
+  double precision: 1 or 2 ulps (tanh, sinh, cosh 2; the others 1) --
+  measured maxima, not proofs; numpy on x86_64 may dispatch float64 exp,
+  log, sin, cos, tanh ... to its own SIMD code or to Intel's SVML, documented
+  to 4 ulps at most.  We widen each such value by :data:`LIBM_ULPS` = 16 ulps of the
   computed value (or 16 times the smallest normal float, whichever is
   larger, which covers subnormal and flushed results), then one more step
   outwards: a margin of 4 over the largest documented error, of which a
@@ -66,7 +70,9 @@ batch of boxes:
   symbols, +, *, powers, exp, log, sqrt, sin, cos, tanh, sinh, cosh, atan,
   asin, acos, Abs, Min, Max, sign, Heaviside; anything else raises
   TypeError naming it); DF from sympy's derivatives, evaluated the same way;
-* networks built by ``cell.system(u)`` (:func:`dynsys.rnn.cell_of`): the cell
+* networks built by ``cell.system(u)`` (:func:`dynsys.rnn.cell_of`), and the
+  iterates ``cell.system(u).iterate(k)`` of the discrete ones (enclosures of
+  the orbit composed, Jacobians as interval matrix products): the cell
   equations with exact float weights, pre-activations as midpoint-radius
   products, tanh and sigmoid monotone, and their derivatives 1 - tanh² and
   σ(1 - σ) as exact ranges over the interval of tanh or σ; cells rnn_tanh,
@@ -75,11 +81,23 @@ batch of boxes:
   Krawczyk's operator needs for a piecewise linear F), gru, lstm and
   continuous.
 
-Candidates measured (one core, others running, medians of 3;
-``python benchmarks/bench_intervals_candidates.py``, see the commit):
-numpy here, mpmath 1.3 ``iv`` and python-flint 0.9 ``arb``.  The numpy path
-is vectorised and is what dynsys uses; mpmath serves as the independent
-high-precision reference in the tests.
+Candidates measured (issue 17), ``python benchmarks/bench_intervals.py``: CPU seconds, medians of 3, one
+BLAS thread, 2-core machine with other jobs running (noisy):
+
+=========================  ==========  ==========  =============  ==================
+library                    tanh 1e5    exp 1e5     64x64 @ box    64x64 @ 1000 boxes
+=========================  ==========  ==========  =============  ==================
+numpy, this module         6.0e-3      6.2e-3      4.3e-5         5.7e-3
+mpmath 1.3 ``iv``          3.2 (*)     0.77        2.0e-2         (not run)
+python-flint 0.9 ``arb``   5.8e-2      4.3e-2      5.1e-5         8.0e-2
+=========================  ==========  ==========  =============  ==================
+
+(*) mpmath's ``iv`` has no tanh: 1 - 2 / (e^{2x} + 1) in its arithmetic.  The
+numpy path is used: it is vectorised over batches of boxes (10x faster than
+flint's balls on elementwise functions, 14x on batched products, where flint
+needs a Python object per number), needs no new dependency, and its rounding
+argument is short (above).  flint's ``arb_mat`` is as fast for one product;
+mpmath (50 digits) is the independent reference in tests/test_intervals.py.
 
 References
 ----------
@@ -91,7 +109,8 @@ N. J. Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., SIAM 2002
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -181,7 +200,7 @@ class Interval:
     """
 
     __array_ufunc__ = None  # ndarray + Interval and ndarray @ Interval call the methods below
-    __slots__ = ("lo", "hi")
+    __slots__ = ("hi", "lo")
 
     def __init__(self, lo: Any, hi: Any = None) -> None:
         lo = np.asarray(lo, dtype=float)
@@ -195,7 +214,7 @@ class Interval:
         self.lo, self.hi = lo, hi
 
     @classmethod
-    def _raw(cls, lo: np.ndarray, hi: np.ndarray) -> "Interval":
+    def _raw(cls, lo: np.ndarray, hi: np.ndarray) -> Interval:
         """Bounds computed by an operation: NaN becomes -inf (lo) or +inf (hi); no other check."""
         out = object.__new__(cls)
         out.lo = np.where(np.isnan(lo), -np.inf, lo)
@@ -214,7 +233,7 @@ class Interval:
     def __len__(self) -> int:
         return len(self.lo)
 
-    def __getitem__(self, index: Any) -> "Interval":
+    def __getitem__(self, index: Any) -> Interval:
         return Interval._raw(self.lo[index], self.hi[index])
 
     def __repr__(self) -> str:
@@ -249,7 +268,7 @@ class Interval:
         x = np.asarray(x, dtype=float)
         return (self.lo <= x) & (x <= self.hi)
 
-    def subset_interior(self, other: "Interval") -> np.ndarray:
+    def subset_interior(self, other: Interval) -> np.ndarray:
         """Whether this interval lies in the interior of ``other``: other.lo < lo and hi < other.hi, elementwise.
 
         Examples
@@ -262,50 +281,51 @@ class Interval:
         return (other.lo < self.lo) & (self.hi < other.hi)
 
     # ------------------------------------------------------------- arithmetic
-    def __neg__(self) -> "Interval":
+    def __neg__(self) -> Interval:
         return Interval._raw(-self.hi, -self.lo)
 
-    def __pos__(self) -> "Interval":
+    def __pos__(self) -> Interval:
         return self
 
-    def __add__(self, other: Any) -> "Interval":
+    def __add__(self, other: Any) -> Interval:
         other = _as_interval(other)
         return Interval._raw(_sum_bounds(self.lo, other.lo)[0], _sum_bounds(self.hi, other.hi)[1])
 
     __radd__ = __add__
 
-    def __sub__(self, other: Any) -> "Interval":
+    def __sub__(self, other: Any) -> Interval:
         other = _as_interval(other)
         return Interval._raw(_sum_bounds(self.lo, -other.hi)[0], _sum_bounds(self.hi, -other.lo)[1])
 
-    def __rsub__(self, other: Any) -> "Interval":
+    def __rsub__(self, other: Any) -> Interval:
         return _as_interval(other) - self
 
-    def __mul__(self, other: Any) -> "Interval":
-        other = _as_interval(other)
+    def __mul__(self, other: Any) -> Interval:
+        if not isinstance(other, Interval):
+            return _times_exact(self, np.asarray(other, dtype=float))
         pairs = ((self.lo, other.lo), (self.lo, other.hi), (self.hi, other.lo), (self.hi, other.hi))
         return _hull([_product_bounds(a, b) for a, b in pairs])
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other: Any) -> "Interval":
+    def __truediv__(self, other: Any) -> Interval:
         other = _as_interval(other)
         pairs = ((self.lo, other.lo), (self.lo, other.hi), (self.hi, other.lo), (self.hi, other.hi))
         out = _hull([_quotient_bounds(a, b) for a, b in pairs])
         through_zero = (other.lo <= 0.0) & (other.hi >= 0.0)
         return Interval._raw(np.where(through_zero, -np.inf, out.lo), np.where(through_zero, np.inf, out.hi))
 
-    def __rtruediv__(self, other: Any) -> "Interval":
+    def __rtruediv__(self, other: Any) -> Interval:
         return _as_interval(other) / self
 
-    def __pow__(self, exponent: Any) -> "Interval":
+    def __pow__(self, exponent: Any) -> Interval:
         return power(self, exponent)
 
-    def __matmul__(self, other: Any) -> "Interval":
+    def __matmul__(self, other: Any) -> Interval:
         other_mid, other_rad = _mid_rad(other)
         return _matmul(self.mid, self.rad, other_mid, other_rad)
 
-    def __rmatmul__(self, other: Any) -> "Interval":
+    def __rmatmul__(self, other: Any) -> Interval:
         other_mid, other_rad = _mid_rad(other)
         return _matmul(other_mid, other_rad, self.mid, self.rad)
 
@@ -357,6 +377,14 @@ def _quotient_bounds(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
     p, e, trusted = _two_product(q, b)
     exact = trusted & (p == a) & (e == 0.0) & np.isfinite(q)
     return np.where(exact, q, _down(q)), np.where(exact, q, _up(q))
+
+
+def _times_exact(x: Interval, w: np.ndarray) -> Interval:
+    """x w for an exact float array w: monotone in x for each w, so two products instead of four."""
+    positive = w >= 0.0
+    low = _product_bounds(np.where(positive, x.lo, x.hi), w)[0]
+    high = _product_bounds(np.where(positive, x.hi, x.lo), w)[1]
+    return Interval._raw(low, high)
 
 
 def _hull(bounds: list[tuple[np.ndarray, np.ndarray]]) -> Interval:
@@ -674,8 +702,7 @@ def minimum(*args: Interval) -> Interval:
     >>> minimum(Interval(0.0, 2.0), Interval(1.0, 3.0))
     Interval(lo=0.0, hi=2.0)
     """
-    xs = [_as_interval(a) for a in args]
-    return Interval._raw(np.minimum.reduce([a.lo for a in xs]), np.minimum.reduce([a.hi for a in xs]))
+    return _lattice(np.minimum, args)
 
 
 def maximum(*args: Interval) -> Interval:
@@ -686,8 +713,13 @@ def maximum(*args: Interval) -> Interval:
     >>> maximum(Interval(0.0, 2.0), Interval(1.0, 3.0))
     Interval(lo=1.0, hi=3.0)
     """
+    return _lattice(np.maximum, args)
+
+
+def _lattice(op: np.ufunc, args: tuple[Any, ...]) -> Interval:
+    """op (np.minimum or np.maximum) of intervals: op of the lower ends, op of the upper ends."""
     xs = [_as_interval(a) for a in args]
-    return Interval._raw(np.maximum.reduce([a.lo for a in xs]), np.maximum.reduce([a.hi for a in xs]))
+    return Interval._raw(op.reduce([a.lo for a in xs]), op.reduce([a.hi for a in xs]))
 
 
 def _step_range(x: Interval, at_zero_low: float, at_zero_high: float, below: float) -> Interval:
@@ -849,20 +881,32 @@ class _Cell:
     def _pre(self, H: Interval) -> Interval:
         return H @ self.cell.weight_hh.T + self.c
 
+    def next_state(self, X: Interval) -> Interval:
+        """g(X) of a discrete cell (the map itself, for composing iterates)."""
+        cell = self.cell
+        if isinstance(cell, VanillaRNN):
+            S = self._pre(X)
+            return tanh(S) if cell.nonlinearity == "tanh" else Interval._raw(np.maximum(S.lo, 0.0), np.maximum(S.hi, 0.0))
+        if isinstance(cell, GRU):
+            _, Z, N, _ = self._gru(X)
+            return (1.0 - Z) * N + Z * X
+        if isinstance(cell, LSTM):
+            *_, O, C1, T = self._lstm(X)
+            return _concat([O * T, C1])
+        raise TypeError(f"{type(cell).__name__} cells have no interval enclosure of a next state")
+
     def residual(self, X: Interval) -> Interval:
         cell = self.cell
         if isinstance(cell, ContinuousRNN):
             return (tanh(X) @ cell.weight_hh.T + self.c - X) / cell.tau
         if isinstance(cell, VanillaRNN):
-            S = self._pre(X)
-            act = tanh(S) if cell.nonlinearity == "tanh" else Interval._raw(np.maximum(S.lo, 0.0), np.maximum(S.hi, 0.0))
-            return act - X
+            return self.next_state(X) - X
         if isinstance(cell, GRU):
-            R, Z, N, _ = self._gru(X)
+            _, Z, N, _ = self._gru(X)
             return (1.0 - Z) * (N - X)
         if isinstance(cell, LSTM):
             Hs = cell.hidden_size
-            c, I, F, G, O, C1, T = self._lstm(X)
+            c, *_, O, C1, T = self._lstm(X)
             return _concat([O * T - X[:, :Hs], C1 - c])
         raise TypeError(f"{type(cell).__name__} cells have no interval enclosure")
 
@@ -902,7 +946,7 @@ class _Cell:
             J = _rows(dn * M * _logistic_slope(R), W_r) + _rows((X - N) * _logistic_slope(Z), W_z) + _rows(dn * R, W_n)
             return _add_diagonal(J, Z - 1.0)
         if isinstance(cell, LSTM):
-            c, I, F, G, O, C1, T = self._lstm(X)
+            c, I, F, G, O, _, T = self._lstm(X)
             W_i, W_f, W_g, W_o = np.split(W, 4)
             dcdh = _rows(G * _logistic_slope(I), W_i) + _rows(c * _logistic_slope(F), W_f) + _rows(I * _tanh_slope(G), W_g)
             dt = O * _tanh_slope(T)
@@ -927,6 +971,38 @@ def _boxes(system: System, lo: Any, hi: Any) -> tuple[Interval, bool]:
     return Interval(lo_b, hi_b), single
 
 
+def _iterated(system: System) -> tuple[System | None, int]:
+    """(g, k) for a system built as g.iterate(k) (with the parameters it has now), else (None, 0)."""
+    recipe = system._recipe
+    build = None if recipe is None else recipe.build
+    owner = getattr(build, "__self__", None)
+    if not isinstance(owner, System) or getattr(build, "__func__", None) is not System.iterate:
+        return None, 0
+    return owner.with_params(**system.params) if system.params else owner, int(recipe.args[0])
+
+
+def _iterate_enclosures(cell: _Cell, k: int) -> tuple[Callable[[Interval], Interval], Callable[[Interval], Interval]]:
+    """Enclosures of g^k - id and of its Jacobian Dg(x_{k-1}) ... Dg(x_0) - I, x_j in the enclosures of the orbit
+    X_0 = X, X_{j+1} = g(X_j) (interval matrix products, midpoint-radius)."""
+
+    def residual(X: Interval) -> Interval:
+        Y = X
+        for _ in range(k):
+            Y = cell.next_state(Y)
+        return Y - X
+
+    def jacobian(X: Interval) -> Interval:
+        n = X.shape[-1]
+        Y, J = X, None
+        for _ in range(k):
+            D = _add_diagonal(cell.jacobian(Y), Interval(np.ones(n)))  # Dg = DF + I
+            J = D if J is None else D @ J
+            Y = cell.next_state(Y)
+        return _minus_identity(J)
+
+    return residual, jacobian
+
+
 def _enclosure(system: System) -> tuple[Callable[[Interval], Interval], Callable[[Interval], Interval]]:
     """The residual and Jacobian enclosures of a system, or TypeError."""
     if system.exprs is not None and system.symbols is not None:
@@ -935,6 +1011,11 @@ def _enclosure(system: System) -> tuple[Callable[[Interval], Interval], Callable
     if found is not None:
         enclosure = _Cell(*found, system.params)
         return enclosure.residual, enclosure.jacobian
+    base, k = _iterated(system)
+    if base is not None:
+        found = cell_of(base)
+        if found is not None and found[0].kind == "map":
+            return _iterate_enclosures(_Cell(*found, base.params), k)
     raise TypeError(
         f"{system.name} has no interval enclosure: it needs formulas (System.from_sympy / from_strings) "
         "or a network built by RNNCell.system"

@@ -8,8 +8,10 @@ accurate to ~1e-30).
 """
 from __future__ import annotations
 
+import importlib
 import itertools
 from fractions import Fraction
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -20,8 +22,25 @@ from hypothesis import strategies as st
 
 from dynsys import System, models, rnn
 from dynsys.intervals import (
-    LIBM_ULPS, Interval, acos, asin, atan, cos, cosh, exp, expm1, log, log1p, power, residual_enclosure,
-    residual_jacobian_enclosure, sigmoid, sin, sinh, sqrt, tanh,
+    LIBM_ULPS,
+    Interval,
+    acos,
+    asin,
+    atan,
+    cos,
+    cosh,
+    exp,
+    expm1,
+    log,
+    log1p,
+    power,
+    residual_enclosure,
+    residual_jacobian_enclosure,
+    sigmoid,
+    sin,
+    sinh,
+    sqrt,
+    tanh,
 )
 
 mp = mpmath.mp
@@ -144,6 +163,8 @@ FUNCTIONS = {  # ours, mpmath's, where to draw the ends (extreme arguments inclu
     "acos": (acos, mpmath.acos, st.floats(-1.0, 1.0)),
     "sin": (sin, mpmath.sin, st.floats(-1e6, 1e6) | st.floats(-10.0, 10.0)),
     "cos": (cos, mpmath.cos, st.floats(-1e6, 1e6) | st.floats(-10.0, 10.0)),
+    "x**1.5": (lambda x: power(x, 1.5), lambda v: v ** mpmath.mpf(1.5), st.floats(0.0, 1e200)),
+    "x**-0.7": (lambda x: power(x, -0.7), lambda v: v ** mpmath.mpf(-0.7), st.floats(1e-300, 1e300)),
     "sigmoid": (sigmoid, lambda v: 1 / (1 + mpmath.exp(-v)), st.floats(-800.0, 800.0) | st.floats(-40.0, 40.0)),
 }
 
@@ -197,7 +218,8 @@ def formula_systems():
         {"x": "exp(-x)*sin(y) + sqrt(1 + x**2) - log(2 + y**2) + x**(3/2) + a*cos(x)**3/(2 + sin(y))",
          "y": "tanh(x*y) + atan(x) - abs(y)**1.5 + sigmoid(x) + cosh(y)/10 + sinh(x)/7 + max(x, y) - x**-2"},
         {"a": 0.3}, name="every function")
-    return {"lorenz": models.lorenz(), "henon": models.henon(), "duffing": models.duffing(),
+    return {"lorenz": models.lorenz(), "lorenz rho=99.5": models.lorenz().with_params(rho=99.5),
+            "henon": models.henon(), "duffing": models.duffing(),
             "toggle": models.toggle_switch(), "every": every, "henon^2": models.henon().iterate(2)}
 
 
@@ -210,7 +232,7 @@ def mp_formulas(system):
     exprs = [e - x if system.kind == "map" else e for e, x in zip(system.exprs, system.symbols)]
     F = sp.lambdify(args, exprs, modules="mpmath")
     J = sp.lambdify(args, sp.Matrix(exprs).jacobian(list(system.symbols)).tolist(), modules="mpmath")
-    p = [mpmath.mpf(v) for v in system.params.values()]
+    p = [mpmath.mpf(system.params[str(symbol)]) for symbol in system.param_symbols or ()]  # by name
     return (lambda x: F(*x, *p)), (lambda x: J(*x, *p))
 
 
@@ -268,7 +290,10 @@ def test_unsupported_nodes_and_systems_raise_clear_errors():
     with pytest.raises(TypeError, match="plain has no interval enclosure"):
         residual_enclosure(plain, [0.0, 0.0], [1.0, 1.0])
     with pytest.raises(TypeError, match="no interval enclosure"):
-        residual_enclosure(rnn.load_flipflop().system().iterate(2), np.zeros(64), np.ones(64))
+        residual_enclosure(System.from_callable(lambda X: X / 2, 1, kind="map").iterate(2), [0.0], [1.0])
+    continuous = random_cell("continuous", 2, 1, np.random.default_rng(0)).system()
+    with pytest.raises(TypeError, match="no interval enclosure"):
+        residual_enclosure(continuous.reverse_time(), [0.0, 0.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="lo <= hi"):
         residual_enclosure(FORMULAS["lorenz"], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="lo must have shape"):
@@ -278,8 +303,8 @@ def test_unsupported_nodes_and_systems_raise_clear_errors():
 # ------------------------------------------------------------------------------ network cells
 def random_cell(cell, H, I, rng):
     G = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4, "continuous": 1}[cell]
-    w = dict(weight_ih=rng.normal(size=(G * H, I)), weight_hh=rng.normal(size=(G * H, H)) * 0.8,
-             bias_ih=rng.normal(size=G * H) * 0.3, bias_hh=rng.normal(size=G * H) * 0.3)
+    w = {"weight_ih": rng.normal(size=(G * H, I)), "weight_hh": rng.normal(size=(G * H, H)) * 0.8,
+         "bias_ih": rng.normal(size=G * H) * 0.3, "bias_hh": rng.normal(size=G * H) * 0.3}
     if cell.startswith("rnn_"):
         return rnn.VanillaRNN(**w, nonlinearity=cell[4:])
     return {"gru": rnn.GRU, "lstm": rnn.LSTM, "continuous": lambda **k: rnn.ContinuousRNN(**k, tau=0.7)}[cell](**w)
@@ -287,9 +312,9 @@ def random_cell(cell, H, I, rng):
 
 def mp_cell_residual(net, u, x):
     """F(x) of the network at input u in mpmath, from the equations of PyTorch's documentation."""
-    M = lambda A: mpmath.matrix([[mpmath.mpf(float(v)) for v in row] for row in np.atleast_2d(A)])  # noqa: E731
-    V = lambda a: mpmath.matrix([mpmath.mpf(float(v)) if not isinstance(v, mpmath.mpf) else v for v in a])  # noqa: E731
-    sig = lambda v: 1 / (1 + mpmath.exp(-v))  # noqa: E731
+    M = lambda A: mpmath.matrix([[mpmath.mpf(float(v)) for v in row] for row in np.atleast_2d(A)])
+    V = lambda a: mpmath.matrix([mpmath.mpf(float(v)) if not isinstance(v, mpmath.mpf) else v for v in a])
+    sig = lambda v: 1 / (1 + mpmath.exp(-v))
     H = net.hidden_size
     a = M(net.weight_ih) * V(u) + V(net.bias_ih)
     xv = V(x)
@@ -320,7 +345,8 @@ def mp_cell_residual(net, u, x):
     return hs + cs
 
 
-def mp_jacobian(F, x, h=mpmath.mpf("1e-20")):
+def mp_jacobian(F, x):
+    h = mpmath.mpf("1e-20")
     x = [mpmath.mpf(float(v)) for v in x]
     cols = []
     for j in range(len(x)):
@@ -347,7 +373,7 @@ def test_cell_enclosures_hold_the_residual_and_jacobian_at_every_point(cell, see
         J_float = system.residual_jacobian(X)
         assert np.all((Jlo - 1e-9 <= J_float) & (J_float <= Jhi + 1e-9))
         for b in range(len(X)):
-            F = lambda x: mp_cell_residual(net, u_eff, x)  # noqa: E731
+            F = lambda x: mp_cell_residual(net, u_eff, x)
             assert all(inside(v, l, h) for v, l, h in zip(F(X[b]), Flo[b], Fhi[b]))
             J = mp_jacobian(F, X[b])
             assert all(inside(v, l, h, SLACK) for row, lr, hr in zip(J, Jlo[b], Jhi[b]) for v, l, h in zip(row, lr, hr))
@@ -373,3 +399,48 @@ def test_flipflop_enclosures_hold_mpmath_residuals():
         F = mp_cell_residual(net, np.zeros(net.input_size), X[b])
         assert all(inside(v, l, h) for v, l, h in zip(F, Flo[b], Fhi[b]))
     assert np.max(Fhi - Flo) < 1e-6
+
+
+def test_gru_enclosure_at_the_steepest_gate_matches_the_closed_form():
+    # H = 1, zero input, W_hr = W_hn = 0, z = σ(2h - 2): at h = 1, r = z = 1/2 and σ'(0) = 1/4 (the largest
+    # slope of the gate), n = 0, so F(h) = -(1 - z) h = -1/2 and DF(h) = -(1 - z) + 2 h σ'(0) = 0 exactly
+    net = rnn.GRU(np.zeros((3, 1)), [[0.0], [2.0], [0.0]], bias_hh=[0.0, -2.0, 0.0])
+    system = net.system()
+    Flo, Fhi = residual_enclosure(system, [1.0], [1.0])
+    Jlo, Jhi = residual_jacobian_enclosure(system, [1.0], [1.0])
+    assert Flo[0] <= -0.5 <= Fhi[0] and Fhi[0] - Flo[0] < 1e-14
+    assert Jlo[0, 0] <= 0.0 <= Jhi[0, 0] and Jhi[0, 0] - Jlo[0, 0] < 1e-14
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "gru", "lstm"])
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_iterates_of_networks_hold_the_composed_map(cell, seed):
+    rng = np.random.default_rng(seed)
+    net = random_cell(cell, 3, 2, rng)
+    u = rng.normal(size=2)
+    system = net.system(u).iterate(3)
+    lo, hi, points = boxes_and_points(rng, system.dim, 3, 0.7)
+    Flo, Fhi = residual_enclosure(system, lo, hi)
+    Jlo, Jhi = residual_jacobian_enclosure(system, lo, hi)
+
+    def F(x):  # g(g(g(x))) - x in mpmath, g(y) = y + (g(y) - y)
+        x = [v if isinstance(v, mpmath.mpf) else mpmath.mpf(float(v)) for v in x]
+        y = x
+        for _ in range(3):
+            y = [a + b for a, b in zip(y, mp_cell_residual(net, u, y))]
+        return [a - b for a, b in zip(y, x)]
+
+    for X in points[:3] + points[-2:]:
+        for b in range(len(X)):
+            assert all(inside(v, l, h) for v, l, h in zip(F(X[b]), Flo[b], Fhi[b]))
+            J = mp_jacobian(F, X[b])
+            assert all(inside(v, l, h, SLACK) for row, lr, hr in zip(J, Jlo[b], Jhi[b]) for v, l, h in zip(row, lr, hr))
+
+
+def test_candidates_benchmark_runs(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    rows = importlib.import_module("bench_intervals").main(["--n", "200", "--repeats", "1"])
+    libraries = {library.split()[0] for library, _, _ in rows}
+    assert {"numpy", "mpmath.iv"} <= libraries and all(t >= 0.0 for _, _, t in rows)
+    assert "64x64 @ box" in capsys.readouterr().out
