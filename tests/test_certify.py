@@ -52,6 +52,12 @@ def test_every_fixed_point_of_the_bundled_flipflop_network_is_certified(flipflop
     assert np.all(cert.unique_radius < d.min(axis=1))
 
 
+def test_the_flipflop_fixed_points_are_certified_as_fixed_points_of_the_second_iterate(flipflop):
+    system, points = flipflop
+    cert = certify(system.iterate(2), points.x)
+    assert cert.certified.all() and np.all(cert.radius <= 1e-6)
+
+
 def test_a_flipflop_point_moved_by_1e_3_is_not_certified(flipflop):
     system, points = flipflop
     rng = np.random.default_rng(0)
