@@ -36,7 +36,7 @@ import numpy as np
 from networks import RESULTS_DIR, Network, cache_path, flipflop_cell, random_cell, report
 
 from dynsys import find_fixed_points, models
-from dynsys.certify import all_fixed_points, certify
+from dynsys.certificates import all_fixed_points, certify
 
 LORENZ_BOX = [(-30.0, 30.0), (-30.0, 30.0), (-5.0, 55.0)]
 N_STARTS = 1024

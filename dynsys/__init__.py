@@ -10,7 +10,9 @@ The public API (this module's ``__all__``) is the contract:
 - recurrent networks: :mod:`dynsys.rnn` (PyTorch-style cells -> System);
 - linearisation: :func:`linearize`, :func:`linearize_batch`, :class:`Linearization`;
 - fixed and slow points: :func:`find_fixed_points` -> :class:`FixedPointSet`,
-  :func:`point_kind`;
+  :func:`point_kind`; proofs: :func:`certify` -> :class:`Certificates`
+  (Krawczyk's test in interval arithmetic, :mod:`dynsys.intervals`) and
+  :func:`all_fixed_points` (every fixed point in a box, by branch and bound);
 - periodic orbits of flows: :func:`periodic_orbit` -> :class:`PeriodicOrbit`
   (period, states over one period, Floquet multipliers),
   :func:`find_periodic_orbits` (the attracting cycles reached from starts);
@@ -33,6 +35,7 @@ Hypothesis strategies for property tests live in :mod:`dynsys.testing`
 from . import models, rnn, sweep
 from .basins import AttractorMapper, basins_of_attraction
 from .bifurcation_diagram import BifurcationDiagram, bifurcation_diagram
+from .certificates import Certificates, all_fixed_points, certify
 from .continuation import Bifurcation, Branch, continuation
 from .cycle_continuation import CycleBranch
 from .fixed_points import FixedPoint, FixedPointSet, find_fixed_points, point_kind
@@ -66,6 +69,9 @@ __all__ = [
     "FixedPointSet",
     "FixedPoint",
     "point_kind",
+    "certify",
+    "Certificates",
+    "all_fixed_points",
     "periodic_orbit",
     "PeriodicOrbit",
     "find_periodic_orbits",

@@ -5,7 +5,7 @@ one shape: the set of real arrays x with lo <= x <= hi elementwise.  Every
 operation returns an interval that contains the exact result of the
 operation applied to every point of its arguments ("inclusion"): the
 building block of proofs by interval arithmetic (Moore 1966; Neumaier 1990),
-such as the Krawczyk test of :mod:`dynsys.certify`.  Operations are numpy
+such as the Krawczyk test of :mod:`dynsys.certificates`.  Operations are numpy
 array operations, vectorised over any batch of boxes.
 
 Outward rounding (the argument, checked in tests/test_intervals.py)

@@ -1,4 +1,4 @@
-"""Tests of dynsys.certify: Krawczyk certificates of points and every fixed point in a box.
+"""Tests of dynsys.certificates: Krawczyk certificates of points and every fixed point in a box.
 
 Every expected zero comes from a closed form (Duffing, Lorenz, Hénon, the toggle
 switch, the logistic map's 2-cycle, x' = (x - a)(x - a - d)) or from the exact
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsys import System, find_fixed_points, models, rnn
-from dynsys.certify import Certificates, all_fixed_points, certify
+from dynsys.certificates import Certificates, all_fixed_points, certify
 from dynsys.testing import polynomial_systems
 
 
@@ -173,7 +173,7 @@ def toggle_zeros():
 def test_all_fixed_points_finds_exactly_the_closed_form_zeros(system, bounds, exact):
     points = all_fixed_points(system, bounds)
     assert points.stats["complete"] and points.stats["n_undecided"] == 0
-    assert matched(points.x, np.asarray(points.stats["certified_radius"]), exact)
+    assert matched(points.x, points.certified_radius, exact)
     assert points.is_fixed.all()
 
 
@@ -183,7 +183,7 @@ def test_all_fixed_points_of_a_maps_iterate_include_its_two_cycle():
     exact = np.sort(np.concatenate([[0.0, 1 - 1 / r], cycle]))[:, None]
     points = all_fixed_points(models.logistic(r).iterate(2), [(-0.25, 1.25)])
     assert points.stats["complete"]
-    assert matched(points.x, np.asarray(points.stats["certified_radius"]), exact)
+    assert matched(points.x, points.certified_radius, exact)
 
 
 def test_a_box_without_fixed_points_returns_none_and_is_complete():
@@ -198,7 +198,7 @@ def test_boxes_left_at_the_budget_are_reported_and_hold_the_zeros_not_found():
     assert points.stats["n_boxes"] == 20
     boxes = np.array(points.stats["undecided"])  # (m, 2, n)
     assert points.stats["n_undecided"] == len(boxes) > 0
-    radius = np.asarray(points.stats["certified_radius"])
+    radius = points.certified_radius
     for z in exact:  # every zero is certified or lies in a box left undecided
         found = np.any(np.max(np.abs(points.x - z), axis=1) <= radius + 1e-12)
         held = np.any(np.all((boxes[:, 0] <= z) & (z <= boxes[:, 1]), axis=1))
@@ -210,7 +210,7 @@ def test_boxes_left_at_the_budget_are_reported_and_hold_the_zeros_not_found():
 def test_certified_points_of_polynomial_systems_lie_within_their_radius_of_an_exact_root(case, budget):
     """Soundness at any budget: each point within its radius of an exact root; complete only with none missing."""
     points = all_fixed_points(case.system, max_boxes=budget)
-    radius = np.asarray(points.stats["certified_radius"])
+    radius = points.certified_radius
     d = np.max(np.abs(points.x[:, None, :] - case.roots[None, :, :]), axis=2)
     assert np.all(np.any(d <= radius[:, None] + 1e-12, axis=1))
     if points.stats["complete"]:
@@ -226,7 +226,7 @@ def test_all_fixed_points_of_polynomial_systems_are_exactly_the_exact_roots(kind
     case = data.draw(polynomial_systems(kind, dims=(1, 2), max_roots=6))
     points = all_fixed_points(case.system, max_boxes=1_000_000)
     assert points.stats["complete"]
-    assert matched(points.x, np.asarray(points.stats["certified_radius"]), case.roots)
+    assert matched(points.x, points.certified_radius, case.roots)
 
 
 @settings(max_examples=3, deadline=None, derandomize=True)
@@ -235,7 +235,7 @@ def test_all_fixed_points_of_planar_cubic_maps_with_nine_roots(case):
     """Bezout's bound 3 x 3 = 9 reached with real roots (derandomized: the drawn cases need 1e2 to 5e4 boxes)."""
     points = all_fixed_points(case.system, max_boxes=1_000_000)
     assert len(case.roots) == 9 and points.stats["complete"]
-    assert matched(points.x, np.asarray(points.stats["certified_radius"]), case.roots)
+    assert matched(points.x, points.certified_radius, case.roots)
 
 
 @pytest.mark.parametrize(
@@ -251,3 +251,25 @@ def test_all_fixed_points_refuses_bad_arguments(bounds, max_boxes, match):
 def test_all_fixed_points_needs_bounds_when_the_system_has_none():
     with pytest.raises(ValueError, match="bounds"):
         all_fixed_points(close_roots(0.0, 1.0))
+
+
+# -- find_fixed_points(certify=True) ---------------------------------------------------------------------
+
+
+def test_find_fixed_points_certifies_its_fixed_points_and_never_its_slow_points():
+    """Duffing's three zeros (+-1, 0), (0, 0) in closed form; x' = x^2 + 1/100, y' = -y has no zero and a slow
+    point at the origin (q = 1/20000 > 0): searched, reported, not certified."""
+    points = find_fixed_points(models.duffing(), n_starts=32, certify=True)
+    assert points.certified.all() and matched(points.x, points.certified_radius,
+                                              np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]]))
+    assert points.stats["time_certify_s"] > 0 and "radius" in points.table().splitlines()[0]
+    slow = System.from_strings({"x": "x**2 + 1/100", "y": "-y"}, bounds=[[-1, 1], [-1, 1]])
+    found = find_fixed_points(slow, n_starts=32, certify=True)
+    assert found.is_slow.any() and not found.certified[found.is_slow].any()
+    assert np.isnan(found.certified_radius[found.is_slow]).all()
+
+
+def test_find_fixed_points_refuses_to_certify_a_system_without_enclosures_before_searching():
+    system = System.from_callable(lambda X: X - X**3, dim=1, bounds=[[-2.0, 2.0]])
+    with pytest.raises(TypeError, match="no interval enclosure"):
+        find_fixed_points(system, n_starts=8, certify=True)

@@ -28,7 +28,7 @@ STAGES: list[tuple[str, ...]] = [
     ("dynsys.intervals",),  # interval arithmetic: enclosures of residuals and Jacobians over boxes
     ("dynsys.simulate",),  # trajectories; advancing flows and maps
     ("dynsys.linearize", "dynsys.normal_forms"),  # eigenvalues, subspaces, labels; bifurcation coefficients
-    ("dynsys.fixed_points.*", "dynsys.periodic_orbits.*"),  # the search for fixed points; periodic orbits
+    ("dynsys.fixed_points.*", "dynsys.periodic_orbits.*", "dynsys.certificates"),  # the search for fixed points; periodic orbits
     ("dynsys.basins",),  # the attractor mapper, time scales
     ("dynsys.manifolds", "dynsys.saddles", "dynsys.continuation", "dynsys.bifurcation_diagram",  # manifolds, edge
      "dynsys.arclength", "dynsys.cycle_continuation"),  # tracking, branches of fixed points and cycles, diagrams

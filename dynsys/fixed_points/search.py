@@ -8,6 +8,7 @@ search.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -46,6 +47,7 @@ def find_fixed_points(
     max_memory: float = DEFAULT_MAX_MEMORY,
     max_seconds: float | None = None,
     blas_threads: int | None = 1,
+    certify: bool = False,
 ) -> FixedPointSet:
     """Find the fixed points and slow points of a flow or map.
 
@@ -163,6 +165,14 @@ def find_fixed_points(
         small batched solves and products, which a second thread did not
         speed up in ``benchmarks/bench_vs_fpf.py --threads`` (README,
         Performance) and which oversubscribe a shared machine.
+    certify : bool, default False
+        Prove each fixed point with :func:`dynsys.certify` (Krawczyk's test
+        in outward-rounded interval arithmetic: exactly one zero of F within
+        a radius): the set's ``certified`` and ``certified_radius`` (slow
+        points are never certified), and ``stats["time_certify_s"]``.  Needs
+        interval enclosures of F (formula systems and RNN cells,
+        :mod:`dynsys.intervals`); for another system a TypeError is raised
+        before the search.
 
     Returns
     -------
@@ -193,7 +203,8 @@ def find_fixed_points(
         Bad arguments (named in the message); for ``method="exact"``, see
         :func:`dynsys.fixed_points.exact.solve_exact`.
     TypeError
-        If ``system`` is not a :class:`System`.
+        If ``system`` is not a :class:`System`, or ``certify`` is asked of a
+        system without interval enclosures.
 
 
     Notes
@@ -235,6 +246,10 @@ def find_fixed_points(
     max_iter = check_count(max_iter, "max_iter")
     if blas_threads is not None:
         blas_threads = check_count(blas_threads, "blas_threads")
+    if certify:
+        from ..intervals import residual_enclosure
+
+        residual_enclosure(system, np.zeros(system.dim), np.zeros(system.dim))  # TypeError now, not after the search
     clock = time.perf_counter()
     deadline = None if max_seconds is None else clock + check_real(max_seconds, "max_seconds", positive=True)
     options = SearchOptions(
@@ -255,6 +270,18 @@ def find_fixed_points(
         tol=tol,
         time_s=time.perf_counter() - clock,
     )
+    if certify:
+        from ..certificates import certify as prove
+
+        started = time.perf_counter()
+        fixed = np.flatnonzero(points.is_fixed)
+        certified, radius = np.zeros(len(points), dtype=bool), np.full(len(points), np.nan)
+        with limit_blas_threads(blas_threads):
+            certificates = prove(system, points.x[fixed])
+        certified[fixed], radius[fixed] = certificates.certified, certificates.radius
+        points = dataclasses.replace(points, certified=certified, certified_radius=radius)
+        points.stats.update(time_certify_s=time.perf_counter() - started,
+                            time_s=points.stats["time_s"] + time.perf_counter() - started)
     return points
 
 

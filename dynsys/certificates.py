@@ -366,9 +366,9 @@ def all_fixed_points(system: System, bounds: Any = None, *, max_boxes: int = 10_
         box was excluded or certified: then these are all the fixed points
         in the box), ``n_boxes`` (examined), ``n_excluded``, ``n_certified``,
         ``n_undecided``, ``undecided`` (a list of [low, high] boxes, each a
-        list of n floats), ``certified_radius`` (per point, in its order:
-        the zero lies within it of the point, max-norm), ``max_boxes``,
-        ``time_s``.  Zeros exactly on a face of ``bounds`` cannot be
+        list of n floats), ``max_boxes``, ``time_s``; ``certified`` is
+        true and ``certified_radius`` the radius proven for each point (the
+        zero lies within it of the point, max-norm).  Zeros exactly on a face of ``bounds`` cannot be
         certified: they stay in undecided boxes.
 
     Raises
@@ -478,6 +478,6 @@ def _point_set(system: System, x: np.ndarray, radius: np.ndarray, stats: dict[st
         x=x, q=0.5 * speed**2, speed=speed, is_fixed=fixed, is_slow=~fixed,
         linearizations=tuple(lins[i] for i in order), kind=system.kind, state_names=system.state_names,
         system_name=system.name, params=dict(system.params),
-        stats={**stats, "certified_radius": radius.tolist(), "n_fixed": len(x), "n_slow": 0,
-               "time_s": time.perf_counter() - clock},
+        stats={**stats, "n_fixed": len(x), "n_slow": 0, "time_s": time.perf_counter() - clock},
+        certified=fixed, certified_radius=radius,
     )
