@@ -30,6 +30,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,20 +112,22 @@ def dimension_rows(quick: bool, max_boxes: int, max_seconds: float) -> tuple[lis
     return rows, records
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> list[tuple[str, str]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--max-boxes", type=int, default=1_000_000)
     parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     headers = ["case", "points", "certified", "complete", "boxes", "time_s", "numeric_time_s", "numeric_points"]
     rows, records, targets = certify_rows(args.quick, repeats)
     more_rows, more_records, more_targets = lorenz_rows(repeats)
     dim_rows, dim_records = dimension_rows(args.quick, args.max_boxes, args.max_seconds)
-    report("certify", args.quick, RESULTS_DIR, headers, rows + more_rows + dim_rows, records + more_records + dim_records,
-           targets + more_targets, argv)
+    report("certify", args.quick, args.out_dir, headers, rows + more_rows + dim_rows,
+           records + more_records + dim_records, targets + more_targets, argv)
+    return targets + more_targets
 
 
 if __name__ == "__main__":

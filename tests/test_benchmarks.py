@@ -169,3 +169,13 @@ def test_sweep_benchmark_quick(monkeypatch, tmp_path):
     report = json.loads((tmp_path / "sweep_quick.json").read_text())
     assert {"benchmark", "quick", "machine", "cases", "targets"} <= set(report)
     assert [status for status, _ in targets] == ["PASS"] * len(targets) and targets
+
+
+def test_certify_benchmark_quick(monkeypatch, tmp_path):
+    """bench_certify.py --quick: certify on the bundled network, all_fixed_points for Lorenz; its targets pass."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("bench_certify")
+    targets = bench.main(["--quick", "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / "certify_quick.json").read_text())
+    assert {"benchmark", "quick", "machine", "cases", "targets"} <= set(report)
+    assert targets and all(status == "PASS" for status, _ in targets), targets

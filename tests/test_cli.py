@@ -84,6 +84,10 @@ def test_models_lists_the_registry(capsys):
         (["analyze", "lorenz", "--bounds=1:2,3:4"], "bounds"),
         (["analyze", "lorenz", "--bounds=2:1"], "bounds"),
         (["analyze", "lorenz", "--graph", "g.png"], "--graph"),
+        (["analyze", "lorenz", "--all-in-box", "--exact"], "--exact"),
+        (["analyze", "lorenz", "--certify", "--exact"], "--exact"),
+        (["analyze", "lorenz", "--all-in-box", "--max-boxes", "0"], "--max-boxes"),
+        (["analyze", "hopfield", "--certify"], "interval enclosure"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv, needle):
@@ -474,3 +478,20 @@ def test_a_cycle_search_that_cannot_finish_is_a_note_and_the_points_are_still_re
     assert code == 0 and "P0" in out and "attracting cycles (van_der_pol)" not in out and "C0" not in out
     (line,) = err.strip().splitlines()
     assert line.startswith("dynsys: note: the search for attracting cycles failed (rk4 needs") and "max_steps" in line
+
+
+def test_analyze_all_in_box_finds_every_lorenz_point_and_says_whether_it_covered_the_box(capsys, tmp_path):
+    """Lorenz's three fixed points in closed form (lorenz_points), each certified, the box covered; with a budget
+    of 10 boxes the run says it is incomplete; --certify adds each search point's radius."""
+    out_json = tmp_path / "all.json"
+    code, out, _ = run(capsys, "analyze", "lorenz", "--all-in-box", "--no-cycles", "--json", str(out_json))
+    assert code == 0 and "complete: every box excluded or certified" in out
+    points = FixedPointSet.from_json(out_json.read_text())
+    assert points.certified.all() and points.stats["complete"]
+    assert_same_points(points.x, lorenz_points())
+    assert np.all(np.min(np.abs(points.x[:, None] - lorenz_points()[None]).max(axis=2), axis=1)
+                  <= points.certified_radius + 1e-12)
+    code, out, _ = run(capsys, "analyze", "lorenz", "--all-in-box", "--max-boxes", "10", "--no-cycles")
+    assert code == 0 and "INCOMPLETE" in out
+    code, out, _ = run(capsys, "analyze", "duffing", "--certify", "--no-cycles")
+    assert code == 0 and "certified (Krawczyk): 3 of 3 fixed points" in out and "certified radius" in out

@@ -38,10 +38,12 @@ import numpy as np
 
 from .. import rnn
 from .._io import atomic_write_text
+from ..certificates import all_fixed_points
 from ..fixed_points import FixedPointSet, find_fixed_points
 from ..graph import attractor_graph, graph_points, transition_graph
 from ..graph_export import FORMATS as GRAPH_FORMATS
 from ..graph_export import write_graph
+from ..intervals import residual_enclosure
 from ..parse import parse_assignment
 from ..periodic_orbits import PeriodicOrbit, find_periodic_orbits
 from ..simulate import advance
@@ -69,6 +71,7 @@ TRAJECTORY_DURATION = {"flow": 20.0, "map": 200}  # ... over this time (flow) or
 TRAJECTORY_POINTS = 400  # ... with this many stored states
 CYCLE_STARTS = 64  # flows: the attracting cycles are looked for from at most this many starts in the box
 CYCLE_TIME = 10.0  # seconds: the default --cycle-time
+ALL_IN_BOX_MAX_BOXES = 100_000  # the default --max-boxes of --all-in-box
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +93,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tol", type=float, default=1e-10, help="|F| below which a point is fixed (default 1e-10)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
     parser.add_argument("--exact", action="store_true", help="solve a polynomial system exactly with sympy")
+    parser.add_argument("--certify", action="store_true",
+                        help="prove each fixed point: exactly one zero within a radius (Krawczyk's test in interval "
+                        "arithmetic; formula systems and networks)")
+    parser.add_argument("--all-in-box", action="store_true",
+                        help="instead of the search from starts, every fixed point in the box (--bounds or the "
+                        "model's) by interval branch and bound, each certified; says whether the box was "
+                        "covered completely")
+    parser.add_argument("--max-boxes", type=int, default=ALL_IN_BOX_MAX_BOXES, metavar="N",
+                        help=f"--all-in-box: boxes examined at most (default {ALL_IN_BOX_MAX_BOXES:,})")
     parser.add_argument("--json", metavar="OUT", help="write the fixed points as JSON")
     parser.add_argument("--graph", metavar="OUT", help="write the transition graph (.graphml, .gexf, .json or .dot)")
     parser.add_argument("--out", metavar="DIR", help="write pictures, data files and report.html to DIR")
@@ -190,14 +202,15 @@ def run(args: argparse.Namespace) -> int:
     if args.param:
         system = system.with_params(**dict(parse_assignment(a) for a in args.param))
     bounds = _parse_bounds(args.bounds, system.dim) if args.bounds else None
+    _check_certificates(args, system, bounds)
     build_graph = bool(args.graph or args.out)
     look_for_cycles = system.kind == "flow" and not args.no_cycles
     progress = Progress((2 + 2 * bool(args.out) if build_graph else 1) + look_for_cycles, start=clock)
-    progress.step("finding fixed and slow points")
+    progress.step("finding every fixed point in the box" if args.all_in_box else "finding fixed and slow points")
     try:
-        result = find_fixed_points(
+        result = all_fixed_points(system, bounds, max_boxes=args.max_boxes) if args.all_in_box else find_fixed_points(
             system, bounds=bounds, n_starts=args.n_starts, tol=args.tol, seed=args.seed,
-            method="exact" if args.exact else "numeric", max_seconds=budget.left(),
+            method="exact" if args.exact else "numeric", max_seconds=budget.left(), certify=args.certify,
         )
     except ValueError as exc:
         if not args.exact:
@@ -233,13 +246,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"{system.name} ({system.kind}, n={system.dim}{'; ' + params if params else ''})")
     print(points.table())
     st = result.stats
-    print(
-        f"{st['n_fixed']} fixed and {st['n_slow']} slow points from the search ({st['method']}"
-        + (f", {st['n_starts']} starts: {st['n_diverged']} diverged, {st['n_escaped']} escaped, "
-           f"{st['n_unconverged']} unconverged, "
-           f"{st['n_outside']} points outside the bounds" if st["method"] == "numeric" else "")
-        + f") in {st['time_s']:.2f} s"
-    )
+    if args.all_in_box:
+        print(_box_summary(result))
+    else:
+        print(
+            f"{st['n_fixed']} fixed and {st['n_slow']} slow points from the search ({st['method']}"
+            + (f", {st['n_starts']} starts: {st['n_diverged']} diverged, {st['n_escaped']} escaped, "
+               f"{st['n_unconverged']} unconverged, "
+               f"{st['n_outside']} points outside the bounds" if st["method"] == "numeric" else "")
+            + f") in {st['time_s']:.2f} s"
+        )
+    if args.certify:
+        print(f"certified (Krawczyk): {int(result.certified.sum())} of {st['n_fixed']} fixed points, each the only "
+              f"zero within its radius, in {st['time_certify_s']:.2f} s")
     if cycles is not None:
         print(f"attracting cycles ({system.name}):")
         print(cycle_table(cycles))
@@ -259,6 +278,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"dynsys: note: the time budget of the search for cycles ({limit:g} s, {which}) ran out; the result "
               "is partial (cycles may be missing)", file=sys.stderr)
     return 0
+
+
+def _check_certificates(args: argparse.Namespace, system: System, bounds: np.ndarray | None) -> None:
+    """--certify and --all-in-box: a system with interval enclosures, a box for --all-in-box, not with --exact."""
+    if not (args.certify or args.all_in_box):
+        return
+    flags = " and ".join(f for f, on in (("--certify", args.certify), ("--all-in-box", args.all_in_box)) if on)
+    if args.exact:
+        raise UsageError(f"{flags} cannot go with --exact (the exact solutions need no certificate)")
+    if args.max_boxes < 1:
+        raise UsageError(f"--max-boxes must be a count >= 1, got {args.max_boxes}")
+    if args.all_in_box and bounds is None and system.bounds is None:
+        raise UsageError(f"--all-in-box needs a box: {system.name} has no bounds; give --bounds=LO:HI,...")
+    try:
+        residual_enclosure(system, np.zeros(system.dim), np.zeros(system.dim))
+    except TypeError as exc:
+        raise UsageError(f"{flags}: {exc}") from None
+
+
+def _box_summary(points: FixedPointSet) -> str:
+    """The line that says how many fixed points the branch and bound proved and whether it covered the box."""
+    st = points.stats
+    covered = ("complete: every box excluded or certified, so these are all the fixed points in the box"
+               if st["complete"] else f"INCOMPLETE: {st['n_undecided']} boxes undecided at the budget of "
+               f"{st['max_boxes']:,} boxes (--max-boxes); fixed points may lie in them")
+    return (f"{st['n_fixed']} fixed points, each certified, by interval branch and bound over {st['n_boxes']:,} "
+            f"boxes in {st['time_s']:.2f} s; {covered}")
 
 
 def attracting_cycles(

@@ -1,7 +1,7 @@
 """The dynsys command line: the parser, the dispatch to the jobs, the exit statuses.
 
     dynsys analyze MODEL_OR_FILE [--param k=v ...] [--bounds=LO:HI,...] [--json OUT] [--graph OUT] [--out DIR]
-                   [--no-cycles] [--cycle-time SECONDS]
+                   [--no-cycles] [--cycle-time SECONDS] [--certify | --all-in-box [--max-boxes N]]
     dynsys analyze NETWORK.npz|NETWORK.pt [--cell CELL] [--readout NAME] [--input U1,U2,...] ...
     dynsys flipflop [--model FILE.npz|FILE.pt [--cell CELL] [--readout NAME]] [--train] [--input U1,...] ...
     dynsys continue MODEL_OR_FILE --param NAME --span=LO:HI [--x0 X1,X2,... | --from-point K] [--cycles] [--out DIR]

@@ -60,7 +60,8 @@ def point_rows(
     list of dict
         Keys: id, kind, label (the stability class), index, q, the
         coordinates, leading eigenvalue (complex; the CSV and the report
-        print it as a real number when it is one), and the readout columns.
+        print it as a real number when it is one), for a certified set the
+        certified radius (None where not certified), and the readout columns.
 
     Examples
     --------
@@ -80,6 +81,8 @@ def point_rows(
             "q": p.q,
             **{name: float(v[i]) for name, v in coordinates.items()},
             "leading eigenvalue": complex(p.eigenvalues[0]),
+            **({} if points.certified is None else {
+                "certified radius": float(points.certified_radius[i]) if points.certified[i] else None}),
             **({} if readout is None else {
                 "readout": [round(float(o), 4) for o in readout[i]],
                 "corner": corner(readout[i], corner_scale) if p.kind == "attractor" else "",
