@@ -123,14 +123,19 @@ def test_continuation_benchmark_quick(scripts, tmp_path):
         assert record["bifurcations"] == []  # spectral radius about 0.9, tanh' <= 1: stable all along
 
 
+def run_quick(monkeypatch, tmp_path, name, *options):
+    """``benchmarks/bench_<name>.py --quick *options --out-dir tmp_path``: what its main returns, and its report."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    returned = importlib.import_module(f"bench_{name}").main(["--quick", *options, "--out-dir", str(tmp_path)])
+    report = json.loads((tmp_path / f"{name}_quick.json").read_text())
+    assert {"benchmark", "quick", "machine", "cases", "command"} <= set(report)
+    return returned, report
+
+
 def test_vs_fpf_benchmark_quick(monkeypatch, tmp_path):
     """bench_vs_fpf.py --quick: dynsys and the FixedPointFinder-equivalent on one tiny case (needs torch)."""
     pytest.importorskip("torch")
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    bench = importlib.import_module("bench_vs_fpf")
-    records = bench.main(["--quick", "--memory", "--solvers", "auto,dense", "--out-dir", str(tmp_path)])
-    report = json.loads((tmp_path / "vs_fpf_quick.json").read_text())
-    assert {"benchmark", "quick", "machine", "cases", "command"} <= set(report)
+    records, report = run_quick(monkeypatch, tmp_path, "vs_fpf", "--memory", "--solvers", "auto,dense")
     assert [r["case"] for r in records] == [r["case"] for r in report["cases"]] == ["tanh64_B64"]
     record = report["cases"][0]
     assert len(record["rounds"]) == 1 and record["blas_threads"] == 1
@@ -147,10 +152,7 @@ def test_vs_fpf_benchmark_quick(monkeypatch, tmp_path):
 def test_floors_benchmark_quick(monkeypatch, tmp_path):
     """bench_floors.py --quick: the primitives' costs and the budget the target leaves (needs torch)."""
     pytest.importorskip("torch")
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    bench = importlib.import_module("bench_floors")
-    records = bench.main(["--quick", "--out-dir", str(tmp_path)])
-    report = json.loads((tmp_path / "floors_quick.json").read_text())
+    records, report = run_quick(monkeypatch, tmp_path, "floors")
     assert [r["case"] for r in records] == [r["case"] for r in report["cases"]] == ["tanh64_B64"]
     record = report["cases"][0]
     assert record["n"] == 64 and record["B"] == 64 and record["target"] == 10.0 and record["K"] >= 1
@@ -160,22 +162,12 @@ def test_floors_benchmark_quick(monkeypatch, tmp_path):
     assert record["solves_left"] == pytest.approx((record["budget_s"] - record["eig_s"]) / record["solve_s"])
 
 
-def test_sweep_benchmark_quick(monkeypatch, tmp_path):
-    """bench_sweep.py --quick: the same networks swept serially and on a 2-worker LocalCluster give the same rows."""
-    pytest.importorskip("distributed")
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    bench = importlib.import_module("bench_sweep")
-    targets = bench.main(["--quick", "--out-dir", str(tmp_path)])
-    report = json.loads((tmp_path / "sweep_quick.json").read_text())
-    assert {"benchmark", "quick", "machine", "cases", "targets"} <= set(report)
-    assert [status for status, _ in targets] == ["PASS"] * len(targets) and targets
-
-
-def test_certify_benchmark_quick(monkeypatch, tmp_path):
-    """bench_certify.py --quick: certify on the bundled network, all_fixed_points for Lorenz; its targets pass."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    bench = importlib.import_module("bench_certify")
-    targets = bench.main(["--quick", "--out-dir", str(tmp_path)])
-    report = json.loads((tmp_path / "certify_quick.json").read_text())
-    assert {"benchmark", "quick", "machine", "cases", "targets"} <= set(report)
+@pytest.mark.parametrize("name, needs", [("sweep", "distributed"), ("certify", None)])
+def test_benchmark_targets_pass_quick(monkeypatch, tmp_path, name, needs):
+    """bench_sweep.py --quick (the same networks swept serially and on a 2-worker LocalCluster give the same rows)
+    and bench_certify.py --quick (the bundled network's points certified, Lorenz's box covered): targets pass."""
+    if needs:
+        pytest.importorskip(needs)
+    targets, report = run_quick(monkeypatch, tmp_path, name)
     assert targets and all(status == "PASS" for status, _ in targets), targets
+    assert [t["status"] for t in report["targets"]] == ["PASS"] * len(targets)
