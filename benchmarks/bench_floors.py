@@ -40,33 +40,20 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before numpy is imported
 
 import argparse
-import statistics
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from bench_vs_fpf import CASES, QUICK_CASES, Case, cached
 from fpf_reference import find_fixed_points_reference
-from networks import RESULTS_DIR, flipflop_cell, problem, report
+from networks import RESULTS_DIR, cpu_median, flipflop_cell, problem, report
 
 from dynsys.fixed_points import find_fixed_points
 
 TARGETS = {64: 10.0, 256: 20.0}  # issue 15: at least this many times less CPU than the reference
 
 
-def cpu_median(fn: Callable[[], Any], repeat: int) -> float:
-    """The median CPU time of ``repeat`` calls of ``fn`` after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return statistics.median(times)
-
-
-def floors(case: Case, repeat: int, reference_options: dict[str, Any]) -> dict[str, Any]:
+def floors(case: Case, repeat: int) -> dict[str, Any]:
     """The record of one case: the reference's CPU time, the budget and the costs of the primitives."""
     network = case.network
     prob = problem(network, case.n_starts)
@@ -78,25 +65,22 @@ def floors(case: Case, repeat: int, reference_options: dict[str, Any]) -> dict[s
     V = np.random.default_rng(0).standard_normal(X.shape)
     J_points = system.jacobian(points.x)
     record = {
-        "case": case.name, "n": system.dim, "B": len(X), "K": len(points),
-        "reference_cpu_s": cpu_median(lambda: find_fixed_points_reference(cell, X, **reference_options), repeat),
-        "F_s": cpu_median(lambda: system.residual(X), repeat),
-        "solve_s": cpu_median(lambda: np.linalg.solve(J, rhs), repeat),
-        "matvec_s": cpu_median(lambda: system.residual_jvp(X, V), repeat),
-        "eig_s": cpu_median(lambda: np.linalg.eig(J_points), repeat),
+        "case": case.name, "n": system.dim, "B": len(X), "K": len(points), "target": TARGETS[system.dim],
+        "reference_cpu_s": cpu_median(lambda: find_fixed_points_reference(cell, X, **case.reference_options),
+                                      repeat)[1],
+        "F_s": cpu_median(lambda: system.residual(X), repeat)[1],
+        "solve_s": cpu_median(lambda: np.linalg.solve(J, rhs), repeat)[1],
+        "matvec_s": cpu_median(lambda: system.residual_jvp(X, V), repeat)[1],
+        "eig_s": cpu_median(lambda: np.linalg.eig(J_points), repeat)[1],
     }
-    target = TARGETS.get(system.dim)
-    record["target"] = target
-    record["budget_s"] = None if target is None else record["reference_cpu_s"] / target
-    left = None if target is None else record["budget_s"] - record["eig_s"]
-    record["left_after_eig_s"] = left
-    record["solves_left"] = None if left is None else left / record["solve_s"]
-    record["matvecs_left"] = None if left is None else left / record["matvec_s"]
+    record["budget_s"] = record["reference_cpu_s"] / record["target"]
+    record["left_after_eig_s"] = left = record["budget_s"] - record["eig_s"]
+    record["solves_left"], record["matvecs_left"] = left / record["solve_s"], left / record["matvec_s"]
     return record
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{1e3 * value:.1f}"
+def _ms(value: float) -> str:
+    return f"{1e3 * value:.1f}"
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -119,14 +103,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         if not cached(case.network):
             print(f"{name}: its network is not cached; skipped (bench_vs_fpf.py trains it)")
             continue
-        records.append(floors(case, 1 if args.quick else args.repeat, case.reference_options))
+        records.append(floors(case, 1 if args.quick else args.repeat))
     headers = ["case", "K", "ref CPU ms", "target", "budget ms", "F ms", "solve ms", "matvec ms", "eig(K) ms",
                "left after eig ms", "solves left", "matvecs left"]
-    rows = [[r["case"], r["K"], _ms(r["reference_cpu_s"]), "-" if r["target"] is None else f"{r['target']:.0f}x",
-             _ms(r["budget_s"]), _ms(r["F_s"]), _ms(r["solve_s"]), _ms(r["matvec_s"]), _ms(r["eig_s"]),
-             _ms(r["left_after_eig_s"]),
-             "-" if r["solves_left"] is None else f"{r['solves_left']:.1f}",
-             "-" if r["matvecs_left"] is None else f"{r['matvecs_left']:.0f}"] for r in records]
+    rows = [[r["case"], r["K"], _ms(r["reference_cpu_s"]), f"{r['target']:.0f}x", _ms(r["budget_s"]), _ms(r["F_s"]),
+             _ms(r["solve_s"]), _ms(r["matvec_s"]), _ms(r["eig_s"]), _ms(r["left_after_eig_s"]),
+             f"{r['solves_left']:.1f}", f"{r['matvecs_left']:.0f}"] for r in records]
     report("floors", args.quick, Path(args.out_dir), headers, rows, records, [], argv)
     return records
 

@@ -44,6 +44,7 @@ import itertools
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -225,6 +226,19 @@ def wall_time(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, f
     clock = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - clock
+
+
+def cpu_median(fn: Callable[[], Any], repeat: int, warm_up: bool = True) -> tuple[Any, float]:
+    """The result of ``fn()`` and the median CPU time (``time.process_time``, seconds) of ``repeat`` calls,
+    after one untimed call when ``warm_up``."""
+    if warm_up:
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        result = fn()
+        times.append(time.process_time() - start)
+    return result, statistics.median(times)
 
 
 def peak_memory(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
