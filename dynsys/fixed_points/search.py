@@ -163,7 +163,7 @@ def find_fixed_points(
         threadpoolctl for the duration of the call, :mod:`dynsys._threads`);
         None leaves the BLAS libraries' own setting.  The work is many
         small batched solves and products, which a second thread did not
-        speed up in ``benchmarks/bench_vs_fpf.py --threads`` (README,
+        speed up in ``benchmarks/bench_vs_fpf.py --blas-threads 1,2`` (README,
         Performance) and which oversubscribe a shared machine.
     certify : bool, default False
         Prove each fixed point with :func:`dynsys.certify` (Krawczyk's test
