@@ -32,9 +32,9 @@ operation on intervals here (:class:`dynsys.intervals.Interval`: the products
 with the float matrix C in midpoint-radius form with Rump's error bound, sums
 rounded outwards), so K(X) is enclosed rigorously; see that module for the
 rounding argument.  C itself needs no rigour (any C makes the test sound, a
-poor one only makes it fail).  An enclosure that is undefined on a box (NaN,
-or infinite bounds) makes every test on it fail: no certificate and no
-exclusion come from it.
+poor one only makes it fail).  An enclosure that is undefined on a box
+(infinite bounds: :mod:`dynsys.intervals` turns NaN into the whole line)
+makes every test on it fail: no certificate and no exclusion come from it.
 
 References
 ----------
@@ -60,7 +60,6 @@ from .intervals import Interval, residual_enclosure, residual_jacobian_enclosure
 from .linearize import linearize_batch
 from .systems import System, check_bounds
 
-_INF = np.inf
 # entries of the (boxes, n, n) work arrays of one chunk of Krawczyk tests (about 8 arrays of them: ~130 MB)
 _CHUNK_ENTRIES = 2_000_000
 # where a box is bisected along its widest side, as a fraction of it: off the centre, so that zeros at
@@ -106,13 +105,8 @@ def _preconditioners(system: System, x: np.ndarray) -> _Preconditioner:
     """The :class:`_Preconditioner` at the points x (B, n)."""
     J0, C = _inverse_jacobians(system, x)
     M = np.eye(x.shape[1]) - C @ Interval(J0)
-    Fx = _interval(*residual_enclosure(system, x, x))
+    Fx = Interval(*residual_enclosure(system, x, x))
     return _Preconditioner(C, J0, _magnitude(M), (C @ Fx[..., None])[..., 0])
-
-
-def _interval(lo: np.ndarray, hi: np.ndarray) -> Interval:
-    """The Interval [lo, hi] of bounds that may be NaN (an undefined enclosure: then the whole line)."""
-    return Interval(np.where(np.isnan(lo), -_INF, lo), np.where(np.isnan(hi), _INF, hi))
 
 
 def _magnitude(v: Interval) -> np.ndarray:
@@ -127,7 +121,7 @@ def _krawczyk(system: System, x: np.ndarray, pre: _Preconditioner, lo: np.ndarra
     step = max(1, _CHUNK_ENTRIES // (n * n))
     for a in range(0, B, step):
         s = slice(a, a + step)
-        E = _magnitude(_interval(*residual_jacobian_enclosure(system, lo[s], hi[s])) - pre.J0[s])
+        E = _magnitude(Interval(*residual_jacobian_enclosure(system, lo[s], hi[s])) - pre.J0[s])
         d = Interval(_magnitude(Interval(lo[s], hi[s]) - x[s])[..., None])  # |X - x~| <= d
         e = pre.G[s] @ d + np.abs(pre.C[s]) @ Interval((E @ d).hi)  # >= |I - C DF(X)| d
         K = x[s] - pre.CF[s] + Interval(-e.hi[..., 0], e.hi[..., 0])
