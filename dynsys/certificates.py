@@ -32,9 +32,9 @@ operation on intervals here (:class:`dynsys.intervals.Interval`: the products
 with the float matrix C in midpoint-radius form with Rump's error bound, sums
 rounded outwards), so K(X) is enclosed rigorously; see that module for the
 rounding argument.  C itself needs no rigour (any C makes the test sound, a
-poor one only makes it fail).  An enclosure that is undefined on a box (NaN,
-or infinite bounds) makes every test on it fail: no certificate and no
-exclusion come from it.
+poor one only makes it fail).  An enclosure that is undefined on a box
+(infinite bounds: :mod:`dynsys.intervals` turns NaN into the whole line)
+makes every test on it fail: no certificate and no exclusion come from it.
 
 References
 ----------
@@ -60,7 +60,6 @@ from .intervals import Interval, residual_enclosure, residual_jacobian_enclosure
 from .linearize import linearize_batch
 from .systems import System, check_bounds
 
-_INF = np.inf
 # entries of the (boxes, n, n) work arrays of one chunk of Krawczyk tests (about 8 arrays of them: ~130 MB)
 _CHUNK_ENTRIES = 2_000_000
 # where a box is bisected along its widest side, as a fraction of it: off the centre, so that zeros at
@@ -78,33 +77,36 @@ _N_LADDER = 8
 class _Preconditioner:
     """At each point x~ (rows): J0, the float DF(x~) (zero where not finite), C ≈ J0^-1 (the
     inverse, or the pseudo-inverse where one J0 is singular; zero where not finite: any C makes the
-    test sound, a poor one only makes it fail) and G >= |I - C J0|
-    entrywise (an interval product, rounded outwards): computed once per point, for every box around it."""
+    test sound, a poor one only makes it fail), G >= |I - C J0|
+    entrywise (an interval product, rounded outwards) and CF, an enclosure of C F(x~): computed once per point,
+    for every box around it."""
 
     C: np.ndarray
     J0: np.ndarray
     G: np.ndarray
+    CF: Interval
 
     def __getitem__(self, rows: Any) -> _Preconditioner:
-        return _Preconditioner(self.C[rows], self.J0[rows], self.G[rows])
+        return _Preconditioner(self.C[rows], self.J0[rows], self.G[rows], self.CF[rows])
 
 
-def _preconditioners(system: System, x: np.ndarray) -> _Preconditioner:
-    """The :class:`_Preconditioner` at the points x (B, n)."""
+def _inverse_jacobians(system: System, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """J0, the float DF at the points x (B, n), and C ≈ J0^-1 (as :class:`_Preconditioner`)."""
     J0 = system.residual_jacobian(x)
     J0 = np.where(np.all(np.isfinite(J0), axis=(1, 2))[:, None, None], J0, 0.0)
     try:
         C = np.linalg.inv(J0)
     except np.linalg.LinAlgError:  # a singular J0 in the batch: the pseudo-inverse for all (slower: an SVD)
         C = np.linalg.pinv(J0)
-    C = np.where(np.all(np.isfinite(C), axis=(1, 2))[:, None, None], C, 0.0)
+    return J0, np.where(np.all(np.isfinite(C), axis=(1, 2))[:, None, None], C, 0.0)
+
+
+def _preconditioners(system: System, x: np.ndarray) -> _Preconditioner:
+    """The :class:`_Preconditioner` at the points x (B, n)."""
+    J0, C = _inverse_jacobians(system, x)
     M = np.eye(x.shape[1]) - C @ Interval(J0)
-    return _Preconditioner(C, J0, _magnitude(M))
-
-
-def _interval(lo: np.ndarray, hi: np.ndarray) -> Interval:
-    """The Interval [lo, hi] of bounds that may be NaN (an undefined enclosure: then the whole line)."""
-    return Interval(np.where(np.isnan(lo), -_INF, lo), np.where(np.isnan(hi), _INF, hi))
+    Fx = Interval(*residual_enclosure(system, x, x))
+    return _Preconditioner(C, J0, _magnitude(M), (C @ Fx[..., None])[..., 0])
 
 
 def _magnitude(v: Interval) -> np.ndarray:
@@ -119,12 +121,10 @@ def _krawczyk(system: System, x: np.ndarray, pre: _Preconditioner, lo: np.ndarra
     step = max(1, _CHUNK_ENTRIES // (n * n))
     for a in range(0, B, step):
         s = slice(a, a + step)
-        C = pre.C[s]
-        Fx = _interval(*residual_enclosure(system, x[s], x[s]))
-        E = _magnitude(_interval(*residual_jacobian_enclosure(system, lo[s], hi[s])) - pre.J0[s])
+        E = _magnitude(Interval(*residual_jacobian_enclosure(system, lo[s], hi[s])) - pre.J0[s])
         d = Interval(_magnitude(Interval(lo[s], hi[s]) - x[s])[..., None])  # |X - x~| <= d
-        e = pre.G[s] @ d + np.abs(C) @ Interval((E @ d).hi)  # >= |I - C DF(X)| d
-        K = x[s] - (C @ Fx[..., None])[..., 0] + Interval(-e.hi[..., 0], e.hi[..., 0])
+        e = pre.G[s] @ d + np.abs(pre.C[s]) @ Interval((E @ d).hi)  # >= |I - C DF(X)| d
+        K = x[s] - pre.CF[s] + Interval(-e.hi[..., 0], e.hi[..., 0])
         Klo[s], Khi[s] = K.lo, K.hi
     return Klo, Khi
 
@@ -455,7 +455,7 @@ def _refine(system: System, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray,
     mid = 0.5 * lo + 0.5 * hi
     x = mid.copy()
     for _ in range(_NEWTON_STEPS):
-        step = (_preconditioners(system, x).C @ system.residual(x)[:, :, None])[..., 0] if len(x) else x
+        step = (_inverse_jacobians(system, x)[1] @ system.residual(x)[:, :, None])[..., 0] if len(x) else x
         x = x - step
     inside = np.all(np.isfinite(x) & (x >= lo) & (x <= hi), axis=1)
     x = np.where(inside[:, None], x, mid)

@@ -834,15 +834,11 @@ def _formula_jacobian(system: System, X: Interval) -> Interval:
 
 def _minus_identity(J: Interval) -> Interval:
     """J - I, changing (and rounding) only the diagonal."""
-    n = J.shape[-1]
-    lo, hi = J.lo.copy(), J.hi.copy()
-    d = np.arange(n)
-    lo[..., d, d], hi[..., d, d] = _down(lo[..., d, d] - 1.0), _up(hi[..., d, d] - 1.0)
-    return Interval._raw(lo, hi)
+    return _add_diagonal(J, Interval(-1.0))
 
 
 def _add_diagonal(J: Interval, D: Interval) -> Interval:
-    """J + diag(D) for J (B, n, n), D (B, n)."""
+    """J + diag(D) for J (B, n, n), D (B, n) or broadcast to it."""
     n = J.shape[-1]
     lo, hi = J.lo.copy(), J.hi.copy()
     d = np.arange(n)
@@ -992,10 +988,9 @@ def _iterate_enclosures(cell: _Cell, k: int) -> tuple[Callable[[Interval], Inter
         return Y - X
 
     def jacobian(X: Interval) -> Interval:
-        n = X.shape[-1]
         Y, J = X, None
         for _ in range(k):
-            D = _add_diagonal(cell.jacobian(Y), Interval(np.ones(n)))  # Dg = DF + I
+            D = _add_diagonal(cell.jacobian(Y), Interval(1.0))  # Dg = DF + I
             J = D if J is None else D @ J
             Y = cell.next_state(Y)
         return _minus_identity(J)
