@@ -27,31 +27,18 @@ smoke mode.  Prints a table and writes ``benchmarks/results/certify[_quick].json
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from networks import RESULTS_DIR, Network, cache_path, flipflop_cell, random_cell, report
+from networks import RESULTS_DIR, Network, cache_path, cpu_median, flipflop_cell, random_cell, report
 
 from dynsys import find_fixed_points, models
 from dynsys.certificates import all_fixed_points, certify
 
 LORENZ_BOX = [(-30.0, 30.0), (-30.0, 30.0), (-5.0, 55.0)]
 N_STARTS = 1024
-
-
-def cpu_time(fn: Callable[[], Any], repeats: int) -> tuple[Any, float]:
-    """fn's result and the median CPU seconds of ``repeats`` calls after a warm-up call."""
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return result, statistics.median(times)
 
 
 def certify_rows(quick: bool, repeats: int) -> tuple[list[list[Any]], list[dict[str, Any]], list[tuple[str, str]]]:
@@ -65,7 +52,7 @@ def certify_rows(quick: bool, repeats: int) -> tuple[list[list[Any]], list[dict[
         t = time.process_time()
         points = find_fixed_points(system, n_starts=N_STARTS, seed=0)
         t_search = time.process_time() - t
-        cert, t_cert = cpu_time(lambda system=system, points=points: certify(system, points), repeats)
+        cert, t_cert = cpu_median(lambda system=system, points=points: certify(system, points), repeats)
         rec = {"part": "certify", "cell": cell, "n": n, "points": len(points),
                "certified": int(cert.certified.sum()), "unique": int(cert.unique.sum()),
                "max_radius": float(np.nanmax(cert.radius)) if cert.certified.any() else None,
@@ -81,8 +68,8 @@ def certify_rows(quick: bool, repeats: int) -> tuple[list[list[Any]], list[dict[
 
 def lorenz_rows(repeats: int) -> tuple[list[list[Any]], list[dict[str, Any]], list[tuple[str, str]]]:
     system = models.lorenz()
-    found, t_all = cpu_time(lambda: all_fixed_points(system, LORENZ_BOX), repeats)
-    numeric, t_num = cpu_time(lambda: find_fixed_points(system, n_starts=N_STARTS, bounds=LORENZ_BOX, seed=0), repeats)
+    found, t_all = cpu_median(lambda: all_fixed_points(system, LORENZ_BOX), repeats)
+    numeric, t_num = cpu_median(lambda: find_fixed_points(system, n_starts=N_STARTS, bounds=LORENZ_BOX, seed=0), repeats)
     rec = {"part": "lorenz", "points": len(found), "complete": found.stats["complete"], "boxes": found.stats["n_boxes"],
            "time_s": t_all, "numeric_points": len(numeric), "numeric_time_s": t_num}
     ok = found.stats["complete"] and len(found) == 3 and t_all < 10.0

@@ -14,25 +14,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import mpmath
 import numpy as np
+from networks import cpu_median
 
 from dynsys import intervals
 
 
 def cpu(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return statistics.median(times)
+    """The median CPU seconds of ``repeats`` calls of ``fn`` (no warm-up: mpmath's calls take seconds)."""
+    return cpu_median(fn, repeats, warm_up=False)[1]
 
 
 def main(argv: list[str] | None = None) -> list[tuple[str, str, float]]:
