@@ -1017,6 +1017,27 @@ def _enclosure(system: System) -> tuple[Callable[[Interval], Interval], Callable
     )
 
 
+def check_enclosure(system: System) -> None:
+    """Raise the TypeError that :func:`residual_enclosure` or :func:`residual_jacobian_enclosure` would
+    raise for ``system`` (no formulas nor network behind it, or a formula node without an interval version),
+    by evaluating both on the box of the origin; so that a caller can refuse before it starts long work.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dynsys import System, models
+    >>> check_enclosure(models.lorenz())
+    >>> check_enclosure(System.from_callable(lambda X: -X, dim=1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: system has no interval enclosure: ...
+    """
+    origin = Interval(np.zeros((1, system.dim)))
+    residual, jacobian = _enclosure(system)
+    residual(origin)
+    jacobian(origin)
+
+
 def residual_enclosure(system: System, lo: Any, hi: Any) -> tuple[np.ndarray, np.ndarray]:
     """Bounds of the residual F (f for a flow, g - id for a map) over each box [lo, hi].
 

@@ -43,7 +43,7 @@ from ..fixed_points import FixedPointSet, find_fixed_points
 from ..graph import attractor_graph, graph_points, transition_graph
 from ..graph_export import FORMATS as GRAPH_FORMATS
 from ..graph_export import write_graph
-from ..intervals import residual_enclosure
+from ..intervals import check_enclosure
 from ..parse import parse_assignment
 from ..periodic_orbits import PeriodicOrbit, find_periodic_orbits
 from ..simulate import advance
@@ -292,7 +292,7 @@ def _check_certificates(args: argparse.Namespace, system: System, bounds: np.nda
     if args.all_in_box and bounds is None and system.bounds is None:
         raise UsageError(f"--all-in-box needs a box: {system.name} has no bounds; give --bounds=LO:HI,...")
     try:
-        residual_enclosure(system, np.zeros(system.dim), np.zeros(system.dim))
+        check_enclosure(system)
     except TypeError as exc:
         raise UsageError(f"{flags}: {exc}") from None
 

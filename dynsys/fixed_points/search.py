@@ -247,9 +247,9 @@ def find_fixed_points(
     if blas_threads is not None:
         blas_threads = check_count(blas_threads, "blas_threads")
     if certify:
-        from ..intervals import residual_enclosure
+        from ..intervals import check_enclosure
 
-        residual_enclosure(system, np.zeros(system.dim), np.zeros(system.dim))  # TypeError now, not after the search
+        check_enclosure(system)  # TypeError now, not after the search
     clock = time.perf_counter()
     deadline = None if max_seconds is None else clock + check_real(max_seconds, "max_seconds", positive=True)
     options = SearchOptions(
