@@ -45,8 +45,6 @@ ACM Trans. Graphics 21 (2002) 807-832.
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import warnings
@@ -65,6 +63,7 @@ from .._io import atomic_write, atomic_write_text
 from .._validate import check_real
 from ..fixed_points import FixedPointSet
 from ..graph import attractor_graph, compare_graphs
+from .engine import rows_csv
 
 DEFAULT_THRESHOLD = 0.1
 """Default cut of the average-linkage tree: items closer than this (in the geometry distance) share a cluster."""
@@ -414,12 +413,7 @@ class Comparison:
         key,label,topology_class,topology,geometry_cluster
         0000-a,a,0,2 attractors,0
         """
-        rows = self.rows
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return atomic_write_text(path, out.getvalue())
+        return atomic_write_text(path, rows_csv(self.rows))
 
     def order(self) -> np.ndarray:
         """The items' positions sorted by topology class, then geometry cluster, then sweep order.
@@ -606,11 +600,11 @@ def compare(
     else:
         graphs = [None] * len(loaded)
         topology = _numbered_by_size([tuple(c.items()) for c in counts])
+    first = [int(np.argmax(topology == c)) for c in range(int(topology.max()) + 1)]  # each class's representative
     classes = tuple(
-        TopologyClass(c, members := tuple(k for k, t in zip(keys, topology) if t == c), graphs[keys.index(members[0])],
-                      counts[keys.index(members[0])], _describe(graphs[keys.index(members[0])],
-                                                               counts[keys.index(members[0])]))
-        for c in range(int(topology.max()) + 1)
+        TopologyClass(c, tuple(k for k, t in zip(keys, topology) if t == c), graphs[i], counts[i],
+                      _describe(graphs[i], counts[i]))
+        for c, i in enumerate(first)
     )
     distances = geometry_distances([points.fixed().x for points, _ in loaded])
     comparison = Comparison(
