@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from .._validate import check_real
 from ..sweep import Continuation, FixedPoints, TransitionGraph, compare, grid, sweep
 from ..sweep.engine import INSTALL_HINT, _columns
 from ..targets import check_target, load_target
@@ -228,8 +229,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     if args.workers is not None and (args.serial or args.scheduler):
         raise UsageError("--workers: only for the local cluster, not with --serial or --scheduler")
-    if not (math.isfinite(args.threshold) and args.threshold >= 0):
-        raise UsageError(f"--threshold must be a finite number >= 0, got {args.threshold:g}")
+    check_real(args.threshold, "--threshold")  # ValueError: bad input, exit 2
     check_output_paths(args.out)
     task = _task(args)
     items = _items(args)
