@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import wasserstein_distance
 
 from dynsys import find_fixed_points, models, transition_graph
 from dynsys.sweep.compare import (
@@ -119,6 +120,16 @@ def test_the_distance_is_symmetric_zero_on_the_diagonal_and_invariant_under_orth
     assert (D >= 0).all() and (D <= 2 + 1e-12).all()  # two distributions of mean 1 on [0, inf)
     moved = [X @ orthogonal(dim, rng) for X in sets]
     np.testing.assert_allclose(geometry_distances(moved), D, atol=1e-10)
+
+
+def test_the_distances_are_scipy_s_wasserstein_distance_pair_by_pair():
+    # geometry_distances computes every pair at once from the quantile functions; scipy's W1 of the two
+    # distributions (from their distribution functions), one pair at a time, is the independent reference
+    rng = np.random.default_rng(7)
+    sets = [rng.standard_normal((m, d)) for m, d in zip(rng.integers(0, 9, 40), rng.integers(1, 4, 40))]
+    shapes = [shape_distribution(X) for X in sets]
+    expected = np.array([[wasserstein_distance(a, b) for b in shapes] for a in shapes])
+    np.testing.assert_allclose(geometry_distances(sets), expected, rtol=1e-12, atol=1e-14)
 
 
 def test_average_linkage_clusters_two_groups_and_the_threshold():

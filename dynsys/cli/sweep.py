@@ -42,8 +42,9 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from .._validate import check_real
 from ..sweep import Continuation, FixedPoints, TransitionGraph, compare, grid, sweep
-from ..sweep.engine import INSTALL_HINT
+from ..sweep.engine import INSTALL_HINT, _columns
 from ..targets import check_target, load_target
 from .continue_ import parse_span
 from .inputs import UsageError, check_output_paths
@@ -157,8 +158,7 @@ def _items(args: argparse.Namespace) -> list[Any]:
     values = dict(parse_grid_param(spec) for spec in args.param)
     if len(values) < len(args.param):
         raise UsageError(f"--param: each parameter once; got {', '.join(args.param)}")
-    check_target(args.grid)
-    system = load_target(args.grid)
+    system = load_target(args.grid)  # UnknownTargetError (a ValueError) for neither a model nor a file
     unknown = [name for name in values if name not in system.params]
     if unknown:
         raise UsageError(f"--param: {', '.join(map(repr, unknown))} not a parameter of {system.name}; its "
@@ -229,8 +229,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
     if args.workers is not None and (args.serial or args.scheduler):
         raise UsageError("--workers: only for the local cluster, not with --serial or --scheduler")
-    if not (math.isfinite(args.threshold) and args.threshold >= 0):
-        raise UsageError(f"--threshold must be a finite number >= 0, got {args.threshold:g}")
+    check_real(args.threshold, "--threshold")  # ValueError: bad input, exit 2
     check_output_paths(args.out)
     task = _task(args)
     items = _items(args)
@@ -299,5 +298,5 @@ def _same_columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     >>> _same_columns([{"key": "a", "status": "error"}, {"key": "b", "status": "ok", "error": None, "n_points": 3}])
     [{'key': 'a', 'status': 'error', 'error': '', 'n_points': ''}, {'key': 'b', 'status': 'ok', 'error': '', 'n_points': 3}]
     """
-    columns = list(dict.fromkeys(k for row in rows for k in row))
+    columns = _columns(rows)
     return [{k: "" if row.get(k) is None else row[k] for k in columns} for row in rows]

@@ -290,7 +290,7 @@ def sweep(
                 report(row)
     ordered = _complete([rows[item.key] for item in items])
     if folder is not None:
-        atomic_write_text(folder / "summary.csv", _csv(ordered))
+        atomic_write_text(folder / "summary.csv", rows_csv(ordered))
         atomic_write_text(folder / "sweep.json", json.dumps(_record(task, items), indent=1))
     return SweepResult(ordered, items, task, folder, results)
 
@@ -573,8 +573,8 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(key for row in rows for key in row))
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
-    """The rows as CSV text (a missing value is an empty field)."""
+def rows_csv(rows: list[dict[str, Any]]) -> str:
+    """The rows as CSV text: the columns of :func:`_columns`, a missing value an empty field."""
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=_columns(rows), restval="", lineterminator="\n")
     writer.writeheader()
