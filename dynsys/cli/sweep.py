@@ -44,7 +44,7 @@ import numpy as np
 from .. import __version__
 from .._validate import check_real
 from ..sweep import Continuation, FixedPoints, TransitionGraph, compare, grid, sweep
-from ..sweep.engine import INSTALL_HINT, _columns
+from ..sweep.engine import INSTALL_HINT, row_columns
 from ..targets import check_target, load_target
 from .continue_ import parse_span
 from .inputs import UsageError, check_output_paths
@@ -298,5 +298,5 @@ def _same_columns(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     >>> _same_columns([{"key": "a", "status": "error"}, {"key": "b", "status": "ok", "error": None, "n_points": 3}])
     [{'key': 'a', 'status': 'error', 'error': '', 'n_points': ''}, {'key': 'b', 'status': 'ok', 'error': '', 'n_points': 3}]
     """
-    columns = _columns(rows)
+    columns = row_columns(rows)
     return [{k: "" if row.get(k) is None else row[k] for k in columns} for row in rows]

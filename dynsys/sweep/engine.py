@@ -123,7 +123,7 @@ class SweepResult:
             import pandas
         except ImportError:
             return self.rows
-        return pandas.DataFrame(self.rows, columns=_columns(self.rows)).set_index("key", drop=False)
+        return pandas.DataFrame(self.rows, columns=row_columns(self.rows)).set_index("key", drop=False)
 
     def failed(self) -> list[dict[str, Any]]:
         """The rows of the items whose status is ``"error"``.
@@ -564,19 +564,33 @@ def _prepare_out(out: str | os.PathLike[str] | None) -> Path | None:
 
 def _complete(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows whose count columns (``n_...``) that an ok row lacks but another row has are set to 0."""
-    counts = [c for c in _columns(rows) if c.startswith("n_")]
+    counts = [c for c in row_columns(rows) if c.startswith("n_")]
     return [{**row, **{c: 0 for c in counts if c not in row}} if row["status"] == "ok" else row for row in rows]
 
 
-def _columns(rows: list[dict[str, Any]]) -> list[str]:
-    """Every key of the rows, in the order of first appearance."""
+def row_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every key of the rows, in the order of first appearance.
+
+    Examples
+    --------
+    >>> row_columns([{"key": "a", "status": "error"}, {"key": "b", "n_points": 3}])
+    ['key', 'status', 'n_points']
+    """
     return list(dict.fromkeys(key for row in rows for key in row))
 
 
 def rows_csv(rows: list[dict[str, Any]]) -> str:
-    """The rows as CSV text: the columns of :func:`_columns`, a missing value an empty field."""
+    """The rows as CSV text: the columns of :func:`row_columns`, a missing value an empty field.
+
+    Examples
+    --------
+    >>> print(rows_csv([{"key": "a", "n": 1}, {"key": "b"}]), end="")
+    key,n
+    a,1
+    b,
+    """
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=_columns(rows), restval="", lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=row_columns(rows), restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return text.getvalue()
