@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 from dynsys import System, rnn
-from dynsys.fixed_points import find_fixed_points
+from dynsys.fixed_points import find_fixed_points, numeric
 from dynsys.fixed_points.criteria import saturated
 from dynsys.fixed_points.jacobians import DenseJacobian
 
@@ -134,7 +134,7 @@ def test_gated_benchmark_quick_mode(tmp_path):
     np.testing.assert_allclose(Z, X, rtol=0, atol=1e-9)
 
 
-def test_newton_sweep_runs_where_gates_saturate_and_adds_only_true_zeros():
+def test_newton_sweep_runs_where_gates_saturate_and_adds_only_true_zeros(monkeypatch):
     # F_x = s (x^2 - 1) + (1 - s) e^-y, s = 1 / (1 + e^(10 (x - 2))), F_y = 10 - y/2: near |x| = 1 (s ~ 1)
     # the zeros (+-1, 20) (to within e^-30 ~ 1e-13); for x > 2 (s ~ 0) F_x ~ e^-y > 0, the closed gate of
     # gate_system: starts there end saturated, which triggers the Newton sweep from the converged starts.
@@ -144,8 +144,12 @@ def test_newton_sweep_runs_where_gates_saturate_and_adds_only_true_zeros():
     rng = np.random.default_rng(3)
     near = np.column_stack([rng.choice([-1.0, 1.0], 16) + rng.uniform(-0.05, 0.05, 16), rng.uniform(19, 21, 16)])
     far = np.column_stack([rng.uniform(3.0, 5.0, 16), rng.uniform(19.0, 21.0, 16)])
+    swept = []  # the starts handed to each Newton sweep
+    sweep = numeric._Search._sweep
+    monkeypatch.setattr(numeric._Search, "_sweep", lambda self, X0, known: swept.append(len(X0)) or sweep(self, X0, known))
     result = find_fixed_points(system, np.concatenate([near, far]), max_slow_q=np.inf)
     assert result.stats["n_starts"] == 32 and result.stats["n_saturated"] > 0
+    assert swept and sum(swept) > 0  # the saturated starts did trigger a sweep, from the converged ones
     # the only zeros, (+-1, 20), are the near starts' own: the sweep, which adds only zeros farther than the
     # merge radius from those known, has nothing to add
     assert result.stats["n_sweep_zeros"] == 0

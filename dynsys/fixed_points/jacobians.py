@@ -574,7 +574,7 @@ class _Arnoldi:
         Where A is singular on the Krylov space (a zero on R's diagonal, a
         breakdown), that component of z is 0 and its g_i stays in the residual.
         """
-        R, g = self.R[rows, :size, :size].copy(), self.g[rows, :size].copy()
+        R, g = self.R[rows, :size, :size], self.g[rows, :size]  # copies (``rows`` a mask): changed below
         b, i = np.nonzero(np.diagonal(R, axis1=1, axis2=2) == 0)
         unmatched = np.zeros(len(R))
         np.add.at(unmatched, b, g[b, i] ** 2)

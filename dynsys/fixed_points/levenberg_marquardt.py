@@ -409,11 +409,12 @@ def _trial_step(model: JacobianModel, work: _WorkingSet, eta: np.ndarray) -> _Tr
         if newton_first.size:
             rows = newton_first
             step = model.newton_step(work.x[rows], work.f[rows], work.aux[rows], newton_eta[rows])
-            trial.x[rows] = work.x[rows] + step
-            trial.f[rows] = model.system.residual(trial.x[rows])
-            trial.q[rows] = 0.5 * row_dot(trial.f[rows], trial.f[rows])
+            x = work.x[rows] + step
+            f = model.system.residual(x)
+            q = 0.5 * row_dot(f, f)
+            trial.x[rows], trial.f[rows], trial.q[rows] = x, f, q
             trial.delta[rows], trial.jdelta[rows] = step, -work.f[rows]
-            trial.newton[rows] = trial.q[rows] < work.q[rows]  # False where NaN
+            trial.newton[rows] = q < work.q[rows]  # False where NaN
             trial.probed[rows] = True
         damped = np.flatnonzero(~trial.newton)
         if damped.size:
@@ -429,7 +430,8 @@ def _damped_trial(
     those not yet probed; each row keeps the trial of lower q (written into ``trial``)."""
     x, f, aux = work.x[rows], work.f[rows], work.aux[rows]
     step, jstep = model.damped_step(x, f, work.g[rows], aux, work.mu[rows], eta[rows])
-    probe = np.flatnonzero(~trial.probed[rows] & _newton_probe(model, work, rows))
+    unprobed = np.flatnonzero(~trial.probed[rows])  # the Newton-phase rows tried theirs already
+    probe = unprobed[_newton_probe(model, work, rows[unprobed])]
     step_newton = model.newton_step(x[probe], f[probe], aux[probe], newton_eta[rows][probe])
     trials = np.concatenate([x + step, x[probe] + step_newton])
     f_trials = model.system.residual(trials)
