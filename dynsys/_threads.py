@@ -3,7 +3,7 @@
 The searches spend their time in many small dense products and solves
 (batches of 64 x 64 to 256 x 256 matrices), which a second BLAS thread does
 not speed up and which oversubscribe a shared machine (measured in
-``benchmarks/bench_vs_fpf.py --threads``).  :func:`limit_blas_threads` limits the
+``benchmarks/bench_vs_fpf.py --blas-threads 1,2``).  :func:`limit_blas_threads` limits the
 BLAS libraries that numpy and scipy loaded (OpenBLAS, MKL, BLIS) for the
 duration of a ``with`` block, through threadpoolctl.
 """
